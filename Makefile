@@ -1,0 +1,156 @@
+# souk - one non-recursive Makefile.
+#
+#   make                 build everything into $(O) (default build/)
+#   make check           install deps, build, run every test, then again under ASan+UBSan
+#   make run             install deps, build, start the stack on localhost
+#   make bench           optimized build and benchmarks
+#   make install DESTDIR=...
+#   make format | clean
+#
+# Sources are found by convention, so a new module needs no Makefile edit:
+#   <subsystem>/*.c           -> libsouk.a (except main_*.c)
+#   daemon/main_soukd.c       -> soukd,  daemon/main_soukctl.c -> soukctl
+#   fcgi/main_fcgi.c          -> souk-fcgi
+#   tests/unit/test_*.c       -> one cmocka binary per module
+#   tests/tools/*.c           -> helper programs used by tests
+#   tests/shims/*.c           -> LD_PRELOAD shims (.so)
+#   bench/*.c                 -> benchmark programs
+#   tests/fuzz/fuzz_*.c       -> libFuzzer targets (make fuzz)
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.SECONDARY:
+SHELL := /bin/bash
+
+O        ?= build
+SAN      ?=
+OPT      ?= -O2 -g
+CC       ?= cc
+PREFIX   ?= /usr
+SYSCONFDIR ?= /etc
+DESTDIR  ?=
+VERSION  := 0.1.0
+
+PKGS := fcgi libevent libevent_pthreads lmdb libssl libcrypto yaml-0.1 jansson libutf8proc libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla \
+        -Wstrict-prototypes -Wmissing-prototypes -Werror
+CPPFLAGS += -I. -D_GNU_SOURCE -DSOUK_VERSION='"$(VERSION)"'
+CFLAGS   += -std=gnu11 $(OPT) $(WARN) -fPIC -pthread -fno-strict-aliasing \
+            -fstack-protector-strong $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += -pthread
+LDLIBS   += $(PKG_LIBS) -lm
+
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+else
+CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+
+SUBSYS   := common config shm store daemon fcgi
+LIB_SRC  := $(filter-out %/main_soukd.c %/main_soukctl.c %/main_fcgi.c,$(wildcard $(addsuffix /*.c,$(SUBSYS))))
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
+LIB      := $(O)/libsouk.a
+
+PROGS := $(if $(wildcard daemon/main_soukd.c),$(O)/soukd) \
+         $(if $(wildcard daemon/main_soukctl.c),$(O)/soukctl) \
+         $(if $(wildcard fcgi/main_fcgi.c),$(O)/souk-fcgi)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
+SHIM_SRC  := $(wildcard tests/shims/*.c)
+SHIM_SO   := $(SHIM_SRC:tests/shims/%.c=$(O)/shims/%.so)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps check check-unit check-integration check-san check-tsan check-fuzz \
+        run bench install clean format fuzz
+
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO)
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/soukd: $(O)/obj/daemon/main_soukd.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/soukctl: $(O)/obj/daemon/main_soukctl.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/souk-fcgi: $(O)/obj/fcgi/main_fcgi.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+$(O)/tools/%: $(O)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/bench/%: $(O)/obj/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# shims are preloaded into other programs: no sanitizer runtime in them
+$(O)/shims/%.so: tests/shims/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
+deps:
+	@scripts/deps run
+
+# ---- tests -------------------------------------------------------------
+# check: plain build (unit + integration), then ASan+UBSan (unit + integration),
+# then ThreadSanitizer for the multi-threaded tests (test_*_mt), then fuzz smoke.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory O=build/asan SAN=address,undefined OPT="-O1 -g" all
+	@$(MAKE) --no-print-directory O=build/tsan SAN=thread OPT="-O1 -g" all
+	@tests/run-tests.sh
+
+check-unit: all
+	@tests/run-tests.sh --only unit --build $(O)
+check-integration: all
+	@tests/run-tests.sh --only integration --build $(O)
+
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -I. -D_GNU_SOURCE -DSOUK_VERSION='"$(VERSION)"' \
+               -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+FUZZ_LIB_SRC := $(LIB_SRC)
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(PKG_LIBS) -lm -pthread
+
+run: deps all
+	@scripts/run
+
+bench:
+	@scripts/deps bench
+	@$(MAKE) --no-print-directory O=build/release OPT="-O2 -DNDEBUG" all $(addprefix build/release/bench/,$(notdir $(BENCH_BIN)))
+	@scripts/bench
+
+# ---- install -------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/souk
+	$(if $(wildcard $(O)/soukd),install -m 0755 $(O)/soukd $(DESTDIR)$(PREFIX)/sbin/soukd)
+	$(if $(wildcard $(O)/souk-fcgi),install -m 0755 $(O)/souk-fcgi $(DESTDIR)$(PREFIX)/sbin/souk-fcgi)
+	$(if $(wildcard $(O)/soukctl),install -m 0755 $(O)/soukctl $(DESTDIR)$(PREFIX)/bin/soukctl)
+	$(if $(wildcard config/souk.yaml),install -m 0640 config/souk.yaml $(DESTDIR)$(SYSCONFDIR)/souk/souk.yaml)
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(O)/obj -name "*.d" 2>/dev/null)
