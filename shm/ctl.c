@@ -186,7 +186,7 @@ int shm_ctl_create(const char *instance, uint32_t nslots, shm_ctl_t **out)
 	c->writer = 1;
 	rc = ctl_open_locked(c, name, 0);
 	if (rc == SOUK_EBUSY) {
-		log_shm_err("shm, control segment '%s' is held by another publisher", name);
+		log_shm_err("control segment '%s' is held by another publisher", name);
 		goto fail;
 	}
 	if (rc != 0)
@@ -202,19 +202,19 @@ int shm_ctl_create(const char *instance, uint32_t nslots, shm_ctl_t **out)
 			goto fail;
 		if (ctl_check(c->hdr, (size_t)st.st_size, &why) == 0) {
 			if (c->hdr->nslots != nslots)
-				log_shm_warn("shm, control segment '%s' keeps %u slots (%u requested, "
+				log_shm_warn("control segment '%s' keeps %u slots (%u requested, "
 					     "restart workers to resize after unlink)",
 					     name, c->hdr->nslots, nslots);
 			atomic_store_explicit(&c->hdr->publisher_pid, (uint64_t)getpid(),
 					      memory_order_relaxed);
 			shm_images_unlink(instance, shm_ctl_generation(c), NULL);
 			shm_ctl_reap(c);
-			log_shm_info("shm, took over control segment '%s' (generation %" PRIu64 ")",
+			log_shm_info("took over control segment '%s' (generation %" PRIu64 ")",
 				     name, shm_ctl_generation(c));
 			*out = c;
 			return 0;
 		}
-		log_shm_warn("shm, replacing control segment '%s' (%s)", name, why);
+		log_shm_warn("replacing control segment '%s' (%s)", name, why);
 		munmap(c->hdr, c->map_len);
 		c->hdr = NULL;
 	}
@@ -294,7 +294,7 @@ int shm_ctl_attach(const char *instance, shm_ctl_t **out)
 	*out = c;
 	return 0;
 fail_log:
-	log_shm_err("shm, cannot attach control segment '%s' (%s)", name, why);
+	log_shm_err("cannot attach control segment '%s' (%s)", name, why);
 fail:
 	shm_ctl_free(&c);
 	return rc;
@@ -434,7 +434,7 @@ int shm_ctl_reap(shm_ctl_t *ctl)
 			continue;
 		start = atomic_load_explicit(&s->start_time, memory_order_acquire);
 		if (slot_owner_dead(pid, start) && slot_free(s, o)) {
-			log_shm_info("shm, reclaimed slot %u of dead process %u", i, pid);
+			log_shm_info("reclaimed slot %u of dead process %u", i, pid);
 			n++;
 		}
 	}
@@ -475,7 +475,7 @@ int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out)
 		if (pass == 0 && shm_ctl_reap(ctl) == 0)
 			break;
 	}
-	log_shm_err("shm, no free worker slot in '%s' (%u slots)", ctl->instance,
+	log_shm_err("no free worker slot in '%s' (%u slots)", ctl->instance,
 		    ctl->hdr->nslots);
 	return SOUK_EBUSY;
 }

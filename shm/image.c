@@ -203,7 +203,7 @@ int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
 	}
 	if (b->fd < 0) {
 		rc = -errno;
-		log_shm_err("shm, cannot create image '%s' (%s)", b->name, strerror(-rc));
+		log_shm_err("cannot create image '%s' (%s)", b->name, strerror(-rc));
 		goto fail;
 	}
 	if (fchmod(b->fd, 0640) != 0) {
@@ -220,7 +220,7 @@ int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
 		       b->fd, 0);
 	if (b->base == MAP_FAILED) {
 		rc = -errno;
-		log_shm_err("shm, cannot map image '%s' (%s)", b->name, strerror(-rc));
+		log_shm_err("cannot map image '%s' (%s)", b->name, strerror(-rc));
 		goto fail;
 	}
 	*out = b;
@@ -273,7 +273,7 @@ static int builder_grow(shm_builder_t *b, size_t len)
 		return 0;
 	if (ftruncate(b->fd, (off_t)len) != 0) {
 		int rc = -errno;
-		log_shm_err("shm, cannot grow image '%s' to %zu bytes (%s)", b->name, len,
+		log_shm_err("cannot grow image '%s' to %zu bytes (%s)", b->name, len,
 			    strerror(-rc));
 		return rc;
 	}
@@ -333,6 +333,7 @@ int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
 	shm_img_hdr_t *h = (shm_img_hdr_t *)b->base;
 	char old[SHM_INSTANCE_MAX + 32];
 	size_t table_off, size;
+	uint64_t created_ms = souk_now_real_ms();
 	int rc;
 
 	if (out_generation != NULL)
@@ -353,7 +354,7 @@ int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
 	h->hdr_size = sizeof(*h);
 	h->generation = b->gen;
 	h->size = size;
-	h->created_ms = souk_now_real_ms();
+	h->created_ms = created_ms;
 	h->seq = b->seq;
 	h->sect_off = table_off;
 	h->nsect = b->nsect;
@@ -370,7 +371,7 @@ int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
 	atomic_fetch_add_explicit(&ch->publish_count, 1, memory_order_relaxed);
 	atomic_store_explicit(&ch->last_publish_ns, souk_now_mono_ns() - b->t0_ns,
 			      memory_order_relaxed);
-	atomic_store_explicit(&ch->last_publish_ms, h->created_ms, memory_order_relaxed);
+	atomic_store_explicit(&ch->last_publish_ms, created_ms, memory_order_relaxed);
 	if (b->prev_gen != 0) {
 		shm_name_img(b->ctl->instance, b->prev_gen, old, sizeof(old));
 		shm_unlink(old);
@@ -528,13 +529,12 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 			ctl->bad_gen = g;
 			atomic_fetch_add_explicit(&ctl->refused, 1, memory_order_relaxed);
 			if (log_ratelimit_ok(&ctl->rl, &suppressed))
-				log_shm_err("shm, refused image '%s' generation %" PRIu64
-					    " (%s: %s), keeping generation %" PRIu64
-					    " (%u similar messages suppressed)",
+				log_shm_err("refused image '%s' generation %" PRIu64
+					    " (%s: %s), keeping generation %" PRIu64 "%s",
 					    ctl->instance, g, why != NULL ? why : "error",
 					    souk_strerror(rc),
 					    r->cur != NULL ? shm_image_generation(r->cur) : 0,
-					    suppressed);
+					    suppressed > 0 ? ", earlier messages suppressed" : "");
 		}
 	}
 	pthread_mutex_unlock(&ctl->lock);
