@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -386,12 +387,13 @@ static int slot_owner_dead(uint32_t pid, uint64_t start)
 {
 	char state = 0;
 	uint64_t now_start = 0;
-	int rc = proc_stat(pid, &state, &now_start);
+	int rc;
 
-	if (rc == -ENOENT || rc == -ESRCH)
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
 		return 1;
+	rc = proc_stat(pid, &state, &now_start);
 	if (rc != 0)
-		return 0; /* unknown: keep it */
+		return 0; /* exists but /proc unreadable: keep it */
 	if (state == 'Z' || state == 'X')
 		return 1;
 	return start != 0 && start != now_start;

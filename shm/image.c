@@ -433,6 +433,22 @@ uint64_t shm_reader_refused(const shm_reader_t *r)
 	return atomic_load_explicit(&r->ctl->refused, memory_order_relaxed);
 }
 
+void shm_reader_stats(const shm_reader_t *r, shm_reader_stats_t *out)
+{
+	const shm_ctl_t *c = r->ctl;
+
+	out->mapped = atomic_load_explicit(&c->mapped, memory_order_relaxed);
+	out->refused = atomic_load_explicit(&c->refused, memory_order_relaxed);
+	out->errors = atomic_load_explicit(&c->errors, memory_order_relaxed);
+	out->unlink_races = atomic_load_explicit(&c->unlink_races, memory_order_relaxed);
+}
+
+/* A refusal that retrying cannot cure. */
+static int image_error_permanent(int rc)
+{
+	return rc == SOUK_ECORRUPT || rc == SOUK_EVERSION || rc == SOUK_ENOENT;
+}
+
 /* Map and validate image *gen (following newer generations when it was
  * unlinked meanwhile). Called with ctl->lock held. */
 static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const char **why)
@@ -463,6 +479,7 @@ static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const cha
 			*why = "replaced too fast, retries exhausted";
 			return SOUK_ESTALE;
 		}
+		atomic_fetch_add_explicit(&ctl->unlink_races, 1, memory_order_relaxed);
 		*gen = g2;
 	}
 	if (fstat(fd, &st) != 0) {
@@ -511,10 +528,11 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 	shm_image_t *img = NULL;
 	const char *why = NULL;
 	uint32_t suppressed = 0;
-	int rc;
+	int rc, settled = 1;
 
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->latest != NULL && shm_image_generation(ctl->latest) >= g) {
+		/* another thread of this process validated it (or a newer one) */
 		img = ctl->latest;
 		g = shm_image_generation(img);
 		atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
@@ -525,9 +543,15 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 				shm_image_unref(ctl->latest);
 			ctl->latest = img;
 			atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&ctl->mapped, 1, memory_order_relaxed);
 		} else {
-			ctl->bad_gen = g;
-			atomic_fetch_add_explicit(&ctl->refused, 1, memory_order_relaxed);
+			if (image_error_permanent(rc)) {
+				ctl->bad_gen = g;
+				atomic_fetch_add_explicit(&ctl->refused, 1, memory_order_relaxed);
+			} else {
+				settled = 0; /* retry at the next request */
+				atomic_fetch_add_explicit(&ctl->errors, 1, memory_order_relaxed);
+			}
 			if (log_ratelimit_ok(&ctl->rl, &suppressed))
 				log_shm_err("refused image '%s' generation %" PRIu64
 					    " (%s: %s), keeping generation %" PRIu64 "%s",
@@ -538,7 +562,8 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 		}
 	}
 	pthread_mutex_unlock(&ctl->lock);
-	r->seen_gen = g;
+	if (settled)
+		r->seen_gen = g;
 	if (img != NULL) {
 		if (r->cur != NULL)
 			shm_image_unref(r->cur); /* not held: the request released it */

@@ -24,7 +24,7 @@ struct shm_ctl {
 	pthread_mutex_t lock;
 	shm_image_t *latest; /* newest validated image; holds one reference */
 	uint64_t bad_gen;    /* last generation refused */
-	_Atomic uint64_t refused;
+	_Atomic uint64_t mapped, refused, errors, unlink_races;
 	log_ratelimit_t rl;
 	int builder_active;
 };

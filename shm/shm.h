@@ -99,12 +99,26 @@ int shm_reader_new(shm_ctl_t *ctl, shm_reader_t **out);
 void shm_reader_free(shm_reader_t **r);
 /* Optional: report the generation in use into this worker slot. */
 void shm_reader_set_slot(shm_reader_t *r, shm_slot_t *slot);
-/* Images refused by this reader's process (bad, truncated, missing). */
+/* Images refused (bad, truncated, missing) by the readers sharing r's
+ * shm_ctl_t. */
 uint64_t shm_reader_refused(const shm_reader_t *r);
+/* Figures of the readers sharing one shm_ctl_t (for /metrics). */
+typedef struct {
+	uint64_t mapped;       /* images mapped and validated */
+	uint64_t refused;      /* images refused for good (corrupt, truncated,
+				* wrong version, missing) */
+	uint64_t errors;       /* transient failures (open/mmap errors, retries
+				* exhausted); retried at the next request */
+	uint64_t unlink_races; /* image unlinked between load and open: retried */
+} shm_reader_stats_t;
+void shm_reader_stats(const shm_reader_t *r, shm_reader_stats_t *out);
 /* At the start of a request: returns the image to use until release.
  * No syscall when the generation did not change. SOUK_ENOENT when nothing
- * has been published yet. A bad image is refused (logged) and the last good
- * one is kept. */
+ * (good) has been published yet. A bad image is refused (logged,
+ * rate-limited) and the last good one is kept; a refused generation is not
+ * retried, a transient failure (e.g. EMFILE) is retried at the next request.
+ * Nested acquire/release pairs return the same image. An idle reader keeps
+ * its last image mapped until its next acquire. */
 int shm_reader_acquire(shm_reader_t *r, const shm_image_t **out);
 void shm_reader_release(shm_reader_t *r);
 

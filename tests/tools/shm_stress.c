@@ -46,7 +46,7 @@
 enum { MODE_SAFE, MODE_INPLACE, MODE_EARLY };
 
 typedef struct {
-	_Atomic uint64_t requests, images, bad, early_reads, refused, ready, done;
+	_Atomic uint64_t requests, images, bad, early_reads, refused, races, ready, done;
 } reader_stats_t;
 
 typedef struct {
@@ -159,7 +159,10 @@ static void reader_main(int id)
 			atomic_fetch_add(&sh->bad_total, bad);
 		}
 	}
-	atomic_store(&st->refused, shm_reader_refused(r));
+	shm_reader_stats_t rs;
+	shm_reader_stats(r, &rs);
+	atomic_store(&st->refused, rs.refused + rs.errors);
+	atomic_store(&st->races, rs.unlink_races);
 	shm_reader_free(&r);
 	shm_slot_release(ctl, &slot);
 	shm_ctl_free(&ctl);
@@ -316,7 +319,7 @@ int main(int argc, char **argv)
 	}
 	double took = elapsed_s(t0);
 	atomic_store(&sh->stop, 1);
-	uint64_t req = 0, img = 0, bad = 0, early = 0, refused = 0, min_img = UINT64_MAX;
+	uint64_t req = 0, img = 0, bad = 0, early = 0, refused = 0, races = 0, min_img = UINT64_MAX;
 	for (int i = 0; i < readers; i++) {
 		int st = 0;
 		waitpid(pids[i], &st, 0);
@@ -329,6 +332,7 @@ int main(int argc, char **argv)
 		bad += atomic_load(&sh->r[i].bad);
 		early += atomic_load(&sh->r[i].early_reads);
 		refused += atomic_load(&sh->r[i].refused);
+		races += atomic_load(&sh->r[i].races);
 		if (atomic_load(&sh->r[i].images) < min_img)
 			min_img = atomic_load(&sh->r[i].images);
 	}
@@ -337,10 +341,11 @@ int main(int argc, char **argv)
 	nimg = count_images();
 	printf("mode=%s readers=%d generations=%llu seconds=%.1f requests=%llu "
 	       "images_used=%llu min_images_per_reader=%llu bad_reads=%llu refused=%llu "
-	       "early_reads=%llu slots_used=%u images_left=%d\n",
+	       "unlink_races=%llu early_reads=%llu slots_used=%u images_left=%d\n",
 	       argv[1], readers, (unsigned long long)published, took, (unsigned long long)req,
 	       (unsigned long long)img, (unsigned long long)min_img, (unsigned long long)bad,
-	       (unsigned long long)refused, (unsigned long long)early, s.slots_used, nimg);
+	       (unsigned long long)refused, (unsigned long long)races, (unsigned long long)early,
+	       s.slots_used, nimg);
 	if (s.slots_used != 0) {
 		fprintf(stderr, "slots still claimed after readers exited\n");
 		ok = 0;

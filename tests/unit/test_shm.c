@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -309,8 +310,28 @@ static void test_reader_refuses_corrupt_and_truncated_images(void **state)
 	assert_int_equal(shm_image_generation(img), g2);
 	shm_reader_release(r);
 
-	/* a good image again: switch */
+	/* a transient failure (out of file descriptors) is retried next time */
 	uint64_t g7 = publish_test(f->ctl, 7);
+	struct rlimit old_lim, lim;
+	shm_reader_stats_t rs;
+	int probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = (rlim_t)probe;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	int acq = shm_reader_acquire(r, &img);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old_lim), 0);
+	assert_int_equal(acq, 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+	shm_reader_stats(r, &rs);
+	assert_int_equal(rs.errors, 1);
+	assert_int_equal(rs.refused, 5);
+	assert_int_equal(rs.mapped, 1);
+
+	/* a good image again: switch */
 	assert_int_equal(shm_reader_acquire(r, &img), 0);
 	assert_int_equal(shm_image_generation(img), g7);
 	assert_int_equal(shm_test_verify(img, g7), 0);
