@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 		return 2;
 	for (size_t i = 0; i < n; i++) {
 		make_key(keys + i * KEYLEN, i);
-		e[i] = (shm_hidx_entry_t){ keys + i * KEYLEN, KEYLEN, i };
+		e[i] = (shm_hidx_entry_t){keys + i * KEYLEN, KEYLEN, i};
 	}
 	for (size_t i = 0; i < q; i++) {
 		make_key(hits + i * KEYLEN, next_rand() % n);
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		goto fail;
 	kv = p;
 	for (size_t i = 0; i < n; i++)
-		kv[i] = (shm_kv_t){ i * 2, i };
+		kv[i] = (shm_kv_t){i * 2, i};
 	if ((rc = shm_builder_publish(&b, &gen)) != 0)
 		goto fail;
 	double build_ms = (double)(souk_now_mono_ns() - t0) / 1e6;
@@ -96,8 +96,8 @@ int main(int argc, char **argv)
 	double validate_ms = (double)(souk_now_mono_ns() - t0) / 1e6;
 	shm_image_section(img, "idx", &idx, &idx_len);
 	shm_image_section(img, "kv", &kvs, &kv_len);
-	printf("keys=%zu queries=%zu image=%.1f MB build+publish=%.1f ms map+validate=%.1f ms\n",
-	       n, q, (double)shm_image_size(img) / 1e6, build_ms, validate_ms);
+	printf("keys=%zu queries=%zu image=%.1f MB build+publish=%.1f ms map+validate=%.1f ms\n", n,
+	       q, (double)shm_image_size(img) / 1e6, build_ms, validate_ms);
 
 	t0 = souk_now_mono_ns();
 	for (size_t i = 0; i < q; i++)

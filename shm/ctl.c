@@ -32,8 +32,8 @@ int shm_instance_valid(const char *instance)
 		char c = instance[n];
 		if (n >= SHM_INSTANCE_MAX)
 			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
 			return 0;
 	}
 	return n > 0;
@@ -89,8 +89,7 @@ int shm_images_unlink(const char *instance, uint64_t keep, uint64_t *max_gen)
 		return -errno;
 	while ((de = readdir(d)) != NULL) {
 		uint64_t g;
-		if (strncmp(de->d_name, prefix, plen) != 0 ||
-		    parse_gen(de->d_name + plen, &g) != 0)
+		if (strncmp(de->d_name, prefix, plen) != 0 || parse_gen(de->d_name + plen, &g) != 0)
 			continue;
 		if (max_gen != NULL && g > *max_gen)
 			*max_gen = g;
@@ -463,9 +462,8 @@ int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out)
 			if (OWNER_PID(o) != 0)
 				continue;
 			mine = (((OWNER_TAG(o) + 1) & 0xffffffffu) << 32) | pid;
-			if (!atomic_compare_exchange_strong_explicit(&s->owner, &o, mine,
-								     memory_order_acq_rel,
-								     memory_order_relaxed))
+			if (!atomic_compare_exchange_strong_explicit(
+				&s->owner, &o, mine, memory_order_acq_rel, memory_order_relaxed))
 				continue;
 			for (unsigned k = 0; k < SHM_SLOT_COUNTERS; k++)
 				atomic_store_explicit(&s->counters[k], 0, memory_order_relaxed);
@@ -477,8 +475,7 @@ int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out)
 		if (pass == 0 && shm_ctl_reap(ctl) == 0)
 			break;
 	}
-	log_shm_err("no free worker slot in '%s' (%u slots)", ctl->instance,
-		    ctl->hdr->nslots);
+	log_shm_err("no free worker slot in '%s' (%u slots)", ctl->instance, ctl->hdr->nslots);
 	return SOUK_EBUSY;
 }
 
@@ -555,8 +552,8 @@ void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out)
 	out->publisher_pid = atomic_load_explicit(&h->publisher_pid, memory_order_relaxed);
 	out->nslots = h->nslots;
 	for (uint32_t k = 0; k < h->nslots; k++) {
-		uint32_t pid = OWNER_PID(
-			atomic_load_explicit(&ctl->slots[k].owner, memory_order_relaxed));
+		uint32_t pid =
+		    OWNER_PID(atomic_load_explicit(&ctl->slots[k].owner, memory_order_relaxed));
 		if (pid != 0 && pid != SHM_SLOT_BUSY)
 			out->slots_used++;
 	}

@@ -180,7 +180,7 @@ static int publish_one(shm_ctl_t *ctl, uint64_t *gen)
 	shm_builder_set_seq(b, shm_builder_generation(b) * 10);
 	if (mode == MODE_EARLY) {
 		/* widen the window in which the unpublished file exists */
-		struct timespec ts = { 0, 200000 };
+		struct timespec ts = {0, 200000};
 		nanosleep(&ts, NULL);
 	}
 	rc = shm_test_build(b);
@@ -215,8 +215,8 @@ static void mutate_inplace(uint64_t gen, uint64_t t0, double seconds)
 	    shm_image_section(&view, "t.rec", &rec, &rl) == 0) {
 		shm_test_rec_t *recs = (shm_test_rec_t *)(p + ((const uint8_t *)rec - p));
 		size_t n = rl / sizeof(*recs);
-		for (uint64_t round = 1; atomic_load(&sh->bad_total) == 0 &&
-					 elapsed_s(t0) < seconds && round < 1000000;
+		for (uint64_t round = 1;
+		     atomic_load(&sh->bad_total) == 0 && elapsed_s(t0) < seconds && round < 1000000;
 		     round++) {
 			for (size_t i = 0; i < n; i++) {
 				shm_test_rec_t nr;

@@ -159,8 +159,8 @@ static void test_builder_rejects_bad_sections(void **state)
 	assert_int_equal(shm_builder_reserve(b, "x", 3, 8, &p), SOUK_EINVAL);
 	assert_int_equal(shm_builder_reserve(b, "x", 8192, 8, &p), SOUK_EINVAL);
 	assert_int_equal(
-		shm_builder_reserve(b, "a-name-that-is-far-too-long-for-a-section", 8, 8, &p),
-		SOUK_EINVAL);
+	    shm_builder_reserve(b, "a-name-that-is-far-too-long-for-a-section", 8, 8, &p),
+	    SOUK_EINVAL);
 	assert_int_equal(shm_builder_reserve(b, "x", 4096, 100, &p), 0);
 	assert_int_equal((uintptr_t)p % 4096, 0);
 	for (int i = 0; i < 100; i++)
@@ -352,7 +352,7 @@ static void test_reader_refuses_corrupt_and_truncated_images(void **state)
 static void test_image_check_rejects_each_header_field(void **state)
 {
 	(void)state;
-	uint64_t buf[64] = { 0 };
+	uint64_t buf[64] = {0};
 	shm_img_hdr_t *h = (shm_img_hdr_t *)buf;
 	shm_sect_t *s = (shm_sect_t *)((uint8_t *)buf + 128);
 	shm_image_t img;
@@ -575,6 +575,41 @@ static void test_ctl_take_over_keeps_generation_and_cleans_leftovers(void **stat
 	shm_ctl_free(&att);
 }
 
+static void test_instances_do_not_collide(void **state)
+{
+	fix_t *f = *state;
+	shm_ctl_t *other = NULL;
+	shm_reader_t *r = NULL, *r2 = NULL;
+	const shm_image_t *img;
+	char inst2[80];
+	int ctlf;
+
+	/* a name that extends the first one must not share its files */
+	snprintf(inst2, sizeof(inst2), "%s-img", f->inst);
+	assert_int_equal(shm_ctl_create(inst2, 4, &other), 0);
+	uint64_t a1 = publish_test(f->ctl, 1);
+	uint64_t b1 = publish_test(other, 100);
+	uint64_t b2 = publish_test(other, 200);
+	assert_int_equal(a1, 1);
+	assert_int_equal(b2, b1 + 1);
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_new(other, &r2), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_seq(img), 1);
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_acquire(r2, &img), 0);
+	assert_int_equal(shm_image_seq(img), 200);
+	shm_reader_release(r2);
+	shm_reader_free(&r2);
+	shm_reader_free(&r);
+	/* removing one instance leaves the other whole */
+	shm_ctl_free(&other);
+	assert_int_equal(shm_ctl_unlink(inst2), 0);
+	assert_int_equal(count_files(inst2, &ctlf), 0);
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+	assert_int_equal(ctlf, 1);
+}
+
 static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 {
 	(void)state;
@@ -589,7 +624,7 @@ static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 	assert_non_null(keys);
 	for (int i = 0; i < N; i++) {
 		int l = shm_test_key((uint64_t)i, keys + i * 24);
-		e[i] = (shm_hidx_entry_t){ keys + i * 24, (uint32_t)l, (uint64_t)i * 3 };
+		e[i] = (shm_hidx_entry_t){keys + i * 24, (uint32_t)l, (uint64_t)i * 3};
 		klen += (size_t)l;
 	}
 	sz = shm_hidx_size(N, klen);
@@ -606,7 +641,7 @@ static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 	assert_int_equal(shm_hidx_lookup(idx, sz, "k1", 1, &v), SOUK_ENOENT); /* prefix */
 	assert_int_equal(shm_hidx_lookup(idx, sz, "", 0, &v), SOUK_ENOENT);
 	/* empty key is a key like any other */
-	shm_hidx_entry_t one = { "", 0, 42 };
+	shm_hidx_entry_t one = {"", 0, 42};
 	size_t sz1 = shm_hidx_size(1, 0);
 	uint64_t small[64];
 	assert_true(sz1 <= sizeof(small));
@@ -622,8 +657,7 @@ static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 	/* a cut-off blob is refused, never read past idx_len */
 	assert_int_equal(shm_hidx_lookup(idx, sz - 8 - klen, "k1", 2, &v), SOUK_ECORRUPT);
 	assert_int_equal(shm_hidx_lookup(idx, 16, "k1", 2, &v), SOUK_ECORRUPT);
-	assert_int_equal(shm_hidx_lookup((uint8_t *)idx + 1, sz - 1, "k1", 2, &v),
-			 SOUK_ECORRUPT);
+	assert_int_equal(shm_hidx_lookup((uint8_t *)idx + 1, sz - 1, "k1", 2, &v), SOUK_ECORRUPT);
 	assert_int_equal(shm_hidx_count(idx, 16), 0);
 	/* a bucket pointing outside the key area: ECORRUPT, not a wild read */
 	uint8_t *bk = (uint8_t *)idx + 32;
@@ -670,32 +704,32 @@ static void test_sorted_find_records_and_kv(void **state)
 		snprintf(recs[i].name, sizeof(recs[i].name), "r%u", i);
 	}
 	uint32_t k = 38;
-	assert_int_equal(shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
-			 0);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit), 0);
 	assert_string_equal(((const rec_t *)hit)->name, "r19");
 	k = 39;
-	assert_int_equal(shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
-			 SOUK_ENOENT);
-	assert_int_equal(shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp,
-						NULL, &at),
-			 0);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+	    SOUK_ENOENT);
+	assert_int_equal(
+	    shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &at), 0);
 	assert_int_equal(at, 20);
 	k = 1000;
-	assert_int_equal(shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp,
-						NULL, &at),
-			 0);
+	assert_int_equal(
+	    shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &at), 0);
 	assert_int_equal(at, 100);
 	assert_int_equal(shm_sorted_find(recs, 0, sizeof(rec_t), &k, rec_cmp, NULL, &hit),
 			 SOUK_ENOENT);
-	assert_int_equal(shm_sorted_find(recs, sizeof(recs) - 1, sizeof(rec_t), &k, rec_cmp, NULL,
-					 &hit),
-			 SOUK_ECORRUPT);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs) - 1, sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+	    SOUK_ECORRUPT);
 
 	for (int i = 0; i < 200; i++)
-		kv[i] = (shm_kv_t){ (uint64_t)(199 - i) * 1000003u, (uint64_t)i };
+		kv[i] = (shm_kv_t){(uint64_t)(199 - i) * 1000003u, (uint64_t)i};
 	assert_int_equal(shm_sorted_kv_sort(kv, 200), 0);
 	for (int i = 0; i < 200; i++) {
-		assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), (uint64_t)i * 1000003u, &v), 0);
+		assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), (uint64_t)i * 1000003u, &v),
+				 0);
 		assert_int_equal(v, 199 - i);
 	}
 	assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), 5, &v), SOUK_ENOENT);
@@ -707,23 +741,24 @@ static void test_sorted_find_records_and_kv(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hash_matches_reference_vectors),
-		cmocka_unit_test_setup_teardown(test_ctl_names_modes_and_single_publisher, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_builder_rejects_bad_sections, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reader_keeps_image_for_whole_request, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_reader_refuses_corrupt_and_truncated_images,
-						setup, teardown),
-		cmocka_unit_test(test_image_check_rejects_each_header_field),
-		cmocka_unit_test_setup_teardown(test_slot_claim_count_and_reap_dead_worker, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_killed_reader_leaks_no_slot_and_no_image, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ctl_take_over_keeps_generation_and_cleans_leftovers,
-						setup, teardown),
-		cmocka_unit_test(test_hidx_lookup_hits_misses_and_corruption),
-		cmocka_unit_test(test_sorted_find_records_and_kv),
+	    cmocka_unit_test(test_hash_matches_reference_vectors),
+	    cmocka_unit_test_setup_teardown(test_ctl_names_modes_and_single_publisher, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_builder_rejects_bad_sections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reader_keeps_image_for_whole_request, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reader_refuses_corrupt_and_truncated_images, setup,
+					    teardown),
+	    cmocka_unit_test(test_image_check_rejects_each_header_field),
+	    cmocka_unit_test_setup_teardown(test_slot_claim_count_and_reap_dead_worker, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_killed_reader_leaks_no_slot_and_no_image, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ctl_take_over_keeps_generation_and_cleans_leftovers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instances_do_not_collide, setup, teardown),
+	    cmocka_unit_test(test_hidx_lookup_hits_misses_and_corruption),
+	    cmocka_unit_test(test_sorted_find_records_and_kv),
 	};
 	log_init("test_shm", LOG_TARGET_STDERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

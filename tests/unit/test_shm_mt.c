@@ -28,7 +28,7 @@
 
 typedef struct {
 	char inst[64];
-	shm_ctl_t *pub;    /* publisher's segment */
+	shm_ctl_t *pub;	   /* publisher's segment */
 	shm_ctl_t *shared; /* attached once, shared by some readers */
 	_Atomic int stop;
 	_Atomic uint64_t published;
@@ -149,7 +149,7 @@ static void test_shm_mt_readers_follow_publisher_without_bad_reads(void **state)
 	}
 	assert_int_equal(pthread_create(&pub, NULL, publisher_thread, m), 0);
 	for (int i = 0; i < NREADERS; i++) {
-		args[i] = (arg_t){ m, i };
+		args[i] = (arg_t){m, i};
 		assert_int_equal(pthread_create(&rd[i], NULL, reader_thread, &args[i]), 0);
 	}
 	pthread_join(pub, NULL);
@@ -200,7 +200,7 @@ static void test_shm_mt_concurrent_slot_claims_never_share_a_slot(void **state)
 {
 	(void)state;
 	char inst[64];
-	claim_t c = { 0 };
+	claim_t c = {0};
 	pthread_t t[6];
 	shm_slot_t *held[6];
 
@@ -227,8 +227,8 @@ static void test_shm_mt_concurrent_slot_claims_never_share_a_slot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shm_mt_readers_follow_publisher_without_bad_reads),
-		cmocka_unit_test(test_shm_mt_concurrent_slot_claims_never_share_a_slot),
+	    cmocka_unit_test(test_shm_mt_readers_follow_publisher_without_bad_reads),
+	    cmocka_unit_test(test_shm_mt_concurrent_slot_claims_never_share_a_slot),
 	};
 	log_init("test_shm_mt", LOG_TARGET_STDERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
