@@ -281,13 +281,16 @@ int shm_ctl_attach(const char *instance, shm_ctl_t **out)
 		goto fail;
 	}
 	if ((size_t)st.st_size < sizeof(shm_ctl_hdr_t)) {
-		rc = SOUK_ECORRUPT;
-		why = "too small";
-		goto fail_log;
+		rc = SOUK_ENOENT; /* being created by soukd: not ready yet */
+		goto fail;
 	}
 	rc = ctl_map(c, (size_t)st.st_size, c->readonly ? PROT_READ : PROT_READ | PROT_WRITE);
 	if (rc != 0)
 		goto fail;
+	if (__atomic_load_n(&c->hdr->magic, __ATOMIC_ACQUIRE) == 0) {
+		rc = SOUK_ENOENT; /* sized but not initialised yet */
+		goto fail;
+	}
 	rc = ctl_check(c->hdr, (size_t)st.st_size, &why);
 	if (rc != 0)
 		goto fail_log;
@@ -316,6 +319,22 @@ void shm_ctl_free(shm_ctl_t **pc)
 	c->magic = 0;
 	free(c);
 	*pc = NULL;
+}
+
+int shm_ctl_replaced(const shm_ctl_t *ctl)
+{
+	char name[SHM_INSTANCE_MAX + 16], path[SHM_INSTANCE_MAX + 32];
+	struct stat mine, now;
+
+	if (fstat(ctl->fd, &mine) != 0)
+		return -errno;
+	if (mine.st_nlink == 0)
+		return 1;
+	shm_name_ctl(ctl->instance, name, sizeof(name));
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	if (stat(path, &now) != 0)
+		return errno == ENOENT ? 1 : -errno;
+	return now.st_ino != mine.st_ino || now.st_dev != mine.st_dev;
 }
 
 uint64_t shm_ctl_generation(const shm_ctl_t *ctl)

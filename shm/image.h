@@ -91,7 +91,8 @@
  * time; if dead CAS owner -> (tag, SHM_SLOT_BUSY), zero counters, generation
  * and start time, store (tag, 0) with release. The tag makes a stale CAS fail
  * (no ABA when a pid is reused). A start time of 0 means "claim in progress"
- * and is only reaped when the pid is gone.
+ * and is only reaped when the pid is gone. A process killed inside the few
+ * stores of a reset leaves that one slot BUSY until the segment is recreated.
  *
  * ---- Checksum ------------------------------------------------------------
  *

@@ -32,10 +32,17 @@ typedef struct shm_image shm_image_t;	  /* a validated, mapped image */
 /* ---- control segment ---------------------------------------------------- */
 /* soukd: create (or take over) the control segment, mode 0640. */
 int shm_ctl_create(const char *instance, uint32_t nslots, shm_ctl_t **out);
-/* workers/tools: attach to an existing control segment. */
+/* workers/tools: attach to an existing control segment; SOUK_ENOENT when it
+ * does not exist or is still being created (retry later). */
 int shm_ctl_attach(const char *instance, shm_ctl_t **out);
 void shm_ctl_free(shm_ctl_t **ctl);
 uint64_t shm_ctl_generation(const shm_ctl_t *ctl); /* acquire-load */
+/* Was the segment unlinked or replaced since attach (soukd removed it at a
+ * clean shutdown and a new soukd created a fresh one)? 1, 0, or -errno.
+ * Costs two syscalls: workers call it from housekeeping, not per request,
+ * and re-attach when it returns 1 (keeping the old ctl and its readers until
+ * their requests end). */
+int shm_ctl_replaced(const shm_ctl_t *ctl);
 /* Change-log sequence included in the current image (set by the publisher). */
 uint64_t shm_ctl_seq(const shm_ctl_t *ctl);
 /* soukd: remove the control segment and every image of the instance

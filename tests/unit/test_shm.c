@@ -125,6 +125,24 @@ static void test_ctl_names_modes_and_single_publisher(void **state)
 	assert_int_equal(shm_ctl_create("", 4, &other), SOUK_EINVAL);
 	assert_int_equal(shm_ctl_attach("a.b", &att), SOUK_EINVAL);
 	assert_int_equal(shm_ctl_attach("souktest-never-created-xyz", &att), SOUK_ENOENT);
+	/* a segment soukd is still creating (empty file) is "not there yet" */
+	char early[128];
+	snprintf(early, sizeof(early), "/%s-early.ctl", f->inst);
+	int efd = shm_open(early, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(efd >= 0);
+	snprintf(early, sizeof(early), "%s-early", f->inst);
+	assert_int_equal(shm_ctl_attach(early, &att), SOUK_ENOENT);
+	assert_int_equal(ftruncate(efd, 4096 + 4 * 576), 0);
+	assert_int_equal(shm_ctl_attach(early, &att), SOUK_ENOENT); /* no magic yet */
+	assert_null(att);
+	close(efd);
+	/* soukd then takes the half-made segment over and initialises it */
+	shm_ctl_t *pub2 = NULL;
+	assert_int_equal(shm_ctl_create(early, 4, &pub2), 0);
+	assert_int_equal(shm_ctl_attach(early, &att), 0);
+	shm_ctl_free(&att);
+	shm_ctl_free(&pub2);
+	assert_int_equal(shm_ctl_unlink(early), 0);
 	/* a second publisher for the same instance is refused */
 	assert_int_equal(shm_ctl_create(f->inst, 8, &other), SOUK_EBUSY);
 	assert_null(other);
@@ -531,13 +549,19 @@ static void test_killed_reader_leaks_no_slot_and_no_image(void **state)
 	/* publisher stops: only the current image remains */
 	assert_int_equal(count_files(f->inst, &ctlf), 1);
 	assert_int_equal(ctlf, 1);
+	shm_ctl_t *worker = NULL;
+	assert_int_equal(shm_ctl_attach(f->inst, &worker), 0);
+	assert_int_equal(shm_ctl_replaced(worker), 0);
 	shm_ctl_free(&f->ctl);
 	assert_int_equal(shm_ctl_unlink(f->inst), 0);
 	assert_int_equal(count_files(f->inst, &ctlf), 0);
 	assert_int_equal(ctlf, 0);
 	assert_int_equal(shm_ctl_unlink(f->inst), SOUK_ENOENT);
-	/* leave a fresh ctl for teardown */
+	assert_int_equal(shm_ctl_replaced(worker), 1); /* tells workers to re-attach */
+	/* a fresh segment for teardown; the old worker view is still replaced */
 	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+	assert_int_equal(shm_ctl_replaced(worker), 1);
+	shm_ctl_free(&worker);
 }
 
 static void test_ctl_take_over_keeps_generation_and_cleans_leftovers(void **state)
