@@ -177,8 +177,8 @@ static void test_store_unique_keys_conflict_and_move(void **state)
 	assert_int_equal(store_get_by_key(f->s, "product", "sku:B", 5, &r), SOUK_ENOENT);
 	/* keys may hold any bytes */
 	store_id_t z = create(f->s, "{}", NULL);
-	const char *kk[] = { "sku\0X", "ean\0001" };
-	size_t kl[] = { 5, 7 };
+	const char *kk[] = { "sku\0X", "ean\0" "01" };
+	size_t kl[] = { 5, 6 };
 	m = mk(STORE_OP_UPDATE, "product", "{}", NULL);
 	m.id = z;
 	m.keys = kk;
