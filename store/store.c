@@ -1290,7 +1290,8 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		b.nids += muts[i].op == STORE_OP_CREATE && id_is_zero(&muts[i].id);
 	if (b.nids && (!(b.ids = malloc(16 * b.nids)) || souk_random(b.ids, 16 * b.nids) != 0))
 		b.nids = 0; /* store_id_new() per create then */
-	if (!(b.md = EVP_MD_CTX_new())) {
+	if (!(b.md = EVP_MD_CTX_new()) || reserve(&b.val, &b.val_cap, 2048) != 0 ||
+	    reserve(&b.keys, &b.keys_cap, 512) != 0) {
 		rc = SOUK_ENOMEM;
 		goto done;
 	}
