@@ -79,12 +79,33 @@ static size_t jf_utf8(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
+/* No byte of p[0..8) is a quote, a backslash, a control character or
+ * non-ASCII (the usual bit tricks: a byte below n, a zero byte). */
+static bool jf_plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t x, q, b;
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	uint64_t t = (x & high) | ((x - ones * 0x20) & ~x & high) | ((q - ones) & ~q & high) |
+		     ((b - ones) & ~b & high);
+	return t == 0;
+}
+
 /* A string at j->p (the opening quote). *plain: no escapes. */
 static bool jf_string(jf_t *j, bool *plain)
 {
 	const unsigned char *p = j->p + 1, *end = j->end;
 	*plain = true;
 	while (p < end) {
+		/* runs of plain printable ASCII first, 8 bytes at a time */
+		while (end - p >= 8 && jf_plain8(p))
+			p += 8;
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p == end)
+			break;
 		unsigned char c = *p;
 		if (c == '"') {
 			j->p = p + 1;

@@ -1119,6 +1119,25 @@ static void test_store_json_fast_check_agrees_with_jansson(void **state)
 		assert_false(jansson_object(bad[i], strlen(bad[i])));
 		assert_false(store_json_object_fast(bad[i], strlen(bad[i])));
 	}
+	/* one special byte at every position of a long string */
+	static const unsigned char fine[] = { ' ', 0x7f, 'a', '/' };
+	static const unsigned char stop[] = { 0x00, 0x01, 0x1f, 0x80, 0xff, '"', '\\' };
+	for (size_t pos = 0; pos < 40; pos++) {
+		char doc[64] = "{\"k\":\"";
+		size_t h = strlen(doc);
+		memset(doc + h, 'a', 40);
+		memcpy(doc + h + 40, "\"}", 3);
+		for (size_t i = 0; i < sizeof(fine); i++) {
+			doc[h + pos] = (char)fine[i];
+			assert_true(store_json_object_fast(doc, h + 42));
+			assert_true(jansson_object(doc, h + 42));
+		}
+		for (size_t i = 0; i < sizeof(stop); i++) {
+			doc[h + pos] = (char)stop[i];
+			assert_false(store_json_object_fast(doc, h + 42));
+			assert_false(jansson_object(doc, h + 42));
+		}
+	}
 	/* random edits of the good documents: fast => jansson */
 	static const char alphabet[] = "{}[]\":,\\ u0123456789eE.-+tfnalrs\x80\xbf\xc3\xa9\xed\xa0\xf0\x9f\x01";
 	uint64_t x = 0x9e3779b97f4a7c15ull;
