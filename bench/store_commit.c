@@ -10,8 +10,8 @@
  * each with its own unique key (records + history + change log + unique key
  * + audit leaf), one durable commit per batch. Batches default to 1, 16, 64
  * and 256; -b (repeatable) picks others. Ids are fresh random ones (the
- * store draws them); -o passes ids that grow with time instead (8-byte
- * counter, 8 random bytes), to show what random ids cost in page writes.
+ * store draws them); -o opens the stores with ordered_ids (time-ordered
+ * ids), to show what random ids cost in page writes.
  * Prints one line per run:
  *   raw   commits=N seconds=S commits_per_s=R cpu_us_per_commit=C value_bytes=B
  *   store batch=K commits=N seconds=S commits_per_s=R mutations_per_s=M
@@ -86,7 +86,7 @@ static int mode_open(bmode_t *md, const char *dir, size_t size)
 		mdb_dbi_open(txn, NULL, 0, &md->dbi);
 		return mdb_txn_commit(txn) ? -1 : 0;
 	}
-	store_opts_t o = { .map_size = 64ull << 20 };
+	store_opts_t o = { .map_size = 64ull << 20, .ordered_ids = ordered_ids };
 	size_t n = md->batch;
 	md->cap = size + 512;
 	md->docs = malloc(n * md->cap);
@@ -153,14 +153,6 @@ static int mode_prepare(bmode_t *md, size_t size)
 		m->key_lens = &md->klens[i];
 		m->nkeys = 1;
 		m->actor = "bench";
-		if (ordered_ids) {
-			/* a caller-chosen id that grows with time: new records
-			 * land at the end of the trees instead of anywhere */
-			uint64_t hi = md->serial;
-			for (int b = 0; b < 8; b++)
-				m->id.b[b] = (uint8_t)(hi >> (56 - 8 * b));
-			souk_random(m->id.b + 8, 8);
-		}
 	}
 	return 0;
 }

@@ -27,6 +27,7 @@ struct store {
 	dev_t dev;
 	ino_t ino;
 	uint64_t applies_since_check;  /* under wlock */
+	uint64_t last_id_prefix;       /* ordered ids, under wlock */
 	_Atomic uint64_t last_check_ms; /* last mdb_reader_check (monotonic) */
 	char dir[4096];
 };

@@ -1187,6 +1187,57 @@ static void test_store_json_fast_check_agrees_with_jansson(void **state)
 	}
 }
 
+typedef struct {
+	store_id_t ids[64];
+	size_t n;
+} idlist_t;
+
+static int collect_id(const store_rec_t *rec, void *arg)
+{
+	idlist_t *l = arg;
+	if (l->n < 64)
+		l->ids[l->n++] = rec->id;
+	return 0;
+}
+
+/* With ordered_ids, creates get ids that sort in creation order (so a scan
+ * lists them oldest first); without it they do not follow any order. */
+static void test_store_ordered_ids_follow_creation_order(void **state)
+{
+	fx_t *f = *state;
+	store_opts_t o = { .map_size = 1 << 20, .ordered_ids = true };
+	store_mut_t m[20];
+	idlist_t l = { .n = 0 };
+	store_id_t made[40];
+	store_close(&f->s);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 20; i++)
+			m[i] = mk(STORE_OP_CREATE, "item", "{}", NULL);
+		assert_int_equal(store_apply(f->s, m, 20), 0);
+		for (int i = 0; i < 20; i++) {
+			assert_int_equal(m[i].result, 0);
+			made[round * 20 + i] = m[i].id;
+		}
+	}
+	for (int i = 1; i < 40; i++)
+		assert_true(memcmp(made[i - 1].b, made[i].b, 16) < 0);
+	/* the random half differs */
+	assert_memory_not_equal(made[0].b + 8, made[1].b + 8, 8);
+	assert_int_equal(store_scan(f->s, "item", collect_id, &l), 0);
+	assert_int_equal(l.n, 40);
+	assert_memory_equal(l.ids, made, sizeof(made));
+	/* a caller's id is kept as given */
+	store_mut_t given = mk(STORE_OP_CREATE, "item", "{}", NULL);
+	memset(given.id.b, 0xab, 16);
+	assert_int_equal(store_apply(f->s, &given, 1), 0);
+	assert_int_equal(given.result, 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(given.id.b[i], 0xab);
+	uint64_t bad = 0;
+	assert_int_equal(store_audit_verify(f->s, &bad), 0);
+}
+
 static void test_store_schema_newer_is_refused(void **state)
 {
 	fx_t *f = *state;
@@ -1328,6 +1379,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_batch_write_failure_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_batch_sees_earlier_mutations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_json_fast_check_agrees_with_jansson, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_ordered_ids_follow_creation_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_backup_is_consistent_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoint_sign_and_detect_rewrite, setup, teardown),
 	};
