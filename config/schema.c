@@ -69,7 +69,7 @@ static int check_runtime_dir(const cfg_item_t *it, const void *value, char *why,
 	const char *path = *(char *const *)value;
 	(void)it;
 	if (strlen(path) > 80) {
-		snprintf(why, why_len, "longer than 80 characters (socket paths are limited)");
+		snprintf(why, why_len, "longer than 80 characters, the control socket path would not fit");
 		return SOUK_EINVAL;
 	}
 	return 0;
@@ -170,7 +170,7 @@ static const cfg_item_t g_schema[] = {
 	DUR("fcgi.min_seq_wait", fcgi.min_seq_wait_ms, 0, 60 * SEC, "1s", 0,
 	    "Longest wait for an image that includes a client's last write "
 	    "(read-your-writes); 0 disables waiting."),
-	DUR("fcgi.idempotency_ttl", fcgi.idempotency_ttl_ms, 1 * MIN, 30 * DAY, "24h", 0,
+	DUR("fcgi.idempotency_ttl", fcgi.idempotency_ttl_ms, 1 * MIN, 30 * DAY, "1d", 0,
 	    "How long an Idempotency-Key and its response are kept."),
 	DUR("publish.coalesce", publish.coalesce_ms, 0, 10 * SEC, "2ms", 0,
 	    "Wait after a change before building an image, so bursts of writes are "
@@ -184,7 +184,7 @@ static const cfg_item_t g_schema[] = {
 	    "Longest time to finish work in progress on SIGTERM before exiting anyway."),
 	U("control.max_clients", control.max_clients, 1, 1024, "32", "connections", 0,
 	  "Simultaneous connections to the control socket; more are refused."),
-	DUR("control.idle_timeout", control.idle_timeout_ms, 100, 1 * HOUR, "60s", 0,
+	DUR("control.idle_timeout", control.idle_timeout_ms, 100, 1 * HOUR, "1m", 0,
 	    "A control connection idle for this long is closed."),
 	P("auth.admin_secret_file", auth.admin_secret_file, "/etc/souk/admin.secret",
 	  CFG_F_EMPTY_OK, check_secret,
