@@ -34,7 +34,7 @@ typedef struct {
 	bool broken;    /* the YAML itself is unreadable: stop */
 	uint32_t column[CFG_ITEMS_MAX];
 	struct {
-		char name[64];
+		char name[128];
 		uint32_t line;
 	} sections[MAX_SECTIONS];
 	unsigned nsections;

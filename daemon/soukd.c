@@ -339,6 +339,16 @@ int soukd_run(soukd_t *d)
 	return d->exit_code;
 }
 
+static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	soukd_t *d = arg;
+	(void)fd;
+	(void)what;
+	log_daemon_warn("shutdown, %u tasks still running after %llu ms, exiting anyway",
+			d->holds, (unsigned long long)d->cfg->daemon.shutdown_timeout_ms);
+	event_base_loopexit(d->base, NULL);
+}
+
 void soukd_stop(soukd_t *d, int exit_code)
 {
 	if (d->stopping)
@@ -350,7 +360,29 @@ void soukd_stop(soukd_t *d, int exit_code)
 		d->on_stop[i].fn(d, d->on_stop[i].arg);
 	if (d->ev_watchdog != NULL)
 		event_del(d->ev_watchdog);
-	event_base_loopexit(d->base, NULL);
+	if (d->holds == 0) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	log_daemon_info("shutdown, waiting for %u tasks", d->holds);
+	uint64_t ms = d->cfg->daemon.shutdown_timeout_ms;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	d->ev_stop_timeout = evtimer_new(d->base, stop_timeout_cb, d);
+	if (d->ev_stop_timeout == NULL || evtimer_add(d->ev_stop_timeout, &tv) != 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+void soukd_hold(soukd_t *d)
+{
+	d->holds++;
+}
+
+void soukd_release(soukd_t *d)
+{
+	if (d->holds > 0)
+		d->holds--;
+	if (d->stopping && d->holds == 0)
+		event_base_loopexit(d->base, NULL);
 }
 
 /* Restart-only items keep their running value; warn once per new value. */
@@ -443,6 +475,8 @@ void soukd_free(soukd_t **pd)
 	ctl_free(&d->ctl);
 	if (d->ev_watchdog)
 		event_free(d->ev_watchdog);
+	if (d->ev_stop_timeout)
+		event_free(d->ev_stop_timeout);
 	if (d->ev_hup)
 		event_free(d->ev_hup);
 	if (d->ev_term)
