@@ -120,7 +120,7 @@ static int watchdog_update(soukd_t *d)
 
 	if (want && d->ev_watchdog == NULL) {
 		uint64_t half = d->watchdog_usec / 2;
-		struct timeval tv = { (time_t)(half / 1000000), (suseconds_t)(half % 1000000) };
+		struct timeval tv = {(time_t)(half / 1000000), (suseconds_t)(half % 1000000)};
 		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
 		if (d->ev_watchdog == NULL || event_add(d->ev_watchdog, &tv) != 0)
 			return SOUK_ENOMEM;
@@ -175,10 +175,12 @@ static int cmd_reload(ctl_conn_t *conn, const char *args, json_t *reply, void *a
 	(void)args;
 	log_daemon_info("control, reload requested");
 	ret = soukd_reload(d);
-	json_object_set_new(reply, "config_generation", json_integer((json_int_t)d->cfg_generation));
+	json_object_set_new(reply, "config_generation",
+			    json_integer((json_int_t)d->cfg_generation));
 	if (ret != 0) {
-		json_object_set_new(reply, "error", json_string("configuration refused, the running "
-								"configuration stays"));
+		json_object_set_new(reply, "error",
+				    json_string("configuration refused, the running "
+						"configuration stays"));
 		json_object_set_new(reply, "errors", errors_json(&d->last_reload.errors));
 		return ret;
 	}
@@ -229,8 +231,9 @@ int soukd_status_json(soukd_t *d, json_t *out)
 	json_object_set_new(out, "version", json_string(SOUK_VERSION));
 	json_object_set_new(out, "pid", json_integer(getpid()));
 	json_object_set_new(out, "instance", json_string(d->cfg->instance));
-	json_object_set_new(out, "uptime_s",
-			    json_integer((json_int_t)((souk_now_mono_ms() - d->started_mono_ms) / 1000)));
+	json_object_set_new(
+	    out, "uptime_s",
+	    json_integer((json_int_t)((souk_now_mono_ms() - d->started_mono_ms) / 1000)));
 	json_object_set_new(out, "started_at_ms", json_integer((json_int_t)d->started_real_ms));
 	json_object_set_new(out, "config_file", json_string(d->cfg_path));
 	json_object_set_new(out, "config_generation", json_integer((json_int_t)d->cfg_generation));
@@ -239,9 +242,10 @@ int soukd_status_json(soukd_t *d, json_t *out)
 	json_object_set_new(out, "log_level", json_string(cfg_log_level_name(d->cfg->log.level)));
 	last = json_object();
 	if (last != NULL) {
-		json_object_set_new(last, "result", json_string(!d->last_reload.done ? "none"
-								: d->last_reload.ok ? "ok"
-										    : "failed"));
+		json_object_set_new(last, "result",
+				    json_string(!d->last_reload.done ? "none"
+						: d->last_reload.ok  ? "ok"
+								     : "failed"));
 		if (d->last_reload.done)
 			json_object_set_new(last, "at_ms",
 					    json_integer((json_int_t)d->last_reload.at_real_ms));
@@ -291,10 +295,10 @@ int soukd_start(soukd_t *d)
 		return ret;
 	}
 	snprintf(path, sizeof(path), "%s/control.sock", d->cfg->paths.runtime_dir);
-	opts = (ctl_opts_t){ .path = path,
-			     .mode = 0660,
-			     .max_clients = d->cfg->control.max_clients,
-			     .idle_timeout_ms = d->cfg->control.idle_timeout_ms };
+	opts = (ctl_opts_t){.path = path,
+			    .mode = 0660,
+			    .max_clients = d->cfg->control.max_clients,
+			    .idle_timeout_ms = d->cfg->control.idle_timeout_ms};
 	ret = ctl_new(d->base, &opts, &d->ctl);
 	if (ret != 0) {
 		log_daemon_err("control, cannot listen on '%s' (%s)", path,
@@ -306,8 +310,8 @@ int soukd_start(soukd_t *d)
 	    (ret = ctl_register(d->ctl, "reload", "re-read the configuration file", cmd_reload,
 				d)) != 0 ||
 	    (ret = ctl_register(d->ctl, "stop", "shut the daemon down", cmd_stop, d)) != 0 ||
-	    (ret = ctl_register(d->ctl, "config", "the configuration in effect", cmd_config,
-				d)) != 0)
+	    (ret = ctl_register(d->ctl, "config", "the configuration in effect", cmd_config, d)) !=
+		0)
 		return ret;
 
 	d->ev_hup = evsignal_new(d->base, SIGHUP, signal_cb, d);
@@ -344,8 +348,8 @@ static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	soukd_t *d = arg;
 	(void)fd;
 	(void)what;
-	log_daemon_warn("shutdown, %u tasks still running after %llu ms, exiting anyway",
-			d->holds, (unsigned long long)d->cfg->daemon.shutdown_timeout_ms);
+	log_daemon_warn("shutdown, %u tasks still running after %llu ms, exiting anyway", d->holds,
+			(unsigned long long)d->cfg->daemon.shutdown_timeout_ms);
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -366,7 +370,7 @@ void soukd_stop(soukd_t *d, int exit_code)
 	}
 	log_daemon_info("shutdown, waiting for %u tasks", d->holds);
 	uint64_t ms = d->cfg->daemon.shutdown_timeout_ms;
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 	d->ev_stop_timeout = evtimer_new(d->base, stop_timeout_cb, d);
 	if (d->ev_stop_timeout == NULL || evtimer_add(d->ev_stop_timeout, &tv) != 0)
 		event_base_loopexit(d->base, NULL);
@@ -406,7 +410,8 @@ static void hold_restart_items(soukd_t *d, cfg_t *nc)
 		cfg_item_format(d->cfg, it, oldv, sizeof(oldv));
 		if (d->pending[i] == NULL || strcmp(d->pending[i], newv) != 0) {
 			log_cfg_warn("item '%s' changed to '%s', takes effect after a restart "
-				     "(running value '%s')", it->name, newv, oldv);
+				     "(running value '%s')",
+				     it->name, newv, oldv);
 			free(d->pending[i]);
 			d->pending[i] = strdup(newv);
 		}
@@ -494,16 +499,16 @@ void soukd_free(soukd_t **pd)
 	*pd = NULL;
 }
 
-#define ADD_HOOK(arr, cnt, f, a)                                                   \
-	do {                                                                       \
-		if ((f) == NULL)                                                   \
-			return SOUK_EINVAL;                                        \
-		if ((cnt) >= SOUKD_HOOKS_MAX)                                      \
-			return SOUK_ETOOBIG;                                       \
-		(arr)[cnt].fn = (f);                                               \
-		(arr)[cnt].arg = (a);                                              \
-		(cnt)++;                                                           \
-		return 0;                                                          \
+#define ADD_HOOK(arr, cnt, f, a)                                                                   \
+	do {                                                                                       \
+		if ((f) == NULL)                                                                   \
+			return SOUK_EINVAL;                                                        \
+		if ((cnt) >= SOUKD_HOOKS_MAX)                                                      \
+			return SOUK_ETOOBIG;                                                       \
+		(arr)[cnt].fn = (f);                                                               \
+		(arr)[cnt].arg = (a);                                                              \
+		(cnt)++;                                                                           \
+		return 0;                                                                          \
 	} while (0)
 
 int soukd_on_reload(soukd_t *d, soukd_reload_fn fn, void *arg)

@@ -28,7 +28,7 @@
 struct event_base;
 struct event;
 
-#define SOUKD_MAGIC 0x534f554bu /* "SOUK" */
+#define SOUKD_MAGIC	0x534f554bu /* "SOUK" */
 #define SOUKD_HOOKS_MAX 16
 
 typedef struct soukd soukd_t;
@@ -43,8 +43,8 @@ typedef void (*soukd_status_fn)(soukd_t *d, json_t *status, void *arg);
 typedef void (*soukd_stop_fn)(soukd_t *d, void *arg);
 
 typedef struct {
-	bool done;           /* any reload attempted since start */
-	bool ok;             /* result of the last one */
+	bool done;	     /* any reload attempted since start */
+	bool ok;	     /* result of the last one */
 	uint64_t at_real_ms; /* wall clock of the last attempt */
 	unsigned changed;    /* items applied by the last successful reload */
 	cfg_errors_t errors; /* errors of the last failed reload */
@@ -54,8 +54,8 @@ struct soukd {
 	uint32_t magic;
 	struct event_base *base;
 	char *cfg_path;
-	cfg_t *cfg;               /* current configuration */
-	uint64_t cfg_generation;  /* 1 at start, +1 per successful reload */
+	cfg_t *cfg;		 /* current configuration */
+	uint64_t cfg_generation; /* 1 at start, +1 per successful reload */
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
 	soukd_reload_result_t last_reload;

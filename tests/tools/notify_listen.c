@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 	}
 	for (;;) {
 		long long now = now_ms(), until = stop_at >= 0 ? stop_at : deadline;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		char buf[4096];
 		ssize_t n;
 

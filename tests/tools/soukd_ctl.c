@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1 || (big < 0 && argc - optind < 2)) {
-		fprintf(stderr, "usage: soukd_ctl [-g KEY] [-t SEC] [-L BYTES] [-H N] SOCKET COMMAND [ARGS...]\n");
+		fprintf(stderr, "usage: soukd_ctl [-g KEY] [-t SEC] [-L BYTES] [-H N] SOCKET "
+				"COMMAND [ARGS...]\n");
 		return 2;
 	}
 	held = calloc((size_t)hold + 1, sizeof(int));
@@ -110,10 +111,11 @@ int main(int argc, char **argv)
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (have < sizeof(reply) - 1 && memchr(reply, '\n', have) == NULL) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		long left;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = timeout_s * 1000L - ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
+		left = timeout_s * 1000L -
+		       ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
 			fprintf(stderr, "soukd_ctl, no answer in %d s\n", timeout_s);
 			return 2;

@@ -29,7 +29,7 @@
 #include "config/values.h"
 
 #define INVALID_DIR "tests/data/config/invalid"
-#define VALID_DIR "tests/data/config/valid"
+#define VALID_DIR   "tests/data/config/valid"
 
 static char *errors_text(const cfg_errors_t *errs)
 {
@@ -100,8 +100,8 @@ static void test_cfg_invalid_files_give_expected_errors(void **state)
 		got = errors_text(&errs);
 		if (ret != SOUK_ECONFIG || cfg != NULL || errs.count == 0 ||
 		    strcmp(got, expect) != 0) {
-			fprintf(stderr, "%s: ret %d\n--- expected\n%s--- got\n%s", path, ret, expect,
-				got);
+			fprintf(stderr, "%s: ret %d\n--- expected\n%s--- got\n%s", path, ret,
+				expect, got);
 			failures++;
 		}
 		cfg_free(&cfg);
@@ -278,8 +278,7 @@ static void test_cfg_schema_json_lists_every_item(void **state)
 	assert_int_equal(json_array_size(items), n);
 	for (size_t i = 0; i < n; i++) {
 		it = json_array_get(items, i);
-		assert_string_equal(json_string_value(json_object_get(it, "name")),
-				    schema[i].name);
+		assert_string_equal(json_string_value(json_object_get(it, "name")), schema[i].name);
 		assert_non_null(json_string_value(json_object_get(it, "help")));
 		if (strcmp(schema[i].name, "fcgi.threads") == 0) {
 			found = true;
@@ -306,14 +305,13 @@ static void test_cfg_size_units(void **state)
 		const char *in;
 		uint64_t want;
 	} ok[] = {
-		{ "0", 0 },		   { "4096", 4096 },	    { "512K", 512ull << 10 },
-		{ "64M", 64ull << 20 },	   { "1G", 1ull << 30 },    { "2T", 2ull << 40 },
-		{ "1KiB", 1024 },	   { "1kb", 1024 },	    { "3g", 3ull << 30 },
-		{ "10B", 10 },
+	    {"0", 0},		{"4096", 4096},	    {"512K", 512ull << 10}, {"64M", 64ull << 20},
+	    {"1G", 1ull << 30}, {"2T", 2ull << 40}, {"1KiB", 1024},	    {"1kb", 1024},
+	    {"3g", 3ull << 30}, {"10B", 10},
 	};
-	static const char *const bad[] = { "",	  "M",	 "1.5G", "-1M",	 "10X",
-					   "1 G", " 1G", "1GG",	 "99999999999999999999",
-					   "20000000T" };
+	static const char *const bad[] = {
+	    "",		"M", "1.5G", "-1M", "10X", "1 G", " 1G", "1GG", "99999999999999999999",
+	    "20000000T"};
 	uint64_t v;
 	char buf[32];
 	(void)state;
@@ -339,11 +337,11 @@ static void test_cfg_duration_units(void **state)
 		const char *in;
 		uint64_t want;
 	} ok[] = {
-		{ "0", 0 },	  { "500ms", 500 },	{ "5s", 5000 },	     { "1m", 60000 },
-		{ "1m30s", 90000 }, { "24h", 86400000 }, { "7d", 604800000 }, { "0s", 0 },
+	    {"0", 0},	      {"500ms", 500},	 {"5s", 5000},	    {"1m", 60000},
+	    {"1m30s", 90000}, {"24h", 86400000}, {"7d", 604800000}, {"0s", 0},
 	};
-	static const char *const bad[] = { "", "30", "5 s", "1y", "ms", "-1s", "1.5s", "s5",
-					   "99999999999999999999d" };
+	static const char *const bad[] = {
+	    "", "30", "5 s", "1y", "ms", "-1s", "1.5s", "s5", "99999999999999999999d"};
 	uint64_t v;
 	char buf[32];
 	(void)state;
@@ -478,7 +476,8 @@ static void test_cfg_oversize_and_missing_files_refused(void **state)
 	assert_non_null(big);
 	memset(big, '#', CFG_FILE_MAX + 1);
 	assert_int_equal(cfg_load_buffer(big, CFG_FILE_MAX + 1, "mem", &cfg, &errs), SOUK_ECONFIG);
-	assert_string_equal(errs.e[0].msg, "file 'mem', file is too large (1048577 bytes, limit 1048576)");
+	assert_string_equal(errs.e[0].msg,
+			    "file 'mem', file is too large (1048577 bytes, limit 1048576)");
 	free(big);
 }
 
@@ -542,7 +541,8 @@ static void test_cfg_errors_are_capped_and_counted(void **state)
 	assert_null(cfg);
 	assert_int_equal(errs.count, CFG_ERRORS_MAX);
 	assert_int_equal(errs.dropped, 100 - CFG_ERRORS_MAX);
-	assert_string_equal(errs.e[0].msg, "file 'many.yaml', line 1, column 1, unknown item 'unknown_000'");
+	assert_string_equal(errs.e[0].msg,
+			    "file 'many.yaml', line 1, column 1, unknown item 'unknown_000'");
 	assert_int_equal(errs.e[5].line, 6);
 	free(text);
 }
@@ -560,28 +560,30 @@ static void test_cfg_quoted_and_flow_values_accepted(void **state)
 	assert_int_equal(cfg->log.level, LOG_WARNING);
 	cfg_free(&cfg);
 	/* a NUL byte is not text */
-	assert_int_equal(cfg_load_buffer("a: 1\0b: 2\n", 10, "nul.yaml", &cfg, &errs), SOUK_ECONFIG);
-	assert_string_equal(errs.e[0].msg, "file 'nul.yaml', file contains a NUL byte (not a text file)");
+	assert_int_equal(cfg_load_buffer("a: 1\0b: 2\n", 10, "nul.yaml", &cfg, &errs),
+			 SOUK_ECONFIG);
+	assert_string_equal(errs.e[0].msg,
+			    "file 'nul.yaml', file contains a NUL byte (not a text file)");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cfg_invalid_files_give_expected_errors),
-		cmocka_unit_test(test_cfg_valid_files_load),
-		cmocka_unit_test(test_cfg_values_land_in_typed_struct),
-		cmocka_unit_test(test_cfg_defaults_are_valid_and_canonical),
-		cmocka_unit_test(test_cfg_shipped_file_sets_every_item_to_its_default),
-		cmocka_unit_test(test_cfg_reference_doc_is_current),
-		cmocka_unit_test(test_cfg_schema_json_lists_every_item),
-		cmocka_unit_test(test_cfg_size_units),
-		cmocka_unit_test(test_cfg_duration_units),
-		cmocka_unit_test(test_cfg_bool_and_listen_forms),
-		cmocka_unit_test(test_cfg_diff_names_changed_items_and_restart),
-		cmocka_unit_test(test_cfg_oversize_and_missing_files_refused),
-		cmocka_unit_test(test_cfg_secret_file_mode_checked),
-		cmocka_unit_test(test_cfg_errors_are_capped_and_counted),
-		cmocka_unit_test(test_cfg_quoted_and_flow_values_accepted),
+	    cmocka_unit_test(test_cfg_invalid_files_give_expected_errors),
+	    cmocka_unit_test(test_cfg_valid_files_load),
+	    cmocka_unit_test(test_cfg_values_land_in_typed_struct),
+	    cmocka_unit_test(test_cfg_defaults_are_valid_and_canonical),
+	    cmocka_unit_test(test_cfg_shipped_file_sets_every_item_to_its_default),
+	    cmocka_unit_test(test_cfg_reference_doc_is_current),
+	    cmocka_unit_test(test_cfg_schema_json_lists_every_item),
+	    cmocka_unit_test(test_cfg_size_units),
+	    cmocka_unit_test(test_cfg_duration_units),
+	    cmocka_unit_test(test_cfg_bool_and_listen_forms),
+	    cmocka_unit_test(test_cfg_diff_names_changed_items_and_restart),
+	    cmocka_unit_test(test_cfg_oversize_and_missing_files_refused),
+	    cmocka_unit_test(test_cfg_secret_file_mode_checked),
+	    cmocka_unit_test(test_cfg_errors_are_capped_and_counted),
+	    cmocka_unit_test(test_cfg_quoted_and_flow_values_accepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,7 +71,7 @@ static int teardown(void **state)
 /* Send one request and drive the loop until the reply line arrives (bounded). */
 static json_t *request(struct event_base *base, const char *sock, const char *line)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[8192];
 	size_t have = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -83,7 +83,7 @@ static json_t *request(struct event_base *base, const char *sock, const char *li
 	assert_int_equal(send(fd, line, strlen(line), MSG_NOSIGNAL), (ssize_t)strlen(line));
 	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
 	for (int i = 0; i < 10000 && memchr(buf, '\n', have) == NULL; i++) {
-		struct timeval tv = { 0, 1000 };
+		struct timeval tv = {0, 1000};
 		ssize_t n;
 		event_base_loopexit(base, &tv);
 		event_base_dispatch(base);
@@ -117,8 +117,8 @@ static void test_ctl_registered_command_answers(void **state)
 {
 	fx_t *fx = *state;
 	struct event_base *base = event_base_new();
-	ctl_opts_t opts = { .path = fx->sock, .mode = 0660, .max_clients = 4,
-			    .idle_timeout_ms = 5000 };
+	ctl_opts_t opts = {
+	    .path = fx->sock, .mode = 0660, .max_clients = 4, .idle_timeout_ms = 5000};
 	ctl_t *ctl = NULL;
 	json_t *r;
 	int calls = 0;
@@ -149,9 +149,9 @@ static void test_ctl_registered_command_answers(void **state)
 	json_decref(r);
 
 	r = request(base, sockpath, "help\n");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "commands"),
-								"echo")),
-			    "say it back");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "commands"), "echo")),
+	    "say it back");
 	json_decref(r);
 	assert_int_equal(calls, 3);
 
@@ -201,10 +201,10 @@ static void test_soukd_hooks_reload_status_and_held_shutdown(void **state)
 {
 	fx_t *fx = *state;
 	soukd_t *d = NULL;
-	hooks_t h = { 0 };
+	hooks_t h = {0};
 	json_t *st, *r;
 	struct event *ev;
-	struct timeval tv = { 0, 20000 };
+	struct timeval tv = {0, 20000};
 
 	assert_int_equal(soukd_new(fx->conf, &d, NULL), 0);
 	assert_int_equal(soukd_on_reload(d, on_reload, &h), 0);
@@ -273,11 +273,10 @@ static void test_soukd_new_refuses_broken_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ctl_registered_command_answers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_soukd_hooks_reload_status_and_held_shutdown,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_soukd_new_refuses_broken_config, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_ctl_registered_command_answers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_soukd_hooks_reload_status_and_held_shutdown, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_soukd_new_refuses_broken_config, setup, teardown),
 	};
 	log_init("test_soukd", LOG_TARGET_STDERR);
 	log_set_level(LOG_WARNING);
