@@ -138,7 +138,18 @@ out=$("$CTL" -g ok "$SOCK" reload)
 check "control 'reload' of a good file succeeds" [ "$out" = true ]
 check "a successful reload clears the failure" status_is last_reload.result ok
 
-# ---- control socket limits ----------------------------------------------------
+# ---- control socket: several clients at once, and limits ----------------------
+pids=()
+for i in 1 2 3 4; do
+	"$CTL" -g ok "$SOCK" status >"$T/par.$i" 2>&1 &
+	pids+=($!)
+done
+par_ok=0
+for i in 1 2 3 4; do
+	wait "${pids[$((i - 1))]}" && [ "$(cat "$T/par.$i")" = true ] && par_ok=$((par_ok + 1))
+done
+check "four clients at once are all answered" [ "$par_ok" -eq 4 ]
+
 out=$("$CTL" -L 10000 "$SOCK"); rc=$?
 check "an oversize control request is refused" [ "$rc" -eq 1 -a "$out" = '{"ok":false,"error":"request too long"}' ]
 check "soukd answers after an oversize request" status_is ok true

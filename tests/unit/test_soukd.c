@@ -68,34 +68,44 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Send one request and drive the loop until the reply line arrives (bounded). */
-static json_t *request(struct event_base *base, const char *sock, const char *line)
+/* Send request text and drive the loop until nlines reply lines arrived
+ * (bounded); returns the reply text. */
+static char *exchange(struct event_base *base, const char *sock, const char *line, unsigned nlines)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[8192];
 	size_t have = 0;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	json_t *j;
+	unsigned got = 0;
 
 	assert_true(fd >= 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(send(fd, line, strlen(line), MSG_NOSIGNAL), (ssize_t)strlen(line));
 	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
-	for (int i = 0; i < 10000 && memchr(buf, '\n', have) == NULL; i++) {
+	for (int i = 0; i < 10000 && got < nlines; i++) {
 		struct timeval tv = {0, 1000};
 		ssize_t n;
 		event_base_loopexit(base, &tv);
 		event_base_dispatch(base);
 		n = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
+		for (ssize_t k = 0; k < n; k++)
+			got += buf[have + (size_t)k] == '\n';
 		if (n > 0)
 			have += (size_t)n;
 	}
 	close(fd);
 	buf[have] = '\0';
-	assert_non_null(memchr(buf, '\n', have));
-	j = json_loads(buf, 0, NULL);
+	assert_int_equal(got, nlines);
+	return strdup(buf);
+}
+
+static json_t *request(struct event_base *base, const char *sock, const char *line)
+{
+	char *text = exchange(base, sock, line, 1);
+	json_t *j = json_loads(text, 0, NULL);
 	assert_non_null(j);
+	free(text);
 	return j;
 }
 
@@ -148,12 +158,18 @@ static void test_ctl_registered_command_answers(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "error")), "because");
 	json_decref(r);
 
+	/* several requests on one connection, answered in order */
+	char *text = exchange(base, sockpath, "echo one\necho two\n\necho three\n", 3);
+	assert_string_equal(text, "{\"ok\":true,\"args\":\"one\"}\n{\"ok\":true,\"args\":\"two\"}\n"
+				  "{\"ok\":true,\"args\":\"three\"}\n");
+	free(text);
+
 	r = request(base, sockpath, "help\n");
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(r, "commands"), "echo")),
 	    "say it back");
 	json_decref(r);
-	assert_int_equal(calls, 3);
+	assert_int_equal(calls, 6);
 
 	ctl_free(&ctl);
 	assert_null(ctl);
