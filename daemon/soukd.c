@@ -26,6 +26,11 @@ static void apply_logging(const cfg_t *cfg)
 	log_set_level(cfg->log.level);
 }
 
+static const char *plural(unsigned n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void log_errors(const cfg_errors_t *errs)
 {
 	for (unsigned i = 0; i < errs->count; i++)
@@ -57,8 +62,8 @@ int soukd_new(const char *cfg_path, soukd_t **out, cfg_errors_t *errs)
 	ret = cfg_load(cfg_path, &d->cfg, e);
 	if (ret != 0) {
 		log_errors(e);
-		log_cfg_err("cannot start with configuration '%s' (%u errors)", cfg_path,
-			    e->count + e->dropped);
+		log_cfg_err("cannot start with configuration '%s' (%u error%s)", cfg_path,
+			    e->count + e->dropped, plural(e->count + e->dropped));
 		if (errs != NULL)
 			*errs = *e;
 		goto fail;
@@ -273,8 +278,9 @@ static void notify_running(soukd_t *d)
 	char status[256];
 	if (d->last_reload.done && !d->last_reload.ok)
 		snprintf(status, sizeof(status),
-			 "running, config generation %llu, last reload refused (%u errors)",
-			 (unsigned long long)d->cfg_generation, d->last_reload.errors.count);
+			 "running, config generation %llu, last reload refused (%u error%s)",
+			 (unsigned long long)d->cfg_generation, d->last_reload.errors.count,
+			 plural(d->last_reload.errors.count));
 	else
 		snprintf(status, sizeof(status), "running, config generation %llu",
 			 (unsigned long long)d->cfg_generation);
@@ -431,9 +437,9 @@ int soukd_reload(soukd_t *d)
 	ret = cfg_load(d->cfg_path, &nc, &d->last_reload.errors);
 	if (ret != 0) {
 		log_errors(&d->last_reload.errors);
-		log_cfg_err("reload refused, the running configuration stays (%u errors in '%s')",
-			    d->last_reload.errors.count + d->last_reload.errors.dropped,
-			    d->cfg_path);
+		unsigned nerr = d->last_reload.errors.count + d->last_reload.errors.dropped;
+		log_cfg_err("reload refused, the running configuration stays (%u error%s in '%s')",
+			    nerr, plural(nerr), d->cfg_path);
 		d->last_reload.ok = false;
 		d->reloads_failed++;
 		notify_running(d);
@@ -466,8 +472,12 @@ int soukd_reload(soukd_t *d)
 	for (unsigned i = 0; i < d->n_reload; i++)
 		d->on_reload[i].fn(d, old, nc, &diff, d->on_reload[i].arg);
 	cfg_free(&old);
-	log_cfg_info("reloaded '%s' (generation %llu, %u items changed)", d->cfg_path,
-		     (unsigned long long)d->cfg_generation, diff.count);
+	char field[64];
+	snprintf(field, sizeof(field), "SOUK_CONFIG_GENERATION=%llu",
+		 (unsigned long long)d->cfg_generation);
+	log_msg_field(LOG_INFO, "config", field,
+		      "reloaded '%s' (generation %llu, %u item%s changed)", d->cfg_path,
+		      (unsigned long long)d->cfg_generation, diff.count, plural(diff.count));
 	notify_running(d);
 	return 0;
 }
