@@ -211,5 +211,9 @@ int cfg_check_secret_file(const char *path, char *why, size_t why_len);
 /* ---- export ---------------------------------------------------------------- */
 /* The schema as JSON ({"version":1,"items":[...]}); 0 or an error. */
 int cfg_dump_schema_json(FILE *f);
+/* The values of a config as a JSON object {"fcgi.threads": "8", ...}, each
+ * written as in the file (for `soukd` status output and tools). */
+struct json_t;
+struct json_t *cfg_to_json(const cfg_t *cfg);
 /* The reference documentation (docs/configuration.md) as Markdown. */
 int cfg_dump_schema_markdown(FILE *f);

@@ -210,18 +210,11 @@ static int cmd_stop(ctl_conn_t *conn, const char *args, json_t *reply, void *arg
 static int cmd_config(ctl_conn_t *conn, const char *args, json_t *reply, void *arg)
 {
 	soukd_t *d = arg;
-	size_t n;
-	const cfg_item_t *schema = cfg_schema(&n);
-	json_t *items = json_object();
-	char buf[512];
+	json_t *items = cfg_to_json(d->cfg);
 	(void)conn;
 	(void)args;
 	if (items == NULL)
 		return SOUK_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		cfg_item_format(d->cfg, &schema[i], buf, sizeof(buf));
-		json_object_set_new(items, schema[i].name, json_string(buf));
-	}
 	json_object_set_new(reply, "config_file", json_string(d->cfg_path));
 	json_object_set_new(reply, "items", items);
 	return 0;

@@ -299,6 +299,32 @@ static void test_cfg_schema_json_lists_every_item(void **state)
 	free(text);
 }
 
+static cfg_t *load_text(const char *text, cfg_errors_t *errs)
+{
+	cfg_t *cfg = NULL;
+	cfg_load_buffer(text, strlen(text), "mem.yaml", &cfg, errs);
+	return cfg;
+}
+
+static void test_cfg_to_json_has_every_value(void **state)
+{
+	size_t n;
+	cfg_t *cfg = load_text("fcgi:\n  threads: 12\n  max_body: 2M\n", NULL);
+	json_t *o;
+	(void)state;
+
+	assert_non_null(cfg);
+	cfg_schema(&n);
+	o = cfg_to_json(cfg);
+	assert_non_null(o);
+	assert_int_equal(json_object_size(o), n);
+	assert_string_equal(json_string_value(json_object_get(o, "fcgi.threads")), "12");
+	assert_string_equal(json_string_value(json_object_get(o, "fcgi.max_body")), "2M");
+	assert_string_equal(json_string_value(json_object_get(o, "log.level")), "info");
+	json_decref(o);
+	cfg_free(&cfg);
+}
+
 static void test_cfg_size_units(void **state)
 {
 	static const struct {
@@ -389,13 +415,6 @@ static void test_cfg_bool_and_listen_forms(void **state)
 	assert_int_not_equal(cfg_parse_listen("localhost:80", &l), 0);
 	assert_int_not_equal(cfg_parse_listen("unix:", &l), 0);
 	assert_int_not_equal(cfg_parse_listen("[::1]8080", &l), 0);
-}
-
-static cfg_t *load_text(const char *text, cfg_errors_t *errs)
-{
-	cfg_t *cfg = NULL;
-	cfg_load_buffer(text, strlen(text), "mem.yaml", &cfg, errs);
-	return cfg;
 }
 
 static void test_cfg_diff_names_changed_items_and_restart(void **state)
@@ -576,6 +595,7 @@ int main(void)
 	    cmocka_unit_test(test_cfg_shipped_file_sets_every_item_to_its_default),
 	    cmocka_unit_test(test_cfg_reference_doc_is_current),
 	    cmocka_unit_test(test_cfg_schema_json_lists_every_item),
+	    cmocka_unit_test(test_cfg_to_json_has_every_value),
 	    cmocka_unit_test(test_cfg_size_units),
 	    cmocka_unit_test(test_cfg_duration_units),
 	    cmocka_unit_test(test_cfg_bool_and_listen_forms),
