@@ -190,4 +190,15 @@ wait "$PID"; rc=$?
 PID=""
 check "control 'stop' makes soukd exit 0" [ "$rc" -eq 0 ]
 
+# ---- SIGINT (Ctrl-C in a terminal) ---------------------------------------------
+"$SOUKD" -c "$CONF" 2>"$LOG.4" &
+PID=$!
+wait_for 20 status_is ok true
+kill -INT "$PID"
+wait_for 20 exited
+wait "$PID"; rc=$?
+PID=""
+check "SIGINT makes soukd exit 0" [ "$rc" -eq 0 ]
+check "SIGINT is logged as the reason for shutting down" grep -q "received SIGINT, shutting down" "$LOG.4"
+
 [ "$fails" -eq 0 ]
