@@ -163,20 +163,31 @@ else
 	nok "install creates /var/lib/souk and enables the units"
 fi
 
-# The installed units verify against the installed programs.
-if command -v systemd-analyze >/dev/null 2>&1 && [ -x "$root/usr/sbin/soukd" ] && [ -x "$root/usr/sbin/souk-fcgi" ]; then
+# The installed units verify against the installed programs (a program
+# not in the package yet is replaced by /bin/true, and said so).
+if command -v systemd-analyze >/dev/null 2>&1 && [ -f "$root/lib/systemd/system/soukd.service" ]; then
 	mkdir -p "$tmp/units"
+	stand_in=""
+	sed_args=()
+	for p in soukd souk-fcgi; do
+		if [ -x "$root/usr/sbin/$p" ]; then
+			sed_args+=(-e "s|/usr/sbin/$p |$root/usr/sbin/$p |g")
+		else
+			sed_args+=(-e "s|/usr/sbin/$p |/bin/true |g")
+			stand_in="$stand_in $p"
+		fi
+	done
 	for u in soukd.service souk-fcgi.service souk-fcgi.socket; do
-		sed "s|/usr/sbin/|$root/usr/sbin/|g" "$root/lib/systemd/system/$u" >"$tmp/units/$u"
+		sed "${sed_args[@]}" "$root/lib/systemd/system/$u" >"$tmp/units/$u"
 	done
 	if o=$(cd "$tmp/units" && systemd-analyze verify --man=no ./soukd.service ./souk-fcgi.service ./souk-fcgi.socket 2>&1) && [ -z "$o" ]; then
-		ok "installed units pass systemd-analyze verify against the installed programs"
+		ok "installed units pass systemd-analyze verify against the installed programs${stand_in:+ (not in the package, /bin/true in their place:$stand_in)}"
 	else
 		echo "$o" | note
 		nok "installed units pass systemd-analyze verify"
 	fi
 else
-	skip "installed units not verified against installed programs (soukd/souk-fcgi not in the package)"
+	skip "systemd-analyze not installed: installed units not verified"
 fi
 
 # ---- run the installed programs behind nginx ---------------------------------
@@ -320,6 +331,14 @@ EOF
 }
 if has config/souk.yaml && [ -x "$root/usr/sbin/soukd" ]; then
 	run_installed
+	# SIGTERM, as systemctl stop sends it: soukd finishes and exits 0.
+	if [ ${#pids[@]} -gt 0 ] && kill -0 "${pids[0]}" 2>/dev/null; then
+		kill -TERM "${pids[0]}"
+		wait "${pids[0]}"
+		rc=$?
+		[ $rc = 0 ] && ok "installed soukd stops on SIGTERM with status 0" ||
+			nok "installed soukd stops on SIGTERM with status 0 (got $rc)"
+	fi
 else
 	skip "soukd or config/souk.yaml not in the package: installed programs not run"
 fi
