@@ -198,6 +198,17 @@ run_installed() {
 	instance="souktest$$"
 	mkdir -p "$tmp/etc" "$run" "$state"
 	chmod 0755 "$run"
+	# As the units do, run the programs unprivileged: as root, the test uses
+	# nobody (the souk user exists only inside the throwaway root), and the
+	# web server's group (www-data) gets the FastCGI socket.
+	local as=() fcgi_user=() nginx_user=""
+	if [ "$(id -u)" = 0 ]; then
+		chown nobody "$run" "$state"
+		chmod 0755 "$tmp/etc"
+		as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
+		fcgi_user=(-u nobody -g nogroup -U nobody -G www-data)
+		nginx_user="user www-data www-data;"
+	fi
 	python3 - "$root/etc/souk/souk.yaml" "$cfg" "$state" "$run" "$tmp/etc" "$instance" <<'PY'
 import re, sys
 src, dst, state, run, etc, instance = sys.argv[1:]
@@ -228,20 +239,21 @@ setkey("paths", "runtime_dir", run)
 setkey("store", "sync", "false")
 open(dst, "w").write("\n".join(lines))
 PY
+	chmod 0644 "$cfg"
 	# ExecStartPre and ExecStart as the unit has them, paths moved.
 	local unit="$root/lib/systemd/system/soukd.service" fcgi_unit="$root/lib/systemd/system/souk-fcgi.service"
 	local pre start fstart
 	pre=$(sed -n 's/^ExecStartPre=//p' "$unit" | sed "s|/usr/sbin/|$root/usr/sbin/|; s|/etc/souk/souk.yaml|$cfg|")
 	start=$(sed -n 's/^ExecStart=//p' "$unit" | sed "s|/usr/sbin/|$root/usr/sbin/|; s|/etc/souk/souk.yaml|$cfg|")
 	fstart=$(sed -n 's/^ExecStart=//p' "$fcgi_unit" | sed "s|/usr/sbin/|$root/usr/sbin/|; s|/etc/souk/souk.yaml|$cfg|")
-	if o=$($pre 2>&1); then
+	if o=$("${as[@]}" $pre 2>&1); then
 		ok "installed soukd accepts the installed configuration (ExecStartPre: soukd --check-config)"
 	else
 		echo "$o" | note
 		nok "installed soukd --check-config accepts the installed configuration"
 		return
 	fi
-	$start >"$tmp/soukd.log" 2>&1 &
+	"${as[@]}" $start >"$tmp/soukd.log" 2>&1 &
 	pids+=($!)
 	for i in $(seq 1 100); do
 		[ -S "$run/control.sock" ] && break
@@ -256,7 +268,7 @@ PY
 		return
 	fi
 	if [ -x "$root/usr/bin/soukctl" ]; then
-		if o=$("$root/usr/bin/soukctl" -c "$cfg" status 2>&1); then
+		if o=$("${as[@]}" "$root/usr/bin/soukctl" -c "$cfg" status 2>&1); then
 			ok "installed soukctl status talks to soukd"
 		else
 			echo "$o" | note
@@ -273,7 +285,7 @@ PY
 	fi
 	# As souk-fcgi.socket: the socket is made for the worker and handed over
 	# on fd 0, mode 0660 with the web server's group.
-	spawn-fcgi -n -s "$run/fcgi.sock" -M 0660 -U root -G www-data -- $fstart >"$tmp/fcgi.log" 2>&1 &
+	spawn-fcgi -n -s "$run/fcgi.sock" -M 0660 "${fcgi_user[@]}" -- $fstart >"$tmp/fcgi.log" 2>&1 &
 	pids+=($!)
 	for i in $(seq 1 50); do [ -S "$run/fcgi.sock" ] && break; sleep 0.1; done
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -281,7 +293,7 @@ PY
 	cp /etc/nginx/fastcgi_params "$tmp/nginx/"
 	sed "s|/run/souk/fcgi.sock|$run/fcgi.sock|g" "$root/usr/share/doc/souk/examples/nginx-souk.conf" >"$tmp/nginx/souk.conf"
 	cat >"$tmp/nginx/nginx.conf" <<EOF
-user www-data www-data;
+$nginx_user
 daemon off;
 worker_processes 1;
 pid $tmp/nginx/nginx.pid;
