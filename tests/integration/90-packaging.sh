@@ -330,6 +330,32 @@ EOF
 		echo "$body" | head -5 | note
 		nok "GET /metrics through nginx answers Prometheus text"
 	fi
+	# The shipped lighttpd snippet reaches the same workers.
+	if command -v lighttpd >/dev/null 2>&1; then
+		local lport lighty_user=""
+		lport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		[ -n "$nginx_user" ] && lighty_user='server.username = "www-data"
+server.groupname = "www-data"'
+		mkdir -p "$tmp/lighttpd"
+		sed "s|/run/souk/fcgi.sock|$run/fcgi.sock|g" "$root/usr/share/doc/souk/examples/lighttpd-souk.conf" >"$tmp/lighttpd/souk.conf"
+		cat >"$tmp/lighttpd/lighttpd.conf" <<EOF
+server.document-root = "$tmp/lighttpd"
+server.bind = "127.0.0.1"
+server.port = $lport
+$lighty_user
+include "$tmp/lighttpd/souk.conf"
+EOF
+		lighttpd -D -f "$tmp/lighttpd/lighttpd.conf" >"$tmp/lighttpd/log" 2>&1 &
+		pids+=($!)
+		for i in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$lport/" && break; sleep 0.1; done
+		code=$(curl -s -m 10 -o "$tmp/healthz" -w '%{http_code}' "http://127.0.0.1:$lport/healthz")
+		if [ "$code" = 200 ]; then
+			ok "GET /healthz through lighttpd (shipped snippet) answers 200"
+		else
+			{ echo "code $code"; cat "$tmp/healthz" "$tmp/lighttpd/log"; } 2>&1 | note
+			nok "GET /healthz through lighttpd answers 200"
+		fi
+	fi
 	# ExecReload: SIGHUP; soukd stays up and requests keep being answered.
 	kill -HUP "${pids[0]}"
 	sleep 0.5
