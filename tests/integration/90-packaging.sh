@@ -267,12 +267,14 @@ PY
 		nok "installed soukd starts and opens its control socket"
 		return
 	fi
-	if [ -x "$root/usr/bin/soukctl" ]; then
-		if o=$("${as[@]}" "$root/usr/bin/soukctl" -c "$cfg" status 2>&1); then
-			ok "installed soukctl status talks to soukd"
+	if [ -x "$root/usr/bin/soukctl" ] && [ ! -e "$state/data.mdb" ]; then
+		skip "soukd did not create the store (no data.mdb in paths.state_dir): soukctl info not run"
+	elif [ -x "$root/usr/bin/soukctl" ]; then
+		if o=$("${as[@]}" "$root/usr/bin/soukctl" --data "$state" info 2>&1); then
+			ok "installed soukctl info reads the store soukd keeps in the state directory"
 		else
 			echo "$o" | note
-			nok "installed soukctl status talks to soukd"
+			nok "installed soukctl info reads the store in the state directory"
 		fi
 	fi
 	if [ ! -x "$root/usr/sbin/souk-fcgi" ]; then
