@@ -253,8 +253,25 @@ PY
 		nok "installed soukd --check-config accepts the installed configuration"
 		return
 	fi
-	"${as[@]}" $start >"$tmp/soukd.log" 2>&1 &
+	# Under strace when it is there: the calls the programs make are then
+	# checked against the units' SystemCallFilter= (scripts/pkg-syscalls).
+	local trace=()
+	if command -v strace >/dev/null 2>&1; then
+		mkdir -p "$tmp/trace"
+		chmod 0777 "$tmp/trace"
+		trace=("$(command -v strace)" -f -qq -o "$tmp/trace/soukd")
+	fi
+	"${as[@]}" "${trace[@]}" $start >"$tmp/soukd.log" 2>&1 &
 	pids+=($!)
+	soukd_pid=$!
+	if [ ${#trace[@]} -gt 0 ]; then
+		for i in $(seq 1 50); do
+			soukd_pid=$(ps -o pid= --ppid "${pids[-1]}" | tr -d ' ')
+			[ -n "$soukd_pid" ] && break
+			sleep 0.1
+		done
+		pids+=($soukd_pid)
+	fi
 	for i in $(seq 1 100); do
 		[ -S "$run/control.sock" ] && break
 		kill -0 "${pids[-1]}" 2>/dev/null || break
@@ -287,8 +304,16 @@ PY
 	fi
 	# As souk-fcgi.socket: the socket is made for the worker and handed over
 	# on fd 0, mode 0660 with the web server's group.
-	spawn-fcgi -n -s "$run/fcgi.sock" -M 0660 "${fcgi_user[@]}" -- $fstart >"$tmp/fcgi.log" 2>&1 &
+	[ ${#trace[@]} -gt 0 ] && trace=("${trace[0]}" -f -qq -o "$tmp/trace/souk-fcgi")
+	spawn-fcgi -n -s "$run/fcgi.sock" -M 0660 "${fcgi_user[@]}" -- "${trace[@]}" $fstart >"$tmp/fcgi.log" 2>&1 &
 	pids+=($!)
+	if [ ${#trace[@]} -gt 0 ]; then
+		for i in $(seq 1 50); do
+			p=$(ps -o pid= --ppid "${pids[-1]}" | tr -d ' ')
+			[ -n "$p" ] && pids+=($p) && break
+			sleep 0.1
+		done
+	fi
 	for i in $(seq 1 50); do [ -S "$run/fcgi.sock" ] && break; sleep 0.1; done
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	mkdir -p "$tmp/nginx"
@@ -359,10 +384,10 @@ EOF
 		fi
 	fi
 	# ExecReload: SIGHUP; soukd stays up and requests keep being answered.
-	kill -HUP "${pids[0]}"
+	kill -HUP "$soukd_pid"
 	sleep 0.5
 	code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")
-	if kill -0 "${pids[0]}" 2>/dev/null && [ "$code" = 200 ]; then
+	if kill -0 "$soukd_pid" 2>/dev/null && [ "$code" = 200 ]; then
 		ok "soukd reloads on SIGHUP (ExecReload) and requests are still answered"
 	else
 		note <"$tmp/soukd.log"
@@ -372,8 +397,9 @@ EOF
 if has config/souk.yaml && [ -x "$root/usr/sbin/soukd" ]; then
 	run_installed
 	# SIGTERM, as systemctl stop sends it: soukd finishes and exits 0.
-	if [ ${#pids[@]} -gt 0 ] && kill -0 "${pids[0]}" 2>/dev/null; then
-		kill -TERM "${pids[0]}"
+	# (under strace, strace exits with the status of the program it ran)
+	if [ ${#pids[@]} -gt 0 ] && kill -0 "$soukd_pid" 2>/dev/null; then
+		kill -TERM "$soukd_pid"
 		wait "${pids[0]}"
 		rc=$?
 		[ $rc = 0 ] && ok "installed soukd stops on SIGTERM with status 0" ||
@@ -385,6 +411,17 @@ fi
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 pids=()
+for prog in soukd souk-fcgi; do
+	[ -s "$tmp/trace/$prog" ] || continue
+	unit=soukd.service
+	[ $prog = souk-fcgi ] && unit=souk-fcgi.service
+	if o=$(scripts/pkg-syscalls "$root/lib/systemd/system/$unit" "$tmp/trace/$prog" 2>&1); then
+		ok "$prog stays inside its unit's SystemCallFilter= and RestrictAddressFamilies= (${o#pkg-syscalls, })"
+	else
+		echo "$o" | note
+		nok "$prog stays inside its unit's SystemCallFilter= and RestrictAddressFamilies="
+	fi
+done
 
 # ---- remove keeps data, purge deletes it ---------------------------------------
 mkdir -p "$root/var/lib/souk"
