@@ -163,6 +163,14 @@ else
 	nok "install creates /var/lib/souk and enables the units"
 fi
 
+sec="$root/etc/souk/admin.secret"
+if [ -f "$sec" ] && [ "$(stat -c '%a %u' "$sec")" = "600 $uid" ] && [ "$(head -n1 "$sec" | wc -c)" -gt 16 ]; then
+	ok "install makes a random admin secret /etc/souk/admin.secret, souk-only (0600)"
+else
+	ls -l "$sec" 2>&1 | note
+	nok "install makes a random admin secret /etc/souk/admin.secret, souk-only (0600)"
+fi
+
 # The installed units verify against the installed programs (a program
 # not in the package yet is replaced by /bin/true, and said so).
 if command -v systemd-analyze >/dev/null 2>&1 && [ -f "$root/lib/systemd/system/soukd.service" ]; then
@@ -240,6 +248,9 @@ setkey("store", "sync", "false")
 open(dst, "w").write("\n".join(lines))
 PY
 	chmod 0644 "$cfg"
+	# the secret the install made, moved like the other paths
+	cp -p "$root/etc/souk/admin.secret" "$tmp/etc/admin.secret"
+	[ "$(id -u)" = 0 ] && chown nobody "$tmp/etc/admin.secret"
 	# ExecStartPre and ExecStart as the unit has them, paths moved.
 	local unit="$root/lib/systemd/system/soukd.service" fcgi_unit="$root/lib/systemd/system/souk-fcgi.service"
 	local pre start fstart
@@ -435,8 +446,9 @@ else
 	nok "dpkg -r keeps /var/lib/souk and the configuration"
 fi
 if rdpkg -P souk >"$tmp/dpkg-p.log" 2>&1 && [ ! -e "$root/var/lib/souk" ] && [ ! -e "$root/etc/souk/souk.yaml" ] &&
+	[ ! -e "$root/etc/souk/admin.secret" ] &&
 	! grep -q souk "$root/var/lib/dpkg/statoverride" 2>/dev/null; then
-	ok "dpkg -P purges /var/lib/souk, the configuration and the permission overrides"
+	ok "dpkg -P purges /var/lib/souk, the configuration, the admin secret and the permission overrides"
 else
 	note <"$tmp/dpkg-p.log"
 	nok "dpkg -P purges /var/lib/souk and the configuration"
@@ -460,8 +472,9 @@ if scripts/pkg-rpm "$out" >"$tmp/pkg-rpm.log" 2>&1; then
 	[ -z "$lack" ] && ok "rpm contains programs, units, sysusers/tmpfiles, config, man pages, examples" ||
 		nok "rpm lacks:$lack"
 	scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
-	if echo "$scripts" | grep -q 'useradd -r -g souk' && ! echo "$scripts" | grep -q 'rm -rf'; then
-		ok "rpm %pre creates the souk system user; no scriptlet deletes data"
+	if echo "$scripts" | grep -q 'useradd -r -g souk' && ! echo "$scripts" | grep -q 'rm -rf' &&
+		echo "$scripts" | grep -q 'admin.secret'; then
+		ok "rpm %pre creates the souk system user, %post the admin secret; no scriptlet deletes data"
 	else
 		echo "$scripts" | note
 		nok "rpm %pre creates the souk user and keeps data"
