@@ -368,6 +368,13 @@ EOF
 		echo "$body" | head -5 | note
 		nok "GET /metrics through nginx answers Prometheus text"
 	fi
+	code=$(curl -s -m 10 -o "$tmp/list" -w '%{http_code} %{content_type}' "http://127.0.0.1:$port/api/v1/products")
+	if [ "${code%% *}" = 200 ] && [[ "$code" == *json* ]]; then
+		ok "GET /api/v1/products through nginx answers 200 with JSON"
+	else
+		{ echo "got $code"; head -c 500 "$tmp/list"; echo; } | note
+		nok "GET /api/v1/products through nginx answers 200 with JSON"
+	fi
 	# The shipped lighttpd snippet reaches the same workers.
 	if command -v lighttpd >/dev/null 2>&1; then
 		local lport lighty_user=""
