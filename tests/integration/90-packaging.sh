@@ -244,7 +244,6 @@ def setkey(section, key, value):
 setkey(None, "instance", instance)
 setkey("paths", "state_dir", state)
 setkey("paths", "runtime_dir", run)
-setkey("store", "sync", "false")
 open(dst, "w").write("\n".join(lines))
 PY
 	chmod 0644 "$cfg"
