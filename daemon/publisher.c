@@ -260,6 +260,7 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 	rc = shm_builder_new(p->ctl, &b);
 	if (rc)
 		goto fail;
+	shm_builder_set_seq(b, p->applied_seq);
 	rc = catalog_build(b, arr, n, p->applied_seq, &bytes);
 	if (rc)
 		goto fail;
