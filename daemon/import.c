@@ -107,7 +107,8 @@ static const char *skip_eol(const char *p)
 	return *p == '\r' ? p + 2 : p + 1;
 }
 
-/* Resynchronise after a bad record: continue on the physical line after start. */
+/* Resynchronise after a bad record: continue on the physical line after its
+ * start, so that a stray quote spoils one line, not the rest of the file. */
 static void csv_resync(import_csv_t *r, const char *start, uint64_t start_line)
 {
 	const char *nl = memchr(start, '\n', (size_t)(r->end - start));
@@ -161,7 +162,7 @@ int import_csv_next(import_csv_t *r, uint64_t *line, const char **err)
 			}
 			if (p < r->end && *p != ',' && !at_eol(r, p)) {
 				*err = "unexpected character after a closing quote";
-				csv_resync(r, p, r->line - 1);
+				csv_resync(r, start, *line);
 				return SOUK_EINVAL;
 			}
 		} else {
@@ -191,7 +192,7 @@ bad:
 		r->p = r->end;
 		return SOUK_ENOMEM;
 	}
-	csv_resync(r, p < r->end ? p : r->end, r->line - 1);
+	csv_resync(r, start, *line);
 	return SOUK_EINVAL;
 }
 
