@@ -204,7 +204,8 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	int rc = store_changes(p->store, p->applied_seq, change_cb, &ch);
 	if (rc)
 		goto fail;
-	qsort(ch.ids, ch.n, sizeof(*ch.ids), id_cmp);
+	if (ch.n > 1)
+		qsort(ch.ids, ch.n, sizeof(*ch.ids), id_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < ch.n; i++)
 		if (u == 0 || memcmp(&ch.ids[u - 1], &ch.ids[i], sizeof(store_id_t)) != 0)

@@ -195,7 +195,8 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 		rc = SOUK_ENOMEM;
 		goto fail;
 	}
-	memcpy(sorted, products, n * sizeof(*sorted));
+	if (n)
+		memcpy(sorted, products, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), product_order_cmp);
 
 	for (size_t i = 0; i < n; i++) {
