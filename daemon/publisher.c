@@ -21,6 +21,11 @@
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
 #define PRODUCT_KIND "product"
 
+typedef struct {
+	store_id_t id;
+	render_product_t *p; /* valid while id is not in the changed list */
+} ord_t;
+
 struct publisher {
 	uint32_t magic;
 	struct event_base *base;
@@ -41,6 +46,14 @@ struct publisher {
 	size_t cap, n;
 	uint64_t applied_seq;   /* the table includes every change up to this */
 	bool dirty;             /* the table changed since the last image */
+
+	/* products in image order (category, id), kept across publishes so an
+	 * incremental publish merges the few changed ones instead of sorting */
+	ord_t *ord;
+	size_t nord;
+	bool ord_valid;
+	store_id_t *changed;    /* ids re-rendered since ord was last updated */
+	size_t nchanged, changed_cap;
 
 	publisher_stats_t st;
 	log_ratelimit_t rl;
@@ -210,6 +223,22 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	for (size_t i = 0; i < ch.n; i++)
 		if (u == 0 || memcmp(&ch.ids[u - 1], &ch.ids[i], sizeof(store_id_t)) != 0)
 			ch.ids[u++] = ch.ids[i];
+	if (u && p->ord_valid) {
+		if (p->nchanged + u > p->changed_cap) {
+			size_t ncap = (p->nchanged + u) * 2;
+			store_id_t *nc = realloc(p->changed, ncap * sizeof(*nc));
+			if (!nc) {
+				p->ord_valid = false; /* fall back to a full sort */
+			} else {
+				p->changed = nc;
+				p->changed_cap = ncap;
+			}
+		}
+		if (p->ord_valid) {
+			memcpy(p->changed + p->nchanged, ch.ids, u * sizeof(*ch.ids));
+			p->nchanged += u;
+		}
+	}
 	for (size_t i = 0; i < u; i++) {
 		store_rec_t rec;
 		memset(&rec, 0, sizeof(rec));
@@ -238,6 +267,99 @@ fail:
 	return rc;
 }
 
+static int ord_cmp(const void *a, const void *b)
+{
+	const catalog_product_t *x = &((const ord_t *)a)->p->cp, *y = &((const ord_t *)b)->p->cp;
+	size_t n = x->category_len < y->category_len ? x->category_len : y->category_len;
+	int c = n ? memcmp(x->category, y->category, n) : 0;
+	if (c == 0)
+		c = x->category_len < y->category_len ? -1 : x->category_len > y->category_len;
+	return c ? c : memcmp(x->id.b, y->id.b, 16);
+}
+
+static bool id_in(const store_id_t *sorted, size_t n, const store_id_t *id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(sorted[mid].b, id->b, 16);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Bring ord up to date with the table: a full sort after a full build or
+ * many changes, otherwise drop the changed ids and merge them back in. */
+static int ord_update(publisher_t *p)
+{
+	ord_t *next = NULL, *add = NULL;
+	size_t nadd = 0, k = 0;
+
+	if (!p->ord_valid || p->nchanged > p->n / 8 + 16) {
+		next = malloc((p->n ? p->n : 1) * sizeof(*next));
+		if (!next)
+			return SOUK_ENOMEM;
+		for (size_t i = 0; i < p->cap; i++)
+			if (p->slot[i]) {
+				next[k].id = p->slot[i]->cp.id;
+				next[k++].p = p->slot[i];
+			}
+		if (k > 1)
+			qsort(next, k, sizeof(*next), ord_cmp);
+		goto done;
+	}
+	if (p->nchanged > 1)
+		qsort(p->changed, p->nchanged, sizeof(*p->changed), id_cmp);
+	next = malloc((p->n ? p->n : 1) * sizeof(*next));
+	add = malloc((p->nchanged ? p->nchanged : 1) * sizeof(*add));
+	if (!next || !add) {
+		free(next);
+		free(add);
+		return SOUK_ENOMEM;
+	}
+	for (size_t i = 0; i < p->nchanged; i++) {
+		if (i && memcmp(&p->changed[i - 1], &p->changed[i], sizeof(store_id_t)) == 0)
+			continue;
+		size_t slot = table_find(p, &p->changed[i]);
+		if (p->slot[slot]) {
+			add[nadd].id = p->changed[i];
+			add[nadd++].p = p->slot[slot];
+		}
+	}
+	if (nadd > 1)
+		qsort(add, nadd, sizeof(*add), ord_cmp);
+	size_t a = 0;
+	for (size_t i = 0; i < p->nord; i++) {
+		if (id_in(p->changed, p->nchanged, &p->ord[i].id))
+			continue; /* its pointer may be stale; re-added from the table */
+		while (a < nadd && ord_cmp(&add[a], &p->ord[i]) < 0)
+			next[k++] = add[a++];
+		next[k++] = p->ord[i];
+	}
+	while (a < nadd)
+		next[k++] = add[a++];
+	free(add);
+done:
+	if (k != p->n) {
+		/* cannot happen unless the bookkeeping is wrong: rebuild */
+		free(next);
+		p->ord_valid = false;
+		p->nchanged = 0;
+		return ord_update(p);
+	}
+	free(p->ord);
+	p->ord = next;
+	p->nord = k;
+	p->ord_valid = true;
+	p->nchanged = 0;
+	return 0;
+}
+
 static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 {
 	uint64_t t0 = souk_now_mono_ns(), gen = 0;
@@ -246,17 +368,18 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 	size_t n = 0, served = 0, table_bytes = 0, bytes = 0;
 	int rc;
 
-	arr = malloc((p->n ? p->n : 1) * sizeof(*arr));
+	rc = ord_update(p);
+	if (rc)
+		goto fail;
+	arr = malloc((p->nord ? p->nord : 1) * sizeof(*arr));
 	if (!arr) {
 		rc = SOUK_ENOMEM;
 		goto fail;
 	}
-	for (size_t i = 0; i < p->cap; i++) {
-		if (!p->slot[i])
-			continue;
-		arr[n++] = &p->slot[i]->cp;
-		served += !p->slot[i]->cp.archived;
-		table_bytes += render_product_bytes(p->slot[i]);
+	for (size_t i = 0; i < p->nord; i++) {
+		arr[n++] = &p->ord[i].p->cp;
+		served += !p->ord[i].p->cp.archived;
+		table_bytes += render_product_bytes(p->ord[i].p);
 	}
 	rc = shm_builder_new(p->ctl, &b);
 	if (rc)
@@ -526,6 +649,8 @@ void publisher_free(publisher_t **pp)
 		unlink(p->sock_path);
 	}
 	table_clear(p);
+	free(p->ord);
+	free(p->changed);
 	p->magic = 0;
 	free(p);
 	*pp = NULL;

@@ -172,32 +172,77 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 /* Where each section goes: either builder reservations or heap buffers. */
 typedef int (*section_alloc_fn)(void *arg, int idx, size_t len, void **out);
 
+/* Served products' SKUs, deduplicated (the higher seq wins), into skus. */
+static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint64_t *offs,
+			     size_t n, shm_hidx_entry_t *skus, size_t *nsku_out)
+{
+	const catalog_product_t **by_sku = malloc((n ? n : 1) * sizeof(*by_sku));
+	size_t ns = 0, nsku = 0;
+	if (!by_sku)
+		return SOUK_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!sorted[i]->archived && sorted[i]->sku_len)
+			by_sku[ns++] = sorted[i];
+	if (ns > 1)
+		qsort(by_sku, ns, sizeof(*by_sku), product_sku_cmp);
+	for (size_t i = 0; i < ns; i++) {
+		const catalog_product_t *p = by_sku[i];
+		if (nsku && key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
+			char hex[33];
+			store_id_hex(&p->id, hex);
+			log_shm_warn("catalog, duplicate sku, product '%s' left out of the sku index", hex);
+			continue;
+		}
+		/* its record offset: binary search in (category, id) order */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const void *pp = p;
+			if (product_order_cmp(&sorted[mid], &pp) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		skus[nsku].key = p->sku;
+		skus[nsku].key_len = (uint32_t)p->sku_len;
+		skus[nsku].value = offs[lo];
+		nsku++;
+	}
+	free(by_sku);
+	*nsku_out = nsku;
+	return 0;
+}
+
 static int catalog_build_into(const catalog_product_t *const *products, size_t n, uint64_t seq,
 			      section_alloc_fn alloc, void *arg, size_t *bytes)
 {
-	const catalog_product_t **sorted = NULL, **by_sku = NULL;
+	const catalog_product_t **sorted = NULL;
 	size_t *sizes = NULL;
 	uint64_t *offs = NULL;
 	shm_hidx_entry_t *ids = NULL, *skus = NULL;
 	void *sec[CATALOG_NSECTIONS] = { 0 };
 	size_t rec_total = 0, nsku = 0, sku_bytes = 0, served = 0;
+	bool in_order = true;
 	int rc;
 
 	if (n && !products)
 		return SOUK_EINVAL;
 	sorted = malloc((n ? n : 1) * sizeof(*sorted));
-	by_sku = malloc((n ? n : 1) * sizeof(*by_sku));
 	sizes = malloc((n ? n : 1) * sizeof(*sizes));
 	offs = malloc((n ? n : 1) * sizeof(*offs));
 	ids = malloc((n ? n : 1) * sizeof(*ids));
 	skus = malloc((n ? n : 1) * sizeof(*skus));
-	if (!sorted || !by_sku || !sizes || !offs || !ids || !skus) {
+	if (!sorted || !sizes || !offs || !ids || !skus) {
 		rc = SOUK_ENOMEM;
 		goto fail;
 	}
 	if (n)
 		memcpy(sorted, products, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), product_order_cmp);
+	/* the publisher hands products over in order: sort only when needed */
+	for (size_t i = 1; i < n && in_order; i++)
+		in_order = product_order_cmp(&sorted[i - 1], &sorted[i]) < 0;
+	if (!in_order)
+		qsort(sorted, n, sizeof(*sorted), product_order_cmp);
 
 	for (size_t i = 0; i < n; i++) {
 		if (i && memcmp(sorted[i]->id.b, sorted[i - 1]->id.b, 16) == 0 &&
@@ -214,39 +259,16 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 		ids[i].key = sorted[i]->id.b;
 		ids[i].key_len = 16;
 		ids[i].value = offs[i];
-		if (!sorted[i]->archived)
+		if (!sorted[i]->archived) {
 			served++;
-	}
-
-	/* sku index over served products; on a duplicate the higher seq wins */
-	size_t ns = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!sorted[i]->archived && sorted[i]->sku_len)
-			by_sku[ns++] = sorted[i];
-	qsort(by_sku, ns, sizeof(*by_sku), product_sku_cmp);
-	for (size_t i = 0; i < ns; i++) {
-		const catalog_product_t *p = by_sku[i];
-		if (nsku && key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
-			char hex[33];
-			store_id_hex(&p->id, hex);
-			log_shm_warn("catalog, duplicate sku, product '%s' left out of the sku index", hex);
-			continue;
+			if (sorted[i]->sku_len) {
+				skus[nsku].key = sorted[i]->sku;
+				skus[nsku].key_len = (uint32_t)sorted[i]->sku_len;
+				skus[nsku].value = offs[i];
+				sku_bytes += sorted[i]->sku_len;
+				nsku++;
+			}
 		}
-		/* find its record offset: binary search in sorted order */
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const void *pp = p;
-			if (product_order_cmp(&sorted[mid], &pp) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		skus[nsku].key = p->sku;
-		skus[nsku].key_len = (uint32_t)p->sku_len;
-		skus[nsku].value = offs[lo];
-		sku_bytes += p->sku_len;
-		nsku++;
 	}
 
 	size_t len[CATALOG_NSECTIONS] = {
@@ -287,12 +309,18 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 		goto fail;
 	}
 	rc = shm_hidx_build(skus, nsku, sec[SEC_SKU], len[SEC_SKU]);
+	if (rc == SOUK_EEXIST) {
+		/* two served products claim one SKU: keep the newer (a smaller
+		 * index fits the space reserved) */
+		rc = sku_entries_dedup(sorted, offs, n, skus, &nsku);
+		if (rc == 0)
+			rc = shm_hidx_build(skus, nsku, sec[SEC_SKU], len[SEC_SKU]);
+	}
 	if (rc)
 		goto fail;
 	rc = 0;
 fail:
 	free(sorted);
-	free(by_sku);
 	free(sizes);
 	free(offs);
 	free(ids);

@@ -590,6 +590,38 @@ static void test_catalog_build_rejects_bad_input(void **state)
 	render_product_free(&b);
 }
 
+static void test_catalog_duplicate_sku_keeps_newest(void **state)
+{
+	void *sec[CATALOG_NSECTIONS];
+	size_t len[CATALOG_NSECTIONS];
+	catalog_view_t v;
+	const char *json;
+	size_t jlen;
+	uint64_t version;
+	const char *doc_old = "{\"sku\":\"DUP\",\"status\":\"active\",\"category\":\"home\","
+			      "\"title\":{\"en\":\"Old\"},\"price\":{\"GBP\":1}}";
+	const char *doc_new = "{\"sku\":\"DUP\",\"status\":\"active\",\"category\":\"toys\","
+			      "\"title\":{\"en\":\"New\"},\"price\":{\"GBP\":1}}";
+	render_product_t *a = render_doc(10, doc_old, false), *b = render_doc(20, doc_new, false);
+	render_product_t *c = make_product(30, false);
+	const catalog_product_t *arr[3] = { &c->cp, &b->cp, &a->cp };
+	(void)state;
+	assert_true(b->cp.seq > a->cp.seq);
+	assert_int_equal(catalog_build_mem(arr, 3, 1, sec, len), 0);
+	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
+	assert_int_equal(catalog_get_by_sku(&v, "DUP", 3, NULL, &json, &jlen, &version), 0);
+	assert_non_null(strstr(json, "\"title\":\"New\""));
+	assert_int_equal(catalog_get_by_sku(&v, "SKU00030", 8, NULL, &json, &jlen, NULL), 0);
+	/* both stay reachable by id */
+	assert_int_equal(catalog_get(&v, &a->cp.id, NULL, &json, &jlen, NULL), 0);
+	assert_non_null(strstr(json, "\"title\":\"Old\""));
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		free(sec[i]);
+	render_product_free(&a);
+	render_product_free(&b);
+	render_product_free(&c);
+}
+
 int main(void)
 {
 	log_init("test_catalog", LOG_TARGET_STDERR);
@@ -607,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_catalog_corrupt_sections_fail_cleanly),
 		cmocka_unit_test(test_catalog_image_roundtrip),
 		cmocka_unit_test(test_catalog_build_rejects_bad_input),
+		cmocka_unit_test(test_catalog_duplicate_sku_keeps_newest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

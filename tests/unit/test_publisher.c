@@ -363,6 +363,125 @@ static void test_publisher_refuses_non_socket_path(void **state)
 	start(f, 60000);
 }
 
+typedef struct {
+	char prev_cat[32], prev_id[33];
+	size_t n;
+	bool ordered;
+} order_check_t;
+
+static int order_cb(const char *json, size_t len, void *arg)
+{
+	order_check_t *oc = arg;
+	json_error_t e;
+	json_t *j = json_loadb(json, len, 0, &e);
+	const char *cat = json_string_value(json_object_get(j, "category"));
+	const char *id = json_string_value(json_object_get(j, "id"));
+	int c = strcmp(oc->prev_cat, cat);
+	if (oc->n && (c > 0 || (c == 0 && strcmp(oc->prev_id, id) >= 0)))
+		oc->ordered = false;
+	snprintf(oc->prev_cat, sizeof(oc->prev_cat), "%s", cat);
+	snprintf(oc->prev_id, sizeof(oc->prev_id), "%s", id);
+	oc->n++;
+	json_decref(j);
+	return 0;
+}
+
+static void test_publisher_incremental_keeps_list_order(void **state)
+{
+	fix_t *f = *state;
+	static const char *cats[] = { "bags", "home", "kitchen", "toys" };
+	enum { N = 120 };
+	store_id_t ids[N + 40];
+	uint64_t versions[N + 40];
+	char titles[N + 40][32];
+	bool live[N + 40];
+	size_t n = N;
+	char sku[32], doc[512], key[48];
+	srand(7);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+		snprintf(titles[i], sizeof(titles[i]), "t%zu", i);
+		versions[i] = 0;
+		create(f, sku, titles[i], 1, &ids[i]);
+		versions[i] = 1;
+		live[i] = true;
+	}
+	start(f, 60000);
+	for (int round = 0; round < 30; round++) {
+		/* a few changes per round: move categories, archive, create */
+		for (int k = 0; k < 3; k++) {
+			size_t i = (size_t)rand() % n;
+			int what = rand() % 6;
+			if (what == 5 && n < N + 40) {
+				i = n++;
+				snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+				snprintf(titles[i], sizeof(titles[i]), "new%zu", i);
+				create(f, sku, titles[i], 1, &ids[i]);
+				versions[i] = 1;
+				live[i] = true;
+				continue;
+			}
+			if (!live[i])
+				continue;
+			snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+			store_mut_t m;
+			size_t klen = 4 + strlen(sku);
+			const char *kp = key;
+			memcpy(key, "sku", 4);
+			memcpy(key + 4, sku, strlen(sku));
+			snprintf(titles[i], sizeof(titles[i]), "r%d-%zu", round, i);
+			snprintf(doc, sizeof(doc),
+				 "{\"sku\":\"%s\",\"status\":\"active\",\"category\":\"%s\","
+				 "\"title\":{\"en\":\"%s\"},\"price\":{\"GBP\":1}}",
+				 sku, cats[rand() % 4], titles[i]);
+			memset(&m, 0, sizeof(m));
+			m.op = what == 4 ? STORE_OP_DELETE : STORE_OP_UPDATE;
+			m.kind = "product";
+			m.id = ids[i];
+			m.expect_version = versions[i];
+			m.doc = doc;
+			m.doc_len = strlen(doc);
+			m.keys = &kp;
+			m.key_lens = &klen;
+			m.nkeys = what == 4 ? 0 : 1;
+			m.actor = "test";
+			assert_int_equal(store_apply(f->s, &m, 1), 0);
+			assert_int_equal(m.result, 0);
+			versions[i] = m.version;
+			if (what == 4)
+				live[i] = false;
+		}
+		assert_int_equal(publisher_catch_up(f->p), 0);
+
+		/* the whole list: strictly ordered, every live product once */
+		const shm_image_t *img;
+		catalog_view_t v;
+		order_check_t oc;
+		char cursor[33] = "", next[33];
+		memset(&oc, 0, sizeof(oc));
+		oc.ordered = true;
+		assert_int_equal(shm_reader_acquire(f->r, &img), 0);
+		assert_int_equal(catalog_view_init(img, &v), 0);
+		do {
+			assert_int_equal(catalog_list(&v, NULL, cursor, 17, NULL, order_cb, &oc, next), 0);
+			memcpy(cursor, next, sizeof(next));
+		} while (cursor[0]);
+		shm_reader_release(f->r);
+		size_t want = 0;
+		for (size_t i = 0; i < n; i++)
+			want += live[i];
+		assert_true(oc.ordered);
+		assert_int_equal(oc.n, want);
+		assert_int_equal(v.count, want);
+		for (size_t i = 0; i < n; i++) {
+			char title[64];
+			snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+			image_title(f, sku, title, sizeof(title), NULL);
+			assert_string_equal(title, live[i] ? titles[i] : "");
+		}
+	}
+}
+
 int main(void)
 {
 	log_init("test_publisher", LOG_TARGET_STDERR);
@@ -380,6 +499,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_publisher_skips_documents_that_do_not_render,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publisher_refuses_non_socket_path, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_incremental_keeps_list_order, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
