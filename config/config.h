@@ -21,22 +21,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CFG_MAGIC 0x53434647u        /* "SCFG" */
-#define CFG_FILE_MAX (1024 * 1024)   /* larger files are refused */
-#define CFG_ITEMS_MAX 64             /* capacity of per-item arrays */
-#define CFG_ERRORS_MAX 32            /* errors kept; more are only counted */
+#define CFG_MAGIC	 0x53434647u   /* "SCFG" */
+#define CFG_FILE_MAX	 (1024 * 1024) /* larger files are refused */
+#define CFG_ITEMS_MAX	 64	       /* capacity of per-item arrays */
+#define CFG_ERRORS_MAX	 32	       /* errors kept; more are only counted */
 #define CFG_DEFAULT_FILE "/etc/souk/souk.yaml"
 
 typedef enum {
-	CFG_T_INT = 1,  /* signed integer with range */
-	CFG_T_UINT,     /* unsigned integer with range */
-	CFG_T_SIZE,     /* bytes, with units: 512K, 64M, 1G, 2T */
+	CFG_T_INT = 1,	/* signed integer with range */
+	CFG_T_UINT,	/* unsigned integer with range */
+	CFG_T_SIZE,	/* bytes, with units: 512K, 64M, 1G, 2T */
 	CFG_T_DURATION, /* milliseconds, with units: 500ms, 5s, 1m, 2h, 7d */
-	CFG_T_BOOL,     /* true/false (also yes/no, on/off) */
-	CFG_T_STRING,   /* free text, length-limited (max = length) */
-	CFG_T_PATH,     /* absolute path, or "" when the item allows it */
-	CFG_T_ENUM,     /* one name of a list, stored as its int value */
-	CFG_T_LISTEN,   /* unix:/path or 127.0.0.1:9000 or [::1]:9000 */
+	CFG_T_BOOL,	/* true/false (also yes/no, on/off) */
+	CFG_T_STRING,	/* free text, length-limited (max = length) */
+	CFG_T_PATH,	/* absolute path, or "" when the item allows it */
+	CFG_T_ENUM,	/* one name of a list, stored as its int value */
+	CFG_T_LISTEN,	/* unix:/path or 127.0.0.1:9000 or [::1]:9000 */
 } cfg_type_t;
 
 /* A listen address. */
@@ -50,8 +50,8 @@ typedef struct {
 	cfg_listen_kind_t kind;
 	char text[128]; /* as written, e.g. "unix:/run/souk/fcgi.sock" */
 	char path[108]; /* UNIX: socket path */
-	char host[48];  /* TCP: numeric address without brackets */
-	uint16_t port;  /* TCP: port */
+	char host[48];	/* TCP: numeric address without brackets */
+	uint16_t port;	/* TCP: port */
 } cfg_listen_t;
 
 typedef struct {
@@ -114,13 +114,13 @@ typedef struct {
 
 /* ---- errors ---------------------------------------------------------------- */
 typedef struct {
-	uint32_t line;   /* 1-based, 0 when not tied to a place */
+	uint32_t line;	 /* 1-based, 0 when not tied to a place */
 	uint32_t column; /* 1-based */
-	char msg[512];   /* "file '...', line L, column C, item '...', value '...' (why)" */
+	char msg[512];	 /* "file '...', line L, column C, item '...', value '...' (why)" */
 } cfg_error_t;
 
 typedef struct {
-	unsigned count;   /* entries in e[] */
+	unsigned count;	  /* entries in e[] */
 	unsigned dropped; /* errors beyond CFG_ERRORS_MAX */
 	cfg_error_t e[CFG_ERRORS_MAX];
 } cfg_errors_t;
@@ -129,8 +129,8 @@ typedef struct {
 void cfg_errors_print(const cfg_errors_t *errs, FILE *f);
 
 /* ---- schema ---------------------------------------------------------------- */
-#define CFG_F_RESTART 0x1u   /* a change needs a restart (else: applied on reload) */
-#define CFG_F_EMPTY_OK 0x2u  /* string/path may be "" (feature off / unset) */
+#define CFG_F_RESTART  0x1u /* a change needs a restart (else: applied on reload) */
+#define CFG_F_EMPTY_OK 0x2u /* string/path may be "" (feature off / unset) */
 
 typedef struct {
 	const char *name;
@@ -144,16 +144,16 @@ typedef int (*cfg_check_t)(const cfg_item_t *it, const void *value, char *why, s
 struct cfg_item {
 	const char *name; /* dotted: "fcgi.threads" */
 	cfg_type_t type;
-	size_t offset; /* offsetof(cfg_t, ...) */
-	size_t size;   /* sizeof the field */
-	int64_t min;   /* INT */
-	uint64_t umin; /* UINT, SIZE, DURATION (ms) */
-	uint64_t umax; /* UINT, SIZE, DURATION (ms); STRING: max length */
-	int64_t max;   /* INT */
-	const char *def;         /* default, written as in the file */
-	const char *unit;        /* for documentation: "bytes", "ms", NULL */
+	size_t offset;		 /* offsetof(cfg_t, ...) */
+	size_t size;		 /* sizeof the field */
+	int64_t min;		 /* INT */
+	uint64_t umin;		 /* UINT, SIZE, DURATION (ms) */
+	uint64_t umax;		 /* UINT, SIZE, DURATION (ms); STRING: max length */
+	int64_t max;		 /* INT */
+	const char *def;	 /* default, written as in the file */
+	const char *unit;	 /* for documentation: "bytes", "ms", NULL */
 	const cfg_enum_t *enums; /* ENUM: NULL-terminated */
-	unsigned flags;          /* CFG_F_* */
+	unsigned flags;		 /* CFG_F_* */
 	cfg_check_t check;
 	const char *help;
 };
@@ -174,8 +174,7 @@ size_t cfg_item_index(const cfg_item_t *it);
  */
 int cfg_load(const char *path, cfg_t **out, cfg_errors_t *errs);
 /* The same from memory; name is used in messages (and as cfg->file). */
-int cfg_load_buffer(const char *buf, size_t len, const char *name, cfg_t **out,
-		    cfg_errors_t *errs);
+int cfg_load_buffer(const char *buf, size_t len, const char *name, cfg_t **out, cfg_errors_t *errs);
 /* A config holding every default. */
 int cfg_defaults(cfg_t **out);
 /* Deep copy. */
@@ -212,5 +211,9 @@ int cfg_check_secret_file(const char *path, char *why, size_t why_len);
 /* ---- export ---------------------------------------------------------------- */
 /* The schema as JSON ({"version":1,"items":[...]}); 0 or an error. */
 int cfg_dump_schema_json(FILE *f);
+/* The values of a config as a JSON object {"fcgi.threads": "8", ...}, each
+ * written as in the file (for `soukd` status output and tools). */
+struct json_t;
+struct json_t *cfg_to_json(const cfg_t *cfg);
 /* The reference documentation (docs/configuration.md) as Markdown. */
 int cfg_dump_schema_markdown(FILE *f);

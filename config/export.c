@@ -115,6 +115,23 @@ fail:
 	return ret;
 }
 
+json_t *cfg_to_json(const cfg_t *cfg)
+{
+	size_t n;
+	const cfg_item_t *schema = cfg_schema(&n);
+	json_t *o = json_object();
+	char buf[4200];
+
+	for (size_t i = 0; o != NULL && i < n; i++) {
+		cfg_item_format(cfg, &schema[i], buf, sizeof(buf));
+		if (json_object_set_new(o, schema[i].name, json_string(buf)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
 int cfg_dump_schema_markdown(FILE *f)
 {
 	size_t n;

@@ -30,18 +30,19 @@ typedef struct {
 	const char *file;
 	cfg_t *cfg;
 	cfg_errors_t *errs;
-	unsigned nerr;  /* errors seen, including dropped ones */
-	bool broken;    /* the YAML itself is unreadable: stop */
+	unsigned nerr; /* errors seen, including dropped ones */
+	bool broken;   /* the YAML itself is unreadable: stop */
 	uint32_t column[CFG_ITEMS_MAX];
 	struct {
-		char name[64];
+		char name[128];
 		uint32_t line;
 	} sections[MAX_SECTIONS];
 	unsigned nsections;
+	bool said_alias, said_anchor, said_tag; /* each reported once */
 } ld_t;
 
 static void add_err(ld_t *ld, size_t line, size_t col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void add_err(ld_t *ld, size_t line, size_t col, const char *fmt, ...)
 {
@@ -168,8 +169,10 @@ static int next(ld_t *ld, yaml_event_t *ev)
 	const yaml_char_t *anchor = NULL, *tag = NULL;
 	switch (ev->type) {
 	case YAML_ALIAS_EVENT:
-		add_err(ld, ev->start_mark.line + 1, ev->start_mark.column + 1,
-			"aliases are not allowed (write the value out)");
+		if (!ld->said_alias)
+			add_err(ld, ev->start_mark.line + 1, ev->start_mark.column + 1,
+				"aliases are not allowed (write the value out)");
+		ld->said_alias = true;
 		break;
 	case YAML_SCALAR_EVENT:
 		anchor = ev->data.scalar.anchor;
@@ -185,12 +188,14 @@ static int next(ld_t *ld, yaml_event_t *ev)
 		break;
 	default: break;
 	}
-	if (anchor != NULL)
+	if (anchor != NULL && !ld->said_anchor)
 		add_err(ld, ev->start_mark.line + 1, ev->start_mark.column + 1,
 			"anchors are not allowed (write the value out)");
-	if (tag != NULL)
+	if (tag != NULL && !ld->said_tag)
 		add_err(ld, ev->start_mark.line + 1, ev->start_mark.column + 1,
 			"tags are not allowed");
+	ld->said_anchor |= anchor != NULL;
+	ld->said_tag |= tag != NULL;
 	return 0;
 }
 
@@ -268,7 +273,7 @@ static int parse_mapping(ld_t *ld, const char *prefix)
 		if (key.type != YAML_SCALAR_EVENT) {
 			if (key.type != YAML_ALIAS_EVENT)
 				add_err(ld, key.start_mark.line + 1, key.start_mark.column + 1,
-				"keys must be plain names, found %s", event_kind(&key));
+					"keys must be plain names, found %s", event_kind(&key));
 			ret = skip_node(ld, &key);
 			yaml_event_delete(&key);
 			if (ret != 0 || next(ld, &val) != 0)
@@ -282,8 +287,9 @@ static int parse_mapping(ld_t *ld, const char *prefix)
 		const char *k = (const char *)key.data.scalar.value;
 		yaml_mark_t km = key.start_mark;
 		char shown[80];
-		bool bad_key = strlen(k) != key.data.scalar.length || strchr(k, '.') != NULL ||
-			       *k == '\0';
+		bool dotted = strchr(k, '.') != NULL;
+		bool bad_key =
+		    strlen(k) != key.data.scalar.length || strchr(k, '.') != NULL || *k == '\0';
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", k);
 		if (strlen(prefix) + 1 + key.data.scalar.length >= sizeof(path))
 			bad_key = true;
@@ -299,8 +305,10 @@ static int parse_mapping(ld_t *ld, const char *prefix)
 			size_t idx = cfg_item_index(it);
 			if (ld->cfg->line[idx] != 0) {
 				add_err(ld, line, col,
-					"item '%s', duplicate key (first set at line %u)",
-					it->name, ld->cfg->line[idx]);
+					"item '%s', duplicate key (first set at line %u)", it->name,
+					ld->cfg->line[idx]);
+			} else if (val.type == YAML_ALIAS_EVENT) {
+				ld->cfg->line[idx] = line; /* reported by next() */
 			} else if (val.type != YAML_SCALAR_EVENT) {
 				add_err(ld, line, col,
 					"item '%s', wrong type (expected a single value, found %s)",
@@ -312,17 +320,28 @@ static int parse_mapping(ld_t *ld, const char *prefix)
 			ret = skip_node(ld, &val);
 		} else if (!bad_key && is_section(path)) {
 			if (section_seen(ld, path, line, &first)) {
-				add_err(ld, line, col, "section '%s', duplicate key (first at line %u)",
-					path, first);
+				add_err(ld, line, col,
+					"section '%s', duplicate key (first at line %u)", path,
+					first);
 				ret = skip_node(ld, &val);
+			} else if (val.type == YAML_SCALAR_EVENT && val.data.scalar.length == 0 &&
+				   val.data.scalar.plain_implicit) {
+				/* "log:" with every item commented out: an empty section */
 			} else if (val.type != YAML_MAPPING_START_EVENT) {
 				add_err(ld, line, col,
 					"section '%s', wrong type (expected a mapping of items, "
-					"found %s)", path, event_kind(&val));
+					"found %s)",
+					path, event_kind(&val));
 				ret = skip_node(ld, &val);
 			} else {
 				ret = parse_mapping(ld, path);
 			}
+		} else if (dotted) {
+			add_err(ld, line, col,
+				"key '%s', dotted keys are not allowed (nest the item under its "
+				"section, indented)",
+				shown);
+			ret = skip_node(ld, &val);
 		} else {
 			const char *hint = bad_key ? NULL : suggest(path);
 			if (hint != NULL)
@@ -449,8 +468,7 @@ done:
 	return ret;
 }
 
-int cfg_load_buffer(const char *buf, size_t len, const char *name, cfg_t **out,
-		    cfg_errors_t *errs)
+int cfg_load_buffer(const char *buf, size_t len, const char *name, cfg_t **out, cfg_errors_t *errs)
 {
 	ld_t *ld = NULL;
 	cfg_t *cfg = NULL;

@@ -45,11 +45,20 @@ static const struct {
 	const char *name;
 	uint64_t mult;
 } g_size_units[] = {
-	{ "", 1 },		{ "b", 1 },
-	{ "k", 1ull << 10 },	{ "kb", 1ull << 10 }, { "kib", 1ull << 10 },
-	{ "m", 1ull << 20 },	{ "mb", 1ull << 20 }, { "mib", 1ull << 20 },
-	{ "g", 1ull << 30 },	{ "gb", 1ull << 30 }, { "gib", 1ull << 30 },
-	{ "t", 1ull << 40 },	{ "tb", 1ull << 40 }, { "tib", 1ull << 40 },
+    {"", 1},
+    {"b", 1},
+    {"k", 1ull << 10},
+    {"kb", 1ull << 10},
+    {"kib", 1ull << 10},
+    {"m", 1ull << 20},
+    {"mb", 1ull << 20},
+    {"mib", 1ull << 20},
+    {"g", 1ull << 30},
+    {"gb", 1ull << 30},
+    {"gib", 1ull << 30},
+    {"t", 1ull << 40},
+    {"tb", 1ull << 40},
+    {"tib", 1ull << 40},
 };
 
 int cfg_parse_size(const char *s, uint64_t *out)
@@ -73,7 +82,7 @@ static const struct {
 	const char *name;
 	uint64_t ms;
 } g_dur_units[] = {
-	{ "d", 86400000ull }, { "h", 3600000ull }, { "m", 60000ull }, { "s", 1000ull }, { "ms", 1 },
+    {"d", 86400000ull}, {"h", 3600000ull}, {"m", 60000ull}, {"s", 1000ull}, {"ms", 1},
 };
 
 int cfg_parse_duration(const char *s, uint64_t *out)
@@ -145,8 +154,8 @@ void cfg_format_duration(uint64_t ms, char *buf, size_t len)
 
 int cfg_parse_bool(const char *s, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "on" };
-	static const char *const no[] = { "false", "no", "off" };
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
 	for (size_t i = 0; i < 3; i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
 			*out = true;
@@ -398,7 +407,8 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 	case CFG_T_LISTEN: {
 		cfg_listen_t l;
 		if (cfg_parse_listen(s, &l) != 0) {
-			snprintf(why, why_len, "expected unix:/absolute/path, 127.0.0.1:9000 or [::1]:9000");
+			snprintf(why, why_len,
+				 "expected unix:/absolute/path, 127.0.0.1:9000 or [::1]:9000");
 			return SOUK_EINVAL;
 		}
 		*(cfg_listen_t *)p = l;
@@ -417,9 +427,7 @@ int cfg_item_format(const cfg_t *cfg, const cfg_item_t *it, char *buf, size_t le
 {
 	const void *p = cfield(cfg, it);
 	switch (it->type) {
-	case CFG_T_INT:
-		snprintf(buf, len, "%lld", (long long)load_int(p, it->size));
-		break;
+	case CFG_T_INT: snprintf(buf, len, "%lld", (long long)load_int(p, it->size)); break;
 	case CFG_T_UINT:
 		snprintf(buf, len, "%llu", (unsigned long long)load_uint(p, it->size));
 		break;
@@ -456,7 +464,8 @@ bool cfg_item_equal(const cfg_t *a, const cfg_t *b, const cfg_item_t *it)
 		return strcmp(sa ? sa : "", sb ? sb : "") == 0;
 	}
 	case CFG_T_LISTEN:
-		return strcmp(((const cfg_listen_t *)pa)->text, ((const cfg_listen_t *)pb)->text) == 0;
+		return strcmp(((const cfg_listen_t *)pa)->text, ((const cfg_listen_t *)pb)->text) ==
+		       0;
 	case CFG_T_BOOL: return *(const bool *)pa == *(const bool *)pb;
 	case CFG_T_ENUM: return *(const int *)pa == *(const int *)pb;
 	case CFG_T_INT: return load_int(pa, it->size) == load_int(pb, it->size);

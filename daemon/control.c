@@ -37,8 +37,8 @@ struct ctl_conn {
 	ctl_t *ctl;
 	struct bufferevent *bev;
 	ctl_conn_t *prev, *next;
-	bool closing;       /* close once the output is sent */
-	ctl_after_t after;  /* run once the output is sent */
+	bool closing;	   /* close once the output is sent */
+	ctl_after_t after; /* run once the output is sent */
 	void *after_arg;
 };
 
@@ -134,7 +134,8 @@ static void handle_line(ctl_conn_t *c, char *line)
 		if (ret != 0) {
 			json_object_set_new(reply, "ok", json_false());
 			if (json_object_get(reply, "error") == NULL)
-				json_object_set_new(reply, "error", json_string(souk_strerror(ret)));
+				json_object_set_new(reply, "error",
+						    json_string(souk_strerror(ret)));
 		}
 		send_json(c, reply);
 		json_decref(reply);
@@ -208,8 +209,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 static void set_timeouts(ctl_t *ctl, struct bufferevent *bev)
 {
-	struct timeval tv = { (time_t)(ctl->idle_timeout_ms / 1000),
-			      (suseconds_t)(ctl->idle_timeout_ms % 1000) * 1000 };
+	struct timeval tv = {(time_t)(ctl->idle_timeout_ms / 1000),
+			     (suseconds_t)(ctl->idle_timeout_ms % 1000) * 1000};
 	bufferevent_set_timeouts(bev, &tv, &tv);
 }
 
@@ -232,7 +233,8 @@ static void on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct soc
 		close(fd);
 		if (log_ratelimit_ok(&rl, &suppressed))
 			log_daemon_warn("control, connection refused (%u clients, limit; %u more "
-					"suppressed)", ctl->nclients, suppressed);
+					"suppressed)",
+					ctl->nclients, suppressed);
 		return;
 	}
 	c = calloc(1, sizeof(*c));

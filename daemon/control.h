@@ -28,13 +28,13 @@ typedef struct ctl_conn ctl_conn_t;
 typedef int (*ctl_handler_t)(ctl_conn_t *conn, const char *args, json_t *reply, void *arg);
 typedef void (*ctl_after_t)(void *arg);
 
-#define CTL_REQUEST_MAX 4096 /* longest request line */
+#define CTL_REQUEST_MAX	 4096 /* longest request line */
 #define CTL_COMMANDS_MAX 64
 
 typedef struct {
-	const char *path;         /* socket path */
-	mode_t mode;              /* 0660 */
-	uint32_t max_clients;     /* more are answered "busy" and closed */
+	const char *path;	  /* socket path */
+	mode_t mode;		  /* 0660 */
+	uint32_t max_clients;	  /* more are answered "busy" and closed */
 	uint64_t idle_timeout_ms; /* idle connections are closed */
 } ctl_opts_t;
 

@@ -58,13 +58,13 @@ int main(int argc, char **argv)
 {
 	enum { OPT_DUMP_SCHEMA = 256 };
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "dump-schema", optional_argument, NULL, OPT_DUMP_SCHEMA },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {"dump-schema", optional_argument, NULL, OPT_DUMP_SCHEMA},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CFG_DEFAULT_FILE, *dump = NULL;
 	bool check = false;

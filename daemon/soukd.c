@@ -26,6 +26,11 @@ static void apply_logging(const cfg_t *cfg)
 	log_set_level(cfg->log.level);
 }
 
+static const char *plural(unsigned n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void log_errors(const cfg_errors_t *errs)
 {
 	for (unsigned i = 0; i < errs->count; i++)
@@ -57,8 +62,8 @@ int soukd_new(const char *cfg_path, soukd_t **out, cfg_errors_t *errs)
 	ret = cfg_load(cfg_path, &d->cfg, e);
 	if (ret != 0) {
 		log_errors(e);
-		log_cfg_err("cannot start with configuration '%s' (%u errors)", cfg_path,
-			    e->count + e->dropped);
+		log_cfg_err("cannot start with configuration '%s' (%u error%s)", cfg_path,
+			    e->count + e->dropped, plural(e->count + e->dropped));
 		if (errs != NULL)
 			*errs = *e;
 		goto fail;
@@ -120,7 +125,7 @@ static int watchdog_update(soukd_t *d)
 
 	if (want && d->ev_watchdog == NULL) {
 		uint64_t half = d->watchdog_usec / 2;
-		struct timeval tv = { (time_t)(half / 1000000), (suseconds_t)(half % 1000000) };
+		struct timeval tv = {(time_t)(half / 1000000), (suseconds_t)(half % 1000000)};
 		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
 		if (d->ev_watchdog == NULL || event_add(d->ev_watchdog, &tv) != 0)
 			return SOUK_ENOMEM;
@@ -175,10 +180,12 @@ static int cmd_reload(ctl_conn_t *conn, const char *args, json_t *reply, void *a
 	(void)args;
 	log_daemon_info("control, reload requested");
 	ret = soukd_reload(d);
-	json_object_set_new(reply, "config_generation", json_integer((json_int_t)d->cfg_generation));
+	json_object_set_new(reply, "config_generation",
+			    json_integer((json_int_t)d->cfg_generation));
 	if (ret != 0) {
-		json_object_set_new(reply, "error", json_string("configuration refused, the running "
-								"configuration stays"));
+		json_object_set_new(reply, "error",
+				    json_string("configuration refused, the running "
+						"configuration stays"));
 		json_object_set_new(reply, "errors", errors_json(&d->last_reload.errors));
 		return ret;
 	}
@@ -203,18 +210,11 @@ static int cmd_stop(ctl_conn_t *conn, const char *args, json_t *reply, void *arg
 static int cmd_config(ctl_conn_t *conn, const char *args, json_t *reply, void *arg)
 {
 	soukd_t *d = arg;
-	size_t n;
-	const cfg_item_t *schema = cfg_schema(&n);
-	json_t *items = json_object();
-	char buf[512];
+	json_t *items = cfg_to_json(d->cfg);
 	(void)conn;
 	(void)args;
 	if (items == NULL)
 		return SOUK_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		cfg_item_format(d->cfg, &schema[i], buf, sizeof(buf));
-		json_object_set_new(items, schema[i].name, json_string(buf));
-	}
 	json_object_set_new(reply, "config_file", json_string(d->cfg_path));
 	json_object_set_new(reply, "items", items);
 	return 0;
@@ -229,8 +229,9 @@ int soukd_status_json(soukd_t *d, json_t *out)
 	json_object_set_new(out, "version", json_string(SOUK_VERSION));
 	json_object_set_new(out, "pid", json_integer(getpid()));
 	json_object_set_new(out, "instance", json_string(d->cfg->instance));
-	json_object_set_new(out, "uptime_s",
-			    json_integer((json_int_t)((souk_now_mono_ms() - d->started_mono_ms) / 1000)));
+	json_object_set_new(
+	    out, "uptime_s",
+	    json_integer((json_int_t)((souk_now_mono_ms() - d->started_mono_ms) / 1000)));
 	json_object_set_new(out, "started_at_ms", json_integer((json_int_t)d->started_real_ms));
 	json_object_set_new(out, "config_file", json_string(d->cfg_path));
 	json_object_set_new(out, "config_generation", json_integer((json_int_t)d->cfg_generation));
@@ -239,9 +240,10 @@ int soukd_status_json(soukd_t *d, json_t *out)
 	json_object_set_new(out, "log_level", json_string(cfg_log_level_name(d->cfg->log.level)));
 	last = json_object();
 	if (last != NULL) {
-		json_object_set_new(last, "result", json_string(!d->last_reload.done ? "none"
-								: d->last_reload.ok ? "ok"
-										    : "failed"));
+		json_object_set_new(last, "result",
+				    json_string(!d->last_reload.done ? "none"
+						: d->last_reload.ok  ? "ok"
+								     : "failed"));
 		if (d->last_reload.done)
 			json_object_set_new(last, "at_ms",
 					    json_integer((json_int_t)d->last_reload.at_real_ms));
@@ -269,8 +271,9 @@ static void notify_running(soukd_t *d)
 	char status[256];
 	if (d->last_reload.done && !d->last_reload.ok)
 		snprintf(status, sizeof(status),
-			 "running, config generation %llu, last reload refused (%u errors)",
-			 (unsigned long long)d->cfg_generation, d->last_reload.errors.count);
+			 "running, config generation %llu, last reload refused (%u error%s)",
+			 (unsigned long long)d->cfg_generation, d->last_reload.errors.count,
+			 plural(d->last_reload.errors.count));
 	else
 		snprintf(status, sizeof(status), "running, config generation %llu",
 			 (unsigned long long)d->cfg_generation);
@@ -291,10 +294,10 @@ int soukd_start(soukd_t *d)
 		return ret;
 	}
 	snprintf(path, sizeof(path), "%s/control.sock", d->cfg->paths.runtime_dir);
-	opts = (ctl_opts_t){ .path = path,
-			     .mode = 0660,
-			     .max_clients = d->cfg->control.max_clients,
-			     .idle_timeout_ms = d->cfg->control.idle_timeout_ms };
+	opts = (ctl_opts_t){.path = path,
+			    .mode = 0660,
+			    .max_clients = d->cfg->control.max_clients,
+			    .idle_timeout_ms = d->cfg->control.idle_timeout_ms};
 	ret = ctl_new(d->base, &opts, &d->ctl);
 	if (ret != 0) {
 		log_daemon_err("control, cannot listen on '%s' (%s)", path,
@@ -306,8 +309,8 @@ int soukd_start(soukd_t *d)
 	    (ret = ctl_register(d->ctl, "reload", "re-read the configuration file", cmd_reload,
 				d)) != 0 ||
 	    (ret = ctl_register(d->ctl, "stop", "shut the daemon down", cmd_stop, d)) != 0 ||
-	    (ret = ctl_register(d->ctl, "config", "the configuration in effect", cmd_config,
-				d)) != 0)
+	    (ret = ctl_register(d->ctl, "config", "the configuration in effect", cmd_config, d)) !=
+		0)
 		return ret;
 
 	d->ev_hup = evsignal_new(d->base, SIGHUP, signal_cb, d);
@@ -339,6 +342,16 @@ int soukd_run(soukd_t *d)
 	return d->exit_code;
 }
 
+static void stop_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	soukd_t *d = arg;
+	(void)fd;
+	(void)what;
+	log_daemon_warn("shutdown, %u tasks still running after %llu ms, exiting anyway", d->holds,
+			(unsigned long long)d->cfg->daemon.shutdown_timeout_ms);
+	event_base_loopexit(d->base, NULL);
+}
+
 void soukd_stop(soukd_t *d, int exit_code)
 {
 	if (d->stopping)
@@ -350,7 +363,29 @@ void soukd_stop(soukd_t *d, int exit_code)
 		d->on_stop[i].fn(d, d->on_stop[i].arg);
 	if (d->ev_watchdog != NULL)
 		event_del(d->ev_watchdog);
-	event_base_loopexit(d->base, NULL);
+	if (d->holds == 0) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	log_daemon_info("shutdown, waiting for %u tasks", d->holds);
+	uint64_t ms = d->cfg->daemon.shutdown_timeout_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	d->ev_stop_timeout = evtimer_new(d->base, stop_timeout_cb, d);
+	if (d->ev_stop_timeout == NULL || evtimer_add(d->ev_stop_timeout, &tv) != 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+void soukd_hold(soukd_t *d)
+{
+	d->holds++;
+}
+
+void soukd_release(soukd_t *d)
+{
+	if (d->holds > 0)
+		d->holds--;
+	if (d->stopping && d->holds == 0)
+		event_base_loopexit(d->base, NULL);
 }
 
 /* Restart-only items keep their running value; warn once per new value. */
@@ -374,7 +409,8 @@ static void hold_restart_items(soukd_t *d, cfg_t *nc)
 		cfg_item_format(d->cfg, it, oldv, sizeof(oldv));
 		if (d->pending[i] == NULL || strcmp(d->pending[i], newv) != 0) {
 			log_cfg_warn("item '%s' changed to '%s', takes effect after a restart "
-				     "(running value '%s')", it->name, newv, oldv);
+				     "(running value '%s')",
+				     it->name, newv, oldv);
 			free(d->pending[i]);
 			d->pending[i] = strdup(newv);
 		}
@@ -394,9 +430,9 @@ int soukd_reload(soukd_t *d)
 	ret = cfg_load(d->cfg_path, &nc, &d->last_reload.errors);
 	if (ret != 0) {
 		log_errors(&d->last_reload.errors);
-		log_cfg_err("reload refused, the running configuration stays (%u errors in '%s')",
-			    d->last_reload.errors.count + d->last_reload.errors.dropped,
-			    d->cfg_path);
+		unsigned nerr = d->last_reload.errors.count + d->last_reload.errors.dropped;
+		log_cfg_err("reload refused, the running configuration stays (%u error%s in '%s')",
+			    nerr, plural(nerr), d->cfg_path);
 		d->last_reload.ok = false;
 		d->reloads_failed++;
 		notify_running(d);
@@ -429,8 +465,12 @@ int soukd_reload(soukd_t *d)
 	for (unsigned i = 0; i < d->n_reload; i++)
 		d->on_reload[i].fn(d, old, nc, &diff, d->on_reload[i].arg);
 	cfg_free(&old);
-	log_cfg_info("reloaded '%s' (generation %llu, %u items changed)", d->cfg_path,
-		     (unsigned long long)d->cfg_generation, diff.count);
+	char field[64];
+	snprintf(field, sizeof(field), "SOUK_CONFIG_GENERATION=%llu",
+		 (unsigned long long)d->cfg_generation);
+	log_msg_field(LOG_INFO, "config", field,
+		      "reloaded '%s' (generation %llu, %u item%s changed)", d->cfg_path,
+		      (unsigned long long)d->cfg_generation, diff.count, plural(diff.count));
 	notify_running(d);
 	return 0;
 }
@@ -443,6 +483,8 @@ void soukd_free(soukd_t **pd)
 	ctl_free(&d->ctl);
 	if (d->ev_watchdog)
 		event_free(d->ev_watchdog);
+	if (d->ev_stop_timeout)
+		event_free(d->ev_stop_timeout);
 	if (d->ev_hup)
 		event_free(d->ev_hup);
 	if (d->ev_term)
@@ -460,16 +502,16 @@ void soukd_free(soukd_t **pd)
 	*pd = NULL;
 }
 
-#define ADD_HOOK(arr, cnt, f, a)                                                   \
-	do {                                                                       \
-		if ((f) == NULL)                                                   \
-			return SOUK_EINVAL;                                        \
-		if ((cnt) >= SOUKD_HOOKS_MAX)                                      \
-			return SOUK_ETOOBIG;                                       \
-		(arr)[cnt].fn = (f);                                               \
-		(arr)[cnt].arg = (a);                                              \
-		(cnt)++;                                                           \
-		return 0;                                                          \
+#define ADD_HOOK(arr, cnt, f, a)                                                                   \
+	do {                                                                                       \
+		if ((f) == NULL)                                                                   \
+			return SOUK_EINVAL;                                                        \
+		if ((cnt) >= SOUKD_HOOKS_MAX)                                                      \
+			return SOUK_ETOOBIG;                                                       \
+		(arr)[cnt].fn = (f);                                                               \
+		(arr)[cnt].arg = (a);                                                              \
+		(cnt)++;                                                                           \
+		return 0;                                                                          \
 	} while (0)
 
 int soukd_on_reload(soukd_t *d, soukd_reload_fn fn, void *arg)

@@ -28,7 +28,7 @@
 struct event_base;
 struct event;
 
-#define SOUKD_MAGIC 0x534f554bu /* "SOUK" */
+#define SOUKD_MAGIC	0x534f554bu /* "SOUK" */
 #define SOUKD_HOOKS_MAX 16
 
 typedef struct soukd soukd_t;
@@ -43,8 +43,8 @@ typedef void (*soukd_status_fn)(soukd_t *d, json_t *status, void *arg);
 typedef void (*soukd_stop_fn)(soukd_t *d, void *arg);
 
 typedef struct {
-	bool done;           /* any reload attempted since start */
-	bool ok;             /* result of the last one */
+	bool done;	     /* any reload attempted since start */
+	bool ok;	     /* result of the last one */
 	uint64_t at_real_ms; /* wall clock of the last attempt */
 	unsigned changed;    /* items applied by the last successful reload */
 	cfg_errors_t errors; /* errors of the last failed reload */
@@ -54,8 +54,8 @@ struct soukd {
 	uint32_t magic;
 	struct event_base *base;
 	char *cfg_path;
-	cfg_t *cfg;               /* current configuration */
-	uint64_t cfg_generation;  /* 1 at start, +1 per successful reload */
+	cfg_t *cfg;		 /* current configuration */
+	uint64_t cfg_generation; /* 1 at start, +1 per successful reload */
 	uint64_t reloads_ok;
 	uint64_t reloads_failed;
 	soukd_reload_result_t last_reload;
@@ -65,9 +65,10 @@ struct soukd {
 	char *pending[CFG_ITEMS_MAX];
 
 	ctl_t *ctl;
-	struct event *ev_hup, *ev_term, *ev_int, *ev_watchdog;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_watchdog, *ev_stop_timeout;
 	uint64_t watchdog_usec; /* systemd's interval, 0 when off */
 	bool stopping;
+	unsigned holds; /* work that must finish before the loop ends */
 	int exit_code;
 
 	struct {
@@ -101,8 +102,13 @@ void soukd_free(soukd_t **d);
 /* Re-read the configuration file (SIGHUP, `reload`). 0, or SOUK_ECONFIG
  * with d->last_reload.errors filled and the running config kept. */
 int soukd_reload(soukd_t *d);
-/* Begin shutdown: STOPPING=1, stop hooks, then leave the loop. */
+/* Begin shutdown: STOPPING=1, stop hooks, then leave the loop as soon as
+ * no hold is left, or after daemon.shutdown_timeout at the latest. */
 void soukd_stop(soukd_t *d, int exit_code);
+/* Work in progress that shutdown should wait for (an image being built):
+ * soukd_hold() before, soukd_release() when done. */
+void soukd_hold(soukd_t *d);
+void soukd_release(soukd_t *d);
 
 int soukd_on_reload(soukd_t *d, soukd_reload_fn fn, void *arg);
 int soukd_on_status(soukd_t *d, soukd_status_fn fn, void *arg);

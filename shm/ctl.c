@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,8 +32,8 @@ int shm_instance_valid(const char *instance)
 		char c = instance[n];
 		if (n >= SHM_INSTANCE_MAX)
 			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
 			return 0;
 	}
 	return n > 0;
@@ -88,8 +89,7 @@ int shm_images_unlink(const char *instance, uint64_t keep, uint64_t *max_gen)
 		return -errno;
 	while ((de = readdir(d)) != NULL) {
 		uint64_t g;
-		if (strncmp(de->d_name, prefix, plen) != 0 ||
-		    parse_gen(de->d_name + plen, &g) != 0)
+		if (strncmp(de->d_name, prefix, plen) != 0 || parse_gen(de->d_name + plen, &g) != 0)
 			continue;
 		if (max_gen != NULL && g > *max_gen)
 			*max_gen = g;
@@ -281,13 +281,16 @@ int shm_ctl_attach(const char *instance, shm_ctl_t **out)
 		goto fail;
 	}
 	if ((size_t)st.st_size < sizeof(shm_ctl_hdr_t)) {
-		rc = SOUK_ECORRUPT;
-		why = "too small";
-		goto fail_log;
+		rc = SOUK_ENOENT; /* being created by soukd: not ready yet */
+		goto fail;
 	}
 	rc = ctl_map(c, (size_t)st.st_size, c->readonly ? PROT_READ : PROT_READ | PROT_WRITE);
 	if (rc != 0)
 		goto fail;
+	if (__atomic_load_n(&c->hdr->magic, __ATOMIC_ACQUIRE) == 0) {
+		rc = SOUK_ENOENT; /* sized but not initialised yet */
+		goto fail;
+	}
 	rc = ctl_check(c->hdr, (size_t)st.st_size, &why);
 	if (rc != 0)
 		goto fail_log;
@@ -316,6 +319,22 @@ void shm_ctl_free(shm_ctl_t **pc)
 	c->magic = 0;
 	free(c);
 	*pc = NULL;
+}
+
+int shm_ctl_replaced(const shm_ctl_t *ctl)
+{
+	char name[SHM_INSTANCE_MAX + 16], path[SHM_INSTANCE_MAX + 32];
+	struct stat mine, now;
+
+	if (fstat(ctl->fd, &mine) != 0)
+		return -errno;
+	if (mine.st_nlink == 0)
+		return 1;
+	shm_name_ctl(ctl->instance, name, sizeof(name));
+	snprintf(path, sizeof(path), SHM_DIR "%s", name);
+	if (stat(path, &now) != 0)
+		return errno == ENOENT ? 1 : -errno;
+	return now.st_ino != mine.st_ino || now.st_dev != mine.st_dev;
 }
 
 uint64_t shm_ctl_generation(const shm_ctl_t *ctl)
@@ -386,12 +405,13 @@ static int slot_owner_dead(uint32_t pid, uint64_t start)
 {
 	char state = 0;
 	uint64_t now_start = 0;
-	int rc = proc_stat(pid, &state, &now_start);
+	int rc;
 
-	if (rc == -ENOENT || rc == -ESRCH)
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
 		return 1;
+	rc = proc_stat(pid, &state, &now_start);
 	if (rc != 0)
-		return 0; /* unknown: keep it */
+		return 0; /* exists but /proc unreadable: keep it */
 	if (state == 'Z' || state == 'X')
 		return 1;
 	return start != 0 && start != now_start;
@@ -461,9 +481,8 @@ int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out)
 			if (OWNER_PID(o) != 0)
 				continue;
 			mine = (((OWNER_TAG(o) + 1) & 0xffffffffu) << 32) | pid;
-			if (!atomic_compare_exchange_strong_explicit(&s->owner, &o, mine,
-								     memory_order_acq_rel,
-								     memory_order_relaxed))
+			if (!atomic_compare_exchange_strong_explicit(
+				&s->owner, &o, mine, memory_order_acq_rel, memory_order_relaxed))
 				continue;
 			for (unsigned k = 0; k < SHM_SLOT_COUNTERS; k++)
 				atomic_store_explicit(&s->counters[k], 0, memory_order_relaxed);
@@ -475,8 +494,7 @@ int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out)
 		if (pass == 0 && shm_ctl_reap(ctl) == 0)
 			break;
 	}
-	log_shm_err("no free worker slot in '%s' (%u slots)", ctl->instance,
-		    ctl->hdr->nslots);
+	log_shm_err("no free worker slot in '%s' (%u slots)", ctl->instance, ctl->hdr->nslots);
 	return SOUK_EBUSY;
 }
 
@@ -553,8 +571,8 @@ void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out)
 	out->publisher_pid = atomic_load_explicit(&h->publisher_pid, memory_order_relaxed);
 	out->nslots = h->nslots;
 	for (uint32_t k = 0; k < h->nslots; k++) {
-		uint32_t pid = OWNER_PID(
-			atomic_load_explicit(&ctl->slots[k].owner, memory_order_relaxed));
+		uint32_t pid =
+		    OWNER_PID(atomic_load_explicit(&ctl->slots[k].owner, memory_order_relaxed));
 		if (pid != 0 && pid != SHM_SLOT_BUSY)
 			out->slots_used++;
 	}

@@ -18,7 +18,7 @@
 #include "shm/internal.h"
 
 #define SHM_BUILDER_MAGIC 0x646c6975622e6d73ull
-#define SHM_READER_MAGIC 0x726461652e6d6873ull
+#define SHM_READER_MAGIC  0x726461652e6d6873ull
 
 static size_t align_up(size_t v, size_t a)
 {
@@ -139,8 +139,7 @@ uint64_t shm_image_seq(const shm_image_t *img)
 	return img->hdr->seq;
 }
 
-int shm_image_section(const shm_image_t *img, const char *name, const void **data,
-		      size_t *len)
+int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len)
 {
 	for (uint32_t i = 0; i < img->hdr->nsect; i++) {
 		const shm_sect_t *s = &img->sect[i];
@@ -161,9 +160,9 @@ struct shm_builder {
 	uint64_t gen, prev_gen, seq, t0_ns;
 	int fd;
 	char name[SHM_INSTANCE_MAX + 32];
-	uint8_t *base;   /* SHM_IMAGE_MAX bytes of address space over the file */
+	uint8_t *base;	 /* SHM_IMAGE_MAX bytes of address space over the file */
 	size_t file_len; /* current file size */
-	size_t used;     /* end of the last section */
+	size_t used;	 /* end of the last section */
 	uint32_t nsect;
 	shm_sect_t sect[SHM_SECT_MAX];
 };
@@ -216,8 +215,8 @@ int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
 		goto fail;
 	}
 	b->file_len = b->used;
-	b->base = mmap(NULL, SHM_IMAGE_MAX, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-		       b->fd, 0);
+	b->base =
+	    mmap(NULL, SHM_IMAGE_MAX, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, b->fd, 0);
 	if (b->base == MAP_FAILED) {
 		rc = -errno;
 		log_shm_err("cannot map image '%s' (%s)", b->name, strerror(-rc));
@@ -281,8 +280,7 @@ static int builder_grow(shm_builder_t *b, size_t len)
 	return 0;
 }
 
-int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t len,
-			void **out)
+int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t len, void **out)
 {
 	size_t nlen, off, table_max = SHM_SECT_MAX * sizeof(shm_sect_t) + 64;
 	shm_sect_t *s;
@@ -290,8 +288,7 @@ int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t
 
 	*out = NULL;
 	nlen = name != NULL ? strlen(name) : 0;
-	if (nlen == 0 || nlen >= SHM_SECT_NAME_MAX || !is_pow2(align) ||
-	    align > SHM_SECT_ALIGN_MAX)
+	if (nlen == 0 || nlen >= SHM_SECT_NAME_MAX || !is_pow2(align) || align > SHM_SECT_ALIGN_MAX)
 		return SOUK_EINVAL;
 	if (b->nsect >= SHM_SECT_MAX)
 		return SOUK_ETOOBIG;
@@ -315,8 +312,7 @@ int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t
 	return 0;
 }
 
-int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void *data,
-		    size_t len)
+int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void *data, size_t len)
 {
 	void *p;
 	int rc = shm_builder_reserve(b, name, align, len, &p);
@@ -391,7 +387,7 @@ struct shm_reader {
 	shm_ctl_t *ctl;
 	shm_image_t *cur;  /* last good image (one reference) */
 	uint64_t seen_gen; /* generation last acted upon (good or refused) */
-	unsigned held;     /* acquire depth */
+	unsigned held;	   /* acquire depth */
 	shm_slot_t *slot;
 };
 
@@ -433,6 +429,22 @@ uint64_t shm_reader_refused(const shm_reader_t *r)
 	return atomic_load_explicit(&r->ctl->refused, memory_order_relaxed);
 }
 
+void shm_reader_stats(const shm_reader_t *r, shm_reader_stats_t *out)
+{
+	const shm_ctl_t *c = r->ctl;
+
+	out->mapped = atomic_load_explicit(&c->mapped, memory_order_relaxed);
+	out->refused = atomic_load_explicit(&c->refused, memory_order_relaxed);
+	out->errors = atomic_load_explicit(&c->errors, memory_order_relaxed);
+	out->unlink_races = atomic_load_explicit(&c->unlink_races, memory_order_relaxed);
+}
+
+/* A refusal that retrying cannot cure. */
+static int image_error_permanent(int rc)
+{
+	return rc == SOUK_ECORRUPT || rc == SOUK_EVERSION || rc == SOUK_ENOENT;
+}
+
 /* Map and validate image *gen (following newer generations when it was
  * unlinked meanwhile). Called with ctl->lock held. */
 static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const char **why)
@@ -463,6 +475,7 @@ static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const cha
 			*why = "replaced too fast, retries exhausted";
 			return SOUK_ESTALE;
 		}
+		atomic_fetch_add_explicit(&ctl->unlink_races, 1, memory_order_relaxed);
 		*gen = g2;
 	}
 	if (fstat(fd, &st) != 0) {
@@ -511,10 +524,11 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 	shm_image_t *img = NULL;
 	const char *why = NULL;
 	uint32_t suppressed = 0;
-	int rc;
+	int rc, settled = 1;
 
 	pthread_mutex_lock(&ctl->lock);
 	if (ctl->latest != NULL && shm_image_generation(ctl->latest) >= g) {
+		/* another thread of this process validated it (or a newer one) */
 		img = ctl->latest;
 		g = shm_image_generation(img);
 		atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
@@ -525,9 +539,15 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 				shm_image_unref(ctl->latest);
 			ctl->latest = img;
 			atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&ctl->mapped, 1, memory_order_relaxed);
 		} else {
-			ctl->bad_gen = g;
-			atomic_fetch_add_explicit(&ctl->refused, 1, memory_order_relaxed);
+			if (image_error_permanent(rc)) {
+				ctl->bad_gen = g;
+				atomic_fetch_add_explicit(&ctl->refused, 1, memory_order_relaxed);
+			} else {
+				settled = 0; /* retry at the next request */
+				atomic_fetch_add_explicit(&ctl->errors, 1, memory_order_relaxed);
+			}
 			if (log_ratelimit_ok(&ctl->rl, &suppressed))
 				log_shm_err("refused image '%s' generation %" PRIu64
 					    " (%s: %s), keeping generation %" PRIu64 "%s",
@@ -538,7 +558,8 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 		}
 	}
 	pthread_mutex_unlock(&ctl->lock);
-	r->seen_gen = g;
+	if (settled)
+		r->seen_gen = g;
 	if (img != NULL) {
 		if (r->cur != NULL)
 			shm_image_unref(r->cur); /* not held: the request released it */

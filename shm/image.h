@@ -65,10 +65,14 @@
  *   - validate: magic, ABI version, header size, generation == G,
  *     size == st_size, section table inside the image, every section inside
  *     the image and aligned as recorded, names NUL-terminated, checksum.
- *   - on any failure: log (rate-limited) "shm, refused image ... (reason)",
- *     remember G as bad so the next requests do not retry it (still no
- *     syscall), and keep serving the last good image. SOUK_ENOENT only when
- *     there never was a good one.
+ *   - on a permanent failure (ECORRUPT, EVERSION, image missing): log
+ *     (rate-limited) "shm, refused image ... (reason)", remember G as bad so
+ *     the next requests do not retry it (still no syscall), and keep serving
+ *     the last good image. SOUK_ENOENT only when there never was a good one.
+ *   - on a transient failure (open/mmap errors such as EMFILE or ENOMEM,
+ *     retries exhausted because the publisher kept replacing images): log
+ *     (rate-limited), keep the last good image, and retry at the next
+ *     request.
  * Threads of one process share the shm_ctl_t; the first thread that sees a new
  * generation maps and validates it under a mutex of the shm_ctl_t (not on the
  * hot path), the others take a reference to the same mapping, so a 100 MB
@@ -87,7 +91,8 @@
  * time; if dead CAS owner -> (tag, SHM_SLOT_BUSY), zero counters, generation
  * and start time, store (tag, 0) with release. The tag makes a stale CAS fail
  * (no ABA when a pid is reused). A start time of 0 means "claim in progress"
- * and is only reaped when the pid is gone.
+ * and is only reaped when the pid is gone. A process killed inside the few
+ * stores of a reset leaves that one slot BUSY until the segment is recreated.
  *
  * ---- Checksum ------------------------------------------------------------
  *
@@ -105,39 +110,39 @@
 
 #include "shm/shm.h"
 
-#define SHM_ABI_VERSION 1u
-#define SHM_CTL_MAGIC 0x314c54434b554f53ull /* "SOUKCTL1" */
-#define SHM_IMG_MAGIC 0x31474d494b554f53ull /* "SOUKIMG1" */
-#define SHM_SECT_NAME_MAX 32                /* including the NUL */
-#define SHM_SECT_MAX 256                    /* sections per image */
+#define SHM_ABI_VERSION	   1u
+#define SHM_CTL_MAGIC	   0x314c54434b554f53ull /* "SOUKCTL1" */
+#define SHM_IMG_MAGIC	   0x31474d494b554f53ull /* "SOUKIMG1" */
+#define SHM_SECT_NAME_MAX  32			 /* including the NUL */
+#define SHM_SECT_MAX	   256			 /* sections per image */
 #define SHM_SECT_ALIGN_MAX 4096u
-#define SHM_IMAGE_MAX ((size_t)16 << 30) /* address space per image */
+#define SHM_IMAGE_MAX	   ((size_t)16 << 30) /* address space per image */
 #define SHM_READER_RETRIES 16
-#define SHM_SLOT_BUSY 0xffffffffu
-#define SHM_INSTANCE_MAX 64
-#define SHM_SLOTS_MAX 4096u
+#define SHM_SLOT_BUSY	   0xffffffffu
+#define SHM_INSTANCE_MAX   64
+#define SHM_SLOTS_MAX	   4096u
 
 /* Control segment header: 4096 bytes, slots follow. */
 typedef struct {
-	uint64_t magic;                   /* SHM_CTL_MAGIC, written at create */
-	uint32_t abi;                     /* SHM_ABI_VERSION */
-	uint32_t nslots;                  /* slots after the header */
-	uint64_t size;                    /* bytes of the whole segment */
-	uint64_t created_ms;              /* wall clock of creation */
-	_Atomic uint64_t generation;      /* current image; 0 = none. release/acquire */
-	_Atomic uint64_t seq;             /* change-log seq in the current image */
-	_Atomic uint64_t publish_count;   /* publishes since creation */
+	uint64_t magic;			  /* SHM_CTL_MAGIC, written at create */
+	uint32_t abi;			  /* SHM_ABI_VERSION */
+	uint32_t nslots;		  /* slots after the header */
+	uint64_t size;			  /* bytes of the whole segment */
+	uint64_t created_ms;		  /* wall clock of creation */
+	_Atomic uint64_t generation;	  /* current image; 0 = none. release/acquire */
+	_Atomic uint64_t seq;		  /* change-log seq in the current image */
+	_Atomic uint64_t publish_count;	  /* publishes since creation */
 	_Atomic uint64_t last_publish_ns; /* build+publish duration of the last one */
 	_Atomic uint64_t last_publish_ms; /* wall clock of the last publish */
-	_Atomic uint64_t image_size;      /* bytes of the current image */
-	_Atomic uint64_t publisher_pid;   /* pid of soukd that created/took over */
+	_Atomic uint64_t image_size;	  /* bytes of the current image */
+	_Atomic uint64_t publisher_pid;	  /* pid of soukd that created/took over */
 	uint8_t reserved[4096 - 88];
 } shm_ctl_hdr_t;
 
 /* One worker slot: 64-byte aligned to keep counters of two workers off one
  * cache line. */
 typedef struct shm_slot {
-	_Atomic uint64_t owner;      /* (tag << 32) | pid, see above */
+	_Atomic uint64_t owner;	     /* (tag << 32) | pid, see above */
 	_Atomic uint64_t start_time; /* /proc/<pid>/stat field 22; 0 = claiming */
 	_Atomic uint64_t generation; /* image generation in use */
 	uint64_t reserved[5];
@@ -147,7 +152,7 @@ typedef struct shm_slot {
 /* Section table entry. */
 typedef struct {
 	char name[SHM_SECT_NAME_MAX]; /* NUL-terminated, unique */
-	uint64_t offset;              /* from image start, multiple of align */
+	uint64_t offset;	      /* from image start, multiple of align */
 	uint64_t len;
 	uint32_t align; /* power of two, <= SHM_SECT_ALIGN_MAX */
 	uint32_t flags; /* 0 */
@@ -156,17 +161,17 @@ typedef struct {
 
 /* Image header: at offset 0, followed by the section table at sect_off. */
 typedef struct {
-	uint64_t magic;      /* SHM_IMG_MAGIC */
-	uint32_t abi;        /* SHM_ABI_VERSION */
+	uint64_t magic;	     /* SHM_IMG_MAGIC */
+	uint32_t abi;	     /* SHM_ABI_VERSION */
 	uint32_t hdr_size;   /* sizeof(shm_img_hdr_t) */
 	uint64_t checksum;   /* shm_hash64 of [SHM_IMG_CSUM_FROM, size) */
 	uint64_t generation; /* must equal the file name's generation */
-	uint64_t size;       /* bytes, must equal the file size */
+	uint64_t size;	     /* bytes, must equal the file size */
 	uint64_t created_ms; /* wall clock at publish */
-	uint64_t seq;        /* change-log sequence included */
+	uint64_t seq;	     /* change-log sequence included */
 	uint64_t sect_off;   /* section table offset */
-	uint32_t nsect;      /* entries in the section table */
-	uint32_t flags;      /* 0 */
+	uint32_t nsect;	     /* entries in the section table */
+	uint32_t flags;	     /* 0 */
 	uint64_t reserved[5];
 } shm_img_hdr_t;
 
@@ -204,8 +209,8 @@ struct shm_image {
  * (no mapping, no reference counting). SOUK_ECORRUPT / SOUK_EVERSION with a
  * static reason string in *why.
  */
-int shm_image_check(const void *buf, size_t len, uint64_t generation,
-		    int skip_checksum, shm_image_t *img, const char **why);
+int shm_image_check(const void *buf, size_t len, uint64_t generation, int skip_checksum,
+		    shm_image_t *img, const char **why);
 /* Checksum of an image buffer as stored in its header. */
 uint64_t shm_image_checksum(const void *buf, size_t len);
 

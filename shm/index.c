@@ -20,7 +20,7 @@
 #include "common/util.h"
 #include "shm/shm.h"
 
-#define HIDX_MAGIC 0x58444948u /* "HIDX" */
+#define HIDX_MAGIC    0x58444948u /* "HIDX" */
 #define HIDX_LOG2_MAX 40u
 
 typedef struct {
@@ -192,8 +192,8 @@ uint64_t shm_hidx_count(const void *idx, size_t idx_len)
 
 /* ---- sorted arrays -------------------------------------------------------- */
 
-int shm_sorted_lower_bound(const void *blob, size_t blob_len, size_t rec_size,
-			   const void *key, shm_cmp_fn cmp, void *arg, size_t *index)
+int shm_sorted_lower_bound(const void *blob, size_t blob_len, size_t rec_size, const void *key,
+			   shm_cmp_fn cmp, void *arg, size_t *index)
 {
 	const uint8_t *base = blob;
 	size_t lo = 0, hi;

@@ -12,7 +12,7 @@
 struct shm_ctl {
 	uint64_t magic; /* SHM_CTL_OBJ_MAGIC */
 	char instance[SHM_INSTANCE_MAX + 1];
-	int fd;       /* kept open: the publisher's flock lives on it */
+	int fd;	      /* kept open: the publisher's flock lives on it */
 	int writer;   /* from shm_ctl_create: may build images */
 	int readonly; /* attached without write access: no slots */
 	shm_ctl_hdr_t *hdr;
@@ -24,7 +24,7 @@ struct shm_ctl {
 	pthread_mutex_t lock;
 	shm_image_t *latest; /* newest validated image; holds one reference */
 	uint64_t bad_gen;    /* last generation refused */
-	_Atomic uint64_t refused;
+	_Atomic uint64_t mapped, refused, errors, unlink_races;
 	log_ratelimit_t rl;
 	int builder_active;
 };

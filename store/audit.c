@@ -127,7 +127,7 @@ static void note_bad(vstate_t *v, uint64_t index, const char *what)
 {
 	if (index < v->bad) {
 		v->bad = index;
-		log_store_err("store, audit verification failed at sequence %llu (%s)",
+		log_store_err("audit verification failed at sequence %llu (%s)",
 			      (unsigned long long)index + 1, what);
 	}
 }
@@ -316,7 +316,7 @@ static int ossl_fail(const char *what)
 	if (e)
 		ERR_error_string_n(e, buf, sizeof(buf));
 	ERR_clear_error();
-	log_store_err("store, %s failed (%s)", what, buf);
+	log_store_err("%s failed (%s)", what, buf);
 	return SOUK_ECRYPTO;
 }
 
@@ -386,7 +386,7 @@ static int load_key(const char *path, bool want_private, EVP_PKEY **out)
 	}
 	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	if (key && (st.st_mode & 077)) {
-		log_store_err("store, key file '%s' is accessible by group or others (use mode 0600)", path);
+		log_store_err("key file '%s' is accessible by group or others (use mode 0600)", path);
 		EVP_PKEY_free(key);
 		fclose(f);
 		return SOUK_EPERM;
@@ -401,7 +401,7 @@ static int load_key(const char *path, bool want_private, EVP_PKEY **out)
 		return ossl_fail("reading the key file");
 	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(key);
-		log_store_err("store, key file '%s' does not hold an ed25519 key", path);
+		log_store_err("key file '%s' does not hold an ed25519 key", path);
 		return SOUK_EINVAL;
 	}
 	*out = key;
@@ -574,7 +574,7 @@ int store_audit_check_checkpoint(store_t *s, const store_checkpoint_t *cp)
 	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &size)) != 0)
 		goto out;
 	if (cp->size > size) {
-		log_store_err("store, log has %llu entries, fewer than the checkpoint's %llu (truncated)",
+		log_store_err("log has %llu entries, fewer than the checkpoint's %llu (truncated)",
 			      (unsigned long long)size, (unsigned long long)cp->size);
 		rc = SOUK_ECORRUPT;
 		goto out;
@@ -584,7 +584,7 @@ int store_audit_check_checkpoint(store_t *s, const store_checkpoint_t *cp)
 		goto out;
 	rc = merkle_verify_consistency(cp->size, cp->root, size, root, (const uint8_t(*)[32])proof, np);
 	if (rc)
-		log_store_err("store, log is not consistent with the checkpoint of size %llu",
+		log_store_err("log is not consistent with the checkpoint of size %llu",
 			      (unsigned long long)cp->size);
 out:
 	store_rd_end(s, txn);

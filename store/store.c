@@ -129,7 +129,7 @@ static int check_fs(const char *dir)
 		return -errno;
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
 		if ((long)(uint32_t)st.f_type == (long)(uint32_t)bad[i].type) {
-			log_store_err("store, data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
+			log_store_err("data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
 				      dir, bad[i].name);
 			return SOUK_EFS;
 		}
@@ -168,11 +168,11 @@ int store_grow_map(store_t *s)
 		next = s->opts.map_max;
 	if (next <= cur) {
 		rc = SOUK_EMAPFULL;
-		log_store_err("store, map full at %llu bytes (ceiling reached)", (unsigned long long)cur);
+		log_store_err("map full at %llu bytes (ceiling reached)", (unsigned long long)cur);
 	} else {
 		rc = store_mdb_err(mdb_env_set_mapsize(s->env, (size_t)next));
 		if (rc == 0)
-			log_store_info("store, map grown from %llu to %llu bytes",
+			log_store_info("map grown from %llu to %llu bytes",
 				       (unsigned long long)cur, (unsigned long long)next);
 	}
 	pthread_rwlock_unlock(&s->maplock);
@@ -300,7 +300,7 @@ static int setup_schema(store_t *s)
 		rc = mdb_dbi_open(txn, "meta", ro ? 0 : MDB_CREATE, &s->db_meta);
 		if (rc == MDB_NOTFOUND && ro) {
 			rc = SOUK_ENOENT;
-			log_store_err("store, '%s' holds no souk data", s->dir);
+			log_store_err("'%s' holds no souk data", s->dir);
 			goto fail_mapped;
 		}
 		if (rc == 0)
@@ -308,14 +308,14 @@ static int setup_schema(store_t *s)
 		if (rc)
 			goto fail;
 		if (ver > STORE_SCHEMA_VERSION) {
-			log_store_err("store, schema version %u is newer than this program (%u)", ver,
+			log_store_err("schema version %u is newer than this program (%u)", ver,
 				      STORE_SCHEMA_VERSION);
 			rc = SOUK_EVERSION;
 			goto fail_mapped;
 		}
 		if (ver < STORE_SCHEMA_VERSION) {
 			if (ro) {
-				log_store_err("store, schema version %u needs migration to %u (open read-write once)",
+				log_store_err("schema version %u needs migration to %u (open read-write once)",
 					      ver, STORE_SCHEMA_VERSION);
 				rc = SOUK_EVERSION;
 				goto fail_mapped;
@@ -325,7 +325,7 @@ static int setup_schema(store_t *s)
 					continue;
 				if ((rc = migrations[i].fn(s, txn)) != 0)
 					goto fail;
-				log_store_info("store, migrated schema to version %u (%s)", migrations[i].to,
+				log_store_info("migrated schema to version %u (%s)", migrations[i].to,
 					       migrations[i].what);
 			}
 			uint8_t b[4];
@@ -398,7 +398,7 @@ int store_open(const char *dir, const store_opts_t *opts, store_t **out)
 	pthread_rwlock_init(&s->maplock, NULL);
 	if ((rc = registry_add(s->pid, s->dev, s->ino)) != 0) {
 		if (rc == SOUK_EBUSY)
-			log_store_err("store, '%s' is already open in this process", dir);
+			log_store_err("'%s' is already open in this process", dir);
 		goto fail;
 	}
 	registered = true;
@@ -419,14 +419,14 @@ int store_open(const char *dir, const store_opts_t *opts, store_t **out)
 	unsigned flags = MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0);
 	rc = mdb_env_open(s->env, dir, flags, 0600);
 	if (rc) {
-		log_store_err("store, cannot open environment '%s' (%s)", dir, mdb_strerror(rc));
+		log_store_err("cannot open environment '%s' (%s)", dir, mdb_strerror(rc));
 		rc = store_mdb_err(rc);
 		goto fail;
 	}
 	int dead = 0;
 	mdb_reader_check(s->env, &dead);
 	if (dead)
-		log_store_info("store, cleared %d stale reader slots", dead);
+		log_store_info("cleared %d stale reader slots", dead);
 	s->last_check_ms = souk_now_mono_ms();
 	if ((rc = setup_schema(s)) != 0)
 		goto fail;
@@ -478,7 +478,7 @@ int store_reader_check(store_t *s, int *cleared)
 		return rc;
 	rc = store_mdb_err(mdb_reader_check(s->env, &dead));
 	if (dead)
-		log_store_info("store, cleared %d stale reader slots", dead);
+		log_store_info("cleared %d stale reader slots", dead);
 	if (cleared)
 		*cleared = dead;
 	return rc;
@@ -1168,7 +1168,7 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		int dead = 0;
 		mdb_reader_check(s->env, &dead);
 		if (dead)
-			log_store_info("store, cleared %d stale reader slots", dead);
+			log_store_info("cleared %d stale reader slots", dead);
 		s->applies_since_check = 0;
 		s->last_check_ms = souk_now_mono_ms();
 	}
@@ -1179,7 +1179,7 @@ done:
 		uint32_t sup = 0;
 		pthread_mutex_lock(&registry_lock);
 		if (log_ratelimit_ok(&rl, &sup))
-			log_store_err("store, commit of %zu mutations failed (%s)", n, souk_strerror(rc));
+			log_store_err("commit of %zu mutations failed (%s)", n, souk_strerror(rc));
 		pthread_mutex_unlock(&registry_lock);
 		for (size_t i = 0; i < n; i++) {
 			muts[i].result = rc;
@@ -1493,7 +1493,7 @@ int store_idem_expire(store_t *s, uint64_t older_than_ms, uint64_t *removed)
 			rc = mdb_cursor_open(txn, s->db_idem, &cur);
 		for (int g = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc; g == 0;
 		     g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (v.mv_size == 40 && store_get_u64(v.mv_data) >= cutoff)
+			if (v.mv_size == 40 && store_get_u64(v.mv_data) > cutoff)
 				continue;
 			if ((rc = mdb_cursor_del(cur, 0)) != 0)
 				break;
@@ -1573,7 +1573,7 @@ int store_backup(store_t *s, const char *dir)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (access(path, F_OK) == 0) {
-		log_store_err("store, backup target '%s' already holds data.mdb", dir);
+		log_store_err("backup target '%s' already holds data.mdb", dir);
 		return SOUK_EEXIST;
 	}
 	for (int i = 0; i < 8; i++) {
@@ -1586,7 +1586,7 @@ int store_backup(store_t *s, const char *dir)
 		store_adopt_map_size(s);
 	}
 	if (rc) {
-		log_store_err("store, backup to '%s' failed (%s)", dir, mdb_strerror(rc));
+		log_store_err("backup to '%s' failed (%s)", dir, mdb_strerror(rc));
 		unlink(path);
 		return store_mdb_err(rc);
 	}

@@ -51,7 +51,7 @@ static inline int shm_test_key(uint64_t i, char *buf)
 /* Fill a builder with the test content of its generation; 0 or error. */
 static inline int shm_test_build(shm_builder_t *b)
 {
-	uint64_t gen = shm_builder_generation(b), n = shm_test_nrec(gen), meta[2] = { gen, n };
+	uint64_t gen = shm_builder_generation(b), n = shm_test_nrec(gen), meta[2] = {gen, n};
 	shm_hidx_entry_t *e = NULL;
 	shm_test_rec_t *rec;
 	char *keys = NULL;

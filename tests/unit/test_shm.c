@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +125,24 @@ static void test_ctl_names_modes_and_single_publisher(void **state)
 	assert_int_equal(shm_ctl_create("", 4, &other), SOUK_EINVAL);
 	assert_int_equal(shm_ctl_attach("a.b", &att), SOUK_EINVAL);
 	assert_int_equal(shm_ctl_attach("souktest-never-created-xyz", &att), SOUK_ENOENT);
+	/* a segment soukd is still creating (empty file) is "not there yet" */
+	char early[128];
+	snprintf(early, sizeof(early), "/%s-early.ctl", f->inst);
+	int efd = shm_open(early, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(efd >= 0);
+	snprintf(early, sizeof(early), "%s-early", f->inst);
+	assert_int_equal(shm_ctl_attach(early, &att), SOUK_ENOENT);
+	assert_int_equal(ftruncate(efd, 4096 + 4 * 576), 0);
+	assert_int_equal(shm_ctl_attach(early, &att), SOUK_ENOENT); /* no magic yet */
+	assert_null(att);
+	close(efd);
+	/* soukd then takes the half-made segment over and initialises it */
+	shm_ctl_t *pub2 = NULL;
+	assert_int_equal(shm_ctl_create(early, 4, &pub2), 0);
+	assert_int_equal(shm_ctl_attach(early, &att), 0);
+	shm_ctl_free(&att);
+	shm_ctl_free(&pub2);
+	assert_int_equal(shm_ctl_unlink(early), 0);
 	/* a second publisher for the same instance is refused */
 	assert_int_equal(shm_ctl_create(f->inst, 8, &other), SOUK_EBUSY);
 	assert_null(other);
@@ -158,8 +177,8 @@ static void test_builder_rejects_bad_sections(void **state)
 	assert_int_equal(shm_builder_reserve(b, "x", 3, 8, &p), SOUK_EINVAL);
 	assert_int_equal(shm_builder_reserve(b, "x", 8192, 8, &p), SOUK_EINVAL);
 	assert_int_equal(
-		shm_builder_reserve(b, "a-name-that-is-far-too-long-for-a-section", 8, 8, &p),
-		SOUK_EINVAL);
+	    shm_builder_reserve(b, "a-name-that-is-far-too-long-for-a-section", 8, 8, &p),
+	    SOUK_EINVAL);
 	assert_int_equal(shm_builder_reserve(b, "x", 4096, 100, &p), 0);
 	assert_int_equal((uintptr_t)p % 4096, 0);
 	for (int i = 0; i < 100; i++)
@@ -309,8 +328,28 @@ static void test_reader_refuses_corrupt_and_truncated_images(void **state)
 	assert_int_equal(shm_image_generation(img), g2);
 	shm_reader_release(r);
 
-	/* a good image again: switch */
+	/* a transient failure (out of file descriptors) is retried next time */
 	uint64_t g7 = publish_test(f->ctl, 7);
+	struct rlimit old_lim, lim;
+	shm_reader_stats_t rs;
+	int probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = (rlim_t)probe;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	int acq = shm_reader_acquire(r, &img);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old_lim), 0);
+	assert_int_equal(acq, 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+	shm_reader_stats(r, &rs);
+	assert_int_equal(rs.errors, 1);
+	assert_int_equal(rs.refused, 5);
+	assert_int_equal(rs.mapped, 1);
+
+	/* a good image again: switch */
 	assert_int_equal(shm_reader_acquire(r, &img), 0);
 	assert_int_equal(shm_image_generation(img), g7);
 	assert_int_equal(shm_test_verify(img, g7), 0);
@@ -331,7 +370,7 @@ static void test_reader_refuses_corrupt_and_truncated_images(void **state)
 static void test_image_check_rejects_each_header_field(void **state)
 {
 	(void)state;
-	uint64_t buf[64] = { 0 };
+	uint64_t buf[64] = {0};
 	shm_img_hdr_t *h = (shm_img_hdr_t *)buf;
 	shm_sect_t *s = (shm_sect_t *)((uint8_t *)buf + 128);
 	shm_image_t img;
@@ -510,13 +549,19 @@ static void test_killed_reader_leaks_no_slot_and_no_image(void **state)
 	/* publisher stops: only the current image remains */
 	assert_int_equal(count_files(f->inst, &ctlf), 1);
 	assert_int_equal(ctlf, 1);
+	shm_ctl_t *worker = NULL;
+	assert_int_equal(shm_ctl_attach(f->inst, &worker), 0);
+	assert_int_equal(shm_ctl_replaced(worker), 0);
 	shm_ctl_free(&f->ctl);
 	assert_int_equal(shm_ctl_unlink(f->inst), 0);
 	assert_int_equal(count_files(f->inst, &ctlf), 0);
 	assert_int_equal(ctlf, 0);
 	assert_int_equal(shm_ctl_unlink(f->inst), SOUK_ENOENT);
-	/* leave a fresh ctl for teardown */
+	assert_int_equal(shm_ctl_replaced(worker), 1); /* tells workers to re-attach */
+	/* a fresh segment for teardown; the old worker view is still replaced */
 	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+	assert_int_equal(shm_ctl_replaced(worker), 1);
+	shm_ctl_free(&worker);
 }
 
 static void test_ctl_take_over_keeps_generation_and_cleans_leftovers(void **state)
@@ -554,6 +599,41 @@ static void test_ctl_take_over_keeps_generation_and_cleans_leftovers(void **stat
 	shm_ctl_free(&att);
 }
 
+static void test_instances_do_not_collide(void **state)
+{
+	fix_t *f = *state;
+	shm_ctl_t *other = NULL;
+	shm_reader_t *r = NULL, *r2 = NULL;
+	const shm_image_t *img;
+	char inst2[80];
+	int ctlf;
+
+	/* a name that extends the first one must not share its files */
+	snprintf(inst2, sizeof(inst2), "%s-img", f->inst);
+	assert_int_equal(shm_ctl_create(inst2, 4, &other), 0);
+	uint64_t a1 = publish_test(f->ctl, 1);
+	uint64_t b1 = publish_test(other, 100);
+	uint64_t b2 = publish_test(other, 200);
+	assert_int_equal(a1, 1);
+	assert_int_equal(b2, b1 + 1);
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_new(other, &r2), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_seq(img), 1);
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_acquire(r2, &img), 0);
+	assert_int_equal(shm_image_seq(img), 200);
+	shm_reader_release(r2);
+	shm_reader_free(&r2);
+	shm_reader_free(&r);
+	/* removing one instance leaves the other whole */
+	shm_ctl_free(&other);
+	assert_int_equal(shm_ctl_unlink(inst2), 0);
+	assert_int_equal(count_files(inst2, &ctlf), 0);
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+	assert_int_equal(ctlf, 1);
+}
+
 static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 {
 	(void)state;
@@ -568,7 +648,7 @@ static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 	assert_non_null(keys);
 	for (int i = 0; i < N; i++) {
 		int l = shm_test_key((uint64_t)i, keys + i * 24);
-		e[i] = (shm_hidx_entry_t){ keys + i * 24, (uint32_t)l, (uint64_t)i * 3 };
+		e[i] = (shm_hidx_entry_t){keys + i * 24, (uint32_t)l, (uint64_t)i * 3};
 		klen += (size_t)l;
 	}
 	sz = shm_hidx_size(N, klen);
@@ -585,7 +665,7 @@ static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 	assert_int_equal(shm_hidx_lookup(idx, sz, "k1", 1, &v), SOUK_ENOENT); /* prefix */
 	assert_int_equal(shm_hidx_lookup(idx, sz, "", 0, &v), SOUK_ENOENT);
 	/* empty key is a key like any other */
-	shm_hidx_entry_t one = { "", 0, 42 };
+	shm_hidx_entry_t one = {"", 0, 42};
 	size_t sz1 = shm_hidx_size(1, 0);
 	uint64_t small[64];
 	assert_true(sz1 <= sizeof(small));
@@ -601,8 +681,7 @@ static void test_hidx_lookup_hits_misses_and_corruption(void **state)
 	/* a cut-off blob is refused, never read past idx_len */
 	assert_int_equal(shm_hidx_lookup(idx, sz - 8 - klen, "k1", 2, &v), SOUK_ECORRUPT);
 	assert_int_equal(shm_hidx_lookup(idx, 16, "k1", 2, &v), SOUK_ECORRUPT);
-	assert_int_equal(shm_hidx_lookup((uint8_t *)idx + 1, sz - 1, "k1", 2, &v),
-			 SOUK_ECORRUPT);
+	assert_int_equal(shm_hidx_lookup((uint8_t *)idx + 1, sz - 1, "k1", 2, &v), SOUK_ECORRUPT);
 	assert_int_equal(shm_hidx_count(idx, 16), 0);
 	/* a bucket pointing outside the key area: ECORRUPT, not a wild read */
 	uint8_t *bk = (uint8_t *)idx + 32;
@@ -649,32 +728,32 @@ static void test_sorted_find_records_and_kv(void **state)
 		snprintf(recs[i].name, sizeof(recs[i].name), "r%u", i);
 	}
 	uint32_t k = 38;
-	assert_int_equal(shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
-			 0);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit), 0);
 	assert_string_equal(((const rec_t *)hit)->name, "r19");
 	k = 39;
-	assert_int_equal(shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
-			 SOUK_ENOENT);
-	assert_int_equal(shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp,
-						NULL, &at),
-			 0);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+	    SOUK_ENOENT);
+	assert_int_equal(
+	    shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &at), 0);
 	assert_int_equal(at, 20);
 	k = 1000;
-	assert_int_equal(shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp,
-						NULL, &at),
-			 0);
+	assert_int_equal(
+	    shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &at), 0);
 	assert_int_equal(at, 100);
 	assert_int_equal(shm_sorted_find(recs, 0, sizeof(rec_t), &k, rec_cmp, NULL, &hit),
 			 SOUK_ENOENT);
-	assert_int_equal(shm_sorted_find(recs, sizeof(recs) - 1, sizeof(rec_t), &k, rec_cmp, NULL,
-					 &hit),
-			 SOUK_ECORRUPT);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs) - 1, sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+	    SOUK_ECORRUPT);
 
 	for (int i = 0; i < 200; i++)
-		kv[i] = (shm_kv_t){ (uint64_t)(199 - i) * 1000003u, (uint64_t)i };
+		kv[i] = (shm_kv_t){(uint64_t)(199 - i) * 1000003u, (uint64_t)i};
 	assert_int_equal(shm_sorted_kv_sort(kv, 200), 0);
 	for (int i = 0; i < 200; i++) {
-		assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), (uint64_t)i * 1000003u, &v), 0);
+		assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), (uint64_t)i * 1000003u, &v),
+				 0);
 		assert_int_equal(v, 199 - i);
 	}
 	assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), 5, &v), SOUK_ENOENT);
@@ -686,23 +765,24 @@ static void test_sorted_find_records_and_kv(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hash_matches_reference_vectors),
-		cmocka_unit_test_setup_teardown(test_ctl_names_modes_and_single_publisher, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_builder_rejects_bad_sections, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reader_keeps_image_for_whole_request, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_reader_refuses_corrupt_and_truncated_images,
-						setup, teardown),
-		cmocka_unit_test(test_image_check_rejects_each_header_field),
-		cmocka_unit_test_setup_teardown(test_slot_claim_count_and_reap_dead_worker, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_killed_reader_leaks_no_slot_and_no_image, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ctl_take_over_keeps_generation_and_cleans_leftovers,
-						setup, teardown),
-		cmocka_unit_test(test_hidx_lookup_hits_misses_and_corruption),
-		cmocka_unit_test(test_sorted_find_records_and_kv),
+	    cmocka_unit_test(test_hash_matches_reference_vectors),
+	    cmocka_unit_test_setup_teardown(test_ctl_names_modes_and_single_publisher, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_builder_rejects_bad_sections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reader_keeps_image_for_whole_request, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reader_refuses_corrupt_and_truncated_images, setup,
+					    teardown),
+	    cmocka_unit_test(test_image_check_rejects_each_header_field),
+	    cmocka_unit_test_setup_teardown(test_slot_claim_count_and_reap_dead_worker, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_killed_reader_leaks_no_slot_and_no_image, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ctl_take_over_keeps_generation_and_cleans_leftovers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instances_do_not_collide, setup, teardown),
+	    cmocka_unit_test(test_hidx_lookup_hits_misses_and_corruption),
+	    cmocka_unit_test(test_sorted_find_records_and_kv),
 	};
 	log_init("test_shm", LOG_TARGET_STDERR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
