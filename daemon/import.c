@@ -263,7 +263,7 @@ unsigned import_currency_exponent(const char *code)
 /* Keyword rules, first match wins; "WORD*" matches words starting with WORD. */
 static const struct {
 	const char *category;
-	const char *words[40];
+	const char *words[64];
 } category_rules[] = {
 	{ "christmas", { "CHRISTMAS", "XMAS", "SANTA", "REINDEER", "ADVENT", "NATIVITY",
 			 "BAUBLE*", "TINSEL", "SNOWMAN", "SNOWFLAKE*", "ELF", "STOCKING" } },
@@ -271,18 +271,20 @@ static const struct {
 		    "BACKPACK", "SATCHEL" } },
 	{ "toys", { "TOY*", "GAME*", "DOLL*", "JIGSAW", "PUZZLE*", "PLAYING", "SKITTLES", "BALL",
 		    "INFLATABLE", "DOMINO*", "SOLDIER*", "SPINNING", "YOYO", "TEDDY", "PUPPET*",
-		    "KIT", "MARBLES", "BINGO", "SPACEBOY", "RACING" } },
+		    "KIT", "MARBLES", "BINGO", "SPACEBOY", "RACING", "LUDO", "FELTCRAFT",
+		    "SNAKE*" } },
 	{ "stationery", { "CARD", "CARDS", "PEN", "PENS", "PENCIL*", "NOTEBOOK*", "NOTEPAD*",
 			  "PAPER", "WRAP", "WRAPPING", "ENVELOPE*", "STICKER*", "SCRAPBOOK",
 			  "TAPE", "CALENDAR", "DIARY", "JOURNAL", "ERASER*", "RUBBER",
 			  "BOOKMARK*", "STAMP*", "LABEL*", "TAG", "TAGS", "CRAYON*", "RULER",
-			  "BOOKCOVER", "CHALK", "POSTCARD*", "STATIONERY" } },
+			  "BOOKCOVER", "CHALK", "POSTCARD*", "STATIONERY", "SCISSOR*",
+			  "COLOURING" } },
 	{ "kitchen", { "MUG", "MUGS", "CUP", "CUPS", "TEACUP*", "TEAPOT", "TEA", "COFFEE",
 		       "CAKE*", "BAKING", "KITCHEN", "PLATE*", "BOWL*", "JUG", "SPOON*", "APRON",
 		       "NAPKIN*", "JAR", "JARS", "LUNCH", "BOTTLE", "CUTLERY", "OVEN", "TRAY",
 		       "CHOPSTICK*", "BREAD", "BISCUIT*", "SUGAR", "TIN", "TINS", "GLASS",
 		       "BEAKER*", "SAUCER*", "EGG", "PANTRY", "JELLY", "RECIPE", "COASTER*",
-		       "DOILY", "DOILIES" } },
+		       "DOILY", "DOILIES", "PLACEMAT*", "FLASK", "CASES" } },
 	{ "garden", { "GARDEN*", "PLANT*", "PLANTER*", "BIRD*", "WATERING", "SEED*", "HERB*",
 		      "PARASOL*", "FLOWERPOT", "POT", "POTS", "GNOME*", "WINDMILL", "BUTTERFLY",
 		      "BUNNY", "HEN", "CHICK*" } },
@@ -296,7 +298,8 @@ static const struct {
 		    "HEART", "HEARTS", "VASE", "BLANKET", "THROW", "CHAIR", "SHELF", "CABINET",
 		    "WALL", "DECORATION", "ORNAMENT", "BASKET*", "STORAGE", "TISSUE*", "BATH*",
 		    "SOAP", "TOWEL*", "DOOR*", "HANGING", "WICKER", "PHOTO", "QUILT",
-		    "CUPBOARD" } },
+		    "CUPBOARD", "RACK", "STOOL", "LAMPSHADE*", "MOBILE", "INCENSE", "TILE*",
+		    "FLANNEL", "SLIPPER*", "UMBRELLA", "WARMER" } },
 };
 
 static bool word_matches(const char *word, size_t n, const char *kw)
@@ -1060,7 +1063,22 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 			       json_string_value(jsku));
 			goto out;
 		}
-		doc = replace ? doc_merge_new(set, NULL) : doc_merge_update(existing, set);
+		if (replace) {
+			/* a line without status or category keeps the stored ones */
+			json_t *keep = json_object();
+			if (keep) {
+				json_t *v = json_object_get(existing, "status");
+				if (v)
+					json_object_set(keep, "status", v);
+				v = json_object_get(existing, "category");
+				if (v)
+					json_object_set(keep, "category", v);
+			}
+			doc = keep ? doc_merge_new(set, keep) : NULL;
+			json_decref(keep);
+		} else {
+			doc = doc_merge_update(existing, set);
+		}
 	} else {
 		doc = doc_merge_new(set, create);
 	}
@@ -1186,7 +1204,30 @@ static int import_jsonl(importer_t *im, const char *data, size_t len)
 			want = &id;
 			json_object_del(doc, "id");
 		}
-		import_one(im, line, doc, NULL, true, want);
+		/* a new product without status or category: active, and a category
+		 * from its title */
+		json_t *create = json_object();
+		if (create) {
+			json_t *title = json_object_get(doc, "title");
+			json_t *t = json_object_get(title, DEFAULT_LOCALE);
+			if (!json_is_string(t)) {
+				const char *k;
+				json_t *val;
+				t = NULL;
+				json_object_foreach(title, k, val)
+				{
+					if (json_is_string(val)) {
+						t = val;
+						break;
+					}
+				}
+			}
+			json_object_set_new(create, "status", json_string("active"));
+			json_object_set_new(create, "category",
+					    json_string(import_category(json_string_value(t))));
+		}
+		import_one(im, line, doc, create, true, want);
+		json_decref(create);
 		json_decref(doc);
 	}
 	return im->fatal;

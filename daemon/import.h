@@ -23,8 +23,12 @@
  * its title (import_category) and the default stock unless the file says
  * otherwise. An existing product gets only the fields the file has (other
  * locales and currencies are kept).
- * JSON Lines: one product document per line, replacing the stored one; an
- * optional "id" (32 hex) is used when the product is created.
+ * JSON Lines: one product document per line, replacing the stored one; a
+ * line without "status" or "category" keeps the stored ones (a new product
+ * gets "active" and a category from its title); an optional "id" (32 hex)
+ * is used when the product is created (export writes it).
+ * Validation (import_product_validate) is done here: fcgi/product.c was not
+ * available to share when this was written.
  */
 #include <stdbool.h>
 #include <stddef.h>
