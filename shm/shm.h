@@ -9,26 +9,60 @@
  *
  * Names: every object is named after the instance ("souk" by default), so
  * several instances can share a machine: /dev/shm/<instance>.ctl and
- * /dev/shm/<instance>.img.<generation>.
+ * /dev/shm/<instance>.img.<generation>. Instance names are 1..64 characters
+ * of [A-Za-z0-9_-] (SOUK_EINVAL otherwise).
+ *
+ * Both are mode 0640: workers must run as the owner (the souk user) to claim
+ * slots; a process of the group attaches read-only (slots: -EACCES) and can
+ * still read images, figures and counters.
+ *
+ * Thread safety: a shm_ctl_t may be shared by the threads of a process
+ * (readers, slots, stats); a shm_reader_t belongs to one thread; one builder
+ * at a time per shm_ctl_t. Free readers before their shm_ctl_t.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct shm_ctl shm_ctl_t;         /* mapped control segment */
+typedef struct shm_ctl shm_ctl_t;	  /* mapped control segment */
 typedef struct shm_builder shm_builder_t; /* an image being built (soukd) */
-typedef struct shm_reader shm_reader_t;   /* one per reading thread */
-typedef struct shm_image shm_image_t;     /* a validated, mapped image */
+typedef struct shm_reader shm_reader_t;	  /* one per reading thread */
+typedef struct shm_image shm_image_t;	  /* a validated, mapped image */
 
 /* ---- control segment ---------------------------------------------------- */
 /* soukd: create (or take over) the control segment, mode 0640. */
 int shm_ctl_create(const char *instance, uint32_t nslots, shm_ctl_t **out);
-/* workers/tools: attach to an existing control segment. */
+/* workers/tools: attach to an existing control segment; SOUK_ENOENT when it
+ * does not exist or is still being created (retry later). */
 int shm_ctl_attach(const char *instance, shm_ctl_t **out);
 void shm_ctl_free(shm_ctl_t **ctl);
 uint64_t shm_ctl_generation(const shm_ctl_t *ctl); /* acquire-load */
-/* soukd: remove the control segment and current image (clean shutdown). */
+/* Was the segment unlinked or replaced since attach (soukd removed it at a
+ * clean shutdown and a new soukd created a fresh one)? 1, 0, or -errno.
+ * Costs two syscalls: workers call it from housekeeping, not per request,
+ * and re-attach when it returns 1 (keeping the old ctl and its readers until
+ * their requests end). */
+int shm_ctl_replaced(const shm_ctl_t *ctl);
+/* Change-log sequence included in the current image (set by the publisher). */
+uint64_t shm_ctl_seq(const shm_ctl_t *ctl);
+/* soukd: remove the control segment and every image of the instance
+ * (clean shutdown). Mappings still in use stay valid until unmapped. */
 int shm_ctl_unlink(const char *instance);
+
+/* Publisher figures kept in the control segment (written by soukd only,
+ * read by anyone, e.g. /metrics and soukctl status). */
+typedef struct {
+	uint64_t generation;	  /* current image, 0 = none published */
+	uint64_t seq;		  /* change-log sequence in the current image */
+	uint64_t publish_count;	  /* publishes since the segment was created */
+	uint64_t last_publish_ns; /* duration of the last build+publish */
+	uint64_t last_publish_ms; /* wall clock (ms since epoch) of the last one */
+	uint64_t image_size;	  /* bytes of the current image */
+	uint64_t publisher_pid;	  /* soukd that created or took over the segment */
+	uint32_t nslots;	  /* worker slots */
+	uint32_t slots_used;	  /* slots currently claimed */
+} shm_ctl_stats_t;
+void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out);
 
 /* ---- per-worker slots (pid + start time, generation in use, counters) --- */
 #define SHM_SLOT_COUNTERS 64 /* generic counters; fcgi assigns meanings */
@@ -42,37 +76,72 @@ void shm_slot_count(shm_slot_t *slot, unsigned i, uint64_t delta);
 uint64_t shm_ctl_counter_sum(const shm_ctl_t *ctl, unsigned i);
 /* Reclaim slots whose process is gone; returns how many were reclaimed. */
 int shm_ctl_reap(shm_ctl_t *ctl);
+/* Record the image generation this worker uses (relaxed store). */
+void shm_slot_set_generation(shm_slot_t *slot, uint64_t generation);
+/* Read slot i (for status/metrics): 0, or SOUK_ENOENT when it is free. */
+typedef struct {
+	uint32_t pid;
+	uint64_t start_time; /* /proc/<pid>/stat field 22 (clock ticks since boot) */
+	uint64_t generation; /* image generation in use */
+} shm_slot_info_t;
+int shm_ctl_slot_info(const shm_ctl_t *ctl, uint32_t i, shm_slot_info_t *out);
 
 /* ---- builder (soukd) ----------------------------------------------------- */
+/* Start an image (generation = current + 1). One builder at a time per
+ * shm_ctl_t, and only on a segment from shm_ctl_create (SOUK_EBUSY /
+ * -EPERM otherwise). */
 int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out);
+/* Change-log sequence this image includes (stored in the image and, at
+ * publish, in the control segment). Default 0. */
+void shm_builder_set_seq(shm_builder_t *b, uint64_t seq);
+/* Generation this builder will publish. */
+uint64_t shm_builder_generation(const shm_builder_t *b);
 /* Reserve a named section of len bytes aligned to align (power of two);
  * *out points at zeroed writable memory valid until publish/free. */
-int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align,
-			size_t len, void **out);
+int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t len, void **out);
 /* Copy data into a new named section. */
-int shm_builder_add(shm_builder_t *b, const char *name, size_t align,
-		    const void *data, size_t len);
+int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void *data, size_t len);
 /* Checksum, publish (release-store of the generation), unlink the replaced
  * image. The builder is consumed (freed) whatever the result. */
 int shm_builder_publish(shm_builder_t **b, uint64_t *out_generation);
 void shm_builder_free(shm_builder_t **b);
 
 /* ---- reader (workers) ---------------------------------------------------- */
+/* Readers are per thread; many readers may share one shm_ctl_t (they then
+ * share mappings, validated once per process). Free readers before the ctl. */
 int shm_reader_new(shm_ctl_t *ctl, shm_reader_t **out);
 void shm_reader_free(shm_reader_t **r);
+/* Optional: report the generation in use into this worker slot. */
+void shm_reader_set_slot(shm_reader_t *r, shm_slot_t *slot);
+/* Images refused (bad, truncated, missing) by the readers sharing r's
+ * shm_ctl_t. */
+uint64_t shm_reader_refused(const shm_reader_t *r);
+/* Figures of the readers sharing one shm_ctl_t (for /metrics). */
+typedef struct {
+	uint64_t mapped;       /* images mapped and validated */
+	uint64_t refused;      /* images refused for good (corrupt, truncated,
+				* wrong version, missing) */
+	uint64_t errors;       /* transient failures (open/mmap errors, retries
+				* exhausted); retried at the next request */
+	uint64_t unlink_races; /* image unlinked between load and open: retried */
+} shm_reader_stats_t;
+void shm_reader_stats(const shm_reader_t *r, shm_reader_stats_t *out);
 /* At the start of a request: returns the image to use until release.
  * No syscall when the generation did not change. SOUK_ENOENT when nothing
- * has been published yet. A bad image is refused (logged) and the last good
- * one is kept. */
+ * (good) has been published yet. A bad image is refused (logged,
+ * rate-limited) and the last good one is kept; a refused generation is not
+ * retried, a transient failure (e.g. EMFILE) is retried at the next request.
+ * Nested acquire/release pairs return the same image. An idle reader keeps
+ * its last image mapped until its next acquire. */
 int shm_reader_acquire(shm_reader_t *r, const shm_image_t **out);
 void shm_reader_release(shm_reader_t *r);
 
 uint64_t shm_image_generation(const shm_image_t *img);
 uint64_t shm_image_created_ms(const shm_image_t *img); /* wall clock */
 size_t shm_image_size(const shm_image_t *img);
+uint64_t shm_image_seq(const shm_image_t *img); /* change-log sequence */
 /* Find a section by name: 0, or SOUK_ENOENT. */
-int shm_image_section(const shm_image_t *img, const char *name,
-		      const void **data, size_t *len);
+int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len);
 
 /* ---- lookups over an image ---------------------------------------------- */
 /* Read-only hash index (key bytes -> 64-bit value, e.g. a record offset).
@@ -84,8 +153,34 @@ typedef struct {
 } shm_hidx_entry_t;
 /* Size in bytes of an index over n entries with total_key_bytes of keys. */
 size_t shm_hidx_size(size_t n, size_t total_key_bytes);
-/* Build into out (shm_hidx_size bytes, 8-aligned); SOUK_EEXIST on a duplicate. */
+/* Build into out (shm_hidx_size bytes, 8-aligned); SOUK_EEXIST on a duplicate.
+ * Add it as a section with align >= 8; lookups refuse a misaligned blob. */
 int shm_hidx_build(const shm_hidx_entry_t *e, size_t n, void *out, size_t out_len);
 /* 0 and *value, or SOUK_ENOENT; validates bounds (SOUK_ECORRUPT). */
-int shm_hidx_lookup(const void *idx, size_t idx_len, const void *key,
-		    uint32_t key_len, uint64_t *value);
+int shm_hidx_lookup(const void *idx, size_t idx_len, const void *key, uint32_t key_len,
+		    uint64_t *value);
+/* Entries in a (valid) index, else 0. */
+uint64_t shm_hidx_count(const void *idx, size_t idx_len);
+
+/* Sorted arrays searched by binary search. Generic form: n fixed-size records
+ * (rec_size bytes each) in ascending order of cmp(key, rec), which returns
+ * <0, 0, >0 like memcmp. Lower bound: index of the first record not less
+ * than key (n when none). blob_len must be a multiple of rec_size
+ * (SOUK_ECORRUPT otherwise). */
+typedef int (*shm_cmp_fn)(const void *key, const void *rec, void *arg);
+int shm_sorted_lower_bound(const void *blob, size_t blob_len, size_t rec_size, const void *key,
+			   shm_cmp_fn cmp, void *arg, size_t *index);
+/* Exact match: 0 and *rec pointing into blob, or SOUK_ENOENT. */
+int shm_sorted_find(const void *blob, size_t blob_len, size_t rec_size, const void *key,
+		    shm_cmp_fn cmp, void *arg, const void **rec);
+/* (key, value) pairs of 64-bit integers sorted by key, unique keys. */
+typedef struct {
+	uint64_t key;
+	uint64_t value;
+} shm_kv_t;
+/* Sort in place for building; SOUK_EEXIST on a duplicate key. */
+int shm_sorted_kv_sort(shm_kv_t *kv, size_t n);
+int shm_sorted_kv_lookup(const void *blob, size_t blob_len, uint64_t key, uint64_t *value);
+
+/* 64-bit hash (XXH64 algorithm) used for image checksums and hash indexes. */
+uint64_t shm_hash64(const void *data, size_t len, uint64_t seed);

@@ -7,6 +7,34 @@
  * audit-log leaf (RFC 6962 Merkle tree). store_apply() takes a batch so that
  * callers can group-commit: each mutation gets its own result, the batch is
  * made durable by one commit, and nothing is reported done before that.
+ *
+ * Processes and threads:
+ * - Open the store once per process, after any fork(); a second open of an
+ *   environment already open in this process fails with SOUK_EBUSY, and a
+ *   handle used in a forked child fails with SOUK_ESTALE.
+ * - Every function may be called from several threads at once. LMDB allows
+ *   one write transaction at a time: store_apply() serialises callers with a
+ *   mutex inside the store. Reads use one read transaction per call (the
+ *   environment is opened with MDB_NOTLS) and never block on writers.
+ * - Callbacks of store_history/store_scan/store_changes run inside a read
+ *   transaction: they may call the other read functions but not
+ *   store_apply(), store_backup() or store_idem_expire().
+ *
+ * Semantics:
+ * - CREATE: id all-zero = a fresh random id (written back to mut->id).
+ * - CREATE and UPDATE set the entity's unique keys to exactly keys[0..nkeys)
+ *   (UPDATE releases keys no longer listed and claims new ones; a key held
+ *   by another entity of the kind fails the mutation with SOUK_EEXIST).
+ * - DELETE archives: a new version with the same document and archived=true.
+ *   Its unique keys are released (a new entity may reuse a SKU); history and
+ *   the keys each version held are kept. UPDATE/DELETE of an archived entity
+ *   fail with SOUK_ENOENT; REVERT to a live version restores it, re-claiming
+ *   the keys that version held.
+ * - REVERT: a new version whose document, keys and archived flag equal those
+ *   of version revert_to.
+ * - Idempotency keys are per kind. A replay returns the first mutation's
+ *   id/version/seq with replayed=true and writes nothing. Only successful
+ *   mutations record their key. store_idem_expire() forgets old keys.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,3 +157,60 @@ int store_info(store_t *s, store_info_t *out);
 
 /* Consistent compacted copy into an empty directory while writes go on. */
 int store_backup(store_t *s, const char *dir);
+
+/* ---- extensions ---------------------------------------------------------- */
+
+#define STORE_SCHEMA_VERSION 1u
+#define STORE_KIND_MAX 32       /* [a-z0-9_]{1,32} */
+#define STORE_KEY_MAX 400       /* unique key bytes */
+#define STORE_IDEM_MAX 255      /* idempotency key bytes */
+#define STORE_DOC_MAX (4u << 20) /* document bytes */
+#define STORE_PROOF_MAX 64      /* hashes in any proof */
+
+/* Forget idempotency keys recorded more than older_than_ms ago. */
+int store_idem_expire(store_t *s, uint64_t older_than_ms, uint64_t *removed);
+/* Clear reader slots left by dead processes (also done at open and every
+ * few commits); *cleared may be NULL. */
+int store_reader_check(store_t *s, int *cleared);
+/* Schema version recorded in the environment. */
+int store_schema_version(store_t *s, uint32_t *out);
+
+/* Audit leaf hash at index (0-based; leaf i is change-log sequence i+1). */
+int store_audit_leaf(store_t *s, uint64_t index, uint8_t out[32]);
+/* Root of the first `size` leaves (size <= current size). */
+int store_audit_root_at(store_t *s, uint64_t size, uint8_t root[32]);
+/* RFC 6962 2.1.1 audit path for leaf `index` in the tree of `size` leaves. */
+int store_audit_inclusion_proof(store_t *s, uint64_t index, uint64_t size,
+				uint8_t proof[][32], size_t *nproof);
+/* RFC 6962 2.1.2 consistency proof between tree sizes old_size <= new_size. */
+int store_audit_consistency_proof(store_t *s, uint64_t old_size, uint64_t new_size,
+				  uint8_t proof[][32], size_t *nproof);
+/* The canonical leaf data of a change: fills buf (at most cap bytes) and
+ * *len; the leaf hash is SHA-256(0x00 || data). */
+int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
+			  uint64_t version, store_op_t op, const char *actor,
+			  uint64_t time_ms, const uint8_t doc_sha256[32],
+			  uint8_t *buf, size_t cap, size_t *len);
+
+/* Signed checkpoints (Ed25519; the private key is a PEM file outside LMDB,
+ * mode 0600). Text form, one item per line, signature over the first four:
+ *   souk-checkpoint v1\nsize N\nroot HEX\ntime MS\nsig HEX\n */
+typedef struct {
+	uint64_t size;
+	uint8_t root[32];
+	uint64_t time_ms;
+	uint8_t sig[64];
+} store_checkpoint_t;
+#define STORE_CHECKPOINT_TEXT_MAX 512
+int store_audit_keygen(const char *priv_path, const char *pub_path);
+/* Sign the current tree head, store it in the environment, and write its
+ * text form (NUL-terminated) to text[STORE_CHECKPOINT_TEXT_MAX]. */
+int store_audit_checkpoint(store_t *s, const char *priv_path, store_checkpoint_t *out,
+			   char *text);
+int store_checkpoint_format(const store_checkpoint_t *cp, char *text, size_t cap);
+int store_checkpoint_parse(const char *text, size_t len, store_checkpoint_t *out);
+/* Check the signature with a PEM public (or private) key file. */
+int store_checkpoint_verify_sig(const store_checkpoint_t *cp, const char *key_path);
+/* Check that the current log extends the checkpointed one (consistency
+ * proof from cp->size to the current size): 0 or SOUK_ECORRUPT. */
+int store_audit_check_checkpoint(store_t *s, const store_checkpoint_t *cp);

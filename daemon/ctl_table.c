@@ -1,0 +1,52 @@
+/*
+ * daemon/ctl_table.c - soukctl command lookup and usage text.
+ */
+#include "daemon/ctl_table.h"
+
+#include <string.h>
+
+#include "common/util.h"
+
+static const struct {
+	const ctl_cmd_t *cmds;
+	const size_t *n;
+} tables[] = {
+	{ ctl_store_commands, &ctl_store_ncommands },
+};
+
+const ctl_cmd_t *ctl_find(int argc, char **argv, int *used)
+{
+	for (size_t t = 0; t < SOUK_ARRAY_LEN(tables); t++)
+		for (size_t i = 0; i < *tables[t].n; i++) {
+			const ctl_cmd_t *c = &tables[t].cmds[i];
+			const char *sp = strchr(c->name, ' ');
+			if (!sp) {
+				if (argc >= 1 && strcmp(argv[0], c->name) == 0) {
+					*used = 1;
+					return c;
+				}
+			} else if (argc >= 2 && strlen(argv[0]) == (size_t)(sp - c->name) &&
+				   strncmp(argv[0], c->name, (size_t)(sp - c->name)) == 0 &&
+				   strcmp(argv[1], sp + 1) == 0) {
+				*used = 2;
+				return c;
+			}
+		}
+	return NULL;
+}
+
+void ctl_usage(FILE *f)
+{
+	fprintf(f, "usage: soukctl [--data DIR] [--json] COMMAND [ARGS]\n\n"
+		   "options:\n"
+		   "  --data DIR   state directory holding data.mdb (default /var/lib/souk,\n"
+		   "               or $SOUK_DATA)\n"
+		   "  -c CONFIG    configuration file (not available yet: use --data)\n"
+		   "  --json       print results as one JSON object\n"
+		   "  -h, --help   this text;  --version\n\n"
+		   "commands:\n");
+	for (size_t t = 0; t < SOUK_ARRAY_LEN(tables); t++)
+		for (size_t i = 0; i < *tables[t].n; i++)
+			fprintf(f, "  %-44s %s\n", tables[t].cmds[i].usage, tables[t].cmds[i].help);
+	fprintf(f, "\nexit status: 0 ok, 1 failure (or damage found), 2 usage error\n");
+}

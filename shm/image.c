@@ -1,0 +1,600 @@
+/*
+ * shm/image.c - image builder (soukd), validation and readers (workers).
+ * The protocol is described in shm/image.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "shm/internal.h"
+
+#define SHM_BUILDER_MAGIC 0x646c6975622e6d73ull
+#define SHM_READER_MAGIC  0x726461652e6d6873ull
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int is_pow2(uint64_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+/* ---- validation ----------------------------------------------------------- */
+
+uint64_t shm_image_checksum(const void *buf, size_t len)
+{
+	if (len < SHM_IMG_CSUM_FROM)
+		return 0;
+	return shm_hash64((const uint8_t *)buf + SHM_IMG_CSUM_FROM, len - SHM_IMG_CSUM_FROM,
+			  SHM_IMG_CSUM_SEED);
+}
+
+int shm_image_check(const void *buf, size_t len, uint64_t generation, int skip_checksum,
+		    shm_image_t *img, const char **why)
+{
+	const shm_img_hdr_t *h = buf;
+	const shm_sect_t *sect;
+
+	*why = NULL;
+	if (((uintptr_t)buf & 7) != 0) {
+		*why = "misaligned buffer";
+		return SOUK_EINVAL;
+	}
+	if (len < sizeof(*h)) {
+		*why = "truncated header";
+		return SOUK_ECORRUPT;
+	}
+	if (h->magic != SHM_IMG_MAGIC) {
+		*why = "bad magic";
+		return SOUK_ECORRUPT;
+	}
+	if (h->abi != SHM_ABI_VERSION) {
+		*why = "unsupported ABI version";
+		return SOUK_EVERSION;
+	}
+	if (h->hdr_size != sizeof(*h)) {
+		*why = "bad header size";
+		return SOUK_ECORRUPT;
+	}
+	if (generation != 0 && h->generation != generation) {
+		*why = "generation mismatch";
+		return SOUK_ECORRUPT;
+	}
+	if (h->size != len) {
+		*why = "size mismatch (truncated or extended)";
+		return SOUK_ECORRUPT;
+	}
+	if (h->nsect > SHM_SECT_MAX || (h->sect_off & 7) != 0 || h->sect_off < sizeof(*h) ||
+	    h->sect_off > len || (len - h->sect_off) / sizeof(shm_sect_t) < h->nsect) {
+		*why = "section table out of bounds";
+		return SOUK_ECORRUPT;
+	}
+	sect = (const shm_sect_t *)((const uint8_t *)buf + h->sect_off);
+	for (uint32_t i = 0; i < h->nsect; i++) {
+		const shm_sect_t *s = &sect[i];
+		if (s->name[0] == '\0' || memchr(s->name, '\0', sizeof(s->name)) == NULL) {
+			*why = "bad section name";
+			return SOUK_ECORRUPT;
+		}
+		if (!is_pow2(s->align) || s->align > SHM_SECT_ALIGN_MAX ||
+		    s->offset % s->align != 0 || s->offset < sizeof(*h) || s->offset > len ||
+		    s->len > len - s->offset) {
+			*why = "section out of bounds";
+			return SOUK_ECORRUPT;
+		}
+	}
+	if (!skip_checksum && shm_image_checksum(buf, len) != h->checksum) {
+		*why = "checksum mismatch";
+		return SOUK_ECORRUPT;
+	}
+	if (img != NULL) {
+		memset(img, 0, sizeof(*img));
+		img->magic = SHM_IMAGE_OBJ_MAGIC;
+		img->base = buf;
+		img->size = len;
+		img->hdr = h;
+		img->sect = sect;
+	}
+	return 0;
+}
+
+void shm_image_unref(shm_image_t *img)
+{
+	if (img == NULL || atomic_fetch_sub_explicit(&img->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (img->map_len != 0)
+		munmap((void *)img->base, img->map_len);
+	img->magic = 0;
+	free(img);
+}
+
+uint64_t shm_image_generation(const shm_image_t *img)
+{
+	return img->hdr->generation;
+}
+
+uint64_t shm_image_created_ms(const shm_image_t *img)
+{
+	return img->hdr->created_ms;
+}
+
+size_t shm_image_size(const shm_image_t *img)
+{
+	return img->size;
+}
+
+uint64_t shm_image_seq(const shm_image_t *img)
+{
+	return img->hdr->seq;
+}
+
+int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len)
+{
+	for (uint32_t i = 0; i < img->hdr->nsect; i++) {
+		const shm_sect_t *s = &img->sect[i];
+		if (strncmp(s->name, name, SHM_SECT_NAME_MAX) == 0) {
+			*data = img->base + s->offset;
+			*len = (size_t)s->len;
+			return 0;
+		}
+	}
+	return SOUK_ENOENT;
+}
+
+/* ---- builder -------------------------------------------------------------- */
+
+struct shm_builder {
+	uint64_t magic;
+	shm_ctl_t *ctl;
+	uint64_t gen, prev_gen, seq, t0_ns;
+	int fd;
+	char name[SHM_INSTANCE_MAX + 32];
+	uint8_t *base;	 /* SHM_IMAGE_MAX bytes of address space over the file */
+	size_t file_len; /* current file size */
+	size_t used;	 /* end of the last section */
+	uint32_t nsect;
+	shm_sect_t sect[SHM_SECT_MAX];
+};
+
+int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
+{
+	shm_builder_t *b = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!ctl->writer)
+		return -EPERM;
+	pthread_mutex_lock(&ctl->lock);
+	rc = ctl->builder_active ? SOUK_EBUSY : 0;
+	ctl->builder_active = 1;
+	pthread_mutex_unlock(&ctl->lock);
+	if (rc != 0)
+		return rc;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
+	b->magic = SHM_BUILDER_MAGIC;
+	b->ctl = ctl;
+	b->fd = -1;
+	b->base = MAP_FAILED;
+	b->t0_ns = souk_now_mono_ns();
+	b->prev_gen = shm_ctl_generation(ctl);
+	b->gen = b->prev_gen + 1;
+	shm_name_img(ctl->instance, b->gen, b->name, sizeof(b->name));
+	b->fd = shm_open(b->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (b->fd < 0 && errno == EEXIST) {
+		/* leftover of a build that crashed: never published, remove it */
+		shm_unlink(b->name);
+		b->fd = shm_open(b->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	}
+	if (b->fd < 0) {
+		rc = -errno;
+		log_shm_err("cannot create image '%s' (%s)", b->name, strerror(-rc));
+		goto fail;
+	}
+	if (fchmod(b->fd, 0640) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	b->used = sizeof(shm_img_hdr_t);
+	if (ftruncate(b->fd, (off_t)b->used) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	b->file_len = b->used;
+	b->base =
+	    mmap(NULL, SHM_IMAGE_MAX, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, b->fd, 0);
+	if (b->base == MAP_FAILED) {
+		rc = -errno;
+		log_shm_err("cannot map image '%s' (%s)", b->name, strerror(-rc));
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	if (b != NULL)
+		shm_builder_free(&b);
+	else {
+		pthread_mutex_lock(&ctl->lock);
+		ctl->builder_active = 0;
+		pthread_mutex_unlock(&ctl->lock);
+	}
+	return rc;
+}
+
+void shm_builder_set_seq(shm_builder_t *b, uint64_t seq)
+{
+	b->seq = seq;
+}
+
+uint64_t shm_builder_generation(const shm_builder_t *b)
+{
+	return b->gen;
+}
+
+void shm_builder_free(shm_builder_t **pb)
+{
+	shm_builder_t *b = *pb;
+
+	if (b == NULL)
+		return;
+	if (b->base != MAP_FAILED)
+		munmap(b->base, SHM_IMAGE_MAX);
+	if (b->fd >= 0) {
+		close(b->fd);
+		shm_unlink(b->name); /* never published */
+	}
+	pthread_mutex_lock(&b->ctl->lock);
+	b->ctl->builder_active = 0;
+	pthread_mutex_unlock(&b->ctl->lock);
+	b->magic = 0;
+	free(b);
+	*pb = NULL;
+}
+
+/* Grow the file to at least len bytes. */
+static int builder_grow(shm_builder_t *b, size_t len)
+{
+	if (len <= b->file_len)
+		return 0;
+	if (ftruncate(b->fd, (off_t)len) != 0) {
+		int rc = -errno;
+		log_shm_err("cannot grow image '%s' to %zu bytes (%s)", b->name, len,
+			    strerror(-rc));
+		return rc;
+	}
+	b->file_len = len;
+	return 0;
+}
+
+int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t len, void **out)
+{
+	size_t nlen, off, table_max = SHM_SECT_MAX * sizeof(shm_sect_t) + 64;
+	shm_sect_t *s;
+	int rc;
+
+	*out = NULL;
+	nlen = name != NULL ? strlen(name) : 0;
+	if (nlen == 0 || nlen >= SHM_SECT_NAME_MAX || !is_pow2(align) || align > SHM_SECT_ALIGN_MAX)
+		return SOUK_EINVAL;
+	if (b->nsect >= SHM_SECT_MAX)
+		return SOUK_ETOOBIG;
+	for (uint32_t i = 0; i < b->nsect; i++)
+		if (strcmp(b->sect[i].name, name) == 0)
+			return SOUK_EEXIST;
+	off = align_up(b->used, align);
+	if (off > SHM_IMAGE_MAX - table_max || len > SHM_IMAGE_MAX - table_max - off)
+		return SOUK_ETOOBIG;
+	rc = builder_grow(b, off + len);
+	if (rc != 0)
+		return rc;
+	s = &b->sect[b->nsect++];
+	memset(s, 0, sizeof(*s));
+	memcpy(s->name, name, nlen + 1);
+	s->offset = off;
+	s->len = len;
+	s->align = (uint32_t)align;
+	b->used = off + len;
+	*out = b->base + off;
+	return 0;
+}
+
+int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void *data, size_t len)
+{
+	void *p;
+	int rc = shm_builder_reserve(b, name, align, len, &p);
+
+	if (rc == 0 && len > 0)
+		memcpy(p, data, len);
+	return rc;
+}
+
+int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
+{
+	shm_builder_t *b = *pb;
+	shm_ctl_hdr_t *ch = b->ctl->hdr;
+	shm_img_hdr_t *h = (shm_img_hdr_t *)b->base;
+	char old[SHM_INSTANCE_MAX + 32];
+	size_t table_off, size;
+	uint64_t created_ms = souk_now_real_ms();
+	int rc;
+
+	if (out_generation != NULL)
+		*out_generation = 0;
+	if (shm_ctl_generation(b->ctl) != b->prev_gen) {
+		rc = SOUK_ECONFLICT; /* someone else published: not ours to replace */
+		goto fail;
+	}
+	table_off = align_up(b->used, 64);
+	size = table_off + (size_t)b->nsect * sizeof(shm_sect_t);
+	rc = builder_grow(b, size);
+	if (rc != 0)
+		goto fail;
+	memcpy(b->base + table_off, b->sect, (size_t)b->nsect * sizeof(shm_sect_t));
+	memset(h, 0, sizeof(*h));
+	h->magic = SHM_IMG_MAGIC;
+	h->abi = SHM_ABI_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->generation = b->gen;
+	h->size = size;
+	h->created_ms = created_ms;
+	h->seq = b->seq;
+	h->sect_off = table_off;
+	h->nsect = b->nsect;
+	h->checksum = shm_image_checksum(b->base, size);
+	/* the image is complete; drop our writable mapping before publishing */
+	munmap(b->base, SHM_IMAGE_MAX);
+	b->base = MAP_FAILED;
+	close(b->fd);
+	b->fd = -1;
+
+	atomic_store_explicit(&ch->image_size, size, memory_order_relaxed);
+	atomic_store_explicit(&ch->seq, b->seq, memory_order_relaxed);
+	atomic_store_explicit(&ch->generation, b->gen, memory_order_release);
+	atomic_fetch_add_explicit(&ch->publish_count, 1, memory_order_relaxed);
+	atomic_store_explicit(&ch->last_publish_ns, souk_now_mono_ns() - b->t0_ns,
+			      memory_order_relaxed);
+	atomic_store_explicit(&ch->last_publish_ms, created_ms, memory_order_relaxed);
+	if (b->prev_gen != 0) {
+		shm_name_img(b->ctl->instance, b->prev_gen, old, sizeof(old));
+		shm_unlink(old);
+	}
+	if (out_generation != NULL)
+		*out_generation = b->gen;
+	rc = 0;
+fail:
+	shm_builder_free(pb);
+	return rc;
+}
+
+/* ---- readers -------------------------------------------------------------- */
+
+struct shm_reader {
+	uint64_t magic;
+	shm_ctl_t *ctl;
+	shm_image_t *cur;  /* last good image (one reference) */
+	uint64_t seen_gen; /* generation last acted upon (good or refused) */
+	unsigned held;	   /* acquire depth */
+	shm_slot_t *slot;
+};
+
+int shm_reader_new(shm_ctl_t *ctl, shm_reader_t **out)
+{
+	shm_reader_t *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (r == NULL)
+		return SOUK_ENOMEM;
+	r->magic = SHM_READER_MAGIC;
+	r->ctl = ctl;
+	*out = r;
+	return 0;
+}
+
+void shm_reader_free(shm_reader_t **pr)
+{
+	shm_reader_t *r = *pr;
+
+	if (r == NULL)
+		return;
+	if (r->cur != NULL)
+		shm_image_unref(r->cur);
+	r->magic = 0;
+	free(r);
+	*pr = NULL;
+}
+
+void shm_reader_set_slot(shm_reader_t *r, shm_slot_t *slot)
+{
+	r->slot = slot;
+	if (r->cur != NULL)
+		shm_slot_set_generation(slot, shm_image_generation(r->cur));
+}
+
+uint64_t shm_reader_refused(const shm_reader_t *r)
+{
+	return atomic_load_explicit(&r->ctl->refused, memory_order_relaxed);
+}
+
+void shm_reader_stats(const shm_reader_t *r, shm_reader_stats_t *out)
+{
+	const shm_ctl_t *c = r->ctl;
+
+	out->mapped = atomic_load_explicit(&c->mapped, memory_order_relaxed);
+	out->refused = atomic_load_explicit(&c->refused, memory_order_relaxed);
+	out->errors = atomic_load_explicit(&c->errors, memory_order_relaxed);
+	out->unlink_races = atomic_load_explicit(&c->unlink_races, memory_order_relaxed);
+}
+
+/* A refusal that retrying cannot cure. */
+static int image_error_permanent(int rc)
+{
+	return rc == SOUK_ECORRUPT || rc == SOUK_EVERSION || rc == SOUK_ENOENT;
+}
+
+/* Map and validate image *gen (following newer generations when it was
+ * unlinked meanwhile). Called with ctl->lock held. */
+static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const char **why)
+{
+	char name[SHM_INSTANCE_MAX + 32];
+	shm_image_t *img = NULL;
+	struct stat st;
+	void *base = MAP_FAILED;
+	int fd = -1, rc = 0;
+
+	*out = NULL;
+	for (int tries = 0;; tries++) {
+		shm_name_img(ctl->instance, *gen, name, sizeof(name));
+		fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+		if (fd >= 0)
+			break;
+		rc = -errno;
+		if (rc != -ENOENT) {
+			*why = "cannot open";
+			return rc;
+		}
+		uint64_t g2 = shm_ctl_generation(ctl);
+		if (g2 == *gen) {
+			*why = "image missing";
+			return SOUK_ENOENT;
+		}
+		if (tries >= SHM_READER_RETRIES) {
+			*why = "replaced too fast, retries exhausted";
+			return SOUK_ESTALE;
+		}
+		atomic_fetch_add_explicit(&ctl->unlink_races, 1, memory_order_relaxed);
+		*gen = g2;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		*why = "cannot stat";
+		goto fail;
+	}
+	if (st.st_size < (off_t)sizeof(shm_img_hdr_t) || (uint64_t)st.st_size > SHM_IMAGE_MAX) {
+		rc = SOUK_ECORRUPT;
+		*why = "bad file size";
+		goto fail;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		rc = -errno;
+		*why = "cannot map";
+		goto fail;
+	}
+	img = calloc(1, sizeof(*img));
+	if (img == NULL) {
+		rc = SOUK_ENOMEM;
+		*why = "out of memory";
+		goto fail;
+	}
+	rc = shm_image_check(base, (size_t)st.st_size, *gen, 0, img, why);
+	if (rc != 0)
+		goto fail;
+	img->map_len = (size_t)st.st_size;
+	atomic_init(&img->refs, 1);
+	close(fd);
+	*out = img;
+	return 0;
+fail:
+	free(img);
+	if (base != MAP_FAILED)
+		munmap(base, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Slow path: the generation moved to g. */
+static void reader_switch(shm_reader_t *r, uint64_t g)
+{
+	shm_ctl_t *ctl = r->ctl;
+	shm_image_t *img = NULL;
+	const char *why = NULL;
+	uint32_t suppressed = 0;
+	int rc, settled = 1;
+
+	pthread_mutex_lock(&ctl->lock);
+	if (ctl->latest != NULL && shm_image_generation(ctl->latest) >= g) {
+		/* another thread of this process validated it (or a newer one) */
+		img = ctl->latest;
+		g = shm_image_generation(img);
+		atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
+	} else if (ctl->bad_gen != g) {
+		rc = image_map(ctl, &g, &img, &why);
+		if (rc == 0) {
+			if (ctl->latest != NULL)
+				shm_image_unref(ctl->latest);
+			ctl->latest = img;
+			atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&ctl->mapped, 1, memory_order_relaxed);
+		} else {
+			if (image_error_permanent(rc)) {
+				ctl->bad_gen = g;
+				atomic_fetch_add_explicit(&ctl->refused, 1, memory_order_relaxed);
+			} else {
+				settled = 0; /* retry at the next request */
+				atomic_fetch_add_explicit(&ctl->errors, 1, memory_order_relaxed);
+			}
+			if (log_ratelimit_ok(&ctl->rl, &suppressed))
+				log_shm_err("refused image '%s' generation %" PRIu64
+					    " (%s: %s), keeping generation %" PRIu64 "%s",
+					    ctl->instance, g, why != NULL ? why : "error",
+					    souk_strerror(rc),
+					    r->cur != NULL ? shm_image_generation(r->cur) : 0,
+					    suppressed > 0 ? ", earlier messages suppressed" : "");
+		}
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	if (settled)
+		r->seen_gen = g;
+	if (img != NULL) {
+		if (r->cur != NULL)
+			shm_image_unref(r->cur); /* not held: the request released it */
+		r->cur = img;
+		shm_slot_set_generation(r->slot, g);
+	}
+}
+
+int shm_reader_acquire(shm_reader_t *r, const shm_image_t **out)
+{
+	uint64_t g;
+
+	if (r->held > 0) { /* nested: the request keeps its image */
+		if (r->cur == NULL) {
+			*out = NULL;
+			return SOUK_ENOENT;
+		}
+		r->held++;
+		*out = r->cur;
+		return 0;
+	}
+	g = atomic_load_explicit(&r->ctl->hdr->generation, memory_order_acquire);
+	if (__builtin_expect(g != r->seen_gen, 0))
+		reader_switch(r, g);
+	if (r->cur == NULL) {
+		*out = NULL;
+		return SOUK_ENOENT;
+	}
+	r->held = 1;
+	*out = r->cur;
+	return 0;
+}
+
+void shm_reader_release(shm_reader_t *r)
+{
+	if (r->held > 0)
+		r->held--;
+}

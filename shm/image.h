@@ -1,0 +1,221 @@
+#pragma once
+/*
+ * shm/image.h - on-memory layout of the control segment and of images, and
+ * the publication protocol that keeps readers safe without locks.
+ *
+ * Objects (POSIX shared memory, i.e. files in /dev/shm, named after the
+ * instance so several instances share a machine without colliding; instance
+ * names are 1..64 characters of [A-Za-z0-9_-]):
+ *
+ *   /dev/shm/<instance>.ctl               control segment (shm_ctl_hdr_t +
+ *                                         nslots x shm_slot_seg_t), mode 0640
+ *   /dev/shm/<instance>.img.<generation>  one immutable image per generation
+ *                                         (decimal), mode 0640
+ *
+ * Both modes are set with fchmod after creation so the umask cannot change
+ * them. All integers are native-endian (the segment never leaves the host);
+ * all references inside an image are byte offsets from the image start,
+ * never pointers, so every process may map it at any address.
+ *
+ * ---- Who writes what ----------------------------------------------------
+ *
+ * soukd (one publisher per instance, enforced by an exclusive flock(2) held
+ * on the control segment by shm_ctl_create) is the only writer of:
+ *   - every image file, and only while it is unpublished;
+ *   - the control header fields generation, seq, publish_count,
+ *     last_publish_ns, last_publish_ms, image_size.
+ * Workers (souk-fcgi) write only their own slot (claimed by CAS) and the
+ * claim word of slots they reclaim from dead processes.
+ *
+ * ---- Publishing (shm_builder_*, soukd) -----------------------------------
+ *
+ *  1. G = current generation + 1. Create <instance>.img.G with
+ *     O_CREAT|O_EXCL|O_RDWR, fchmod 0640. The name is never visible to
+ *     readers before step 5: they only open the generation they loaded.
+ *  2. Reserve address space once (SHM_IMAGE_MAX bytes, MAP_SHARED over the
+ *     file) and grow the file with ftruncate as sections are reserved, so
+ *     section pointers handed to the caller never move. Sections are written
+ *     in place (no copy).
+ *  3. Finish: write the section table and header (magic, ABI, generation,
+ *     size, seq, created time), then the checksum over bytes
+ *     [SHM_IMG_CSUM_FROM, size), then munmap. The image is complete in the
+ *     page cache of tmpfs; no fsync is needed (and none exists for tmpfs).
+ *  4. Store informational fields (image_size, seq) with relaxed stores.
+ *  5. atomic_store_explicit(&ctl->generation, G, memory_order_release).
+ *     This is the publication point: every byte of image G and the fields of
+ *     step 4 happen-before any reader's acquire-load that sees G.
+ *  6. Update publish_count / last_publish_ns / last_publish_ms (relaxed).
+ *  7. shm_unlink the image of the replaced generation. Mappings that still
+ *     use it stay valid until they are unmapped; its memory is freed by the
+ *     kernel after the last munmap.
+ * A published image is never opened for writing again.
+ *
+ * ---- Reading (shm_reader_*, workers) --------------------------------------
+ *
+ * At the start of each request a reader does one
+ * atomic_load_explicit(&ctl->generation, memory_order_acquire). When it equals
+ * the generation the reader already holds, the request uses that image: no
+ * syscall, no lock. When it changed:
+ *   - shm_open(<instance>.img.G, O_RDONLY). On ENOENT the image was replaced
+ *     and unlinked meanwhile: re-load the generation and retry (at most
+ *     SHM_READER_RETRIES times); if the generation did not move the image is
+ *     gone (shutdown): keep the last good image.
+ *   - fstat; refuse sizes below the header or above SHM_IMAGE_MAX; mmap
+ *     PROT_READ, MAP_SHARED; close the fd.
+ *   - validate: magic, ABI version, header size, generation == G,
+ *     size == st_size, section table inside the image, every section inside
+ *     the image and aligned as recorded, names NUL-terminated, checksum.
+ *   - on a permanent failure (ECORRUPT, EVERSION, image missing): log
+ *     (rate-limited) "shm, refused image ... (reason)", remember G as bad so
+ *     the next requests do not retry it (still no syscall), and keep serving
+ *     the last good image. SOUK_ENOENT only when there never was a good one.
+ *   - on a transient failure (open/mmap errors such as EMFILE or ENOMEM,
+ *     retries exhausted because the publisher kept replacing images): log
+ *     (rate-limited), keep the last good image, and retry at the next
+ *     request.
+ * Threads of one process share the shm_ctl_t; the first thread that sees a new
+ * generation maps and validates it under a mutex of the shm_ctl_t (not on the
+ * hot path), the others take a reference to the same mapping, so a 100 MB
+ * image is checksummed once per process, not once per thread.
+ * A request keeps its image from acquire to release even when newer images
+ * are published meanwhile; a mapping is unmapped when the last reference is
+ * dropped, i.e. after release and once it is no longer the current image.
+ *
+ * ---- Slots --------------------------------------------------------------
+ *
+ * owner word = (tag << 32) | pid. pid 0 = free, pid SHM_SLOT_BUSY = being
+ * reset. Claim: CAS (tag, 0) -> (tag + 1, pid), then zero the counters and
+ * store the process start time (field 22 of /proc/<pid>/stat) with release.
+ * A slot is dead when /proc/<pid>/stat is missing, shows a zombie, or shows
+ * another start time (pid reused). Reap: load owner (acquire), load start
+ * time; if dead CAS owner -> (tag, SHM_SLOT_BUSY), zero counters, generation
+ * and start time, store (tag, 0) with release. The tag makes a stale CAS fail
+ * (no ABA when a pid is reused). A start time of 0 means "claim in progress"
+ * and is only reaped when the pid is gone. A process killed inside the few
+ * stores of a reset leaves that one slot BUSY until the segment is recreated.
+ *
+ * ---- Checksum ------------------------------------------------------------
+ *
+ * shm_hash64 (shm/hash.c) is the XXH64 algorithm (public, specified by its
+ * author), implemented here: four independent 64-bit lanes, about 1 byte per
+ * cycle per lane, so a 100 MB image validates in ~10 ms on one core, 10x
+ * faster than SHA-256 and portable (CRC32C would need SSE4.2/ARMv8 CRC and
+ * three interleaved streams to match). It detects corruption and torn
+ * writes; it is not a defence against an attacker who can write /dev/shm
+ * (mode 0640 and the souk user are).
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/shm.h"
+
+#define SHM_ABI_VERSION	   1u
+#define SHM_CTL_MAGIC	   0x314c54434b554f53ull /* "SOUKCTL1" */
+#define SHM_IMG_MAGIC	   0x31474d494b554f53ull /* "SOUKIMG1" */
+#define SHM_SECT_NAME_MAX  32			 /* including the NUL */
+#define SHM_SECT_MAX	   256			 /* sections per image */
+#define SHM_SECT_ALIGN_MAX 4096u
+#define SHM_IMAGE_MAX	   ((size_t)16 << 30) /* address space per image */
+#define SHM_READER_RETRIES 16
+#define SHM_SLOT_BUSY	   0xffffffffu
+#define SHM_INSTANCE_MAX   64
+#define SHM_SLOTS_MAX	   4096u
+
+/* Control segment header: 4096 bytes, slots follow. */
+typedef struct {
+	uint64_t magic;			  /* SHM_CTL_MAGIC, written at create */
+	uint32_t abi;			  /* SHM_ABI_VERSION */
+	uint32_t nslots;		  /* slots after the header */
+	uint64_t size;			  /* bytes of the whole segment */
+	uint64_t created_ms;		  /* wall clock of creation */
+	_Atomic uint64_t generation;	  /* current image; 0 = none. release/acquire */
+	_Atomic uint64_t seq;		  /* change-log seq in the current image */
+	_Atomic uint64_t publish_count;	  /* publishes since creation */
+	_Atomic uint64_t last_publish_ns; /* build+publish duration of the last one */
+	_Atomic uint64_t last_publish_ms; /* wall clock of the last publish */
+	_Atomic uint64_t image_size;	  /* bytes of the current image */
+	_Atomic uint64_t publisher_pid;	  /* pid of soukd that created/took over */
+	uint8_t reserved[4096 - 88];
+} shm_ctl_hdr_t;
+
+/* One worker slot: 64-byte aligned to keep counters of two workers off one
+ * cache line. */
+typedef struct shm_slot {
+	_Atomic uint64_t owner;	     /* (tag << 32) | pid, see above */
+	_Atomic uint64_t start_time; /* /proc/<pid>/stat field 22; 0 = claiming */
+	_Atomic uint64_t generation; /* image generation in use */
+	uint64_t reserved[5];
+	_Atomic uint64_t counters[SHM_SLOT_COUNTERS]; /* relaxed, fcgi's meanings */
+} shm_slot_seg_t;
+
+/* Section table entry. */
+typedef struct {
+	char name[SHM_SECT_NAME_MAX]; /* NUL-terminated, unique */
+	uint64_t offset;	      /* from image start, multiple of align */
+	uint64_t len;
+	uint32_t align; /* power of two, <= SHM_SECT_ALIGN_MAX */
+	uint32_t flags; /* 0 */
+	uint64_t reserved;
+} shm_sect_t;
+
+/* Image header: at offset 0, followed by the section table at sect_off. */
+typedef struct {
+	uint64_t magic;	     /* SHM_IMG_MAGIC */
+	uint32_t abi;	     /* SHM_ABI_VERSION */
+	uint32_t hdr_size;   /* sizeof(shm_img_hdr_t) */
+	uint64_t checksum;   /* shm_hash64 of [SHM_IMG_CSUM_FROM, size) */
+	uint64_t generation; /* must equal the file name's generation */
+	uint64_t size;	     /* bytes, must equal the file size */
+	uint64_t created_ms; /* wall clock at publish */
+	uint64_t seq;	     /* change-log sequence included */
+	uint64_t sect_off;   /* section table offset */
+	uint32_t nsect;	     /* entries in the section table */
+	uint32_t flags;	     /* 0 */
+	uint64_t reserved[5];
+} shm_img_hdr_t;
+
+#define SHM_IMG_CSUM_FROM offsetof(shm_img_hdr_t, generation)
+#define SHM_IMG_CSUM_SEED 0x736f756b696d6731ull
+
+_Static_assert(sizeof(shm_ctl_hdr_t) == 4096, "control header is one page");
+_Static_assert(offsetof(shm_ctl_hdr_t, generation) == 32, "ctl layout");
+_Static_assert(offsetof(shm_ctl_hdr_t, publisher_pid) == 80, "ctl layout");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 is plain u64");
+_Static_assert(sizeof(shm_slot_seg_t) == 64 + 8 * SHM_SLOT_COUNTERS, "slot layout");
+_Static_assert(sizeof(shm_slot_seg_t) % 64 == 0, "slots are cache-line sized");
+_Static_assert(sizeof(shm_sect_t) == 64, "section entry layout");
+_Static_assert(sizeof(shm_img_hdr_t) == 112, "image header layout");
+_Static_assert(offsetof(shm_img_hdr_t, checksum) == 16, "image header layout");
+_Static_assert(SHM_IMG_CSUM_FROM == 24, "checksum covers all but magic/abi/csum");
+
+/* A mapped image (process-local). Refcounted across the threads of a process
+ * sharing one shm_ctl_t; views over plain memory (fuzzing, tests) have
+ * map_len 0 and are never unmapped. */
+struct shm_image {
+	uint64_t magic; /* SHM_IMAGE_OBJ_MAGIC */
+	const uint8_t *base;
+	size_t size;
+	size_t map_len;
+	const shm_img_hdr_t *hdr;
+	const shm_sect_t *sect;
+	_Atomic uint32_t refs;
+};
+#define SHM_IMAGE_OBJ_MAGIC 0x6a626f2e676d6973ull
+
+/*
+ * Validate len bytes as an image: structure and, unless skip_checksum,
+ * the checksum. generation 0 accepts any. On success fills *img as a view
+ * (no mapping, no reference counting). SOUK_ECORRUPT / SOUK_EVERSION with a
+ * static reason string in *why.
+ */
+int shm_image_check(const void *buf, size_t len, uint64_t generation, int skip_checksum,
+		    shm_image_t *img, const char **why);
+/* Checksum of an image buffer as stored in its header. */
+uint64_t shm_image_checksum(const void *buf, size_t len);
+
+/* Valid instance name (see above)? */
+int shm_instance_valid(const char *instance);
+/* "/<instance>.ctl" or "/<instance>.img.<gen>" into buf; -ENAMETOOLONG. */
+int shm_name_ctl(const char *instance, char *buf, size_t len);
+int shm_name_img(const char *instance, uint64_t gen, char *buf, size_t len);

@@ -1,0 +1,110 @@
+#pragma once
+/*
+ * store/internal.h - shared between the store's source files; not public.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "store/store.h"
+
+#define STORE_MAGIC 0x53544f52u /* "STOR" */
+
+struct store {
+	uint32_t magic;
+	MDB_env *env;
+	MDB_dbi db_meta, db_rec, db_hist, db_chg, db_ukey, db_idem, db_audit, db_ckpt;
+	pthread_mutex_t wlock;     /* one writer at a time (LMDB requires it) */
+	pthread_rwlock_t maplock;  /* txns hold it shared; map resizes exclusive */
+	store_opts_t opts;
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+	uint64_t applies_since_check;
+	uint64_t last_check_ms;
+	char dir[4096];
+};
+
+#define REC_HDR 40
+#define REC_FORMAT 1
+#define REC_ARCHIVED 1u
+#define CHG_HDR 36
+#define EK_MAX (STORE_KIND_MAX + 1 + 16)
+
+typedef struct {
+	uint8_t op;
+	uint16_t flags;
+	uint64_t version, seq, time_ms;
+	const char *actor, *reason, *doc;
+	size_t actor_len, reason_len, doc_len;
+	const uint8_t *keys;
+	size_t keys_len;
+} rec_view_t;
+
+typedef struct {
+	uint8_t op;
+	store_id_t id;
+	uint64_t version, time_ms;
+	const char *kind;
+	size_t kind_len;
+} chg_view_t;
+
+int store_rec_parse(const MDB_val *v, rec_view_t *r);
+int store_chg_parse(const MDB_val *v, chg_view_t *c);
+int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const rec_view_t *r,
+		  uint8_t out[32]);
+size_t store_entity_key(uint8_t *buf, const char *kind, const store_id_t *id);
+bool store_kind_ok(const char *kind);
+int store_check_handle(store_t *s);
+int store_grow_map(store_t *s);
+int store_adopt_map_size(store_t *s);
+
+/* Begin/end a read transaction (handles MDB_MAP_RESIZED). */
+int store_rd_begin(store_t *s, MDB_txn **txn);
+void store_rd_end(store_t *s, MDB_txn *txn);
+int store_mdb_err(int rc);
+
+/* Big-endian helpers for keys and values. */
+static inline void store_put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+static inline uint64_t store_get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+static inline void store_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline uint32_t store_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void store_put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline uint16_t store_get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Audit tree access inside a transaction. */
+int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32]);
+int store_audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32]);
+int store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out);

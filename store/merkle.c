@@ -1,0 +1,226 @@
+#include "store/merkle.h"
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "common/error.h"
+#include "store/store.h"
+
+void merkle_leaf_hash(const void *data, size_t len, uint8_t out[32])
+{
+	const uint8_t prefix = 0x00;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, &prefix, 1) != 1 || EVP_DigestUpdate(c, data, len) != 1 ||
+	    EVP_DigestFinal_ex(c, out, NULL) != 1)
+		memset(out, 0, 32); /* allocation failure: a hash nothing matches */
+	EVP_MD_CTX_free(c);
+}
+
+void merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
+{
+	uint8_t buf[65];
+	buf[0] = 0x01;
+	memcpy(buf + 1, left, 32);
+	memcpy(buf + 33, right, 32);
+	SHA256(buf, sizeof(buf), out);
+}
+
+/* Largest power of two strictly below n (n >= 2). */
+static uint64_t split_point(uint64_t n)
+{
+	uint64_t k = 1;
+	while (k << 1 < n)
+		k <<= 1;
+	return k;
+}
+
+static int ctz64(uint64_t v)
+{
+	return v ? __builtin_ctzll(v) : 64;
+}
+
+/* Hash of leaves [start, start + size); start is a multiple of the largest
+ * power of two <= size in every call made by the RFC 6962 recursions. */
+static int range_hash(merkle_node_fn fn, void *ctx, uint64_t start, uint64_t size,
+		      uint8_t out[32])
+{
+	if ((size & (size - 1)) == 0) {
+		unsigned level = (unsigned)ctz64(size);
+		if (start & (size - 1))
+			return SOUK_EINVAL;
+		return fn(ctx, level, start >> level, out);
+	}
+	uint64_t k = split_point(size);
+	uint8_t l[32], r[32];
+	int rc = fn(ctx, (unsigned)ctz64(k), start / k, l);
+	if (rc == 0)
+		rc = range_hash(fn, ctx, start + k, size - k, r);
+	if (rc == 0)
+		merkle_node_hash(l, r, out);
+	return rc;
+}
+
+int merkle_root(merkle_node_fn fn, void *ctx, uint64_t size, uint8_t out[32])
+{
+	if (size == 0) {
+		SHA256((const unsigned char *)"", 0, out);
+		return 0;
+	}
+	return range_hash(fn, ctx, 0, size, out);
+}
+
+static int push(uint8_t proof[][32], size_t *n, const uint8_t h[32])
+{
+	if (*n >= STORE_PROOF_MAX)
+		return SOUK_ETOOBIG;
+	memcpy(proof[*n], h, 32);
+	(*n)++;
+	return 0;
+}
+
+static int path(merkle_node_fn fn, void *ctx, uint64_t m, uint64_t start, uint64_t n,
+		uint8_t proof[][32], size_t *np)
+{
+	uint8_t h[32];
+	int rc;
+	if (n <= 1)
+		return 0;
+	uint64_t k = split_point(n);
+	if (m < k) {
+		rc = path(fn, ctx, m, start, k, proof, np);
+		if (rc == 0)
+			rc = range_hash(fn, ctx, start + k, n - k, h);
+	} else {
+		rc = path(fn, ctx, m - k, start + k, n - k, proof, np);
+		if (rc == 0)
+			rc = range_hash(fn, ctx, start, k, h);
+	}
+	return rc ? rc : push(proof, np, h);
+}
+
+int merkle_inclusion_proof(merkle_node_fn fn, void *ctx, uint64_t index, uint64_t size,
+			   uint8_t proof[][32], size_t *nproof)
+{
+	*nproof = 0;
+	if (index >= size)
+		return SOUK_EINVAL;
+	return path(fn, ctx, index, 0, size, proof, nproof);
+}
+
+static int subproof(merkle_node_fn fn, void *ctx, uint64_t m, uint64_t start, uint64_t n,
+		    int whole, uint8_t proof[][32], size_t *np)
+{
+	uint8_t h[32];
+	int rc;
+	if (m == n) {
+		if (whole)
+			return 0;
+		rc = range_hash(fn, ctx, start, n, h);
+		return rc ? rc : push(proof, np, h);
+	}
+	uint64_t k = split_point(n);
+	if (m <= k) {
+		rc = subproof(fn, ctx, m, start, k, whole, proof, np);
+		if (rc == 0)
+			rc = range_hash(fn, ctx, start + k, n - k, h);
+	} else {
+		rc = subproof(fn, ctx, m - k, start + k, n - k, 0, proof, np);
+		if (rc == 0)
+			rc = range_hash(fn, ctx, start, k, h);
+	}
+	return rc ? rc : push(proof, np, h);
+}
+
+int merkle_consistency_proof(merkle_node_fn fn, void *ctx, uint64_t old_size,
+			     uint64_t new_size, uint8_t proof[][32], size_t *nproof)
+{
+	*nproof = 0;
+	if (old_size > new_size)
+		return SOUK_EINVAL;
+	if (old_size == 0 || old_size == new_size)
+		return 0;
+	return subproof(fn, ctx, old_size, 0, new_size, 1, proof, nproof);
+}
+
+static int hash_eq(const uint8_t a[32], const uint8_t b[32])
+{
+	return CRYPTO_memcmp(a, b, 32) == 0;
+}
+
+int merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t size,
+			    const uint8_t proof[][32], size_t nproof, const uint8_t root[32])
+{
+	uint8_t r[32];
+	if (index >= size)
+		return SOUK_ECORRUPT;
+	uint64_t fn = index, sn = size - 1;
+	memcpy(r, leaf, 32);
+	for (size_t i = 0; i < nproof; i++) {
+		if (sn == 0)
+			return SOUK_ECORRUPT;
+		if ((fn & 1) || fn == sn) {
+			merkle_node_hash(proof[i], r, r);
+			if (!(fn & 1))
+				while (!(fn & 1) && fn != 0) {
+					fn >>= 1;
+					sn >>= 1;
+				}
+		} else {
+			merkle_node_hash(r, proof[i], r);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return (sn == 0 && hash_eq(r, root)) ? 0 : SOUK_ECORRUPT;
+}
+
+int merkle_verify_consistency(uint64_t old_size, const uint8_t old_root[32],
+			      uint64_t new_size, const uint8_t new_root[32],
+			      const uint8_t proof[][32], size_t nproof)
+{
+	uint8_t fr[32], sr[32];
+	size_t i = 0;
+	if (old_size > new_size)
+		return SOUK_ECORRUPT;
+	if (old_size == new_size)
+		return (nproof == 0 && hash_eq(old_root, new_root)) ? 0 : SOUK_ECORRUPT;
+	if (old_size == 0)
+		return nproof == 0 ? 0 : SOUK_ECORRUPT;
+	if (nproof == 0)
+		return SOUK_ECORRUPT;
+	uint64_t fn = old_size - 1, sn = new_size - 1;
+	if ((old_size & (old_size - 1)) == 0) {
+		/* the proof omits the old root when it is a complete subtree */
+		memcpy(fr, old_root, 32);
+	} else {
+		memcpy(fr, proof[0], 32);
+		i = 1;
+	}
+	memcpy(sr, fr, 32);
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	for (; i < nproof; i++) {
+		if (sn == 0)
+			return SOUK_ECORRUPT;
+		if ((fn & 1) || fn == sn) {
+			merkle_node_hash(proof[i], fr, fr);
+			merkle_node_hash(proof[i], sr, sr);
+			if (!(fn & 1))
+				while (!(fn & 1) && fn != 0) {
+					fn >>= 1;
+					sn >>= 1;
+				}
+		} else {
+			merkle_node_hash(sr, proof[i], sr);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return (sn == 0 && hash_eq(fr, old_root) && hash_eq(sr, new_root)) ? 0 : SOUK_ECORRUPT;
+}

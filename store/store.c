@@ -1,0 +1,1596 @@
+/*
+ * store/store.c - LMDB environment, schema, records, history, change log.
+ *
+ * Sub-databases (schema version 1; names carry the version so a migration
+ * can build a new layout beside the old one in the same transaction):
+ *   meta             "schema_version" -> u32, "last_seq" -> u64
+ *   records.v1       kind \0 id[16]            -> record value
+ *   history.v1       kind \0 id[16] version    -> record value (immutable)
+ *   changes.v1       seq                       -> change value
+ *   ukeys.v1         kind \0 unique-key bytes  -> id[16]
+ *   idem.v1          kind \0 idempotency key   -> time, id, version, seq
+ *   audit.v1         level u8, index u64       -> SHA-256 of a complete subtree
+ *   checkpoints.v1   tree size                 -> signed checkpoint text
+ * Integers are big-endian so keys sort numerically.
+ *
+ * Record value: a fixed 40-byte header then actor, reason, keys, document:
+ *   0 u8 format (1)   1 u8 op   2 u16 flags (bit 0 archived)   4 u32 doc_len
+ *   8 u64 version    16 u64 seq   24 u64 time_ms
+ *  32 u16 actor_len  34 u16 reason_len   36 u32 keys_len
+ * keys = repeated (u16 length, bytes): the unique keys this version holds.
+ *
+ * Documents are stored as the JSON text the caller gave, byte for byte: the
+ * API speaks JSON, the publisher renders JSON, and history must return every
+ * version exactly as it was written (and its SHA-256 is in the audit leaf),
+ * so re-encoding into another form would only add a lossy conversion.
+ */
+#include "store/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/sha.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "store/merkle.h"
+
+#define READER_CHECK_EVERY 64
+#define READER_CHECK_MS 1000
+#define GROW_ATTEMPTS 40
+
+/* ---- errors ---------------------------------------------------------------- */
+
+int store_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0: return 0;
+	case MDB_NOTFOUND: return SOUK_ENOENT;
+	case MDB_KEYEXIST: return SOUK_EEXIST;
+	case MDB_MAP_FULL: return SOUK_EMAPFULL;
+	case MDB_READERS_FULL: return SOUK_EREADERS;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID: return SOUK_ECORRUPT;
+	case MDB_VERSION_MISMATCH: return SOUK_EVERSION;
+	default: return rc > 0 ? -rc : SOUK_ESTORE;
+	}
+}
+
+/* ---- one open per process ---------------------------------------------------- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+} registry[32];
+
+static int registry_add(pid_t pid, dev_t dev, ino_t ino)
+{
+	int rc = SOUK_EBUSY, free_slot = -1;
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(registry); i++) {
+		if (registry[i].pid == pid && registry[i].dev == dev && registry[i].ino == ino)
+			goto out;
+		if (free_slot < 0 && registry[i].pid != pid)
+			free_slot = (int)i; /* empty, or left by a parent before fork */
+	}
+	if (free_slot < 0) {
+		rc = SOUK_ENOMEM;
+		goto out;
+	}
+	registry[free_slot].pid = pid;
+	registry[free_slot].dev = dev;
+	registry[free_slot].ino = ino;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+static void registry_del(pid_t pid, dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(registry); i++)
+		if (registry[i].pid == pid && registry[i].dev == dev && registry[i].ino == ino)
+			registry[i].pid = 0;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---- filesystem check ---------------------------------------------------------- */
+
+static int check_fs(const char *dir)
+{
+	static const struct {
+		long type;
+		const char *name;
+	} bad[] = {
+		{ 0x6969, "nfs" },          { 0x517B, "smb" },
+		{ (long)0xFF534D42, "cifs" }, { (long)0xFE534D42, "smb2" },
+		{ 0x65735546, "fuse" },     { 0x01021997, "9p" },
+		{ 0x00c36400, "ceph" },     { 0x73757245, "coda" },
+		{ 0x5346414F, "afs" },      { 0x6B414653, "afs" },
+		{ 0x564c, "ncp" },          { 0x47504653, "gpfs" },
+		{ 0x0BD00BD0, "lustre" },   { 0x013111A8, "ibrix" },
+		{ 0x19830326, "fhgfs" },    { 0xaad7aaea, "panfs" },
+	};
+	struct statfs st;
+	if (statfs(dir, &st) != 0)
+		return -errno;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
+		if ((long)(uint32_t)st.f_type == (long)(uint32_t)bad[i].type) {
+			log_store_err("data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
+				      dir, bad[i].name);
+			return SOUK_EFS;
+		}
+	return 0;
+}
+
+/* ---- transactions and map size ------------------------------------------------- */
+
+int store_check_handle(store_t *s)
+{
+	if (!s || s->magic != STORE_MAGIC)
+		return SOUK_EINVAL;
+	if (getpid() != s->pid)
+		return SOUK_ESTALE; /* LMDB handles do not survive fork() */
+	return 0;
+}
+
+/* Adopt a map size grown by another process. Caller holds no txn. */
+int store_adopt_map_size(store_t *s)
+{
+	pthread_rwlock_wrlock(&s->maplock);
+	int rc = mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->maplock);
+	return store_mdb_err(rc);
+}
+
+int store_grow_map(store_t *s)
+{
+	MDB_envinfo info;
+	int rc, dead = 0;
+	mdb_reader_check(s->env, &dead);
+	pthread_rwlock_wrlock(&s->maplock);
+	mdb_env_info(s->env, &info);
+	uint64_t cur = info.me_mapsize, next = cur < (1u << 20) ? cur * 4 : cur * 2;
+	if (s->opts.map_max && next > s->opts.map_max)
+		next = s->opts.map_max;
+	if (next <= cur) {
+		rc = SOUK_EMAPFULL;
+		log_store_err("map full at %llu bytes (ceiling reached)", (unsigned long long)cur);
+	} else {
+		rc = store_mdb_err(mdb_env_set_mapsize(s->env, (size_t)next));
+		if (rc == 0)
+			log_store_info("map grown from %llu to %llu bytes",
+				       (unsigned long long)cur, (unsigned long long)next);
+	}
+	pthread_rwlock_unlock(&s->maplock);
+	return rc;
+}
+
+int store_rd_begin(store_t *s, MDB_txn **txn)
+{
+	int rc = store_check_handle(s);
+	if (rc)
+		return rc;
+	for (int i = 0; i < 8; i++) {
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc != MDB_MAP_RESIZED)
+			return store_mdb_err(rc);
+		if ((rc = store_adopt_map_size(s)) != 0)
+			return rc;
+	}
+	return SOUK_ESTORE;
+}
+
+void store_rd_end(store_t *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->maplock);
+}
+
+int store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*out = 0;
+		return 0;
+	}
+	if (rc)
+		return store_mdb_err(rc);
+	if (v.mv_size != 8)
+		return SOUK_ECORRUPT;
+	*out = store_get_u64(v.mv_data);
+	return 0;
+}
+
+static int meta_put_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t val)
+{
+	uint8_t b[8];
+	store_put_u64(b, val);
+	MDB_val k = { strlen(name), (void *)name }, v = { 8, b };
+	return mdb_put(txn, dbi, &k, &v, 0);
+}
+
+/* ---- schema and migrations ------------------------------------------------------ */
+
+static const char *const DB_NAMES_V1[] = {
+	"records.v1", "history.v1", "changes.v1", "ukeys.v1", "idem.v1", "audit.v1", "checkpoints.v1",
+};
+
+static int migrate_to_1(store_t *s, MDB_txn *txn)
+{
+	MDB_dbi dbi;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(DB_NAMES_V1); i++) {
+		int rc = mdb_dbi_open(txn, DB_NAMES_V1[i], MDB_CREATE, &dbi);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Migrations from version to-1 to `to`, all applied in one write txn. */
+static const struct {
+	uint32_t to;
+	int (*fn)(store_t *s, MDB_txn *txn);
+	const char *what;
+} migrations[] = {
+	{ 1, migrate_to_1, "records, history, change log, unique keys, idempotency keys, audit log, checkpoints" },
+};
+
+static int open_dbis(store_t *s, MDB_txn *txn)
+{
+	MDB_dbi *out[] = { &s->db_rec, &s->db_hist, &s->db_chg, &s->db_ukey,
+			   &s->db_idem, &s->db_audit, &s->db_ckpt };
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(DB_NAMES_V1); i++) {
+		int rc = mdb_dbi_open(txn, DB_NAMES_V1[i], 0, out[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int read_schema_version(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
+{
+	MDB_val k = { 14, (void *)"schema_version" }, v;
+	int rc = mdb_get(txn, meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*ver = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (v.mv_size != 4)
+		return MDB_CORRUPTED;
+	*ver = store_get_u32(v.mv_data);
+	return 0;
+}
+
+static int setup_schema(store_t *s)
+{
+	MDB_txn *txn = NULL;
+	uint32_t ver = 0;
+	int rc;
+	bool ro = s->opts.read_only;
+
+	for (int attempt = 0;; attempt++) {
+		rc = mdb_txn_begin(s->env, NULL, ro ? MDB_RDONLY : 0, &txn);
+		if (rc == MDB_MAP_RESIZED && attempt < 8) {
+			mdb_env_set_mapsize(s->env, 0);
+			continue;
+		}
+		if (rc)
+			return store_mdb_err(rc);
+		rc = mdb_dbi_open(txn, "meta", ro ? 0 : MDB_CREATE, &s->db_meta);
+		if (rc == MDB_NOTFOUND && ro) {
+			rc = SOUK_ENOENT;
+			log_store_err("'%s' holds no souk data", s->dir);
+			goto fail_mapped;
+		}
+		if (rc == 0)
+			rc = read_schema_version(txn, s->db_meta, &ver);
+		if (rc)
+			goto fail;
+		if (ver > STORE_SCHEMA_VERSION) {
+			log_store_err("schema version %u is newer than this program (%u)", ver,
+				      STORE_SCHEMA_VERSION);
+			rc = SOUK_EVERSION;
+			goto fail_mapped;
+		}
+		if (ver < STORE_SCHEMA_VERSION) {
+			if (ro) {
+				log_store_err("schema version %u needs migration to %u (open read-write once)",
+					      ver, STORE_SCHEMA_VERSION);
+				rc = SOUK_EVERSION;
+				goto fail_mapped;
+			}
+			for (size_t i = 0; i < SOUK_ARRAY_LEN(migrations); i++) {
+				if (migrations[i].to <= ver)
+					continue;
+				if ((rc = migrations[i].fn(s, txn)) != 0)
+					goto fail;
+				log_store_info("migrated schema to version %u (%s)", migrations[i].to,
+					       migrations[i].what);
+			}
+			uint8_t b[4];
+			store_put_u32(b, STORE_SCHEMA_VERSION);
+			MDB_val k = { 14, (void *)"schema_version" }, v = { 4, b };
+			if ((rc = mdb_put(txn, s->db_meta, &k, &v, 0)) != 0)
+				goto fail;
+		}
+		if ((rc = open_dbis(s, txn)) != 0)
+			goto fail;
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+		if (rc == MDB_MAP_FULL && !ro && attempt < 8) {
+			MDB_envinfo info;
+			mdb_env_info(s->env, &info);
+			mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+			continue;
+		}
+		return store_mdb_err(rc);
+	}
+fail:
+	if (rc == MDB_MAP_FULL && txn) {
+		/* a tiny first map: grow and run the migration again */
+		MDB_envinfo info;
+		mdb_txn_abort(txn);
+		mdb_env_info(s->env, &info);
+		if (mdb_env_set_mapsize(s->env, info.me_mapsize * 2) == 0)
+			return setup_schema(s);
+		return SOUK_EMAPFULL;
+	}
+	rc = store_mdb_err(rc);
+fail_mapped:
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+int store_open(const char *dir, const store_opts_t *opts, store_t **out)
+{
+	store_opts_t def = { 0 };
+	store_t *s = NULL;
+	struct stat st;
+	int rc;
+	bool registered = false;
+
+	*out = NULL;
+	if (!dir || !*dir || strlen(dir) >= sizeof(s->dir))
+		return SOUK_EINVAL;
+	if (!opts)
+		opts = &def;
+	if (!opts->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &st) != 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if ((rc = check_fs(dir)) != 0)
+		return rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return SOUK_ENOMEM;
+	s->magic = STORE_MAGIC;
+	s->opts = *opts;
+	s->pid = getpid();
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_rwlock_init(&s->maplock, NULL);
+	if ((rc = registry_add(s->pid, s->dev, s->ino)) != 0) {
+		if (rc == SOUK_EBUSY)
+			log_store_err("'%s' is already open in this process", dir);
+		goto fail;
+	}
+	registered = true;
+
+	if ((rc = store_mdb_err(mdb_env_create(&s->env))) != 0)
+		goto fail;
+	uint64_t map = opts->map_size ? opts->map_size : (64ull << 20);
+	if (opts->map_max && map > opts->map_max)
+		map = opts->map_max;
+	unsigned readers = opts->max_readers ? opts->max_readers : 126;
+	if ((rc = store_mdb_err(mdb_env_set_maxreaders(s->env, readers))) != 0 ||
+	    (rc = store_mdb_err(mdb_env_set_maxdbs(s->env, 16))) != 0 ||
+	    (rc = store_mdb_err(mdb_env_set_mapsize(s->env, (size_t)map))) != 0)
+		goto fail;
+	/* No MDB_NOSYNC, MDB_NOMETASYNC, MDB_MAPASYNC or MDB_WRITEMAP: every
+	 * commit is durable when mdb_txn_commit returns. MDB_NOTLS: read txns
+	 * are not tied to threads (the workers are threaded). */
+	unsigned flags = MDB_NOTLS | (opts->read_only ? MDB_RDONLY : 0);
+	rc = mdb_env_open(s->env, dir, flags, 0600);
+	if (rc) {
+		log_store_err("cannot open environment '%s' (%s)", dir, mdb_strerror(rc));
+		rc = store_mdb_err(rc);
+		goto fail;
+	}
+	int dead = 0;
+	mdb_reader_check(s->env, &dead);
+	if (dead)
+		log_store_info("cleared %d stale reader slots", dead);
+	s->last_check_ms = souk_now_mono_ms();
+	if ((rc = setup_schema(s)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	if (registered)
+		registry_del(s->pid, s->dev, s->ino);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_rwlock_destroy(&s->maplock);
+	free(s);
+	return rc;
+}
+
+void store_close(store_t **sp)
+{
+	store_t *s = sp ? *sp : NULL;
+	if (!s)
+		return;
+	if (s->pid == getpid()) {
+		mdb_env_close(s->env);
+		registry_del(s->pid, s->dev, s->ino);
+	}
+	/* in a forked child the inherited handle is only freed, never used */
+	pthread_mutex_destroy(&s->wlock);
+	pthread_rwlock_destroy(&s->maplock);
+	s->magic = 0;
+	free(s);
+	*sp = NULL;
+}
+
+int store_schema_version(store_t *s, uint32_t *out)
+{
+	MDB_txn *txn;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = store_mdb_err(read_schema_version(txn, s->db_meta, out));
+	store_rd_end(s, txn);
+	return rc;
+}
+
+int store_reader_check(store_t *s, int *cleared)
+{
+	int dead = 0, rc = store_check_handle(s);
+	if (rc)
+		return rc;
+	rc = store_mdb_err(mdb_reader_check(s->env, &dead));
+	if (dead)
+		log_store_info("cleared %d stale reader slots", dead);
+	if (cleared)
+		*cleared = dead;
+	return rc;
+}
+
+/* ---- ids ------------------------------------------------------------------------ */
+
+int store_id_new(store_id_t *out)
+{
+	return souk_random(out->b, sizeof(out->b));
+}
+
+void store_id_hex(const store_id_t *id, char out[33])
+{
+	souk_hex(id->b, 16, out);
+}
+
+int store_id_parse(const char *hex, store_id_t *out)
+{
+	store_id_t tmp;
+	if (!hex || souk_unhex(hex, 16, tmp.b) != 0)
+		return SOUK_EINVAL;
+	*out = tmp;
+	return 0;
+}
+
+static bool id_is_zero(const store_id_t *id)
+{
+	static const store_id_t zero;
+	return memcmp(id, &zero, sizeof(zero)) == 0;
+}
+
+/* ---- keys and values ------------------------------------------------------------- */
+
+bool store_kind_ok(const char *kind)
+{
+	size_t n = kind ? strlen(kind) : 0;
+	if (n == 0 || n > STORE_KIND_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = kind[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* kind \0 id: returns the length */
+size_t store_entity_key(uint8_t *buf, const char *kind, const store_id_t *id)
+{
+	size_t n = strlen(kind);
+	memcpy(buf, kind, n);
+	buf[n] = 0;
+	memcpy(buf + n + 1, id->b, 16);
+	return n + 17;
+}
+
+
+int store_rec_parse(const MDB_val *v, rec_view_t *r)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < REC_HDR || p[0] != REC_FORMAT)
+		return SOUK_ECORRUPT;
+	r->op = p[1];
+	r->flags = store_get_u16(p + 2);
+	r->doc_len = store_get_u32(p + 4);
+	r->version = store_get_u64(p + 8);
+	r->seq = store_get_u64(p + 16);
+	r->time_ms = store_get_u64(p + 24);
+	r->actor_len = store_get_u16(p + 32);
+	r->reason_len = store_get_u16(p + 34);
+	r->keys_len = store_get_u32(p + 36);
+	if ((uint64_t)REC_HDR + r->actor_len + r->reason_len + r->keys_len + r->doc_len != v->mv_size)
+		return SOUK_ECORRUPT;
+	r->actor = (const char *)p + REC_HDR;
+	r->reason = r->actor + r->actor_len;
+	r->keys = (const uint8_t *)r->reason + r->reason_len;
+	r->doc = (const char *)r->keys + r->keys_len;
+	return 0;
+}
+
+static uint8_t *rec_encode(const rec_view_t *r, size_t *len)
+{
+	size_t n = REC_HDR + r->actor_len + r->reason_len + r->keys_len + r->doc_len;
+	uint8_t *p = malloc(n ? n : 1);
+	if (!p)
+		return NULL;
+	p[0] = REC_FORMAT;
+	p[1] = r->op;
+	store_put_u16(p + 2, r->flags);
+	store_put_u32(p + 4, (uint32_t)r->doc_len);
+	store_put_u64(p + 8, r->version);
+	store_put_u64(p + 16, r->seq);
+	store_put_u64(p + 24, r->time_ms);
+	store_put_u16(p + 32, (uint16_t)r->actor_len);
+	store_put_u16(p + 34, (uint16_t)r->reason_len);
+	store_put_u32(p + 36, (uint32_t)r->keys_len);
+	uint8_t *q = p + REC_HDR;
+	memcpy(q, r->actor, r->actor_len);
+	q += r->actor_len;
+	if (r->reason_len)
+		memcpy(q, r->reason, r->reason_len);
+	q += r->reason_len;
+	if (r->keys_len)
+		memcpy(q, r->keys, r->keys_len);
+	q += r->keys_len;
+	memcpy(q, r->doc, r->doc_len);
+	*len = n;
+	return p;
+}
+
+/* Copy a record view into out; doc gets a NUL terminator. */
+static int rec_fill(const rec_view_t *r, const store_id_t *id, store_rec_t *out)
+{
+	char *doc = malloc(r->doc_len + 1);
+	if (!doc)
+		return SOUK_ENOMEM;
+	memcpy(doc, r->doc, r->doc_len);
+	doc[r->doc_len] = 0;
+	memset(out, 0, sizeof(*out));
+	out->id = *id;
+	out->version = r->version;
+	out->seq = r->seq;
+	out->time_ms = r->time_ms;
+	out->archived = r->flags & REC_ARCHIVED;
+	out->doc = doc;
+	out->doc_len = r->doc_len;
+	size_t a = r->actor_len < sizeof(out->actor) - 1 ? r->actor_len : sizeof(out->actor) - 1;
+	memcpy(out->actor, r->actor, a);
+	size_t b = r->reason_len < sizeof(out->reason) - 1 ? r->reason_len : sizeof(out->reason) - 1;
+	memcpy(out->reason, r->reason, b);
+	return 0;
+}
+
+void store_rec_deinit(store_rec_t *r)
+{
+	if (r)
+		souk_free(&r->doc);
+}
+
+/* For callbacks: a reusable buffer so each record does not cost a malloc. */
+typedef struct {
+	char *buf;
+	size_t cap;
+} cbbuf_t;
+
+static int rec_view_cb(cbbuf_t *b, const rec_view_t *r, const store_id_t *id, store_rec_t *out)
+{
+	if (r->doc_len + 1 > b->cap) {
+		size_t cap = (r->doc_len + 1) * 2;
+		char *nb = realloc(b->buf, cap);
+		if (!nb)
+			return SOUK_ENOMEM;
+		b->buf = nb;
+		b->cap = cap;
+	}
+	memcpy(b->buf, r->doc, r->doc_len);
+	b->buf[r->doc_len] = 0;
+	memset(out, 0, sizeof(*out));
+	out->id = *id;
+	out->version = r->version;
+	out->seq = r->seq;
+	out->time_ms = r->time_ms;
+	out->archived = r->flags & REC_ARCHIVED;
+	out->doc = b->buf;
+	out->doc_len = r->doc_len;
+	size_t a = r->actor_len < sizeof(out->actor) - 1 ? r->actor_len : sizeof(out->actor) - 1;
+	memcpy(out->actor, r->actor, a);
+	size_t c = r->reason_len < sizeof(out->reason) - 1 ? r->reason_len : sizeof(out->reason) - 1;
+	memcpy(out->reason, r->reason, c);
+	return 0;
+}
+
+/* Change value: u8 format, u8 op, u16 kind_len, id[16], u64 version, u64 time, kind. */
+
+int store_chg_parse(const MDB_val *v, chg_view_t *c)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < CHG_HDR || p[0] != 1)
+		return SOUK_ECORRUPT;
+	c->op = p[1];
+	c->kind_len = store_get_u16(p + 2);
+	memcpy(c->id.b, p + 4, 16);
+	c->version = store_get_u64(p + 20);
+	c->time_ms = store_get_u64(p + 28);
+	if (CHG_HDR + c->kind_len != v->mv_size || c->kind_len == 0 || c->kind_len > STORE_KIND_MAX)
+		return SOUK_ECORRUPT;
+	c->kind = (const char *)p + CHG_HDR;
+	return 0;
+}
+
+/* ---- audit leaf ------------------------------------------------------------------- */
+
+int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
+			  uint64_t version, store_op_t op, const char *actor,
+			  uint64_t time_ms, const uint8_t doc_sha256[32],
+			  uint8_t *buf, size_t cap, size_t *len)
+{
+	/* "souk-leaf-v1" \0, u64 seq, u16 kind_len, kind, id[16], u64 version,
+	 * u8 op, u16 actor_len, actor, u64 time_ms, sha256(doc) */
+	static const char tag[] = "souk-leaf-v1";
+	size_t kl = strlen(kind), al = strlen(actor);
+	size_t n = sizeof(tag) + 8 + 2 + kl + 16 + 8 + 1 + 2 + al + 8 + 32;
+	if (kl > 0xffff || al > 0xffff)
+		return SOUK_EINVAL;
+	if (n > cap)
+		return SOUK_ETOOBIG;
+	uint8_t *p = buf;
+	memcpy(p, tag, sizeof(tag));
+	p += sizeof(tag);
+	store_put_u64(p, seq);
+	p += 8;
+	store_put_u16(p, (uint16_t)kl);
+	p += 2;
+	memcpy(p, kind, kl);
+	p += kl;
+	memcpy(p, id->b, 16);
+	p += 16;
+	store_put_u64(p, version);
+	p += 8;
+	*p++ = (uint8_t)op;
+	store_put_u16(p, (uint16_t)al);
+	p += 2;
+	memcpy(p, actor, al);
+	p += al;
+	store_put_u64(p, time_ms);
+	p += 8;
+	memcpy(p, doc_sha256, 32);
+	*len = n;
+	return 0;
+}
+
+/* Leaf hash of a change from its history entry. */
+int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const rec_view_t *r,
+		   uint8_t out[32])
+{
+	uint8_t dh[32], buf[512];
+	char actor[128];
+	size_t len;
+	if (r->actor_len >= sizeof(actor))
+		return SOUK_ECORRUPT;
+	memcpy(actor, r->actor, r->actor_len);
+	actor[r->actor_len] = 0;
+	SHA256((const unsigned char *)r->doc, r->doc_len, dh);
+	int rc = store_audit_leaf_data(seq, kind, id, r->version, (store_op_t)r->op, actor,
+				       r->time_ms, dh, buf, sizeof(buf), &len);
+	if (rc)
+		return rc;
+	merkle_leaf_hash(buf, len, out);
+	return 0;
+}
+
+int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32])
+{
+	uint8_t kb[9];
+	kb[0] = (uint8_t)level;
+	store_put_u64(kb + 1, index);
+	MDB_val k = { 9, kb }, v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return SOUK_ECORRUPT; /* a node the size says exists is missing */
+	if (rc)
+		return store_mdb_err(rc);
+	if (v.mv_size != 32)
+		return SOUK_ECORRUPT;
+	memcpy(out, v.mv_data, 32);
+	return 0;
+}
+
+/* Append leaf `index` and every complete subtree it closes: O(log n). */
+int store_audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32])
+{
+	uint8_t kb[9], h[32], left[32];
+	unsigned level = 0;
+	int rc;
+	memcpy(h, leaf, 32);
+	for (;;) {
+		kb[0] = (uint8_t)level;
+		store_put_u64(kb + 1, index);
+		MDB_val k = { 9, kb }, v = { 32, h };
+		if ((rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE)) != 0)
+			return rc;
+		if (!(index & 1))
+			return 0;
+		kb[0] = (uint8_t)level;
+		store_put_u64(kb + 1, index - 1);
+		MDB_val lk = { 9, kb }, lv;
+		if ((rc = mdb_get(txn, dbi, &lk, &lv)) != 0)
+			return rc;
+		if (lv.mv_size != 32)
+			return MDB_CORRUPTED;
+		memcpy(left, lv.mv_data, 32);
+		merkle_node_hash(left, h, h);
+		index >>= 1;
+		level++;
+	}
+}
+
+/* ---- apply ------------------------------------------------------------------------- */
+
+/* Mutation-level failures: the nested txn is aborted and the batch goes on. */
+static bool mut_level_error(int rc)
+{
+	return rc == SOUK_EINVAL || rc == SOUK_ENOENT || rc == SOUK_EEXIST ||
+	       rc == SOUK_ECONFLICT || rc == SOUK_ETOOBIG || rc == SOUK_ECORRUPT;
+}
+
+#define LMDB(x)                                                                            \
+	do {                                                                               \
+		int lrc_ = (x);                                                            \
+		if (lrc_) {                                                                \
+			rc = lrc_ == MDB_MAP_FULL ? MDB_MAP_FULL : store_mdb_err(lrc_);    \
+			goto fail;                                                         \
+		}                                                                          \
+	} while (0)
+
+static int validate_mut(const store_mut_t *m)
+{
+	if (m->op < STORE_OP_CREATE || m->op > STORE_OP_REVERT || !store_kind_ok(m->kind))
+		return SOUK_EINVAL;
+	if (!m->actor || !*m->actor || strlen(m->actor) > 63)
+		return SOUK_EINVAL;
+	if (m->reason && strlen(m->reason) > 255)
+		return SOUK_EINVAL;
+	if (m->idem_key && (m->idem_key_len == 0 || m->idem_key_len > STORE_IDEM_MAX))
+		return SOUK_EINVAL;
+	if (m->op == STORE_OP_CREATE || m->op == STORE_OP_UPDATE) {
+		if (!m->doc)
+			return SOUK_EINVAL;
+		if (m->doc_len > STORE_DOC_MAX)
+			return SOUK_ETOOBIG;
+		if (m->nkeys > 64 || (m->nkeys && (!m->keys || !m->key_lens)))
+			return SOUK_EINVAL;
+		for (size_t i = 0; i < m->nkeys; i++)
+			if (m->key_lens[i] == 0 || m->key_lens[i] > STORE_KEY_MAX)
+				return SOUK_EINVAL;
+		json_error_t err;
+		json_t *j = json_loadb(m->doc, m->doc_len, JSON_REJECT_DUPLICATES, &err);
+		bool obj = j && json_is_object(j);
+		json_decref(j);
+		if (!obj)
+			return SOUK_EINVAL;
+	}
+	return 0;
+}
+
+static int keys_encode(const store_mut_t *m, uint8_t **out, size_t *len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->nkeys; i++)
+		n += 2 + m->key_lens[i];
+	uint8_t *p = malloc(n ? n : 1), *q = p;
+	if (!p)
+		return SOUK_ENOMEM;
+	for (size_t i = 0; i < m->nkeys; i++) {
+		store_put_u16(q, (uint16_t)m->key_lens[i]);
+		memcpy(q + 2, m->keys[i], m->key_lens[i]);
+		q += 2 + m->key_lens[i];
+	}
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+/* Walk a keys blob; fn returns 0 to go on. */
+static int keys_each(const uint8_t *keys, size_t len,
+		     int (*fn)(void *arg, const uint8_t *k, size_t klen), void *arg)
+{
+	size_t off = 0;
+	while (off < len) {
+		if (len - off < 2)
+			return SOUK_ECORRUPT;
+		size_t kl = store_get_u16(keys + off);
+		if (kl == 0 || len - off - 2 < kl)
+			return SOUK_ECORRUPT;
+		int rc = fn(arg, keys + off + 2, kl);
+		if (rc)
+			return rc;
+		off += 2 + kl;
+	}
+	return 0;
+}
+
+typedef struct {
+	store_t *s;
+	MDB_txn *txn;
+	const char *kind;
+	const store_id_t *id;
+} ukey_ctx_t;
+
+static size_t ukey_key(uint8_t *buf, const char *kind, const uint8_t *k, size_t kl)
+{
+	size_t n = strlen(kind);
+	memcpy(buf, kind, n);
+	buf[n] = 0;
+	memcpy(buf + n + 1, k, kl);
+	return n + 1 + kl;
+}
+
+static int ukey_release(void *arg, const uint8_t *k, size_t kl)
+{
+	ukey_ctx_t *c = arg;
+	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
+	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v;
+	int rc = mdb_get(c->txn, c->s->db_ukey, &key, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+	if (v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0) {
+		rc = mdb_del(c->txn, c->s->db_ukey, &key, NULL);
+		if (rc)
+			return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+	}
+	return 0;
+}
+
+static int ukey_claim(void *arg, const uint8_t *k, size_t kl)
+{
+	ukey_ctx_t *c = arg;
+	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
+	if (kl > STORE_KEY_MAX)
+		return SOUK_ECORRUPT;
+	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v = { 16, (void *)c->id->b };
+	int rc = mdb_put(c->txn, c->s->db_ukey, &key, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
+	if (rc)
+		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+	return 0;
+}
+
+static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
+{
+	uint8_t ek[EK_MAX + 8], ik[STORE_KIND_MAX + 1 + STORE_IDEM_MAX];
+	uint8_t *val = NULL, *keys_blob = NULL, leaf[32];
+	size_t ekl, ikl = 0, vlen;
+	rec_view_t cur = { 0 }, nr = { 0 }, old = { 0 };
+	bool have_cur = false;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = validate_mut(m)) != 0)
+		return rc;
+	if (m->idem_key) {
+		size_t kl = strlen(m->kind);
+		memcpy(ik, m->kind, kl);
+		ik[kl] = 0;
+		memcpy(ik + kl + 1, m->idem_key, m->idem_key_len);
+		ikl = kl + 1 + m->idem_key_len;
+		k = (MDB_val){ ikl, ik };
+		rc = mdb_get(t, s->db_idem, &k, &v);
+		if (rc == 0) {
+			const uint8_t *p = v.mv_data;
+			if (v.mv_size != 8 + 16 + 8 + 8)
+				return SOUK_ECORRUPT;
+			memcpy(m->id.b, p + 8, 16);
+			m->version = store_get_u64(p + 24);
+			m->seq = store_get_u64(p + 32);
+			m->replayed = true;
+			return 0;
+		}
+		if (rc != MDB_NOTFOUND)
+			return store_mdb_err(rc);
+	}
+
+	if (m->op == STORE_OP_CREATE && id_is_zero(&m->id))
+		if ((rc = store_id_new(&m->id)) != 0)
+			return rc;
+	ekl = store_entity_key(ek, m->kind, &m->id);
+	k = (MDB_val){ ekl, ek };
+	rc = mdb_get(t, s->db_rec, &k, &v);
+	if (rc == 0) {
+		if ((rc = store_rec_parse(&v, &cur)) != 0)
+			return rc;
+		have_cur = true;
+	} else if (rc != MDB_NOTFOUND) {
+		return store_mdb_err(rc);
+	}
+
+	nr.op = (uint8_t)m->op;
+	nr.actor = m->actor;
+	nr.actor_len = strlen(m->actor);
+	nr.reason = m->reason ? m->reason : "";
+	nr.reason_len = m->reason ? strlen(m->reason) : 0;
+	nr.time_ms = now;
+	switch (m->op) {
+	case STORE_OP_CREATE:
+		if (have_cur)
+			return SOUK_EEXIST;
+		nr.version = 1;
+		break;
+	default:
+		if (!have_cur)
+			return SOUK_ENOENT;
+		if (m->expect_version && m->expect_version != cur.version)
+			return SOUK_ECONFLICT;
+		if (m->op != STORE_OP_REVERT && (cur.flags & REC_ARCHIVED))
+			return SOUK_ENOENT;
+		nr.version = cur.version + 1;
+		break;
+	}
+	switch (m->op) {
+	case STORE_OP_CREATE:
+	case STORE_OP_UPDATE:
+		nr.doc = m->doc;
+		nr.doc_len = m->doc_len;
+		if ((rc = keys_encode(m, &keys_blob, &nr.keys_len)) != 0)
+			return rc;
+		nr.keys = keys_blob;
+		break;
+	case STORE_OP_DELETE:
+		nr.doc = cur.doc;
+		nr.doc_len = cur.doc_len;
+		nr.flags = REC_ARCHIVED;
+		nr.keys = NULL;
+		nr.keys_len = 0;
+		break;
+	case STORE_OP_REVERT:
+		if (m->revert_to == 0 || m->revert_to > cur.version)
+			return SOUK_ENOENT;
+		store_put_u64(ek + ekl, m->revert_to);
+		k = (MDB_val){ ekl + 8, ek };
+		if ((rc = mdb_get(t, s->db_hist, &k, &v)) != 0)
+			return rc == MDB_NOTFOUND ? SOUK_ECORRUPT : store_mdb_err(rc);
+		if ((rc = store_rec_parse(&v, &old)) != 0)
+			return rc;
+		nr.doc = old.doc;
+		nr.doc_len = old.doc_len;
+		nr.flags = old.flags & REC_ARCHIVED;
+		nr.keys = old.keys;
+		nr.keys_len = old.keys_len;
+		break;
+	}
+
+	/* unique keys: release what the current version holds, claim the new set */
+	ukey_ctx_t uc = { s, t, m->kind, &m->id };
+	if (have_cur && (rc = keys_each(cur.keys, cur.keys_len, ukey_release, &uc)) != 0)
+		goto fail;
+	if ((rc = keys_each(nr.keys, nr.keys_len, ukey_claim, &uc)) != 0)
+		goto fail;
+
+	uint64_t seq;
+	if ((rc = store_meta_u64(t, s->db_meta, "last_seq", &seq)) != 0)
+		goto fail;
+	nr.seq = ++seq;
+	LMDB(meta_put_u64(t, s->db_meta, "last_seq", seq));
+
+	/* the values read above point into pages the puts below may reuse: the
+	 * encoded copy is made first */
+	if (!(val = rec_encode(&nr, &vlen))) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
+	rec_view_t enc;
+	MDB_val ev = { vlen, val };
+	store_rec_parse(&ev, &enc);
+	if ((rc = store_leaf_of(seq, m->kind, &m->id, &enc, leaf)) != 0)
+		goto fail;
+
+	k = (MDB_val){ ekl, ek };
+	LMDB(mdb_put(t, s->db_rec, &k, &ev, 0));
+	store_put_u64(ek + ekl, nr.version);
+	k = (MDB_val){ ekl + 8, ek };
+	LMDB(mdb_put(t, s->db_hist, &k, &ev, MDB_NOOVERWRITE));
+
+	uint8_t cb[CHG_HDR + STORE_KIND_MAX], sk[8];
+	size_t kl = strlen(m->kind);
+	cb[0] = 1;
+	cb[1] = (uint8_t)m->op;
+	store_put_u16(cb + 2, (uint16_t)kl);
+	memcpy(cb + 4, m->id.b, 16);
+	store_put_u64(cb + 20, nr.version);
+	store_put_u64(cb + 28, now);
+	memcpy(cb + CHG_HDR, m->kind, kl);
+	store_put_u64(sk, seq);
+	k = (MDB_val){ 8, sk };
+	v = (MDB_val){ CHG_HDR + kl, cb };
+	LMDB(mdb_put(t, s->db_chg, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
+
+	LMDB(store_audit_append(t, s->db_audit, seq - 1, leaf));
+
+	if (m->idem_key) {
+		uint8_t ib[40];
+		store_put_u64(ib, now);
+		memcpy(ib + 8, m->id.b, 16);
+		store_put_u64(ib + 24, nr.version);
+		store_put_u64(ib + 32, seq);
+		k = (MDB_val){ ikl, ik };
+		v = (MDB_val){ 40, ib };
+		LMDB(mdb_put(t, s->db_idem, &k, &v, MDB_NOOVERWRITE));
+	}
+	m->version = nr.version;
+	m->seq = seq;
+	rc = 0;
+fail:
+	free(val);
+	free(keys_blob);
+	return rc;
+}
+
+int store_apply(store_t *s, store_mut_t *muts, size_t n)
+{
+	MDB_txn *txn = NULL, *child;
+	int rc = store_check_handle(s);
+	bool locked = false;
+	if (rc)
+		return rc;
+	if (n == 0)
+		return 0;
+	if (!muts)
+		return SOUK_EINVAL;
+	if (s->opts.read_only) {
+		rc = -EROFS;
+		goto done;
+	}
+	pthread_mutex_lock(&s->wlock);
+	for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
+		uint64_t now = souk_now_real_ms();
+		pthread_rwlock_rdlock(&s->maplock);
+		locked = true;
+		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			pthread_rwlock_unlock(&s->maplock);
+			locked = false;
+			if ((rc = store_adopt_map_size(s)) != 0)
+				break;
+			continue;
+		}
+		if (rc) {
+			rc = store_mdb_err(rc);
+			break;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			store_mut_t *m = &muts[i];
+			m->result = 0;
+			m->version = 0;
+			m->seq = 0;
+			m->replayed = false;
+			rc = mdb_txn_begin(s->env, txn, 0, &child);
+			if (rc) {
+				rc = rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+				break;
+			}
+			int r = apply_one(s, child, m, now);
+			if (r == 0) {
+				rc = mdb_txn_commit(child);
+				if (rc && rc != MDB_MAP_FULL)
+					rc = store_mdb_err(rc);
+			} else {
+				mdb_txn_abort(child);
+				if (mut_level_error(r)) {
+					m->result = r;
+					m->version = 0;
+					m->seq = 0;
+					m->replayed = false;
+				} else {
+					rc = r;
+				}
+			}
+		}
+		if (rc == 0) {
+			rc = mdb_txn_commit(txn);
+			txn = NULL;
+		} else {
+			mdb_txn_abort(txn);
+			txn = NULL;
+		}
+		pthread_rwlock_unlock(&s->maplock);
+		locked = false;
+		if (rc == MDB_MAP_FULL) {
+			if ((rc = store_grow_map(s)) != 0)
+				break;
+			rc = MDB_MAP_FULL;
+			continue;
+		}
+		if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
+			rc = store_mdb_err(rc);
+		break;
+	}
+	if (rc == MDB_MAP_FULL)
+		rc = SOUK_EMAPFULL;
+	if (locked)
+		pthread_rwlock_unlock(&s->maplock);
+	if (rc == 0 && (++s->applies_since_check >= READER_CHECK_EVERY ||
+			souk_now_mono_ms() - s->last_check_ms >= READER_CHECK_MS)) {
+		int dead = 0;
+		mdb_reader_check(s->env, &dead);
+		if (dead)
+			log_store_info("cleared %d stale reader slots", dead);
+		s->applies_since_check = 0;
+		s->last_check_ms = souk_now_mono_ms();
+	}
+	pthread_mutex_unlock(&s->wlock);
+done:
+	if (rc) {
+		static log_ratelimit_t rl = LOG_RATELIMIT_INIT(10, 5);
+		uint32_t sup = 0;
+		pthread_mutex_lock(&registry_lock);
+		if (log_ratelimit_ok(&rl, &sup))
+			log_store_err("commit of %zu mutations failed (%s)", n, souk_strerror(rc));
+		pthread_mutex_unlock(&registry_lock);
+		for (size_t i = 0; i < n; i++) {
+			muts[i].result = rc;
+			muts[i].version = 0;
+			muts[i].seq = 0;
+			muts[i].replayed = false;
+		}
+	}
+	return rc;
+}
+
+/* ---- reads -------------------------------------------------------------------------- */
+
+int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *out)
+{
+	uint8_t ek[EK_MAX];
+	MDB_txn *txn;
+	rec_view_t r;
+	MDB_val k, v;
+	if (!store_kind_ok(kind) || !id || !out)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	k = (MDB_val){ store_entity_key(ek, kind, id), ek };
+	rc = store_mdb_err(mdb_get(txn, s->db_rec, &k, &v));
+	if (rc == 0)
+		rc = store_rec_parse(&v, &r);
+	if (rc == 0)
+		rc = rec_fill(&r, id, out);
+	store_rd_end(s, txn);
+	return rc;
+}
+
+int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_len,
+		     store_rec_t *out)
+{
+	uint8_t kb[STORE_KIND_MAX + 1 + STORE_KEY_MAX], ek[EK_MAX];
+	MDB_txn *txn;
+	rec_view_t r;
+	store_id_t id;
+	MDB_val k, v;
+	if (!store_kind_ok(kind) || !key || key_len == 0 || key_len > STORE_KEY_MAX || !out)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	k = (MDB_val){ ukey_key(kb, kind, (const uint8_t *)key, key_len), kb };
+	rc = store_mdb_err(mdb_get(txn, s->db_ukey, &k, &v));
+	if (rc == 0 && v.mv_size != 16)
+		rc = SOUK_ECORRUPT;
+	if (rc == 0) {
+		memcpy(id.b, v.mv_data, 16);
+		k = (MDB_val){ store_entity_key(ek, kind, &id), ek };
+		rc = store_mdb_err(mdb_get(txn, s->db_rec, &k, &v));
+		if (rc == SOUK_ENOENT)
+			rc = SOUK_ECORRUPT;
+	}
+	if (rc == 0)
+		rc = store_rec_parse(&v, &r);
+	if (rc == 0)
+		rc = rec_fill(&r, &id, out);
+	store_rd_end(s, txn);
+	return rc;
+}
+
+int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64_t version,
+		      store_rec_t *out)
+{
+	uint8_t ek[EK_MAX + 8];
+	MDB_txn *txn;
+	rec_view_t r;
+	MDB_val k, v;
+	if (!store_kind_ok(kind) || !id || !out)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	size_t n = store_entity_key(ek, kind, id);
+	store_put_u64(ek + n, version);
+	k = (MDB_val){ n + 8, ek };
+	rc = store_mdb_err(mdb_get(txn, s->db_hist, &k, &v));
+	if (rc == 0)
+		rc = store_rec_parse(&v, &r);
+	if (rc == 0)
+		rc = rec_fill(&r, id, out);
+	store_rd_end(s, txn);
+	return rc;
+}
+
+/* Walk one entity's history in a read txn; fn gets each version in order. */
+static int hist_walk(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *id,
+		     int (*fn)(void *arg, const rec_view_t *r), void *arg)
+{
+	uint8_t ek[EK_MAX + 8];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = store_entity_key(ek, kind, id);
+	store_put_u64(ek + n, 0);
+	int rc = mdb_cursor_open(txn, s->db_hist, &cur);
+	if (rc)
+		return store_mdb_err(rc);
+	k = (MDB_val){ n + 8, ek };
+	bool any = false;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		rec_view_t r;
+		if (k.mv_size != n + 8 || memcmp(k.mv_data, ek, n) != 0)
+			break;
+		any = true;
+		if ((rc = store_rec_parse(&v, &r)) != 0 || (rc = fn(arg, &r)) != 0)
+			goto out;
+	}
+	rc = (rc == 0 || rc == MDB_NOTFOUND) ? (any ? 0 : SOUK_ENOENT) : store_mdb_err(rc);
+out:
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+typedef struct {
+	uint64_t seq;
+	const store_id_t *id;
+	store_rec_t *out;
+	bool found;
+	int rc;
+} asof_t;
+
+static int asof_fn(void *arg, const rec_view_t *r)
+{
+	asof_t *a = arg;
+	if (r->seq > a->seq)
+		return 1;
+	if (a->found)
+		store_rec_deinit(a->out);
+	a->rc = rec_fill(r, a->id, a->out);
+	a->found = a->rc == 0;
+	return a->rc;
+}
+
+int store_get_as_of(store_t *s, const char *kind, const store_id_t *id, uint64_t seq,
+		    store_rec_t *out)
+{
+	MDB_txn *txn;
+	asof_t a = { seq, id, out, false, 0 };
+	if (!store_kind_ok(kind) || !id || !out)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = hist_walk(s, txn, kind, id, asof_fn, &a);
+	store_rd_end(s, txn);
+	if (rc == 1)
+		rc = 0;
+	if (rc == 0 && !a.found)
+		rc = SOUK_ENOENT;
+	if (rc && a.found)
+		store_rec_deinit(out);
+	return rc;
+}
+
+typedef struct {
+	store_rec_cb cb;
+	void *arg;
+	const store_id_t *id;
+	cbbuf_t buf;
+} histcb_t;
+
+static int hist_fn(void *arg, const rec_view_t *r)
+{
+	histcb_t *h = arg;
+	store_rec_t rec;
+	int rc = rec_view_cb(&h->buf, r, h->id, &rec);
+	return rc ? rc : h->cb(&rec, h->arg);
+}
+
+int store_history(store_t *s, const char *kind, const store_id_t *id, store_rec_cb cb, void *arg)
+{
+	MDB_txn *txn;
+	histcb_t h = { cb, arg, id, { NULL, 0 } };
+	if (!store_kind_ok(kind) || !id || !cb)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = hist_walk(s, txn, kind, id, hist_fn, &h);
+	store_rd_end(s, txn);
+	free(h.buf.buf);
+	return rc;
+}
+
+int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
+{
+	uint8_t pk[STORE_KIND_MAX + 1];
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	cbbuf_t buf = { NULL, 0 };
+	MDB_val k, v;
+	if (!store_kind_ok(kind) || !cb)
+		return SOUK_EINVAL;
+	size_t n = strlen(kind);
+	memcpy(pk, kind, n);
+	pk[n] = 0;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->db_rec, &cur)) != 0) {
+		rc = store_mdb_err(rc);
+		goto out;
+	}
+	k = (MDB_val){ n + 1, pk };
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		rec_view_t r;
+		store_rec_t rec;
+		store_id_t id;
+		if (k.mv_size != n + 17 || memcmp(k.mv_data, pk, n + 1) != 0)
+			break;
+		memcpy(id.b, (const uint8_t *)k.mv_data + n + 1, 16);
+		if ((rc = store_rec_parse(&v, &r)) != 0 || (rc = rec_view_cb(&buf, &r, &id, &rec)) != 0 ||
+		    (rc = cb(&rec, arg)) != 0)
+			goto out;
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : store_mdb_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	store_rd_end(s, txn);
+	free(buf.buf);
+	return rc;
+}
+
+int store_changes(store_t *s, uint64_t after, store_change_cb cb, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	uint8_t sk[8];
+	MDB_val k, v;
+	if (!cb)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->db_chg, &cur)) != 0) {
+		rc = store_mdb_err(rc);
+		goto out;
+	}
+	if (after == UINT64_MAX)
+		goto out;
+	store_put_u64(sk, after + 1);
+	k = (MDB_val){ 8, sk };
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		chg_view_t c;
+		char kind[STORE_KIND_MAX + 1];
+		if (k.mv_size != 8 || (rc = store_chg_parse(&v, &c)) != 0) {
+			rc = SOUK_ECORRUPT;
+			goto out;
+		}
+		memcpy(kind, c.kind, c.kind_len);
+		kind[c.kind_len] = 0;
+		store_change_t ch = { store_get_u64(k.mv_data), kind, c.id, c.version,
+				      (store_op_t)c.op, c.time_ms };
+		if ((rc = cb(&ch, arg)) != 0)
+			goto out;
+	}
+	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : store_mdb_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	store_rd_end(s, txn);
+	return rc;
+}
+
+uint64_t store_last_seq(store_t *s)
+{
+	MDB_txn *txn;
+	uint64_t seq = 0;
+	if (store_rd_begin(s, &txn) != 0)
+		return 0;
+	if (store_meta_u64(txn, s->db_meta, "last_seq", &seq) != 0)
+		seq = 0;
+	store_rd_end(s, txn);
+	return seq;
+}
+
+/* ---- idempotency keys ----------------------------------------------------------------- */
+
+int store_idem_expire(store_t *s, uint64_t older_than_ms, uint64_t *removed)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t n = 0, now = souk_now_real_ms();
+	uint64_t cutoff = now > older_than_ms ? now - older_than_ms : 0;
+	int rc = store_check_handle(s);
+	if (rc)
+		return rc;
+	if (s->opts.read_only)
+		return -EROFS;
+	pthread_mutex_lock(&s->wlock);
+	for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
+		n = 0;
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			pthread_rwlock_unlock(&s->maplock);
+			store_adopt_map_size(s);
+			continue;
+		}
+		if (rc == 0)
+			rc = mdb_cursor_open(txn, s->db_idem, &cur);
+		for (int g = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc; g == 0;
+		     g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			if (v.mv_size == 40 && store_get_u64(v.mv_data) > cutoff)
+				continue;
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			n++;
+		}
+		if (cur)
+			mdb_cursor_close(cur);
+		cur = NULL;
+		if (txn) {
+			if (rc == 0)
+				rc = mdb_txn_commit(txn);
+			else
+				mdb_txn_abort(txn);
+		}
+		txn = NULL;
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc == MDB_MAP_FULL && store_grow_map(s) == 0)
+			continue;
+		break;
+	}
+	pthread_mutex_unlock(&s->wlock);
+	rc = store_mdb_err(rc);
+	if (removed)
+		*removed = rc == 0 ? n : 0;
+	return rc;
+}
+
+/* ---- info and backup --------------------------------------------------------------------- */
+
+static int count_reader(const char *msg, void *ctx)
+{
+	(*(uint32_t *)ctx)++;
+	return 0;
+}
+
+int store_info(store_t *s, store_info_t *out)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int rc = store_check_handle(s);
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&s->maplock);
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &st);
+	uint32_t lines = 0;
+	mdb_reader_list(s->env, count_reader, &lines);
+	pthread_rwlock_unlock(&s->maplock);
+	out->map_size = info.me_mapsize;
+	out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	out->readers_used = lines > 0 ? lines - 1 : 0; /* first line is a header */
+	out->max_readers = info.me_maxreaders;
+	out->last_seq = store_last_seq(s);
+	return 0;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+int store_backup(store_t *s, const char *dir)
+{
+	char path[4200];
+	int rc = store_check_handle(s);
+	if (rc)
+		return rc;
+	if (!dir || !*dir || strlen(dir) > 4000)
+		return SOUK_EINVAL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (access(path, F_OK) == 0) {
+		log_store_err("backup target '%s' already holds data.mdb", dir);
+		return SOUK_EEXIST;
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		unlink(path);
+		store_adopt_map_size(s);
+	}
+	if (rc) {
+		log_store_err("backup to '%s' failed (%s)", dir, mdb_strerror(rc));
+		unlink(path);
+		return store_mdb_err(rc);
+	}
+	if ((rc = fsync_path(path, O_RDONLY)) == 0)
+		rc = fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	return rc;
+}

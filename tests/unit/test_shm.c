@@ -1,0 +1,789 @@
+/*
+ * tests/unit/test_shm.c - control segment, builder, reader, slots, lookups.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "shm/image.h"
+#include "shm/internal.h"
+#include "shm/shm.h"
+#include "tests/tools/shm_content.h"
+
+typedef struct {
+	char inst[64];
+	shm_ctl_t *ctl;
+} fix_t;
+
+static int setup(void **state)
+{
+	static unsigned counter;
+	uint32_t rnd = 0;
+	fix_t *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	souk_random(&rnd, sizeof(rnd));
+	snprintf(f->inst, sizeof(f->inst), "souktest-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fix_t *f = *state;
+	shm_ctl_free(&f->ctl);
+	shm_ctl_unlink(f->inst);
+	free(f);
+	return 0;
+}
+
+/* Files in /dev/shm belonging to the instance: images and ctl. */
+static int count_files(const char *inst, int *ctl_files)
+{
+	char prefix[80];
+	struct dirent *de;
+	DIR *d = opendir("/dev/shm");
+	int n = 0;
+
+	*ctl_files = 0;
+	snprintf(prefix, sizeof(prefix), "%s.img.", inst);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+		else if (strncmp(de->d_name, inst, strlen(inst)) == 0 &&
+			 strcmp(de->d_name + strlen(inst), ".ctl") == 0)
+			(*ctl_files)++;
+	}
+	closedir(d);
+	return n;
+}
+
+static uint64_t publish_test(shm_ctl_t *ctl, uint64_t seq)
+{
+	shm_builder_t *b = NULL;
+	uint64_t gen = 0;
+
+	assert_int_equal(shm_builder_new(ctl, &b), 0);
+	shm_builder_set_seq(b, seq);
+	assert_int_equal(shm_test_build(b), 0);
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+	assert_null(b);
+	return gen;
+}
+
+static void img_path(const char *inst, uint64_t gen, char *buf, size_t len)
+{
+	snprintf(buf, len, "/dev/shm/%s.img.%llu", inst, (unsigned long long)gen);
+}
+
+static void test_hash_matches_reference_vectors(void **state)
+{
+	(void)state;
+	assert_true(shm_hash64("", 0, 0) == 0xEF46DB3751D8E999ull);
+	assert_true(shm_hash64("abc", 3, 0) == 0x44BC2CF5AD770999ull);
+	/* long input crosses the 32-byte stripe path */
+	char buf[100];
+	for (int i = 0; i < 100; i++)
+		buf[i] = (char)i;
+	assert_true(shm_hash64(buf, 100, 0) != shm_hash64(buf, 99, 0));
+	assert_true(shm_hash64(buf, 100, 0) != shm_hash64(buf, 100, 1));
+}
+
+static void test_ctl_names_modes_and_single_publisher(void **state)
+{
+	fix_t *f = *state;
+	shm_ctl_t *other = NULL, *att = NULL;
+	char path[128];
+	struct stat st;
+	mode_t old = umask(0077);
+
+	assert_int_equal(shm_ctl_create("bad/name", 4, &other), SOUK_EINVAL);
+	assert_int_equal(shm_ctl_create("", 4, &other), SOUK_EINVAL);
+	assert_int_equal(shm_ctl_attach("a.b", &att), SOUK_EINVAL);
+	assert_int_equal(shm_ctl_attach("souktest-never-created-xyz", &att), SOUK_ENOENT);
+	/* a segment soukd is still creating (empty file) is "not there yet" */
+	char early[128];
+	snprintf(early, sizeof(early), "/%s-early.ctl", f->inst);
+	int efd = shm_open(early, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(efd >= 0);
+	snprintf(early, sizeof(early), "%s-early", f->inst);
+	assert_int_equal(shm_ctl_attach(early, &att), SOUK_ENOENT);
+	assert_int_equal(ftruncate(efd, 4096 + 4 * 576), 0);
+	assert_int_equal(shm_ctl_attach(early, &att), SOUK_ENOENT); /* no magic yet */
+	assert_null(att);
+	close(efd);
+	/* soukd then takes the half-made segment over and initialises it */
+	shm_ctl_t *pub2 = NULL;
+	assert_int_equal(shm_ctl_create(early, 4, &pub2), 0);
+	assert_int_equal(shm_ctl_attach(early, &att), 0);
+	shm_ctl_free(&att);
+	shm_ctl_free(&pub2);
+	assert_int_equal(shm_ctl_unlink(early), 0);
+	/* a second publisher for the same instance is refused */
+	assert_int_equal(shm_ctl_create(f->inst, 8, &other), SOUK_EBUSY);
+	assert_null(other);
+
+	snprintf(path, sizeof(path), "/dev/shm/%s.ctl", f->inst);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	uint64_t gen = publish_test(f->ctl, 1);
+	img_path(f->inst, gen, path, sizeof(path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640); /* umask 0077 did not apply */
+	umask(old);
+
+	assert_int_equal(shm_ctl_attach(f->inst, &att), 0);
+	assert_int_equal(shm_ctl_generation(att), gen);
+	/* a reader-side segment cannot build images */
+	shm_builder_t *b = NULL;
+	assert_int_equal(shm_builder_new(att, &b), -EPERM);
+	shm_ctl_free(&att);
+	assert_null(att);
+}
+
+static void test_builder_rejects_bad_sections(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL, *b2 = NULL;
+	void *p;
+
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	assert_int_equal(shm_builder_new(f->ctl, &b2), SOUK_EBUSY);
+	assert_int_equal(shm_builder_reserve(b, "", 8, 8, &p), SOUK_EINVAL);
+	assert_int_equal(shm_builder_reserve(b, "x", 3, 8, &p), SOUK_EINVAL);
+	assert_int_equal(shm_builder_reserve(b, "x", 8192, 8, &p), SOUK_EINVAL);
+	assert_int_equal(
+	    shm_builder_reserve(b, "a-name-that-is-far-too-long-for-a-section", 8, 8, &p),
+	    SOUK_EINVAL);
+	assert_int_equal(shm_builder_reserve(b, "x", 4096, 100, &p), 0);
+	assert_int_equal((uintptr_t)p % 4096, 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(((uint8_t *)p)[i], 0); /* zeroed */
+	assert_int_equal(shm_builder_reserve(b, "x", 8, 8, &p), SOUK_EEXIST);
+	assert_int_equal(shm_builder_reserve(b, "huge", 8, (size_t)1 << 62, &p), SOUK_ETOOBIG);
+	/* freeing an unpublished builder publishes nothing and leaves no file */
+	shm_builder_free(&b);
+	assert_null(b);
+	int ctlf;
+	assert_int_equal(count_files(f->inst, &ctlf), 0);
+	assert_int_equal(shm_ctl_generation(f->ctl), 0);
+}
+
+static void test_reader_keeps_image_for_whole_request(void **state)
+{
+	fix_t *f = *state;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img = NULL, *img2 = NULL;
+	const void *d;
+	size_t l;
+	char path[128];
+	struct stat st;
+
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), SOUK_ENOENT); /* nothing yet */
+	assert_null(img);
+	uint64_t g1 = publish_test(f->ctl, 41);
+	assert_int_equal(shm_ctl_seq(f->ctl), 41);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g1);
+	assert_int_equal(shm_image_seq(img), 41);
+	assert_true(shm_image_created_ms(img) > 0);
+	assert_true(shm_image_size(img) > 0);
+	assert_int_equal(shm_image_section(img, "nope", &d, &l), SOUK_ENOENT);
+	assert_int_equal(shm_test_verify(img, g1), 0);
+
+	/* newer images published mid-request: this request keeps g1 */
+	uint64_t g2 = publish_test(f->ctl, 42);
+	uint64_t g3 = publish_test(f->ctl, 43);
+	assert_int_equal(g3, g1 + 2);
+	img_path(f->inst, g1, path, sizeof(path));
+	assert_int_equal(stat(path, &st), -1); /* replaced images are unlinked */
+	img_path(f->inst, g2, path, sizeof(path));
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(shm_reader_acquire(r, &img2), 0); /* nested */
+	assert_ptr_equal(img2, img);
+	shm_reader_release(r);
+	assert_int_equal(shm_test_verify(img, g1), 0); /* still mapped and intact */
+	shm_reader_release(r);
+
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g3);
+	assert_int_equal(shm_image_seq(img), 43);
+	assert_int_equal(shm_test_verify(img, g3), 0);
+	shm_reader_release(r);
+
+	shm_ctl_stats_t s;
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.generation, g3);
+	assert_int_equal(s.seq, 43);
+	assert_int_equal(s.publish_count, 3);
+	assert_int_equal(s.image_size, shm_image_size(img));
+	assert_true(s.last_publish_ms > 0);
+	assert_true(s.last_publish_ns > 0);
+	assert_int_equal(s.publisher_pid, (uint64_t)getpid());
+	shm_reader_free(&r);
+	assert_null(r);
+}
+
+/* Flip one byte of a published, not yet used image. */
+static void corrupt_file(const char *inst, uint64_t gen, off_t at, int truncate_to)
+{
+	char path[128];
+	int fd;
+
+	img_path(inst, gen, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	if (truncate_to >= 0) {
+		assert_int_equal(ftruncate(fd, truncate_to), 0);
+	} else {
+		uint8_t c;
+		struct stat st;
+		assert_int_equal(fstat(fd, &st), 0);
+		if (at < 0)
+			at += st.st_size;
+		assert_int_equal(pread(fd, &c, 1, at), 1);
+		c ^= 0x40;
+		assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	}
+	close(fd);
+}
+
+static void test_reader_refuses_corrupt_and_truncated_images(void **state)
+{
+	fix_t *f = *state;
+	shm_reader_t *r = NULL, *r2 = NULL;
+	const shm_image_t *img = NULL;
+
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	/* a bad first image: nothing good to serve */
+	uint64_t g1 = publish_test(f->ctl, 1);
+	corrupt_file(f->inst, g1, 200, -1);
+	assert_int_equal(shm_reader_acquire(r, &img), SOUK_ENOENT);
+	assert_int_equal(shm_reader_refused(r), 1);
+
+	uint64_t g2 = publish_test(f->ctl, 2);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+
+	/* flipped byte in the last section: checksum refuses, g2 stays */
+	uint64_t g3 = publish_test(f->ctl, 3);
+	corrupt_file(f->inst, g3, -3, -1);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	assert_int_equal(shm_test_verify(img, g2), 0);
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_refused(r), 2);
+	/* the refusal is remembered: next request does not retry (or log) */
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_refused(r), 2);
+
+	/* truncated image */
+	uint64_t g4 = publish_test(f->ctl, 4);
+	corrupt_file(f->inst, g4, 0, 4096);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+
+	/* header damage: generation field, magic */
+	uint64_t g5 = publish_test(f->ctl, 5);
+	corrupt_file(f->inst, g5, offsetof(shm_img_hdr_t, generation), -1);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+
+	/* image missing (unlinked behind our back): keep g2 */
+	uint64_t g6 = publish_test(f->ctl, 6);
+	char name[128];
+	snprintf(name, sizeof(name), "/%s.img.%llu", f->inst, (unsigned long long)g6);
+	assert_int_equal(shm_unlink(name), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+
+	/* a transient failure (out of file descriptors) is retried next time */
+	uint64_t g7 = publish_test(f->ctl, 7);
+	struct rlimit old_lim, lim;
+	shm_reader_stats_t rs;
+	int probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = (rlim_t)probe;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	int acq = shm_reader_acquire(r, &img);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old_lim), 0);
+	assert_int_equal(acq, 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+	shm_reader_stats(r, &rs);
+	assert_int_equal(rs.errors, 1);
+	assert_int_equal(rs.refused, 5);
+	assert_int_equal(rs.mapped, 1);
+
+	/* a good image again: switch */
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g7);
+	assert_int_equal(shm_test_verify(img, g7), 0);
+	shm_reader_release(r);
+
+	/* a second reader over the same ctl shares the validated mapping */
+	assert_int_equal(shm_reader_new(f->ctl, &r2), 0);
+	const shm_image_t *img2 = NULL;
+	assert_int_equal(shm_reader_acquire(r2, &img2), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_ptr_equal(img, img2);
+	shm_reader_release(r);
+	shm_reader_release(r2);
+	shm_reader_free(&r2);
+	shm_reader_free(&r);
+}
+
+static void test_image_check_rejects_each_header_field(void **state)
+{
+	(void)state;
+	uint64_t buf[64] = {0};
+	shm_img_hdr_t *h = (shm_img_hdr_t *)buf;
+	shm_sect_t *s = (shm_sect_t *)((uint8_t *)buf + 128);
+	shm_image_t img;
+	const char *why;
+
+	h->magic = SHM_IMG_MAGIC;
+	h->abi = SHM_ABI_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->generation = 9;
+	h->size = sizeof(buf);
+	h->sect_off = 128;
+	h->nsect = 1;
+	strcpy(s->name, "s");
+	s->offset = 112;
+	s->len = 16;
+	s->align = 8;
+	h->checksum = shm_image_checksum(buf, sizeof(buf));
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 0, &img, &why), 0);
+	const void *d;
+	size_t l;
+	assert_int_equal(shm_image_section(&img, "s", &d, &l), 0);
+	assert_ptr_equal(d, (uint8_t *)buf + 112);
+	assert_int_equal(l, 16);
+
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 10, 0, &img, &why), SOUK_ECORRUPT);
+	assert_string_equal(why, "generation mismatch");
+	assert_int_equal(shm_image_check(buf, sizeof(buf) - 8, 9, 0, &img, &why), SOUK_ECORRUPT);
+	assert_int_equal(shm_image_check(buf, 50, 9, 0, &img, &why), SOUK_ECORRUPT);
+	h->abi = 99;
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 0, &img, &why), SOUK_EVERSION);
+	h->abi = SHM_ABI_VERSION;
+	s->len = 1000;
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 1, &img, &why), SOUK_ECORRUPT);
+	assert_string_equal(why, "section out of bounds");
+	s->len = 16;
+	s->offset = 113;
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 1, &img, &why), SOUK_ECORRUPT);
+	s->offset = 112;
+	memset(s->name, 'x', sizeof(s->name));
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 1, &img, &why), SOUK_ECORRUPT);
+	memset(s->name, 0, sizeof(s->name));
+	strcpy(s->name, "s");
+	h->nsect = 100;
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 1, &img, &why), SOUK_ECORRUPT);
+	h->nsect = 1;
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 0, &img, &why), 0);
+	buf[60] ^= 1;
+	assert_int_equal(shm_image_check(buf, sizeof(buf), 9, 0, &img, &why), SOUK_ECORRUPT);
+	assert_string_equal(why, "checksum mismatch");
+}
+
+static void test_slot_claim_count_and_reap_dead_worker(void **state)
+{
+	fix_t *f = *state;
+	shm_slot_t *mine = NULL;
+	shm_slot_info_t info;
+	shm_ctl_stats_t s;
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(shm_slot_claim(f->ctl, &mine), 0);
+	shm_slot_count(mine, 3, 5);
+	shm_slot_count(mine, SHM_SLOT_COUNTERS, 5); /* out of range: ignored */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		shm_ctl_t *ctl = NULL;
+		shm_slot_t *slot = NULL;
+		if (shm_ctl_attach(f->inst, &ctl) != 0 || shm_slot_claim(ctl, &slot) != 0)
+			_exit(1);
+		shm_slot_count(slot, 3, 7);
+		shm_slot_set_generation(slot, 77);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	assert_int_equal(shm_ctl_counter_sum(f->ctl, 3), 12);
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.slots_used, 2);
+	int found = 0;
+	for (uint32_t i = 0; i < s.nslots; i++)
+		if (shm_ctl_slot_info(f->ctl, i, &info) == 0 && info.pid == (uint32_t)pid) {
+			found = 1;
+			assert_int_equal(info.generation, 77);
+			assert_true(info.start_time > 0);
+		}
+	assert_true(found);
+	assert_int_equal(shm_ctl_reap(f->ctl), 0); /* alive: kept */
+	kill(pid, SIGKILL);
+	/* even before waitpid (zombie) the slot counts as dead */
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(shm_ctl_reap(f->ctl), 1);
+	assert_int_equal(shm_ctl_counter_sum(f->ctl, 3), 5);
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.slots_used, 1);
+
+	/* a reused pid is told apart by its start time */
+	shm_slot_seg_t *seg = (shm_slot_seg_t *)mine;
+	uint64_t real = atomic_load(&seg->start_time);
+	atomic_store(&seg->start_time, real + 12345);
+	assert_int_equal(shm_ctl_reap(f->ctl), 1);
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.slots_used, 0);
+	shm_slot_release(f->ctl, &mine); /* already reclaimed: harmless */
+	assert_null(mine);
+
+	/* all slots full, claims fail cleanly; release frees one */
+	shm_slot_t *all[8];
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(shm_slot_claim(f->ctl, &all[i]), 0);
+	shm_slot_t *extra = NULL;
+	assert_int_equal(shm_slot_claim(f->ctl, &extra), SOUK_EBUSY);
+	shm_slot_release(f->ctl, &all[4]);
+	assert_int_equal(shm_slot_claim(f->ctl, &extra), 0);
+	for (int i = 0; i < 8; i++)
+		shm_slot_release(f->ctl, &all[i]);
+	shm_slot_release(f->ctl, &extra);
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.slots_used, 0);
+}
+
+static void test_killed_reader_leaks_no_slot_and_no_image(void **state)
+{
+	fix_t *f = *state;
+	shm_ctl_stats_t s;
+	int fds[2], st, ctlf;
+	pid_t pid;
+	char c;
+
+	uint64_t g1 = publish_test(f->ctl, 1);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		shm_ctl_t *ctl = NULL;
+		shm_slot_t *slot = NULL;
+		shm_reader_t *r = NULL;
+		const shm_image_t *img;
+		if (shm_ctl_attach(f->inst, &ctl) != 0 || shm_slot_claim(ctl, &slot) != 0 ||
+		    shm_reader_new(ctl, &r) != 0)
+			_exit(1);
+		shm_reader_set_slot(r, slot);
+		if (shm_reader_acquire(r, &img) != 0 || shm_test_verify(img, g1) != 0)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1) /* mid-request */
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.slots_used, 1);
+	for (int i = 0; i < 5; i++)
+		publish_test(f->ctl, 2);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	for (int i = 0; i < 5; i++)
+		publish_test(f->ctl, 3);
+	/* a new claim reclaims the dead worker's slot on the way */
+	shm_slot_t *slot = NULL;
+	assert_int_equal(shm_ctl_reap(f->ctl), 1);
+	shm_ctl_stats(f->ctl, &s);
+	assert_int_equal(s.slots_used, 0);
+	assert_int_equal(shm_slot_claim(f->ctl, &slot), 0);
+	shm_slot_release(f->ctl, &slot);
+	/* publisher stops: only the current image remains */
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+	assert_int_equal(ctlf, 1);
+	shm_ctl_t *worker = NULL;
+	assert_int_equal(shm_ctl_attach(f->inst, &worker), 0);
+	assert_int_equal(shm_ctl_replaced(worker), 0);
+	shm_ctl_free(&f->ctl);
+	assert_int_equal(shm_ctl_unlink(f->inst), 0);
+	assert_int_equal(count_files(f->inst, &ctlf), 0);
+	assert_int_equal(ctlf, 0);
+	assert_int_equal(shm_ctl_unlink(f->inst), SOUK_ENOENT);
+	assert_int_equal(shm_ctl_replaced(worker), 1); /* tells workers to re-attach */
+	/* a fresh segment for teardown; the old worker view is still replaced */
+	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+	assert_int_equal(shm_ctl_replaced(worker), 1);
+	shm_ctl_free(&worker);
+}
+
+static void test_ctl_take_over_keeps_generation_and_cleans_leftovers(void **state)
+{
+	fix_t *f = *state;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	shm_ctl_t *att = NULL;
+	int ctlf;
+
+	uint64_t g1 = publish_test(f->ctl, 9);
+	assert_int_equal(shm_ctl_attach(f->inst, &att), 0);
+	assert_int_equal(shm_reader_new(att, &r), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	shm_reader_release(r);
+	/* a crashed build leaves a file of the next generation */
+	char name[128];
+	snprintf(name, sizeof(name), "/%s.img.%llu", f->inst, (unsigned long long)g1 + 1);
+	int fd = shm_open(name, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(count_files(f->inst, &ctlf), 2);
+	/* soukd restarts: takes the same segment over */
+	shm_ctl_free(&f->ctl);
+	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+	assert_int_equal(shm_ctl_generation(f->ctl), g1);
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+	uint64_t g2 = publish_test(f->ctl, 10);
+	assert_int_equal(g2, g1 + 1);
+	/* the attached worker follows without re-attaching */
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g2);
+	shm_reader_release(r);
+	shm_reader_free(&r);
+	shm_ctl_free(&att);
+}
+
+static void test_instances_do_not_collide(void **state)
+{
+	fix_t *f = *state;
+	shm_ctl_t *other = NULL;
+	shm_reader_t *r = NULL, *r2 = NULL;
+	const shm_image_t *img;
+	char inst2[80];
+	int ctlf;
+
+	/* a name that extends the first one must not share its files */
+	snprintf(inst2, sizeof(inst2), "%s-img", f->inst);
+	assert_int_equal(shm_ctl_create(inst2, 4, &other), 0);
+	uint64_t a1 = publish_test(f->ctl, 1);
+	uint64_t b1 = publish_test(other, 100);
+	uint64_t b2 = publish_test(other, 200);
+	assert_int_equal(a1, 1);
+	assert_int_equal(b2, b1 + 1);
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_new(other, &r2), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_seq(img), 1);
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_acquire(r2, &img), 0);
+	assert_int_equal(shm_image_seq(img), 200);
+	shm_reader_release(r2);
+	shm_reader_free(&r2);
+	shm_reader_free(&r);
+	/* removing one instance leaves the other whole */
+	shm_ctl_free(&other);
+	assert_int_equal(shm_ctl_unlink(inst2), 0);
+	assert_int_equal(count_files(inst2, &ctlf), 0);
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+	assert_int_equal(ctlf, 1);
+}
+
+static void test_hidx_lookup_hits_misses_and_corruption(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	shm_hidx_entry_t *e = calloc(N + 1, sizeof(*e));
+	char *keys = calloc(N, 24);
+	size_t klen = 0, sz;
+	uint64_t v;
+	void *idx;
+
+	assert_non_null(e);
+	assert_non_null(keys);
+	for (int i = 0; i < N; i++) {
+		int l = shm_test_key((uint64_t)i, keys + i * 24);
+		e[i] = (shm_hidx_entry_t){keys + i * 24, (uint32_t)l, (uint64_t)i * 3};
+		klen += (size_t)l;
+	}
+	sz = shm_hidx_size(N, klen);
+	idx = aligned_alloc(8, (sz + 7) & ~(size_t)7);
+	assert_non_null(idx);
+	assert_int_equal(shm_hidx_build(e, N, idx, sz - 1), SOUK_EINVAL);
+	assert_int_equal(shm_hidx_build(e, N, idx, sz), 0);
+	assert_int_equal(shm_hidx_count(idx, sz), N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(shm_hidx_lookup(idx, sz, e[i].key, e[i].key_len, &v), 0);
+		assert_int_equal(v, (uint64_t)i * 3);
+	}
+	assert_int_equal(shm_hidx_lookup(idx, sz, "k5000", 5, &v), SOUK_ENOENT);
+	assert_int_equal(shm_hidx_lookup(idx, sz, "k1", 1, &v), SOUK_ENOENT); /* prefix */
+	assert_int_equal(shm_hidx_lookup(idx, sz, "", 0, &v), SOUK_ENOENT);
+	/* empty key is a key like any other */
+	shm_hidx_entry_t one = {"", 0, 42};
+	size_t sz1 = shm_hidx_size(1, 0);
+	uint64_t small[64];
+	assert_true(sz1 <= sizeof(small));
+	assert_int_equal(shm_hidx_build(&one, 1, small, sz1), 0);
+	assert_int_equal(shm_hidx_lookup(small, sz1, "", 0, &v), 0);
+	assert_int_equal(v, 42);
+	/* duplicates are refused */
+	e[N] = e[17];
+	size_t szd = shm_hidx_size(N + 1, klen + e[17].key_len);
+	void *dup = aligned_alloc(8, (szd + 7) & ~(size_t)7);
+	assert_int_equal(shm_hidx_build(e, N + 1, dup, szd), SOUK_EEXIST);
+	free(dup);
+	/* a cut-off blob is refused, never read past idx_len */
+	assert_int_equal(shm_hidx_lookup(idx, sz - 8 - klen, "k1", 2, &v), SOUK_ECORRUPT);
+	assert_int_equal(shm_hidx_lookup(idx, 16, "k1", 2, &v), SOUK_ECORRUPT);
+	assert_int_equal(shm_hidx_lookup((uint8_t *)idx + 1, sz - 1, "k1", 2, &v), SOUK_ECORRUPT);
+	assert_int_equal(shm_hidx_count(idx, 16), 0);
+	/* a bucket pointing outside the key area: ECORRUPT, not a wild read */
+	uint8_t *bk = (uint8_t *)idx + 32;
+	size_t nb = (sz - 32 - ((klen + 7) & ~(size_t)7)) / 24;
+	for (size_t i = 0; i < nb; i++) {
+		uint32_t off = 0xfffffff0u;
+		memcpy(bk + i * 24 + 16, &off, 4);
+	}
+	assert_int_equal(shm_hidx_lookup(idx, sz, "k7", 2, &v), SOUK_ECORRUPT);
+	/* full table without empty bucket: bounded probing */
+	for (size_t i = 0; i < nb; i++) {
+		uint64_t h = 5;
+		memcpy(bk + i * 24, &h, 8);
+	}
+	assert_int_equal(shm_hidx_lookup(idx, sz, "k7", 2, &v), SOUK_ENOENT);
+	free(idx);
+	free(keys);
+	free(e);
+}
+
+typedef struct {
+	uint32_t id;
+	char name[12];
+} rec_t;
+
+static int rec_cmp(const void *key, const void *rec, void *arg)
+{
+	uint32_t k = *(const uint32_t *)key, r = ((const rec_t *)rec)->id;
+	(void)arg;
+	return k < r ? -1 : k > r;
+}
+
+static void test_sorted_find_records_and_kv(void **state)
+{
+	(void)state;
+	rec_t recs[100];
+	shm_kv_t kv[200];
+	const void *hit;
+	size_t at;
+	uint64_t v;
+
+	for (uint32_t i = 0; i < 100; i++) {
+		recs[i].id = i * 2;
+		snprintf(recs[i].name, sizeof(recs[i].name), "r%u", i);
+	}
+	uint32_t k = 38;
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit), 0);
+	assert_string_equal(((const rec_t *)hit)->name, "r19");
+	k = 39;
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+	    SOUK_ENOENT);
+	assert_int_equal(
+	    shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &at), 0);
+	assert_int_equal(at, 20);
+	k = 1000;
+	assert_int_equal(
+	    shm_sorted_lower_bound(recs, sizeof(recs), sizeof(rec_t), &k, rec_cmp, NULL, &at), 0);
+	assert_int_equal(at, 100);
+	assert_int_equal(shm_sorted_find(recs, 0, sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+			 SOUK_ENOENT);
+	assert_int_equal(
+	    shm_sorted_find(recs, sizeof(recs) - 1, sizeof(rec_t), &k, rec_cmp, NULL, &hit),
+	    SOUK_ECORRUPT);
+
+	for (int i = 0; i < 200; i++)
+		kv[i] = (shm_kv_t){(uint64_t)(199 - i) * 1000003u, (uint64_t)i};
+	assert_int_equal(shm_sorted_kv_sort(kv, 200), 0);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), (uint64_t)i * 1000003u, &v),
+				 0);
+		assert_int_equal(v, 199 - i);
+	}
+	assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv), 5, &v), SOUK_ENOENT);
+	assert_int_equal(shm_sorted_kv_lookup(kv, sizeof(kv) - 8, 5, &v), SOUK_ECORRUPT);
+	kv[5].key = kv[6].key;
+	assert_int_equal(shm_sorted_kv_sort(kv, 200), SOUK_EEXIST);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hash_matches_reference_vectors),
+	    cmocka_unit_test_setup_teardown(test_ctl_names_modes_and_single_publisher, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_builder_rejects_bad_sections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reader_keeps_image_for_whole_request, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reader_refuses_corrupt_and_truncated_images, setup,
+					    teardown),
+	    cmocka_unit_test(test_image_check_rejects_each_header_field),
+	    cmocka_unit_test_setup_teardown(test_slot_claim_count_and_reap_dead_worker, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_killed_reader_leaks_no_slot_and_no_image, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_ctl_take_over_keeps_generation_and_cleans_leftovers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instances_do_not_collide, setup, teardown),
+	    cmocka_unit_test(test_hidx_lookup_hits_misses_and_corruption),
+	    cmocka_unit_test(test_sorted_find_records_and_kv),
+	};
+	log_init("test_shm", LOG_TARGET_STDERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
