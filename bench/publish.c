@@ -146,7 +146,8 @@ int main(int argc, char **argv)
 	}
 	long rss_before = rss_kb("VmRSS:");
 	t0 = souk_now_mono_ns();
-	if (publisher_new(base, s, ctl, NULL, &p) != 0) {
+	publisher_opts_t po = { .runtime_dir = dir, .coalesce_ms = 2, .poll_ms = 60000 };
+	if (publisher_new(base, s, ctl, &po, &p) != 0) {
 		fprintf(stderr, "bench, full build failed\n");
 		goto out;
 	}
@@ -195,6 +196,50 @@ int main(int argc, char **argv)
 	publisher_stats(p, &ps);
 	shm_ctl_stats(ctl, &cs);
 
+	/* freshness: commit -> datagram -> coalesce -> publish -> visible, through
+	 * the event loop as in soukd */
+	uint64_t fresh[5] = { 0 };
+	unsigned nfresh = 0;
+	int nfd = publisher_notify_open();
+	if (nfd >= 0 && publisher_socket_path(p)[0]) {
+		for (unsigned r = 0; r < 5; r++) {
+			unsigned i = (unsigned)((r * 104729u + 17u) % n);
+			char doc[768], key[16];
+			const char *k = key;
+			size_t klen;
+			store_mut_t u;
+			doc_for(doc, sizeof(doc), i, 1000 + r);
+			memcpy(key, "sku", 4);
+			snprintf(key + 4, 12, "B%07u", i);
+			klen = 4 + strlen(key + 4);
+			memset(&u, 0, sizeof(u));
+			u.op = STORE_OP_UPDATE;
+			u.kind = "product";
+			u.id = ids[i];
+			u.expect_version = versions[i];
+			u.doc = doc;
+			u.doc_len = strlen(doc);
+			u.keys = &k;
+			u.key_lens = &klen;
+			u.nkeys = 1;
+			u.actor = "bench";
+			uint64_t t3 = souk_now_mono_ns();
+			if (store_apply(s, &u, 1) != 0 || u.result != 0)
+				break;
+			versions[i] = u.version;
+			publisher_notify(nfd, publisher_socket_path(p), u.seq);
+			for (int spin = 0; spin < 3000 && shm_ctl_seq(ctl) < u.seq; spin++) {
+				struct timeval tv = { 0, 1000 };
+				event_base_loopexit(base, &tv);
+				event_base_dispatch(base);
+			}
+			if (shm_ctl_seq(ctl) >= u.seq)
+				fresh[nfresh++] = (souk_now_mono_ns() - t3) / 1000u;
+		}
+	}
+	if (nfd >= 0)
+		close(nfd);
+
 	/* a lookup in the published image */
 	shm_reader_t *rd = NULL;
 	const shm_image_t *img;
@@ -223,6 +268,11 @@ int main(int argc, char **argv)
 	printf("incremental publish, 1 change median %.1f ms, p90 %.1f ms, max %.1f ms (%u rounds)\n",
 	       inc[rounds / 2] / 1000.0, inc[(rounds * 9) / 10] / 1000.0, inc[rounds - 1] / 1000.0,
 	       rounds);
+	if (nfresh) {
+		qsort(fresh, nfresh, sizeof(*fresh), cmp_u64);
+		printf("freshness commit->visible     median %.1f ms, max %.1f ms (%u datagram rounds)\n",
+		       fresh[nfresh / 2] / 1000.0, fresh[nfresh - 1] / 1000.0, nfresh);
+	}
 	printf("image size                    %.1f MiB (catalog sections %.1f MiB)\n",
 	       cs.image_size / 1048576.0, ps.catalog_bytes / 1048576.0);
 	printf("bytes per product in image    %.0f\n", (double)cs.image_size / n);

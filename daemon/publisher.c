@@ -557,6 +557,7 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		return SOUK_EINVAL;
 	if (!opts) {
 		memset(&def, 0, sizeof(def));
+		def.coalesce_ms = 2;
 		opts = &def;
 	}
 	p = calloc(1, sizeof(*p));
@@ -567,7 +568,7 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	p->store = store;
 	p->ctl = ctl;
 	p->fd = -1;
-	p->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : 2;
+	p->coalesce_ms = opts->coalesce_ms;
 	p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
 	p->sections = opts->sections;
 	p->sections_arg = opts->sections_arg;
@@ -663,6 +664,22 @@ void publisher_stats(const publisher_t *p, publisher_stats_t *out)
 	memset(out, 0, sizeof(*out));
 	if (p && p->magic == PUBLISHER_MAGIC)
 		*out = p->st;
+}
+
+int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms)
+{
+	if (!p || p->magic != PUBLISHER_MAGIC)
+		return SOUK_EINVAL;
+	p->coalesce_ms = coalesce_ms;
+	if (!poll_ms)
+		poll_ms = 1000;
+	if (poll_ms != p->poll_ms && p->ev_poll) {
+		struct timeval tv = { poll_ms / 1000u, (poll_ms % 1000u) * 1000u };
+		if (event_add(p->ev_poll, &tv) != 0)
+			return SOUK_ENOMEM;
+	}
+	p->poll_ms = poll_ms;
+	return 0;
 }
 
 const char *publisher_socket_path(const publisher_t *p)

@@ -28,8 +28,9 @@ typedef struct {
 	const char *runtime_dir;    /* socket at <runtime_dir>/publish.sock */
 	const char *socket_path;    /* overrides runtime_dir when set; NULL and
 				     * no runtime_dir = no socket (poll only) */
-	uint32_t coalesce_ms;       /* 0 = 2 ms */
-	uint32_t poll_ms;           /* 0 = 1000 ms */
+	uint32_t coalesce_ms;       /* wait after a datagram; 0 = the next loop turn
+				     * (no opts at all = 2 ms) */
+	uint32_t poll_ms;           /* change-log poll; 0 = 1000 ms */
 	const char *default_locale; /* NULL = "en" */
 	publisher_sections_fn sections;
 	void *sections_arg;
@@ -67,6 +68,8 @@ int publisher_publish_now(publisher_t *p);
 /* Apply pending changes and publish when there were any (what the timers do). */
 int publisher_catch_up(publisher_t *p);
 void publisher_stats(const publisher_t *p, publisher_stats_t *out);
+/* Apply new timing (configuration reload); poll_ms 0 = 1000 ms. */
+int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms);
 /* The socket path in use ("" when none). */
 const char *publisher_socket_path(const publisher_t *p);
 

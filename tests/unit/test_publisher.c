@@ -400,7 +400,7 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 	srand(7);
 	for (size_t i = 0; i < N; i++) {
 		snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
-		snprintf(titles[i], sizeof(titles[i]), "t%zu", i);
+		snprintf(titles[i], sizeof(titles[i]), "t%u", (unsigned)i);
 		versions[i] = 0;
 		create(f, sku, titles[i], 1, &ids[i]);
 		versions[i] = 1;
@@ -415,7 +415,7 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 			if (what == 5 && n < N + 40) {
 				i = n++;
 				snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
-				snprintf(titles[i], sizeof(titles[i]), "new%zu", i);
+				snprintf(titles[i], sizeof(titles[i]), "new%u", (unsigned)i);
 				create(f, sku, titles[i], 1, &ids[i]);
 				versions[i] = 1;
 				live[i] = true;
@@ -429,7 +429,7 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 			const char *kp = key;
 			memcpy(key, "sku", 4);
 			memcpy(key + 4, sku, strlen(sku));
-			snprintf(titles[i], sizeof(titles[i]), "r%d-%zu", round, i);
+			snprintf(titles[i], sizeof(titles[i]), "r%d-%u", round % 100, (unsigned)i);
 			snprintf(doc, sizeof(doc),
 				 "{\"sku\":\"%s\",\"status\":\"active\",\"category\":\"%s\","
 				 "\"title\":{\"en\":\"%s\"},\"price\":{\"GBP\":1}}",
