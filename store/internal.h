@@ -3,6 +3,7 @@
  * store/internal.h - shared between the store's source files; not public.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,8 +25,8 @@ struct store {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
-	uint64_t applies_since_check;
-	uint64_t last_check_ms;
+	uint64_t applies_since_check;  /* under wlock */
+	_Atomic uint64_t last_check_ms; /* last mdb_reader_check (monotonic) */
 	char dir[4096];
 };
 
@@ -62,6 +63,12 @@ bool store_kind_ok(const char *kind);
 int store_check_handle(store_t *s);
 int store_grow_map(store_t *s);
 int store_adopt_map_size(store_t *s);
+
+/* Clear stale reader slots when the last check is older than a second
+ * (or always when force); cheap when nothing is due. */
+void store_reader_check_due(store_t *s, bool force);
+/* The name of a refused filesystem type (network, FUSE), or NULL. */
+const char *store_fs_refused(unsigned long f_type);
 
 /* Begin/end a read transaction (handles MDB_MAP_RESIZED). */
 int store_rd_begin(store_t *s, MDB_txn **txn);

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdatomic.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -109,7 +110,7 @@ static void registry_del(pid_t pid, dev_t dev, ino_t ino)
 
 /* ---- filesystem check ---------------------------------------------------------- */
 
-static int check_fs(const char *dir)
+const char *store_fs_refused(unsigned long f_type)
 {
 	static const struct {
 		long type;
@@ -124,16 +125,37 @@ static int check_fs(const char *dir)
 		{ 0x0BD00BD0, "lustre" },   { 0x013111A8, "ibrix" },
 		{ 0x19830326, "fhgfs" },    { 0xaad7aaea, "panfs" },
 	};
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
+		if ((uint32_t)f_type == (uint32_t)bad[i].type)
+			return bad[i].name;
+	return NULL;
+}
+
+static int check_fs(const char *dir)
+{
 	struct statfs st;
+	const char *name;
 	if (statfs(dir, &st) != 0)
 		return -errno;
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
-		if ((long)(uint32_t)st.f_type == (long)(uint32_t)bad[i].type) {
-			log_store_err("data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
-				      dir, bad[i].name);
-			return SOUK_EFS;
-		}
+	if ((name = store_fs_refused((unsigned long)st.f_type)) != NULL) {
+		log_store_err("data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
+			      dir, name);
+		return SOUK_EFS;
+	}
 	return 0;
+}
+
+void store_reader_check_due(store_t *s, bool force)
+{
+	uint64_t now = souk_now_mono_ms(), last = atomic_load(&s->last_check_ms);
+	if (!force && now - last < READER_CHECK_MS)
+		return;
+	if (!atomic_compare_exchange_strong(&s->last_check_ms, &last, now))
+		return; /* another thread does it */
+	int dead = 0;
+	mdb_reader_check(s->env, &dead);
+	if (dead)
+		log_store_info("cleared %d stale reader slots", dead);
 }
 
 /* ---- transactions and map size ------------------------------------------------- */
@@ -184,6 +206,7 @@ int store_rd_begin(store_t *s, MDB_txn **txn)
 	int rc = store_check_handle(s);
 	if (rc)
 		return rc;
+	store_reader_check_due(s, false);
 	for (int i = 0; i < 8; i++) {
 		pthread_rwlock_rdlock(&s->maplock);
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
@@ -423,11 +446,7 @@ int store_open(const char *dir, const store_opts_t *opts, store_t **out)
 		rc = store_mdb_err(rc);
 		goto fail;
 	}
-	int dead = 0;
-	mdb_reader_check(s->env, &dead);
-	if (dead)
-		log_store_info("cleared %d stale reader slots", dead);
-	s->last_check_ms = souk_now_mono_ms();
+	store_reader_check_due(s, true);
 	if ((rc = setup_schema(s)) != 0)
 		goto fail;
 	*out = s;
@@ -1163,14 +1182,11 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		rc = SOUK_EMAPFULL;
 	if (locked)
 		pthread_rwlock_unlock(&s->maplock);
-	if (rc == 0 && (++s->applies_since_check >= READER_CHECK_EVERY ||
-			souk_now_mono_ms() - s->last_check_ms >= READER_CHECK_MS)) {
-		int dead = 0;
-		mdb_reader_check(s->env, &dead);
-		if (dead)
-			log_store_info("cleared %d stale reader slots", dead);
-		s->applies_since_check = 0;
-		s->last_check_ms = souk_now_mono_ms();
+	if (rc == 0) {
+		bool force = ++s->applies_since_check >= READER_CHECK_EVERY;
+		if (force)
+			s->applies_since_check = 0;
+		store_reader_check_due(s, force);
 	}
 	pthread_mutex_unlock(&s->wlock);
 done:

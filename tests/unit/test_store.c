@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "store/internal.h"
 #include "store/merkle.h"
 #include "store/store.h"
 
@@ -874,6 +875,10 @@ static void test_store_dead_reader_is_cleared(void **state)
 	fx_t *f = *state;
 	int p[2];
 	char c;
+	/* a map large enough that no growth (which also clears readers) happens */
+	store_opts_t o = { .map_size = 256 << 20 };
+	store_close(&f->s);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
 	/* baseline: the growth from 400 updates with no reader */
 	store_id_t a = create(f->s, "{}", NULL);
 	uint64_t u0 = churn(f->s, &a, 10);
@@ -1024,6 +1029,24 @@ static void test_store_checkpoint_sign_and_detect_rewrite(void **state)
 	assert_int_equal(store_audit_check_checkpoint(f->s, &cp), SOUK_ECORRUPT);
 }
 
+static void test_store_refuses_network_filesystems(void **state)
+{
+	(void)state;
+	assert_string_equal(store_fs_refused(0x6969), "nfs");
+	assert_string_equal(store_fs_refused(0xFF534D42ul), "cifs");
+	assert_string_equal(store_fs_refused(0xFE534D42ul), "smb2");
+	assert_string_equal(store_fs_refused(0x517B), "smb");
+	assert_string_equal(store_fs_refused(0x65735546), "fuse");
+	assert_string_equal(store_fs_refused(0x01021997), "9p");
+	assert_string_equal(store_fs_refused(0x00c36400), "ceph");
+	/* f_type may arrive sign-extended from a 32-bit magic */
+	assert_string_equal(store_fs_refused((unsigned long)(long)(int32_t)0xFF534D42u), "cifs");
+	assert_null(store_fs_refused(0xEF53));     /* ext4 */
+	assert_null(store_fs_refused(0x58465342)); /* xfs */
+	assert_null(store_fs_refused(0x01021994)); /* tmpfs */
+	assert_null(store_fs_refused(0x9123683E)); /* btrfs */
+}
+
 int main(void)
 {
 	log_init("test_store", LOG_TARGET_STDERR);
@@ -1038,6 +1061,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_batch_conflict_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_changes_and_scan, setup, teardown),
 		cmocka_unit_test(test_store_audit_rfc6962_vectors),
+		cmocka_unit_test(test_store_refuses_network_filesystems),
 		cmocka_unit_test_setup_teardown(test_store_audit_root_and_proofs_from_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_edited_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_edited_leaf, setup, teardown),
