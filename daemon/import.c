@@ -18,7 +18,7 @@
 #define PRODUCT_KIND "product"
 #define IMPORT_FILE_MAX (1ull << 30)
 #define IMPORT_FIELDS_MAX 1024
-#define LOCALE_MAX 16
+#define LOCALE_MAX 40
 #define SKU_MAX PRODUCT_SKU_MAX
 #define PRICE_MAX 1000000000000000ull /* 10^15 minor units */
 #define STOCK_MAX 1000000000ull
@@ -407,7 +407,7 @@ typedef enum {
 typedef struct {
 	col_kind_t kind;
 	char sub[LOCALE_MAX]; /* locale or currency */
-	char name[48];        /* as in the header, for messages */
+	char name[64];        /* as in the header, for messages */
 } col_t;
 
 static void lower_copy(char *dst, size_t cap, const char *s, size_t n)
@@ -433,7 +433,7 @@ static void set_sub(char sub[LOCALE_MAX], const char *s)
 static int map_header(const import_csv_t *r, col_t *cols, char *err, size_t err_len)
 {
 	bool has_title = false;
-	char name[48];
+	char name[64];
 
 	for (size_t i = 0; i < r->nfields; i++) {
 		lower_copy(name, sizeof(name), r->buf + r->off[i], r->len[i]);
