@@ -13,15 +13,18 @@
  *   raw   commits=N seconds=S commits_per_s=R cpu_us_per_commit=C value_bytes=B
  *   store batch=K commits=N seconds=S commits_per_s=R mutations_per_s=M
  *         cpu_us_per_mutation=C doc_bytes=B
- * and last the ratio of batch-64 (or the largest batch below it) mutations/s
+ * and last the ratio of batch-64 (or the largest batch up to 64) mutations/s
  * to raw commits/s:
  *   ratio batch=64 mutations_per_s/raw_commits_per_s=X
  * cpu_us is process CPU time (user + system) per commit or mutation: the
- * work beyond waiting for the disk. Each run is bounded by COUNT commits and
- * SECONDS, whichever ends first. DIR defaults to a fresh directory under
- * /tmp (the disk under test), removed afterwards.
+ * work beyond waiting for the disk. The modes run round robin in 200 ms
+ * slices until each has run SECONDS (or COUNT commits), so that all of them
+ * see the same disk even when its latency drifts (a shared machine);
+ * documents are built outside the timed part. DIR defaults to a fresh
+ * directory under /tmp (the disk under test), removed afterwards.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,45 +48,69 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static double run_raw(const char *dir, uint64_t count, size_t size, double secs)
-{
+/* One measured mode: raw LMDB commits (batch 0) or store_apply batches. */
+typedef struct {
+	size_t batch;
 	MDB_env *env;
 	MDB_dbi dbi;
-	MDB_txn *txn;
-	char *val = malloc(size);
+	store_t *s;
+	uint64_t commits, wall_ns, cpu_ns, serial, failed;
+	bool broken;
+	/* store mode buffers */
+	char *docs, *keys;
+	size_t *dlens, *klens, cap, doc_bytes;
+	const char **kp;
+	store_mut_t *m;
+} bmode_t;
+
+static char *raw_val;
+
+static int mode_open(bmode_t *md, const char *dir, size_t size)
+{
 	int rc;
-	if (!val)
-		return -1;
-	memset(val, 'v', size);
-	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_mapsize(env, 1ull << 30)) ||
-	    (rc = mdb_env_open(env, dir, MDB_NOTLS, 0600))) {
-		fprintf(stderr, "store_commit, lmdb open failed (%s)\n", mdb_strerror(rc));
-		free(val);
-		return -1;
-	}
-	mdb_txn_begin(env, NULL, 0, &txn);
-	mdb_dbi_open(txn, NULL, 0, &dbi);
-	mdb_txn_commit(txn);
-	uint64_t t0 = souk_now_mono_ns(), c0 = cpu_ns(), n = 0, limit = (uint64_t)(secs * 1e9);
-	for (; n < count && souk_now_mono_ns() - t0 < limit; n++) {
-		uint8_t kb[8];
-		for (int i = 0; i < 8; i++)
-			kb[i] = (uint8_t)(n >> (56 - 8 * i));
-		MDB_val k = { 8, kb }, v = { size, val };
-		if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) || (rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND)) ||
-		    (rc = mdb_txn_commit(txn))) {
-			fprintf(stderr, "store_commit, commit failed (%s)\n", mdb_strerror(rc));
-			break;
+	if (md->batch == 0) {
+		MDB_txn *txn;
+		if (!(raw_val = malloc(size)))
+			return -1;
+		memset(raw_val, 'v', size);
+		if ((rc = mdb_env_create(&md->env)) || (rc = mdb_env_set_mapsize(md->env, 1ull << 30)) ||
+		    (rc = mdb_env_open(md->env, dir, MDB_NOTLS, 0600)) ||
+		    (rc = mdb_txn_begin(md->env, NULL, 0, &txn))) {
+			fprintf(stderr, "store_commit, lmdb open failed (%s)\n", mdb_strerror(rc));
+			return -1;
 		}
+		mdb_dbi_open(txn, NULL, 0, &md->dbi);
+		return mdb_txn_commit(txn) ? -1 : 0;
 	}
-	double s = (double)(souk_now_mono_ns() - t0) / 1e9, cpu = (double)(cpu_ns() - c0) / 1e3;
-	double rate = s > 0 ? (double)n / s : 0.0;
-	printf("raw   commits=%llu seconds=%.3f commits_per_s=%.0f cpu_us_per_commit=%.1f value_bytes=%zu\n",
-	       (unsigned long long)n, s, rate, n ? cpu / (double)n : 0.0, size);
-	fflush(stdout);
-	mdb_env_close(env);
-	free(val);
-	return rc ? -1 : rate;
+	store_opts_t o = { .map_size = 64ull << 20 };
+	size_t n = md->batch;
+	md->cap = size + 512;
+	md->docs = malloc(n * md->cap);
+	md->keys = malloc(n * 32);
+	md->dlens = calloc(n, sizeof(size_t));
+	md->klens = calloc(n, sizeof(size_t));
+	md->kp = calloc(n, sizeof(char *));
+	md->m = calloc(n, sizeof(*md->m));
+	if (!md->docs || !md->keys || !md->dlens || !md->klens || !md->kp || !md->m)
+		return -1;
+	if ((rc = store_open(dir, &o, &md->s)) != 0) {
+		fprintf(stderr, "store_commit, store open failed (%s)\n", souk_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void mode_close(bmode_t *md)
+{
+	if (md->env)
+		mdb_env_close(md->env);
+	store_close(&md->s);
+	free(md->docs);
+	free(md->keys);
+	free(md->dlens);
+	free(md->klens);
+	free(md->kp);
+	free(md->m);
 }
 
 /* A product-like JSON document of about size bytes, numbered n. */
@@ -102,77 +129,81 @@ static size_t make_doc(char *buf, size_t cap, size_t size, uint64_t n)
 	return l + 2;
 }
 
-static double run_store(const char *dir, uint64_t count, size_t size, double secs, size_t batch)
+/* One commit of the mode; its documents are built before the clock runs. */
+static int mode_prepare(bmode_t *md, size_t size)
 {
-	store_t *s = NULL;
-	store_opts_t o = { .map_size = 64ull << 20 };
-	size_t cap = size + 512;
-	char *docs = malloc(batch * cap), *keys = malloc(batch * 32);
-	size_t *dlens = calloc(batch, sizeof(size_t)), *klens = calloc(batch, sizeof(size_t));
-	const char **kp = calloc(batch, sizeof(char *));
-	store_mut_t *m = calloc(batch, sizeof(*m));
-	double rate = -1;
-	int rc = 0;
-	if (!docs || !keys || !dlens || !klens || !kp || !m)
-		goto out;
-	if ((rc = store_open(dir, &o, &s)) != 0) {
-		fprintf(stderr, "store_commit, store open failed (%s)\n", souk_strerror(rc));
-		goto out;
+	for (size_t i = 0; i < md->batch; i++, md->serial++) {
+		char *d = md->docs + i * md->cap, *k = md->keys + i * 32;
+		md->dlens[i] = make_doc(d, md->cap, size, md->serial);
+		md->doc_bytes = md->dlens[i];
+		md->klens[i] = 4 + (size_t)snprintf(k + 4, 28, "SKU-%010llu", (unsigned long long)md->serial);
+		memcpy(k, "sku", 4);
+		md->kp[i] = k;
+		store_mut_t *m = &md->m[i];
+		memset(m, 0, sizeof(*m));
+		m->op = STORE_OP_CREATE;
+		m->kind = "product";
+		m->doc = d;
+		m->doc_len = md->dlens[i];
+		m->keys = &md->kp[i];
+		m->key_lens = &md->klens[i];
+		m->nkeys = 1;
+		m->actor = "bench";
 	}
-	uint64_t t0 = souk_now_mono_ns(), c0 = cpu_ns(), n = 0, limit = (uint64_t)(secs * 1e9);
-	uint64_t serial = 0, failed = 0;
-	for (; n < count && souk_now_mono_ns() - t0 < limit; n++) {
-		for (size_t i = 0; i < batch; i++, serial++) {
-			char *d = docs + i * cap, *k = keys + i * 32;
-			dlens[i] = make_doc(d, cap, size, serial);
-			klens[i] = 4 + (size_t)snprintf(k + 4, 28, "SKU-%010llu", (unsigned long long)serial);
-			memcpy(k, "sku", 4);
-			kp[i] = k;
-			memset(&m[i], 0, sizeof(m[i]));
-			m[i].op = STORE_OP_CREATE;
-			m[i].kind = "product";
-			m[i].doc = d;
-			m[i].doc_len = dlens[i];
-			m[i].keys = &kp[i];
-			m[i].key_lens = &klens[i];
-			m[i].nkeys = 1;
-			m[i].actor = "bench";
+	return 0;
+}
+
+static int mode_commit(bmode_t *md, size_t size)
+{
+	int rc;
+	if (md->batch == 0) {
+		MDB_txn *txn;
+		uint8_t kb[8];
+		for (int i = 0; i < 8; i++)
+			kb[i] = (uint8_t)(md->serial >> (56 - 8 * i));
+		md->serial++;
+		MDB_val k = { 8, kb }, v = { size, raw_val };
+		if ((rc = mdb_txn_begin(md->env, NULL, 0, &txn)) ||
+		    (rc = mdb_put(txn, md->dbi, &k, &v, MDB_APPEND)) || (rc = mdb_txn_commit(txn))) {
+			fprintf(stderr, "store_commit, commit failed (%s)\n", mdb_strerror(rc));
+			return -1;
 		}
-		if ((rc = store_apply(s, m, batch)) != 0) {
-			fprintf(stderr, "store_commit, apply failed (%s)\n", souk_strerror(rc));
-			break;
-		}
-		for (size_t i = 0; i < batch; i++)
-			failed += m[i].result != 0;
+		return 0;
 	}
-	double sec = (double)(souk_now_mono_ns() - t0) / 1e9, cpu = (double)(cpu_ns() - c0) / 1e3;
-	rate = sec > 0 ? (double)(n * batch) / sec : 0.0;
-	printf("store batch=%zu commits=%llu seconds=%.3f commits_per_s=%.0f mutations_per_s=%.0f "
-	       "cpu_us_per_mutation=%.1f doc_bytes=%zu\n",
-	       batch, (unsigned long long)n, sec, sec > 0 ? (double)n / sec : 0.0, rate,
-	       n ? cpu / (double)(n * batch) : 0.0, dlens[0]);
-	fflush(stdout);
-	if (failed) {
-		fprintf(stderr, "store_commit, %llu mutations failed\n", (unsigned long long)failed);
-		rc = SOUK_ESTORE;
+	if ((rc = store_apply(md->s, md->m, md->batch)) != 0) {
+		fprintf(stderr, "store_commit, apply failed (%s)\n", souk_strerror(rc));
+		return -1;
 	}
-out:
-	store_close(&s);
-	free(docs);
-	free(keys);
-	free(dlens);
-	free(klens);
-	free(kp);
-	free(m);
-	return rc ? -1 : rate;
+	for (size_t i = 0; i < md->batch; i++)
+		md->failed += md->m[i].result != 0;
+	return 0;
+}
+
+/* Run the mode for one time slice (or until count commits). */
+static void mode_slice(bmode_t *md, size_t size, uint64_t slice_ns, uint64_t count)
+{
+	uint64_t spent = 0;
+	while (!md->broken && md->commits < count && spent < slice_ns) {
+		if (md->batch)
+			mode_prepare(md, size);
+		uint64_t t0 = souk_now_mono_ns(), c0 = cpu_ns();
+		if (mode_commit(md, size) != 0)
+			md->broken = true;
+		uint64_t dt = souk_now_mono_ns() - t0;
+		md->cpu_ns += cpu_ns() - c0;
+		md->wall_ns += dt;
+		spent += dt;
+		md->commits += !md->broken;
+	}
 }
 
 int main(int argc, char **argv)
 {
 	const char *base = NULL;
-	uint64_t count = 100000, size = 600, batches[MAX_BATCHES] = { 1, 16, 64, 256 };
+	uint64_t count = 1000000, size = 600, batches[MAX_BATCHES] = { 1, 16, 64, 256 };
 	size_t nb = 4, userb = 0;
-	double secs = 4, rates[MAX_BATCHES];
+	double secs = 4;
+	bmode_t modes[MAX_BATCHES + 1];
 	int ch, rc = 0;
 	char tmpl[] = "/tmp/souk-bench-XXXXXX", path[300];
 	log_init("store_commit", LOG_TARGET_STDERR);
@@ -196,26 +227,71 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/raw", base);
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		perror("mkdir");
-		return 1;
+	memset(modes, 0, sizeof(modes));
+	for (size_t i = 0; i <= nb; i++) {
+		modes[i].batch = i == 0 ? 0 : (size_t)batches[i - 1];
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s/raw", base);
+		else
+			snprintf(path, sizeof(path), "%s/store-%zu-%zu", base, i, modes[i].batch);
+		if (i == 0 && mkdir(path, 0700) != 0 && errno != EEXIST) {
+			perror("mkdir");
+			rc = 1;
+			goto out;
+		}
+		if (mode_open(&modes[i], path, (size_t)size) != 0) {
+			rc = 1;
+			goto out;
+		}
 	}
-	double raw = run_raw(path, count, (size_t)size, secs);
-	rc |= raw < 0;
-	for (size_t i = 0; i < nb; i++) {
-		snprintf(path, sizeof(path), "%s/store-%llu", base, (unsigned long long)batches[i]);
-		rates[i] = run_store(path, count, (size_t)size, secs, (size_t)batches[i]);
-		rc |= rates[i] < 0;
+	/* round robin in short slices, so every mode sees the same disk */
+	uint64_t limit = (uint64_t)(secs * 1e9), slice = 200000000ull, t0 = souk_now_mono_ns();
+	for (bool more = true; more && souk_now_mono_ns() - t0 < 4 * limit * (nb + 1);) {
+		more = false;
+		for (size_t i = 0; i <= nb; i++) {
+			bmode_t *md = &modes[i];
+			if (md->broken || md->commits >= count || md->wall_ns >= limit)
+				continue;
+			mode_slice(md, (size_t)size, slice, count);
+			more = true;
+		}
 	}
-	/* the batch the product target names: 64, else the largest below it */
-	int pick = -1;
-	for (size_t i = 0; i < nb; i++)
-		if (batches[i] <= 64 && (pick < 0 || batches[i] > batches[pick]))
-			pick = (int)i;
-	if (pick >= 0 && raw > 0 && rates[pick] > 0)
-		printf("ratio batch=%llu mutations_per_s/raw_commits_per_s=%.2f\n",
-		       (unsigned long long)batches[pick], rates[pick] / raw);
+	double raw = 0, pick_rate = 0;
+	size_t pick = 0;
+	for (size_t i = 0; i <= nb; i++) {
+		bmode_t *md = &modes[i];
+		double sec = (double)md->wall_ns / 1e9, cpu = (double)md->cpu_ns / 1e3;
+		double cps = sec > 0 ? (double)md->commits / sec : 0.0;
+		rc |= md->broken;
+		if (md->batch == 0) {
+			raw = cps;
+			printf("raw   commits=%llu seconds=%.3f commits_per_s=%.0f cpu_us_per_commit=%.1f value_bytes=%llu\n",
+			       (unsigned long long)md->commits, sec, cps,
+			       md->commits ? cpu / (double)md->commits : 0.0, (unsigned long long)size);
+			continue;
+		}
+		uint64_t muts = md->commits * md->batch;
+		double mps = sec > 0 ? (double)muts / sec : 0.0;
+		printf("store batch=%zu commits=%llu seconds=%.3f commits_per_s=%.0f mutations_per_s=%.0f "
+		       "cpu_us_per_mutation=%.1f doc_bytes=%zu\n",
+		       md->batch, (unsigned long long)md->commits, sec, cps, mps,
+		       muts ? cpu / (double)muts : 0.0, md->doc_bytes);
+		if (md->failed) {
+			fprintf(stderr, "store_commit, %llu mutations failed\n", (unsigned long long)md->failed);
+			rc = 1;
+		}
+		/* the batch the product target names: 64, else the largest below it */
+		if (md->batch <= 64 && md->batch > pick) {
+			pick = md->batch;
+			pick_rate = mps;
+		}
+	}
+	if (pick && raw > 0)
+		printf("ratio batch=%zu mutations_per_s/raw_commits_per_s=%.2f\n", pick, pick_rate / raw);
+out:
+	for (size_t i = 0; i <= nb; i++)
+		mode_close(&modes[i]);
+	free(raw_val);
 	if (base == tmpl) {
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
