@@ -99,7 +99,7 @@ static void commit_round(store_t *s, int round, store_id_t *ids, uint64_t *versi
 {
 	store_mut_t *m = calloc(NPRODUCTS, sizeof(*m));
 	char (*docs)[256] = calloc(NPRODUCTS, sizeof(*docs));
-	char (*keys)[16] = calloc(NPRODUCTS, sizeof(*keys));
+	char (*keys)[24] = calloc(NPRODUCTS, sizeof(*keys));
 	const char **kp = calloc(NPRODUCTS, sizeof(*kp));
 	size_t *kl = calloc(NPRODUCTS, sizeof(*kl));
 	assert_true(m && docs && keys && kp && kl);
@@ -109,7 +109,7 @@ static void commit_round(store_t *s, int round, store_id_t *ids, uint64_t *versi
 			 "\"title\":{\"en\":\"r%d p%d\"},\"price\":{\"GBP\":%d}}",
 			 i, i % 4, round, i, round);
 		memcpy(keys[i], "sku", 4);
-		snprintf(keys[i] + 4, 12, "M%d", i);
+		snprintf(keys[i] + 4, 20, "M%d", i);
 		kp[i] = keys[i];
 		kl[i] = 4 + strlen(keys[i] + 4);
 		m[i].op = round == 0 ? STORE_OP_CREATE : STORE_OP_UPDATE;
