@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/soukd.h"
+#include "daemon/soukd_publish.h"
 
 static void usage(FILE *f)
 {
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 	const char *path = CFG_DEFAULT_FILE, *dump = NULL;
 	bool check = false;
 	soukd_t *d = NULL;
+	soukd_publish_t *pub = NULL;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:tfVh", opts, NULL)) != -1) {
@@ -107,11 +109,17 @@ int main(int argc, char **argv)
 	if (ret != 0)
 		return 1;
 	ret = soukd_start(d);
+	if (ret == 0)
+		ret = soukd_publish_start(d, &pub);
+	if (ret == 0)
+		ret = soukd_publish_attach(pub);
 	if (ret != 0) {
+		soukd_publish_free(&pub);
 		soukd_free(&d);
 		return 1;
 	}
 	ret = soukd_run(d);
+	soukd_publish_free(&pub);
 	soukd_free(&d);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <lmdb.h>
+#include <openssl/evp.h>
 
 #include "store/store.h"
 
@@ -56,8 +57,9 @@ typedef struct {
 
 int store_rec_parse(const MDB_val *v, rec_view_t *r);
 int store_chg_parse(const MDB_val *v, chg_view_t *c);
+/* md: a reusable hashing context, or NULL */
 int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const rec_view_t *r,
-		  uint8_t out[32]);
+		  EVP_MD_CTX *md, uint8_t out[32]);
 size_t store_entity_key(uint8_t *buf, const char *kind, const store_id_t *id);
 bool store_kind_ok(const char *kind);
 int store_check_handle(store_t *s);
@@ -111,7 +113,10 @@ static inline uint16_t store_get_u16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* True only when doc is certainly a JSON object that jansson accepts with
+ * JSON_REJECT_DUPLICATES; false means "ask jansson" (store/json.c). */
+bool store_json_object_fast(const char *doc, size_t len);
+
 /* Audit tree access inside a transaction. */
 int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32]);
-int store_audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32]);
 int store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out);
