@@ -12,6 +12,7 @@ static const struct {
 	const size_t *n;
 } tables[] = {
 	{ ctl_store_commands, &ctl_store_ncommands },
+	{ ctl_catalog_commands, &ctl_catalog_ncommands },
 };
 
 const ctl_cmd_t *ctl_find(int argc, char **argv, int *used)

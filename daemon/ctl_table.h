@@ -33,6 +33,8 @@ typedef struct {
 
 extern const ctl_cmd_t ctl_store_commands[];
 extern const size_t ctl_store_ncommands;
+extern const ctl_cmd_t ctl_catalog_commands[]; /* daemon/ctl_catalog.c */
+extern const size_t ctl_catalog_ncommands;
 
 /* Find a command for argv (one or two words); *used = words consumed. */
 const ctl_cmd_t *ctl_find(int argc, char **argv, int *used);

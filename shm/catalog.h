@@ -23,12 +23,60 @@
  * "cat.id" (hash index id -> record), "cat.sku" (hash index sku -> record),
  * "cat.order" (record offsets sorted by category then id, for cursor lists).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "shm/shm.h"
 #include "store/store.h"
 
+#define CATALOG_DEFAULT_LOCALE "en"
+#define CATALOG_LOCALE_MAX 40   /* locale tag incl. NUL (BCP 47 tags up to 35) */
+#define CATALOG_LOCALES_MAX 64  /* renderings per product */
+#define CATALOG_KEY_MAX 255     /* sku and category bytes */
+
+/* ---- building (soukd) ----------------------------------------------------- */
+/* One rendering of a product: JSON for one locale. */
+typedef struct {
+	char locale[CATALOG_LOCALE_MAX];
+	const char *json;
+	size_t json_len;
+} catalog_loc_t;
+
+/* A product ready for the image. Archived products have no renderings; they
+ * stay in the image as hidden tombstones so that a list cursor naming one
+ * still resumes at the right place. */
+typedef struct {
+	store_id_t id;
+	uint64_t version;
+	uint64_t seq;
+	bool archived;
+	const char *sku;
+	size_t sku_len;
+	const char *category;
+	size_t category_len;
+	const catalog_loc_t *locs;
+	uint32_t nloc;
+	uint32_t default_loc;  /* index into locs of the default-locale rendering */
+} catalog_product_t;
+
+/* Add the "cat.*" sections for n products (any order) to b; seq is the last
+ * change-log sequence they include; *bytes (may be NULL) gets the sections'
+ * total size. SOUK_EINVAL for an oversized key or an inconsistent product;
+ * a duplicate SKU among served products keeps the one with the higher seq
+ * (logged). */
+int catalog_build(shm_builder_t *b, const catalog_product_t *const *products,
+		  size_t n, uint64_t seq, size_t *bytes);
+
+/* The same sections in plain heap memory (tests, tools): sec[i]/len[i] for
+ * "cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order" in that order.
+ * Free each with free(). */
+#define CATALOG_NSECTIONS 5
+extern const char *const catalog_section_names[CATALOG_NSECTIONS];
+int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
+		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS]);
+
+/* ---- reading (workers) ---------------------------------------------------- */
 typedef struct {
 	const shm_image_t *img;
 	const void *meta, *rec, *id_idx, *sku_idx, *order;
@@ -37,8 +85,17 @@ typedef struct {
 	uint64_t seq;        /* change-log sequence this image includes */
 } catalog_view_t;
 
-/* Bind a view to an image; SOUK_ENOENT when the image has no catalog. */
+/* Bind a view to an image; SOUK_ENOENT when the image has no catalog,
+ * SOUK_ECORRUPT when its sections are malformed. */
 int catalog_view_init(const shm_image_t *img, catalog_view_t *out);
+/* Bind a view to sections in memory (see catalog_build_mem). */
+int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS],
+			  const size_t len[CATALOG_NSECTIONS], catalog_view_t *out);
+
+/* Every read checks offsets against the section lengths: a damaged image gives
+ * SOUK_ECORRUPT, never a crash. Locale matching: exact (ASCII case-insensitive),
+ * then the same primary language ("fr-CA" -> "fr"), then the default locale.
+ * Archived products give SOUK_ENOENT. */
 
 /* Rendered JSON of one product for a locale (NULL or unknown locale = the
  * default one). *json points into the image (valid until release). */
@@ -49,8 +106,13 @@ int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
 		       uint64_t *version);
 
 /* Cursor pagination in stable order (category, id). category NULL = all.
- * cursor NULL = from the start; next_cursor (33 bytes) is "" at the end.
- * cb gets each rendered JSON; returns non-zero to stop. */
+ * cursor NULL or "" = from the start; next_cursor (33 bytes) is "" at the end.
+ * cb gets each rendered JSON; returns non-zero to stop: that item counts as
+ * not delivered, next_cursor resumes at it and catalog_list returns the
+ * callback's value. limit is 1..CATALOG_LIST_MAX (else SOUK_EINVAL); an
+ * unknown cursor is SOUK_ENOENT. The cursor is the id of the last delivered
+ * product (32 hex). */
+#define CATALOG_LIST_MAX 1000
 typedef int (*catalog_list_cb)(const char *json, size_t len, void *arg);
 int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
 		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,

@@ -1,0 +1,252 @@
+/*
+ * config/schema.c - the one table that describes every configuration item.
+ *
+ * Adding an item: add a field to cfg_t (config/config.h), a row here, the
+ * item with a comment to config/souk.yaml, and regenerate the reference:
+ *   build/soukd --dump-schema=markdown > docs/configuration.md
+ * tests/unit/test_config.c checks that the shipped file and the reference
+ * cover every item and that every default is valid.
+ */
+#include "config/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define FIELD(m) offsetof(cfg_t, m), sizeof(((cfg_t *)0)->m)
+#define KiB	 (1024ull)
+#define MiB	 (1024ull * KiB)
+#define GiB	 (1024ull * MiB)
+#define TiB	 (1024ull * GiB)
+#define SEC	 (1000ull)
+#define MIN	 (60ull * SEC)
+#define HOUR	 (60ull * MIN)
+#define DAY	 (24ull * HOUR)
+
+static const cfg_enum_t g_levels[] = {
+    {"emerg", LOG_EMERG}, {"alert", LOG_ALERT},	    {"crit", LOG_CRIT},
+    {"error", LOG_ERR},	  {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
+    {"info", LOG_INFO},	  {"debug", LOG_DEBUG},	    {NULL, 0},
+};
+
+static const cfg_enum_t g_targets[] = {
+    {"auto", LOG_TARGET_AUTO},
+    {"stderr", LOG_TARGET_STDERR},
+    {"journal", LOG_TARGET_JOURNAL},
+    {NULL, 0},
+};
+
+/* instance names end up in /dev/shm object names: keep them plain. */
+static int check_instance(const cfg_item_t *it, const void *value, char *why, size_t why_len)
+{
+	const char *s = *(char *const *)value;
+	(void)it;
+	for (const char *p = s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')
+			continue;
+		snprintf(why, why_len, "only letters, digits, '-' and '_' are allowed");
+		return SOUK_EINVAL;
+	}
+	if (*s == '\0') {
+		snprintf(why, why_len, "must not be empty");
+		return SOUK_EINVAL;
+	}
+	return 0;
+}
+
+/* Secret files may be missing at parse time (checked again when used), but
+ * when present they must be private to their owner. */
+/* the control socket lives in it: sun_path holds 108 bytes */
+static int check_runtime_dir(const cfg_item_t *it, const void *value, char *why, size_t why_len)
+{
+	const char *path = *(char *const *)value;
+	(void)it;
+	if (strlen(path) > 80) {
+		snprintf(why, why_len,
+			 "longer than 80 characters, the control socket path would not fit");
+		return SOUK_EINVAL;
+	}
+	return 0;
+}
+
+static int check_secret(const cfg_item_t *it, const void *value, char *why, size_t why_len)
+{
+	const char *path = *(char *const *)value;
+	int ret;
+	(void)it;
+	if (path == NULL || *path == '\0')
+		return 0;
+	ret = cfg_check_secret_file(path, why, why_len);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0 && why[0] == '\0')
+		snprintf(why, why_len, "cannot check file (%s)", souk_strerror(ret));
+	return ret;
+}
+
+int cfg_check_secret_file(const char *path, char *why, size_t why_len)
+{
+	struct stat st;
+	if (why_len > 0)
+		why[0] = '\0';
+	if (stat(path, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, why_len, "must be a regular file");
+		return SOUK_EPERM;
+	}
+	if ((st.st_mode & 0177) != 0) {
+		snprintf(why, why_len, "file mode is %04o, must be 0600 or stricter",
+			 (unsigned)(st.st_mode & 07777));
+		return SOUK_EPERM;
+	}
+	return 0;
+}
+
+#define U(n, f, lo, hi, d, u, fl, h)                                                               \
+	{                                                                                          \
+		.name = n, .type = CFG_T_UINT, FIELD(f), .umin = lo, .umax = hi, .def = d,         \
+		.unit = u, .flags = fl, .help = h                                                  \
+	}
+#define SZ(n, f, lo, hi, d, fl, h)                                                                 \
+	{                                                                                          \
+		.name = n, .type = CFG_T_SIZE, FIELD(f), .umin = lo, .umax = hi, .def = d,         \
+		.unit = "bytes", .flags = fl, .help = h                                            \
+	}
+#define DUR(n, f, lo, hi, d, fl, h)                                                                \
+	{                                                                                          \
+		.name = n, .type = CFG_T_DURATION, FIELD(f), .umin = lo, .umax = hi, .def = d,     \
+		.unit = "ms", .flags = fl, .help = h                                               \
+	}
+#define B(n, f, d, fl, h)                                                                          \
+	{                                                                                          \
+		.name = n, .type = CFG_T_BOOL, FIELD(f), .def = d, .flags = fl, .help = h          \
+	}
+#define P(n, f, d, fl, chk, h)                                                                     \
+	{                                                                                          \
+		.name = n, .type = CFG_T_PATH, FIELD(f), .umax = 4095, .def = d, .flags = fl,      \
+		.check = chk, .help = h                                                            \
+	}
+
+static const cfg_item_t g_schema[] = {
+    {.name = "instance",
+     .type = CFG_T_STRING,
+     FIELD(instance),
+     .umax = 32,
+     .def = "souk",
+     .flags = CFG_F_RESTART,
+     .check = check_instance,
+     .help = "Name of this instance; shared-memory objects are /dev/shm/<instance>.*, "
+	     "so several instances can share a machine."},
+    P("paths.state_dir", paths.state_dir, "/var/lib/souk", CFG_F_RESTART, NULL,
+      "Directory of the LMDB environment (records, history, change log, audit log)."),
+    P("paths.runtime_dir", paths.runtime_dir, "/run/souk", CFG_F_RESTART, check_runtime_dir,
+      "Directory of runtime files: the control socket <runtime_dir>/control.sock."),
+    {.name = "log.level",
+     .type = CFG_T_ENUM,
+     FIELD(log.level),
+     .def = "info",
+     .enums = g_levels,
+     .help = "Least important message that is logged (syslog levels)."},
+    {.name = "log.target",
+     .type = CFG_T_ENUM,
+     FIELD(log.target),
+     .def = "auto",
+     .enums = g_targets,
+     .help = "Where log records go: journal when started by systemd (auto), "
+	     "stderr, or journal."},
+    SZ("store.map_size", store.map_size, 1 * MiB, 16 * TiB, "1G", CFG_F_RESTART,
+       "Initial size of the LMDB map; it grows on demand up to store.map_max."),
+    SZ("store.map_max", store.map_max, 0, 16 * TiB, "64G", CFG_F_RESTART,
+       "Ceiling for map growth; 0 means no ceiling. Must be 0 or at least store.map_size."),
+    U("store.max_readers", store.max_readers, 16, 65536, "512", NULL, CFG_F_RESTART,
+      "LMDB reader slots: at least fcgi.processes x fcgi.threads plus soukd and tools."),
+    U("shm.max_workers", shm.max_workers, 1, 4096, "64", "slots", CFG_F_RESTART,
+      "Worker slots in the shared-memory control segment (one per souk-fcgi process)."),
+    {.name = "fcgi.listen",
+     .type = CFG_T_LISTEN,
+     FIELD(fcgi.listen),
+     .def = "unix:/run/souk/fcgi.sock",
+     .flags = CFG_F_RESTART,
+     .help = "FastCGI socket of the workers when they are not socket-activated: "
+	     "unix:/path, 127.0.0.1:9000 or [::1]:9000."},
+    U("fcgi.processes", fcgi.processes, 1, 256, "2", NULL, CFG_F_RESTART,
+      "Number of souk-fcgi worker processes."),
+    U("fcgi.threads", fcgi.threads, 1, 1024, "8", NULL, CFG_F_RESTART,
+      "Request threads per worker process."),
+    U("fcgi.backlog", fcgi.backlog, 1, 65535, "1024", NULL, CFG_F_RESTART,
+      "Listen backlog of the FastCGI socket."),
+    SZ("fcgi.max_body", fcgi.max_body, 1 * KiB, 1 * GiB, "1M", 0,
+       "Largest request body accepted; larger requests get 413."),
+    U("fcgi.max_json_depth", fcgi.max_json_depth, 1, 256, "32", NULL, 0,
+      "Deepest nesting of JSON arrays and objects accepted in a request body."),
+    DUR("fcgi.request_timeout", fcgi.request_timeout_ms, 100, 10 * MIN, "30s", 0,
+	"Longest time a request may take before it is answered 503."),
+    DUR("fcgi.min_seq_wait", fcgi.min_seq_wait_ms, 0, 60 * SEC, "1s", 0,
+	"Longest wait for an image that includes a client's last write "
+	"(read-your-writes); 0 disables waiting."),
+    DUR("fcgi.idempotency_ttl", fcgi.idempotency_ttl_ms, 1 * MIN, 30 * DAY, "1d", 0,
+	"How long an Idempotency-Key and its response are kept."),
+    DUR("publish.coalesce", publish.coalesce_ms, 0, 10 * SEC, "2ms", 0,
+	"Wait after a change before building an image, so bursts of writes are "
+	"published together."),
+    DUR("publish.poll_interval", publish.poll_interval_ms, 10, 1 * MIN, "1s", 0,
+	"Interval at which the change log is checked when no wake-up arrives."),
+    B("daemon.watchdog", daemon.watchdog, "true", 0,
+      "Answer the systemd watchdog (WatchdogSec=) from the event loop; off only "
+      "for debugging."),
+    DUR("daemon.shutdown_timeout", daemon.shutdown_timeout_ms, 100, 5 * MIN, "10s", 0,
+	"Longest time to finish work in progress on SIGTERM before exiting anyway."),
+    U("control.max_clients", control.max_clients, 1, 1024, "32", "connections", 0,
+      "Simultaneous connections to the control socket; more are refused."),
+    DUR("control.idle_timeout", control.idle_timeout_ms, 100, 1 * HOUR, "1m", 0,
+	"A control connection idle for this long is closed."),
+    P("auth.admin_secret_file", auth.admin_secret_file, "/etc/souk/admin.secret", CFG_F_EMPTY_OK,
+      check_secret,
+      "File holding the secret that signs staff tokens; mode 0600 or stricter. "
+      "Empty disables staff token issuing."),
+    DUR("auth.token_ttl", auth.token_ttl_ms, 1 * MIN, 1 * DAY, "15m", 0,
+	"Lifetime of customer and staff tokens."),
+    P("audit.signing_key_file", audit.signing_key_file, "/etc/souk/audit.key",
+      CFG_F_EMPTY_OK | CFG_F_RESTART, check_secret,
+      "Private key (PEM) that signs audit-log checkpoints; mode 0600 or stricter. "
+      "Empty leaves checkpoints unsigned."),
+    DUR("audit.checkpoint_interval", audit.checkpoint_interval_ms, 1 * MIN, 1 * DAY, "1h", 0,
+	"Interval between signed audit-log checkpoints."),
+};
+
+_Static_assert(SOUK_ARRAY_LEN(g_schema) <= CFG_ITEMS_MAX, "raise CFG_ITEMS_MAX");
+
+const cfg_item_t *cfg_schema(size_t *count)
+{
+	*count = SOUK_ARRAY_LEN(g_schema);
+	return g_schema;
+}
+
+const cfg_item_t *cfg_item_find(const char *name)
+{
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(g_schema); i++)
+		if (strcmp(g_schema[i].name, name) == 0)
+			return &g_schema[i];
+	return NULL;
+}
+
+size_t cfg_item_index(const cfg_item_t *it)
+{
+	return (size_t)(it - g_schema);
+}
+
+const char *cfg_log_level_name(int level)
+{
+	for (const cfg_enum_t *e = g_levels; e->name; e++)
+		if (e->value == level)
+			return e->name;
+	return "?";
+}

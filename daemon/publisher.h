@@ -1,0 +1,80 @@
+#pragma once
+/*
+ * daemon/publisher.h - soukd's catalog publisher.
+ *
+ * Runs inside soukd's libevent loop. At start it renders every product from
+ * LMDB (store_scan) into an in-memory table and publishes a first image; after
+ * that it follows the change log: workers send the 8-byte little-endian
+ * change sequence of each commit as a datagram to <runtime_dir>/publish.sock,
+ * the publisher waits a short coalescing delay, reads store_changes() after the
+ * last sequence it applied, re-renders only the changed products and
+ * publishes a new image. A poll timer catches anything whose datagram was
+ * lost (or sent while soukd was down).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/shm.h"
+#include "store/store.h"
+
+struct event_base;
+typedef struct publisher publisher_t;
+
+/* Extra sections for the same image (prices, search, ...): called with the
+ * builder before each publish; non-zero fails that publish. */
+typedef int (*publisher_sections_fn)(void *arg, shm_builder_t *b);
+
+typedef struct {
+	const char *runtime_dir;    /* socket at <runtime_dir>/publish.sock */
+	const char *socket_path;    /* overrides runtime_dir when set; NULL and
+				     * no runtime_dir = no socket (poll only) */
+	uint32_t coalesce_ms;       /* wait after a datagram; 0 = the next loop turn
+				     * (no opts at all = 2 ms) */
+	uint32_t poll_ms;           /* change-log poll; 0 = 1000 ms */
+	const char *default_locale; /* NULL = "en" */
+	publisher_sections_fn sections;
+	void *sections_arg;
+} publisher_opts_t;
+
+typedef struct {
+	uint64_t publishes;         /* images published */
+	uint64_t failures;          /* failed builds or publishes */
+	uint64_t datagrams;         /* change notifications received */
+	uint64_t poll_catchups;     /* changes found by the poll, not a datagram */
+	uint64_t render_errors;     /* products whose document did not render */
+	uint64_t last_generation;
+	uint64_t last_seq;          /* change-log sequence of the last image */
+	uint64_t last_publish_ms;   /* wall clock of the last image */
+	uint64_t last_duration_us;  /* build + publish of the last image */
+	uint64_t max_duration_us;
+	uint64_t total_duration_us;
+	uint64_t last_changed;      /* products re-rendered for the last image */
+	uint64_t last_lag_ms;       /* newest change's commit -> its image */
+	uint64_t catalog_bytes;     /* catalog sections of the last image */
+	uint64_t products;          /* in the table, archived included */
+	uint64_t served;            /* not archived */
+	uint64_t table_bytes;       /* heap held by rendered products (approx.) */
+} publisher_stats_t;
+
+/* Full build and first publish happen here (an error is returned when they
+ * fail; the loop is not needed for that). */
+int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
+		  const publisher_opts_t *opts, publisher_t **out);
+void publisher_free(publisher_t **p);
+
+/* Apply pending changes and publish now, even when nothing changed
+ * (soukctl publish). */
+int publisher_publish_now(publisher_t *p);
+/* Apply pending changes and publish when there were any (what the timers do). */
+int publisher_catch_up(publisher_t *p);
+void publisher_stats(const publisher_t *p, publisher_stats_t *out);
+/* Apply new timing (configuration reload); poll_ms 0 = 1000 ms. */
+int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms);
+/* The socket path in use ("" when none). */
+const char *publisher_socket_path(const publisher_t *p);
+
+/* ---- worker side ----------------------------------------------------------
+ * A non-blocking datagram socket for notifications; send never blocks and a
+ * failure is harmless (the poll catches up), so callers may ignore it. */
+int publisher_notify_open(void);
+int publisher_notify(int fd, const char *socket_path, uint64_t seq);

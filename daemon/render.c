@@ -1,0 +1,302 @@
+#include "daemon/render.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+#define RENDER_DOC_MAX (1u << 20)
+
+static const char *const reserved[] = {
+	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions",
+};
+
+static bool is_reserved(const char *k)
+{
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(reserved); i++)
+		if (strcmp(k, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool locale_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= CATALOG_LOCALE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+void render_time(uint64_t time_ms, char out[32])
+{
+	time_t t = (time_t)(time_ms / 1000u);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	size_t n = strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0 || n > 24) {
+		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(time_ms % 1000u));
+}
+
+/* Sorted, deduplicated set of locale tags. */
+typedef struct {
+	char tag[CATALOG_LOCALES_MAX][CATALOG_LOCALE_MAX];
+	size_t n;
+} locset_t;
+
+static void locset_add(locset_t *s, const char *tag)
+{
+	if (!locale_valid(tag))
+		return;
+	size_t i = 0;
+	while (i < s->n && strcmp(s->tag[i], tag) < 0)
+		i++;
+	if (i < s->n && strcmp(s->tag[i], tag) == 0)
+		return;
+	if (s->n == CATALOG_LOCALES_MAX)
+		return;
+	memmove(s->tag[i + 1], s->tag[i], (s->n - i) * CATALOG_LOCALE_MAX);
+	snprintf(s->tag[i], CATALOG_LOCALE_MAX, "%s", tag);
+	s->n++;
+}
+
+static void locset_add_keys(locset_t *s, json_t *obj)
+{
+	const char *k;
+	json_t *val;
+	if (!json_is_object(obj))
+		return;
+	json_object_foreach(obj, k, val)
+	{
+		if (json_is_string(val))
+			locset_add(s, k);
+	}
+}
+
+/* The string for locale, else the default locale, else the first locale in
+ * byte order; NULL when obj has no string at all. */
+static json_t *pick_text(json_t *obj, const char *locale, const char *def)
+{
+	json_t *v = json_object_get(obj, locale);
+	if (json_is_string(v))
+		return v;
+	v = json_object_get(obj, def);
+	if (json_is_string(v))
+		return v;
+	const char *k, *best = NULL;
+	json_t *val, *bestv = NULL;
+	json_object_foreach(obj, k, val)
+	{
+		if (json_is_string(val) && (!best || strcmp(k, best) < 0)) {
+			best = k;
+			bestv = val;
+		}
+	}
+	return bestv;
+}
+
+/* A copy of obj with keys in byte order (for "titles"/"descriptions"). */
+static json_t *sorted_copy(json_t *obj)
+{
+	const char *keys[CATALOG_LOCALES_MAX * 4];
+	size_t n = 0;
+	const char *k;
+	json_t *val;
+	json_t *out = json_object();
+	if (!out)
+		return NULL;
+	json_object_foreach(obj, k, val)
+	{
+		if (json_is_string(val) && n < SOUK_ARRAY_LEN(keys))
+			keys[n++] = k;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+			const char *t = keys[j];
+			keys[j] = keys[j - 1];
+			keys[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (json_object_set(out, keys[i], json_object_get(obj, keys[i])) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	return out;
+}
+
+static int render_one(json_t *doc, const render_product_t *p, const char *hex, const char *when,
+		      const char *locale, const char *def, char **json, size_t *len)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *val;
+	int rc = SOUK_ENOMEM;
+
+	if (!o)
+		return SOUK_ENOMEM;
+	if (json_object_set_new(o, "id", json_string(hex)) ||
+	    json_object_set_new(o, "version", json_integer((json_int_t)p->cp.version)) ||
+	    json_object_set_new(o, "seq", json_integer((json_int_t)p->cp.seq)) ||
+	    json_object_set_new(o, "updated_at", json_string(when)) ||
+	    json_object_set_new(o, "locale", json_string(locale)))
+		goto fail;
+	json_object_foreach(doc, k, val)
+	{
+		if (is_reserved(k))
+			continue;
+		if ((strcmp(k, "title") == 0 || strcmp(k, "description") == 0) &&
+		    json_is_object(val)) {
+			json_t *t = pick_text(val, locale, def);
+			char plural[16];
+			snprintf(plural, sizeof(plural), "%ss", k);
+			if (t && json_object_set(o, k, t))
+				goto fail;
+			if (json_object_set_new(o, plural, sorted_copy(val)))
+				goto fail;
+			continue;
+		}
+		if (json_object_set(o, k, val))
+			goto fail;
+	}
+	*json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!*json)
+		goto fail;
+	*len = strlen(*json);
+	rc = 0;
+fail:
+	json_decref(o);
+	return rc;
+}
+
+static int dup_str(json_t *v, size_t max, char **out, size_t *len)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	size_t n = json_is_string(v) ? json_string_length(v) : 0;
+	if (n > max)
+		return SOUK_EINVAL;
+	*out = malloc(n + 1);
+	if (!*out)
+		return SOUK_ENOMEM;
+	memcpy(*out, s, n);
+	(*out)[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+int render_product(const store_rec_t *rec, const char *default_locale, render_product_t **out)
+{
+	render_product_t *p = NULL;
+	json_t *doc = NULL;
+	json_error_t jerr;
+	locset_t ls;
+	char hex[33], when[32];
+	int rc;
+
+	if (!rec || !out || (!rec->doc && rec->doc_len))
+		return SOUK_EINVAL;
+	if (!default_locale || !locale_valid(default_locale))
+		default_locale = CATALOG_DEFAULT_LOCALE;
+	if (rec->doc_len > RENDER_DOC_MAX)
+		return SOUK_ETOOBIG;
+	doc = json_loadb(rec->doc ? rec->doc : "", rec->doc_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc)) {
+		rc = SOUK_EINVAL;
+		goto fail;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
+	p->cp.id = rec->id;
+	p->cp.version = rec->version;
+	p->cp.seq = rec->seq;
+	p->time_ms = rec->time_ms;
+	rc = dup_str(json_object_get(doc, "sku"), CATALOG_KEY_MAX, &p->sku, &p->cp.sku_len);
+	if (rc)
+		goto fail;
+	rc = dup_str(json_object_get(doc, "category"), CATALOG_KEY_MAX, &p->category,
+		     &p->cp.category_len);
+	if (rc)
+		goto fail;
+	p->cp.sku = p->sku;
+	p->cp.category = p->category;
+	json_t *status = json_object_get(doc, "status");
+	p->cp.archived = rec->archived ||
+			 (json_is_string(status) && strcmp(json_string_value(status), "archived") == 0);
+	if (p->cp.archived)
+		goto done;
+
+	memset(&ls, 0, sizeof(ls));
+	locset_add(&ls, default_locale);
+	locset_add_keys(&ls, json_object_get(doc, "title"));
+	locset_add_keys(&ls, json_object_get(doc, "description"));
+	p->locs = calloc(ls.n, sizeof(*p->locs));
+	if (!p->locs) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
+	store_id_hex(&rec->id, hex);
+	render_time(rec->time_ms, when);
+	for (size_t i = 0; i < ls.n; i++) {
+		char *json = NULL;
+		size_t len = 0;
+		rc = render_one(doc, p, hex, when, ls.tag[i], default_locale, &json, &len);
+		if (rc)
+			goto fail;
+		snprintf(p->locs[i].locale, CATALOG_LOCALE_MAX, "%s", ls.tag[i]);
+		p->locs[i].json = json;
+		p->locs[i].json_len = len;
+		p->cp.nloc = (uint32_t)(i + 1);
+		if (strcmp(ls.tag[i], default_locale) == 0)
+			p->cp.default_loc = (uint32_t)i;
+	}
+	p->cp.locs = p->locs;
+done:
+	json_decref(doc);
+	*out = p;
+	return 0;
+fail:
+	json_decref(doc);
+	render_product_free(&p);
+	return rc;
+}
+
+void render_product_free(render_product_t **pp)
+{
+	render_product_t *p = pp ? *pp : NULL;
+	if (!p)
+		return;
+	for (uint32_t i = 0; p->locs && i < p->cp.nloc; i++)
+		free((void *)p->locs[i].json);
+	free(p->locs);
+	free(p->sku);
+	free(p->category);
+	free(p);
+	*pp = NULL;
+}
+
+size_t render_product_bytes(const render_product_t *p)
+{
+	size_t n = sizeof(*p) + p->cp.sku_len + p->cp.category_len + 2;
+	for (uint32_t i = 0; i < p->cp.nloc; i++)
+		n += sizeof(catalog_loc_t) + p->locs[i].json_len + 1;
+	return n;
+}

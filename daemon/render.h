@@ -1,0 +1,45 @@
+#pragma once
+/*
+ * daemon/render.h - render stored product documents for the catalog image.
+ *
+ * A stored product (JSON from LMDB, see shm/catalog.h) plus its id, version,
+ * change-log sequence and time becomes one JSON document per locale. Output
+ * is deterministic: the same record always renders to the same bytes.
+ *
+ * Rendered fields, in this order: "id", "version", "seq", "updated_at",
+ * "locale", then the stored fields in stored order, where "title" and
+ * "description" become the string for the rendered locale (else the default
+ * locale, else the alphabetically first locale) each followed by "titles" /
+ * "descriptions" with every locale. Stored fields that clash with rendered
+ * ones ("id", "version", "seq", "updated_at", "locale", "titles",
+ * "descriptions") are dropped.
+ *
+ * Locales rendered: the default one, plus every locale key of "title" and
+ * "description" (tags of 1..39 characters [A-Za-z0-9_-]).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/catalog.h"
+#include "store/store.h"
+
+typedef struct {
+	catalog_product_t cp; /* what catalog_build takes; points into this */
+	catalog_loc_t *locs;
+	char *sku;
+	char *category;
+	uint64_t time_ms;
+} render_product_t;
+
+/* Render one record. default_locale NULL = CATALOG_DEFAULT_LOCALE. Archived
+ * records (rec->archived or "status":"archived") render as hidden tombstones.
+ * SOUK_EINVAL when the document is not a JSON object. */
+int render_product(const store_rec_t *rec, const char *default_locale,
+		   render_product_t **out);
+void render_product_free(render_product_t **p);
+
+/* RFC 3339 UTC with milliseconds, e.g. "2026-11-26T11:22:47.123Z". */
+void render_time(uint64_t time_ms, char out[32]);
+
+/* Approximate heap bytes held by a rendered product (for statistics). */
+size_t render_product_bytes(const render_product_t *p);

@@ -1,0 +1,206 @@
+#include "daemon/soukd_publish.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "daemon/control.h"
+#include "daemon/publisher.h"
+#include "shm/shm.h"
+#include "store/store.h"
+
+struct soukd_publish {
+	soukd_t *d;
+	store_t *store;
+	shm_ctl_t *ctl;
+	publisher_t *pub;
+	char instance[64];
+	bool started; /* a clean stop removes the instance's shared memory */
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(path, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static uint32_t clamp_u32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static int cmd_publish(ctl_conn_t *conn, const char *args, json_t *reply, void *arg)
+{
+	soukd_publish_t *sp = arg;
+	publisher_stats_t st;
+	(void)conn;
+	(void)args;
+	log_daemon_info("control, publish requested");
+	int rc = publisher_publish_now(sp->pub);
+	publisher_stats(sp->pub, &st);
+	if (rc == 0) {
+		json_object_set_new(reply, "generation", json_integer((json_int_t)st.last_generation));
+		json_object_set_new(reply, "seq", json_integer((json_int_t)st.last_seq));
+		json_object_set_new(reply, "products", json_integer((json_int_t)st.served));
+		json_object_set_new(reply, "duration_us",
+				    json_integer((json_int_t)st.last_duration_us));
+	}
+	return rc;
+}
+
+static void on_status(soukd_t *d, json_t *status, void *arg)
+{
+	soukd_publish_t *sp = arg;
+	publisher_stats_t st;
+	json_t *o = json_object();
+	(void)d;
+	if (!o)
+		return;
+	publisher_stats(sp->pub, &st);
+#define F(name) json_object_set_new(o, #name, json_integer((json_int_t)st.name))
+	F(publishes);
+	F(failures);
+	F(datagrams);
+	F(poll_catchups);
+	F(render_errors);
+	F(last_generation);
+	F(last_seq);
+	F(last_publish_ms);
+	F(last_duration_us);
+	F(max_duration_us);
+	F(last_changed);
+	F(last_lag_ms);
+	F(catalog_bytes);
+	F(products);
+	F(served);
+#undef F
+	json_object_set_new(o, "store_last_seq", json_integer((json_int_t)store_last_seq(sp->store)));
+	json_object_set_new(o, "socket", json_string(publisher_socket_path(sp->pub)));
+	json_object_set_new(status, "publisher", o);
+}
+
+static void on_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,
+		      const cfg_diff_t *diff, void *arg)
+{
+	soukd_publish_t *sp = arg;
+	(void)d;
+	(void)diff;
+	if (old_cfg->publish.coalesce_ms == new_cfg->publish.coalesce_ms &&
+	    old_cfg->publish.poll_interval_ms == new_cfg->publish.poll_interval_ms)
+		return;
+	if (publisher_set_timing(sp->pub, clamp_u32(new_cfg->publish.coalesce_ms),
+				 clamp_u32(new_cfg->publish.poll_interval_ms)) != 0)
+		log_daemon_warn("publisher, new timing not applied");
+}
+
+int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
+{
+	soukd_publish_t *sp = NULL;
+	const cfg_t *cfg;
+	int rc;
+
+	if (!d || !out)
+		return SOUK_EINVAL;
+	cfg = d->cfg;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return SOUK_ENOMEM;
+	sp->d = d;
+	/* soukd_start() has not run yet: the socket's directory may be missing */
+	rc = mkdir_p(cfg->paths.runtime_dir, 0750);
+	if (rc) {
+		log_daemon_err("cannot create runtime directory '%s' (%s)", cfg->paths.runtime_dir,
+			       souk_strerror(rc));
+		goto fail;
+	}
+	store_opts_t so = {
+		.map_size = cfg->store.map_size,
+		.map_max = cfg->store.map_max,
+		.max_readers = cfg->store.max_readers,
+	};
+	rc = store_open(cfg->paths.state_dir, &so, &sp->store);
+	if (rc) {
+		log_daemon_err("cannot open the store in '%s' (%s)", cfg->paths.state_dir,
+			       souk_strerror(rc));
+		goto fail;
+	}
+	rc = shm_ctl_create(cfg->instance, cfg->shm.max_workers, &sp->ctl);
+	if (rc) {
+		log_daemon_err("cannot create shared memory for instance '%s' (%s)", cfg->instance,
+			       souk_strerror(rc));
+		goto fail;
+	}
+	publisher_opts_t po = {
+		.runtime_dir = cfg->paths.runtime_dir,
+		.coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
+		.poll_ms = clamp_u32(cfg->publish.poll_interval_ms),
+	};
+	rc = publisher_new(d->base, sp->store, sp->ctl, &po, &sp->pub);
+	if (rc) {
+		log_daemon_err("publisher, cannot start (%s)", souk_strerror(rc));
+		goto fail;
+	}
+	if ((rc = soukd_on_status(d, on_status, sp)) != 0 ||
+	    (rc = soukd_on_reload(d, on_reload, sp)) != 0)
+		goto fail;
+	snprintf(sp->instance, sizeof(sp->instance), "%s", cfg->instance);
+	sp->started = true;
+	*out = sp;
+	return 0;
+fail:
+	soukd_publish_free(&sp);
+	return rc;
+}
+
+int soukd_publish_attach(soukd_publish_t *sp)
+{
+	if (!sp || !sp->d->ctl)
+		return SOUK_EINVAL;
+	return ctl_register(sp->d->ctl, "publish", "build and publish a new image now", cmd_publish,
+			    sp);
+}
+
+void soukd_publish_free(soukd_publish_t **psp)
+{
+	soukd_publish_t *sp = psp ? *psp : NULL;
+	if (!sp)
+		return;
+	publisher_free(&sp->pub);
+	shm_ctl_free(&sp->ctl);
+	if (sp->started) {
+		/* workers keep their mappings; they re-attach to the next soukd's
+		 * segment when shm_ctl_replaced() tells them */
+		int rc = shm_ctl_unlink(sp->instance);
+		if (rc && rc != SOUK_ENOENT)
+			log_daemon_warn("cannot remove shared memory of '%s' (%s)", sp->instance,
+					souk_strerror(rc));
+	}
+	store_close(&sp->store);
+	free(sp);
+	*psp = NULL;
+}

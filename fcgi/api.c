@@ -1,0 +1,1158 @@
+#include "fcgi/api.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/publisher.h"
+#include "fcgi/metrics.h"
+#include "fcgi/problem.h"
+#include "fcgi/product.h"
+#include "shm/catalog.h"
+
+#define API_KIND "product"
+#define API_ACTOR "admin"
+#define API_LIST_DEFAULT 50
+#define API_LIST_MAX 200
+#define API_HISTORY_MAX 1000
+
+const char *api_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 428: return "Precondition Required";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+/* ---- committer glue ------------------------------------------------------ */
+
+static int apply_batch(void *arg, store_mut_t *muts, size_t n)
+{
+	api_t *api = arg;
+	return store_apply(api->store, muts, n);
+}
+
+static void after_batch(void *arg, const store_mut_t *muts, size_t n, int rc)
+{
+	api_t *api = arg;
+	shm_slot_t *slot = atomic_load(&api->slot);
+	uint64_t max_seq = 0;
+	if (slot != NULL) {
+		shm_slot_count(slot, MET_COMMIT_BATCHES, 1);
+		shm_slot_count(slot, MET_COMMIT_MUTATIONS, n);
+		if (rc != 0)
+			shm_slot_count(slot, MET_COMMIT_FAILURES, 1);
+	}
+	if (rc != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (muts[i].result == 0 && !muts[i].replayed && muts[i].seq > max_seq)
+			max_seq = muts[i].seq;
+	if (max_seq == 0 || api->notify_fd < 0 || api->opts.notify_path[0] == '\0')
+		return;
+	/* fire and forget: soukd's poll catches up when it is down */
+	if (publisher_notify(api->notify_fd, api->opts.notify_path, max_seq) != 0 && slot != NULL)
+		shm_slot_count(slot, MET_NOTIFY_FAILURES, 1);
+}
+
+int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *secret,
+	     size_t secret_len)
+{
+	int rc;
+	memset(api, 0, sizeof(*api));
+	api->opts = *opts;
+	api->store = store;
+	api->notify_fd = -1;
+	pthread_mutex_init(&api->attach_lock, NULL);
+	if (secret != NULL) {
+		api->secret = malloc(secret_len + 1);
+		if (api->secret == NULL) {
+			rc = SOUK_ENOMEM;
+			goto fail;
+		}
+		memcpy(api->secret, secret, secret_len);
+		api->secret[secret_len] = '\0';
+		api->secret_len = secret_len;
+	}
+	if (api->opts.notify_path != NULL && api->opts.notify_path[0] != '\0') {
+		rc = publisher_notify_open();
+		if (rc < 0)
+			goto fail;
+		api->notify_fd = rc;
+	} else {
+		api->opts.notify_path = "";
+	}
+	rc = commit_new(apply_batch, after_batch, api, opts->max_batch ? opts->max_batch : 256,
+			&api->commit);
+	if (rc != 0)
+		goto fail;
+	api_housekeeping(api);
+	return 0;
+fail:
+	api_deinit(api);
+	return rc;
+}
+
+void api_deinit(api_t *api)
+{
+	commit_free(&api->commit);
+	shm_ctl_t *ctl = atomic_exchange(&api->ctl, NULL);
+	shm_slot_t *slot = atomic_exchange(&api->slot, NULL);
+	if (ctl != NULL) {
+		if (slot != NULL)
+			shm_slot_release(ctl, &slot);
+		shm_ctl_free(&ctl);
+	}
+	for (unsigned i = 0; i < api->nretired; i++) {
+		if (api->retired_slot[i] != NULL)
+			shm_slot_release(api->retired[i], &api->retired_slot[i]);
+		shm_ctl_free(&api->retired[i]);
+	}
+	api->nretired = 0;
+	if (api->notify_fd >= 0)
+		close(api->notify_fd);
+	api->notify_fd = -1;
+	if (api->secret != NULL) {
+		explicit_bzero(api->secret, api->secret_len);
+		free(api->secret);
+		api->secret = NULL;
+	}
+	pthread_mutex_destroy(&api->attach_lock);
+}
+
+void api_housekeeping(api_t *api)
+{
+	pthread_mutex_lock(&api->attach_lock);
+	shm_ctl_t *cur = atomic_load(&api->ctl);
+	if (cur != NULL && shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
+		/* soukd re-created the segment: move to the new one; the old
+		 * one stays mapped (threads may still read from it) */
+		api->retired[api->nretired] = cur;
+		api->retired_slot[api->nretired] = atomic_exchange(&api->slot, NULL);
+		api->nretired++;
+		atomic_store(&api->ctl, NULL);
+		cur = NULL;
+		log_fcgi_info("fcgi, control segment of instance '%s' was replaced, re-attaching",
+			      api->opts.instance);
+	}
+	if (cur == NULL) {
+		shm_ctl_t *ctl = NULL;
+		int rc = shm_ctl_attach(api->opts.instance, &ctl);
+		if (rc == 0) {
+			shm_slot_t *slot = NULL;
+			rc = shm_slot_claim(ctl, &slot);
+			if (rc != 0)
+				log_fcgi_warn("fcgi, no worker slot in instance '%s' (%s), metrics "
+					      "of this process are not counted",
+					      api->opts.instance, souk_strerror(rc));
+			atomic_store(&api->slot, slot);
+			atomic_store(&api->ctl, ctl);
+		}
+	}
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
+int api_thread_init(api_thread_t *th, api_t *api)
+{
+	memset(th, 0, sizeof(*th));
+	th->api = api;
+	return arena_new(64 * 1024, 64u << 20, &th->arena);
+}
+
+void api_thread_deinit(api_thread_t *th)
+{
+	if (th->acquired)
+		shm_reader_release(th->reader);
+	th->acquired = false;
+	shm_reader_free(&th->reader);
+	arena_free(&th->arena);
+}
+
+void api_finish(api_thread_t *th)
+{
+	if (th->acquired)
+		shm_reader_release(th->reader);
+	th->acquired = false;
+	arena_reset(th->arena);
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt,
+			...) __attribute__((format(printf, 4, 5)));
+static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt,
+			...)
+{
+	char val[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	sbuf_printf(&resp->headers, "%s: %s\r\n", name, val);
+}
+
+static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			 const problem_t *p)
+{
+	char *s = problem_render(p, NULL);
+	resp->status = p->status ? p->status : 500;
+	resp->content_type = "application/problem+json";
+	if (s == NULL) {
+		resp->body = "{\"type\":\"" PROBLEM_TYPE_BASE PROBLEM_INTERNAL
+			     "\",\"title\":\"Internal error\",\"status\":500}";
+		resp->body_len = strlen(resp->body);
+		resp->status = 500;
+		return;
+	}
+	size_t len = strlen(s);
+	resp->body = arena_strndup(th->arena, s, len);
+	resp->body_len = resp->body ? len : 0;
+	free(s);
+}
+
+static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
+		 const char *slug, const char *title, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
+		 const char *slug, const char *title, const char *fmt, ...)
+{
+	problem_t p;
+	va_list ap;
+	problem_init(&p);
+	p.status = status;
+	p.slug = slug;
+	p.title = title;
+	va_start(ap, fmt);
+	vsnprintf(p.detail, sizeof(p.detail), fmt, ap);
+	va_end(ap);
+	resp_problem(th, req, resp, &p);
+}
+
+static void internal(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
+{
+	fail(th, req, resp, 500, PROBLEM_INTERNAL, "Internal error", "%s", souk_strerror(rc));
+}
+
+static void unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const char *detail)
+{
+	resp_header(th, resp, "Retry-After", "1");
+	fail(th, req, resp, 503, PROBLEM_UNAVAILABLE, "Service unavailable", "%s", detail);
+}
+
+static void resp_json(api_resp_t *resp, int status, const char *body, size_t len)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = body;
+	resp->body_len = len;
+}
+
+/* ---- request helpers ----------------------------------------------------- */
+
+/* locale from ?locale= or the first Accept-Language tag; NULL = default */
+static const char *req_locale(api_thread_t *th, const api_req_t *req, const char *query,
+			      size_t query_len)
+{
+	char buf[40];
+	size_t n = 0;
+	if (query_get(query, query_len, "locale", buf, sizeof(buf), &n) == 0 &&
+	    product_locale_valid(buf, n))
+		return arena_strndup(th->arena, buf, n);
+	const char *al = req->accept_language;
+	if (al == NULL)
+		return NULL;
+	while (*al == ' ')
+		al++;
+	n = strcspn(al, ",; ");
+	if (product_locale_valid(al, n))
+		return arena_strndup(th->arena, al, n);
+	return NULL;
+}
+
+static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	api_t *api = th->api;
+	const char *h = req->authorization;
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\"");
+		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
+		     "this request needs an Authorization: Bearer token");
+		return false;
+	}
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	size_t len = strlen(tok);
+	while (len > 0 && tok[len - 1] == ' ')
+		len--;
+	if (api->secret == NULL || !souk_ct_equal(tok, len, api->secret, api->secret_len)) {
+		resp_header(th, resp, "WWW-Authenticate",
+			    "Bearer realm=\"souk\", error=\"invalid_token\"");
+		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
+		     "the bearer token is not valid");
+		return false;
+	}
+	return true;
+}
+
+/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, -1 = malformed */
+static int parse_if_match(const char *h, uint64_t *version)
+{
+	char buf[32];
+	if (h == NULL)
+		return 0;
+	while (*h == ' ')
+		h++;
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	size_t len = strlen(h);
+	while (len > 0 && h[len - 1] == ' ')
+		len--;
+	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
+		h++;
+		len -= 2;
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, h, len);
+	buf[len] = '\0';
+	return souk_parse_u64(buf, 1, UINT64_MAX, version) == 0 ? 1 : -1;
+}
+
+/* Acquire the current image, waiting (bounded) for Souk-Min-Seq. */
+static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		    catalog_view_t *view)
+{
+	api_t *api = th->api;
+	uint64_t min_seq = 0;
+	const shm_image_t *img = NULL;
+	int rc;
+	if (req->min_seq != NULL &&
+	    souk_parse_u64(req->min_seq, 0, UINT64_MAX, &min_seq) != 0) {
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "Souk-Min-Seq must be a non-negative integer");
+		return SOUK_EINVAL;
+	}
+	shm_ctl_t *ctl = atomic_load(&api->ctl);
+	if (ctl == NULL) {
+		unavailable(th, req, resp, "no catalog image has been published yet");
+		return SOUK_ENOENT;
+	}
+	if (th->reader != NULL && th->reader_ctl != ctl) {
+		shm_reader_free(&th->reader);
+		th->reader_ctl = NULL;
+	}
+	if (th->reader == NULL) {
+		rc = shm_reader_new(ctl, &th->reader);
+		if (rc != 0) {
+			unavailable(th, req, resp, "cannot read the shared-memory images");
+			return rc;
+		}
+		th->reader_ctl = ctl;
+		shm_reader_set_slot(th->reader, atomic_load(&api->slot));
+	}
+	uint64_t deadline = souk_now_mono_ms() + api->opts.min_seq_wait_ms;
+	for (;;) {
+		rc = shm_reader_acquire(th->reader, &img);
+		if (rc != 0) {
+			unavailable(th, req, resp, "no catalog image has been published yet");
+			return rc;
+		}
+		th->acquired = true;
+		rc = catalog_view_init(img, view);
+		if (rc != 0) {
+			unavailable(th, req, resp, "the current image has no usable catalog");
+			return rc;
+		}
+		if (view->seq >= min_seq)
+			return 0;
+		shm_reader_release(th->reader);
+		th->acquired = false;
+		if (souk_now_mono_ms() >= deadline)
+			break;
+		/* wait for a newer image: poll the control segment every ~1 ms */
+		while (shm_ctl_seq(ctl) < min_seq && souk_now_mono_ms() < deadline) {
+			struct timespec ts = { 0, 1000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	shm_slot_t *slot = atomic_load(&api->slot);
+	if (slot != NULL)
+		shm_slot_count(slot, MET_MIN_SEQ_TIMEOUTS, 1);
+	resp_header(th, resp, "Retry-After", "1");
+	fail(th, req, resp, 503, PROBLEM_NOT_VISIBLE, "Not yet visible",
+	     "the catalog does not include change %" PRIu64 " yet", min_seq);
+	return SOUK_ETIMEOUT;
+}
+
+/* ---- reads from the image ----------------------------------------------- */
+
+static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
+		  const char *query, size_t query_len)
+{
+	catalog_view_t view;
+	store_id_t id;
+	const char *json = NULL;
+	size_t len = 0;
+	uint64_t version = 0;
+	int rc;
+	if (get_view(th, req, resp, &view) != 0)
+		return;
+	const char *locale = req_locale(th, req, query, query_len);
+	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
+		rc = catalog_get_by_sku(&view, rt->sku, rt->sku_len, locale, &json, &len, &version);
+	} else {
+		if (store_id_parse(rt->product_id, &id) != 0) {
+			fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+			return;
+		}
+		rc = catalog_get(&view, &id, locale, &json, &len, &version);
+	}
+	if (rc == SOUK_ENOENT) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return;
+	}
+	if (rc != 0) {
+		internal(th, req, resp, rc);
+		return;
+	}
+	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", version);
+	resp_header(th, resp, "Souk-Seq", "%" PRIu64, view.seq);
+	resp_json(resp, 200, json, len);
+}
+
+typedef struct {
+	sbuf_t *b;
+	unsigned n;
+} list_ctx_t;
+
+static int list_cb(const char *json, size_t len, void *arg)
+{
+	list_ctx_t *l = arg;
+	if (l->n++ > 0)
+		sbuf_add(l->b, ",", 1);
+	sbuf_add(l->b, json, len);
+	return l->b->failed ? SOUK_ENOMEM : 0;
+}
+
+static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const char *query,
+		   size_t query_len)
+{
+	char category[PRODUCT_NAME_MAX + 1], cursor[40], limit_s[24];
+	size_t n;
+	uint64_t limit = API_LIST_DEFAULT;
+	problem_t p;
+	catalog_view_t view;
+	problem_init(&p);
+	bool have_cat = false, have_cursor = false;
+	int rc = query_get(query, query_len, "category", category, sizeof(category), &n);
+	if (rc == 0) {
+		if (!product_name_valid(category, n, PRODUCT_NAME_MAX))
+			problem_field(&p, "category", "is not a category name");
+		have_cat = true;
+	} else if (rc != SOUK_ENOENT) {
+		problem_field(&p, "category", "is not a category name");
+	}
+	rc = query_get(query, query_len, "limit", limit_s, sizeof(limit_s), &n);
+	if (rc == 0) {
+		if (souk_parse_u64(limit_s, 1, API_LIST_MAX, &limit) != 0)
+			problem_field(&p, "limit", "must be an integer from 1 to 200");
+	} else if (rc != SOUK_ENOENT) {
+		problem_field(&p, "limit", "must be an integer from 1 to 200");
+	}
+	rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
+	if (rc == 0 && n > 0) {
+		store_id_t cid;
+		if (n != 32 || store_id_parse(cursor, &cid) != 0)
+			problem_field(&p, "cursor", "is not a cursor returned by this API");
+		have_cursor = true;
+	} else if (rc != 0 && rc != SOUK_ENOENT) {
+		problem_field(&p, "cursor", "is not a cursor returned by this API");
+	}
+	if (p.status != 0) {
+		p.status = 400;
+		p.slug = PROBLEM_MALFORMED;
+		p.title = "Malformed request";
+		snprintf(p.detail, sizeof(p.detail), "invalid query parameters");
+		resp_problem(th, req, resp, &p);
+		return;
+	}
+	if (get_view(th, req, resp, &view) != 0)
+		return;
+	const char *locale = req_locale(th, req, query, query_len);
+	sbuf_t b;
+	sbuf_init(&b, th->arena);
+	sbuf_adds(&b, "{\"items\":[");
+	list_ctx_t l = { .b = &b, .n = 0 };
+	char next[33] = "";
+	rc = catalog_list(&view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
+			  (uint32_t)limit, locale, list_cb, &l, next);
+	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "the cursor is not known to the current catalog; start again without it");
+		return;
+	}
+	if (rc != 0 || b.failed) {
+		internal(th, req, resp, rc ? rc : SOUK_ENOMEM);
+		return;
+	}
+	sbuf_adds(&b, "],\"next_cursor\":");
+	if (next[0])
+		sbuf_printf(&b, "\"%s\"", next);
+	else
+		sbuf_adds(&b, "null");
+	sbuf_printf(&b, ",\"seq\":%" PRIu64 "}", view.seq);
+	if (b.failed) {
+		internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	resp_header(th, resp, "Souk-Seq", "%" PRIu64, view.seq);
+	resp_json(resp, 200, b.data, b.len);
+}
+
+/* ---- records from LMDB --------------------------------------------------- */
+
+static void rfc3339(uint64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
+}
+
+/* {"id","version","seq","updated_at","archived", stored fields...} */
+static json_t *record_json(const store_rec_t *rec, bool with_who)
+{
+	char hex[33], when[32];
+	json_error_t je;
+	json_t *doc = json_loadb(rec->doc, rec->doc_len, 0, &je);
+	if (doc == NULL || !json_is_object(doc)) {
+		json_decref(doc);
+		return NULL;
+	}
+	json_t *out = json_object();
+	if (out == NULL) {
+		json_decref(doc);
+		return NULL;
+	}
+	store_id_hex(&rec->id, hex);
+	rfc3339(rec->time_ms, when);
+	json_object_set_new(out, "id", json_string(hex));
+	json_object_set_new(out, "version", json_integer((json_int_t)rec->version));
+	json_object_set_new(out, "seq", json_integer((json_int_t)rec->seq));
+	json_object_set_new(out, "updated_at", json_string(when));
+	json_object_set_new(out, "archived", json_boolean(rec->archived));
+	if (with_who) {
+		json_object_set_new(out, "actor", json_string(rec->actor));
+		if (rec->reason[0])
+			json_object_set_new(out, "reason", json_string(rec->reason));
+	}
+	json_object_update(out, doc);
+	json_decref(doc);
+	return out;
+}
+
+static bool body_json(api_thread_t *th, const api_req_t *req, api_resp_t *resp, json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (s == NULL)
+		return false;
+	size_t len = strlen(s);
+	char *a = arena_strndup(th->arena, s, len);
+	free(s);
+	if (a == NULL)
+		return false;
+	resp->body = a;
+	resp->body_len = len;
+	resp->content_type = "application/json";
+	return true;
+}
+
+static void respond_record(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			   const store_id_t *id, uint64_t version, int status)
+{
+	store_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	int rc = store_get_version(th->api->store, API_KIND, id, version, &rec);
+	if (rc != 0) {
+		internal(th, req, resp, rc);
+		return;
+	}
+	json_t *j = record_json(&rec, false);
+	store_rec_deinit(&rec);
+	if (j == NULL) {
+		internal(th, req, resp, SOUK_ECORRUPT);
+		return;
+	}
+	resp->status = status;
+	if (!body_json(th, req, resp, j))
+		internal(th, req, resp, SOUK_ENOMEM);
+	json_decref(j);
+}
+
+typedef struct {
+	sbuf_t *b;
+	unsigned n;
+	int rc;
+} hist_ctx_t;
+
+static int hist_cb(const store_rec_t *rec, void *arg)
+{
+	hist_ctx_t *h = arg;
+	if (h->n >= API_HISTORY_MAX)
+		return 1;
+	json_t *j = record_json(rec, true);
+	if (j == NULL) {
+		h->rc = SOUK_ECORRUPT;
+		return 1;
+	}
+	char *s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (s == NULL) {
+		h->rc = SOUK_ENOMEM;
+		return 1;
+	}
+	if (h->n++ > 0)
+		sbuf_add(h->b, ",", 1);
+	sbuf_adds(h->b, s);
+	free(s);
+	return h->b->failed ? (h->rc = SOUK_ENOMEM, 1) : 0;
+}
+
+static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		      const route_t *rt)
+{
+	store_id_t id;
+	sbuf_t b;
+	if (store_id_parse(rt->product_id, &id) != 0) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return;
+	}
+	sbuf_init(&b, th->arena);
+	sbuf_adds(&b, "{\"items\":[");
+	hist_ctx_t h = { .b = &b };
+	int rc = store_history(th->api->store, API_KIND, &id, hist_cb, &h);
+	if (rc == SOUK_ENOENT || (rc == 0 && h.n == 0)) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return;
+	}
+	if (rc < 0 || h.rc != 0) {
+		internal(th, req, resp, h.rc ? h.rc : rc);
+		return;
+	}
+	sbuf_printf(&b, "],\"truncated\":%s}", h.n >= API_HISTORY_MAX ? "true" : "false");
+	if (b.failed) {
+		internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	resp_json(resp, 200, b.data, b.len);
+}
+
+/* ---- writes ---------------------------------------------------------------- */
+
+static bool json_content(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	const char *ct = req->content_type;
+	if (ct == NULL || ct[0] == '\0')
+		return true;
+	size_t n = strcspn(ct, "; ");
+	if ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	    (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0))
+		return true;
+	fail(th, req, resp, 415, PROBLEM_MEDIA_TYPE, "Unsupported media type",
+	     "send the body as application/json");
+	return false;
+}
+
+static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	problem_t p;
+	json_t *doc = NULL;
+	if (!json_content(th, req, resp))
+		return NULL;
+	problem_init(&p);
+	if (product_parse_body(req->body, req->body_len, th->api->opts.max_json_depth, &doc,
+			       &p) != 0) {
+		resp_problem(th, req, resp, &p);
+		return NULL;
+	}
+	return doc;
+}
+
+/* Submit one mutation; maps store results to problems. true when committed. */
+static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, store_mut_t *m)
+{
+	int rc = commit_submit(th->api->commit, m);
+	if (rc != 0) {
+		unavailable(th, req, resp, "the write could not be committed; nothing was changed");
+		return false;
+	}
+	switch (m->result) {
+	case 0:
+		resp_header(th, resp, "Souk-Seq", "%" PRIu64, m->seq);
+		if (m->replayed)
+			resp_header(th, resp, "Idempotent-Replayed", "true");
+		return true;
+	case SOUK_ECONFLICT:
+		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
+		     "the product changed since the version in If-Match; read it again");
+		return false;
+	case SOUK_EEXIST:
+		fail(th, req, resp, 409, PROBLEM_CONFLICT, "Conflict",
+		     "another product already uses this sku");
+		return false;
+	case SOUK_ENOENT:
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found",
+		     "no such product (or version)");
+		return false;
+	case SOUK_EINVAL:
+	case SOUK_ETOOBIG:
+		fail(th, req, resp, 422, PROBLEM_VALIDATION, "Validation failed", "%s",
+		     souk_strerror(m->result));
+		return false;
+	default:
+		internal(th, req, resp, m->result);
+		return false;
+	}
+}
+
+static bool idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	const char *k = req->idem_key;
+	if (k == NULL)
+		return true;
+	size_t n = strlen(k);
+	bool ok = n > 0 && n <= STORE_IDEM_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)k[i] >= 0x21 && (unsigned char)k[i] < 0x7f;
+	if (!ok)
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "Idempotency-Key must be 1 to 255 visible ASCII characters");
+	return ok;
+}
+
+/* validated document -> serialized doc + sku key */
+typedef struct {
+	char *doc;
+	char key[PRODUCT_SKU_MAX + 5];
+	size_t key_len;
+	const char *keys[1];
+	size_t key_lens[1];
+} prepared_t;
+
+static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, json_t *norm,
+		    prepared_t *out)
+{
+	const char *sku = json_string_value(json_object_get(norm, "sku"));
+	const char *status = json_string_value(json_object_get(norm, "status"));
+	if (status != NULL && strcmp(status, "archived") == 0) {
+		problem_t p;
+		problem_init(&p);
+		problem_field(&p, "status", "use DELETE to archive a product");
+		resp_problem(th, req, resp, &p);
+		return false;
+	}
+	char *s = json_dumps(norm, JSON_COMPACT);
+	if (s == NULL || sku == NULL) {
+		free(s);
+		internal(th, req, resp, SOUK_ENOMEM);
+		return false;
+	}
+	out->doc = arena_strndup(th->arena, s, strlen(s));
+	free(s);
+	if (out->doc == NULL) {
+		internal(th, req, resp, SOUK_ENOMEM);
+		return false;
+	}
+	size_t n = strlen(sku);
+	memcpy(out->key, "sku", 4); /* "sku\0<sku>" */
+	memcpy(out->key + 4, sku, n);
+	out->key_len = 4 + n;
+	out->keys[0] = out->key;
+	out->key_lens[0] = out->key_len;
+	return true;
+}
+
+static void mut_init(const api_req_t *req, store_mut_t *m, store_op_t op)
+{
+	memset(m, 0, sizeof(*m));
+	m->op = op;
+	m->kind = API_KIND;
+	m->actor = API_ACTOR;
+	m->reason = req->reason;
+}
+
+static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	problem_t p;
+	json_t *in = NULL, *norm = NULL;
+	prepared_t pr;
+	store_mut_t m;
+	if (!idem_ok(th, req, resp) || (in = read_body(th, req, resp)) == NULL)
+		return;
+	problem_init(&p);
+	if (product_validate(in, false, &norm, &p) != 0) {
+		resp_problem(th, req, resp, &p);
+		goto out;
+	}
+	if (!prepare(th, req, resp, norm, &pr))
+		goto out;
+	mut_init(req, &m, STORE_OP_CREATE);
+	m.doc = pr.doc;
+	m.doc_len = strlen(pr.doc);
+	m.keys = pr.keys;
+	m.key_lens = pr.key_lens;
+	m.nkeys = 1;
+	m.idem_key = req->idem_key;
+	m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
+	if (!submit(th, req, resp, &m))
+		goto out;
+	char hex[33];
+	store_id_hex(&m.id, hex);
+	resp_header(th, resp, "Location", "/api/v1/products/%s", hex);
+	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
+	respond_record(th, req, resp, &m.id, m.version, 201);
+out:
+	json_decref(norm);
+	json_decref(in);
+}
+
+static bool current(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
+		    store_id_t *id, store_rec_t *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	if (store_id_parse(rt->product_id, id) != 0) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return false;
+	}
+	int rc = store_get(th->api->store, API_KIND, id, rec);
+	if (rc == SOUK_ENOENT || (rc == 0 && rec->archived)) {
+		store_rec_deinit(rec);
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return false;
+	}
+	if (rc != 0) {
+		internal(th, req, resp, rc);
+		return false;
+	}
+	return true;
+}
+
+static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
+{
+	uint64_t want = 0;
+	store_id_t id;
+	store_rec_t rec;
+	json_t *patch = NULL, *cur = NULL, *merged = NULL, *norm = NULL;
+	problem_t p;
+	prepared_t pr;
+	store_mut_t m;
+	int im = parse_if_match(req->if_match, &want);
+	if (im == 0) {
+		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
+		     "send If-Match with the version (ETag) you read");
+		return;
+	}
+	if (im < 0) {
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "If-Match must be a version such as \"3\"");
+		return;
+	}
+	if ((patch = read_body(th, req, resp)) == NULL)
+		return;
+	if (!current(th, req, resp, rt, &id, &rec))
+		goto out;
+	if (rec.version != want) {
+		resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", rec.version);
+		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
+		     "the product is at version %" PRIu64 ", not %" PRIu64, rec.version, want);
+		store_rec_deinit(&rec);
+		goto out;
+	}
+	json_error_t je;
+	cur = json_loadb(rec.doc, rec.doc_len, 0, &je);
+	store_rec_deinit(&rec);
+	if (cur == NULL || (merged = product_merge_patch(cur, patch)) == NULL) {
+		internal(th, req, resp, SOUK_ECORRUPT);
+		goto out;
+	}
+	problem_init(&p);
+	if (product_validate(merged, false, &norm, &p) != 0) {
+		resp_problem(th, req, resp, &p);
+		goto out;
+	}
+	if (!prepare(th, req, resp, norm, &pr))
+		goto out;
+	mut_init(req, &m, STORE_OP_UPDATE);
+	m.id = id;
+	m.expect_version = want;
+	m.doc = pr.doc;
+	m.doc_len = strlen(pr.doc);
+	m.keys = pr.keys;
+	m.key_lens = pr.key_lens;
+	m.nkeys = 1;
+	if (!submit(th, req, resp, &m))
+		goto out;
+	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
+	respond_record(th, req, resp, &m.id, m.version, 200);
+out:
+	json_decref(norm);
+	json_decref(merged);
+	json_decref(cur);
+	json_decref(patch);
+}
+
+static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
+{
+	uint64_t want = 0;
+	store_id_t id;
+	store_mut_t m;
+	int im = parse_if_match(req->if_match, &want);
+	if (im < 0) {
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "If-Match must be a version such as \"3\"");
+		return;
+	}
+	if (store_id_parse(rt->product_id, &id) != 0) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return;
+	}
+	mut_init(req, &m, STORE_OP_DELETE);
+	m.id = id;
+	m.expect_version = want;
+	if (!submit(th, req, resp, &m))
+		return;
+	resp->status = 204;
+}
+
+static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
+{
+	uint64_t want = 0;
+	store_id_t id;
+	store_mut_t m;
+	json_t *in = NULL;
+	int im = parse_if_match(req->if_match, &want);
+	if (im < 0) {
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "If-Match must be a version such as \"3\"");
+		return;
+	}
+	if (store_id_parse(rt->product_id, &id) != 0) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return;
+	}
+	if ((in = read_body(th, req, resp)) == NULL)
+		return;
+	json_t *v = json_object_get(in, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_object_size(in) != 1) {
+		problem_t p;
+		problem_init(&p);
+		problem_field(&p, "version",
+			      "the body must be {\"version\": N} with N an existing version >= 1");
+		resp_problem(th, req, resp, &p);
+		json_decref(in);
+		return;
+	}
+	mut_init(req, &m, STORE_OP_REVERT);
+	m.id = id;
+	m.expect_version = want;
+	m.revert_to = (uint64_t)json_integer_value(v);
+	json_decref(in);
+	if (!submit(th, req, resp, &m))
+		return;
+	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
+	respond_record(th, req, resp, &m.id, m.version, 200);
+}
+
+/* ---- health and metrics -------------------------------------------------- */
+
+static bool soukd_reachable(const api_t *api)
+{
+	struct sockaddr_un sa;
+	const char *path = api->opts.notify_path;
+	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	/* connect() on a datagram socket succeeds only when someone is bound */
+	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	api_t *api = th->api;
+	sbuf_t b;
+	catalog_view_t view;
+	store_info_t si;
+	bool have_image = false;
+	uint64_t gen = 0, age = 0, seq = 0, count = 0;
+	shm_ctl_t *ctl = atomic_load(&api->ctl);
+	if (ctl != NULL) {
+		const shm_image_t *img = NULL;
+		if (th->reader == NULL || th->reader_ctl != ctl) {
+			shm_reader_free(&th->reader);
+			if (shm_reader_new(ctl, &th->reader) == 0)
+				th->reader_ctl = ctl;
+		}
+		if (th->reader != NULL && shm_reader_acquire(th->reader, &img) == 0) {
+			th->acquired = true;
+			gen = shm_image_generation(img);
+			uint64_t now = souk_now_real_ms(), created = shm_image_created_ms(img);
+			age = now > created ? now - created : 0;
+			if (catalog_view_init(img, &view) == 0) {
+				have_image = true;
+				seq = view.seq;
+				count = view.count;
+			}
+		}
+	}
+	bool store_ok = store_info(api->store, &si) == 0;
+	bool soukd = soukd_reachable(api);
+	sbuf_init(&b, th->arena);
+	sbuf_printf(&b, "{\"status\":\"%s\"", have_image ? "ok" : "unavailable");
+	if (have_image)
+		sbuf_printf(&b,
+			    ",\"image\":{\"generation\":%" PRIu64 ",\"age_ms\":%" PRIu64
+			    ",\"seq\":%" PRIu64 ",\"products\":%" PRIu64 "}",
+			    gen, age, seq, count);
+	else
+		sbuf_adds(&b, ",\"image\":null");
+	sbuf_printf(&b, ",\"store\":{\"ok\":%s", store_ok ? "true" : "false");
+	if (store_ok)
+		sbuf_printf(&b, ",\"last_seq\":%" PRIu64 ",\"readers\":%u", si.last_seq,
+			    si.readers_used);
+	sbuf_printf(&b, "},\"soukd\":{\"reachable\":%s}}", soukd ? "true" : "false");
+	if (b.failed) {
+		internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	if (!have_image)
+		resp_header(th, resp, "Retry-After", "1");
+	resp_json(resp, have_image ? 200 : 503, b.data, b.len);
+}
+
+static void h_metrics(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	sbuf_t b;
+	sbuf_init(&b, th->arena);
+	metrics_render(&b, atomic_load(&th->api->ctl), th->api->store);
+	if (b.failed) {
+		internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	resp->body = b.data ? b.data : "";
+	resp->body_len = b.len;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	const char *path, *query;
+	size_t path_len, query_len;
+	route_t rt;
+	memset(resp, 0, sizeof(*resp));
+	sbuf_init(&resp->headers, th->arena);
+	resp->route = ROUTE_NONE;
+	if (req->method == NULL || req->uri == NULL) {
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "the web server sent no REQUEST_METHOD/REQUEST_URI");
+		return;
+	}
+	if (strlen(req->uri) > API_HEADER_MAX) {
+		fail(th, req, resp, 414, PROBLEM_HEADER_TOO_LARGE, "URI too long",
+		     "the request URI is longer than %d bytes", API_HEADER_MAX);
+		return;
+	}
+	const char *hdrs[] = { req->content_type, req->if_match, req->idem_key,
+			       req->authorization, req->min_seq, req->accept_language,
+			       req->reason };
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(hdrs); i++) {
+		if (hdrs[i] != NULL && strlen(hdrs[i]) > API_HEADER_MAX) {
+			fail(th, req, resp, 431, PROBLEM_HEADER_TOO_LARGE,
+			     "Request header too large", "a request header is longer than %d bytes",
+			     API_HEADER_MAX);
+			return;
+		}
+	}
+	uri_split(req->uri, &path, &path_len, &query, &query_len);
+	router_match(req->method, path, path_len, &rt);
+	resp->route = rt.id;
+	resp->head = rt.head;
+	if (rt.status == 404) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
+		return;
+	}
+	if (rt.status == 405) {
+		resp_header(th, resp, "Allow", "%s", rt.allow);
+		fail(th, req, resp, 405, PROBLEM_METHOD, "Method not allowed",
+		     "%s is not allowed here (allowed: %s)", req->method, rt.allow);
+		return;
+	}
+	if (rt.write) {
+		if (!authorized(th, req, resp))
+			return;
+		if (req->body_too_large) {
+			fail(th, req, resp, 413, PROBLEM_TOO_LARGE, "Content too large",
+			     "the request body is larger than %" PRIu64 " bytes",
+			     th->api->opts.max_body);
+			return;
+		}
+	}
+	switch (rt.id) {
+	case ROUTE_PRODUCT_GET:
+	case ROUTE_PRODUCT_BY_SKU: h_get(th, req, resp, &rt, query, query_len); break;
+	case ROUTE_PRODUCT_LIST: h_list(th, req, resp, query, query_len); break;
+	case ROUTE_PRODUCT_HISTORY: h_history(th, req, resp, &rt); break;
+	case ROUTE_PRODUCT_CREATE: h_create(th, req, resp); break;
+	case ROUTE_PRODUCT_UPDATE: h_update(th, req, resp, &rt); break;
+	case ROUTE_PRODUCT_DELETE: h_delete(th, req, resp, &rt); break;
+	case ROUTE_PRODUCT_REVERT: h_revert(th, req, resp, &rt); break;
+	case ROUTE_HEALTHZ: h_healthz(th, req, resp); break;
+	case ROUTE_METRICS: h_metrics(th, req, resp); break;
+	default:
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
+		break;
+	}
+	if (resp->status == 0)
+		internal(th, req, resp, SOUK_EINVAL);
+}

@@ -1,0 +1,178 @@
+#include "fcgi/commit.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+#define COMMIT_MAGIC 0x434d4954u /* "CMIT" */
+
+typedef struct waiter {
+	struct waiter *next;
+	store_mut_t *mut;
+	int rc;
+	bool done;
+} waiter_t;
+
+struct commit {
+	uint32_t magic;
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* committer waits for submissions */
+	pthread_cond_t done; /* submitters wait for their batch */
+	waiter_t *head, *tail;
+	size_t pending, max_batch;
+	bool stop, started;
+	pthread_t thread;
+	commit_apply_fn apply;
+	commit_after_fn after;
+	void *arg;
+	store_mut_t *batch;
+	waiter_t **taken;
+	commit_stats_t stats;
+};
+
+static void *committer_main(void *p)
+{
+	commit_t *c = p;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (c->head == NULL && !c->stop)
+			pthread_cond_wait(&c->work, &c->lock);
+		if (c->head == NULL && c->stop)
+			break;
+		size_t n = 0;
+		while (c->head != NULL && n < c->max_batch) {
+			waiter_t *w = c->head;
+			c->head = w->next;
+			if (c->head == NULL)
+				c->tail = NULL;
+			c->taken[n] = w;
+			c->batch[n] = *w->mut;
+			n++;
+		}
+		c->pending -= n;
+		pthread_mutex_unlock(&c->lock);
+
+		int rc = c->apply(c->arg, c->batch, n);
+		if (rc != 0)
+			for (size_t i = 0; i < n; i++)
+				c->batch[i].result = rc;
+		if (c->after != NULL)
+			c->after(c->arg, c->batch, n, rc);
+
+		pthread_mutex_lock(&c->lock);
+		for (size_t i = 0; i < n; i++) {
+			*c->taken[i]->mut = c->batch[i];
+			c->taken[i]->rc = rc;
+			c->taken[i]->done = true;
+		}
+		c->stats.batches++;
+		c->stats.mutations += n;
+		if (rc != 0)
+			c->stats.failed_batches++;
+		if (n > c->stats.largest_batch)
+			c->stats.largest_batch = n;
+		pthread_cond_broadcast(&c->done);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int commit_new(commit_apply_fn apply, commit_after_fn after, void *arg, size_t max_batch,
+	       commit_t **out)
+{
+	int rc = SOUK_ENOMEM;
+	if (apply == NULL || max_batch == 0)
+		return SOUK_EINVAL;
+	commit_t *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return SOUK_ENOMEM;
+	c->magic = COMMIT_MAGIC;
+	c->apply = apply;
+	c->after = after;
+	c->arg = arg;
+	c->max_batch = max_batch;
+	c->batch = calloc(max_batch, sizeof(*c->batch));
+	c->taken = calloc(max_batch, sizeof(*c->taken));
+	if (c->batch == NULL || c->taken == NULL)
+		goto fail;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->work, NULL);
+	pthread_cond_init(&c->done, NULL);
+	rc = -pthread_create(&c->thread, NULL, committer_main, c);
+	if (rc != 0) {
+		pthread_cond_destroy(&c->done);
+		pthread_cond_destroy(&c->work);
+		pthread_mutex_destroy(&c->lock);
+		goto fail;
+	}
+	c->started = true;
+	*out = c;
+	return 0;
+fail:
+	free(c->batch);
+	free(c->taken);
+	free(c);
+	return rc;
+}
+
+int commit_submit(commit_t *c, store_mut_t *m)
+{
+	waiter_t w = { .next = NULL, .mut = m, .rc = 0, .done = false };
+	pthread_mutex_lock(&c->lock);
+	if (c->stop) {
+		pthread_mutex_unlock(&c->lock);
+		m->result = SOUK_EBUSY;
+		return SOUK_EBUSY;
+	}
+	if (c->tail != NULL)
+		c->tail->next = &w;
+	else
+		c->head = &w;
+	c->tail = &w;
+	c->pending++;
+	pthread_cond_signal(&c->work);
+	while (!w.done)
+		pthread_cond_wait(&c->done, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	return w.rc;
+}
+
+void commit_free(commit_t **pc)
+{
+	commit_t *c = *pc;
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	if (c->started)
+		pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	pthread_mutex_destroy(&c->lock);
+	free(c->batch);
+	free(c->taken);
+	c->magic = 0;
+	free(c);
+	*pc = NULL;
+}
+
+void commit_stats(commit_t *c, commit_stats_t *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->lock);
+}
+
+size_t commit_pending(commit_t *c)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->pending;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}

@@ -1,0 +1,583 @@
+#include "fcgi/product.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "common/error.h"
+#include "common/util.h"
+
+/* ISO 4217 active alphabetic codes (plus the precious-metal and test codes
+ * are deliberately left out: they are not prices). Sorted for bsearch. */
+static const char iso4217[][4] = {
+	"AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
+	"BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN",
+	"BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF",
+	"DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+	"GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+	"IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
+	"KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA",
+	"MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+	"NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN",
+	"PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+	"SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT",
+	"TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
+	"VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL",
+};
+
+static int code_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 3);
+}
+
+bool product_currency_known(const char *s)
+{
+	if (s == NULL || strlen(s) != 3)
+		return false;
+	return bsearch(s, iso4217, SOUK_ARRAY_LEN(iso4217), sizeof(iso4217[0]), code_cmp) !=
+	       NULL;
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_alnum(char c)
+{
+	return is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+bool product_name_valid(const char *s, size_t len, size_t max)
+{
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+bool product_sku_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > PRODUCT_SKU_MAX || s[0] == ' ' || s[len - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ' ' ? s[i - 1] == ' '
+				: !is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* language (2-3 letters) then subtags of 2-8 alphanumerics, '-' separated,
+ * at most 35 characters in all */
+bool product_locale_valid(const char *s, size_t len)
+{
+	size_t i = 0, n = 0;
+	if (len == 0 || len > 35)
+		return false;
+	while (i < len && is_alpha(s[i]))
+		i++;
+	if (i < 2 || i > 3)
+		return false;
+	while (i < len) {
+		if (s[i] != '-')
+			return false;
+		i++;
+		n = 0;
+		while (i < len && is_alnum(s[i])) {
+			i++;
+			n++;
+		}
+		if (n < 2 || n > 8)
+			return false;
+	}
+	return true;
+}
+
+/* canonical case: language lower, 4-letter script Title, 2-letter region upper */
+static void locale_canon(const char *s, size_t len, char out[36])
+{
+	size_t i = 0, part = 0;
+	while (i < len) {
+		size_t start = i;
+		while (i < len && s[i] != '-')
+			i++;
+		size_t n = i - start;
+		for (size_t k = 0; k < n; k++) {
+			char c = s[start + k];
+			bool upper = part > 0 && ((n == 2 && is_alpha(c)) || (n == 4 && k == 0));
+			if (upper && c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			else if (!upper && c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			out[start + k] = c;
+		}
+		if (i < len)
+			out[i++] = '-';
+		part++;
+	}
+	out[len] = '\0';
+}
+
+typedef struct {
+	problem_t *err;
+	bool partial;
+	int nerr;
+} vctx_t;
+
+static void ferr(vctx_t *v, const char *field, const char *detail)
+{
+	problem_field(v->err, field, "%s", detail);
+	v->nerr++;
+}
+
+static void ferr2(vctx_t *v, const char *field, const char *sub, const char *detail)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "%s/%s", field, sub);
+	problem_field(v->err, path, "%s", detail);
+	v->nerr++;
+}
+
+/* Validate and NFC-normalise text; NULL (error recorded) when invalid. */
+static json_t *norm_text(vctx_t *v, const char *field, const char *sub, const json_t *val,
+			 size_t max_cp, bool multiline, bool allow_empty)
+{
+	char msg[96];
+	if (!json_is_string(val)) {
+		sub ? ferr2(v, field, sub, "must be a string") : ferr(v, field, "must be a string");
+		return NULL;
+	}
+	const char *s = json_string_value(val);
+	size_t len = json_string_length(val);
+	const char *problem = NULL;
+	if (strlen(s) != len)
+		problem = "must not contain NUL characters";
+	utf8proc_uint8_t *nfc = NULL;
+	if (problem == NULL) {
+		nfc = utf8proc_NFC((const utf8proc_uint8_t *)s);
+		if (nfc == NULL)
+			problem = "is not valid UTF-8";
+	}
+	if (problem == NULL) {
+		size_t count = 0;
+		utf8proc_ssize_t off = 0, nlen = (utf8proc_ssize_t)strlen((char *)nfc);
+		while (off < nlen) {
+			utf8proc_int32_t cp;
+			utf8proc_ssize_t n = utf8proc_iterate(nfc + off, nlen - off, &cp);
+			if (n <= 0) {
+				problem = "is not valid UTF-8";
+				break;
+			}
+			utf8proc_category_t cat = utf8proc_category(cp);
+			if (cat == UTF8PROC_CATEGORY_CC && !(multiline && (cp == '\n' || cp == '\t'))) {
+				problem = "must not contain control characters";
+				break;
+			}
+			off += n;
+			count++;
+		}
+		if (problem == NULL && count == 0 && !allow_empty)
+			problem = "must not be empty";
+		if (problem == NULL && count > max_cp) {
+			snprintf(msg, sizeof(msg), "must be at most %zu characters", max_cp);
+			problem = msg;
+		}
+	}
+	json_t *out = NULL;
+	if (problem == NULL) {
+		out = json_string((const char *)nfc);
+		if (out == NULL)
+			problem = "is not valid UTF-8";
+	}
+	free(nfc);
+	if (problem != NULL)
+		sub ? ferr2(v, field, sub, problem) : ferr(v, field, problem);
+	return out;
+}
+
+static json_t *norm_name(vctx_t *v, const char *field, const json_t *val, size_t max)
+{
+	if (!json_is_string(val)) {
+		ferr(v, field, "must be a string");
+		return NULL;
+	}
+	const char *s = json_string_value(val);
+	size_t len = json_string_length(val);
+	bool sku = strcmp(field, "sku") == 0;
+	if (!(sku ? product_sku_valid(s, len) : product_name_valid(s, len, max)) ||
+	    strlen(s) != len) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "must be 1 to %zu characters of A-Z a-z 0-9 . _ -%s", max,
+			 sku ? " and single inner spaces" : "");
+		ferr(v, field, msg);
+		return NULL;
+	}
+	return json_stringn(s, len);
+}
+
+static json_t *norm_locale_map(vctx_t *v, const char *field, const json_t *val, size_t max_cp,
+			       bool multiline, bool need_one)
+{
+	const char *key;
+	json_t *item;
+	if (!json_is_object(val)) {
+		ferr(v, field, "must be an object of locale to text, e.g. {\"en\": \"...\"}");
+		return NULL;
+	}
+	size_t n = json_object_size(val);
+	if (need_one && n == 0 && !v->partial) {
+		ferr(v, field, "needs at least one locale");
+		return NULL;
+	}
+	if (n > PRODUCT_LOCALES_MAX) {
+		ferr(v, field, "has too many locales (at most 32)");
+		return NULL;
+	}
+	json_t *out = json_object();
+	if (out == NULL)
+		return NULL;
+	int before = v->nerr;
+	json_object_foreach ((json_t *)val, key, item) {
+		size_t klen = strlen(key);
+		char canon[36];
+		if (!product_locale_valid(key, klen)) {
+			ferr2(v, field, key, "is not a locale tag (e.g. en, en-GB)");
+			continue;
+		}
+		locale_canon(key, klen, canon);
+		if (json_object_get(out, canon) != NULL) {
+			ferr2(v, field, key, "duplicates another locale");
+			continue;
+		}
+		if (v->partial && json_is_null(item)) {
+			json_object_set_new(out, canon, json_null());
+			continue;
+		}
+		json_t *t = norm_text(v, field, canon, item, max_cp, multiline, multiline);
+		if (t != NULL && json_object_set_new(out, canon, t) != 0)
+			v->nerr++;
+	}
+	if (v->nerr != before) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+static json_t *norm_price(vctx_t *v, const json_t *val)
+{
+	const char *key;
+	json_t *item;
+	if (!json_is_object(val)) {
+		ferr(v, "price", "must be an object of ISO 4217 code to integer minor units");
+		return NULL;
+	}
+	size_t n = json_object_size(val);
+	if (n == 0 && !v->partial) {
+		ferr(v, "price", "needs at least one currency");
+		return NULL;
+	}
+	if (n > PRODUCT_CURRENCIES_MAX) {
+		ferr(v, "price", "has too many currencies (at most 32)");
+		return NULL;
+	}
+	json_t *out = json_object();
+	if (out == NULL)
+		return NULL;
+	int before = v->nerr;
+	json_object_foreach ((json_t *)val, key, item) {
+		if (!product_currency_known(key)) {
+			ferr2(v, "price", key, "is not an ISO 4217 currency code");
+			continue;
+		}
+		if (v->partial && json_is_null(item)) {
+			json_object_set_new(out, key, json_null());
+			continue;
+		}
+		if (!json_is_integer(item)) {
+			ferr2(v, "price", key,
+			      "must be an integer amount in minor units (1999 for 19.99), not a "
+			      "decimal");
+			continue;
+		}
+		json_int_t a = json_integer_value(item);
+		if (a < 0 || a > PRODUCT_PRICE_MAX) {
+			ferr2(v, "price", key, "must be between 0 and 10^15 minor units");
+			continue;
+		}
+		json_object_set_new(out, key, json_integer(a));
+	}
+	if (v->nerr != before) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+static bool attr_scalar_ok(vctx_t *v, const char *path, const json_t *item, json_t **out)
+{
+	if (json_is_string(item)) {
+		*out = norm_text(v, "attributes", path, item, PRODUCT_ATTR_STRING_MAX, true, true);
+		return *out != NULL;
+	}
+	if (json_is_integer(item) || json_is_real(item) || json_is_boolean(item)) {
+		*out = json_deep_copy(item);
+		return *out != NULL;
+	}
+	ferr2(v, "attributes", path, "must be a string, number, boolean or array of those");
+	return false;
+}
+
+static json_t *norm_attributes(vctx_t *v, const json_t *val)
+{
+	const char *key;
+	json_t *item;
+	if (!json_is_object(val)) {
+		ferr(v, "attributes", "must be an object");
+		return NULL;
+	}
+	if (json_object_size(val) > PRODUCT_ATTRS_MAX) {
+		ferr(v, "attributes", "has too many keys (at most 64)");
+		return NULL;
+	}
+	json_t *out = json_object();
+	if (out == NULL)
+		return NULL;
+	int before = v->nerr;
+	json_object_foreach ((json_t *)val, key, item) {
+		size_t klen = strlen(key);
+		bool kok = klen > 0 && klen <= PRODUCT_ATTR_KEY_MAX;
+		for (size_t i = 0; kok && i < klen; i++)
+			if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f || key[i] == '/')
+				kok = false;
+		if (!kok) {
+			ferr2(v, "attributes", "(key)",
+			      "keys must be 1 to 64 bytes without control characters or '/'");
+			continue;
+		}
+		if (v->partial && json_is_null(item)) {
+			json_object_set_new(out, key, json_null());
+			continue;
+		}
+		json_t *nv = NULL;
+		if (json_is_array(item)) {
+			if (json_array_size(item) > PRODUCT_ATTR_ARRAY_MAX) {
+				ferr2(v, "attributes", key, "has too many elements (at most 32)");
+				continue;
+			}
+			nv = json_array();
+			if (nv == NULL)
+				break;
+			size_t i;
+			json_t *el;
+			json_array_foreach (item, i, el) {
+				json_t *ne = NULL;
+				if (!attr_scalar_ok(v, key, el, &ne))
+					break;
+				json_array_append_new(nv, ne);
+			}
+		} else if (!attr_scalar_ok(v, key, item, &nv)) {
+			continue;
+		}
+		if (nv != NULL)
+			json_object_set_new(out, key, nv);
+	}
+	if (v->nerr != before) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+static json_t *norm_int(vctx_t *v, const char *field, const json_t *val, json_int_t max)
+{
+	if (!json_is_integer(val) || json_integer_value(val) < 0 ||
+	    json_integer_value(val) > max) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "must be an integer from 0 to %lld", (long long)max);
+		ferr(v, field, msg);
+		return NULL;
+	}
+	return json_integer(json_integer_value(val));
+}
+
+static const char *const readonly_fields[] = {
+	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions", "archived",
+};
+
+int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)
+{
+	static const char *const order[] = {
+		"sku", "status", "seller", "category", "title", "description",
+		"price", "stock", "attributes",
+	};
+	vctx_t v = { .err = err, .partial = partial, .nerr = 0 };
+	json_t *out = NULL;
+	const char *key;
+	json_t *item;
+
+	if (!json_is_object(in)) {
+		ferr(&v, "", "the document must be a JSON object");
+		return SOUK_EINVAL;
+	}
+	json_object_foreach ((json_t *)in, key, item) {
+		bool known = false, ro = false;
+		for (size_t i = 0; i < SOUK_ARRAY_LEN(order); i++)
+			known = known || strcmp(key, order[i]) == 0;
+		for (size_t i = 0; i < SOUK_ARRAY_LEN(readonly_fields); i++)
+			ro = ro || strcmp(key, readonly_fields[i]) == 0;
+		if (ro)
+			ferr(&v, key, "is read-only");
+		else if (!known)
+			ferr(&v, strlen(key) < 64 ? key : "(key)", "is not a product field");
+	}
+	out = json_object();
+	if (out == NULL)
+		return SOUK_ENOMEM;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(order); i++) {
+		const char *f = order[i];
+		const json_t *val = json_object_get(in, f);
+		json_t *nv = NULL;
+		if (val == NULL) {
+			if (partial)
+				continue;
+			if (strcmp(f, "status") == 0)
+				nv = json_string("active");
+			else if (strcmp(f, "stock") == 0)
+				nv = json_integer(0);
+			else if (strcmp(f, "description") == 0 || strcmp(f, "attributes") == 0)
+				continue;
+			else {
+				ferr(&v, f, "is required");
+				continue;
+			}
+		} else if (json_is_null(val)) {
+			if (partial &&
+			    (strcmp(f, "description") == 0 || strcmp(f, "attributes") == 0)) {
+				json_object_set_new(out, f, json_null());
+				continue;
+			}
+			ferr(&v, f, partial ? "cannot be removed" : "must not be null");
+			continue;
+		} else if (strcmp(f, "sku") == 0) {
+			nv = norm_name(&v, f, val, PRODUCT_SKU_MAX);
+		} else if (strcmp(f, "seller") == 0 || strcmp(f, "category") == 0) {
+			nv = norm_name(&v, f, val, PRODUCT_NAME_MAX);
+		} else if (strcmp(f, "status") == 0) {
+			const char *s = json_string_value(val);
+			if (s == NULL || (strcmp(s, "active") != 0 && strcmp(s, "draft") != 0 &&
+					  strcmp(s, "archived") != 0))
+				ferr(&v, f, "must be one of active, draft, archived");
+			else
+				nv = json_string(s);
+		} else if (strcmp(f, "title") == 0) {
+			nv = norm_locale_map(&v, f, val, PRODUCT_TITLE_MAX, false, true);
+		} else if (strcmp(f, "description") == 0) {
+			nv = norm_locale_map(&v, f, val, PRODUCT_DESCRIPTION_MAX, true, false);
+		} else if (strcmp(f, "price") == 0) {
+			nv = norm_price(&v, val);
+		} else if (strcmp(f, "stock") == 0) {
+			nv = norm_int(&v, f, val, PRODUCT_STOCK_MAX);
+		} else if (strcmp(f, "attributes") == 0) {
+			nv = norm_attributes(&v, val);
+		}
+		if (nv != NULL && json_object_set_new(out, f, nv) != 0) {
+			json_decref(out);
+			return SOUK_ENOMEM;
+		}
+	}
+	if (v.nerr > 0) {
+		json_decref(out);
+		return SOUK_EINVAL;
+	}
+	*normalized = out;
+	return 0;
+}
+
+json_t *product_merge_patch(const json_t *target, const json_t *patch)
+{
+	const char *key;
+	json_t *item;
+	if (!json_is_object(patch))
+		return json_deep_copy(patch);
+	json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
+	if (out == NULL)
+		return NULL;
+	json_object_foreach ((json_t *)patch, key, item) {
+		if (json_is_null(item)) {
+			json_object_del(out, key);
+			continue;
+		}
+		json_t *merged = product_merge_patch(json_object_get(out, key), item);
+		if (merged == NULL || json_object_set_new(out, key, merged) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* Nesting depth of a JSON text, counted outside strings; stops early. */
+static bool depth_ok(const char *s, size_t len, unsigned max)
+{
+	unsigned depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return false;
+		} else if ((c == '}' || c == ']') && depth > 0)
+			depth--;
+	}
+	return true;
+}
+
+int product_parse_body(const char *body, size_t len, unsigned max_depth, json_t **out,
+		       problem_t *err)
+{
+	json_error_t je;
+	if (len == 0) {
+		problem_set(err, 400, PROBLEM_MALFORMED, "Malformed request",
+			    "a JSON object body is required");
+		return SOUK_EINVAL;
+	}
+	if (!depth_ok(body, len, max_depth)) {
+		problem_set(err, 400, PROBLEM_MALFORMED, "Malformed request",
+			    "JSON nesting deeper than %u levels", max_depth);
+		return SOUK_EINVAL;
+	}
+	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL) {
+		if (json_error_code(&je) == json_error_invalid_utf8)
+			problem_set(err, 400, PROBLEM_INVALID_UTF8, "Invalid UTF-8",
+				    "the request body is not valid UTF-8 (byte %d)", je.position);
+		else
+			problem_set(err, 400, PROBLEM_MALFORMED, "Malformed request",
+				    "invalid JSON at line %d, column %d: %.120s", je.line,
+				    je.column, je.text);
+		return SOUK_EINVAL;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		problem_set(err, 400, PROBLEM_MALFORMED, "Malformed request",
+			    "the body must be a JSON object");
+		return SOUK_EINVAL;
+	}
+	*out = doc;
+	return 0;
+}

@@ -1,0 +1,57 @@
+#pragma once
+/*
+ * fcgi/product.h - validation and normalisation of product documents.
+ *
+ * The stored document format is the one written down in shm/catalog.h:
+ *   {"sku", "status", "seller", "category", "title": {locale: text},
+ *    "description": {locale: text}, "price": {ISO 4217: minor units},
+ *    "stock", "attributes": {...}}
+ * product_validate() checks a JSON value against it, collects every field
+ * error into a problem (422, type .../validation) and returns a new,
+ * normalised document: keys in canonical order, text NFC-normalised, unknown
+ * and read-only fields refused, defaults applied (full documents only).
+ * The same code validates API writes and `soukctl import`.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "fcgi/problem.h"
+
+/* Bounds (documented in docs/openapi.yaml). */
+#define PRODUCT_SKU_MAX 64
+#define PRODUCT_NAME_MAX 64        /* seller, category */
+#define PRODUCT_LOCALES_MAX 32
+#define PRODUCT_TITLE_MAX 200      /* code points */
+#define PRODUCT_DESCRIPTION_MAX 5000
+#define PRODUCT_CURRENCIES_MAX 32
+#define PRODUCT_PRICE_MAX 1000000000000000LL /* 10^15 minor units */
+#define PRODUCT_STOCK_MAX 1000000000LL
+#define PRODUCT_ATTRS_MAX 64
+#define PRODUCT_ATTR_KEY_MAX 64
+#define PRODUCT_ATTR_STRING_MAX 1024
+#define PRODUCT_ATTR_ARRAY_MAX 32
+
+/* Validate `in`. partial: a fragment (every field optional, no defaults).
+ * Returns 0 and a new reference in *normalized, or SOUK_EINVAL with the
+ * reasons in err (422), or SOUK_ENOMEM. `in` is not modified. */
+int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err);
+
+/* True when s is an ISO 4217 currency code (3 upper-case letters, listed). */
+bool product_currency_known(const char *s);
+/* Locale tag: language [-region|-script...], e.g. "en", "en-GB", "zh-Hant". */
+bool product_locale_valid(const char *s, size_t len);
+/* Identifier-like names (sku, seller, category): 1..max of [A-Za-z0-9._-]. */
+bool product_name_valid(const char *s, size_t len, size_t max);
+/* SKUs: the same characters plus single inner spaces ("BANK CHARGES"). */
+bool product_sku_valid(const char *s, size_t len);
+
+/* RFC 7396 JSON merge patch: returns a new document (target not modified). */
+json_t *product_merge_patch(const json_t *target, const json_t *patch);
+
+/* Parse a request body: a JSON object, nesting at most max_depth, UTF-8,
+ * no duplicate keys. 0 and a new reference, or SOUK_EINVAL with a 400
+ * problem (type malformed-request or invalid-utf8). */
+int product_parse_body(const char *body, size_t len, unsigned max_depth, json_t **out,
+		       problem_t *err);

@@ -1,0 +1,64 @@
+#pragma once
+/*
+ * fcgi/router.h - request routing and URL parsing (no I/O, no allocation).
+ *
+ *   GET    /api/v1/products                      ROUTE_PRODUCT_LIST
+ *   POST   /api/v1/products                      ROUTE_PRODUCT_CREATE
+ *   GET    /api/v1/products/{id}                 ROUTE_PRODUCT_GET
+ *   PATCH  /api/v1/products/{id}                 ROUTE_PRODUCT_UPDATE
+ *   DELETE /api/v1/products/{id}                 ROUTE_PRODUCT_DELETE
+ *   GET    /api/v1/products/{id}/history         ROUTE_PRODUCT_HISTORY
+ *   POST   /api/v1/products/{id}/revert          ROUTE_PRODUCT_REVERT
+ *   GET    /api/v1/products/by-sku/{sku}         ROUTE_PRODUCT_BY_SKU
+ *   GET    /healthz                              ROUTE_HEALTHZ
+ *   GET    /metrics                              ROUTE_METRICS
+ * HEAD is accepted wherever GET is. Path segments are percent-decoded.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+	ROUTE_NONE = 0, /* not found or method not allowed (see status) */
+	ROUTE_PRODUCT_LIST,
+	ROUTE_PRODUCT_CREATE,
+	ROUTE_PRODUCT_GET,
+	ROUTE_PRODUCT_UPDATE,
+	ROUTE_PRODUCT_DELETE,
+	ROUTE_PRODUCT_HISTORY,
+	ROUTE_PRODUCT_REVERT,
+	ROUTE_PRODUCT_BY_SKU,
+	ROUTE_HEALTHZ,
+	ROUTE_METRICS,
+	ROUTE__COUNT,
+} route_id_t;
+
+#define ROUTE_SKU_MAX 64
+
+typedef struct {
+	route_id_t id;
+	int status;          /* 0 matched, 404 no such resource, 405 wrong method */
+	const char *allow;   /* for 405: the Allow header value */
+	bool head;           /* HEAD request (send no body) */
+	bool write;          /* mutating route (admin only) */
+	char product_id[33]; /* lowercase hex, for {id} routes */
+	char sku[ROUTE_SKU_MAX + 1];
+	size_t sku_len;
+} route_t;
+
+/* Route method + path (path without the query string). */
+void router_match(const char *method, const char *path, size_t path_len, route_t *out);
+/* Short stable name of a route for metrics ("product_get", ..., "other"). */
+const char *router_name(route_id_t id);
+
+/* Percent-decode (and '+' to space when form is true) into out (at most
+ * out_size-1 bytes, NUL-terminated). SOUK_EINVAL on a bad escape or a
+ * decoded NUL, SOUK_ETOOBIG when it does not fit. */
+int url_decode(const char *s, size_t len, bool form, char *out, size_t out_size,
+	       size_t *out_len);
+/* Find query parameter `name` in a query string (without '?') and decode
+ * its value. 0, SOUK_ENOENT when absent, SOUK_EINVAL / SOUK_ETOOBIG. */
+int query_get(const char *query, size_t query_len, const char *name, char *out,
+	      size_t out_size, size_t *out_len);
+/* Split a REQUEST_URI into path and query (query NULL when absent). */
+void uri_split(const char *uri, const char **path, size_t *path_len, const char **query,
+	       size_t *query_len);

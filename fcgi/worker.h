@@ -1,0 +1,27 @@
+#pragma once
+/*
+ * fcgi/worker.h - the libfcgi request loop: a pool of threads, each with its
+ * own FCGX_Request, calling FCGX_Accept_r on one listening socket.
+ *
+ * Keep-alive: behind nginx with `fastcgi_keep_conn on`, a thread stays bound
+ * to one upstream connection until nginx closes it, so a process serves at
+ * most `threads` kept connections at once; size threads x processes to at
+ * least nginx's worker_processes x upstream `keepalive` (docs/souk-fcgi.md).
+ *
+ * Shutdown (SIGTERM/SIGINT): stop accepting (FCGX_ShutdownPending), let
+ * in-flight requests finish (bounded by the request timeout), wake idle
+ * threads with SIGUSR1 (no SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR), exit 0.
+ */
+#include <stdint.h>
+
+#include "fcgi/api.h"
+
+typedef struct {
+	int listen_fd;
+	unsigned threads;
+	uint64_t request_timeout_ms;
+} worker_opts_t;
+
+/* Run until SIGTERM/SIGINT; 0 on a clean stop. SOUK_ETIMEOUT when requests
+ * were still running after the timeout: exit at once, tear nothing down. */
+int worker_run(api_t *api, const worker_opts_t *opts);

@@ -1,0 +1,714 @@
+/*
+ * shm/catalog.c - the product catalog sections of an image.
+ *
+ * Layout (all integers native-endian, every structure 8-aligned, offsets
+ * relative to the start of their section):
+ *
+ *   "cat.meta"  struct cat_meta
+ *   "cat.rec"   records, one per product, in (category, id) order:
+ *               struct cat_rec, nloc x struct cat_loc, sku bytes, category
+ *               bytes, then each locale's JSON followed by a NUL; padded to 8.
+ *   "cat.id"    shm_hidx: 16-byte id -> record offset (tombstones included,
+ *               so that a cursor naming an archived product still resolves)
+ *   "cat.sku"   shm_hidx: sku bytes -> record offset (served products only)
+ *   "cat.order" uint64 record offsets sorted by (category, id)
+ *
+ * Readers trust nothing: each offset and length read from the image is
+ * checked against the section it points into before use.
+ */
+#include "shm/catalog.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define CAT_META_MAGIC 0x4d544143u /* "CATM" */
+#define CAT_REC_MAGIC 0x52544143u  /* "CATR" */
+#define CAT_FORMAT_VERSION 2u
+#define CAT_REC_ARCHIVED 0x1u
+#define CAT_REC_MAX (64u << 20) /* one record: renderings of one product */
+
+struct cat_meta {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t count; /* served products */
+	uint64_t nrec;  /* records, tombstones included */
+	uint64_t seq;   /* change-log sequence included */
+	uint64_t built_ms;
+};
+
+struct cat_rec {
+	uint32_t magic;
+	uint32_t size; /* whole record, padding included */
+	uint8_t id[16];
+	uint64_t version;
+	uint64_t seq;
+	uint16_t flags;
+	uint16_t nloc;
+	uint16_t default_loc;
+	uint16_t sku_len;
+	uint16_t category_len;
+	uint16_t pad[3];
+};
+
+struct cat_loc {
+	char locale[CATALOG_LOCALE_MAX];
+	uint32_t off; /* from the record start */
+	uint32_t len; /* without the trailing NUL */
+};
+
+const char *const catalog_section_names[CATALOG_NSECTIONS] = {
+	"cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order",
+};
+
+enum { SEC_META, SEC_REC, SEC_ID, SEC_SKU, SEC_ORDER };
+
+static size_t align8(size_t n)
+{
+	return (n + 7u) & ~(size_t)7u;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static int product_order_cmp(const void *pa, const void *pb)
+{
+	const catalog_product_t *a = *(const catalog_product_t *const *)pa;
+	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
+	int c = key_cmp(a->category, a->category_len, b->category, b->category_len);
+	return c ? c : memcmp(a->id.b, b->id.b, 16);
+}
+
+static int product_sku_cmp(const void *pa, const void *pb)
+{
+	const catalog_product_t *a = *(const catalog_product_t *const *)pa;
+	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
+	int c = key_cmp(a->sku, a->sku_len, b->sku, b->sku_len);
+	if (c)
+		return c;
+	/* higher seq first: it wins a duplicate */
+	return a->seq > b->seq ? -1 : a->seq < b->seq ? 1 : memcmp(a->id.b, b->id.b, 16);
+}
+
+static int product_check(const catalog_product_t *p, size_t *rec_size)
+{
+	size_t sz = sizeof(struct cat_rec);
+	if (p->sku_len > CATALOG_KEY_MAX || p->category_len > CATALOG_KEY_MAX)
+		return SOUK_EINVAL;
+	if ((p->sku_len && !p->sku) || (p->category_len && !p->category))
+		return SOUK_EINVAL;
+	if (p->archived) {
+		sz += p->sku_len + p->category_len;
+	} else {
+		if (p->nloc == 0 || p->nloc > CATALOG_LOCALES_MAX || p->default_loc >= p->nloc ||
+		    !p->locs)
+			return SOUK_EINVAL;
+		sz += (size_t)p->nloc * sizeof(struct cat_loc) + p->sku_len + p->category_len;
+		for (uint32_t i = 0; i < p->nloc; i++) {
+			if (!p->locs[i].json || p->locs[i].json_len > CAT_REC_MAX)
+				return SOUK_EINVAL;
+			if (memchr(p->locs[i].locale, '\0', CATALOG_LOCALE_MAX) == NULL)
+				return SOUK_EINVAL;
+			sz += p->locs[i].json_len + 1;
+		}
+	}
+	sz = align8(sz);
+	if (sz > CAT_REC_MAX)
+		return SOUK_ETOOBIG;
+	*rec_size = sz;
+	return 0;
+}
+
+static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
+{
+	struct cat_rec h;
+	memset(&h, 0, sizeof(h));
+	h.magic = CAT_REC_MAGIC;
+	h.size = (uint32_t)size;
+	memcpy(h.id, p->id.b, 16);
+	h.version = p->version;
+	h.seq = p->seq;
+	h.flags = p->archived ? CAT_REC_ARCHIVED : 0;
+	h.nloc = p->archived ? 0 : (uint16_t)p->nloc;
+	h.default_loc = p->archived ? 0 : (uint16_t)p->default_loc;
+	h.sku_len = (uint16_t)p->sku_len;
+	h.category_len = (uint16_t)p->category_len;
+	memcpy(dst, &h, sizeof(h));
+
+	size_t pos = sizeof(h) + (size_t)h.nloc * sizeof(struct cat_loc);
+	if (p->sku_len)
+		memcpy(dst + pos, p->sku, p->sku_len);
+	pos += p->sku_len;
+	if (p->category_len)
+		memcpy(dst + pos, p->category, p->category_len);
+	pos += p->category_len;
+	for (uint32_t i = 0; i < h.nloc; i++) {
+		struct cat_loc l;
+		memset(&l, 0, sizeof(l));
+		memcpy(l.locale, p->locs[i].locale, CATALOG_LOCALE_MAX);
+		l.off = (uint32_t)pos;
+		l.len = (uint32_t)p->locs[i].json_len;
+		memcpy(dst + sizeof(h) + i * sizeof(l), &l, sizeof(l));
+		memcpy(dst + pos, p->locs[i].json, p->locs[i].json_len);
+		dst[pos + p->locs[i].json_len] = '\0';
+		pos += p->locs[i].json_len + 1;
+	}
+	/* padding stays zero: buffers come zeroed */
+}
+
+/* Where each section goes: either builder reservations or heap buffers. */
+typedef int (*section_alloc_fn)(void *arg, int idx, size_t len, void **out);
+
+/* Served products' SKUs, deduplicated (the higher seq wins), into skus. */
+static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint64_t *offs,
+			     size_t n, shm_hidx_entry_t *skus, size_t *nsku_out)
+{
+	const catalog_product_t **by_sku = malloc((n ? n : 1) * sizeof(*by_sku));
+	size_t ns = 0, nsku = 0;
+	if (!by_sku)
+		return SOUK_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!sorted[i]->archived && sorted[i]->sku_len)
+			by_sku[ns++] = sorted[i];
+	if (ns > 1)
+		qsort(by_sku, ns, sizeof(*by_sku), product_sku_cmp);
+	for (size_t i = 0; i < ns; i++) {
+		const catalog_product_t *p = by_sku[i];
+		if (nsku && key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
+			char hex[33];
+			store_id_hex(&p->id, hex);
+			log_shm_warn("catalog, duplicate sku, product '%s' left out of the sku index", hex);
+			continue;
+		}
+		/* its record offset: binary search in (category, id) order */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const void *pp = p;
+			if (product_order_cmp(&sorted[mid], &pp) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		skus[nsku].key = p->sku;
+		skus[nsku].key_len = (uint32_t)p->sku_len;
+		skus[nsku].value = offs[lo];
+		nsku++;
+	}
+	free(by_sku);
+	*nsku_out = nsku;
+	return 0;
+}
+
+static int catalog_build_into(const catalog_product_t *const *products, size_t n, uint64_t seq,
+			      section_alloc_fn alloc, void *arg, size_t *bytes)
+{
+	const catalog_product_t **sorted = NULL;
+	size_t *sizes = NULL;
+	uint64_t *offs = NULL;
+	shm_hidx_entry_t *ids = NULL, *skus = NULL;
+	void *sec[CATALOG_NSECTIONS] = { 0 };
+	size_t rec_total = 0, nsku = 0, sku_bytes = 0, served = 0;
+	bool in_order = true;
+	int rc;
+
+	if (n && !products)
+		return SOUK_EINVAL;
+	sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	sizes = malloc((n ? n : 1) * sizeof(*sizes));
+	offs = malloc((n ? n : 1) * sizeof(*offs));
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	skus = malloc((n ? n : 1) * sizeof(*skus));
+	if (!sorted || !sizes || !offs || !ids || !skus) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
+	if (n)
+		memcpy(sorted, products, n * sizeof(*sorted));
+	/* the publisher hands products over in order: sort only when needed */
+	for (size_t i = 1; i < n && in_order; i++)
+		in_order = product_order_cmp(&sorted[i - 1], &sorted[i]) < 0;
+	if (!in_order)
+		qsort(sorted, n, sizeof(*sorted), product_order_cmp);
+
+	for (size_t i = 0; i < n; i++) {
+		if (i && memcmp(sorted[i]->id.b, sorted[i - 1]->id.b, 16) == 0 &&
+		    key_cmp(sorted[i]->category, sorted[i]->category_len, sorted[i - 1]->category,
+			    sorted[i - 1]->category_len) == 0) {
+			rc = SOUK_EINVAL; /* the same product twice */
+			goto fail;
+		}
+		rc = product_check(sorted[i], &sizes[i]);
+		if (rc)
+			goto fail;
+		offs[i] = rec_total;
+		rec_total += sizes[i];
+		ids[i].key = sorted[i]->id.b;
+		ids[i].key_len = 16;
+		ids[i].value = offs[i];
+		if (!sorted[i]->archived) {
+			served++;
+			if (sorted[i]->sku_len) {
+				skus[nsku].key = sorted[i]->sku;
+				skus[nsku].key_len = (uint32_t)sorted[i]->sku_len;
+				skus[nsku].value = offs[i];
+				sku_bytes += sorted[i]->sku_len;
+				nsku++;
+			}
+		}
+	}
+
+	size_t len[CATALOG_NSECTIONS] = {
+		sizeof(struct cat_meta),
+		rec_total ? rec_total : 8,
+		shm_hidx_size(n, 16 * n),
+		shm_hidx_size(nsku, sku_bytes),
+		n ? n * sizeof(uint64_t) : 8,
+	};
+	if (bytes)
+		*bytes = 0;
+	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
+		rc = alloc(arg, i, len[i], &sec[i]);
+		if (rc)
+			goto fail;
+		if (bytes)
+			*bytes += len[i];
+	}
+
+	struct cat_meta m;
+	memset(&m, 0, sizeof(m));
+	m.magic = CAT_META_MAGIC;
+	m.version = CAT_FORMAT_VERSION;
+	m.count = served;
+	m.nrec = n;
+	m.seq = seq;
+	m.built_ms = souk_now_real_ms();
+	memcpy(sec[SEC_META], &m, sizeof(m));
+
+	for (size_t i = 0; i < n; i++)
+		record_write((uint8_t *)sec[SEC_REC] + offs[i], sorted[i], sizes[i]);
+	if (n)
+		memcpy(sec[SEC_ORDER], offs, n * sizeof(uint64_t));
+	rc = shm_hidx_build(ids, n, sec[SEC_ID], len[SEC_ID]);
+	if (rc) {
+		if (rc == SOUK_EEXIST)
+			rc = SOUK_EINVAL; /* the same id twice */
+		goto fail;
+	}
+	rc = shm_hidx_build(skus, nsku, sec[SEC_SKU], len[SEC_SKU]);
+	if (rc == SOUK_EEXIST) {
+		/* two served products claim one SKU: keep the newer (a smaller
+		 * index fits the space reserved) */
+		rc = sku_entries_dedup(sorted, offs, n, skus, &nsku);
+		if (rc == 0)
+			rc = shm_hidx_build(skus, nsku, sec[SEC_SKU], len[SEC_SKU]);
+	}
+	if (rc)
+		goto fail;
+	rc = 0;
+fail:
+	free(sorted);
+	free(sizes);
+	free(offs);
+	free(ids);
+	free(skus);
+	return rc;
+}
+
+static int builder_alloc(void *arg, int idx, size_t len, void **out)
+{
+	return shm_builder_reserve(arg, catalog_section_names[idx], 8, len, out);
+}
+
+int catalog_build(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
+		  uint64_t seq, size_t *bytes)
+{
+	if (!b)
+		return SOUK_EINVAL;
+	return catalog_build_into(products, n, seq, builder_alloc, b, bytes);
+}
+
+struct mem_alloc {
+	void **sec;
+	size_t *len;
+};
+
+static int mem_alloc(void *arg, int idx, size_t len, void **out)
+{
+	struct mem_alloc *m = arg;
+	m->sec[idx] = calloc(1, len);
+	if (!m->sec[idx])
+		return SOUK_ENOMEM;
+	m->len[idx] = len;
+	*out = m->sec[idx];
+	return 0;
+}
+
+int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
+		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
+{
+	struct mem_alloc m = { sec, len };
+	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
+		sec[i] = NULL;
+		len[i] = 0;
+	}
+	int rc = catalog_build_into(products, n, seq, mem_alloc, &m, NULL);
+	if (rc) {
+		for (int i = 0; i < CATALOG_NSECTIONS; i++) {
+			souk_free(&sec[i]);
+			len[i] = 0;
+		}
+	}
+	return rc;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static int view_bind(catalog_view_t *v)
+{
+	const void *p[CATALOG_NSECTIONS] = { v->meta, v->rec, v->id_idx, v->sku_idx, v->order };
+	struct cat_meta m;
+
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		if (!p[i] || ((uintptr_t)p[i] & 7u))
+			return SOUK_ECORRUPT;
+	if (v->meta_len < sizeof(m))
+		return SOUK_ECORRUPT;
+	memcpy(&m, v->meta, sizeof(m));
+	if (m.magic != CAT_META_MAGIC)
+		return SOUK_ECORRUPT;
+	if (m.version != CAT_FORMAT_VERSION)
+		return SOUK_EVERSION;
+	if (m.nrec > v->order_len / sizeof(uint64_t) || m.count > m.nrec)
+		return SOUK_ECORRUPT;
+	v->order_len = m.nrec * sizeof(uint64_t);
+	v->count = m.count;
+	v->seq = m.seq;
+	return 0;
+}
+
+int catalog_view_init(const shm_image_t *img, catalog_view_t *out)
+{
+	catalog_view_t v;
+	const void **ptr[CATALOG_NSECTIONS] = { &v.meta, &v.rec, &v.id_idx, &v.sku_idx, &v.order };
+	size_t *len[CATALOG_NSECTIONS] = { &v.meta_len, &v.rec_len, &v.id_idx_len, &v.sku_idx_len,
+					   &v.order_len };
+	int rc;
+
+	if (!img || !out)
+		return SOUK_EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.img = img;
+	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
+		rc = shm_image_section(img, catalog_section_names[i], ptr[i], len[i]);
+		if (rc)
+			return rc == SOUK_ENOENT && i > 0 ? SOUK_ECORRUPT : rc;
+	}
+	rc = view_bind(&v);
+	if (rc)
+		return rc;
+	*out = v;
+	return 0;
+}
+
+int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[CATALOG_NSECTIONS],
+			  catalog_view_t *out)
+{
+	catalog_view_t v;
+	int rc;
+	if (!sec || !len || !out)
+		return SOUK_EINVAL;
+	memset(&v, 0, sizeof(v));
+	v.meta = sec[SEC_META];
+	v.meta_len = len[SEC_META];
+	v.rec = sec[SEC_REC];
+	v.rec_len = len[SEC_REC];
+	v.id_idx = sec[SEC_ID];
+	v.id_idx_len = len[SEC_ID];
+	v.sku_idx = sec[SEC_SKU];
+	v.sku_idx_len = len[SEC_SKU];
+	v.order = sec[SEC_ORDER];
+	v.order_len = len[SEC_ORDER];
+	rc = view_bind(&v);
+	if (rc)
+		return rc;
+	*out = v;
+	return 0;
+}
+
+/* A record checked to lie inside "cat.rec" with consistent inner lengths. */
+typedef struct {
+	const uint8_t *base;
+	struct cat_rec h;
+	const char *sku, *category;
+} rec_ref_t;
+
+static int rec_at(const catalog_view_t *v, uint64_t off, rec_ref_t *r)
+{
+	if (!v->rec || (off & 7u) || off > v->rec_len || v->rec_len - off < sizeof(struct cat_rec))
+		return SOUK_ECORRUPT;
+	r->base = (const uint8_t *)v->rec + off;
+	memcpy(&r->h, r->base, sizeof(r->h));
+	if (r->h.magic != CAT_REC_MAGIC || r->h.size > v->rec_len - off)
+		return SOUK_ECORRUPT;
+	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) +
+		      r->h.sku_len + r->h.category_len;
+	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc))
+		return SOUK_ECORRUPT;
+	r->sku = (const char *)r->base + sizeof(struct cat_rec) +
+		 (size_t)r->h.nloc * sizeof(struct cat_loc);
+	r->category = r->sku + r->h.sku_len;
+	return 0;
+}
+
+static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
+{
+	if (i >= r->h.nloc)
+		return SOUK_ECORRUPT;
+	memcpy(l, r->base + sizeof(struct cat_rec) + (size_t)i * sizeof(*l), sizeof(*l));
+	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l);
+	if (l->off < body || l->off > r->h.size || (size_t)r->h.size - l->off < (size_t)l->len + 1)
+		return SOUK_ECORRUPT;
+	if (r->base[l->off + l->len] != '\0' || memchr(l->locale, '\0', sizeof(l->locale)) == NULL)
+		return SOUK_ECORRUPT;
+	return 0;
+}
+
+static int ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static bool locale_eq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+static size_t primary_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n] && s[n] != '-' && s[n] != '_')
+		n++;
+	return n;
+}
+
+/* Choose the rendering for locale: exact, same primary language, default. */
+static int rec_pick(const rec_ref_t *r, const char *locale, struct cat_loc *out)
+{
+	struct cat_loc l;
+	int rc;
+	if (r->h.flags & CAT_REC_ARCHIVED)
+		return SOUK_ENOENT;
+	if (r->h.nloc == 0)
+		return SOUK_ECORRUPT;
+	if (locale && *locale) {
+		size_t ln = strnlen(locale, CATALOG_LOCALE_MAX);
+		int primary = -1;
+		size_t lp = primary_len(locale);
+		for (uint32_t i = 0; i < r->h.nloc; i++) {
+			rc = rec_loc(r, i, &l);
+			if (rc)
+				return rc;
+			size_t n = strlen(l.locale);
+			if (n == ln && locale_eq(l.locale, locale, n)) {
+				*out = l;
+				return 0;
+			}
+			if (primary < 0 && lp && primary_len(l.locale) == lp &&
+			    locale_eq(l.locale, locale, lp))
+				primary = (int)i;
+		}
+		if (primary >= 0)
+			return rec_loc(r, (uint32_t)primary, out);
+	}
+	return rec_loc(r, r->h.default_loc, out);
+}
+
+static int get_at(const catalog_view_t *v, uint64_t off, const char *locale, const char **json,
+		  size_t *len, uint64_t *version)
+{
+	rec_ref_t r;
+	struct cat_loc l;
+	int rc = rec_at(v, off, &r);
+	if (rc)
+		return rc;
+	rc = rec_pick(&r, locale, &l);
+	if (rc)
+		return rc;
+	if (json)
+		*json = (const char *)r.base + l.off;
+	if (len)
+		*len = l.len;
+	if (version)
+		*version = r.h.version;
+	return 0;
+}
+
+int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *locale,
+		const char **json, size_t *len, uint64_t *version)
+{
+	uint64_t off;
+	int rc;
+	if (!v || !id)
+		return SOUK_EINVAL;
+	rc = shm_hidx_lookup(v->id_idx, v->id_idx_len, id->b, 16, &off);
+	if (rc)
+		return rc;
+	rec_ref_t r;
+	rc = rec_at(v, off, &r);
+	if (rc)
+		return rc;
+	if (memcmp(r.h.id, id->b, 16) != 0)
+		return SOUK_ECORRUPT;
+	return get_at(v, off, locale, json, len, version);
+}
+
+int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
+		       const char *locale, const char **json, size_t *len, uint64_t *version)
+{
+	uint64_t off;
+	rec_ref_t r;
+	int rc;
+	if (!v || (!sku && sku_len))
+		return SOUK_EINVAL;
+	if (sku_len == 0 || sku_len > CATALOG_KEY_MAX)
+		return SOUK_ENOENT;
+	rc = shm_hidx_lookup(v->sku_idx, v->sku_idx_len, sku, (uint32_t)sku_len, &off);
+	if (rc)
+		return rc;
+	rc = rec_at(v, off, &r);
+	if (rc)
+		return rc;
+	if (r.h.sku_len != sku_len || memcmp(r.sku, sku, sku_len) != 0)
+		return SOUK_ECORRUPT;
+	return get_at(v, off, locale, json, len, version);
+}
+
+static int order_at(const catalog_view_t *v, uint64_t i, rec_ref_t *r)
+{
+	uint64_t off;
+	if (i >= v->order_len / sizeof(uint64_t))
+		return SOUK_ECORRUPT;
+	memcpy(&off, (const uint8_t *)v->order + i * sizeof(off), sizeof(off));
+	return rec_at(v, off, r);
+}
+
+/* First position whose (category, id) is greater than (or, with or_equal,
+ * not less than) the key. */
+static int order_bound(const catalog_view_t *v, const char *cat, size_t cat_len,
+		       const uint8_t id[16], bool after, uint64_t *pos)
+{
+	uint64_t lo = 0, hi = v->order_len / sizeof(uint64_t);
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		rec_ref_t r;
+		int rc = order_at(v, mid, &r);
+		if (rc)
+			return rc;
+		int c = key_cmp(r.category, r.h.category_len, cat, cat_len);
+		if (c == 0)
+			c = memcmp(r.h.id, id, 16);
+		if (c < 0 || (after && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return 0;
+}
+
+int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
+		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
+		 char next_cursor[33])
+{
+	static const uint8_t zero[16] = { 0 };
+	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint64_t lo = 0, hi, pos;
+	size_t cat_len = 0;
+	rec_ref_t r;
+	int rc;
+
+	if (!v || !cb || !next_cursor || limit == 0 || limit > CATALOG_LIST_MAX)
+		return SOUK_EINVAL;
+	next_cursor[0] = '\0';
+	hi = v->order_len / sizeof(uint64_t);
+	if (category) {
+		cat_len = strlen(category);
+		if (cat_len > CATALOG_KEY_MAX)
+			return 0; /* no such category: an empty list */
+		rc = order_bound(v, category, cat_len, zero, false, &lo);
+		if (rc)
+			return rc;
+		rc = order_bound(v, category, cat_len, ones, true, &hi);
+		if (rc)
+			return rc;
+	}
+	pos = lo;
+	if (cursor && *cursor) {
+		store_id_t cid;
+		uint64_t off;
+		if (store_id_parse(cursor, &cid) != 0)
+			return SOUK_EINVAL;
+		rc = shm_hidx_lookup(v->id_idx, v->id_idx_len, cid.b, 16, &off);
+		if (rc)
+			return rc;
+		rc = rec_at(v, off, &r);
+		if (rc)
+			return rc;
+		rc = order_bound(v, r.category, r.h.category_len, cid.b, true, &pos);
+		if (rc)
+			return rc;
+		if (pos < lo)
+			pos = lo;
+		if (pos > hi)
+			pos = hi;
+	}
+
+	const uint8_t *last = NULL;
+	uint32_t n = 0;
+	for (; pos < hi; pos++) {
+		struct cat_loc l;
+		rc = order_at(v, pos, &r);
+		if (rc)
+			return rc;
+		if (r.h.flags & CAT_REC_ARCHIVED)
+			continue;
+		if (n == limit) {
+			/* a further served product exists: the list goes on */
+			if (last)
+				souk_hex(last, 16, next_cursor);
+			return 0;
+		}
+		rc = rec_pick(&r, locale, &l);
+		if (rc)
+			return rc;
+		rc = cb((const char *)r.base + l.off, l.len, arg);
+		if (rc) {
+			if (last)
+				souk_hex(last, 16, next_cursor);
+			else if (cursor && *cursor)
+				snprintf(next_cursor, 33, "%s", cursor);
+			return rc;
+		}
+		last = r.base + offsetof(struct cat_rec, id);
+		n++;
+	}
+	return 0;
+}

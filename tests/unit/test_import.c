@@ -1,0 +1,529 @@
+/* tests/unit/test_import.c - catalog import and export (CSV, JSON Lines). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/import.h"
+#include "store/store.h"
+
+#define DEMO_CSV "data/demo/catalog.csv"
+
+typedef struct {
+	char dir[64];
+	char db[96];
+	store_t *s;
+	/* per-line errors reported by the importer */
+	uint64_t err_lines[64];
+	char err_msgs[64][256];
+	size_t nerr;
+} fix_t;
+
+static void rm_rf(const char *path)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", path);
+}
+
+static int setup(void **state)
+{
+	fix_t *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-import-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
+	store_opts_t o = { .map_size = 64u << 20 };
+	if (store_open(f->db, &o, &f->s) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fix_t *f = *state;
+	store_close(&f->s);
+	rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+static void on_error(void *arg, uint64_t line, const char *msg)
+{
+	fix_t *f = arg;
+	if (f->nerr < 64) {
+		f->err_lines[f->nerr] = line;
+		snprintf(f->err_msgs[f->nerr], sizeof(f->err_msgs[0]), "%s", msg);
+	}
+	f->nerr++;
+}
+
+static import_opts_t opts_for(fix_t *f, import_format_t fmt)
+{
+	import_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.format = fmt;
+	o.on_error = on_error;
+	o.error_arg = f;
+	o.default_stock = 10;
+	return o;
+}
+
+static json_t *get_sku(store_t *s, const char *sku)
+{
+	char key[128];
+	size_t n = strlen(sku);
+	store_rec_t rec;
+	json_error_t e;
+	memcpy(key, "sku", 4);
+	memcpy(key + 4, sku, n);
+	memset(&rec, 0, sizeof(rec));
+	if (store_get_by_key(s, "product", key, 4 + n, &rec) != 0)
+		return NULL;
+	json_t *j = json_loadb(rec.doc, rec.doc_len, 0, &e);
+	store_rec_deinit(&rec);
+	return j;
+}
+
+static const char *title_en(json_t *doc)
+{
+	return json_string_value(json_object_get(json_object_get(doc, "title"), "en"));
+}
+
+static json_int_t price(json_t *doc, const char *cur)
+{
+	return json_integer_value(json_object_get(json_object_get(doc, "price"), cur));
+}
+
+/* ---- pieces ---------------------------------------------------------------------- */
+
+static void test_import_parse_decimal_exact(void **state)
+{
+	uint64_t v = 0;
+	(void)state;
+	assert_int_equal(import_parse_decimal("0.85", 4, 2, &v), 0);
+	assert_int_equal(v, 85);
+	assert_int_equal(import_parse_decimal("25.0", 4, 2, &v), 0);
+	assert_int_equal(v, 2500);
+	assert_int_equal(import_parse_decimal("11062.06", 8, 2, &v), 0);
+	assert_int_equal(v, 1106206);
+	assert_int_equal(import_parse_decimal(" 7 ", 3, 2, &v), 0);
+	assert_int_equal(v, 700);
+	assert_int_equal(import_parse_decimal("1.250", 5, 2, &v), 0);
+	assert_int_equal(v, 125);
+	assert_int_equal(import_parse_decimal("0.29", 4, 2, &v), 0); /* 0.29 is not exact in binary */
+	assert_int_equal(v, 29);
+	assert_int_equal(import_parse_decimal("100", 3, 0, &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(import_parse_decimal("1.5", 3, 3, &v), 0);
+	assert_int_equal(v, 1500);
+	assert_int_equal(import_parse_decimal("0.855", 5, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal("100.5", 5, 0, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal("-1", 2, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal("", 0, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal("1.", 2, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal(".5", 2, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal("1e3", 3, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_parse_decimal("99999999999999999999", 20, 2, &v), SOUK_EINVAL);
+	assert_int_equal(import_currency_exponent("JPY"), 0);
+	assert_int_equal(import_currency_exponent("KWD"), 3);
+	assert_int_equal(import_currency_exponent("GBP"), 2);
+}
+
+static void test_import_category_keywords(void **state)
+{
+	(void)state;
+	assert_string_equal(import_category("WHITE HANGING HEART T-LIGHT HOLDER"), "home");
+	assert_string_equal(import_category("JUMBO BAG RED RETROSPOT"), "bags");
+	assert_string_equal(import_category("CHRISTMAS CRAFT LITTLE FRIENDS"), "christmas");
+	assert_string_equal(import_category("INFLATABLE POLITICAL GLOBE"), "toys");
+	assert_string_equal(import_category("SET OF 3 CAKE TINS PANTRY DESIGN"), "kitchen");
+	assert_string_equal(import_category("COLOURING PENCILS BROWN TUBE"), "stationery");
+	assert_string_equal(import_category("GARDEN PATH JOURNAL"), "stationery");
+	assert_string_equal(import_category("Bank Charges"), "other");
+	assert_string_equal(import_category(""), "other");
+	assert_string_equal(import_category(NULL), "other");
+}
+
+static void test_import_csv_reader_quotes_and_line_numbers(void **state)
+{
+	const char *csv = "\xef\xbb\xbf"
+			  "a,b,c\r\n"
+			  "1,\"x, y\",\"say \"\"hi\"\"\"\r\n"
+			  "\n"
+			  "2,\"two\nlines\",z\n"
+			  "3,\"open,q\n"
+			  "4,ok,\"bad\"x\n"
+			  "5,,\n";
+	import_csv_t r;
+	uint64_t line = 0;
+	const char *err;
+	(void)state;
+	import_csv_init(&r, csv, strlen(csv));
+	assert_int_equal(import_csv_next(&r, &line, &err), 1);
+	assert_int_equal(line, 1);
+	assert_int_equal(r.nfields, 3);
+	assert_string_equal(r.buf + r.off[0], "a");
+	assert_int_equal(import_csv_next(&r, &line, &err), 1);
+	assert_int_equal(line, 2);
+	assert_string_equal(r.buf + r.off[1], "x, y");
+	assert_string_equal(r.buf + r.off[2], "say \"hi\"");
+	assert_int_equal(import_csv_next(&r, &line, &err), 1);
+	assert_int_equal(line, 4);
+	assert_string_equal(r.buf + r.off[1], "two\nlines");
+	/* an unterminated quote spoils only its own line */
+	assert_int_equal(import_csv_next(&r, &line, &err), SOUK_EINVAL);
+	assert_int_equal(line, 6);
+	assert_non_null(err);
+	assert_int_equal(import_csv_next(&r, &line, &err), SOUK_EINVAL);
+	assert_int_equal(line, 7);
+	assert_int_equal(import_csv_next(&r, &line, &err), 1);
+	assert_int_equal(line, 8);
+	assert_int_equal(r.nfields, 3);
+	assert_int_equal(r.len[1], 0);
+	assert_int_equal(import_csv_next(&r, &line, &err), 0);
+	import_csv_deinit(&r);
+}
+
+/* ---- the demo catalog ------------------------------------------------------------- */
+
+static void test_import_demo_csv_creates_all_products(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	assert_int_equal(import_file(f->s, DEMO_CSV, &o, &st), 0);
+	assert_int_equal(f->nerr, 0);
+	assert_int_equal(st.records, 3938);
+	assert_int_equal(st.created, 3938);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(store_last_seq(f->s), 3938);
+
+	json_t *d = get_sku(f->s, "10002");
+	assert_non_null(d);
+	assert_string_equal(title_en(d), "INFLATABLE POLITICAL GLOBE");
+	assert_int_equal(price(d, "GBP"), 85);
+	assert_int_equal(json_integer_value(json_object_get(d, "stock")), 73);
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(d, "category")), "toys");
+	json_decref(d);
+	d = get_sku(f->s, "21228");
+	assert_string_equal(title_en(d), "POCKET MIRROR \"GLAMOROUS\"");
+	json_decref(d);
+	d = get_sku(f->s, "21111"); /* runs of spaces collapsed */
+	assert_string_equal(title_en(d), "SWISS ROLL TOWEL, CHOCOLATE SPOTS");
+	json_decref(d);
+	d = get_sku(f->s, "gift_0001_30");
+	assert_int_equal(price(d, "GBP"), 2500);
+	assert_string_equal(title_en(d), "Dotcomgiftshop Gift Voucher \xc2\xa3"
+					 "30.00");
+	json_decref(d);
+	/* SKUs differing only in case are different products */
+	json_t *m = get_sku(f->s, "M"), *lm = get_sku(f->s, "m");
+	assert_non_null(m);
+	assert_non_null(lm);
+	json_decref(m);
+	json_decref(lm);
+
+	/* re-import: nothing changes, nothing is written */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(import_file(f->s, DEMO_CSV, &o, &st), 0);
+	assert_int_equal(st.unchanged, 3938);
+	assert_int_equal(st.created + st.updated + st.failed, 0);
+	assert_int_equal(store_last_seq(f->s), 3938);
+}
+
+static void test_import_bad_lines_reported_with_line_numbers(void **state)
+{
+	fix_t *f = *state;
+	const char *csv = "StockCode,Description,MedianUnitPriceGBP,Lines\n"
+			  "A1,FIRST THING,1.50,3\n"           /* 2 ok */
+			  "A2,SECOND THING,1.505,3\n"         /* 3 bad price */
+			  "A3,THIRD THING\n"                  /* 4 missing fields */
+			  "A4,\"FOURTH,0.5,1\n"               /* 5 unterminated quote */
+			  "A5,FIFTH THING,0.99,x\n"           /* 6 bad count */
+			  ",NO SKU,1,1\n"                     /* 7 empty sku */
+			  "A7,,1,1\n"                         /* 8 no title */
+			  "A8,LAST THING,2,1\n";              /* 9 ok */
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.created, 2);
+	assert_int_equal(st.failed, 6);
+	assert_int_equal(f->nerr, 6);
+	uint64_t want[] = { 3, 4, 5, 6, 7, 8 };
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(f->err_lines[i], want[i]);
+	assert_non_null(strstr(f->err_msgs[0], "price"));
+	assert_non_null(strstr(f->err_msgs[5], "title"));
+	json_t *d = get_sku(f->s, "A8");
+	assert_non_null(d);
+	assert_int_equal(price(d, "GBP"), 200);
+	json_decref(d);
+
+	/* a bad header stops the import before writing anything */
+	f->nerr = 0;
+	const char *bad = "sku,colour\nX,red\n";
+	uint64_t seq = store_last_seq(f->s);
+	assert_int_equal(import_mem(f->s, bad, strlen(bad), &o, &st), SOUK_EINVAL);
+	assert_int_equal(f->nerr, 1);
+	assert_int_equal(f->err_lines[0], 1);
+	assert_non_null(strstr(f->err_msgs[0], "colour"));
+	assert_int_equal(store_last_seq(f->s), seq);
+}
+
+static void test_import_update_keeps_fields_the_file_lacks(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	const char *csv1 = "StockCode,Description,MedianUnitPriceGBP,Lines\nB1,MUG,2.00,5\n";
+	assert_int_equal(import_mem(f->s, csv1, strlen(csv1), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+
+	/* add a French title, a euro price and change the stock through JSON Lines */
+	const char *jl = "{\"sku\":\"B1\",\"status\":\"active\",\"category\":\"kitchen\","
+			 "\"title\":{\"en\":\"MUG\",\"fr\":\"TASSE\"},"
+			 "\"price\":{\"GBP\":200,\"EUR\":240},\"stock\":2}\n";
+	import_opts_t oj = opts_for(f, IMPORT_FMT_JSONL);
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &oj, &st), 0);
+	assert_int_equal(st.updated, 1);
+
+	/* the CSV changes the GBP price only; Lines does not reset the stock */
+	const char *csv2 = "StockCode,Description,MedianUnitPriceGBP,Lines\nB1,MUG,2.10,99\n";
+	assert_int_equal(import_mem(f->s, csv2, strlen(csv2), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	json_t *d = get_sku(f->s, "B1");
+	assert_int_equal(price(d, "GBP"), 210);
+	assert_int_equal(price(d, "EUR"), 240);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(d, "title"), "fr")),
+			    "TASSE");
+	assert_int_equal(json_integer_value(json_object_get(d, "stock")), 2);
+	json_decref(d);
+	assert_int_equal(import_mem(f->s, csv2, strlen(csv2), &o, &st), 0);
+	assert_int_equal(st.unchanged, 1);
+	assert_int_equal(st.updated, 0);
+}
+
+static void test_import_jsonl_bad_lines_and_dry_run(void **state)
+{
+	fix_t *f = *state;
+	const char *jl =
+		"{\"sku\":\"J1\",\"status\":\"active\",\"category\":\"toys\",\"title\":{\"en\":\"Top\"},"
+		"\"price\":{\"GBP\":5}}\n"
+		"\n"
+		"{\"sku\":\"J2\",\n"
+		"[1,2]\n"
+		"{\"sku\":\"J3\",\"status\":\"active\",\"category\":\"toys\",\"title\":{\"en\":\"T\"},"
+		"\"price\":{\"GBP\":5},\"colour\":\"red\"}\n"
+		"{\"sku\":\"J4\",\"status\":\"active\",\"category\":\"toys\",\"title\":{\"en\":\"T\"},"
+		"\"price\":{\"GBP\":-5}}\n"
+		"{\"sku\":\"J5\",\"status\":\"active\",\"category\":\"toys\",\"title\":{\"en\":\"T\"},"
+		"\"price\":{\"GBP\":5},\"id\":\"nothex\"}\n";
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	o.dry_run = true;
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(store_last_seq(f->s), 0);
+	f->nerr = 0;
+	o.dry_run = false;
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(st.failed, 5);
+	uint64_t want[] = { 3, 4, 5, 6, 7 };
+	assert_int_equal(f->nerr, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(f->err_lines[i], want[i]);
+	assert_non_null(strstr(f->err_msgs[2], "colour"));
+	assert_int_equal(store_last_seq(f->s), 1);
+}
+
+static void test_import_jsonl_defaults_status_and_category(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_JSONL);
+	import_stats_t st;
+	const char *create = "{\"sku\":\"K1\",\"title\":{\"en\":\"RED TEAPOT\"},"
+			     "\"price\":{\"GBP\":100}}\n";
+	assert_int_equal(import_mem(f->s, create, strlen(create), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	json_t *d = get_sku(f->s, "K1");
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(d, "category")), "kitchen");
+	json_decref(d);
+	/* set draft and another category, then a line without them keeps both */
+	const char *draft = "{\"sku\":\"K1\",\"status\":\"draft\",\"category\":\"gifts\","
+			    "\"title\":{\"en\":\"RED TEAPOT\"},\"price\":{\"GBP\":100}}\n";
+	assert_int_equal(import_mem(f->s, draft, strlen(draft), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	const char *plain = "{\"sku\":\"K1\",\"title\":{\"en\":\"RED TEAPOT\"},"
+			    "\"price\":{\"GBP\":120}}\n";
+	assert_int_equal(import_mem(f->s, plain, strlen(plain), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	d = get_sku(f->s, "K1");
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "draft");
+	assert_string_equal(json_string_value(json_object_get(d, "category")), "gifts");
+	assert_int_equal(price(d, "GBP"), 120);
+	json_decref(d);
+	assert_int_equal(import_mem(f->s, plain, strlen(plain), &o, &st), 0);
+	assert_int_equal(st.unchanged, 1);
+}
+
+static void test_import_batches_and_duplicate_skus(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	char *csv = malloc(64 * 1024);
+	size_t n = (size_t)snprintf(csv, 64 * 1024, "sku,title,price_gbp,stock\n");
+	for (int i = 0; i < 1000; i++)
+		n += (size_t)snprintf(csv + n, 64 * 1024 - n, "D%d,Thing %d,%d.%02d,%d\n", i % 600, i,
+				      i, i % 100, i);
+	o.batch = 64;
+	assert_int_equal(import_mem(f->s, csv, n, &o, &st), 0);
+	/* 600 distinct SKUs; the second occurrence of each of 400 updates it */
+	assert_int_equal(st.created, 600);
+	assert_int_equal(st.updated, 400);
+	assert_int_equal(st.failed, 0);
+	json_t *d = get_sku(f->s, "D5");
+	assert_string_equal(title_en(d), "Thing 605");
+	assert_int_equal(json_integer_value(json_object_get(d, "stock")), 605);
+	json_decref(d);
+	free(csv);
+}
+
+static int count_lines(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	int n = 0, c;
+	if (!fp)
+		return -1;
+	while ((c = fgetc(fp)) != EOF)
+		n += c == '\n';
+	fclose(fp);
+	return n;
+}
+
+typedef struct {
+	store_t *other;
+	int compared;
+} cmp_t;
+
+static int compare_cb(const store_rec_t *rec, void *arg)
+{
+	cmp_t *c = arg;
+	store_rec_t o;
+	json_error_t e;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(store_get(c->other, "product", &rec->id, &o), 0);
+	json_t *a = json_loadb(rec->doc, rec->doc_len, 0, &e);
+	json_t *b = json_loadb(o.doc, o.doc_len, 0, &e);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	store_rec_deinit(&o);
+	c->compared++;
+	return 0;
+}
+
+static void test_import_export_roundtrip(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	char path[128], path2[128], db2[128], db3[128];
+	uint64_t count = 0;
+	store_t *s2 = NULL, *s3 = NULL;
+
+	assert_int_equal(import_file(f->s, DEMO_CSV, &o, &st), 0);
+	const char *jl = "{\"sku\":\"ML1\",\"status\":\"draft\",\"seller\":\"s1\",\"category\":\"home\","
+			 "\"title\":{\"en\":\"Lamp, \\\"big\\\"\",\"de\":\"Lampe\"},"
+			 "\"description\":{\"en\":\"two\\nlines\"},"
+			 "\"price\":{\"GBP\":1999,\"JPY\":3500},\"stock\":4,"
+			 "\"attributes\":{\"colour\":\"red\"}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+
+	snprintf(path, sizeof(path), "%s/out.jsonl", f->dir);
+	assert_int_equal(export_file(f->s, path, IMPORT_FMT_AUTO, &count), 0);
+	assert_int_equal(count, 3939);
+	assert_int_equal(count_lines(path), 3939);
+
+	/* JSON Lines into an empty store: same ids, same documents */
+	snprintf(db2, sizeof(db2), "%s/db2", f->dir);
+	store_opts_t so = { .map_size = 64u << 20 };
+	assert_int_equal(store_open(db2, &so, &s2), 0);
+	assert_int_equal(import_file(s2, path, &o, &st), 0);
+	assert_int_equal(st.created, 3939);
+	assert_int_equal(st.failed, 0);
+	cmp_t c = { s2, 0 };
+	assert_int_equal(store_scan(f->s, "product", compare_cb, &c), 0);
+	assert_int_equal(c.compared, 3939);
+	store_close(&s2);
+
+	/* CSV into another store: the same documents, attributes aside */
+	snprintf(path2, sizeof(path2), "%s/out.csv", f->dir);
+	assert_int_equal(export_file(f->s, path2, IMPORT_FMT_AUTO, &count), 0);
+	assert_int_equal(count, 3939);
+	snprintf(db3, sizeof(db3), "%s/db3", f->dir);
+	assert_int_equal(store_open(db3, &so, &s3), 0);
+	f->nerr = 0;
+	assert_int_equal(import_file(s3, path2, &o, &st), 0);
+	assert_int_equal(f->nerr, 0);
+	assert_int_equal(st.created, 3939);
+	json_t *a = get_sku(f->s, "85123A"), *b = get_sku(s3, "85123A");
+	assert_non_null(a);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	a = get_sku(s3, "ML1");
+	assert_string_equal(title_en(a), "Lamp, \"big\"");
+	assert_int_equal(price(a, "JPY"), 3500);
+	assert_int_equal(price(a, "GBP"), 1999);
+	assert_string_equal(json_string_value(json_object_get(a, "status")), "draft");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(a, "description"), "en")),
+		"two lines"); /* CSV text is single-spaced */
+	json_decref(a);
+	store_close(&s3);
+}
+
+int main(void)
+{
+	log_init("test_import", LOG_TARGET_STDERR);
+	log_set_level(LOG_ERR);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_import_parse_decimal_exact),
+		cmocka_unit_test(test_import_category_keywords),
+		cmocka_unit_test(test_import_csv_reader_quotes_and_line_numbers),
+		cmocka_unit_test_setup_teardown(test_import_demo_csv_creates_all_products, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_bad_lines_reported_with_line_numbers,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_update_keeps_fields_the_file_lacks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_jsonl_bad_lines_and_dry_run, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_jsonl_defaults_status_and_category, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_batches_and_duplicate_skus, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_export_roundtrip, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,507 @@
+/* tests/unit/test_publisher.c - the publisher with a real store, real shared
+ * memory and a real libevent loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/publisher.h"
+#include "shm/catalog.h"
+#include "shm/shm.h"
+#include "store/store.h"
+
+typedef struct {
+	char dir[64];
+	char db[96];
+	char inst[64];
+	store_t *s;
+	shm_ctl_t *ctl;
+	shm_reader_t *r;
+	struct event_base *base;
+	publisher_t *p;
+	int nfd;
+} fix_t;
+
+static int setup(void **state)
+{
+	static unsigned counter;
+	uint32_t rnd = 0;
+	fix_t *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-pub-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
+	store_opts_t o = { .map_size = 64u << 20 };
+	if (store_open(f->db, &o, &f->s) != 0)
+		return -1;
+	souk_random(&rnd, sizeof(rnd));
+	snprintf(f->inst, sizeof(f->inst), "souktest-pub-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0 || shm_reader_new(f->ctl, &f->r) != 0)
+		return -1;
+	f->base = event_base_new();
+	f->nfd = publisher_notify_open();
+	if (!f->base || f->nfd < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fix_t *f = *state;
+	char cmd[128];
+	publisher_free(&f->p);
+	shm_reader_free(&f->r);
+	shm_ctl_free(&f->ctl);
+	shm_ctl_unlink(f->inst);
+	store_close(&f->s);
+	event_base_free(f->base);
+	close(f->nfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void product_doc(char *buf, size_t cap, const char *sku, const char *title, int price)
+{
+	snprintf(buf, cap,
+		 "{\"sku\":\"%s\",\"status\":\"active\",\"category\":\"home\","
+		 "\"title\":{\"en\":\"%s\"},\"price\":{\"GBP\":%d},\"stock\":1}",
+		 sku, title, price);
+}
+
+/* Create, update or delete one product; returns its change-log sequence. */
+static uint64_t commit(fix_t *f, store_op_t op, store_id_t *id, uint64_t *version,
+		       const char *sku, const char *title, int price)
+{
+	char doc[512], key[64];
+	size_t klen = 4 + strlen(sku);
+	const char *kp = key;
+	store_mut_t m;
+	memcpy(key, "sku", 4);
+	memcpy(key + 4, sku, strlen(sku));
+	product_doc(doc, sizeof(doc), sku, title, price);
+	memset(&m, 0, sizeof(m));
+	m.op = op;
+	m.kind = "product";
+	m.id = *id;
+	m.expect_version = *version;
+	m.doc = doc;
+	m.doc_len = strlen(doc);
+	m.keys = &kp;
+	m.key_lens = &klen;
+	m.nkeys = op == STORE_OP_DELETE ? 0 : 1;
+	m.actor = "test";
+	assert_int_equal(store_apply(f->s, &m, 1), 0);
+	assert_int_equal(m.result, 0);
+	*id = m.id;
+	*version = m.version;
+	return m.seq;
+}
+
+static uint64_t create(fix_t *f, const char *sku, const char *title, int price, store_id_t *id)
+{
+	uint64_t v = 0;
+	memset(id, 0, sizeof(*id));
+	return commit(f, STORE_OP_CREATE, id, &v, sku, title, price);
+}
+
+/* Title of a product in the current image, "" when not served. */
+static void image_title(fix_t *f, const char *sku, char *out, size_t cap, uint64_t *seq)
+{
+	const shm_image_t *img;
+	catalog_view_t v;
+	const char *json;
+	size_t len;
+	json_error_t e;
+	out[0] = '\0';
+	assert_int_equal(shm_reader_acquire(f->r, &img), 0);
+	assert_int_equal(catalog_view_init(img, &v), 0);
+	if (seq)
+		*seq = v.seq;
+	if (catalog_get_by_sku(&v, sku, strlen(sku), NULL, &json, &len, NULL) == 0) {
+		json_t *j = json_loadb(json, len, 0, &e);
+		snprintf(out, cap, "%s", json_string_value(json_object_get(j, "title")));
+		json_decref(j);
+	}
+	shm_reader_release(f->r);
+}
+
+static uint64_t served(fix_t *f)
+{
+	const shm_image_t *img;
+	catalog_view_t v;
+	assert_int_equal(shm_reader_acquire(f->r, &img), 0);
+	assert_int_equal(catalog_view_init(img, &v), 0);
+	shm_reader_release(f->r);
+	return v.count;
+}
+
+/* Run the loop until the control segment shows generation > gen; bounded
+ * (the bound only keeps a broken build from hanging, it is no speed check). */
+static bool run_until_generation(fix_t *f, uint64_t gen)
+{
+	for (int i = 0; i < 1000 && shm_ctl_generation(f->ctl) <= gen; i++) {
+		struct timeval tv = { 0, 10000 };
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	return shm_ctl_generation(f->ctl) > gen;
+}
+
+static void start(fix_t *f, uint32_t poll_ms)
+{
+	publisher_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.runtime_dir = f->dir;
+	o.poll_ms = poll_ms;
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
+}
+
+static void test_publisher_full_build_at_start(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	char title[64], sku[16], path[128];
+	struct stat st;
+	uint64_t seq = 0;
+	for (int i = 0; i < 25; i++) {
+		snprintf(sku, sizeof(sku), "S%d", i);
+		create(f, sku, "Thing", 100 + i, &id);
+	}
+	start(f, 60000);
+	assert_int_equal(served(f), 25);
+	image_title(f, "S7", title, sizeof(title), &seq);
+	assert_string_equal(title, "Thing");
+	assert_int_equal(seq, store_last_seq(f->s));
+	assert_int_equal(shm_ctl_seq(f->ctl), seq);
+
+	snprintf(path, sizeof(path), "%s/publish.sock", f->dir);
+	assert_string_equal(publisher_socket_path(f->p), path);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0660);
+
+	publisher_stats_t ps;
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.publishes, 1);
+	assert_int_equal(ps.served, 25);
+	assert_true(ps.catalog_bytes > 0);
+}
+
+static void test_publisher_datagram_publishes_change(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	uint64_t version = 1, seq, gen, img_seq = 0;
+	char title[64];
+	create(f, "A1", "Old", 100, &id);
+	start(f, 60000); /* the poll stays out of the way */
+	image_title(f, "A1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Old");
+
+	gen = shm_ctl_generation(f->ctl);
+	seq = commit(f, STORE_OP_UPDATE, &id, &version, "A1", "New", 120);
+	store_id_t id2;
+	uint64_t seq2 = create(f, "A2", "Second", 5, &id2);
+	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq), 0);
+	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq2), 0);
+	assert_true(run_until_generation(f, gen));
+	image_title(f, "A1", title, sizeof(title), &img_seq);
+	assert_string_equal(title, "New");
+	image_title(f, "A2", title, sizeof(title), NULL);
+	assert_string_equal(title, "Second");
+	assert_int_equal(img_seq, seq2);
+
+	publisher_stats_t ps;
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.datagrams, 2);
+	assert_int_equal(ps.poll_catchups, 0);
+	assert_int_equal(ps.last_changed, 2);
+
+	/* a datagram for something already published publishes nothing */
+	gen = shm_ctl_generation(f->ctl);
+	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq), 0);
+	for (int i = 0; i < 5; i++) {
+		struct timeval tv = { 0, 10000 };
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	assert_int_equal(shm_ctl_generation(f->ctl), gen);
+}
+
+static void test_publisher_poll_catches_lost_datagram(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	uint64_t version = 1, gen;
+	char title[64];
+	create(f, "P1", "Before", 100, &id);
+	start(f, 20);
+	gen = shm_ctl_generation(f->ctl);
+	commit(f, STORE_OP_UPDATE, &id, &version, "P1", "After", 100); /* no datagram */
+	assert_true(run_until_generation(f, gen));
+	image_title(f, "P1", title, sizeof(title), NULL);
+	assert_string_equal(title, "After");
+	publisher_stats_t ps;
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.datagrams, 0);
+	assert_true(ps.poll_catchups >= 1);
+}
+
+static void test_publisher_archive_and_publish_now(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id, id2;
+	uint64_t version = 1, gen;
+	char title[64];
+	create(f, "Z1", "Gone soon", 100, &id);
+	create(f, "Z2", "Stays", 100, &id2);
+	start(f, 60000);
+	assert_int_equal(served(f), 2);
+	commit(f, STORE_OP_DELETE, &id, &version, "Z1", "Gone soon", 100);
+	gen = shm_ctl_generation(f->ctl);
+	assert_int_equal(publisher_publish_now(f->p), 0);
+	assert_int_equal(shm_ctl_generation(f->ctl), gen + 1);
+	image_title(f, "Z1", title, sizeof(title), NULL);
+	assert_string_equal(title, "");
+	assert_int_equal(served(f), 1);
+	/* publish now with nothing new still makes an image */
+	assert_int_equal(publisher_publish_now(f->p), 0);
+	assert_int_equal(shm_ctl_generation(f->ctl), gen + 2);
+	/* catch-up with nothing new does not */
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(shm_ctl_generation(f->ctl), gen + 2);
+	/* the SKU was released: a new product may take it */
+	create(f, "Z1", "Reborn", 1, &id);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	image_title(f, "Z1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Reborn");
+}
+
+static void test_publisher_catches_up_after_restart(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	uint64_t version = 1, seq = 0;
+	char title[64];
+	create(f, "R1", "One", 100, &id);
+	start(f, 60000);
+	publisher_free(&f->p);
+	/* committed while soukd is down */
+	commit(f, STORE_OP_UPDATE, &id, &version, "R1", "Two", 100);
+	store_id_t id2;
+	uint64_t last = create(f, "R2", "Three", 100, &id2);
+	start(f, 60000);
+	image_title(f, "R1", title, sizeof(title), &seq);
+	assert_string_equal(title, "Two");
+	image_title(f, "R2", title, sizeof(title), NULL);
+	assert_string_equal(title, "Three");
+	assert_int_equal(seq, last);
+}
+
+static void test_publisher_skips_documents_that_do_not_render(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	store_mut_t m;
+	/* an object the renderer cannot use: a SKU longer than the image allows */
+	char bad[512];
+	char longsku[301];
+	memset(longsku, 'x', 300);
+	longsku[300] = '\0';
+	product_doc(bad, sizeof(bad), longsku, "Bad", 1);
+	create(f, "G1", "Good", 100, &id);
+	memset(&m, 0, sizeof(m));
+	m.op = STORE_OP_CREATE;
+	m.kind = "product";
+	m.doc = bad;
+	m.doc_len = strlen(bad);
+	m.actor = "test";
+	assert_int_equal(store_apply(f->s, &m, 1), 0);
+	assert_int_equal(m.result, 0);
+	start(f, 60000);
+	assert_int_equal(served(f), 1);
+	publisher_stats_t ps;
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.render_errors, 1);
+}
+
+static void test_publisher_refuses_non_socket_path(void **state)
+{
+	fix_t *f = *state;
+	char path[128];
+	publisher_opts_t o;
+	snprintf(path, sizeof(path), "%s/publish.sock", f->dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	memset(&o, 0, sizeof(o));
+	o.runtime_dir = f->dir;
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), SOUK_EEXIST);
+	assert_null(f->p);
+	/* a stale socket from an earlier run is replaced */
+	unlink(path);
+	start(f, 60000);
+	publisher_free(&f->p);
+	start(f, 60000);
+}
+
+typedef struct {
+	char prev_cat[32], prev_id[33];
+	size_t n;
+	bool ordered;
+} order_check_t;
+
+static int order_cb(const char *json, size_t len, void *arg)
+{
+	order_check_t *oc = arg;
+	json_error_t e;
+	json_t *j = json_loadb(json, len, 0, &e);
+	const char *cat = json_string_value(json_object_get(j, "category"));
+	const char *id = json_string_value(json_object_get(j, "id"));
+	int c = strcmp(oc->prev_cat, cat);
+	if (oc->n && (c > 0 || (c == 0 && strcmp(oc->prev_id, id) >= 0)))
+		oc->ordered = false;
+	snprintf(oc->prev_cat, sizeof(oc->prev_cat), "%s", cat);
+	snprintf(oc->prev_id, sizeof(oc->prev_id), "%s", id);
+	oc->n++;
+	json_decref(j);
+	return 0;
+}
+
+static void test_publisher_incremental_keeps_list_order(void **state)
+{
+	fix_t *f = *state;
+	static const char *cats[] = { "bags", "home", "kitchen", "toys" };
+	enum { N = 120 };
+	store_id_t ids[N + 40];
+	uint64_t versions[N + 40];
+	char titles[N + 40][32];
+	bool live[N + 40];
+	size_t n = N;
+	char sku[32], doc[512], key[48];
+	srand(7);
+	for (size_t i = 0; i < N; i++) {
+		snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+		snprintf(titles[i], sizeof(titles[i]), "t%u", (unsigned)i);
+		versions[i] = 0;
+		create(f, sku, titles[i], 1, &ids[i]);
+		versions[i] = 1;
+		live[i] = true;
+	}
+	start(f, 60000);
+	for (int round = 0; round < 30; round++) {
+		/* a few changes per round: move categories, archive, create */
+		for (int k = 0; k < 3; k++) {
+			size_t i = (size_t)rand() % n;
+			int what = rand() % 6;
+			if (what == 5 && n < N + 40) {
+				i = n++;
+				snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+				snprintf(titles[i], sizeof(titles[i]), "new%u", (unsigned)i);
+				create(f, sku, titles[i], 1, &ids[i]);
+				versions[i] = 1;
+				live[i] = true;
+				continue;
+			}
+			if (!live[i])
+				continue;
+			snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+			store_mut_t m;
+			size_t klen = 4 + strlen(sku);
+			const char *kp = key;
+			memcpy(key, "sku", 4);
+			memcpy(key + 4, sku, strlen(sku));
+			snprintf(titles[i], sizeof(titles[i]), "r%d-%u", round % 100, (unsigned)i);
+			snprintf(doc, sizeof(doc),
+				 "{\"sku\":\"%s\",\"status\":\"active\",\"category\":\"%s\","
+				 "\"title\":{\"en\":\"%s\"},\"price\":{\"GBP\":1}}",
+				 sku, cats[rand() % 4], titles[i]);
+			memset(&m, 0, sizeof(m));
+			m.op = what == 4 ? STORE_OP_DELETE : STORE_OP_UPDATE;
+			m.kind = "product";
+			m.id = ids[i];
+			m.expect_version = versions[i];
+			m.doc = doc;
+			m.doc_len = strlen(doc);
+			m.keys = &kp;
+			m.key_lens = &klen;
+			m.nkeys = what == 4 ? 0 : 1;
+			m.actor = "test";
+			assert_int_equal(store_apply(f->s, &m, 1), 0);
+			assert_int_equal(m.result, 0);
+			versions[i] = m.version;
+			if (what == 4)
+				live[i] = false;
+		}
+		assert_int_equal(publisher_catch_up(f->p), 0);
+
+		/* the whole list: strictly ordered, every live product once */
+		const shm_image_t *img;
+		catalog_view_t v;
+		order_check_t oc;
+		char cursor[33] = "", next[33];
+		memset(&oc, 0, sizeof(oc));
+		oc.ordered = true;
+		assert_int_equal(shm_reader_acquire(f->r, &img), 0);
+		assert_int_equal(catalog_view_init(img, &v), 0);
+		do {
+			assert_int_equal(catalog_list(&v, NULL, cursor, 17, NULL, order_cb, &oc, next), 0);
+			memcpy(cursor, next, sizeof(next));
+		} while (cursor[0]);
+		shm_reader_release(f->r);
+		size_t want = 0;
+		for (size_t i = 0; i < n; i++)
+			want += live[i];
+		assert_true(oc.ordered);
+		assert_int_equal(oc.n, want);
+		assert_int_equal(v.count, want);
+		for (size_t i = 0; i < n; i++) {
+			char title[64];
+			snprintf(sku, sizeof(sku), "O%u", (unsigned)i);
+			image_title(f, sku, title, sizeof(title), NULL);
+			assert_string_equal(title, live[i] ? titles[i] : "");
+		}
+	}
+}
+
+int main(void)
+{
+	log_init("test_publisher", LOG_TARGET_STDERR);
+	log_set_level(LOG_CRIT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_publisher_full_build_at_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_datagram_publishes_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_poll_catches_lost_datagram, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_archive_and_publish_now, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_catches_up_after_restart, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_skips_documents_that_do_not_render,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_refuses_non_socket_path, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_incremental_keeps_list_order, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
