@@ -114,9 +114,6 @@ static inline uint16_t store_get_u16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* True only when doc is certainly a JSON object that jansson accepts with
- * JSON_REJECT_DUPLICATES; false means "ask jansson" (store/json.c). */
-bool store_json_object_fast(const char *doc, size_t len);
 
 /* Audit tree access inside a transaction. */
 int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32]);

@@ -828,8 +828,8 @@ static int validate_mut(const store_mut_t *m)
 		for (size_t i = 0; i < m->nkeys; i++)
 			if (m->key_lens[i] == 0 || m->key_lens[i] > STORE_KEY_MAX)
 				return SOUK_EINVAL;
-		if (!store_json_object_fast(m->doc, m->doc_len)) {
-			/* outside the fast scanner's subset: jansson decides */
+		if (!m->doc_is_json_object) {
+			/* not vouched for by the caller: jansson decides */
 			json_error_t err;
 			json_t *j = json_loadb(m->doc, m->doc_len, JSON_REJECT_DUPLICATES, &err);
 			bool obj = j && json_is_object(j);

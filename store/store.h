@@ -90,6 +90,8 @@ typedef struct {
 	const char *reason;           /* why (may be NULL) */
 	const char *idem_key;         /* Idempotency-Key (may be NULL) */
 	size_t idem_key_len;
+	bool doc_is_json_object;      /* doc was made by json_dumps() of a jansson
+	                                 object: skip parsing it again */
 	/* out */
 	int result;                   /* 0, SOUK_ECONFLICT, SOUK_EEXIST, SOUK_ENOENT, ... */
 	uint64_t version;             /* new version */

@@ -1084,108 +1084,6 @@ static void test_store_batch_sees_earlier_mutations(void **state)
 	assert_int_equal(store_last_seq(f->s), 6 + 1 + 12 + 23 + 34 + 45 + 56 + 67);
 }
 
-static bool jansson_object(const char *d, size_t n)
-{
-	json_error_t err;
-	json_t *j = json_loadb(d, n, JSON_REJECT_DUPLICATES, &err);
-	bool ok = j && json_is_object(j);
-	json_decref(j);
-	return ok;
-}
-
-/* The fast document check never accepts what jansson refuses, and it
- * accepts plain documents (so the fast path is the one taken). */
-static void test_store_json_fast_check_agrees_with_jansson(void **state)
-{
-	static const char *const good[] = {
-		"{}", " {\"a\":1} \n", "{\"a\":[1,2,{\"b\":null}],\"c\":{\"a\":true,\"d\":false}}",
-		"{\"s\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\\" \\\\ \\/ \\b\\f\\n\\r\\t \\u00e9\"}",
-		"{\"n\":-0,\"m\":123456789012345678,\"r\":-1.5e-300,\"x\":0.25E+10,\"y\":[]}",
-		"{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}",
-	};
-	static const char *const bad[] = {
-		"", "[]", "{", "{\"a\":1,}", "{\"a\":1}x", "{\"a\":1,\"a\":2}", "{\"a\":01}",
-		"{\"a\":1234567890123456789012}", "{\"a\":1e400}", "{\"a\":\"\\u0000\"}",
-		"{\"a\":\"\\ud800\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
-		"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x01\"}", "{\"a\":tru}", "{'a':1}",
-		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\" 1}", "{\"a\":[1,]}", "\xef\xbb\xbf{}",
-		"{\"a\":1,\"\\u0061\":2}", "{\"a\":NaN}", "{\"a\":+1}",
-	};
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(good); i++) {
-		assert_true(jansson_object(good[i], strlen(good[i])));
-		assert_true(store_json_object_fast(good[i], strlen(good[i])));
-	}
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
-		assert_false(jansson_object(bad[i], strlen(bad[i])));
-		assert_false(store_json_object_fast(bad[i], strlen(bad[i])));
-	}
-	/* one special byte at every position of a long string */
-	static const unsigned char fine[] = { ' ', 0x7f, 'a', '/' };
-	static const unsigned char stop[] = { 0x00, 0x01, 0x1f, 0x80, 0xff, '"', '\\' };
-	for (size_t pos = 0; pos < 40; pos++) {
-		char doc[64] = "{\"k\":\"";
-		size_t h = strlen(doc);
-		memset(doc + h, 'a', 40);
-		memcpy(doc + h + 40, "\"}", 3);
-		for (size_t i = 0; i < sizeof(fine); i++) {
-			doc[h + pos] = (char)fine[i];
-			assert_true(store_json_object_fast(doc, h + 42));
-			assert_true(jansson_object(doc, h + 42));
-		}
-		for (size_t i = 0; i < sizeof(stop); i++) {
-			doc[h + pos] = (char)stop[i];
-			assert_false(store_json_object_fast(doc, h + 42));
-			assert_false(jansson_object(doc, h + 42));
-		}
-	}
-	/* random edits of the good documents: fast => jansson */
-	static const char alphabet[] = "{}[]\":,\\ u0123456789eE.-+tfnalrs\x80\xbf\xc3\xa9\xed\xa0\xf0\x9f\x01";
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	size_t accepted = 0;
-	for (int iter = 0; iter < 40000; iter++) {
-		char buf[256];
-		const char *src = good[iter % SOUK_ARRAY_LEN(good)];
-		size_t n = strlen(src);
-		memcpy(buf, src, n);
-		int edits = 1 + iter % 3;
-		for (int e = 0; e < edits; e++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			size_t pos = n ? (size_t)(x >> 8) % n : 0;
-			char c = alphabet[(x >> 40) % (sizeof(alphabet) - 1)];
-			switch ((x >> 56) % 3) {
-			case 0: /* replace */
-				if (n)
-					buf[pos] = c;
-				break;
-			case 1: /* insert */
-				if (n < sizeof(buf) - 1) {
-					memmove(buf + pos + 1, buf + pos, n - pos);
-					buf[pos] = c;
-					n++;
-				}
-				break;
-			default: /* delete */
-				if (n) {
-					memmove(buf + pos, buf + pos + 1, n - pos - 1);
-					n--;
-				}
-				break;
-			}
-		}
-		if (store_json_object_fast(buf, n)) {
-			accepted++;
-			if (!jansson_object(buf, n))
-				fail_msg("fast check accepted what jansson refuses: '%.*s'", (int)n, buf);
-		}
-	}
-	assert_true(accepted > 100);
-	/* store_apply refuses the same documents */
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
-		store_mut_t m = mk(STORE_OP_CREATE, "product", bad[i], NULL);
-		assert_int_equal(store_apply(((fx_t *)*state)->s, &m, 1), 0);
-		assert_int_equal(m.result, SOUK_EINVAL);
-	}
-}
 
 typedef struct {
 	store_id_t ids[64];
@@ -1378,7 +1276,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_schema_newer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_batch_write_failure_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_batch_sees_earlier_mutations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_json_fast_check_agrees_with_jansson, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_ordered_ids_follow_creation_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_backup_is_consistent_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoint_sign_and_detect_rewrite, setup, teardown),
