@@ -17,12 +17,12 @@
 
 /* Items soukctl needs; everything else in the file is ignored here. */
 static const char *const salvage_items[] = {
-	"instance",
-	"paths.state_dir",
-	"paths.runtime_dir",
-	"audit.signing_key_file",
+    "instance",
+    "paths.state_dir",
+    "paths.runtime_dir",
+    "audit.signing_key_file",
 };
-#define NSALVAGE (sizeof(salvage_items) / sizeof(salvage_items[0]))
+#define NSALVAGE      (sizeof(salvage_items) / sizeof(salvage_items[0]))
 #define SALVAGE_DEPTH 8
 
 /* Append s to b as a double-quoted YAML scalar. */
@@ -61,9 +61,9 @@ static int quoted(char *b, size_t cap, size_t *len, const char *s)
  */
 static int salvage(const char *path, cfg_t **out)
 {
-	char *vals[NSALVAGE] = { 0 }, *text = NULL, *doc = NULL;
-	char *keys[SALVAGE_DEPTH] = { 0 };
-	bool want_key[SALVAGE_DEPTH] = { 0 };
+	char *vals[NSALVAGE] = {0}, *text = NULL, *doc = NULL;
+	char *keys[SALVAGE_DEPTH] = {0};
+	bool want_key[SALVAGE_DEPTH] = {0};
 	int depth = -1, skip = 0, ret;
 	size_t tlen = 0;
 	yaml_parser_t p;
@@ -137,7 +137,8 @@ static int salvage(const char *path, cfg_t **out)
 					if (strcmp(name, salvage_items[i]) == 0 &&
 					    strlen((const char *)ev.data.scalar.value) < 1024) {
 						free(vals[i]);
-						vals[i] = strdup((const char *)ev.data.scalar.value);
+						vals[i] =
+						    strdup((const char *)ev.data.scalar.value);
 					}
 			}
 			break;
@@ -165,8 +166,9 @@ static int salvage(const char *path, cfg_t **out)
 			break;
 		}
 		if (dot)
-			len = (size_t)snprintf(doc, cap, "%.*s:\n  %s: \"", (int)(dot - salvage_items[i]),
-					       salvage_items[i], dot + 1);
+			len = (size_t)snprintf(doc, cap, "%.*s:\n  %s: \"",
+					       (int)(dot - salvage_items[i]), salvage_items[i],
+					       dot + 1);
 		else
 			len = (size_t)snprintf(doc, cap, "%s: \"", salvage_items[i]);
 		if (quoted(doc, cap - 3, &len, vals[i]) == 0) {
@@ -191,7 +193,7 @@ static int salvage(const char *path, cfg_t **out)
 /* Commands that reach soukd and go on with salvaged paths. */
 static bool online(const ctl_cmd_t *cmd)
 {
-	static const char *const names[] = { "status", "reload", "publish", "stats" };
+	static const char *const names[] = {"status", "reload", "publish", "stats"};
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(names); i++)
 		if (strcmp(cmd->name, names[i]) == 0)
 			return true;
@@ -215,15 +217,16 @@ int ctl_setup(ctl_ctx_t *c, const ctl_cmd_t *cmd, bool data_given, cfg_t **out)
 		from_file = false;
 		ret = cfg_defaults(&cfg);
 		if (ret != 0) {
-			fprintf(stderr, "soukctl, cannot set up defaults (%s)\n", souk_strerror(ret));
+			fprintf(stderr, "soukctl, cannot set up defaults (%s)\n",
+				souk_strerror(ret));
 			return CTL_FAIL;
 		}
 	} else if (ret != 0) {
 		if (!online(cmd) || salvage(c->config_file, &cfg) != 0) {
 			cfg_errors_print(&setup_errs, stderr);
 			if (setup_errs.count == 0)
-				fprintf(stderr, "config, file '%s', cannot load (%s)\n", c->config_file,
-					souk_strerror(ret));
+				fprintf(stderr, "config, file '%s', cannot load (%s)\n",
+					c->config_file, souk_strerror(ret));
 			return CTL_USAGE;
 		}
 		c->cfg_errors = &setup_errs;
@@ -233,8 +236,8 @@ int ctl_setup(ctl_ctx_t *c, const ctl_cmd_t *cmd, bool data_given, cfg_t **out)
 		c->data_dir = cfg->paths.state_dir;
 	c->instance = cfg->instance;
 	/* the key of a configuration actually written down, not the default path */
-	c->audit_key = from_file && cfg->audit.signing_key_file[0] ? cfg->audit.signing_key_file
-								   : NULL;
+	c->audit_key =
+	    from_file && cfg->audit.signing_key_file[0] ? cfg->audit.signing_key_file : NULL;
 	if ((size_t)snprintf(c->control_socket, sizeof(c->control_socket), "%s/control.sock",
 			     cfg->paths.runtime_dir) >= sizeof(c->control_socket)) {
 		fprintf(stderr, "soukctl, control socket path under '%s' is too long\n",

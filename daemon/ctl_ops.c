@@ -117,9 +117,11 @@ int ctl_facts_shm(const char *instance, json_t *out)
 	if (st.generation > 0 && st.last_publish_ms > 0)
 		json_object_set_new(
 		    out, "image_age_ms",
-		    json_integer((json_int_t)(now > st.last_publish_ms ? now - st.last_publish_ms : 0)));
+		    json_integer(
+			(json_int_t)(now > st.last_publish_ms ? now - st.last_publish_ms : 0)));
 	json_object_set_new(out, "publish_count", json_integer((json_int_t)st.publish_count));
-	json_object_set_new(out, "last_publish_at_ms", json_integer((json_int_t)st.last_publish_ms));
+	json_object_set_new(out, "last_publish_at_ms",
+			    json_integer((json_int_t)st.last_publish_ms));
 	json_object_set_new(out, "last_publish_duration_us",
 			    json_integer((json_int_t)(st.last_publish_ns / 1000)));
 	json_object_set_new(out, "publisher_pid", json_integer((json_int_t)st.publisher_pid));
@@ -207,8 +209,10 @@ static void warn_config(const ctl_ctx_t *c)
 	if (c->cfg_errors == NULL)
 		return;
 	cfg_errors_print(c->cfg_errors, stderr);
-	fprintf(stderr, "soukctl, warning: '%s' has errors; using the paths it gives where they are valid\n",
-		c->config_file);
+	fprintf(
+	    stderr,
+	    "soukctl, warning: '%s' has errors; using the paths it gives where they are valid\n",
+	    c->config_file);
 }
 
 /* Print the command's result object (plain mode) or merge it (JSON). */
@@ -252,7 +256,8 @@ static int cmd_status(ctl_ctx_t *c, int argc, char **argv)
 		json_object_update(sd, reply);
 	} else if (rc == 0) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
-		fprintf(stderr, "soukctl, soukd refused 'status' (%s)\n", e ? e : "no reason given");
+		fprintf(stderr, "soukctl, soukd refused 'status' (%s)\n",
+			e ? e : "no reason given");
 		json_object_set_new(sd, "error", json_string(e ? e : "status refused"));
 	} else {
 		unreachable(c, rc, sd);
@@ -347,8 +352,9 @@ static int cmd_publish(ctl_ctx_t *c, int argc, char **argv)
 		goto out;
 	}
 	if (has_command(c, "publish") == 0) {
-		fprintf(stderr, "soukctl, this soukd does not support 'publish' (no catalog publisher "
-				"registered on its control socket)\n");
+		fprintf(stderr,
+			"soukctl, this soukd does not support 'publish' (no catalog publisher "
+			"registered on its control socket)\n");
 		json_object_set_new(res, "result", json_string("unsupported"));
 		json_object_set_new(res, "error", json_string("soukd does not support 'publish'"));
 		goto out;
@@ -421,13 +427,13 @@ static int cmd_check_config(ctl_ctx_t *c, int argc, char **argv)
 }
 
 const ctl_cmd_t ctl_ops_commands[] = {
-	{ "status", cmd_status, "status",
-	  "soukd (via its control socket), shared memory and store; exit 1 when soukd is not running" },
-	{ "reload", cmd_reload, "reload",
-	  "make soukd re-read its configuration; prints the errors of a refused file" },
-	{ "publish", cmd_publish, "publish", "make soukd build and publish a new image now" },
-	{ "stats", cmd_stats, "stats", "worker counters summed over live slots (nonzero ones)" },
-	{ "check-config", cmd_check_config, "check-config",
-	  "validate the configuration file (same output as soukd --check-config)" },
+    {"status", cmd_status, "status",
+     "soukd (via its control socket), shared memory and store; exit 1 when soukd is not running"},
+    {"reload", cmd_reload, "reload",
+     "make soukd re-read its configuration; prints the errors of a refused file"},
+    {"publish", cmd_publish, "publish", "make soukd build and publish a new image now"},
+    {"stats", cmd_stats, "stats", "worker counters summed over live slots (nonzero ones)"},
+    {"check-config", cmd_check_config, "check-config",
+     "validate the configuration file (same output as soukd --check-config)"},
 };
 const size_t ctl_ops_ncommands = SOUK_ARRAY_LEN(ctl_ops_commands);

@@ -37,7 +37,8 @@ static void flat(FILE *f, char *key, size_t klen, size_t cap, const json_t *v)
 	case JSON_OBJECT: {
 		const char *name;
 		json_t *child;
-		json_object_foreach ((json_t *)v, name, child) {
+		json_object_foreach((json_t *)v, name, child)
+		{
 			size_t n = strlen(name), at = klen ? klen + 1 : 0;
 			if (at + n + 1 > cap)
 				continue; /* absurdly deep: skip rather than cut */
@@ -80,9 +81,7 @@ static void flat(FILE *f, char *key, size_t klen, size_t cap, const json_t *v)
 		print_key(f, key);
 		fputs(" false", f);
 		break;
-	case JSON_NULL:
-		print_key(f, key);
-		break;
+	case JSON_NULL: print_key(f, key); break;
 	}
 	fputc('\n', f);
 }

@@ -67,8 +67,8 @@ int main(int argc, char **argv)
 				return CTL_USAGE;
 			data_given = true;
 		} else if (strcmp(a, "-c") == 0 || is_opt(a, "--config")) {
-			if ((c.config_file = opt_value(argc, argv, &i, a[1] == 'c' ? "-c" : "--config")) ==
-			    NULL)
+			if ((c.config_file = opt_value(argc, argv, &i,
+						       a[1] == 'c' ? "-c" : "--config")) == NULL)
 				return CTL_USAGE;
 			c.config_explicit = true;
 		} else if (is_opt(a, "--timeout")) {

@@ -47,7 +47,8 @@ int main(int argc, char **argv)
 	}
 	held = calloc((size_t)hold + 1, sizeof(int));
 	for (int i = 0; i < hold; i++)
-		if ((rc = ctl_client_connect(argv[optind], (uint64_t)timeout_s * 1000, &held[i])) != 0) {
+		if ((rc = ctl_client_connect(argv[optind], (uint64_t)timeout_s * 1000, &held[i])) !=
+		    0) {
 			fprintf(stderr, "soukd_ctl, connect: %s\n", ctl_client_strerror(rc));
 			return 2;
 		}
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
 	ctl_client_send(fd, req, rlen);
 	rc = ctl_client_read_line(fd, (uint64_t)timeout_s * 1000, reply, sizeof(reply), &have);
 	if (rc != 0) {
-		fprintf(stderr, "soukd_ctl, no answer (%s, timeout %d s)\n", ctl_client_strerror(rc), timeout_s);
+		fprintf(stderr, "soukd_ctl, no answer (%s, timeout %d s)\n",
+			ctl_client_strerror(rc), timeout_s);
 		return 2;
 	}
 

@@ -163,8 +163,8 @@ static void test_client_call_reads_one_json_line(void **state)
 	json_t *reply = NULL;
 	char got[256];
 	(void)state;
-	assert_int_equal(call_scripted("{\"ok\":true,\"pid\":12}\n{\"ok\":false}\n", 5000, &reply, got),
-			 0);
+	assert_int_equal(
+	    call_scripted("{\"ok\":true,\"pid\":12}\n{\"ok\":false}\n", 5000, &reply, got), 0);
 	assert_string_equal(got, "status\n");
 	assert_true(json_is_true(json_object_get(reply, "ok")));
 	assert_int_equal(json_integer_value(json_object_get(reply, "pid")), 12);
@@ -236,7 +236,8 @@ static void test_facts_shm_workers_and_counters(void **state)
 	assert_non_null(json_object_get(o, "image_age_ms"));
 	json_t *w = json_object_get(o, "workers");
 	assert_int_equal(json_array_size(w), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(w, 0), "pid")), getpid());
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(w, 0), "pid")),
+			 getpid());
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(w, 0), "generation")),
 			 (json_int_t)gen);
 
@@ -290,8 +291,8 @@ static void test_facts_store(void **state)
 	json_decref(o);
 	o = json_object();
 	assert_int_equal(store_open(dir, &so, &s), 0);
-	store_mut_t m = {.op = STORE_OP_CREATE, .kind = "product", .doc = "{}", .doc_len = 2,
-			 .actor = "test"};
+	store_mut_t m = {
+	    .op = STORE_OP_CREATE, .kind = "product", .doc = "{}", .doc_len = 2, .actor = "test"};
 	assert_int_equal(store_apply(s, &m, 1), 0);
 	store_close(&s);
 	assert_int_equal(ctl_facts_store(dir, o), 0);
