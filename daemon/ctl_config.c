@@ -212,8 +212,14 @@ int ctl_setup(ctl_ctx_t *c, const ctl_cmd_t *cmd, bool data_given, cfg_t **out)
 	if (strcmp(cmd->name, "check-config") == 0)
 		return CTL_OK;
 	ret = cfg_load(c->config_file, &cfg, &setup_errs);
-	if (ret == -ENOENT && !c->config_explicit) {
-		/* no file at the default place: the defaults are the configuration */
+	if ((ret == -ENOENT || ret == -EACCES) && !c->config_explicit) {
+		/* no file at the default place: the defaults are the configuration;
+		 * one we may not read (not in the souk group): say so, go on */
+		if (ret == -EACCES)
+			fprintf(stderr,
+				"soukctl, warning: cannot read '%s' (%s); using the defaults "
+				"(name a file with -c)\n",
+				c->config_file, souk_strerror(ret));
 		from_file = false;
 		ret = cfg_defaults(&cfg);
 		if (ret != 0) {
