@@ -45,7 +45,8 @@ void ctl_usage(FILE *f)
 		   "                     socket, shared-memory instance and audit key\n"
 		   "  --data DIR         state directory holding data.mdb (default $SOUK_DATA,\n"
 		   "                     else paths.state_dir of the configuration)\n"
-		   "  --json             print results as one JSON object\n"
+		   "  --json             print results as one JSON object (also after\n"
+		   "                     the command)\n"
 		   "  --timeout SEC      bound on each control-socket request (default 30)\n"
 		   "  -h, --help         this text;  --version\n\n"
 		   "commands:\n",

@@ -99,6 +99,20 @@ int main(int argc, char **argv)
 		ctl_usage(stderr);
 		return CTL_USAGE;
 	}
+	/* --json is also taken after the command (soukctl status --json) */
+	int first = i + used, n = first;
+	for (int k = first; k < argc; k++) {
+		if (strcmp(argv[k], "--") == 0) {
+			while (k < argc)
+				argv[n++] = argv[k++];
+			break;
+		}
+		if (strcmp(argv[k], "--json") == 0)
+			c.json = true;
+		else
+			argv[n++] = argv[k];
+	}
+	argc = n;
 	if ((rc = ctl_setup(&c, cmd, data_given, &cfg)) != CTL_OK)
 		return rc;
 	if (c.json)

@@ -98,7 +98,7 @@ check "every line of plain output is 'key: value'" \
 SOUK_CONFIG=$CONF "$SOUKCTL" status >"$T/out" 2>"$T/err"; rc=$?
 check "SOUK_CONFIG names the configuration" [ "$rc" -eq 0 ] && has "soukd.pid: $PID"
 
-sc -c "$CONF" --json status
+sc -c "$CONF" status --json
 check "status --json exits 0" [ "$rc" -eq 0 ]
 check "status --json prints one line" [ "$(wc -l <"$T/out")" -eq 1 ]
 if command -v jq >/dev/null 2>&1; then
