@@ -309,6 +309,21 @@ static int cmd_reload(ctl_ctx_t *c, int argc, char **argv)
 		fprintf(stderr, "soukctl, reload refused (%s)\n", e ? e : "no reason given");
 		if (!c->json)
 			json_object_del(res, "errors"); /* shown above, as soukd logs them */
+	} else {
+		/* changed items that only a restart applies: soukd keeps their
+		 * running value; say which */
+		json_t *st = NULL;
+		if (ctl_client_call(c->control_socket, "status", c->timeout_ms, &st) == 0) {
+			json_t *p = json_object_get(st, "restart_pending");
+			for (size_t i = 0; i < json_array_size(p); i++)
+				fprintf(
+				    stderr,
+				    "soukctl, item '%s' changed, takes effect after a restart\n",
+				    json_string_value(json_array_get(p, i)));
+			if (json_array_size(p) > 0)
+				json_object_set(res, "restart_pending", p);
+		}
+		json_decref(st);
 	}
 	ret = ok ? CTL_OK : CTL_FAIL;
 out:

@@ -117,12 +117,18 @@ check "reload prints its result" has "result: ok"
 check "reload prints the new generation" has "config_generation: 2"
 sc -c "$CONF" status
 check "the reloaded value is live (status)" has "soukd.log_level: debug"
+write_config debug "fcgi:
+  threads: 3"
+sc -c "$CONF" reload
+check "reload names a changed item that needs a restart" \
+	[ "$rc" -eq 0 ] && has "restart_pending.0: fcgi.threads" && err_has "item 'fcgi.threads' changed, takes effect after a restart"
 
 cp "$CONF" "$T/good.yaml"
 write_config warning "fcgi:
   threads: 0"
 sc -c "$CONF" reload
 check "reload of a broken file exits 1" [ "$rc" -eq 1 ] || show
+check "a refused reload keeps the generation" has "config_generation: 3"
 check "a refused reload says so" has "result: refused"
 check "a refused reload shows soukd's error with file, line and item" \
 	err_has "config, file '$CONF', line 11, column 3, item 'fcgi.threads', value '0' (must be 1..1024)" || show
