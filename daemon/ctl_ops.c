@@ -251,6 +251,12 @@ static int cmd_status(ctl_ctx_t *c, int argc, char **argv)
 	rc = ctl_client_call(c->control_socket, "status", c->timeout_ms, &reply);
 	bool running = rc == 0 && json_is_true(json_object_get(reply, "ok"));
 	json_object_set_new(sd, "running", json_boolean(running));
+	json_object_set_new(sd, "state",
+			    json_string(running				? "running"
+					: rc == 0			? "refused"
+					: ctl_client_down(rc)		? "not running"
+					: rc == -EACCES || rc == -EPERM ? "unreachable"
+									: "not answering"));
 	if (running) {
 		json_object_del(reply, "ok");
 		json_object_update(sd, reply);

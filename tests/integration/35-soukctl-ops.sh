@@ -82,7 +82,7 @@ wait_for 20 test -S "$T/run/control.sock" || not_ok "soukd did not start"
 wait_for 10 "$RAW" "$T/run/control.sock" status >/dev/null 2>&1
 sc -c "$CONF" status
 check "status of a running soukd exits 0" [ "$rc" -eq 0 ] || show
-check "status shows soukd running" has "soukd.running: true"
+check "status shows soukd running" has "soukd.running: true" && has "soukd.state: running"
 check "status shows soukd's pid" has "soukd.pid: $PID"
 check "status shows the config generation" has "soukd.config_generation: 1"
 check "status shows the store's path" has "store.path: $T/state"
@@ -183,6 +183,7 @@ PID=""
 sc -c "$CONF" status
 check "status after soukd stopped exits 1" [ "$rc" -eq 1 ]
 check "status after stop says soukd is not running" has "soukd.running: false"
+check "status after stop gives the state" has "soukd.state: not running"
 check "... clearly, on stderr" err_has "soukd is not running (no control socket at '$T/run/control.sock')"
 check "status after stop still shows the store" has "store.last_seq: $SEQ"
 check "status after stop still shows the shared-memory part" grep -q '^shm.attached: ' "$T/out"
