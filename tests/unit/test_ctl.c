@@ -200,6 +200,61 @@ static void test_client_call_errors(void **state)
 	assert_int_equal(ctl_client_call(longp, "status", 1000, &reply), -ENAMETOOLONG);
 }
 
+/* status through the command table against a scripted soukd (--json mode) */
+static int status_against(const char *answer, json_t **out)
+{
+	char path[128], *argv[] = {"status"};
+	server_t sv = {.answer = answer};
+	pthread_t th;
+	int used;
+	const ctl_cmd_t *cmd = ctl_find(1, argv, &used);
+	ctl_ctx_t c = {.json = true,
+		       .out = json_object(),
+		       .instance = "ut-ctl-none",
+		       .data_dir = tmpdir,
+		       .timeout_ms = 300};
+	assert_non_null(cmd);
+	snprintf(path, sizeof(path), "%s/s.sock", tmpdir);
+	snprintf(c.control_socket, sizeof(c.control_socket), "%s", path);
+	sv.lfd = listen_at(path, true);
+	assert_int_equal(pthread_create(&th, NULL, serve_one, &sv), 0);
+	int rc = cmd->run(&c, 0, argv + 1);
+	pthread_join(th, NULL);
+	close(sv.lfd);
+	*out = c.out;
+	return rc;
+}
+
+static const char *soukd_field(json_t *out, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(out, "soukd"), key));
+}
+
+static void test_status_states(void **state)
+{
+	json_t *out = NULL;
+	(void)state;
+	assert_int_equal(status_against("{\"ok\":true,\"pid\":99}\n", &out), CTL_OK);
+	assert_string_equal(soukd_field(out, "state"), "running");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "soukd"), "pid")),
+			 99);
+	assert_null(json_object_get(json_object_get(out, "soukd"), "ok"));
+	assert_true(json_is_false(json_object_get(json_object_get(out, "shm"), "attached")));
+	assert_non_null(json_object_get(json_object_get(out, "store"), "open"));
+	json_decref(out);
+
+	assert_int_equal(status_against("", &out), CTL_FAIL);
+	assert_string_equal(soukd_field(out, "state"), "not answering");
+	assert_true(json_is_false(json_object_get(json_object_get(out, "soukd"), "running")));
+	json_decref(out);
+
+	assert_int_equal(status_against("{\"ok\":false,\"error\":\"too many clients\"}\n", &out),
+			 CTL_FAIL);
+	assert_string_equal(soukd_field(out, "state"), "refused");
+	assert_string_equal(soukd_field(out, "error"), "too many clients");
+	json_decref(out);
+}
+
 /* ---- facts ---------------------------------------------------------------- */
 
 static const char *names(unsigned i)
@@ -384,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_print_flat_prefix_and_escapes),
 	    cmocka_unit_test_setup_teardown(test_client_call_reads_one_json_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_call_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_states, setup, teardown),
 	    cmocka_unit_test(test_facts_shm_workers_and_counters),
 	    cmocka_unit_test(test_facts_shm_absent),
 	    cmocka_unit_test_setup_teardown(test_facts_store, setup, teardown),
