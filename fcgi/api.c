@@ -161,7 +161,7 @@ void api_housekeeping(api_t *api)
 		api->nretired++;
 		atomic_store(&api->ctl, NULL);
 		cur = NULL;
-		log_fcgi_info("fcgi, control segment of instance '%s' was replaced, re-attaching",
+		log_fcgi_info("control segment of instance '%s' was replaced, re-attaching",
 			      api->opts.instance);
 	}
 	if (cur == NULL) {
@@ -171,7 +171,7 @@ void api_housekeeping(api_t *api)
 			shm_slot_t *slot = NULL;
 			rc = shm_slot_claim(ctl, &slot);
 			if (rc != 0)
-				log_fcgi_warn("fcgi, no worker slot in instance '%s' (%s), metrics "
+				log_fcgi_warn("no worker slot in instance '%s' (%s), metrics "
 					      "of this process are not counted",
 					      api->opts.instance, souk_strerror(rc));
 			atomic_store(&api->slot, slot);

@@ -175,13 +175,13 @@ static int load_secret(const char *path, char **out, size_t *len)
 	size_t n = 0;
 	int rc = cfg_check_secret_file(path, why, sizeof(why));
 	if (rc != 0) {
-		log_fcgi_err("fcgi, admin secret file '%s' refused (%s)", path,
+		log_fcgi_err("admin secret file '%s' refused (%s)", path,
 			     why[0] ? why : souk_strerror(rc));
 		return rc;
 	}
 	rc = souk_read_file(path, 4096, &buf, &n);
 	if (rc != 0) {
-		log_fcgi_err("fcgi, cannot read admin secret file '%s' (%s)", path,
+		log_fcgi_err("cannot read admin secret file '%s' (%s)", path,
 			     souk_strerror(rc));
 		return rc;
 	}
@@ -190,7 +190,7 @@ static int load_secret(const char *path, char **out, size_t *len)
 	if (n < 16) {
 		explicit_bzero(buf, n);
 		free(buf);
-		log_fcgi_err("fcgi, admin secret file '%s' refused (the secret must be at least "
+		log_fcgi_err("admin secret file '%s' refused (the secret must be at least "
 			     "16 characters)",
 			     path);
 		return SOUK_EINVAL;
@@ -219,7 +219,7 @@ static int open_listen(const char *addr, int backlog)
 	snprintf(buf, sizeof(buf), "%s", path);
 	int fd = FCGX_OpenSocket(buf, backlog);
 	if (fd < 0)
-		log_fcgi_err("fcgi, cannot listen on '%s' (%s)", addr, strerror(errno));
+		log_fcgi_err("cannot listen on '%s' (%s)", addr, strerror(errno));
 	return fd;
 }
 
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if (secret == NULL)
-		log_fcgi_warn("fcgi, no admin secret file: every write is refused (401)");
+		log_fcgi_warn("no admin secret file: every write is refused (401)");
 
 	store_opts_t so = {
 		.map_size = o.map_size ? o.map_size : cfg->store.map_size,
@@ -280,7 +280,7 @@ int main(int argc, char **argv)
 	};
 	int e = store_open(data, &so, &store);
 	if (e != 0) {
-		log_fcgi_err("fcgi, cannot open the store in '%s' (%s)", data, souk_strerror(e));
+		log_fcgi_err("cannot open the store in '%s' (%s)", data, souk_strerror(e));
 		goto out;
 	}
 
@@ -294,13 +294,13 @@ int main(int argc, char **argv)
 	} else if (o.config != NULL) {
 		listen_fd = open_listen(cfg->fcgi.listen.text, (int)backlog);
 	} else {
-		log_fcgi_err("fcgi, no socket to serve: give --listen, -c FILE, or start under "
+		log_fcgi_err("no socket to serve: give --listen, -c FILE, or start under "
 			     "spawn-fcgi/systemd");
 	}
 	if (listen_fd < 0)
 		goto out;
 	if (FCGX_Init() != 0) {
-		log_fcgi_err("fcgi, FCGX_Init failed");
+		log_fcgi_err("FCGX_Init failed");
 		goto out;
 	}
 
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 	};
 	e = api_init(&api, &ao, store, secret, secret_len);
 	if (e != 0) {
-		log_fcgi_err("fcgi, cannot start (%s)", souk_strerror(e));
+		log_fcgi_err("cannot start (%s)", souk_strerror(e));
 		goto out;
 	}
 	api_up = true;
@@ -323,13 +323,13 @@ int main(int argc, char **argv)
 		.threads = (unsigned)threads,
 		.request_timeout_ms = o.timeout_ms ? o.timeout_ms : cfg->fcgi.request_timeout_ms,
 	};
-	log_fcgi_info("fcgi, serving instance '%s' with %u threads (store '%s')", instance,
+	log_fcgi_info("serving instance '%s' with %u threads (store '%s')", instance,
 		      wo.threads, data);
 	e = worker_run(&api, &wo);
 	if (e == SOUK_ETIMEOUT)
 		_exit(1);
 	rc = e == 0 ? 0 : 1;
-	log_fcgi_info("fcgi, stopped");
+	log_fcgi_info("stopped");
 out:
 	if (api_up)
 		api_deinit(&api);

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tests/integration/50-api-nginx.sh - the REST API end to end: real soukd,
+# souk-fcgi and nginx (fastcgi_keep_conn, upstream keepalive) on 127.0.0.1,
+# talked to with curl. Also the worker's life cycle: refusing a readable
+# secret file, starting while soukd is down, soukd outages, SIGTERM.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+souk_setup it50
+
+# ---- start-up checks ---------------------------------------------------------
+cp "$SECRET_FILE" "$T/open.secret" && chmod 0644 "$T/open.secret"
+out=$("$FCGI" -c "$CONF" --admin-secret-file "$T/open.secret" --listen "unix:$T/run/x.sock" 2>&1)
+rc=$?
+has() { [ "$1" -ne 0 ] && grep -qF -- "$3" <<<"$2"; } # rc output text
+check "souk-fcgi refuses a group/other-readable admin secret file" has "$rc" "$out" "admin secret file"
+out=$("$FCGI" --threads 0 2>&1); rc=$?
+check "souk-fcgi rejects --threads 0 with a clear message" \
+	has "$rc" "$out" "option '--threads', value '0' (must be 1..1024)"
+
+check "soukd starts" souk_start_soukd
+check "souk-fcgi starts (-c souk.yaml)" souk_start_fcgi
+check "nginx starts on 127.0.0.1" souk_start_nginx
+
+souk_api_suite nginx
+souk_outage_suite nginx
+
+# the worker starts and serves while soukd is down (last image stays in /dev/shm)
+check "souk-fcgi exits 0 on SIGTERM" souk_stop_fcgi
+souk_kill_soukd
+check "souk-fcgi starts while soukd is down" souk_start_fcgi
+api GET /api/v1/products/by-sku/OUT-2
+check "...and serves the last published image" [ "$STATUS" = 200 ]
+check "souk-fcgi exits 0 on SIGTERM again" souk_stop_fcgi
+souk_stop_web
+check "no sanitizer reports in the logs" souk_no_sanitizer_reports
+[ "$fails" -eq 0 ]
