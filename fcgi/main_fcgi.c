@@ -206,6 +206,8 @@ static bool fd_is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+static char unix_path[128]; /* our socket, removed at exit */
+
 static int open_listen(const char *addr, int backlog)
 {
 	char buf[160];
@@ -218,6 +220,8 @@ static int open_listen(const char *addr, int backlog)
 	}
 	snprintf(buf, sizeof(buf), "%s", path);
 	int fd = FCGX_OpenSocket(buf, backlog);
+	if (fd >= 0 && strncmp(addr, "unix:", 5) == 0)
+		snprintf(unix_path, sizeof(unix_path), "%s", path);
 	if (fd < 0)
 		log_fcgi_err("cannot listen on '%s' (%s)", addr, strerror(errno));
 	return fd;
@@ -340,6 +344,8 @@ out:
 	}
 	if (listen_fd > 2)
 		close(listen_fd);
+	if (unix_path[0] != '\0')
+		unlink(unix_path);
 	cfg_free(&cfg);
 	return rc;
 }

@@ -122,6 +122,7 @@ souk_kill_soukd() { # SIGKILL
 
 # souk_start_fcgi [extra souk-fcgi options]
 souk_start_fcgi() {
+	rm -f "$FCGI_SOCK"
 	"$FCGI" -c "$CONF" "$@" 2>>"$T/fcgi.log" &
 	FCGI_PID=$!
 	wait_for 30 test -S "$FCGI_SOCK"
