@@ -19,14 +19,23 @@ check "souk-fcgi rejects --threads 0 with a clear message" \
 	has "$rc" "$out" "option '--threads', value '0' (must be 1..1024)"
 
 check "soukd starts" souk_start_soukd
-check "souk-fcgi starts (-c souk.yaml)" souk_start_fcgi
+check "souk-fcgi starts (-c souk.yaml)" souk_start_fcgi --min-seq-wait 2000
 check "nginx starts on 127.0.0.1" souk_start_nginx
 
 souk_api_suite nginx
 souk_outage_suite nginx
 
 # the worker starts and serves while soukd is down (last image stays in /dev/shm)
-check "souk-fcgi exits 0 on SIGTERM" souk_stop_fcgi
+# SIGTERM while a request is in flight (a Souk-Min-Seq wait of up to 2 s):
+# the request still gets its complete answer, then the worker exits 0
+curl -sS -m 20 -o "$T/inflight.body" -w '%{http_code}' -H 'Souk-Min-Seq: 999999999' \
+	"http://127.0.0.1:$WEB_PORT/api/v1/products/by-sku/OUT-1" >"$T/inflight.code" 2>/dev/null &
+CURL_PID=$!
+sleep 0.5
+check "souk-fcgi exits 0 on SIGTERM with a request in flight" souk_stop_fcgi
+wait "$CURL_PID"
+check "...and the in-flight request was answered in full (503 not-yet-visible, not a 502)" \
+	grep -q not-yet-visible "$T/inflight.body"
 souk_kill_soukd
 check "souk-fcgi starts while soukd is down" souk_start_fcgi
 api GET /api/v1/products/by-sku/OUT-2
