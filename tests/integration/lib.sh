@@ -412,6 +412,30 @@ souk_api_suite() {
 	check "$L: /metrics counts requests, commits, images and the store" _metrics_ok
 }
 
+# souk_openapi_suite LABEL: docs/openapi.yaml and the server agree
+souk_openapi_suite() {
+	local L="$1" slug path m missing="" unrouted="" id
+	for slug in $(sed -n 's/^#define PROBLEM_[A-Z_]* "\([a-z0-9-]*\)".*/\1/p' fcgi/problem.h); do
+		grep -q "https://souk.dev/problems/$slug\$" docs/openapi.yaml || missing="$missing $slug"
+	done
+	check "$L: every problem type the server uses is documented in docs/openapi.yaml" [ -z "$missing" ]
+	[ -z "$missing" ] || echo "# undocumented:$missing"
+	api GET /api/v1/products/by-sku/IDEM-1
+	id=$(json id)
+	for path in $(sed -n 's/^  \(\/[^:]*\):$/\1/p' docs/openapi.yaml); do
+		path=${path//\{id\}/$id}
+		path=${path//\{sku\}/IDEM-1}
+		m=GET
+		case "$path" in */revert) m=POST ;; esac
+		api "$m" "$path"
+		if [ "$STATUS" = 404 ] && grep -q 'no such resource' <<<"$BODY"; then
+			unrouted="$unrouted $path"
+		fi
+	done
+	check "$L: every path in docs/openapi.yaml is routed" [ -z "$unrouted" ]
+	[ -z "$unrouted" ] || echo "# unrouted:$unrouted"
+}
+
 # souk_outage_suite LABEL: soukd SIGKILLed and restarted under load-free traffic
 souk_outage_suite() {
 	local L="$1" id seq
