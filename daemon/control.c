@@ -130,6 +130,7 @@ static void handle_line(ctl_conn_t *c, char *line)
 			return;
 		}
 		json_object_set_new(reply, "ok", json_true());
+		log_daemon_debug("control, command '%s'", ctl->cmds[i].name);
 		ret = ctl->cmds[i].fn(c, args, reply, ctl->cmds[i].arg);
 		if (ret != 0) {
 			json_object_set_new(reply, "ok", json_false());

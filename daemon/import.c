@@ -12,15 +12,14 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "fcgi/problem.h"
+#include "fcgi/product.h"
 
 #define PRODUCT_KIND "product"
 #define IMPORT_FILE_MAX (1ull << 30)
 #define IMPORT_FIELDS_MAX 1024
-#define LOCALE_MAX 16
-#define SKU_MAX 64
-#define NAME_MAX_LEN 64
-#define TITLE_MAX 1000
-#define DESCRIPTION_MAX 10000
+#define LOCALE_MAX 40
+#define SKU_MAX PRODUCT_SKU_MAX
 #define PRICE_MAX 1000000000000000ull /* 10^15 minor units */
 #define STOCK_MAX 1000000000ull
 #define DEFAULT_LOCALE "en"
@@ -263,7 +262,7 @@ unsigned import_currency_exponent(const char *code)
 /* Keyword rules, first match wins; "WORD*" matches words starting with WORD. */
 static const struct {
 	const char *category;
-	const char *words[40];
+	const char *words[64];
 } category_rules[] = {
 	{ "christmas", { "CHRISTMAS", "XMAS", "SANTA", "REINDEER", "ADVENT", "NATIVITY",
 			 "BAUBLE*", "TINSEL", "SNOWMAN", "SNOWFLAKE*", "ELF", "STOCKING" } },
@@ -271,18 +270,20 @@ static const struct {
 		    "BACKPACK", "SATCHEL" } },
 	{ "toys", { "TOY*", "GAME*", "DOLL*", "JIGSAW", "PUZZLE*", "PLAYING", "SKITTLES", "BALL",
 		    "INFLATABLE", "DOMINO*", "SOLDIER*", "SPINNING", "YOYO", "TEDDY", "PUPPET*",
-		    "KIT", "MARBLES", "BINGO", "SPACEBOY", "RACING" } },
+		    "KIT", "MARBLES", "BINGO", "SPACEBOY", "RACING", "LUDO", "FELTCRAFT",
+		    "SNAKE*" } },
 	{ "stationery", { "CARD", "CARDS", "PEN", "PENS", "PENCIL*", "NOTEBOOK*", "NOTEPAD*",
 			  "PAPER", "WRAP", "WRAPPING", "ENVELOPE*", "STICKER*", "SCRAPBOOK",
 			  "TAPE", "CALENDAR", "DIARY", "JOURNAL", "ERASER*", "RUBBER",
 			  "BOOKMARK*", "STAMP*", "LABEL*", "TAG", "TAGS", "CRAYON*", "RULER",
-			  "BOOKCOVER", "CHALK", "POSTCARD*", "STATIONERY" } },
+			  "BOOKCOVER", "CHALK", "POSTCARD*", "STATIONERY", "SCISSOR*",
+			  "COLOURING" } },
 	{ "kitchen", { "MUG", "MUGS", "CUP", "CUPS", "TEACUP*", "TEAPOT", "TEA", "COFFEE",
 		       "CAKE*", "BAKING", "KITCHEN", "PLATE*", "BOWL*", "JUG", "SPOON*", "APRON",
 		       "NAPKIN*", "JAR", "JARS", "LUNCH", "BOTTLE", "CUTLERY", "OVEN", "TRAY",
 		       "CHOPSTICK*", "BREAD", "BISCUIT*", "SUGAR", "TIN", "TINS", "GLASS",
 		       "BEAKER*", "SAUCER*", "EGG", "PANTRY", "JELLY", "RECIPE", "COASTER*",
-		       "DOILY", "DOILIES" } },
+		       "DOILY", "DOILIES", "PLACEMAT*", "FLASK", "CASES" } },
 	{ "garden", { "GARDEN*", "PLANT*", "PLANTER*", "BIRD*", "WATERING", "SEED*", "HERB*",
 		      "PARASOL*", "FLOWERPOT", "POT", "POTS", "GNOME*", "WINDMILL", "BUTTERFLY",
 		      "BUNNY", "HEN", "CHICK*" } },
@@ -296,7 +297,8 @@ static const struct {
 		    "HEART", "HEARTS", "VASE", "BLANKET", "THROW", "CHAIR", "SHELF", "CABINET",
 		    "WALL", "DECORATION", "ORNAMENT", "BASKET*", "STORAGE", "TISSUE*", "BATH*",
 		    "SOAP", "TOWEL*", "DOOR*", "HANGING", "WICKER", "PHOTO", "QUILT",
-		    "CUPBOARD" } },
+		    "CUPBOARD", "RACK", "STOOL", "LAMPSHADE*", "MOBILE", "INCENSE", "TILE*",
+		    "FLANNEL", "SLIPPER*", "UMBRELLA", "WARMER" } },
 };
 
 static bool word_matches(const char *word, size_t n, const char *kw)
@@ -350,156 +352,38 @@ static bool locale_ok(const char *s)
 	return true;
 }
 
-static bool currency_ok(const char *s)
+int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len)
 {
-	return strlen(s) == 3 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]) &&
-	       isupper((unsigned char)s[2]);
-}
-
-static bool text_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t')
-			return false;
-	return true;
-}
-
-static bool name_ok(json_t *v, size_t max, bool lowercase)
-{
-	if (!json_is_string(v))
-		return false;
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	if (n == 0 || n > max || isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return false;
-		if (lowercase && !(islower(c) || isdigit(c) || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
-static int texts_check(json_t *obj, const char *field, size_t max, bool required, char *err,
-		       size_t err_len)
-{
-	const char *k;
-	json_t *v;
-	if (!json_is_object(obj) || (required && json_object_size(obj) == 0)) {
-		snprintf(err, err_len, "'%s' must be an object of locale -> text%s", field,
-			 required ? " with at least one locale" : "");
-		return SOUK_EINVAL;
-	}
-	if (json_object_size(obj) > 64) {
-		snprintf(err, err_len, "'%s' has too many locales (at most 64)", field);
-		return SOUK_EINVAL;
-	}
-	json_object_foreach(obj, k, v)
-	{
-		if (!locale_ok(k)) {
-			snprintf(err, err_len, "'%s' has a bad locale tag", field);
-			return SOUK_EINVAL;
-		}
-		if (!json_is_string(v) || json_string_length(v) > max ||
-		    (required && json_string_length(v) == 0) ||
-		    !text_ok(json_string_value(v), json_string_length(v))) {
-			snprintf(err, err_len, "'%s.%s' must be %stext of at most %zu bytes", field, k,
-				 required ? "non-empty " : "", max);
-			return SOUK_EINVAL;
-		}
-	}
-	return 0;
-}
-
-int import_product_validate(json_t *doc, char *err, size_t err_len)
-{
-	static const char *const known[] = { "sku",   "status", "seller", "category", "title",
-					     "description", "price",  "stock",  "attributes" };
-	const char *k;
-	json_t *v;
+	problem_t pb;
 	int rc;
 
-	if (!json_is_object(doc)) {
-		snprintf(err, err_len, "a product must be a JSON object");
-		return SOUK_EINVAL;
-	}
-	json_object_foreach(doc, k, v)
-	{
-		bool ok = false;
-		for (size_t i = 0; i < SOUK_ARRAY_LEN(known); i++)
-			ok = ok || strcmp(k, known[i]) == 0;
-		if (!ok) {
-			snprintf(err, err_len, "unknown field '%.64s'", k);
-			return SOUK_EINVAL;
+	*normalized = NULL;
+	err[0] = '\0';
+	problem_init(&pb);
+	rc = product_validate(doc, false, normalized, &pb);
+	if (rc == SOUK_EINVAL) {
+		size_t n = 0;
+		if (pb.nerrors == 0)
+			snprintf(err, err_len, "%s", pb.detail[0] ? pb.detail : "not a valid product");
+		for (size_t i = 0; i < pb.nerrors && n + 1 < err_len; i++) {
+			int k = snprintf(err + n, err_len - n, "%s'%s' %s", i ? "; " : "",
+					 pb.errors[i].field, pb.errors[i].detail);
+			if (k < 0)
+				break;
+			n += (size_t)k;
 		}
+		return rc;
 	}
-	if (!name_ok(json_object_get(doc, "sku"), SKU_MAX, false)) {
-		snprintf(err, err_len, "'sku' must be 1..%d printable characters without "
-				       "leading or trailing space", SKU_MAX);
-		return SOUK_EINVAL;
-	}
-	v = json_object_get(doc, "status");
-	if (!json_is_string(v) || (strcmp(json_string_value(v), "active") != 0 &&
-				   strcmp(json_string_value(v), "draft") != 0 &&
-				   strcmp(json_string_value(v), "archived") != 0)) {
-		snprintf(err, err_len, "'status' must be \"active\", \"draft\" or \"archived\"");
-		return SOUK_EINVAL;
-	}
-	v = json_object_get(doc, "seller");
-	if (v && !name_ok(v, NAME_MAX_LEN, false)) {
-		snprintf(err, err_len, "'seller' must be 1..%d printable characters", NAME_MAX_LEN);
-		return SOUK_EINVAL;
-	}
-	if (!name_ok(json_object_get(doc, "category"), NAME_MAX_LEN, true)) {
-		snprintf(err, err_len, "'category' must be 1..%d characters of [a-z0-9_-]",
-			 NAME_MAX_LEN);
-		return SOUK_EINVAL;
-	}
-	rc = texts_check(json_object_get(doc, "title"), "title", TITLE_MAX, true, err, err_len);
 	if (rc)
 		return rc;
-	v = json_object_get(doc, "description");
-	if (v) {
-		rc = texts_check(v, "description", DESCRIPTION_MAX, false, err, err_len);
-		if (rc)
-			return rc;
-	}
-	v = json_object_get(doc, "price");
-	if (!json_is_object(v) || json_object_size(v) == 0) {
-		snprintf(err, err_len, "'price' must be an object of currency -> integer minor units");
-		return SOUK_EINVAL;
-	}
-	json_t *pv;
-	json_object_foreach(v, k, pv)
-	{
-		if (!currency_ok(k)) {
-			snprintf(err, err_len, "'price' has a bad currency code (ISO 4217, e.g. \"GBP\")");
-			return SOUK_EINVAL;
-		}
-		if (!json_is_integer(pv) || json_integer_value(pv) < 0 ||
-		    (uint64_t)json_integer_value(pv) > PRICE_MAX) {
-			snprintf(err, err_len, "'price.%s' must be an integer of minor units, 0..10^15",
-				 k);
-			return SOUK_EINVAL;
-		}
-	}
-	v = json_object_get(doc, "stock");
-	if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		  (uint64_t)json_integer_value(v) > STOCK_MAX)) {
-		snprintf(err, err_len, "'stock' must be an integer 0..%llu", STOCK_MAX);
-		return SOUK_EINVAL;
-	}
-	v = json_object_get(doc, "attributes");
-	if (v && !json_is_object(v)) {
-		snprintf(err, err_len, "'attributes' must be an object");
-		return SOUK_EINVAL;
-	}
-	char *s = json_dumps(doc, JSON_COMPACT);
-	size_t n = s ? strlen(s) : 0;
+	char *s = json_dumps(*normalized, JSON_COMPACT);
+	size_t len = s ? strlen(s) : 0;
 	free(s);
-	if (!s || n > IMPORT_DOC_MAX) {
+	if (!s || len > IMPORT_DOC_MAX) {
+		json_decref(*normalized);
+		*normalized = NULL;
+		if (!s)
+			return SOUK_ENOMEM;
 		snprintf(err, err_len, "the product document is larger than %u bytes", IMPORT_DOC_MAX);
 		return SOUK_EINVAL;
 	}
@@ -523,7 +407,7 @@ typedef enum {
 typedef struct {
 	col_kind_t kind;
 	char sub[LOCALE_MAX]; /* locale or currency */
-	char name[48];        /* as in the header, for messages */
+	char name[64];        /* as in the header, for messages */
 } col_t;
 
 static void lower_copy(char *dst, size_t cap, const char *s, size_t n)
@@ -549,7 +433,7 @@ static void set_sub(char sub[LOCALE_MAX], const char *s)
 static int map_header(const import_csv_t *r, col_t *cols, char *err, size_t err_len)
 {
 	bool has_title = false;
-	char name[48];
+	char name[64];
 
 	for (size_t i = 0; i < r->nfields; i++) {
 		lower_copy(name, sizeof(name), r->buf + r->off[i], r->len[i]);
@@ -751,6 +635,8 @@ static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
 
 	/* defaults for a new product */
 	json_object_set_new(create, "status", json_string("active"));
+	json_object_set_new(create, "seller",
+			    json_string(o->seller && *o->seller ? o->seller : IMPORT_SELLER_DEFAULT));
 	const char *t = NULL;
 	if (title) {
 		json_t *te = json_object_get(title, DEFAULT_LOCALE);
@@ -1013,17 +899,19 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 {
 	store_rec_t rec;
 	json_t *existing = NULL, *doc = NULL;
-	char err[256], key[4 + SKU_MAX + 1];
+	char err[512], key[4 + SKU_MAX + 1];
 	size_t key_len;
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
 	im->st->records++;
 	json_t *jsku = json_object_get(set, "sku");
-	if (!name_ok(jsku, SKU_MAX, false)) {
+	if (!json_is_string(jsku) ||
+	    !product_sku_valid(json_string_value(jsku), json_string_length(jsku)) ||
+	    strlen(json_string_value(jsku)) != json_string_length(jsku)) {
 		im->st->failed++;
-		report(im, line, "'sku' must be 1..%d printable characters without leading or "
-				 "trailing space", SKU_MAX);
+		report(im, line, "'sku' must be 1 to %d characters of A-Z a-z 0-9 . _ - and single "
+				 "inner spaces", PRODUCT_SKU_MAX);
 		return;
 	}
 	memcpy(key, "sku", 4);
@@ -1060,7 +948,20 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 			       json_string_value(jsku));
 			goto out;
 		}
-		doc = replace ? doc_merge_new(set, NULL) : doc_merge_update(existing, set);
+		if (replace) {
+			/* a line without status, seller or category keeps the stored ones */
+			static const char *const kept[] = { "status", "seller", "category" };
+			json_t *keep = json_object();
+			for (size_t k = 0; keep && k < SOUK_ARRAY_LEN(kept); k++) {
+				json_t *v = json_object_get(existing, kept[k]);
+				if (v)
+					json_object_set(keep, kept[k], v);
+			}
+			doc = keep ? doc_merge_new(set, keep) : NULL;
+			json_decref(keep);
+		} else {
+			doc = doc_merge_update(existing, set);
+		}
 	} else {
 		doc = doc_merge_new(set, create);
 	}
@@ -1068,11 +969,19 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 		im->fatal = SOUK_ENOMEM;
 		goto out;
 	}
-	if (import_product_validate(doc, err, sizeof(err)) != 0) {
+	json_t *norm = NULL;
+	rc = import_product_validate(doc, &norm, err, sizeof(err));
+	if (rc == SOUK_ENOMEM) {
+		im->fatal = rc;
+		goto out;
+	}
+	if (rc) {
 		im->st->failed++;
 		report(im, line, "%s", err);
 		goto out;
 	}
+	json_decref(doc);
+	doc = norm; /* canonical order, NFC text, defaults: as the API stores it */
 	if (existing && json_equal(existing, doc)) {
 		im->st->unchanged++;
 		goto out;
@@ -1186,7 +1095,34 @@ static int import_jsonl(importer_t *im, const char *data, size_t len)
 			want = &id;
 			json_object_del(doc, "id");
 		}
-		import_one(im, line, doc, NULL, true, want);
+		/* a new product without status or category: active, and a category
+		 * from its title */
+		json_t *create = json_object();
+		if (create) {
+			json_t *title = json_object_get(doc, "title");
+			json_t *t = json_object_get(title, DEFAULT_LOCALE);
+			if (!json_is_string(t)) {
+				const char *k;
+				json_t *val;
+				t = NULL;
+				json_object_foreach(title, k, val)
+				{
+					if (json_is_string(val)) {
+						t = val;
+						break;
+					}
+				}
+			}
+			json_object_set_new(create, "status", json_string("active"));
+			json_object_set_new(create, "seller",
+					    json_string(im->o->seller && *im->o->seller
+								? im->o->seller
+								: IMPORT_SELLER_DEFAULT));
+			json_object_set_new(create, "category",
+					    json_string(import_category(json_string_value(t))));
+		}
+		import_one(im, line, doc, create, true, want);
+		json_decref(create);
 		json_decref(doc);
 	}
 	return im->fatal;

@@ -23,8 +23,13 @@
  * its title (import_category) and the default stock unless the file says
  * otherwise. An existing product gets only the fields the file has (other
  * locales and currencies are kept).
- * JSON Lines: one product document per line, replacing the stored one; an
- * optional "id" (32 hex) is used when the product is created.
+ * JSON Lines: one product document per line, replacing the stored one; a
+ * line without "status", "seller" or "category" keeps the stored ones (a new
+ * product gets "active", the default seller and a category from its title); an optional "id" (32 hex)
+ * is used when the product is created (export writes it).
+ * Every document is checked and normalised by fcgi/product.c's
+ * product_validate, as API writes are; new products without a seller get
+ * opts->seller (default IMPORT_SELLER_DEFAULT).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +54,8 @@ typedef struct {
 	const char *actor;         /* NULL = "import" */
 	const char *reason;        /* NULL = "catalog import" */
 	uint64_t default_stock;    /* stock of new CSV products without one */
+	const char *seller;        /* seller of new products without one; NULL =
+				    * IMPORT_SELLER_DEFAULT */
 	bool dry_run;              /* check and count, write nothing */
 	import_error_fn on_error;  /* per-line errors; NULL = log them */
 	void *error_arg;
@@ -64,6 +71,7 @@ typedef struct {
 } import_stats_t;
 
 #define IMPORT_BATCH_DEFAULT 500
+#define IMPORT_SELLER_DEFAULT "house"
 #define IMPORT_RECORD_MAX (1u << 20) /* one CSV record or JSON line */
 #define IMPORT_DOC_MAX (64u << 10)   /* one stored product document */
 
@@ -109,8 +117,9 @@ unsigned import_currency_exponent(const char *code);
 /* A category from words of a title: "christmas", "kitchen", "bags", "toys",
  * "stationery", "garden", "jewellery", "party", "home" or "other". */
 const char *import_category(const char *title);
-/* Check a product document; 0, or SOUK_EINVAL with a message naming the field. */
-int import_product_validate(json_t *doc, char *err, size_t err_len);
+/* Check and normalise a product document (product_validate): 0 and a new
+ * reference in *normalized, or SOUK_EINVAL with a message naming the fields. */
+int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len);
 
 /* Map a CSV file to product documents without a store (the fuzzer uses it):
  * cb gets each line's fields to set and the create-only defaults, or an error. */

@@ -111,7 +111,10 @@ int main(int argc, char **argv)
 	ret = soukd_start(d);
 	if (ret == 0)
 		ret = soukd_publish_start(d, &pub);
+	if (ret == 0)
+		ret = soukd_publish_attach(pub);
 	if (ret != 0) {
+		soukd_publish_free(&pub);
 		soukd_free(&d);
 		return 1;
 	}

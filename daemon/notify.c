@@ -74,6 +74,13 @@ int notify_watchdog(void)
 	return send_state("WATCHDOG=1");
 }
 
+int notify_extend_timeout(uint64_t usec)
+{
+	char msg[64];
+	snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu", (unsigned long long)usec);
+	return send_state(msg);
+}
+
 uint64_t notify_watchdog_usec(void)
 {
 	uint64_t usec = 0;

@@ -18,5 +18,8 @@ int notify_reloading(void);
 int notify_stopping(const char *status);
 int notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int notify_watchdog(void);
+/* Ask systemd for more start-up/shutdown time (EXTEND_TIMEOUT_USEC=), e.g.
+ * while the first image of a large catalog is built. */
+int notify_extend_timeout(uint64_t usec);
 /* Watchdog interval systemd asked for (WATCHDOG_USEC for this pid), 0 if none. */
 uint64_t notify_watchdog_usec(void);

@@ -15,7 +15,7 @@
  * "descriptions") are dropped.
  *
  * Locales rendered: the default one, plus every locale key of "title" and
- * "description" (tags of 1..15 characters [A-Za-z0-9_-]).
+ * "description" (tags of 1..39 characters [A-Za-z0-9_-]).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,11 @@
 #include "daemon/soukd_publish.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -22,6 +24,30 @@ struct soukd_publish {
 	char instance[64];
 	bool started; /* a clean stop removes the instance's shared memory */
 };
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(path, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
 
 static uint32_t clamp_u32(uint64_t v)
 {
@@ -105,6 +131,13 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 	if (!sp)
 		return SOUK_ENOMEM;
 	sp->d = d;
+	/* soukd_start() has not run yet: the socket's directory may be missing */
+	rc = mkdir_p(cfg->paths.runtime_dir, 0750);
+	if (rc) {
+		log_daemon_err("cannot create runtime directory '%s' (%s)", cfg->paths.runtime_dir,
+			       souk_strerror(rc));
+		goto fail;
+	}
 	store_opts_t so = {
 		.map_size = cfg->store.map_size,
 		.map_max = cfg->store.map_max,
@@ -132,9 +165,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		log_daemon_err("publisher, cannot start (%s)", souk_strerror(rc));
 		goto fail;
 	}
-	if ((rc = ctl_register(d->ctl, "publish", "build and publish a new image now", cmd_publish,
-			       sp)) != 0 ||
-	    (rc = soukd_on_status(d, on_status, sp)) != 0 ||
+	if ((rc = soukd_on_status(d, on_status, sp)) != 0 ||
 	    (rc = soukd_on_reload(d, on_reload, sp)) != 0)
 		goto fail;
 	snprintf(sp->instance, sizeof(sp->instance), "%s", cfg->instance);
@@ -144,6 +175,14 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 fail:
 	soukd_publish_free(&sp);
 	return rc;
+}
+
+int soukd_publish_attach(soukd_publish_t *sp)
+{
+	if (!sp || !sp->d->ctl)
+		return SOUK_EINVAL;
+	return ctl_register(sp->d->ctl, "publish", "build and publish a new image now", cmd_publish,
+			    sp);
 }
 
 void soukd_publish_free(soukd_publish_t **psp)

@@ -61,6 +61,17 @@ bool product_name_valid(const char *s, size_t len, size_t max)
 	return true;
 }
 
+bool product_sku_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > PRODUCT_SKU_MAX || s[0] == ' ' || s[len - 1] == ' ')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == ' ' ? s[i - 1] == ' '
+				: !is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
 /* language (2-3 letters) then subtags of 2-8 alphanumerics, '-' separated,
  * at most 35 characters in all */
 bool product_locale_valid(const char *s, size_t len)
@@ -197,9 +208,12 @@ static json_t *norm_name(vctx_t *v, const char *field, const json_t *val, size_t
 	}
 	const char *s = json_string_value(val);
 	size_t len = json_string_length(val);
-	if (!product_name_valid(s, len, max) || strlen(s) != len) {
+	bool sku = strcmp(field, "sku") == 0;
+	if (!(sku ? product_sku_valid(s, len) : product_name_valid(s, len, max)) ||
+	    strlen(s) != len) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "must be 1 to %zu characters of A-Z a-z 0-9 . _ -", max);
+		snprintf(msg, sizeof(msg), "must be 1 to %zu characters of A-Z a-z 0-9 . _ -%s", max,
+			 sku ? " and single inner spaces" : "");
 		ferr(v, field, msg);
 		return NULL;
 	}

@@ -44,6 +44,8 @@ bool product_currency_known(const char *s);
 bool product_locale_valid(const char *s, size_t len);
 /* Identifier-like names (sku, seller, category): 1..max of [A-Za-z0-9._-]. */
 bool product_name_valid(const char *s, size_t len, size_t max);
+/* SKUs: the same characters plus single inner spaces ("BANK CHARGES"). */
+bool product_sku_valid(const char *s, size_t len);
 
 /* RFC 7396 JSON merge patch: returns a new document (target not modified). */
 json_t *product_merge_patch(const json_t *target, const json_t *patch);

@@ -29,7 +29,7 @@
 
 #define CAT_META_MAGIC 0x4d544143u /* "CATM" */
 #define CAT_REC_MAGIC 0x52544143u  /* "CATR" */
-#define CAT_FORMAT_VERSION 1u
+#define CAT_FORMAT_VERSION 2u
 #define CAT_REC_ARCHIVED 0x1u
 #define CAT_REC_MAX (64u << 20) /* one record: renderings of one product */
 

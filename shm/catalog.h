@@ -31,7 +31,7 @@
 #include "store/store.h"
 
 #define CATALOG_DEFAULT_LOCALE "en"
-#define CATALOG_LOCALE_MAX 16   /* locale tag incl. NUL, e.g. "pt-BR" */
+#define CATALOG_LOCALE_MAX 40   /* locale tag incl. NUL (BCP 47 tags up to 35) */
 #define CATALOG_LOCALES_MAX 64  /* renderings per product */
 #define CATALOG_KEY_MAX 255     /* sku and category bytes */
 

@@ -96,9 +96,8 @@
  *
  * ---- Checksum ------------------------------------------------------------
  *
- * shm_hash64 (shm/hash.c) is the XXH64 algorithm (public, specified by its
- * author), implemented here: four independent 64-bit lanes, about 1 byte per
- * cycle per lane, so a 100 MB image validates in ~10 ms on one core, 10x
+ * shm_hash64 (shm/hash.c) is XXH64 from Debian's libxxhash: four independent
+ * 64-bit lanes, about 1 byte per cycle per lane, so a 100 MB image validates in ~10 ms on one core, 10x
  * faster than SHA-256 and portable (CRC32C would need SSE4.2/ARMv8 CRC and
  * three interleaved streams to match). It detects corruption and torn
  * writes; it is not a defence against an attacker who can write /dev/shm

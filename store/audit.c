@@ -179,7 +179,7 @@ static int verify_changes(store_t *s, MDB_txn *txn, uint64_t n, vstate_t *vs)
 			note_bad(vs, i, "change entry disagrees with its history version");
 			break;
 		}
-		if (store_leaf_of(expect, kind, &c.id, &r, leaf) != 0 ||
+		if (store_leaf_of(expect, kind, &c.id, &r, NULL, leaf) != 0 ||
 		    store_audit_node(txn, s->db_audit, 0, i, stored) != 0 ||
 		    CRYPTO_memcmp(leaf, stored, 32) != 0) {
 			note_bad(vs, i, "audit leaf does not match history and change log");

@@ -3,12 +3,14 @@
  * store/internal.h - shared between the store's source files; not public.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include <lmdb.h>
+#include <openssl/evp.h>
 
 #include "store/store.h"
 
@@ -24,8 +26,8 @@ struct store {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
-	uint64_t applies_since_check;
-	uint64_t last_check_ms;
+	uint64_t applies_since_check;  /* under wlock */
+	_Atomic uint64_t last_check_ms; /* last mdb_reader_check (monotonic) */
 	char dir[4096];
 };
 
@@ -55,13 +57,20 @@ typedef struct {
 
 int store_rec_parse(const MDB_val *v, rec_view_t *r);
 int store_chg_parse(const MDB_val *v, chg_view_t *c);
+/* md: a reusable hashing context, or NULL */
 int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const rec_view_t *r,
-		  uint8_t out[32]);
+		  EVP_MD_CTX *md, uint8_t out[32]);
 size_t store_entity_key(uint8_t *buf, const char *kind, const store_id_t *id);
 bool store_kind_ok(const char *kind);
 int store_check_handle(store_t *s);
 int store_grow_map(store_t *s);
 int store_adopt_map_size(store_t *s);
+
+/* Clear stale reader slots when the last check is older than a second
+ * (or always when force); cheap when nothing is due. */
+void store_reader_check_due(store_t *s, bool force);
+/* The name of a refused filesystem type (network, FUSE), or NULL. */
+const char *store_fs_refused(unsigned long f_type);
 
 /* Begin/end a read transaction (handles MDB_MAP_RESIZED). */
 int store_rd_begin(store_t *s, MDB_txn **txn);
@@ -104,7 +113,10 @@ static inline uint16_t store_get_u16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* True only when doc is certainly a JSON object that jansson accepts with
+ * JSON_REJECT_DUPLICATES; false means "ask jansson" (store/json.c). */
+bool store_json_object_fast(const char *doc, size_t len);
+
 /* Audit tree access inside a transaction. */
 int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32]);
-int store_audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32]);
 int store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out);

@@ -1,5 +1,6 @@
 #include "store/merkle.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -9,24 +10,63 @@
 #include "common/error.h"
 #include "store/store.h"
 
-void merkle_leaf_hash(const void *data, size_t len, uint8_t out[32])
+/* SHA-256 fetched once: the implicit fetch behind SHA256()/EVP_sha256() is
+ * a provider lookup per call, which costs more than hashing a leaf. */
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha_md;
+
+static void sha_fetch(void)
 {
-	const uint8_t prefix = 0x00;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(c, &prefix, 1) != 1 || EVP_DigestUpdate(c, data, len) != 1 ||
-	    EVP_DigestFinal_ex(c, out, NULL) != 1)
-		memset(out, 0, 32); /* allocation failure: a hash nothing matches */
-	EVP_MD_CTX_free(c);
+	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-void merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
+static const EVP_MD *sha256_md(void)
+{
+	pthread_once(&sha_once, sha_fetch);
+	return sha_md ? sha_md : EVP_sha256();
+}
+
+/* SHA-256 of a || b with c (or a fresh context when c is NULL). */
+static void sha256_2(EVP_MD_CTX *c, const void *a, size_t alen, const void *b, size_t blen,
+		     uint8_t out[32])
+{
+	EVP_MD_CTX *own = c ? NULL : (c = EVP_MD_CTX_new());
+	if (!c || EVP_DigestInit_ex(c, sha256_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, a, alen) != 1 || (blen && EVP_DigestUpdate(c, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(c, out, NULL) != 1)
+		memset(out, 0, 32); /* allocation failure: a hash nothing matches */
+	EVP_MD_CTX_free(own);
+}
+
+void merkle_sha256_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32])
+{
+	sha256_2(c, data, len, NULL, 0, out);
+}
+
+void merkle_leaf_hash_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32])
+{
+	const uint8_t prefix = 0x00;
+	sha256_2(c, &prefix, 1, data, len, out);
+}
+
+void merkle_node_hash_ctx(EVP_MD_CTX *c, const uint8_t left[32], const uint8_t right[32],
+			  uint8_t out[32])
 {
 	uint8_t buf[65];
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, 32);
 	memcpy(buf + 33, right, 32);
-	SHA256(buf, sizeof(buf), out);
+	sha256_2(c, buf, sizeof(buf), NULL, 0, out);
+}
+
+void merkle_leaf_hash(const void *data, size_t len, uint8_t out[32])
+{
+	merkle_leaf_hash_ctx(NULL, data, len, out);
+}
+
+void merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
+{
+	merkle_node_hash_ctx(NULL, left, right, out);
 }
 
 /* Largest power of two strictly below n (n >= 2). */

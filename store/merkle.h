@@ -11,10 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 typedef int (*merkle_node_fn)(void *ctx, unsigned level, uint64_t index, uint8_t out[32]);
 
 void merkle_leaf_hash(const void *data, size_t len, uint8_t out[32]);
 void merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32]);
+/* The same with a caller's reusable context (one thread at a time; NULL =
+ * a fresh context per call), and plain SHA-256. */
+void merkle_leaf_hash_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32]);
+void merkle_node_hash_ctx(EVP_MD_CTX *c, const uint8_t left[32], const uint8_t right[32],
+			  uint8_t out[32]);
+void merkle_sha256_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32]);
 /* Root of leaves [0, size); size 0 gives SHA-256 of the empty string. */
 int merkle_root(merkle_node_fn fn, void *ctx, uint64_t size, uint8_t out[32]);
 int merkle_inclusion_proof(merkle_node_fn fn, void *ctx, uint64_t index, uint64_t size,

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdatomic.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -109,7 +110,7 @@ static void registry_del(pid_t pid, dev_t dev, ino_t ino)
 
 /* ---- filesystem check ---------------------------------------------------------- */
 
-static int check_fs(const char *dir)
+const char *store_fs_refused(unsigned long f_type)
 {
 	static const struct {
 		long type;
@@ -124,16 +125,37 @@ static int check_fs(const char *dir)
 		{ 0x0BD00BD0, "lustre" },   { 0x013111A8, "ibrix" },
 		{ 0x19830326, "fhgfs" },    { 0xaad7aaea, "panfs" },
 	};
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
+		if ((uint32_t)f_type == (uint32_t)bad[i].type)
+			return bad[i].name;
+	return NULL;
+}
+
+static int check_fs(const char *dir)
+{
 	struct statfs st;
+	const char *name;
 	if (statfs(dir, &st) != 0)
 		return -errno;
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++)
-		if ((long)(uint32_t)st.f_type == (long)(uint32_t)bad[i].type) {
-			log_store_err("data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
-				      dir, bad[i].name);
-			return SOUK_EFS;
-		}
+	if ((name = store_fs_refused((unsigned long)st.f_type)) != NULL) {
+		log_store_err("data directory '%s' is on a %s filesystem (LMDB needs a local filesystem with working locks and mmap)",
+			      dir, name);
+		return SOUK_EFS;
+	}
 	return 0;
+}
+
+void store_reader_check_due(store_t *s, bool force)
+{
+	uint64_t now = souk_now_mono_ms(), last = atomic_load(&s->last_check_ms);
+	if (!force && now - last < READER_CHECK_MS)
+		return;
+	if (!atomic_compare_exchange_strong(&s->last_check_ms, &last, now))
+		return; /* another thread does it */
+	int dead = 0;
+	mdb_reader_check(s->env, &dead);
+	if (dead)
+		log_store_info("cleared %d stale reader slots", dead);
 }
 
 /* ---- transactions and map size ------------------------------------------------- */
@@ -184,6 +206,7 @@ int store_rd_begin(store_t *s, MDB_txn **txn)
 	int rc = store_check_handle(s);
 	if (rc)
 		return rc;
+	store_reader_check_due(s, false);
 	for (int i = 0; i < 8; i++) {
 		pthread_rwlock_rdlock(&s->maplock);
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
@@ -423,11 +446,7 @@ int store_open(const char *dir, const store_opts_t *opts, store_t **out)
 		rc = store_mdb_err(rc);
 		goto fail;
 	}
-	int dead = 0;
-	mdb_reader_check(s->env, &dead);
-	if (dead)
-		log_store_info("cleared %d stale reader slots", dead);
-	s->last_check_ms = souk_now_mono_ms();
+	store_reader_check_due(s, true);
 	if ((rc = setup_schema(s)) != 0)
 		goto fail;
 	*out = s;
@@ -560,36 +579,6 @@ int store_rec_parse(const MDB_val *v, rec_view_t *r)
 	return 0;
 }
 
-static uint8_t *rec_encode(const rec_view_t *r, size_t *len)
-{
-	size_t n = REC_HDR + r->actor_len + r->reason_len + r->keys_len + r->doc_len;
-	uint8_t *p = malloc(n ? n : 1);
-	if (!p)
-		return NULL;
-	p[0] = REC_FORMAT;
-	p[1] = r->op;
-	store_put_u16(p + 2, r->flags);
-	store_put_u32(p + 4, (uint32_t)r->doc_len);
-	store_put_u64(p + 8, r->version);
-	store_put_u64(p + 16, r->seq);
-	store_put_u64(p + 24, r->time_ms);
-	store_put_u16(p + 32, (uint16_t)r->actor_len);
-	store_put_u16(p + 34, (uint16_t)r->reason_len);
-	store_put_u32(p + 36, (uint32_t)r->keys_len);
-	uint8_t *q = p + REC_HDR;
-	memcpy(q, r->actor, r->actor_len);
-	q += r->actor_len;
-	if (r->reason_len)
-		memcpy(q, r->reason, r->reason_len);
-	q += r->reason_len;
-	if (r->keys_len)
-		memcpy(q, r->keys, r->keys_len);
-	q += r->keys_len;
-	memcpy(q, r->doc, r->doc_len);
-	*len = n;
-	return p;
-}
-
 /* Copy a record view into out; doc gets a NUL terminator. */
 static int rec_fill(const rec_view_t *r, const store_id_t *id, store_rec_t *out)
 {
@@ -711,9 +700,10 @@ int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
 	return 0;
 }
 
-/* Leaf hash of a change from its history entry. */
+/* Leaf hash of a change from its history entry; md is a reusable hashing
+ * context (NULL: a fresh one per hash). */
 int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const rec_view_t *r,
-		   uint8_t out[32])
+		  EVP_MD_CTX *md, uint8_t out[32])
 {
 	uint8_t dh[32], buf[512];
 	char actor[128];
@@ -722,12 +712,12 @@ int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const re
 		return SOUK_ECORRUPT;
 	memcpy(actor, r->actor, r->actor_len);
 	actor[r->actor_len] = 0;
-	SHA256((const unsigned char *)r->doc, r->doc_len, dh);
+	merkle_sha256_ctx(md, r->doc, r->doc_len, dh);
 	int rc = store_audit_leaf_data(seq, kind, id, r->version, (store_op_t)r->op, actor,
 				       r->time_ms, dh, buf, sizeof(buf), &len);
 	if (rc)
 		return rc;
-	merkle_leaf_hash(buf, len, out);
+	merkle_leaf_hash_ctx(md, buf, len, out);
 	return 0;
 }
 
@@ -748,33 +738,56 @@ int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, 
 	return 0;
 }
 
+/* The last node written at each level in the current batch: appends are
+ * sequential, so the left sibling a new node is hashed with is usually the
+ * one written just before at that level, and need not be read back. Only
+ * used in a batch txn without nested txns (an aborted nested txn would
+ * leave nodes here that are not in the tree). */
+typedef struct {
+	uint64_t valid;           /* bit l: level l holds a node */
+	uint64_t index[64];
+	uint8_t hash[64][32];
+} audit_cache_t;
+
 /* Append leaf `index` and every complete subtree it closes: O(log n). */
-int store_audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32])
+static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32],
+			EVP_MD_CTX *md, audit_cache_t *ac)
 {
 	uint8_t kb[9], h[32], left[32];
-	unsigned level = 0;
 	int rc;
 	memcpy(h, leaf, 32);
-	for (;;) {
+	for (unsigned level = 0; level < 64; level++) {
 		kb[0] = (uint8_t)level;
 		store_put_u64(kb + 1, index);
 		MDB_val k = { 9, kb }, v = { 32, h };
 		if ((rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE)) != 0)
 			return rc;
+		bool have_left = false;
+		if (ac) {
+			if ((index & 1) && (ac->valid >> level & 1) && ac->index[level] == index - 1) {
+				memcpy(left, ac->hash[level], 32);
+				have_left = true;
+			}
+			ac->valid |= 1ull << level;
+			ac->index[level] = index;
+			memcpy(ac->hash[level], h, 32);
+		}
 		if (!(index & 1))
 			return 0;
-		kb[0] = (uint8_t)level;
-		store_put_u64(kb + 1, index - 1);
-		MDB_val lk = { 9, kb }, lv;
-		if ((rc = mdb_get(txn, dbi, &lk, &lv)) != 0)
-			return rc;
-		if (lv.mv_size != 32)
-			return MDB_CORRUPTED;
-		memcpy(left, lv.mv_data, 32);
-		merkle_node_hash(left, h, h);
+		if (!have_left) {
+			kb[0] = (uint8_t)level;
+			store_put_u64(kb + 1, index - 1);
+			MDB_val lk = { 9, kb }, lv;
+			if ((rc = mdb_get(txn, dbi, &lk, &lv)) != 0)
+				return rc;
+			if (lv.mv_size != 32)
+				return MDB_CORRUPTED;
+			memcpy(left, lv.mv_data, 32);
+		}
+		merkle_node_hash_ctx(md, left, h, h);
 		index >>= 1;
-		level++;
 	}
+	return MDB_CORRUPTED;
 }
 
 /* ---- apply ------------------------------------------------------------------------- */
@@ -815,30 +828,81 @@ static int validate_mut(const store_mut_t *m)
 		for (size_t i = 0; i < m->nkeys; i++)
 			if (m->key_lens[i] == 0 || m->key_lens[i] > STORE_KEY_MAX)
 				return SOUK_EINVAL;
-		json_error_t err;
-		json_t *j = json_loadb(m->doc, m->doc_len, JSON_REJECT_DUPLICATES, &err);
-		bool obj = j && json_is_object(j);
-		json_decref(j);
-		if (!obj)
-			return SOUK_EINVAL;
+		if (!store_json_object_fast(m->doc, m->doc_len)) {
+			/* outside the fast scanner's subset: jansson decides */
+			json_error_t err;
+			json_t *j = json_loadb(m->doc, m->doc_len, JSON_REJECT_DUPLICATES, &err);
+			bool obj = j && json_is_object(j);
+			json_decref(j);
+			if (!obj)
+				return SOUK_EINVAL;
+		}
 	}
 	return 0;
 }
 
-static int keys_encode(const store_mut_t *m, uint8_t **out, size_t *len)
+/* ---- batch state ------------------------------------------------------------------ */
+
+/* One store_apply() call, under wlock. Mutations are checked with reads
+ * first and written only when they will succeed, straight into the batch
+ * txn: a nested txn per mutation (which copies every page it touches) is
+ * needed only when a write fails with a mutation-level error after others
+ * of the same mutation went in, which only a damaged environment causes;
+ * then the whole batch runs again with a nested txn per mutation. */
+typedef struct {
+	store_t *s;
+	MDB_txn *txn;             /* where the mutation reads and writes */
+	uint64_t now;
+	uint64_t seq;             /* last change-log sequence in the batch */
+	EVP_MD_CTX *md;           /* reused for every hash of the batch */
+	audit_cache_t *ac;        /* NULL with nested txns */
+	uint8_t *val;             /* encoded record value */
+	size_t val_cap;
+	uint8_t *keys;            /* new keys blob, then the current version's keys */
+	size_t keys_cap;
+	uint8_t *ids;             /* fresh ids for creates, drawn once per batch */
+	size_t nids, ids_used;
+} batch_t;
+
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 1024;
+	while (c < need)
+		c *= 2;
+	uint8_t *p = realloc(*buf, c);
+	if (!p)
+		return SOUK_ENOMEM;
+	*buf = p;
+	*cap = c;
+	return 0;
+}
+
+static int batch_id_new(batch_t *b, store_id_t *id)
+{
+	if (b->ids_used < b->nids) {
+		memcpy(id->b, b->ids + 16 * b->ids_used++, 16);
+		return 0;
+	}
+	return store_id_new(id);
+}
+
+/* Keys blob of the mutation (repeated u16 length, bytes) at b->keys. */
+static int keys_encode(batch_t *b, const store_mut_t *m, size_t *len)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < m->nkeys; i++)
 		n += 2 + m->key_lens[i];
-	uint8_t *p = malloc(n ? n : 1), *q = p;
-	if (!p)
-		return SOUK_ENOMEM;
+	int rc = reserve(&b->keys, &b->keys_cap, n);
+	if (rc)
+		return rc;
+	uint8_t *q = b->keys;
 	for (size_t i = 0; i < m->nkeys; i++) {
 		store_put_u16(q, (uint16_t)m->key_lens[i]);
 		memcpy(q + 2, m->keys[i], m->key_lens[i]);
 		q += 2 + m->key_lens[i];
 	}
-	*out = p;
 	*len = n;
 	return 0;
 }
@@ -878,6 +942,25 @@ static size_t ukey_key(uint8_t *buf, const char *kind, const uint8_t *k, size_t 
 	return n + 1 + kl;
 }
 
+static int ukey_len_ok(void *arg, const uint8_t *k, size_t kl)
+{
+	return kl > STORE_KEY_MAX ? SOUK_ECORRUPT : 0;
+}
+
+/* Claiming k would fail: another entity holds it. */
+static int ukey_check(void *arg, const uint8_t *k, size_t kl)
+{
+	ukey_ctx_t *c = arg;
+	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
+	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v;
+	int rc = mdb_get(c->txn, c->s->db_ukey, &key, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return store_mdb_err(rc);
+	return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
+}
+
 static int ukey_release(void *arg, const uint8_t *k, size_t kl)
 {
 	ukey_ctx_t *c = arg;
@@ -900,27 +983,64 @@ static int ukey_claim(void *arg, const uint8_t *k, size_t kl)
 {
 	ukey_ctx_t *c = arg;
 	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
-	if (kl > STORE_KEY_MAX)
-		return SOUK_ECORRUPT;
 	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v = { 16, (void *)c->id->b };
 	int rc = mdb_put(c->txn, c->s->db_ukey, &key, &v, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
-		return memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
+		return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
 	if (rc)
 		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
 	return 0;
 }
 
-static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
+/* Encode r at b->val: returns the length, 0 when out of memory. */
+static size_t rec_encode(batch_t *b, const rec_view_t *r)
 {
-	uint8_t ek[EK_MAX + 8], ik[STORE_KIND_MAX + 1 + STORE_IDEM_MAX];
-	uint8_t *val = NULL, *keys_blob = NULL, leaf[32];
-	size_t ekl, ikl = 0, vlen;
+	size_t n = REC_HDR + r->actor_len + r->reason_len + r->keys_len + r->doc_len;
+	if (reserve(&b->val, &b->val_cap, n) != 0)
+		return 0;
+	uint8_t *p = b->val;
+	p[0] = REC_FORMAT;
+	p[1] = r->op;
+	store_put_u16(p + 2, r->flags);
+	store_put_u32(p + 4, (uint32_t)r->doc_len);
+	store_put_u64(p + 8, r->version);
+	store_put_u64(p + 16, r->seq);
+	store_put_u64(p + 24, r->time_ms);
+	store_put_u16(p + 32, (uint16_t)r->actor_len);
+	store_put_u16(p + 34, (uint16_t)r->reason_len);
+	store_put_u32(p + 36, (uint32_t)r->keys_len);
+	uint8_t *q = p + REC_HDR;
+	memcpy(q, r->actor, r->actor_len);
+	q += r->actor_len;
+	if (r->reason_len)
+		memcpy(q, r->reason, r->reason_len);
+	q += r->reason_len;
+	if (r->keys_len)
+		memcpy(q, r->keys, r->keys_len);
+	q += r->keys_len;
+	if (r->doc_len)
+		memcpy(q, r->doc, r->doc_len);
+	return n;
+}
+
+/*
+ * One mutation in b->txn. First every check, with reads only: a failure
+ * there returns the mutation's error with nothing written. Then the writes;
+ * *wrote tells the caller that they began, so an error from then on leaves
+ * partial writes (the caller aborts the txn they are in).
+ */
+static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
+{
+	store_t *s = b->s;
+	MDB_txn *t = b->txn;
+	uint8_t ek[EK_MAX + 8], ik[STORE_KIND_MAX + 1 + STORE_IDEM_MAX], leaf[32];
+	size_t ekl, ikl = 0, vlen, new_keys_len = 0, cur_keys_len = 0;
 	rec_view_t cur = { 0 }, nr = { 0 }, old = { 0 };
 	bool have_cur = false;
 	MDB_val k, v;
 	int rc;
 
+	*wrote = false;
 	if ((rc = validate_mut(m)) != 0)
 		return rc;
 	if (m->idem_key) {
@@ -946,7 +1066,7 @@ static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
 	}
 
 	if (m->op == STORE_OP_CREATE && id_is_zero(&m->id))
-		if ((rc = store_id_new(&m->id)) != 0)
+		if ((rc = batch_id_new(b, &m->id)) != 0)
 			return rc;
 	ekl = store_entity_key(ek, m->kind, &m->id);
 	k = (MDB_val){ ekl, ek };
@@ -964,7 +1084,7 @@ static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
 	nr.actor_len = strlen(m->actor);
 	nr.reason = m->reason ? m->reason : "";
 	nr.reason_len = m->reason ? strlen(m->reason) : 0;
-	nr.time_ms = now;
+	nr.time_ms = b->now;
 	switch (m->op) {
 	case STORE_OP_CREATE:
 		if (have_cur)
@@ -986,16 +1106,13 @@ static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
 	case STORE_OP_UPDATE:
 		nr.doc = m->doc;
 		nr.doc_len = m->doc_len;
-		if ((rc = keys_encode(m, &keys_blob, &nr.keys_len)) != 0)
+		if ((rc = keys_encode(b, m, &new_keys_len)) != 0)
 			return rc;
-		nr.keys = keys_blob;
 		break;
 	case STORE_OP_DELETE:
 		nr.doc = cur.doc;
 		nr.doc_len = cur.doc_len;
 		nr.flags = REC_ARCHIVED;
-		nr.keys = NULL;
-		nr.keys_len = 0;
 		break;
 	case STORE_OP_REVERT:
 		if (m->revert_to == 0 || m->revert_to > cur.version)
@@ -1009,34 +1126,47 @@ static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
 		nr.doc = old.doc;
 		nr.doc_len = old.doc_len;
 		nr.flags = old.flags & REC_ARCHIVED;
-		nr.keys = old.keys;
-		nr.keys_len = old.keys_len;
+		if ((rc = reserve(&b->keys, &b->keys_cap, old.keys_len)) != 0)
+			return rc;
+		if (old.keys_len)
+			memcpy(b->keys, old.keys, old.keys_len);
+		new_keys_len = old.keys_len;
 		break;
 	}
-
-	/* unique keys: release what the current version holds, claim the new set */
-	ukey_ctx_t uc = { s, t, m->kind, &m->id };
-	if (have_cur && (rc = keys_each(cur.keys, cur.keys_len, ukey_release, &uc)) != 0)
-		goto fail;
-	if ((rc = keys_each(nr.keys, nr.keys_len, ukey_claim, &uc)) != 0)
-		goto fail;
-
-	uint64_t seq;
-	if ((rc = store_meta_u64(t, s->db_meta, "last_seq", &seq)) != 0)
-		goto fail;
-	nr.seq = ++seq;
-	LMDB(meta_put_u64(t, s->db_meta, "last_seq", seq));
-
-	/* the values read above point into pages the puts below may reuse: the
-	 * encoded copy is made first */
-	if (!(val = rec_encode(&nr, &vlen))) {
-		rc = SOUK_ENOMEM;
-		goto fail;
+	/* the keys the current version holds, copied beside the new ones */
+	if (have_cur) {
+		if ((rc = reserve(&b->keys, &b->keys_cap, new_keys_len + cur.keys_len)) != 0)
+			return rc;
+		if (cur.keys_len)
+			memcpy(b->keys + new_keys_len, cur.keys, cur.keys_len);
+		cur_keys_len = cur.keys_len;
 	}
+	const uint8_t *new_keys = b->keys, *cur_keys = b->keys + new_keys_len;
+	nr.keys = new_keys;
+	nr.keys_len = new_keys_len;
+	ukey_ctx_t uc = { s, t, m->kind, &m->id };
+	if ((rc = keys_each(cur_keys, cur_keys_len, ukey_len_ok, NULL)) != 0 ||
+	    (rc = keys_each(new_keys, new_keys_len, ukey_len_ok, NULL)) != 0 ||
+	    (rc = keys_each(new_keys, new_keys_len, ukey_check, &uc)) != 0)
+		return rc;
+
+	/* the encoded copy is made before any write: the views read above
+	 * point into pages the puts below may change */
+	uint64_t seq = b->seq + 1;
+	nr.seq = seq;
+	if (!(vlen = rec_encode(b, &nr)))
+		return SOUK_ENOMEM;
 	rec_view_t enc;
-	MDB_val ev = { vlen, val };
+	MDB_val ev = { vlen, b->val };
 	store_rec_parse(&ev, &enc);
-	if ((rc = store_leaf_of(seq, m->kind, &m->id, &enc, leaf)) != 0)
+	if ((rc = store_leaf_of(seq, m->kind, &m->id, &enc, b->md, leaf)) != 0)
+		return rc;
+
+	/* writes */
+	*wrote = true;
+	if (cur_keys_len && (rc = keys_each(cur_keys, cur_keys_len, ukey_release, &uc)) != 0)
+		goto fail;
+	if ((rc = keys_each(new_keys, new_keys_len, ukey_claim, &uc)) != 0)
 		goto fail;
 
 	k = (MDB_val){ ekl, ek };
@@ -1052,18 +1182,18 @@ static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
 	store_put_u16(cb + 2, (uint16_t)kl);
 	memcpy(cb + 4, m->id.b, 16);
 	store_put_u64(cb + 20, nr.version);
-	store_put_u64(cb + 28, now);
+	store_put_u64(cb + 28, b->now);
 	memcpy(cb + CHG_HDR, m->kind, kl);
 	store_put_u64(sk, seq);
 	k = (MDB_val){ 8, sk };
 	v = (MDB_val){ CHG_HDR + kl, cb };
 	LMDB(mdb_put(t, s->db_chg, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
 
-	LMDB(store_audit_append(t, s->db_audit, seq - 1, leaf));
+	LMDB(audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac));
 
 	if (m->idem_key) {
 		uint8_t ib[40];
-		store_put_u64(ib, now);
+		store_put_u64(ib, b->now);
 		memcpy(ib + 8, m->id.b, 16);
 		store_put_u64(ib + 24, nr.version);
 		store_put_u64(ib + 32, seq);
@@ -1075,16 +1205,76 @@ static int apply_one(store_t *s, MDB_txn *t, store_mut_t *m, uint64_t now)
 	m->seq = seq;
 	rc = 0;
 fail:
-	free(val);
-	free(keys_blob);
 	return rc;
+}
+
+static void mut_reset(store_mut_t *m, int result)
+{
+	m->result = result;
+	m->version = 0;
+	m->seq = 0;
+	m->replayed = false;
+}
+
+/* Every mutation of the batch in txn. Returns 0 or a batch-level error
+ * (MDB_MAP_FULL kept as is); *redo asks for the batch again with nested txns. */
+static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bool nested,
+		       bool *redo)
+{
+	audit_cache_t ac;
+	uint64_t seq0;
+	int rc;
+	*redo = false;
+	if ((rc = store_meta_u64(txn, b->s->db_meta, "last_seq", &seq0)) != 0)
+		return rc;
+	b->seq = seq0;
+	ac.valid = 0;
+	b->ac = nested ? NULL : &ac;
+	for (size_t i = 0; i < n; i++) {
+		store_mut_t *m = &muts[i];
+		MDB_txn *child = NULL;
+		bool wrote;
+		mut_reset(m, 0);
+		if (nested) {
+			rc = mdb_txn_begin(b->s->env, txn, 0, &child);
+			if (rc)
+				return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+		}
+		b->txn = nested ? child : txn;
+		int r = apply_one(b, m, &wrote);
+		b->txn = txn;
+		if (r == 0 && child) {
+			rc = mdb_txn_commit(child);
+			if (rc)
+				return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+		} else if (child) {
+			mdb_txn_abort(child);
+		}
+		if (r == 0) {
+			if (wrote)
+				b->seq = m->seq;
+			continue;
+		}
+		if (!mut_level_error(r))
+			return r;
+		if (wrote && !nested) {
+			/* partial writes of a failed mutation are in the batch txn */
+			*redo = true;
+			return 0;
+		}
+		mut_reset(m, r);
+	}
+	if (b->seq != seq0 && (rc = meta_put_u64(txn, b->s->db_meta, "last_seq", b->seq)) != 0)
+		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+	return 0;
 }
 
 int store_apply(store_t *s, store_mut_t *muts, size_t n)
 {
-	MDB_txn *txn = NULL, *child;
+	MDB_txn *txn = NULL;
+	batch_t b = { .s = s };
 	int rc = store_check_handle(s);
-	bool locked = false;
+	bool locked = false, nested = false, wlocked = false;
 	if (rc)
 		return rc;
 	if (n == 0)
@@ -1095,9 +1285,21 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		rc = -EROFS;
 		goto done;
 	}
+	/* fresh ids and the hashing context, outside the write lock */
+	for (size_t i = 0; i < n; i++)
+		b.nids += muts[i].op == STORE_OP_CREATE && id_is_zero(&muts[i].id);
+	if (b.nids && (!(b.ids = malloc(16 * b.nids)) || souk_random(b.ids, 16 * b.nids) != 0))
+		b.nids = 0; /* store_id_new() per create then */
+	if (!(b.md = EVP_MD_CTX_new()) || reserve(&b.val, &b.val_cap, 2048) != 0 ||
+	    reserve(&b.keys, &b.keys_cap, 512) != 0) {
+		rc = SOUK_ENOMEM;
+		goto done;
+	}
 	pthread_mutex_lock(&s->wlock);
+	wlocked = true;
 	for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
-		uint64_t now = souk_now_real_ms();
+		bool redo = false;
+		b.now = souk_now_real_ms();
 		pthread_rwlock_rdlock(&s->maplock);
 		locked = true;
 		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -1112,43 +1314,20 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 			rc = store_mdb_err(rc);
 			break;
 		}
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			store_mut_t *m = &muts[i];
-			m->result = 0;
-			m->version = 0;
-			m->seq = 0;
-			m->replayed = false;
-			rc = mdb_txn_begin(s->env, txn, 0, &child);
-			if (rc) {
-				rc = rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-				break;
-			}
-			int r = apply_one(s, child, m, now);
-			if (r == 0) {
-				rc = mdb_txn_commit(child);
-				if (rc && rc != MDB_MAP_FULL)
-					rc = store_mdb_err(rc);
-			} else {
-				mdb_txn_abort(child);
-				if (mut_level_error(r)) {
-					m->result = r;
-					m->version = 0;
-					m->seq = 0;
-					m->replayed = false;
-				} else {
-					rc = r;
-				}
-			}
-		}
-		if (rc == 0) {
+		rc = apply_batch(&b, txn, muts, n, nested, &redo);
+		if (rc == 0 && !redo)
 			rc = mdb_txn_commit(txn);
-			txn = NULL;
-		} else {
+		else
 			mdb_txn_abort(txn);
-			txn = NULL;
-		}
+		txn = NULL;
 		pthread_rwlock_unlock(&s->maplock);
 		locked = false;
+		if (redo) {
+			log_store_info("a mutation failed after its first write; the batch of %zu runs again with a nested txn per mutation",
+				       n);
+			nested = true;
+			continue;
+		}
 		if (rc == MDB_MAP_FULL) {
 			if ((rc = store_grow_map(s)) != 0)
 				break;
@@ -1163,17 +1342,19 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		rc = SOUK_EMAPFULL;
 	if (locked)
 		pthread_rwlock_unlock(&s->maplock);
-	if (rc == 0 && (++s->applies_since_check >= READER_CHECK_EVERY ||
-			souk_now_mono_ms() - s->last_check_ms >= READER_CHECK_MS)) {
-		int dead = 0;
-		mdb_reader_check(s->env, &dead);
-		if (dead)
-			log_store_info("cleared %d stale reader slots", dead);
-		s->applies_since_check = 0;
-		s->last_check_ms = souk_now_mono_ms();
+	if (rc == 0) {
+		bool force = ++s->applies_since_check >= READER_CHECK_EVERY;
+		if (force)
+			s->applies_since_check = 0;
+		store_reader_check_due(s, force);
 	}
-	pthread_mutex_unlock(&s->wlock);
 done:
+	if (wlocked)
+		pthread_mutex_unlock(&s->wlock);
+	EVP_MD_CTX_free(b.md);
+	free(b.ids);
+	free(b.val);
+	free(b.keys);
 	if (rc) {
 		static log_ratelimit_t rl = LOG_RATELIMIT_INIT(10, 5);
 		uint32_t sup = 0;
@@ -1181,12 +1362,8 @@ done:
 		if (log_ratelimit_ok(&rl, &sup))
 			log_store_err("commit of %zu mutations failed (%s)", n, souk_strerror(rc));
 		pthread_mutex_unlock(&registry_lock);
-		for (size_t i = 0; i < n; i++) {
-			muts[i].result = rc;
-			muts[i].version = 0;
-			muts[i].seq = 0;
-			muts[i].replayed = false;
-		}
+		for (size_t i = 0; i < n; i++)
+			mut_reset(&muts[i], rc);
 	}
 	return rc;
 }

@@ -118,7 +118,9 @@ int store_get_version(store_t *s, const char *kind, const store_id_t *id,
 int store_get_as_of(store_t *s, const char *kind, const store_id_t *id,
 		    uint64_t seq, store_rec_t *out);
 
-/* Callbacks return 0 to go on, non-zero to stop (returned by the caller). */
+/* Callbacks return 0 to go on, non-zero to stop (returned by the caller).
+ * The record or change handed to a callback (doc, kind) is valid only during
+ * the call; copy what you keep. doc is NUL-terminated. */
 typedef int (*store_rec_cb)(const store_rec_t *rec, void *arg);
 /* History of one entity, oldest first. */
 int store_history(store_t *s, const char *kind, const store_id_t *id,
@@ -142,7 +144,11 @@ uint64_t store_last_seq(store_t *s);
 /* Audit log (RFC 6962): tree size and root hash. */
 int store_audit_root(store_t *s, uint64_t *size, uint8_t root[32]);
 /* Verify the stored log; on damage returns SOUK_ECORRUPT and *bad_index
- * names the first bad entry. */
+ * names the first bad entry. Recomputes every leaf from history and the
+ * change log, checks the stored tree, that the change log is 1..N without
+ * gaps, that every history version is named by its change entry, and that
+ * every current record equals its newest history version. *bad_index is the
+ * 0-based leaf index (change-log sequence - 1), UINT64_MAX when sound. */
 int store_audit_verify(store_t *s, uint64_t *bad_index);
 
 /* Environment facts for status and metrics. */

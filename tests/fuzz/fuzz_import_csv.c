@@ -36,7 +36,9 @@ static void on_doc(void *arg, uint64_t line, json_t *set, json_t *create, const 
 		abort();
 	json_t *doc = json_deep_copy(create);
 	json_object_update(doc, set);
-	(void)import_product_validate(doc, msg, sizeof(msg));
+	json_t *norm = NULL;
+	if (import_product_validate(doc, &norm, msg, sizeof(msg)) == 0)
+		json_decref(norm);
 	char *s = json_dumps(doc, JSON_COMPACT);
 	free(s);
 	json_decref(doc);

@@ -103,10 +103,14 @@ check "unknown control command is answered with an error" \
 	[ "$rc" -eq 1 -a "$out" = '{"ok":false,"error":"unknown command '"'"'nosuchcommand'"'"' (try '"'"'help'"'"')"}' ]
 
 # ---- reload with SIGHUP: reloadable and restart-only items --------------------
+check "at log level info, control commands are not logged" \
+	[ "$(grep -c "debug: soukd, control, command 'status'" "$LOG")" -eq 0 ]
 write_config debug 4 4
 kill -HUP "$PID"
 check "SIGHUP reload is live: config generation 2" wait_for 20 status_is config_generation 2
 check "the new log level is in effect after SIGHUP" status_is log_level debug
+check "debug messages are written once the level is debug" \
+	grep -q "debug: soukd, control, command 'status'" "$LOG"
 check "a restart-only change is listed as pending" status_is restart_pending '["fcgi.threads"]'
 out=$("$CTL" -g items.fcgi.threads "$SOCK" config)
 check "a restart-only item keeps its running value" [ "$out" = 8 ]
@@ -189,5 +193,16 @@ wait_for 20 exited
 wait "$PID"; rc=$?
 PID=""
 check "control 'stop' makes soukd exit 0" [ "$rc" -eq 0 ]
+
+# ---- SIGINT (Ctrl-C in a terminal) ---------------------------------------------
+"$SOUKD" -c "$CONF" 2>"$LOG.4" &
+PID=$!
+wait_for 20 status_is ok true
+kill -INT "$PID"
+wait_for 20 exited
+wait "$PID"; rc=$?
+PID=""
+check "SIGINT makes soukd exit 0" [ "$rc" -eq 0 ]
+check "SIGINT is logged as the reason for shutting down" grep -q "received SIGINT, shutting down" "$LOG.4"
 
 [ "$fails" -eq 0 ]

@@ -70,6 +70,23 @@ expect_rc 0 "soukctl --json info" "$CTL" --json --data "$d" info
 grep -q '"ok": true' "$tmp/out" && grep -q '"audit_root": "[0-9a-f]\{64\}"' "$tmp/out" \
 	&& ok "json output" || nok "json output: $(cat "$tmp/out")"
 
+# the verifier names the first bad entry of a log edited behind its back
+T="$B/tools/store_tamper"
+for dmg in edit-doc:37 edit-leaf:50 truncate:120 reorder:64; do
+	how=${dmg%%:*}
+	at=${dmg##*:}
+	rm -rf "$tmp/t"
+	"$CTL" --data "$tmp/bk" backup "$tmp/t" >/dev/null 2>&1 || nok "copy for $how"
+	"$T" "$tmp/t" "$how" "$at" || nok "tamper $how"
+	"$CTL" --data "$tmp/t" audit verify >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "first bad entry is sequence $at " "$tmp/err"; then
+		ok "audit verify names sequence $at after $how"
+	else
+		nok "audit verify after $how at $at (exit $rc: $(cat "$tmp/err"))"
+	fi
+done
+
 # usage errors
 expect_rc 2 "unknown command is a usage error" "$CTL" --data "$d" frobnicate
 expect_rc 2 "missing argument is a usage error" "$CTL" --data "$d" backup

@@ -5,7 +5,9 @@
  *
  * The items of TAG must be exactly 1..M (no gap, no duplicate) with M >= LAST
  * (every reported commit present), their change-log sequences must increase
- * with n (commit order kept), and store_audit_verify() must pass. Prints M.
+ * with n (commit order kept), the TAG counter must name M with its unique key
+ * "last:TAG:M" (and no older key), and store_audit_verify() must pass.
+ * Prints M.
  * Exit 0 when all holds, 1 otherwise.
  */
 #include <stdio.h>
@@ -98,6 +100,34 @@ int main(int argc, char **argv)
 				(unsigned long long)n, (unsigned long long)(n - 1));
 			fail = 1;
 		}
+	if (s.max > 0 && !fail) {
+		char key[64];
+		store_rec_t r;
+		snprintf(key, sizeof(key), "last:%s:%llu", argv[2], (unsigned long long)s.max);
+		if ((rc = store_get_by_key(st, "counter", key, strlen(key), &r)) != 0) {
+			fprintf(stderr, "check, counter key '%s' missing (%s)\n", key, souk_strerror(rc));
+			fail = 1;
+		} else {
+			json_error_t e;
+			json_t *j = json_loadb(r.doc, r.doc_len, 0, &e);
+			json_int_t l = j ? json_integer_value(json_object_get(j, "last")) : -1;
+			if (l != (json_int_t)s.max) {
+				fprintf(stderr, "check, counter says %lld, items end at %llu\n",
+					(long long)l, (unsigned long long)s.max);
+				fail = 1;
+			}
+			json_decref(j);
+			store_rec_deinit(&r);
+		}
+		if (s.max > 1) {
+			snprintf(key, sizeof(key), "last:%s:%llu", argv[2], (unsigned long long)s.max - 1);
+			if (store_get_by_key(st, "counter", key, strlen(key), &r) == 0) {
+				fprintf(stderr, "check, old counter key '%s' still held\n", key);
+				store_rec_deinit(&r);
+				fail = 1;
+			}
+		}
+	}
 	if ((rc = store_audit_verify(st, &bad)) != 0) {
 		fprintf(stderr, "check, audit verification failed (%s) at index %llu\n",
 			souk_strerror(rc), (unsigned long long)bad);

@@ -5,8 +5,10 @@
  *   store_crash_writer DIR TAG START COUNT [MAP_BYTES]
  *
  * Number i creates an "item" with document {"tag":TAG,"n":i} and unique key
- * "n:TAG:i", in batches of 1..3 numbers (group commit). COUNT 0 = until
- * killed. Exit 0 when done, 3 when a commit failed (the error on stderr).
+ * "n:TAG:i", in batches of 1..3 numbers (group commit). Each batch also
+ * updates the "counter" entity of TAG to {"tag":TAG,"last":L} (L = the last
+ * number of the batch) and moves its unique key to "last:TAG:L". COUNT 0 =
+ * until killed. Exit 0 when done, 3 when a commit failed (error on stderr).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +37,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "store_crash_writer, open failed (%s)\n", souk_strerror(rc));
 		return 3;
 	}
+	store_id_t cid = { { 0 } };
+	memcpy(cid.b, tag, strlen(tag) < 16 ? strlen(tag) : 16);
+	store_mut_t c = { .op = STORE_OP_CREATE, .kind = "counter", .id = cid, .doc = "{}",
+			  .doc_len = 2, .actor = "crash-writer" };
+	if ((rc = store_apply(s, &c, 1)) != 0 || (c.result != 0 && c.result != SOUK_EEXIST)) {
+		fprintf(stderr, "store_crash_writer, counter create failed (%s)\n",
+			souk_strerror(rc ? rc : c.result));
+		store_close(&s);
+		return 3;
+	}
 	uint64_t i = start, end = count ? start + count : UINT64_MAX;
 	while (i < end) {
-		char docs[3][96], keys[3][64];
-		const char *kp[3][1];
-		size_t kl[3][1];
-		store_mut_t m[3];
+		char docs[4][96], keys[4][64];
+		const char *kp[4][1];
+		size_t kl[4][1];
+		store_mut_t m[4];
 		size_t n = 1 + (size_t)(i % 3);
 		if (n > end - i)
 			n = (size_t)(end - i);
@@ -60,21 +72,30 @@ int main(int argc, char **argv)
 			m[j].nkeys = 1;
 			m[j].actor = "crash-writer";
 		}
-		rc = store_apply(s, m, n);
+		snprintf(docs[n], sizeof(docs[n]), "{\"tag\":\"%s\",\"last\":%llu}", tag,
+			 (unsigned long long)(i + n - 1));
+		snprintf(keys[n], sizeof(keys[n]), "last:%s:%llu", tag, (unsigned long long)(i + n - 1));
+		kp[n][0] = keys[n];
+		kl[n][0] = strlen(keys[n]);
+		m[n] = (store_mut_t){ .op = STORE_OP_UPDATE, .kind = "counter", .id = cid,
+				      .doc = docs[n], .doc_len = strlen(docs[n]), .keys = kp[n],
+				      .key_lens = kl[n], .nkeys = 1, .actor = "crash-writer" };
+		rc = store_apply(s, m, n + 1);
 		if (rc) {
 			fprintf(stderr, "store_crash_writer, commit of %llu failed (%s)\n",
 				(unsigned long long)i, souk_strerror(rc));
 			store_close(&s);
 			return 3;
 		}
-		for (size_t j = 0; j < n; j++) {
+		for (size_t j = 0; j <= n; j++) {
 			if (m[j].result) {
 				fprintf(stderr, "store_crash_writer, mutation %llu failed (%s)\n",
 					(unsigned long long)(i + j), souk_strerror(m[j].result));
 				store_close(&s);
 				return 3;
 			}
-			printf("%llu\n", (unsigned long long)(i + j));
+			if (j < n)
+				printf("%llu\n", (unsigned long long)(i + j));
 		}
 		fflush(stdout);
 		i += n;

@@ -149,6 +149,29 @@ static void test_render_locale_fallback(void **state)
 	assert_string_equal(json_string_value(json_object_get(en, "title")), "Becher");
 	json_decref(en);
 	render_product_free(&p);
+
+	/* long BCP 47 tags are rendered and found */
+	p = render_doc(3,
+		       "{\"sku\":\"A3\",\"status\":\"active\",\"category\":\"home\","
+		       "\"title\":{\"en\":\"Mug\",\"sr-Latn-RS-x-test1234\":\"Solja\"},"
+		       "\"price\":{\"GBP\":1}}",
+		       false);
+	assert_int_equal(p->cp.nloc, 2);
+	const catalog_product_t *arr[1] = { &p->cp };
+	void *sec[CATALOG_NSECTIONS];
+	size_t len[CATALOG_NSECTIONS];
+	catalog_view_t v;
+	const char *json;
+	size_t jlen;
+	assert_int_equal(catalog_build_mem(arr, 1, 1, sec, len), 0);
+	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
+	assert_int_equal(catalog_get(&v, &p->cp.id, "sr-latn-rs-x-test1234", &json, &jlen, NULL), 0);
+	assert_non_null(strstr(json, "\"title\":\"Solja\""));
+	assert_int_equal(catalog_get(&v, &p->cp.id, "sr", &json, &jlen, NULL), 0);
+	assert_non_null(strstr(json, "\"title\":\"Solja\"")); /* same primary language */
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		free(sec[i]);
+	render_product_free(&p);
 }
 
 static void test_render_escaping(void **state)

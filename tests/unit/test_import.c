@@ -353,6 +353,37 @@ static void test_import_jsonl_bad_lines_and_dry_run(void **state)
 	assert_int_equal(store_last_seq(f->s), 1);
 }
 
+static void test_import_jsonl_defaults_status_and_category(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_JSONL);
+	import_stats_t st;
+	const char *create = "{\"sku\":\"K1\",\"title\":{\"en\":\"RED TEAPOT\"},"
+			     "\"price\":{\"GBP\":100}}\n";
+	assert_int_equal(import_mem(f->s, create, strlen(create), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	json_t *d = get_sku(f->s, "K1");
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(d, "category")), "kitchen");
+	json_decref(d);
+	/* set draft and another category, then a line without them keeps both */
+	const char *draft = "{\"sku\":\"K1\",\"status\":\"draft\",\"category\":\"gifts\","
+			    "\"title\":{\"en\":\"RED TEAPOT\"},\"price\":{\"GBP\":100}}\n";
+	assert_int_equal(import_mem(f->s, draft, strlen(draft), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	const char *plain = "{\"sku\":\"K1\",\"title\":{\"en\":\"RED TEAPOT\"},"
+			    "\"price\":{\"GBP\":120}}\n";
+	assert_int_equal(import_mem(f->s, plain, strlen(plain), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	d = get_sku(f->s, "K1");
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "draft");
+	assert_string_equal(json_string_value(json_object_get(d, "category")), "gifts");
+	assert_int_equal(price(d, "GBP"), 120);
+	json_decref(d);
+	assert_int_equal(import_mem(f->s, plain, strlen(plain), &o, &st), 0);
+	assert_int_equal(st.unchanged, 1);
+}
+
 static void test_import_batches_and_duplicate_skus(void **state)
 {
 	fix_t *f = *state;
@@ -487,6 +518,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_update_keeps_fields_the_file_lacks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_jsonl_bad_lines_and_dry_run, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_jsonl_defaults_status_and_category, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_batches_and_duplicate_skus, setup,
 						teardown),

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/control.h"
+#include "daemon/notify.h"
 #include "daemon/soukd.h"
 
 typedef struct {
@@ -286,12 +287,57 @@ static void test_soukd_new_refuses_broken_config(void **state)
 	assert_non_null(strstr(errs.e[0].msg, "item 'fcgi.threads', value '0' (must be 1..1024)"));
 }
 
+static void recv_msg(int fd, char *buf, size_t len)
+{
+	ssize_t n = recv(fd, buf, len - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = '\0';
+}
+
+static void test_notify_messages_only_with_socket(void **state)
+{
+	fx_t *fx = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[512];
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", fx->dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+
+	unsetenv("NOTIFY_SOCKET");
+	assert_false(notify_enabled());
+	assert_int_equal(notify_ready("x"), 0); /* nothing sent, no error */
+	assert_int_equal(notify_watchdog_usec(), 0);
+
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	assert_true(notify_enabled());
+	assert_int_equal(notify_extend_timeout(5000000), 0);
+	recv_msg(fd, buf, sizeof(buf));
+	assert_string_equal(buf, "EXTEND_TIMEOUT_USEC=5000000");
+	assert_int_equal(notify_ready("serving"), 0);
+	recv_msg(fd, buf, sizeof(buf));
+	assert_string_equal(buf, "READY=1\nSTATUS=serving");
+	assert_int_equal(notify_status("building image %d", 7), 0);
+	recv_msg(fd, buf, sizeof(buf));
+	assert_string_equal(buf, "STATUS=building image 7");
+	assert_int_equal(notify_reloading(), 0);
+	recv_msg(fd, buf, sizeof(buf));
+	assert_true(strncmp(buf, "RELOADING=1\nMONOTONIC_USEC=", 27) == 0);
+	setenv("WATCHDOG_USEC", "2000000", 1);
+	assert_int_equal(notify_watchdog_usec(), 2000000);
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ctl_registered_command_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_soukd_hooks_reload_status_and_held_shutdown, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_messages_only_with_socket, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_soukd_new_refuses_broken_config, setup, teardown),
 	};
 	log_init("test_soukd", LOG_TARGET_STDERR);

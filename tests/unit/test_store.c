@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <lmdb.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "store/internal.h"
 #include "store/merkle.h"
 #include "store/store.h"
 
@@ -874,6 +876,10 @@ static void test_store_dead_reader_is_cleared(void **state)
 	fx_t *f = *state;
 	int p[2];
 	char c;
+	/* a map large enough that no growth (which also clears readers) happens */
+	store_opts_t o = { .map_size = 256 << 20 };
+	store_close(&f->s);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
 	/* baseline: the growth from 400 updates with no reader */
 	store_id_t a = create(f->s, "{}", NULL);
 	uint64_t u0 = churn(f->s, &a, 10);
@@ -928,6 +934,238 @@ static void test_store_open_once_per_process_and_fork(void **state)
 	waitpid(pid, &st, 0);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* A mutation whose checks pass but whose writes fail half-way (here: the
+ * history version it would write already exists, as in a damaged
+ * environment) fails alone: none of its writes stay, the others commit. */
+static void test_store_batch_write_failure_fails_alone(void **state)
+{
+	fx_t *f = *state;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi rec, hist;
+	store_rec_t r;
+	store_opts_t o = { .map_size = 1 << 20 };
+	static const char *ka[] = { "sku:a2" }, *kc[] = { "sku:c" };
+	static const size_t kal[] = { 6 }, kcl[] = { 5 };
+	store_id_t a = create(f->s, "{\"n\":1}", "sku:a");
+	store_id_t b = create(f->s, "{\"n\":2}", NULL);
+	store_close(&f->s);
+	/* plant history version 2 of a */
+	uint8_t ek[64];
+	size_t ekl = store_entity_key(ek, "product", &a);
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 16);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "records.v1", 0, &rec), 0);
+	assert_int_equal(mdb_dbi_open(txn, "history.v1", 0, &hist), 0);
+	MDB_val k = { ekl, ek }, v;
+	assert_int_equal(mdb_get(txn, rec, &k, &v), 0);
+	store_put_u64(ek + ekl, 2);
+	k.mv_size = ekl + 8;
+	assert_int_equal(mdb_put(txn, hist, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
+
+	store_mut_t m[3] = {
+		mk(STORE_OP_UPDATE, "product", "{\"n\":3}", NULL),
+		mk(STORE_OP_UPDATE, "product", "{\"n\":4}", NULL),
+		mk(STORE_OP_CREATE, "product", "{\"n\":5}", NULL),
+	};
+	m[0].id = b;
+	m[1].id = a;
+	m[1].keys = ka;
+	m[1].key_lens = kal;
+	m[1].nkeys = 1;
+	m[2].keys = kc;
+	m[2].key_lens = kcl;
+	m[2].nkeys = 1;
+	assert_int_equal(store_apply(f->s, m, 3), 0);
+	assert_int_equal(m[0].result, 0);
+	assert_int_equal(m[0].version, 2);
+	assert_int_equal(m[0].seq, 3);
+	assert_int_equal(m[1].result, SOUK_EEXIST);
+	assert_int_equal(m[1].version, 0);
+	assert_int_equal(m[1].seq, 0);
+	assert_int_equal(m[2].result, 0);
+	assert_int_equal(m[2].seq, 4);
+	assert_int_equal(store_last_seq(f->s), 4);
+	/* a is untouched: same version, document and key */
+	assert_int_equal(store_get(f->s, "product", &a, &r), 0);
+	assert_int_equal(r.version, 1);
+	assert_string_equal(r.doc, "{\"n\":1}");
+	store_rec_deinit(&r);
+	assert_int_equal(store_get_by_key(f->s, "product", "sku:a2", 6, &r), SOUK_ENOENT);
+	assert_int_equal(store_get_by_key(f->s, "product", "sku:a", 5, &r), 0);
+	assert_memory_equal(r.id.b, a.b, 16);
+	store_rec_deinit(&r);
+	assert_int_equal(store_get_by_key(f->s, "product", "sku:c", 5, &r), 0);
+	assert_memory_equal(r.id.b, m[2].id.b, 16);
+	store_rec_deinit(&r);
+	/* the next batch goes on from there */
+	store_mut_t n = mk(STORE_OP_CREATE, "product", "{\"n\":6}", NULL);
+	assert_int_equal(store_apply(f->s, &n, 1), 0);
+	assert_int_equal(n.result, 0);
+	assert_int_equal(n.seq, 5);
+}
+
+/* Within one batch each mutation sees the ones before it (records, unique
+ * keys, idempotency keys), and batches of any size keep the audit tree
+ * sound. */
+static void test_store_batch_sees_earlier_mutations(void **state)
+{
+	fx_t *f = *state;
+	store_rec_t r;
+	static const char *k1[] = { "sku:x" }, *k2[] = { "sku:y" };
+	static const size_t l1[] = { 5 }, l2[] = { 5 };
+	store_mut_t m[6] = {
+		mk(STORE_OP_CREATE, "product", "{\"v\":1}", NULL),
+		mk(STORE_OP_UPDATE, "product", "{\"v\":2}", NULL),
+		mk(STORE_OP_CREATE, "product", "{\"w\":1}", NULL),
+		mk(STORE_OP_CREATE, "product", "{\"z\":1}", NULL),
+		mk(STORE_OP_DELETE, "product", NULL, NULL),
+		mk(STORE_OP_CREATE, "product", "{\"q\":1}", NULL),
+	};
+	assert_int_equal(store_id_new(&m[0].id), 0);
+	m[0].keys = k1, m[0].key_lens = l1, m[0].nkeys = 1;
+	m[1].id = m[0].id; /* moves its key from x to y */
+	m[1].expect_version = 1;
+	m[1].keys = k2, m[1].key_lens = l2, m[1].nkeys = 1;
+	m[2].keys = k1, m[2].key_lens = l1, m[2].nkeys = 1; /* x is free again */
+	m[3].keys = k2, m[3].key_lens = l2, m[3].nkeys = 1; /* y is taken */
+	m[4].id = m[0].id;
+	m[4].expect_version = 2;
+	m[5].idem_key = "once";
+	m[5].idem_key_len = 4;
+	store_mut_t rep = m[5];
+	assert_int_equal(store_apply(f->s, m, 6), 0);
+	assert_int_equal(m[0].result, 0);
+	assert_int_equal(m[1].result, 0);
+	assert_int_equal(m[1].version, 2);
+	assert_int_equal(m[2].result, 0);
+	assert_int_equal(m[3].result, SOUK_EEXIST);
+	assert_int_equal(m[4].result, 0);
+	assert_int_equal(m[4].version, 3);
+	assert_int_equal(m[5].result, 0);
+	assert_int_equal(m[5].seq, 5);
+	assert_int_equal(store_get_by_key(f->s, "product", "sku:x", 5, &r), 0);
+	assert_memory_equal(r.id.b, m[2].id.b, 16);
+	store_rec_deinit(&r);
+	assert_int_equal(store_get_by_key(f->s, "product", "sku:y", 5, &r), SOUK_ENOENT);
+	assert_int_equal(store_get(f->s, "product", &m[0].id, &r), 0);
+	assert_true(r.archived);
+	store_rec_deinit(&r);
+	/* the idempotency key recorded by m[5] replays in the next batch */
+	store_mut_t two[2] = { rep, mk(STORE_OP_CREATE, "product", "{}", NULL) };
+	assert_int_equal(store_apply(f->s, two, 2), 0);
+	assert_true(two[0].replayed);
+	assert_int_equal(two[0].seq, 5);
+	assert_memory_equal(two[0].id.b, m[5].id.b, 16);
+	assert_int_equal(two[1].seq, 6);
+
+	/* batches of 1..67 mutations: every stored subtree matches its children */
+	static store_mut_t big[67];
+	char docs[67][32];
+	for (size_t size = 1; size <= 67; size += 11) {
+		for (size_t i = 0; i < size; i++) {
+			snprintf(docs[i], sizeof(docs[i]), "{\"i\":%zu}", i);
+			big[i] = mk(STORE_OP_CREATE, "product", docs[i], NULL);
+		}
+		assert_int_equal(store_apply(f->s, big, size), 0);
+		for (size_t i = 0; i < size; i++)
+			assert_int_equal(big[i].result, 0);
+	}
+	uint64_t bad = 0;
+	assert_int_equal(store_audit_verify(f->s, &bad), 0);
+	assert_int_equal(bad, UINT64_MAX);
+	assert_int_equal(store_last_seq(f->s), 6 + 1 + 12 + 23 + 34 + 45 + 56 + 67);
+}
+
+static bool jansson_object(const char *d, size_t n)
+{
+	json_error_t err;
+	json_t *j = json_loadb(d, n, JSON_REJECT_DUPLICATES, &err);
+	bool ok = j && json_is_object(j);
+	json_decref(j);
+	return ok;
+}
+
+/* The fast document check never accepts what jansson refuses, and it
+ * accepts plain documents (so the fast path is the one taken). */
+static void test_store_json_fast_check_agrees_with_jansson(void **state)
+{
+	static const char *const good[] = {
+		"{}", " {\"a\":1} \n", "{\"a\":[1,2,{\"b\":null}],\"c\":{\"a\":true,\"d\":false}}",
+		"{\"s\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\\" \\\\ \\/ \\b\\f\\n\\r\\t \\u00e9\"}",
+		"{\"n\":-0,\"m\":123456789012345678,\"r\":-1.5e-300,\"x\":0.25E+10,\"y\":[]}",
+		"{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}",
+	};
+	static const char *const bad[] = {
+		"", "[]", "{", "{\"a\":1,}", "{\"a\":1}x", "{\"a\":1,\"a\":2}", "{\"a\":01}",
+		"{\"a\":1234567890123456789012}", "{\"a\":1e400}", "{\"a\":\"\\u0000\"}",
+		"{\"a\":\"\\ud800\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
+		"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x01\"}", "{\"a\":tru}", "{'a':1}",
+		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\" 1}", "{\"a\":[1,]}", "\xef\xbb\xbf{}",
+		"{\"a\":1,\"\\u0061\":2}", "{\"a\":NaN}", "{\"a\":+1}",
+	};
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(good); i++) {
+		assert_true(jansson_object(good[i], strlen(good[i])));
+		assert_true(store_json_object_fast(good[i], strlen(good[i])));
+	}
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
+		assert_false(jansson_object(bad[i], strlen(bad[i])));
+		assert_false(store_json_object_fast(bad[i], strlen(bad[i])));
+	}
+	/* random edits of the good documents: fast => jansson */
+	static const char alphabet[] = "{}[]\":,\\ u0123456789eE.-+tfnalrs\x80\xbf\xc3\xa9\xed\xa0\xf0\x9f\x01";
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t accepted = 0;
+	for (int iter = 0; iter < 40000; iter++) {
+		char buf[256];
+		const char *src = good[iter % SOUK_ARRAY_LEN(good)];
+		size_t n = strlen(src);
+		memcpy(buf, src, n);
+		int edits = 1 + iter % 3;
+		for (int e = 0; e < edits; e++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			size_t pos = n ? (size_t)(x >> 8) % n : 0;
+			char c = alphabet[(x >> 40) % (sizeof(alphabet) - 1)];
+			switch ((x >> 56) % 3) {
+			case 0: /* replace */
+				if (n)
+					buf[pos] = c;
+				break;
+			case 1: /* insert */
+				if (n < sizeof(buf) - 1) {
+					memmove(buf + pos + 1, buf + pos, n - pos);
+					buf[pos] = c;
+					n++;
+				}
+				break;
+			default: /* delete */
+				if (n) {
+					memmove(buf + pos, buf + pos + 1, n - pos - 1);
+					n--;
+				}
+				break;
+			}
+		}
+		if (store_json_object_fast(buf, n)) {
+			accepted++;
+			if (!jansson_object(buf, n))
+				fail_msg("fast check accepted what jansson refuses: '%.*s'", (int)n, buf);
+		}
+	}
+	assert_true(accepted > 100);
+	/* store_apply refuses the same documents */
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
+		store_mut_t m = mk(STORE_OP_CREATE, "product", bad[i], NULL);
+		assert_int_equal(store_apply(((fx_t *)*state)->s, &m, 1), 0);
+		assert_int_equal(m.result, SOUK_EINVAL);
+	}
 }
 
 static void test_store_schema_newer_is_refused(void **state)
@@ -1024,6 +1262,24 @@ static void test_store_checkpoint_sign_and_detect_rewrite(void **state)
 	assert_int_equal(store_audit_check_checkpoint(f->s, &cp), SOUK_ECORRUPT);
 }
 
+static void test_store_refuses_network_filesystems(void **state)
+{
+	(void)state;
+	assert_string_equal(store_fs_refused(0x6969), "nfs");
+	assert_string_equal(store_fs_refused(0xFF534D42ul), "cifs");
+	assert_string_equal(store_fs_refused(0xFE534D42ul), "smb2");
+	assert_string_equal(store_fs_refused(0x517B), "smb");
+	assert_string_equal(store_fs_refused(0x65735546), "fuse");
+	assert_string_equal(store_fs_refused(0x01021997), "9p");
+	assert_string_equal(store_fs_refused(0x00c36400), "ceph");
+	/* f_type may arrive sign-extended from a 32-bit magic */
+	assert_string_equal(store_fs_refused((unsigned long)(long)(int32_t)0xFF534D42u), "cifs");
+	assert_null(store_fs_refused(0xEF53));     /* ext4 */
+	assert_null(store_fs_refused(0x58465342)); /* xfs */
+	assert_null(store_fs_refused(0x01021994)); /* tmpfs */
+	assert_null(store_fs_refused(0x9123683E)); /* btrfs */
+}
+
 int main(void)
 {
 	log_init("test_store", LOG_TARGET_STDERR);
@@ -1038,6 +1294,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_batch_conflict_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_changes_and_scan, setup, teardown),
 		cmocka_unit_test(test_store_audit_rfc6962_vectors),
+		cmocka_unit_test(test_store_refuses_network_filesystems),
 		cmocka_unit_test_setup_teardown(test_store_audit_root_and_proofs_from_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_edited_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_edited_leaf, setup, teardown),
@@ -1049,6 +1306,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_dead_reader_is_cleared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_open_once_per_process_and_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_schema_newer_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_batch_write_failure_fails_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_batch_sees_earlier_mutations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_json_fast_check_agrees_with_jansson, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_backup_is_consistent_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoint_sign_and_detect_rewrite, setup, teardown),
 	};
