@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -208,12 +209,35 @@ static bool fd_is_socket(int fd)
 
 static char unix_path[128]; /* our socket, removed at exit */
 
+/* Does a process accept connections on this UNIX socket path? */
+static bool unix_socket_live(const char *path)
+{
+	struct sockaddr_un sa;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	bool live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return live;
+}
+
 static int open_listen(const char *addr, int backlog)
 {
 	char buf[160];
 	const char *path = addr;
 	if (strncmp(addr, "unix:", 5) == 0) {
 		path = addr + 5;
+		if (unix_socket_live(path)) {
+			log_fcgi_err("cannot listen on '%s' (another process serves it; share one "
+				     "socket between workers with spawn-fcgi or systemd instead)",
+				     addr);
+			return -1;
+		}
 		unlink(path); /* a stale socket of an earlier run */
 	} else if (strncmp(addr, "tcp:", 4) == 0) {
 		path = addr + 4;

@@ -37,6 +37,25 @@ check "souk-fcgi exits 0 on SIGTERM with a request in flight" souk_stop_fcgi
 wait "$CURL_PID"
 check "...and the in-flight request was answered in full (503 not-yet-visible, not a 502)" \
 	grep -q not-yet-visible "$T/inflight.body"
+# two worker processes on one socket (spawn-fcgi hands it over on fd 0)
+check "two souk-fcgi processes start under spawn-fcgi (socket on fd 0)" souk_spawn_fcgi 2
+_two_workers() { api GET /metrics; grep -q '^souk_workers 2$' <<<"$BODY"; }
+check "/metrics counts both worker processes" wait_for 10 _two_workers
+_all_200() {
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		api GET /api/v1/products/by-sku/OUT-1
+		[ "$STATUS" = 200 ] || return 1
+	done
+}
+check "requests are served by the pair" _all_200
+first=${SPAWN_PIDS%% *}; second=${SPAWN_PIDS#* }; second=${second%% *}
+kill -KILL "$first"
+check "with one worker SIGKILLed, the other keeps serving" _all_200
+kill -TERM "$second"
+check "the other exits on SIGTERM" wait_for 20 pid_gone "$second"
+SPAWN_PIDS=""
+
 souk_kill_soukd
 check "souk-fcgi starts while soukd is down" souk_start_fcgi
 api GET /api/v1/products/by-sku/OUT-2

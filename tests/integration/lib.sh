@@ -18,6 +18,7 @@ SOUKCTL=$B/soukctl
 fails=0
 SOUKD_PID=""
 FCGI_PID=""
+SPAWN_PIDS=""
 WEB_PID=""
 WEB_PORT=""
 
@@ -49,7 +50,7 @@ souk_stop_web() { # nginx/lighttpd: graceful stop so no worker is orphaned
 souk_cleanup() {
 	local p
 	souk_stop_web
-	for p in "$FCGI_PID" "$SOUKD_PID"; do
+	for p in $SPAWN_PIDS "$FCGI_PID" "$SOUKD_PID"; do
 		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 	done
 	[ -n "${INST:-}" ] && rm -f /dev/shm/"$INST".* 2>/dev/null
@@ -136,6 +137,17 @@ souk_stop_fcgi() {
 	rc=$?
 	FCGI_PID=""
 	return $rc
+}
+
+# souk_spawn_fcgi N [options]: N worker processes sharing one socket on fd 0
+# (spawn-fcgi), pids in SPAWN_PIDS
+souk_spawn_fcgi() {
+	local n="$1"; shift
+	rm -f "$FCGI_SOCK" "$T/spawn.pid"
+	spawn-fcgi -s "$FCGI_SOCK" -F "$n" -P "$T/spawn.pid" -- "$FCGI" -c "$CONF" "$@" \
+		>>"$T/spawn.log" 2>&1 || return 1
+	SPAWN_PIDS=$(tr '\n' ' ' <"$T/spawn.pid")
+	[ "$(wc -w <<<"$SPAWN_PIDS")" -eq "$n" ]
 }
 
 _random_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000)); }
