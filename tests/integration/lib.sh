@@ -173,7 +173,7 @@ http {
 	client_max_body_size 8m;
 	upstream souk_fcgi {
 		server unix:$FCGI_SOCK;
-		keepalive 4;
+		keepalive ${SOUK_NGINX_KEEPALIVE:-4};
 	}
 	server {
 		listen 127.0.0.1:$1;
