@@ -471,4 +471,15 @@ souk_outage_suite() {
 	check "$L: soukd back: the write made during the outage is published" wait_for 30 _visible
 	api GET /healthz
 	check "$L: /healthz reports soukd reachable again" [ "$(json soukd.reachable)" = true ]
+
+	# a clean stop removes the shared memory; the next soukd creates a new
+	# segment and the worker must follow it
+	souk_stop_soukd
+	api GET "/api/v1/products/$id"
+	check "$L: with soukd stopped cleanly, reads go on from the mapped image" [ "$STATUS" = 200 ]
+	souk_start_soukd
+	admin POST /api/v1/products "${JSON[@]}" -d '{"sku":"OUT-3","seller":"s1","category":"o","title":{"en":"After"},"price":{"GBP":3}}'
+	local id3 seq3; id3=$(json id); seq3=$(header Souk-Seq)
+	_visible3() { api GET "/api/v1/products/$id3" -H "Souk-Min-Seq: $seq3"; [ "$STATUS" = 200 ]; }
+	check "$L: after soukd re-created the segment, the worker reads the new images" wait_for 10 _visible3
 }
