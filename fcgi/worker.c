@@ -158,8 +158,10 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 		shm_slot_t *slot = atomic_load(&api->slot);
 		if (slot != NULL)
 			shm_slot_count(slot, MET_REQ_ERRORS, 1);
-		if (rc == -EIO)
-			return; /* the client went away or timed out */
+		if (rc == -EIO) {
+			api_finish(th); /* the client went away or timed out */
+			return;
+		}
 	}
 	req.body = body;
 	api_handle(th, &req, &resp);

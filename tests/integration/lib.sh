@@ -475,6 +475,7 @@ souk_outage_suite() {
 	# a clean stop removes the shared memory; the next soukd creates a new
 	# segment and the worker must follow it
 	souk_stop_soukd
+	sleep 1.5 # past the worker's once-a-second check of the segment
 	api GET "/api/v1/products/$id"
 	check "$L: with soukd stopped cleanly, reads go on from the mapped image" [ "$STATUS" = 200 ]
 	souk_start_soukd
