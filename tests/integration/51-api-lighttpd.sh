@@ -12,6 +12,7 @@ check "lighttpd starts on 127.0.0.1" souk_start_lighttpd
 
 souk_api_suite lighttpd
 souk_openapi_suite lighttpd
+souk_outage_suite lighttpd
 
 check "souk-fcgi exits 0 on SIGTERM" souk_stop_fcgi
 souk_stop_web
