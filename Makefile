@@ -5,6 +5,7 @@
 #   make run             install deps, build, start the stack on localhost
 #   make bench           optimized build and benchmarks
 #   make install DESTDIR=...
+#   make deb | make rpm  Debian / RPM package into build/pkg/
 #   make format | clean
 #
 # Sources are found by convention, so a new module needs no Makefile edit:
@@ -139,13 +140,40 @@ bench:
 	@$(MAKE) --no-print-directory O=build/release OPT="-O2 -DNDEBUG" all $(addprefix build/release/bench/,$(notdir $(BENCH_BIN)))
 	@scripts/bench
 
-# ---- install -------------------------------------------------------------
-install: all
+# ---- install and packages (owned by ops: systemd/, packaging/, docs/) -----
+# install puts the programs, configuration, systemd units, sysusers/tmpfiles
+# snippets, man pages, operations guide and web-server examples under
+# $(DESTDIR). Debian passes UNITDIR=/lib/systemd/system.
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/souk
+
+.PHONY: progs deb rpm
+progs: $(PROGS)
+
+install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/souk
 	$(if $(wildcard $(O)/soukd),install -m 0755 $(O)/soukd $(DESTDIR)$(PREFIX)/sbin/soukd)
 	$(if $(wildcard $(O)/souk-fcgi),install -m 0755 $(O)/souk-fcgi $(DESTDIR)$(PREFIX)/sbin/souk-fcgi)
 	$(if $(wildcard $(O)/soukctl),install -m 0755 $(O)/soukctl $(DESTDIR)$(PREFIX)/bin/soukctl)
 	$(if $(wildcard config/souk.yaml),install -m 0640 config/souk.yaml $(DESTDIR)$(SYSCONFDIR)/souk/souk.yaml)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0644 systemd/soukd.service systemd/souk-fcgi.service systemd/souk-fcgi.socket $(DESTDIR)$(UNITDIR)/
+	install -m 0644 systemd/souk.sysusers $(DESTDIR)$(SYSUSERSDIR)/souk.conf
+	install -m 0644 systemd/souk.tmpfiles $(DESTDIR)$(TMPFILESDIR)/souk.conf
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 docs/man/soukctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/soukd.8 docs/man/souk-fcgi.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/operations.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 packaging/examples/* $(DESTDIR)$(DOCDIR)/examples/
+
+# make deb / make rpm: packages into build/pkg/ (scripts/deps pkg installs the tools)
+deb:
+	@scripts/pkg-deb build/pkg
+rpm:
+	@scripts/pkg-rpm build/pkg
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

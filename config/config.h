@@ -71,7 +71,6 @@ typedef struct {
 		uint64_t map_size;
 		uint64_t map_max; /* 0 = no ceiling */
 		uint32_t max_readers;
-		bool sync;
 	} store;
 	struct {
 		uint32_t max_workers;

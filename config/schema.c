@@ -168,9 +168,6 @@ static const cfg_item_t g_schema[] = {
        "Ceiling for map growth; 0 means no ceiling. Must be 0 or at least store.map_size."),
     U("store.max_readers", store.max_readers, 16, 65536, "512", NULL, CFG_F_RESTART,
       "LMDB reader slots: at least fcgi.processes x fcgi.threads plus soukd and tools."),
-    B("store.sync", store.sync, "true", CFG_F_RESTART,
-      "Make every commit durable (fsync) before it is acknowledged. Turn off only for "
-      "throw-away test instances."),
     U("shm.max_workers", shm.max_workers, 1, 4096, "64", "slots", CFG_F_RESTART,
       "Worker slots in the shared-memory control segment (one per souk-fcgi process)."),
     {.name = "fcgi.listen",

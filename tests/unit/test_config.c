@@ -151,7 +151,7 @@ static void test_cfg_values_land_in_typed_struct(void **state)
 	assert_int_equal(cfg->log.target, LOG_TARGET_STDERR);
 	assert_int_equal(cfg->store.map_size, 64ull << 20);
 	assert_int_equal(cfg->store.map_max, 2ull << 40);
-	assert_false(cfg->store.sync);
+	assert_false(cfg->daemon.watchdog);
 	assert_int_equal(cfg->fcgi.threads, 16);
 	assert_int_equal(cfg->fcgi.max_body, 512ull << 10);
 	assert_int_equal(cfg->fcgi.request_timeout_ms, 90000);
