@@ -149,33 +149,43 @@ void api_deinit(api_t *api)
 	pthread_mutex_destroy(&api->attach_lock);
 }
 
+static int attach(api_t *api, shm_ctl_t **ctl, shm_slot_t **slot)
+{
+	int rc = shm_ctl_attach(api->opts.instance, ctl);
+	if (rc != 0)
+		return rc;
+	*slot = NULL;
+	rc = shm_slot_claim(*ctl, slot);
+	if (rc != 0)
+		log_fcgi_warn("no worker slot in instance '%s' (%s), metrics of this process are "
+			      "not counted",
+			      api->opts.instance, souk_strerror(rc));
+	return 0;
+}
+
 void api_housekeeping(api_t *api)
 {
+	shm_ctl_t *ctl = NULL;
+	shm_slot_t *slot = NULL;
 	pthread_mutex_lock(&api->attach_lock);
 	shm_ctl_t *cur = atomic_load(&api->ctl);
-	if (cur != NULL && shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
-		/* soukd re-created the segment: move to the new one; the old
-		 * one stays mapped (threads may still read from it) */
-		api->retired[api->nretired] = cur;
-		api->retired_slot[api->nretired] = atomic_exchange(&api->slot, NULL);
-		api->nretired++;
-		atomic_store(&api->ctl, NULL);
-		cur = NULL;
-		log_fcgi_info("fcgi, control segment of instance '%s' was replaced, re-attaching",
-			      api->opts.instance);
-	}
 	if (cur == NULL) {
-		shm_ctl_t *ctl = NULL;
-		int rc = shm_ctl_attach(api->opts.instance, &ctl);
-		if (rc == 0) {
-			shm_slot_t *slot = NULL;
-			rc = shm_slot_claim(ctl, &slot);
-			if (rc != 0)
-				log_fcgi_warn("fcgi, no worker slot in instance '%s' (%s), metrics "
-					      "of this process are not counted",
-					      api->opts.instance, souk_strerror(rc));
+		if (attach(api, &ctl, &slot) == 0) {
 			atomic_store(&api->slot, slot);
 			atomic_store(&api->ctl, ctl);
+		}
+	} else if (shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
+		/* soukd removed the segment (clean stop): keep serving the mapped
+		 * image until a new segment exists, then move to it; the old one
+		 * stays mapped until exit (threads may still read from it) */
+		if (attach(api, &ctl, &slot) == 0) {
+			api->retired[api->nretired] = cur;
+			api->retired_slot[api->nretired] = atomic_exchange(&api->slot, slot);
+			api->nretired++;
+			atomic_store(&api->ctl, ctl);
+			log_fcgi_info("control segment of instance '%s' was re-created, following "
+				      "it",
+				      api->opts.instance);
 		}
 	}
 	pthread_mutex_unlock(&api->attach_lock);
@@ -185,7 +195,8 @@ int api_thread_init(api_thread_t *th, api_t *api)
 {
 	memset(th, 0, sizeof(*th));
 	th->api = api;
-	return arena_new(64 * 1024, 64u << 20, &th->arena);
+	/* room for the largest body plus what the handlers build from it */
+	return arena_new(64 * 1024, (64u << 20) + 2 * api->opts.max_body, &th->arena);
 }
 
 void api_thread_deinit(api_thread_t *th)
