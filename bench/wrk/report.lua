@@ -1,12 +1,20 @@
 -- Shared by every bench script: a bounded request count and one JSON summary line.
+--
+-- Each wrk thread stops itself after BENCH_MAX_REQUESTS / BENCH_WRK_THREADS
+-- requests (counted in request(), so every script pays the same per-request
+-- Lua cost, the fixed-path baselines included). wrk -d bounds the time; the
+-- request cap is a safety bound sized far above what the machine can do, and
+-- "capped":true in the summary says it was reached (the rate is then too low,
+-- because wrk divides by the full -d duration).
 local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "2000000")
 local threads_n = tonumber(os.getenv("BENCH_WRK_THREADS") or "2")
 local per_thread = math.ceil(max_requests / threads_n)
-local seen = 0
+local sent = 0
 
+-- Call once per request from request(); stops this thread at the cap.
 function bench_count()
-  seen = seen + 1
-  if seen >= per_thread then
+  sent = sent + 1
+  if sent >= per_thread then
     wrk.thread:stop()
   end
 end
@@ -15,7 +23,10 @@ function done(summary, latency, requests)
   local secs = summary.duration / 1e6
   local e = summary.errors
   io.write(string.format(
-    'WRKJSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_us":%d,"p99_us":%d,"max_us":%d,"errors":%d,"non2xx":%d}\n',
+    'WRKJSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_us":%d,"p90_us":%d,' ..
+    '"p99_us":%d,"max_us":%d,"mean_us":%.1f,"errors":%d,"non2xx":%d,"bytes":%d,"capped":%s}\n',
     summary.requests, secs, summary.requests / secs, latency:percentile(50),
-    latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout, e.status))
+    latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    e.connect + e.read + e.write + e.timeout, e.status, summary.bytes,
+    tostring(summary.requests >= max_requests)))
 end
