@@ -135,9 +135,11 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 run: deps all
 	@scripts/run
 
+# bench: the programs and bench/*.c only (no tests), optimized, with symbols
+# for perf; scripts/bench takes BENCH_SIZE=, BENCH_SECONDS=, ... (see it)
 bench:
 	@scripts/deps bench
-	@$(MAKE) --no-print-directory O=build/release OPT="-O2 -DNDEBUG" all $(addprefix build/release/bench/,$(notdir $(BENCH_BIN)))
+	@$(MAKE) --no-print-directory O=build/release OPT="-O2 -g -DNDEBUG" progs $(addprefix build/release/bench/,$(notdir $(BENCH_BIN)))
 	@scripts/bench
 
 # ---- install and packages (owned by ops: systemd/, packaging/, docs/) -----
