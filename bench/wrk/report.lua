@@ -10,6 +10,16 @@ local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "2000000")
 local threads_n = tonumber(os.getenv("BENCH_WRK_THREADS") or "2")
 local per_thread = math.ceil(max_requests / threads_n)
 local sent = 0
+local pace_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+
+-- BENCH_DELAY_MS paces each connection: it waits that long between an
+-- answer and its next request, so the load stays below saturation and the
+-- latency is the service time, not the queue of a closed loop.
+if pace_ms > 0 then
+  function delay()
+    return pace_ms
+  end
+end
 
 -- Call once per request from request(); stops this thread at the cap.
 function bench_count()
