@@ -204,3 +204,8 @@ void soukd_publish_free(soukd_publish_t **psp)
 	free(sp);
 	*psp = NULL;
 }
+
+store_t *soukd_publish_store(soukd_publish_t *sp)
+{
+	return sp != NULL ? sp->store : NULL;
+}
