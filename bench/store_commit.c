@@ -1,7 +1,7 @@
 /*
  * store_commit - durable commit rates: raw LMDB against store_apply batches.
  *
- *   store_commit [-d DIR] [-n COUNT] [-s BYTES] [-t SECONDS] [-b BATCH]...
+ *   store_commit [-d DIR] [-n COUNT] [-s BYTES] [-t SECONDS] [-b BATCH]... [-o]
  *
  * Mode "raw": one write txn per commit putting one BYTES-byte value, with the
  * store's durability (no NOSYNC/NOMETASYNC/MAPASYNC/WRITEMAP), so every
@@ -9,7 +9,10 @@
  * Mode "store": store_apply() of BATCH creates of ~BYTES-byte JSON documents,
  * each with its own unique key (records + history + change log + unique key
  * + audit leaf), one durable commit per batch. Batches default to 1, 16, 64
- * and 256; -b (repeatable) picks others. Prints one line per run:
+ * and 256; -b (repeatable) picks others. Ids are fresh random ones (the
+ * store draws them); -o opens the stores with ordered_ids (time-ordered
+ * ids), to show what random ids cost in page writes.
+ * Prints one line per run:
  *   raw   commits=N seconds=S commits_per_s=R cpu_us_per_commit=C value_bytes=B
  *   store batch=K commits=N seconds=S commits_per_s=R mutations_per_s=M
  *         cpu_us_per_mutation=C doc_bytes=B
@@ -64,6 +67,7 @@ typedef struct {
 } bmode_t;
 
 static char *raw_val;
+static bool ordered_ids; /* -o */
 
 static int mode_open(bmode_t *md, const char *dir, size_t size)
 {
@@ -82,7 +86,7 @@ static int mode_open(bmode_t *md, const char *dir, size_t size)
 		mdb_dbi_open(txn, NULL, 0, &md->dbi);
 		return mdb_txn_commit(txn) ? -1 : 0;
 	}
-	store_opts_t o = { .map_size = 64ull << 20 };
+	store_opts_t o = { .map_size = 64ull << 20, .ordered_ids = ordered_ids };
 	size_t n = md->batch;
 	md->cap = size + 512;
 	md->docs = malloc(n * md->cap);
@@ -207,7 +211,7 @@ int main(int argc, char **argv)
 	int ch, rc = 0;
 	char tmpl[] = "/tmp/souk-bench-XXXXXX", path[300];
 	log_init("store_commit", LOG_TARGET_STDERR);
-	while ((ch = getopt(argc, argv, "d:n:s:t:b:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:s:t:b:o")) != -1) {
 		uint64_t v;
 		switch (ch) {
 		case 'd': base = optarg; break;
@@ -219,6 +223,7 @@ int main(int argc, char **argv)
 			batches[userb++] = v;
 			nb = userb;
 			break;
+		case 'o': ordered_ids = true; break;
 		case 't': if (souk_parse_u64(optarg, 1, 3600, &v)) goto usage; secs = (double)v; break;
 		default: goto usage;
 		}
@@ -300,6 +305,6 @@ out:
 	}
 	return rc ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: store_commit [-d DIR] [-n COUNT] [-s BYTES] [-t SECONDS] [-b BATCH]...\n");
+	fprintf(stderr, "usage: store_commit [-d DIR] [-n COUNT] [-s BYTES] [-t SECONDS] [-b BATCH]... [-o]\n");
 	return 2;
 }

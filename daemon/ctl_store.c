@@ -1,6 +1,8 @@
 /*
  * daemon/ctl_store.c - soukctl commands that open the LMDB store directly
  * (offline or beside running processes): info, backup, restore, audit.
+ * The audit commands take their key from audit.signing_key_file unless
+ * --key is given.
  */
 #include "daemon/ctl_table.h"
 
@@ -17,6 +19,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/ctl_print.h"
 #include "store/store.h"
 
 static int open_store(ctl_ctx_t *c, bool read_only, store_t **s)
@@ -108,22 +111,19 @@ static int cmd_info(ctl_ctx_t *c, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	hex32(root, rh);
-	if (c->json) {
-		json_object_set_new(c->out, "schema_version", json_integer(ver));
-		json_object_set_new(c->out, "map_size", json_integer((json_int_t)info.map_size));
-		json_object_set_new(c->out, "used_bytes", json_integer((json_int_t)info.used_bytes));
-		json_object_set_new(c->out, "readers_used", json_integer(info.readers_used));
-		json_object_set_new(c->out, "max_readers", json_integer(info.max_readers));
-		json_object_set_new(c->out, "last_seq", json_integer((json_int_t)info.last_seq));
-		json_object_set_new(c->out, "audit_size", json_integer((json_int_t)size));
-		json_object_set_new(c->out, "audit_root", json_string(rh));
-	} else {
-		printf("schema version  %u\nmap size        %llu\nused bytes      %llu\n"
-		       "readers         %u of %u\nlast sequence   %llu\naudit size      %llu\n"
-		       "audit root      %s\n",
-		       ver, (unsigned long long)info.map_size, (unsigned long long)info.used_bytes,
-		       info.readers_used, info.max_readers, (unsigned long long)info.last_seq,
-		       (unsigned long long)size, rh);
+	json_t *obj = c->json ? c->out : json_object();
+	json_object_set_new(obj, "path", json_string(c->data_dir));
+	json_object_set_new(obj, "schema_version", json_integer(ver));
+	json_object_set_new(obj, "map_size", json_integer((json_int_t)info.map_size));
+	json_object_set_new(obj, "used_bytes", json_integer((json_int_t)info.used_bytes));
+	json_object_set_new(obj, "readers_used", json_integer(info.readers_used));
+	json_object_set_new(obj, "max_readers", json_integer(info.max_readers));
+	json_object_set_new(obj, "last_seq", json_integer((json_int_t)info.last_seq));
+	json_object_set_new(obj, "audit_size", json_integer((json_int_t)size));
+	json_object_set_new(obj, "audit_root", json_string(rh));
+	if (!c->json) {
+		ctl_print_flat(stdout, NULL, obj);
+		json_decref(obj);
 	}
 	store_close(&s);
 	return CTL_OK;
@@ -287,8 +287,11 @@ static int cmd_audit_verify(ctl_ctx_t *c, int argc, char **argv)
 	char rh[65];
 	int rc, result = CTL_OK;
 	OPTS("Ck", 0, 0);
+	if (!o.key)
+		o.key = c->audit_key; /* audit.signing_key_file */
 	if (o.checkpoint && !o.key) {
-		fprintf(stderr, "soukctl, --checkpoint needs --key (public or private PEM key)\n");
+		fprintf(stderr, "soukctl, --checkpoint needs --key (public or private PEM key; "
+				"default audit.signing_key_file)\n");
 		return CTL_USAGE;
 	}
 	if (open_store(c, true, &s))
@@ -375,8 +378,11 @@ static int cmd_audit_checkpoint(ctl_ctx_t *c, int argc, char **argv)
 	store_checkpoint_t cp;
 	char text[STORE_CHECKPOINT_TEXT_MAX];
 	OPTS("ko", 0, 0);
+	if (!o.key)
+		o.key = c->audit_key; /* audit.signing_key_file */
 	if (!o.key) {
-		fprintf(stderr, "soukctl, audit checkpoint needs --key FILE (private key)\n");
+		fprintf(stderr, "soukctl, audit checkpoint needs --key FILE (private key; default "
+				"audit.signing_key_file)\n");
 		return CTL_USAGE;
 	}
 	if (open_store(c, false, &s))
@@ -440,11 +446,11 @@ const ctl_cmd_t ctl_store_commands[] = {
 	  "consistent compacted copy into DIR (new or empty) while writes go on" },
 	{ "restore", cmd_restore, "restore [--force] DIR",
 	  "replace the store with the backup in DIR (offline; refuses a store in use, and a non-empty one without --force)" },
-	{ "audit verify", cmd_audit_verify, "audit verify [--checkpoint FILE --key KEY]",
+	{ "audit verify", cmd_audit_verify, "audit verify [--checkpoint FILE [--key KEY]]",
 	  "recompute the audit log from history; with a checkpoint, prove the log extends it" },
 	{ "audit keygen", cmd_audit_keygen, "audit keygen FILE",
 	  "new Ed25519 key: FILE (private, mode 0600) and FILE.pub" },
-	{ "audit checkpoint", cmd_audit_checkpoint, "audit checkpoint --key FILE [--out FILE]",
+	{ "audit checkpoint", cmd_audit_checkpoint, "audit checkpoint [--key FILE] [--out FILE]",
 	  "sign the current tree head, store and print it" },
 	{ "idem expire", cmd_idem_expire, "idem expire --older-than SECONDS",
 	  "forget idempotency keys older than SECONDS" },

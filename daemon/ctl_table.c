@@ -11,6 +11,7 @@ static const struct {
 	const ctl_cmd_t *cmds;
 	const size_t *n;
 } tables[] = {
+	{ ctl_ops_commands, &ctl_ops_ncommands },
 	{ ctl_store_commands, &ctl_store_ncommands },
 	{ ctl_catalog_commands, &ctl_catalog_ncommands },
 };
@@ -38,16 +39,22 @@ const ctl_cmd_t *ctl_find(int argc, char **argv, int *used)
 
 void ctl_usage(FILE *f)
 {
-	fprintf(f, "usage: soukctl [--data DIR] [--json] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: soukctl [-c FILE] [--data DIR] [--json] [--timeout SEC] COMMAND [ARGS]\n\n"
 		   "options:\n"
-		   "  --data DIR   state directory holding data.mdb (default /var/lib/souk,\n"
-		   "               or $SOUK_DATA)\n"
-		   "  -c CONFIG    configuration file (not available yet: use --data)\n"
-		   "  --json       print results as one JSON object\n"
-		   "  -h, --help   this text;  --version\n\n"
-		   "commands:\n");
+		   "  -c, --config FILE  configuration file (default $SOUK_CONFIG, else\n"
+		   "                     %s); gives the data directory, control\n"
+		   "                     socket, shared-memory instance and audit key\n"
+		   "  --data DIR         state directory holding data.mdb (default $SOUK_DATA,\n"
+		   "                     else paths.state_dir of the configuration)\n"
+		   "  --json             print results as one JSON object (also after\n"
+		   "                     the command)\n"
+		   "  --timeout SEC      bound on each control-socket request (default 30)\n"
+		   "  -h, --help         this text;  --version\n\n"
+		   "commands:\n",
+		CFG_DEFAULT_FILE);
 	for (size_t t = 0; t < SOUK_ARRAY_LEN(tables); t++)
 		for (size_t i = 0; i < *tables[t].n; i++)
 			fprintf(f, "  %-44s %s\n", tables[t].cmds[i].usage, tables[t].cmds[i].help);
-	fprintf(f, "\nexit status: 0 ok, 1 failure (or damage found), 2 usage error\n");
+	fprintf(f, "\nexit status: 0 ok; 1 failure, damage found, soukd not running (status)\n"
+		   "or a refused reload; 2 usage error or a configuration that cannot be loaded\n");
 }

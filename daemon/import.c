@@ -807,6 +807,7 @@ static int flush(importer_t *im)
 		m->expect_version = p->expect_version;
 		m->doc = p->doc;
 		m->doc_len = p->doc_len;
+		m->doc_is_json_object = true; /* json_dumps of a validated object */
 		p->keyp = p->key;
 		klen[i] = p->key_len;
 		m->keys = &p->keyp;

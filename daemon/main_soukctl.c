@@ -1,6 +1,10 @@
 /*
  * soukctl - souk operations CLI. Global options come first, then a command
- * from the table in daemon/ctl*.c and its own options and arguments.
+ * from the tables in daemon/ctl_*.c and its own options and arguments.
+ *
+ * The configuration (-c FILE, $SOUK_CONFIG, /etc/souk/souk.yaml) gives the
+ * paths; when the default file does not exist the defaults apply. See
+ * docs/soukctl.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,35 +13,72 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "daemon/ctl_table.h"
+
+/* "--name VALUE" or "--name=VALUE" (or "-c VALUE"); NULL on a usage error. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+	const char *v = NULL;
+	if (strncmp(a, name, n) == 0 && a[n] == '=')
+		v = a + n + 1;
+	else if (*i + 1 < argc)
+		v = argv[++*i];
+	if (v == NULL || *v == '\0') {
+		fprintf(stderr, "soukctl, %s needs a value\n", name);
+		return NULL;
+	}
+	return v;
+}
+
+static bool is_opt(const char *a, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
 
 int main(int argc, char **argv)
 {
-	ctl_ctx_t c = { 0 };
+	ctl_ctx_t c = {0};
+	cfg_t *cfg = NULL;
+	bool data_given = false;
 	int i = 1, rc;
-	c.data_dir = getenv("SOUK_DATA") ? getenv("SOUK_DATA") : "/var/lib/souk";
+
+	c.config_file = CFG_DEFAULT_FILE;
+	c.timeout_ms = 30000;
+	if (getenv("SOUK_CONFIG") && *getenv("SOUK_CONFIG")) {
+		c.config_file = getenv("SOUK_CONFIG");
+		c.config_explicit = true;
+	}
+	if (getenv("SOUK_DATA") && *getenv("SOUK_DATA")) {
+		c.data_dir = getenv("SOUK_DATA");
+		data_given = true;
+	}
 	log_init("soukctl", LOG_TARGET_STDERR);
 	log_set_level(LOG_WARNING);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--json") == 0) {
 			c.json = true;
-		} else if (strcmp(a, "--data") == 0 || strncmp(a, "--data=", 7) == 0) {
-			if (a[6] == '=') {
-				c.data_dir = a + 7;
-			} else if (i + 1 < argc) {
-				c.data_dir = argv[++i];
-			} else {
-				fprintf(stderr, "soukctl, --data needs a directory\n");
+		} else if (is_opt(a, "--data")) {
+			if ((c.data_dir = opt_value(argc, argv, &i, "--data")) == NULL)
+				return CTL_USAGE;
+			data_given = true;
+		} else if (strcmp(a, "-c") == 0 || is_opt(a, "--config")) {
+			if ((c.config_file = opt_value(argc, argv, &i,
+						       a[1] == 'c' ? "-c" : "--config")) == NULL)
+				return CTL_USAGE;
+			c.config_explicit = true;
+		} else if (is_opt(a, "--timeout")) {
+			const char *v = opt_value(argc, argv, &i, "--timeout");
+			uint64_t s;
+			if (v == NULL || souk_parse_u64(v, 1, 3600, &s) != 0) {
+				fprintf(stderr, "soukctl, --timeout needs seconds (1..3600)\n");
 				return CTL_USAGE;
 			}
-			if (!*c.data_dir) {
-				fprintf(stderr, "soukctl, --data needs a directory\n");
-				return CTL_USAGE;
-			}
-		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-			fprintf(stderr, "soukctl, configuration files are not supported yet (use --data DIR)\n");
-			return CTL_USAGE;
+			c.timeout_ms = s * 1000;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			ctl_usage(stdout);
 			return CTL_OK;
@@ -58,6 +99,22 @@ int main(int argc, char **argv)
 		ctl_usage(stderr);
 		return CTL_USAGE;
 	}
+	/* --json is also taken after the command (soukctl status --json) */
+	int first = i + used, n = first;
+	for (int k = first; k < argc; k++) {
+		if (strcmp(argv[k], "--") == 0) {
+			while (k < argc)
+				argv[n++] = argv[k++];
+			break;
+		}
+		if (strcmp(argv[k], "--json") == 0)
+			c.json = true;
+		else
+			argv[n++] = argv[k];
+	}
+	argc = n;
+	if ((rc = ctl_setup(&c, cmd, data_given, &cfg)) != CTL_OK)
+		return rc;
 	if (c.json)
 		c.out = json_object();
 	rc = cmd->run(&c, argc - i - used, argv + i + used);
@@ -71,5 +128,6 @@ int main(int argc, char **argv)
 		free(s);
 		json_decref(c.out);
 	}
+	cfg_free(&cfg);
 	return rc;
 }

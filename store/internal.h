@@ -27,6 +27,7 @@ struct store {
 	dev_t dev;
 	ino_t ino;
 	uint64_t applies_since_check;  /* under wlock */
+	uint64_t last_id_prefix;       /* ordered ids, under wlock */
 	_Atomic uint64_t last_check_ms; /* last mdb_reader_check (monotonic) */
 	char dir[4096];
 };
@@ -113,9 +114,6 @@ static inline uint16_t store_get_u16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* True only when doc is certainly a JSON object that jansson accepts with
- * JSON_REJECT_DUPLICATES; false means "ask jansson" (store/json.c). */
-bool store_json_object_fast(const char *doc, size_t len);
 
 /* Audit tree access inside a transaction. */
 int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32]);

@@ -828,8 +828,8 @@ static int validate_mut(const store_mut_t *m)
 		for (size_t i = 0; i < m->nkeys; i++)
 			if (m->key_lens[i] == 0 || m->key_lens[i] > STORE_KEY_MAX)
 				return SOUK_EINVAL;
-		if (!store_json_object_fast(m->doc, m->doc_len)) {
-			/* outside the fast scanner's subset: jansson decides */
+		if (!m->doc_is_json_object) {
+			/* not vouched for by the caller: jansson decides */
 			json_error_t err;
 			json_t *j = json_loadb(m->doc, m->doc_len, JSON_REJECT_DUPLICATES, &err);
 			bool obj = j && json_is_object(j);
@@ -881,11 +881,21 @@ static int reserve(uint8_t **buf, size_t *cap, size_t need)
 
 static int batch_id_new(batch_t *b, store_id_t *id)
 {
-	if (b->ids_used < b->nids) {
+	int rc = 0;
+	if (b->ids_used < b->nids)
 		memcpy(id->b, b->ids + 16 * b->ids_used++, 16);
-		return 0;
+	else
+		rc = store_id_new(id);
+	if (rc == 0 && b->s->opts.ordered_ids) {
+		uint64_t p = b->now << 16;
+		if (p <= b->s->last_id_prefix)
+			p = b->s->last_id_prefix + 1;
+		b->s->last_id_prefix = p;
+		store_put_u64(id->b, p);
+		if (id_is_zero(id))
+			id->b[15] = 1; /* zero means "make one" */
 	}
-	return store_id_new(id);
+	return rc;
 }
 
 /* Keys blob of the mutation (repeated u16 length, bytes) at b->keys. */

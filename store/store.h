@@ -21,7 +21,8 @@
  *   store_apply(), store_backup() or store_idem_expire().
  *
  * Semantics:
- * - CREATE: id all-zero = a fresh random id (written back to mut->id).
+ * - CREATE: id all-zero = a fresh random id (written back to mut->id), or
+ *   a time-ordered one with store_opts_t.ordered_ids.
  * - CREATE and UPDATE set the entity's unique keys to exactly keys[0..nkeys)
  *   (UPDATE releases keys no longer listed and claims new ones; a key held
  *   by another entity of the kind fails the mutation with SOUK_EEXIST).
@@ -47,6 +48,12 @@ typedef struct {
 	uint64_t map_max;       /* ceiling for growth, 0 = no ceiling */
 	uint32_t max_readers;   /* workers x threads + daemon + tools */
 	bool read_only;         /* open without write access (tools) */
+	/* CREATE without an id gets a time-ordered one: 8 bytes (milliseconds
+	 * << 16 | a counter, increasing in this process) then 8 random bytes,
+	 * instead of 16 random bytes. New records and their history then go to
+	 * the end of the trees, so a batch writes far fewer pages; ids show
+	 * when the entity was created. Off by default. */
+	bool ordered_ids;
 } store_opts_t;
 
 int store_open(const char *dir, const store_opts_t *opts, store_t **out);
@@ -83,6 +90,8 @@ typedef struct {
 	const char *reason;           /* why (may be NULL) */
 	const char *idem_key;         /* Idempotency-Key (may be NULL) */
 	size_t idem_key_len;
+	bool doc_is_json_object;      /* doc was made by json_dumps() of a jansson
+	                                 object: skip parsing it again */
 	/* out */
 	int result;                   /* 0, SOUK_ECONFLICT, SOUK_EEXIST, SOUK_ENOENT, ... */
 	uint64_t version;             /* new version */

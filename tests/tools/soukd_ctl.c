@@ -10,49 +10,17 @@
  *     -H N       first open N idle connections and keep them open
  *
  * Prints the reply line. Exit 0 when the reply says "ok": true, 1 when it
- * says false, 2 on connection or protocol trouble.
+ * says false, 2 on connection or protocol trouble. Connects, sends and reads
+ * through daemon/ctl_client.h, the client soukctl uses.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+#include "daemon/ctl_client.h"
 
 int main(int argc, char **argv)
 {
@@ -61,6 +29,7 @@ int main(int argc, char **argv)
 	long big = -1;
 	char *req = NULL, reply[65536];
 	size_t rlen = 0, have = 0;
+	int rc;
 
 	while ((c = getopt(argc, argv, "g:t:L:H:")) != -1) {
 		switch (c) {
@@ -78,15 +47,15 @@ int main(int argc, char **argv)
 	}
 	held = calloc((size_t)hold + 1, sizeof(int));
 	for (int i = 0; i < hold; i++)
-		if ((held[i] = connect_to(argv[optind])) < 0) {
-			perror("connect");
+		if ((rc = ctl_client_connect(argv[optind], (uint64_t)timeout_s * 1000, &held[i])) !=
+		    0) {
+			fprintf(stderr, "soukd_ctl, connect: %s\n", ctl_client_strerror(rc));
 			return 2;
 		}
 	if (hold > 0)
 		usleep(200000); /* let the daemon accept them */
-	fd = connect_to(argv[optind]);
-	if (fd < 0) {
-		perror("connect");
+	if ((rc = ctl_client_connect(argv[optind], (uint64_t)timeout_s * 1000, &fd)) != 0) {
+		fprintf(stderr, "soukd_ctl, connect: %s\n", ctl_client_strerror(rc));
 		return 2;
 	}
 	if (big >= 0) {
@@ -106,32 +75,13 @@ int main(int argc, char **argv)
 		rlen = strlen(req);
 	}
 	/* a request over the limit may be cut off by the server mid-send */
-	send_all(fd, req, rlen);
-
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (have < sizeof(reply) - 1 && memchr(reply, '\n', have) == NULL) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long left;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = timeout_s * 1000L -
-		       ((t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-			fprintf(stderr, "soukd_ctl, no answer in %d s\n", timeout_s);
-			return 2;
-		}
-		ssize_t n = recv(fd, reply + have, sizeof(reply) - 1 - have, 0);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-	}
-	reply[have] = '\0';
-	char *nl = strchr(reply, '\n');
-	if (nl == NULL) {
-		fprintf(stderr, "soukd_ctl, incomplete answer '%s'\n", reply);
+	ctl_client_send(fd, req, rlen);
+	rc = ctl_client_read_line(fd, (uint64_t)timeout_s * 1000, reply, sizeof(reply), &have);
+	if (rc != 0) {
+		fprintf(stderr, "soukd_ctl, no answer (%s, timeout %d s)\n",
+			ctl_client_strerror(rc), timeout_s);
 		return 2;
 	}
-	*nl = '\0';
 
 	json_error_t jerr;
 	json_t *root = json_loads(reply, 0, &jerr), *v;

@@ -1084,88 +1084,56 @@ static void test_store_batch_sees_earlier_mutations(void **state)
 	assert_int_equal(store_last_seq(f->s), 6 + 1 + 12 + 23 + 34 + 45 + 56 + 67);
 }
 
-static bool jansson_object(const char *d, size_t n)
+
+typedef struct {
+	store_id_t ids[64];
+	size_t n;
+} idlist_t;
+
+static int collect_id(const store_rec_t *rec, void *arg)
 {
-	json_error_t err;
-	json_t *j = json_loadb(d, n, JSON_REJECT_DUPLICATES, &err);
-	bool ok = j && json_is_object(j);
-	json_decref(j);
-	return ok;
+	idlist_t *l = arg;
+	if (l->n < 64)
+		l->ids[l->n++] = rec->id;
+	return 0;
 }
 
-/* The fast document check never accepts what jansson refuses, and it
- * accepts plain documents (so the fast path is the one taken). */
-static void test_store_json_fast_check_agrees_with_jansson(void **state)
+/* With ordered_ids, creates get ids that sort in creation order (so a scan
+ * lists them oldest first); without it they do not follow any order. */
+static void test_store_ordered_ids_follow_creation_order(void **state)
 {
-	static const char *const good[] = {
-		"{}", " {\"a\":1} \n", "{\"a\":[1,2,{\"b\":null}],\"c\":{\"a\":true,\"d\":false}}",
-		"{\"s\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\\" \\\\ \\/ \\b\\f\\n\\r\\t \\u00e9\"}",
-		"{\"n\":-0,\"m\":123456789012345678,\"r\":-1.5e-300,\"x\":0.25E+10,\"y\":[]}",
-		"{\"a\":{\"a\":{\"a\":1}},\"b\":{\"a\":2}}",
-	};
-	static const char *const bad[] = {
-		"", "[]", "{", "{\"a\":1,}", "{\"a\":1}x", "{\"a\":1,\"a\":2}", "{\"a\":01}",
-		"{\"a\":1234567890123456789012}", "{\"a\":1e400}", "{\"a\":\"\\u0000\"}",
-		"{\"a\":\"\\ud800\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
-		"{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x01\"}", "{\"a\":tru}", "{'a':1}",
-		"{\"a\":1.}", "{\"a\":.5}", "{\"a\":-}", "{\"a\" 1}", "{\"a\":[1,]}", "\xef\xbb\xbf{}",
-		"{\"a\":1,\"\\u0061\":2}", "{\"a\":NaN}", "{\"a\":+1}",
-	};
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(good); i++) {
-		assert_true(jansson_object(good[i], strlen(good[i])));
-		assert_true(store_json_object_fast(good[i], strlen(good[i])));
-	}
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
-		assert_false(jansson_object(bad[i], strlen(bad[i])));
-		assert_false(store_json_object_fast(bad[i], strlen(bad[i])));
-	}
-	/* random edits of the good documents: fast => jansson */
-	static const char alphabet[] = "{}[]\":,\\ u0123456789eE.-+tfnalrs\x80\xbf\xc3\xa9\xed\xa0\xf0\x9f\x01";
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	size_t accepted = 0;
-	for (int iter = 0; iter < 40000; iter++) {
-		char buf[256];
-		const char *src = good[iter % SOUK_ARRAY_LEN(good)];
-		size_t n = strlen(src);
-		memcpy(buf, src, n);
-		int edits = 1 + iter % 3;
-		for (int e = 0; e < edits; e++) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			size_t pos = n ? (size_t)(x >> 8) % n : 0;
-			char c = alphabet[(x >> 40) % (sizeof(alphabet) - 1)];
-			switch ((x >> 56) % 3) {
-			case 0: /* replace */
-				if (n)
-					buf[pos] = c;
-				break;
-			case 1: /* insert */
-				if (n < sizeof(buf) - 1) {
-					memmove(buf + pos + 1, buf + pos, n - pos);
-					buf[pos] = c;
-					n++;
-				}
-				break;
-			default: /* delete */
-				if (n) {
-					memmove(buf + pos, buf + pos + 1, n - pos - 1);
-					n--;
-				}
-				break;
-			}
-		}
-		if (store_json_object_fast(buf, n)) {
-			accepted++;
-			if (!jansson_object(buf, n))
-				fail_msg("fast check accepted what jansson refuses: '%.*s'", (int)n, buf);
+	fx_t *f = *state;
+	store_opts_t o = { .map_size = 1 << 20, .ordered_ids = true };
+	store_mut_t m[20];
+	idlist_t l = { .n = 0 };
+	store_id_t made[40];
+	store_close(&f->s);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 20; i++)
+			m[i] = mk(STORE_OP_CREATE, "item", "{}", NULL);
+		assert_int_equal(store_apply(f->s, m, 20), 0);
+		for (int i = 0; i < 20; i++) {
+			assert_int_equal(m[i].result, 0);
+			made[round * 20 + i] = m[i].id;
 		}
 	}
-	assert_true(accepted > 100);
-	/* store_apply refuses the same documents */
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(bad); i++) {
-		store_mut_t m = mk(STORE_OP_CREATE, "product", bad[i], NULL);
-		assert_int_equal(store_apply(((fx_t *)*state)->s, &m, 1), 0);
-		assert_int_equal(m.result, SOUK_EINVAL);
-	}
+	for (int i = 1; i < 40; i++)
+		assert_true(memcmp(made[i - 1].b, made[i].b, 16) < 0);
+	/* the random half differs */
+	assert_memory_not_equal(made[0].b + 8, made[1].b + 8, 8);
+	assert_int_equal(store_scan(f->s, "item", collect_id, &l), 0);
+	assert_int_equal(l.n, 40);
+	assert_memory_equal(l.ids, made, sizeof(made));
+	/* a caller's id is kept as given */
+	store_mut_t given = mk(STORE_OP_CREATE, "item", "{}", NULL);
+	memset(given.id.b, 0xab, 16);
+	assert_int_equal(store_apply(f->s, &given, 1), 0);
+	assert_int_equal(given.result, 0);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(given.id.b[i], 0xab);
+	uint64_t bad = 0;
+	assert_int_equal(store_audit_verify(f->s, &bad), 0);
 }
 
 static void test_store_schema_newer_is_refused(void **state)
@@ -1308,7 +1276,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_schema_newer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_batch_write_failure_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_batch_sees_earlier_mutations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_json_fast_check_agrees_with_jansson, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_ordered_ids_follow_creation_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_backup_is_consistent_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoint_sign_and_detect_rewrite, setup, teardown),
 	};
