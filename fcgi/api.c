@@ -847,6 +847,7 @@ static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	mut_init(req, &m, STORE_OP_CREATE);
 	m.doc = pr.doc;
 	m.doc_len = strlen(pr.doc);
+	m.doc_is_json_object = true; /* json_dumps of a validated object */
 	m.keys = pr.keys;
 	m.key_lens = pr.key_lens;
 	m.nkeys = 1;
@@ -935,6 +936,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	m.expect_version = want;
 	m.doc = pr.doc;
 	m.doc_len = strlen(pr.doc);
+	m.doc_is_json_object = true; /* json_dumps of a validated object */
 	m.keys = pr.keys;
 	m.key_lens = pr.key_lens;
 	m.nkeys = 1;
