@@ -149,33 +149,43 @@ void api_deinit(api_t *api)
 	pthread_mutex_destroy(&api->attach_lock);
 }
 
+static int attach(api_t *api, shm_ctl_t **ctl, shm_slot_t **slot)
+{
+	int rc = shm_ctl_attach(api->opts.instance, ctl);
+	if (rc != 0)
+		return rc;
+	*slot = NULL;
+	rc = shm_slot_claim(*ctl, slot);
+	if (rc != 0)
+		log_fcgi_warn("no worker slot in instance '%s' (%s), metrics of this process are "
+			      "not counted",
+			      api->opts.instance, souk_strerror(rc));
+	return 0;
+}
+
 void api_housekeeping(api_t *api)
 {
+	shm_ctl_t *ctl = NULL;
+	shm_slot_t *slot = NULL;
 	pthread_mutex_lock(&api->attach_lock);
 	shm_ctl_t *cur = atomic_load(&api->ctl);
-	if (cur != NULL && shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
-		/* soukd re-created the segment: move to the new one; the old
-		 * one stays mapped (threads may still read from it) */
-		api->retired[api->nretired] = cur;
-		api->retired_slot[api->nretired] = atomic_exchange(&api->slot, NULL);
-		api->nretired++;
-		atomic_store(&api->ctl, NULL);
-		cur = NULL;
-		log_fcgi_info("fcgi, control segment of instance '%s' was replaced, re-attaching",
-			      api->opts.instance);
-	}
 	if (cur == NULL) {
-		shm_ctl_t *ctl = NULL;
-		int rc = shm_ctl_attach(api->opts.instance, &ctl);
-		if (rc == 0) {
-			shm_slot_t *slot = NULL;
-			rc = shm_slot_claim(ctl, &slot);
-			if (rc != 0)
-				log_fcgi_warn("fcgi, no worker slot in instance '%s' (%s), metrics "
-					      "of this process are not counted",
-					      api->opts.instance, souk_strerror(rc));
+		if (attach(api, &ctl, &slot) == 0) {
 			atomic_store(&api->slot, slot);
 			atomic_store(&api->ctl, ctl);
+		}
+	} else if (shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
+		/* soukd removed the segment (clean stop): keep serving the mapped
+		 * image until a new segment exists, then move to it; the old one
+		 * stays mapped until exit (threads may still read from it) */
+		if (attach(api, &ctl, &slot) == 0) {
+			api->retired[api->nretired] = cur;
+			api->retired_slot[api->nretired] = atomic_exchange(&api->slot, slot);
+			api->nretired++;
+			atomic_store(&api->ctl, ctl);
+			log_fcgi_info("control segment of instance '%s' was re-created, following "
+				      "it",
+				      api->opts.instance);
 		}
 	}
 	pthread_mutex_unlock(&api->attach_lock);
@@ -185,7 +195,8 @@ int api_thread_init(api_thread_t *th, api_t *api)
 {
 	memset(th, 0, sizeof(*th));
 	th->api = api;
-	return arena_new(64 * 1024, 64u << 20, &th->arena);
+	/* room for the largest body plus what the handlers build from it */
+	return arena_new(64 * 1024, (64u << 20) + 2 * api->opts.max_body, &th->arena);
 }
 
 void api_thread_deinit(api_thread_t *th)
@@ -325,7 +336,8 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	return true;
 }
 
-/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, -1 = malformed */
+/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, 2 = "*" (any
+ * current version), -1 = malformed */
 static int parse_if_match(const char *h, uint64_t *version)
 {
 	char buf[32];
@@ -333,6 +345,10 @@ static int parse_if_match(const char *h, uint64_t *version)
 		return 0;
 	while (*h == ' ')
 		h++;
+	if (h[0] == '*' && h[1 + strspn(h + 1, " ")] == '\0') {
+		*version = 0;
+		return 2;
+	}
 	if (strncmp(h, "W/", 2) == 0)
 		h += 2;
 	size_t len = strlen(h);
@@ -831,6 +847,7 @@ static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	mut_init(req, &m, STORE_OP_CREATE);
 	m.doc = pr.doc;
 	m.doc_len = strlen(pr.doc);
+	m.doc_is_json_object = true; /* json_dumps of a validated object */
 	m.keys = pr.keys;
 	m.key_lens = pr.key_lens;
 	m.nkeys = 1;
@@ -879,7 +896,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	prepared_t pr;
 	store_mut_t m;
 	int im = parse_if_match(req->if_match, &want);
-	if (im == 0) {
+	if (im == 0 || im == 2) {
 		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
 		     "send If-Match with the version (ETag) you read");
 		return;
@@ -919,6 +936,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	m.expect_version = want;
 	m.doc = pr.doc;
 	m.doc_len = strlen(pr.doc);
+	m.doc_is_json_object = true; /* json_dumps of a validated object */
 	m.keys = pr.keys;
 	m.key_lens = pr.key_lens;
 	m.nkeys = 1;

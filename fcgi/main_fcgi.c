@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -175,13 +176,13 @@ static int load_secret(const char *path, char **out, size_t *len)
 	size_t n = 0;
 	int rc = cfg_check_secret_file(path, why, sizeof(why));
 	if (rc != 0) {
-		log_fcgi_err("fcgi, admin secret file '%s' refused (%s)", path,
+		log_fcgi_err("admin secret file '%s' refused (%s)", path,
 			     why[0] ? why : souk_strerror(rc));
 		return rc;
 	}
 	rc = souk_read_file(path, 4096, &buf, &n);
 	if (rc != 0) {
-		log_fcgi_err("fcgi, cannot read admin secret file '%s' (%s)", path,
+		log_fcgi_err("cannot read admin secret file '%s' (%s)", path,
 			     souk_strerror(rc));
 		return rc;
 	}
@@ -190,7 +191,7 @@ static int load_secret(const char *path, char **out, size_t *len)
 	if (n < 16) {
 		explicit_bzero(buf, n);
 		free(buf);
-		log_fcgi_err("fcgi, admin secret file '%s' refused (the secret must be at least "
+		log_fcgi_err("admin secret file '%s' refused (the secret must be at least "
 			     "16 characters)",
 			     path);
 		return SOUK_EINVAL;
@@ -206,20 +207,47 @@ static bool fd_is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+static char unix_path[128]; /* our socket, removed at exit */
+
+/* Does a process accept connections on this UNIX socket path? */
+static bool unix_socket_live(const char *path)
+{
+	struct sockaddr_un sa;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	bool live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return live;
+}
+
 static int open_listen(const char *addr, int backlog)
 {
 	char buf[160];
 	const char *path = addr;
 	if (strncmp(addr, "unix:", 5) == 0) {
 		path = addr + 5;
+		if (unix_socket_live(path)) {
+			log_fcgi_err("cannot listen on '%s' (another process serves it; share one "
+				     "socket between workers with spawn-fcgi or systemd instead)",
+				     addr);
+			return -1;
+		}
 		unlink(path); /* a stale socket of an earlier run */
 	} else if (strncmp(addr, "tcp:", 4) == 0) {
 		path = addr + 4;
 	}
 	snprintf(buf, sizeof(buf), "%s", path);
 	int fd = FCGX_OpenSocket(buf, backlog);
+	if (fd >= 0 && strncmp(addr, "unix:", 5) == 0)
+		snprintf(unix_path, sizeof(unix_path), "%s", path);
 	if (fd < 0)
-		log_fcgi_err("fcgi, cannot listen on '%s' (%s)", addr, strerror(errno));
+		log_fcgi_err("cannot listen on '%s' (%s)", addr, strerror(errno));
 	return fd;
 }
 
@@ -270,7 +298,7 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	if (secret == NULL)
-		log_fcgi_warn("fcgi, no admin secret file: every write is refused (401)");
+		log_fcgi_warn("no admin secret file: every write is refused (401)");
 
 	store_opts_t so = {
 		.map_size = o.map_size ? o.map_size : cfg->store.map_size,
@@ -280,7 +308,7 @@ int main(int argc, char **argv)
 	};
 	int e = store_open(data, &so, &store);
 	if (e != 0) {
-		log_fcgi_err("fcgi, cannot open the store in '%s' (%s)", data, souk_strerror(e));
+		log_fcgi_err("cannot open the store in '%s' (%s)", data, souk_strerror(e));
 		goto out;
 	}
 
@@ -294,13 +322,13 @@ int main(int argc, char **argv)
 	} else if (o.config != NULL) {
 		listen_fd = open_listen(cfg->fcgi.listen.text, (int)backlog);
 	} else {
-		log_fcgi_err("fcgi, no socket to serve: give --listen, -c FILE, or start under "
+		log_fcgi_err("no socket to serve: give --listen, -c FILE, or start under "
 			     "spawn-fcgi/systemd");
 	}
 	if (listen_fd < 0)
 		goto out;
 	if (FCGX_Init() != 0) {
-		log_fcgi_err("fcgi, FCGX_Init failed");
+		log_fcgi_err("FCGX_Init failed");
 		goto out;
 	}
 
@@ -314,7 +342,7 @@ int main(int argc, char **argv)
 	};
 	e = api_init(&api, &ao, store, secret, secret_len);
 	if (e != 0) {
-		log_fcgi_err("fcgi, cannot start (%s)", souk_strerror(e));
+		log_fcgi_err("cannot start (%s)", souk_strerror(e));
 		goto out;
 	}
 	api_up = true;
@@ -323,13 +351,13 @@ int main(int argc, char **argv)
 		.threads = (unsigned)threads,
 		.request_timeout_ms = o.timeout_ms ? o.timeout_ms : cfg->fcgi.request_timeout_ms,
 	};
-	log_fcgi_info("fcgi, serving instance '%s' with %u threads (store '%s')", instance,
+	log_fcgi_info("serving instance '%s' with %u threads (store '%s')", instance,
 		      wo.threads, data);
 	e = worker_run(&api, &wo);
 	if (e == SOUK_ETIMEOUT)
 		_exit(1);
 	rc = e == 0 ? 0 : 1;
-	log_fcgi_info("fcgi, stopped");
+	log_fcgi_info("stopped");
 out:
 	if (api_up)
 		api_deinit(&api);
@@ -340,6 +368,8 @@ out:
 	}
 	if (listen_fd > 2)
 		close(listen_fd);
+	if (unix_path[0] != '\0')
+		unlink(unix_path);
 	cfg_free(&cfg);
 	return rc;
 }

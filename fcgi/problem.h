@@ -26,7 +26,6 @@
 #define PROBLEM_PRECONDITION "precondition-failed" /* 412 stale If-Match */
 #define PROBLEM_PRECONDITION_REQUIRED "precondition-required" /* 428 */
 #define PROBLEM_CONFLICT "conflict"               /* 409 unique key taken */
-#define PROBLEM_IDEMPOTENCY "idempotency-key-reused" /* 422 key reused, other request */
 #define PROBLEM_NOT_VISIBLE "not-yet-visible"     /* 503 Souk-Min-Seq wait expired */
 #define PROBLEM_UNAVAILABLE "service-unavailable" /* 503 no image / store down */
 #define PROBLEM_INTERNAL "internal-error"         /* 500 */

@@ -102,18 +102,31 @@ static int read_body(FCGX_Request *rq, arena_t *arena, uint64_t max, char **out,
 
 static int write_resp(FCGX_Request *rq, const api_resp_t *resp)
 {
+	/* libfcgi's own printf knows no %zu: format here, write with PutStr */
+	char head[512];
+	int n;
 	FCGX_Stream *o = rq->out;
-	int rc = FCGX_FPrintF(o, "Status: %d %s\r\n", resp->status, api_reason(resp->status));
 	if (resp->status != 204 && resp->content_type != NULL)
-		rc |= FCGX_FPrintF(o, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-				   resp->content_type, resp->body_len);
-	rc |= FCGX_FPrintF(o, "Cache-Control: no-store\r\n");
-	if (resp->headers.len > 0)
-		rc |= FCGX_PutStr(resp->headers.data, (int)resp->headers.len, o) < 0 ? -1 : 0;
-	rc |= FCGX_PutS("\r\n", o) < 0 ? -1 : 0;
-	if (!resp->head && resp->status != 204 && resp->body_len > 0)
-		rc |= FCGX_PutStr(resp->body, (int)resp->body_len, o) < 0 ? -1 : 0;
-	return rc < 0 ? -EIO : 0;
+		n = snprintf(head, sizeof(head),
+			     "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			     "Cache-Control: no-store\r\n",
+			     resp->status, api_reason(resp->status), resp->content_type,
+			     resp->body_len);
+	else
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\nCache-Control: no-store\r\n",
+			     resp->status, api_reason(resp->status));
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -EIO;
+	if (FCGX_PutStr(head, n, o) < 0)
+		return -EIO;
+	if (resp->headers.len > 0 && FCGX_PutStr(resp->headers.data, (int)resp->headers.len, o) < 0)
+		return -EIO;
+	if (FCGX_PutStr("\r\n", 2, o) < 0)
+		return -EIO;
+	if (!resp->head && resp->status != 204 && resp->body_len > 0 &&
+	    FCGX_PutStr(resp->body, (int)resp->body_len, o) < 0)
+		return -EIO;
+	return 0;
 }
 
 static void serve(api_thread_t *th, FCGX_Request *rq)
@@ -145,8 +158,10 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 		shm_slot_t *slot = atomic_load(&api->slot);
 		if (slot != NULL)
 			shm_slot_count(slot, MET_REQ_ERRORS, 1);
-		if (rc == -EIO)
-			return; /* the client went away or timed out */
+		if (rc == -EIO) {
+			api_finish(th); /* the client went away or timed out */
+			return;
+		}
 	}
 	req.body = body;
 	api_handle(th, &req, &resp);
@@ -173,7 +188,7 @@ static void *thread_main(void *arg)
 
 	if (FCGX_InitRequest(&rq, w->opts->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
 	    api_thread_init(&th, w->api) != 0) {
-		log_fcgi_err("fcgi, cannot set up a request thread (out of memory)");
+		log_fcgi_err("cannot set up a request thread (out of memory)");
 		atomic_store(&w->finished, 1);
 		return NULL;
 	}
@@ -193,7 +208,7 @@ static void *thread_main(void *arg)
 				break;
 			uint32_t sup = 0;
 			if (rc != -EINTR && log_ratelimit_ok(&rl, &sup))
-				log_fcgi_warn("fcgi, accept failed (%s)", souk_strerror(rc));
+				log_fcgi_warn("accept failed (%s)", souk_strerror(rc));
 			struct timespec ts = { 0, 10000000 };
 			nanosleep(&ts, NULL);
 			continue;
@@ -238,7 +253,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 		ws[i].api = api;
 		int e = pthread_create(&ws[i].thread, NULL, thread_main, &ws[i]);
 		if (e != 0) {
-			log_fcgi_err("fcgi, cannot start request thread %u (%s)", i, strerror(e));
+			log_fcgi_err("cannot start request thread %u (%s)", i, strerror(e));
 			rc = -e;
 			break;
 		}
@@ -256,12 +271,12 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
-			log_fcgi_info("fcgi, SIGHUP ignored (settings need a restart)");
+			log_fcgi_info("SIGHUP ignored (settings need a restart)");
 		api_housekeeping(api);
 	}
 
 	/* stop: no new requests, finish those in flight, wake idle threads */
-	log_fcgi_info("fcgi, stopping (finishing requests in flight)");
+	log_fcgi_info("stopping (finishing requests in flight)");
 	atomic_store(&stop_flag, 1);
 	FCGX_ShutdownPending();
 	uint64_t deadline = souk_now_mono_ms() + opts->request_timeout_ms + 1000;
@@ -277,7 +292,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 		if (all)
 			break;
 		if (souk_now_mono_ms() > deadline) {
-			log_fcgi_warn("fcgi, requests still running after the request timeout, "
+			log_fcgi_warn("requests still running after the request timeout, "
 				      "exiting anyway");
 			/* threads still use ws and the api: the caller must exit
 			 * without tearing them down */

@@ -1,0 +1,248 @@
+/* tests/unit/test_fcgi_api.c - the REST handlers without a web server: a
+ * real store, real shared memory and the real publisher (synchronous
+ * catch-up), requests built by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "daemon/publisher.h"
+#include "fcgi/api.h"
+#include "shm/shm.h"
+#include "store/store.h"
+
+#define SECRET "0123456789abcdef-secret"
+#define AUTH "Bearer " SECRET
+
+typedef struct {
+	char dir[64], db[96], inst[64];
+	store_t *s;
+	shm_ctl_t *ctl;
+	struct event_base *base;
+	publisher_t *p;
+	api_t api;
+	api_thread_t th;
+	api_resp_t resp;
+	json_t *body;
+} fix_t;
+
+static int setup(void **state)
+{
+	static unsigned counter;
+	uint32_t rnd = 0;
+	fix_t *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-api-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
+	store_opts_t o = { .map_size = 64u << 20 };
+	if (store_open(f->db, &o, &f->s) != 0)
+		return -1;
+	souk_random(&rnd, sizeof(rnd));
+	snprintf(f->inst, sizeof(f->inst), "souktest-api-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0)
+		return -1;
+	f->base = event_base_new();
+	publisher_opts_t po = { 0 };
+	if (f->base == NULL || publisher_new(f->base, f->s, f->ctl, &po, &f->p) != 0)
+		return -1;
+	api_opts_t ao = { .instance = f->inst, .notify_path = "", .max_body = 4096,
+			  .max_json_depth = 8, .min_seq_wait_ms = 50, .max_batch = 16 };
+	if (api_init(&f->api, &ao, f->s, SECRET, strlen(SECRET)) != 0 ||
+	    api_thread_init(&f->th, &f->api) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fix_t *f = *state;
+	json_decref(f->body);
+	api_finish(&f->th);
+	api_thread_deinit(&f->th);
+	api_deinit(&f->api);
+	publisher_free(&f->p);
+	event_base_free(f->base);
+	shm_ctl_free(&f->ctl);
+	shm_ctl_unlink(f->inst);
+	store_close(&f->s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* one request; the previous response's image and arena are released first */
+static int call(fix_t *f, const char *method, const char *uri, const char *auth,
+		const char *if_match, const char *body)
+{
+	api_req_t req = { .method = method, .uri = uri, .authorization = auth,
+			  .if_match = if_match, .body = body,
+			  .body_len = body ? strlen(body) : 0 };
+	json_decref(f->body);
+	f->body = NULL;
+	api_finish(&f->th);
+	api_handle(&f->th, &req, &f->resp);
+	if (f->resp.body_len > 0 && f->resp.content_type != NULL &&
+	    strstr(f->resp.content_type, "json") != NULL) {
+		json_error_t e;
+		f->body = json_loadb(f->resp.body, f->resp.body_len, 0, &e);
+		assert_non_null(f->body);
+	}
+	return f->resp.status;
+}
+
+static const char *field(fix_t *f, const char *name)
+{
+	static char buf[128];
+	json_t *v = json_object_get(f->body, name);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return buf;
+	}
+	return "";
+}
+
+static bool has_header(fix_t *f, const char *line)
+{
+	return f->resp.headers.data != NULL && strstr(f->resp.headers.data, line) != NULL;
+}
+
+static const char *P1 = "{\"sku\":\"A-1\",\"seller\":\"s1\",\"category\":\"home\","
+			"\"title\":{\"en\":\"Mug\"},\"price\":{\"GBP\":250}}";
+
+static void test_fcgi_api_writes_need_the_bearer_secret(void **state)
+{
+	fix_t *f = *state;
+	assert_int_equal(call(f, "POST", "/api/v1/products", NULL, NULL, P1), 401);
+	assert_true(has_header(f, "WWW-Authenticate: Bearer"));
+	assert_int_equal(call(f, "POST", "/api/v1/products", "Bearer wrong", NULL, P1), 401);
+	assert_int_equal(call(f, "POST", "/api/v1/products", "Basic Zm9vOmJhcg==", NULL, P1), 401);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 201);
+}
+
+static void test_fcgi_api_create_read_update_revert_delete(void **state)
+{
+	fix_t *f = *state;
+	char uri[128], id[33];
+	assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, NULL), 200);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 201);
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	assert_string_equal(field(f, "version"), "1");
+	assert_true(has_header(f, "Souk-Seq: 1\r\n"));
+
+	/* not published yet: a bounded Souk-Min-Seq wait gives 503 */
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	api_req_t rq = { .method = "GET", .uri = uri, .min_seq = "1" };
+	api_finish(&f->th);
+	api_handle(&f->th, &rq, &f->resp);
+	assert_int_equal(f->resp.status, 503);
+	assert_true(has_header(f, "Retry-After: 1"));
+
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+	assert_string_equal(field(f, "title"), "Mug");
+	assert_true(has_header(f, "ETag: \"1\""));
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/A-1", NULL, NULL, NULL), 200);
+	assert_string_equal(field(f, "id"), id);
+
+	assert_int_equal(call(f, "PATCH", uri, AUTH, NULL, "{\"stock\":3}"), 428);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "*", "{\"stock\":3}"), 428);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "three", "{\"stock\":3}"), 400);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"stock\":3}"), 412);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"stock\":3}"), 200);
+	assert_string_equal(field(f, "version"), "2");
+	assert_string_equal(field(f, "stock"), "3");
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"price\":{\"GBP\":2.5}}"), 422);
+
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s/revert", id);
+	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":1}"), 200);
+	assert_string_equal(field(f, "version"), "3");
+	assert_string_equal(field(f, "stock"), "0");
+	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":\"1\"}"), 422);
+
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"2\"", NULL), 412);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "*", NULL), 204);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, NULL, NULL), 404);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 404);
+
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
+}
+
+static void test_fcgi_api_idempotent_replay_returns_first_result(void **state)
+{
+	fix_t *f = *state;
+	api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+			 .idem_key = "k-1", .body = P1, .body_len = strlen(P1) };
+	api_handle(&f->th, &rq, &f->resp);
+	assert_int_equal(f->resp.status, 201);
+	char *first = strndup(f->resp.body, f->resp.body_len);
+	api_finish(&f->th);
+	api_handle(&f->th, &rq, &f->resp);
+	assert_int_equal(f->resp.status, 201);
+	assert_true(has_header(f, "Idempotent-Replayed: true"));
+	assert_int_equal(strlen(first), f->resp.body_len);
+	assert_memory_equal(first, f->resp.body, f->resp.body_len);
+	free(first);
+	/* the same sku without the key is a conflict: no second product */
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 409);
+}
+
+static void test_fcgi_api_bad_input_is_a_problem(void **state)
+{
+	fix_t *f = *state;
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, "{\"sku\":"), 400);
+	assert_string_equal(f->resp.content_type, "application/problem+json");
+	assert_string_equal(field(f, "type"), "https://souk.dev/problems/malformed-request");
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, "[[[[[[[[[[[[1]]]]]]]]]]]]"),
+			 400);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, "{}"), 422);
+	assert_int_equal(json_array_size(json_object_get(f->body, "errors")), 5);
+	api_req_t big = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+			  .body_too_large = true };
+	api_finish(&f->th);
+	api_handle(&f->th, &big, &f->resp);
+	assert_int_equal(f->resp.status, 413);
+	assert_int_equal(call(f, "GET", "/api/v1/nope", NULL, NULL, NULL), 404);
+	assert_int_equal(call(f, "PUT", "/api/v1/products", NULL, NULL, NULL), 405);
+	assert_true(has_header(f, "Allow: GET, HEAD, POST"));
+	assert_int_equal(call(f, "GET", "/api/v1/products?limit=5000", NULL, NULL, NULL), 400);
+	assert_int_equal(call(f, "GET", "/metrics", NULL, NULL, NULL), 200);
+	assert_non_null(strstr(f->resp.body, "souk_http_request_duration_seconds_bucket"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fcgi_api_writes_need_the_bearer_secret, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_create_read_update_revert_delete,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_idempotent_replay_returns_first_result,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_bad_input_is_a_problem, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
