@@ -700,8 +700,14 @@ static int image_attach_base(shm_ctl_t *ctl, shm_image_t *img, const char **why)
 
 	if (base_matches(ctl->latest_base, d)) {
 		base = ctl->latest_base;
-	} else if (base_matches(ctl->latest, d)) {
-		base = ctl->latest;
+	} else if (base_matches(ctl->latest, d) ||
+		   (ctl->latest != NULL && base_matches(ctl->latest->base_img, d))) {
+		/* the full image in use became a base, or the latest delta's */
+		base = base_matches(ctl->latest, d) ? ctl->latest : ctl->latest->base_img;
+		atomic_fetch_add_explicit(&base->refs, 1, memory_order_relaxed);
+		if (ctl->latest_base != NULL)
+			shm_image_unref(ctl->latest_base);
+		ctl->latest_base = base;
 	} else {
 		rc = image_open(ctl, d->base_gen, &base, why);
 		if (rc == -ENOENT) {
@@ -784,6 +790,11 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 				shm_image_unref(ctl->latest);
 			ctl->latest = img;
 			atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
+			if (img->base_img == NULL && ctl->latest_base != NULL) {
+				/* a full image again: the old base is not needed */
+				shm_image_unref(ctl->latest_base);
+				ctl->latest_base = NULL;
+			}
 		} else {
 			if (image_error_permanent(rc)) {
 				ctl->bad_gen = g;

@@ -875,6 +875,45 @@ static void test_delta_pairs_follow_bases_and_old_pairs_stay_valid(void **state)
 	shm_reader_free(&r2);
 }
 
+
+/* A base is mapped and checksummed once per process, however many deltas
+ * over it are read (also when it was first read as the current image). */
+static void test_delta_base_is_mapped_once_per_process(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	shm_reader_stats_t rs;
+	uint64_t expect = 0;
+
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t base1 = publish_text(b, "base one");
+	for (int i = 0; i < 6; i++) {
+		if (i > 0) {
+			assert_int_equal(shm_builder_new_delta(f->ctl, base1, &b), 0);
+			publish_text(b, "delta");
+		}
+		assert_int_equal(shm_reader_acquire(r, &img), 0);
+		shm_reader_release(r);
+		shm_reader_stats(r, &rs);
+		assert_int_equal(rs.mapped, ++expect); /* the new image only */
+	}
+	uint64_t base2 = finish_base(f->ctl, "base two");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(shm_builder_new_delta(f->ctl, base2, &b), 0);
+		publish_text(b, "delta");
+		assert_int_equal(shm_reader_acquire(r, &img), 0);
+		assert_string_equal(text_of(shm_image_base(img)), "base two");
+		shm_reader_release(r);
+		shm_reader_stats(r, &rs);
+		expect += i == 0 ? 2 : 1; /* the new base once */
+		assert_int_equal(rs.mapped, expect);
+	}
+	shm_reader_free(&r);
+}
+
 static void corrupt_byte(const char *inst, uint64_t gen, off_t at)
 {
 	char path[160];
@@ -990,6 +1029,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delta_pairs_follow_bases_and_old_pairs_stay_valid,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delta_with_bad_base_or_bad_body_is_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_delta_base_is_mapped_once_per_process, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_builder_out_of_space_fails_without_signal, setup,
 					    teardown),
