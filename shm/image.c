@@ -714,6 +714,8 @@ static int image_attach_base(shm_ctl_t *ctl, shm_image_t *img, const char **why)
 			*why = "base image missing";
 			return rc;
 		}
+		if (rc == SOUK_ECORRUPT || rc == SOUK_EVERSION)
+			*why = "base image refused (damaged, truncated or of another version)";
 		if (rc != 0)
 			return rc;
 		if ((base->hdr->flags & SHM_IMG_DELTA) != 0 || !base_matches(base, d)) {
