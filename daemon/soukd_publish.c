@@ -96,6 +96,12 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 	F(last_changed);
 	F(last_lag_ms);
 	F(catalog_bytes);
+	F(base_generation);
+	F(base_catalog_bytes);
+	F(delta_products);
+	F(base_rebuilds);
+	F(base_rebuild_failures);
+	F(last_base_build_us);
 	F(products);
 	F(served);
 #undef F
