@@ -1,14 +1,21 @@
 /*
  * bench/publish.c - catalog publishing figures.
  *
- *   publish [N] [CHANGES]
+ *   publish [N] [CHANGES] [FRESH]
  *
  * Writes N products (default 100000) to a fresh LMDB store in a temporary
  * directory, then measures: the publisher's full build + publish at start,
- * the incremental publish after one change (CHANGES rounds, default 20),
- * the image and catalog section sizes, a product lookup in the image, and
- * the process RSS. Everything it creates is removed at the end.
+ * the incremental publish (a delta) after one change (CHANGES rounds,
+ * default 20), freshness commit -> datagram -> coalesce -> publish -> seen
+ * by a reader (FRESH rounds, default 200) while a reader thread runs
+ * lookups, a base rebuild on the worker thread and freshness during it,
+ * the image (base and delta) and catalog section sizes, a product lookup
+ * through base + delta, and the process RSS. Everything it creates is
+ * removed at the end.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,21 +66,112 @@ static void doc_for(char *buf, size_t cap, unsigned i, unsigned rev)
 		 i, i % 50, cats[i % 8], i, rev, i, i, 100 + i % 5000, 120 + i % 6000, i % 100);
 }
 
+/* A reader thread doing lookups all the time, as workers do. */
+typedef struct {
+	shm_ctl_t *ctl;
+	const store_id_t *ids;
+	unsigned n;
+	atomic_bool stop;
+	uint64_t lookups, misses;
+} reads_t;
+
+static void *reads_main(void *arg)
+{
+	reads_t *rd = arg;
+	shm_reader_t *r = NULL;
+	uint32_t x = 12345;
+	if (shm_reader_new(rd->ctl, &r) != 0)
+		return NULL;
+	while (!atomic_load_explicit(&rd->stop, memory_order_relaxed)) {
+		const shm_image_t *img;
+		catalog_view_t v;
+		if (shm_reader_acquire(r, &img) != 0)
+			continue;
+		if (catalog_view_init(img, &v) == 0) {
+			for (int k = 0; k < 64; k++) {
+				const char *json;
+				size_t len;
+				x = x * 1664525u + 1013904223u;
+				if (catalog_get(&v, &rd->ids[x % rd->n], "fr", &json, &len, NULL) != 0)
+					rd->misses++;
+				rd->lookups++;
+			}
+		}
+		shm_reader_release(r);
+	}
+	shm_reader_free(&r);
+	return NULL;
+}
+
+/* One update of product i committed, announced and waited for until a reader
+ * sees it; returns microseconds from commit to visible, 0 on failure. */
+static uint64_t fresh_round(store_t *s, publisher_t *p, struct event_base *base, shm_reader_t *rd,
+			    int nfd, const store_id_t *ids, uint64_t *versions, unsigned i,
+			    unsigned rev)
+{
+	char doc[768], key[16];
+	const char *k = key;
+	size_t klen;
+	store_mut_t u;
+	doc_for(doc, sizeof(doc), i, rev);
+	memcpy(key, "sku", 4);
+	snprintf(key + 4, 12, "B%07u", i);
+	klen = 4 + strlen(key + 4);
+	memset(&u, 0, sizeof(u));
+	u.op = STORE_OP_UPDATE;
+	u.kind = "product";
+	u.id = ids[i];
+	u.expect_version = versions[i];
+	u.doc = doc;
+	u.doc_len = strlen(doc);
+	u.keys = &k;
+	u.key_lens = &klen;
+	u.nkeys = 1;
+	u.actor = "bench";
+	uint64_t t0 = souk_now_mono_ns();
+	if (store_apply(s, &u, 1) != 0 || u.result != 0)
+		return 0;
+	versions[i] = u.version;
+	publisher_notify(nfd, publisher_socket_path(p), u.seq);
+	for (int spin = 0; spin < 5000; spin++) {
+		const shm_image_t *img;
+		catalog_view_t v;
+		bool seen = false;
+		if (shm_reader_acquire(rd, &img) == 0) {
+			seen = catalog_view_init(img, &v) == 0 && v.seq >= u.seq;
+			shm_reader_release(rd);
+		}
+		if (seen)
+			return (souk_now_mono_ns() - t0) / 1000u;
+		struct timeval tv = { 0, 500 };
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	return 0;
+}
+
+static double pct(const uint64_t *sorted, unsigned n, unsigned q)
+{
+	unsigned i = (unsigned)(((uint64_t)n * q + 99) / 100);
+	return (n ? sorted[i ? i - 1 : 0] : 0) / 1000.0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 100000;
 	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 20;
+	unsigned nfr = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 200;
 	char dir[] = "/tmp/souk-bench-publish-XXXXXX", db[128], inst[64], cmd[160];
 	store_t *s = NULL;
 	shm_ctl_t *ctl = NULL;
 	struct event_base *base = NULL;
 	publisher_t *p = NULL;
 	store_id_t *ids = NULL;
-	uint64_t *versions = NULL, *inc = NULL;
+	uint64_t *versions = NULL, *inc = NULL, *fresh = NULL;
 	int rc = 1;
 
-	if (n == 0 || rounds == 0 || rounds > 10000) {
-		fprintf(stderr, "usage: publish [N>0] [CHANGES 1..10000]\n");
+	if (n == 0 || rounds == 0 || rounds > 10000 || nfr == 0 || nfr > 10000) {
+		fprintf(stderr, "usage: publish [N>0] [CHANGES 1..10000] [FRESH 1..10000]\n");
 		return 2;
 	}
 	log_init("bench-publish", LOG_TARGET_STDERR);
@@ -196,47 +294,53 @@ int main(int argc, char **argv)
 	publisher_stats(p, &ps);
 	shm_ctl_stats(ctl, &cs);
 
-	/* freshness: commit -> datagram -> coalesce -> publish -> visible, through
-	 * the event loop as in soukd */
-	uint64_t fresh[5] = { 0 };
-	unsigned nfresh = 0;
+	shm_ctl_stats_t cs_delta = cs;
+
+	/* freshness: commit -> datagram -> coalesce -> publish -> seen by a reader,
+	 * through the event loop as in soukd, while a thread keeps reading */
+	uint64_t fresh_rb[64] = { 0 };
+	fresh = calloc(nfr, sizeof(*fresh));
+	unsigned nfresh = 0, nfresh_rb = 0;
+	uint64_t rebuild_us = 0, rebuilds_before = 0;
+	reads_t reads = { .ctl = ctl, .ids = ids, .n = n };
+	pthread_t rth;
+	bool rth_ok = false;
+	shm_reader_t *frd = NULL;
 	int nfd = publisher_notify_open();
-	if (nfd >= 0 && publisher_socket_path(p)[0]) {
-		for (unsigned r = 0; r < 5; r++) {
+	if (fresh && nfd >= 0 && publisher_socket_path(p)[0] && shm_reader_new(ctl, &frd) == 0) {
+		atomic_init(&reads.stop, false);
+		rth_ok = pthread_create(&rth, NULL, reads_main, &reads) == 0;
+		for (unsigned r = 0; r < nfr; r++) {
 			unsigned i = (unsigned)((r * 104729u + 17u) % n);
-			char doc[768], key[16];
-			const char *k = key;
-			size_t klen;
-			store_mut_t u;
-			doc_for(doc, sizeof(doc), i, 1000 + r);
-			memcpy(key, "sku", 4);
-			snprintf(key + 4, 12, "B%07u", i);
-			klen = 4 + strlen(key + 4);
-			memset(&u, 0, sizeof(u));
-			u.op = STORE_OP_UPDATE;
-			u.kind = "product";
-			u.id = ids[i];
-			u.expect_version = versions[i];
-			u.doc = doc;
-			u.doc_len = strlen(doc);
-			u.keys = &k;
-			u.key_lens = &klen;
-			u.nkeys = 1;
-			u.actor = "bench";
-			uint64_t t3 = souk_now_mono_ns();
-			if (store_apply(s, &u, 1) != 0 || u.result != 0)
-				break;
-			versions[i] = u.version;
-			publisher_notify(nfd, publisher_socket_path(p), u.seq);
-			for (int spin = 0; spin < 3000 && shm_ctl_seq(ctl) < u.seq; spin++) {
+			uint64_t us = fresh_round(s, p, base, frd, nfd, ids, versions, i, 1000 + r);
+			if (us)
+				fresh[nfresh++] = us;
+		}
+		/* a base rebuild on the worker thread, with changes going on */
+		publisher_stats(p, &ps);
+		rebuilds_before = ps.base_rebuilds;
+		if (publisher_rebuild_base(p) == 0) {
+			for (unsigned r = 0; r < 64 && publisher_rebuilding(p); r++) {
+				unsigned i = (unsigned)((r * 7u + 3u) % n);
+				uint64_t us =
+				    fresh_round(s, p, base, frd, nfd, ids, versions, i, 5000 + r);
+				if (us)
+					fresh_rb[nfresh_rb++] = us;
+			}
+			for (int spin = 0; spin < 100000 && publisher_rebuilding(p); spin++) {
 				struct timeval tv = { 0, 1000 };
 				event_base_loopexit(base, &tv);
 				event_base_dispatch(base);
 			}
-			if (shm_ctl_seq(ctl) >= u.seq)
-				fresh[nfresh++] = (souk_now_mono_ns() - t3) / 1000u;
+			publisher_stats(p, &ps);
+			if (ps.base_rebuilds > rebuilds_before)
+				rebuild_us = ps.last_base_build_us;
 		}
+		atomic_store(&reads.stop, true);
+		if (rth_ok)
+			pthread_join(rth, NULL);
 	}
+	shm_reader_free(&frd);
 	if (nfd >= 0)
 		close(nfd);
 
@@ -270,12 +374,22 @@ int main(int argc, char **argv)
 	       rounds);
 	if (nfresh) {
 		qsort(fresh, nfresh, sizeof(*fresh), cmp_u64);
-		printf("freshness commit->visible     median %.1f ms, max %.1f ms (%u datagram rounds)\n",
-		       fresh[nfresh / 2] / 1000.0, fresh[nfresh - 1] / 1000.0, nfresh);
+		printf("freshness commit->visible     p50 %.1f ms, p99 %.1f ms, max %.1f ms (%u rounds, "
+		       "reads running: %llu lookups, %llu misses)\n",
+		       pct(fresh, nfresh, 50), pct(fresh, nfresh, 99), fresh[nfresh - 1] / 1000.0,
+		       nfresh, (unsigned long long)reads.lookups, (unsigned long long)reads.misses);
 	}
-	printf("image size                    %.1f MiB (catalog sections %.1f MiB)\n",
-	       cs.image_size / 1048576.0, ps.catalog_bytes / 1048576.0);
-	printf("bytes per product in image    %.0f\n", (double)cs.image_size / n);
+	if (rebuild_us)
+		printf("base rebuild (worker thread)  %.1f ms\n", rebuild_us / 1000.0);
+	if (nfresh_rb) {
+		qsort(fresh_rb, nfresh_rb, sizeof(*fresh_rb), cmp_u64);
+		printf("freshness during the rebuild  p50 %.1f ms, max %.1f ms (%u rounds)\n",
+		       pct(fresh_rb, nfresh_rb, 50), fresh_rb[nfresh_rb - 1] / 1000.0, nfresh_rb);
+	}
+	printf("base image                    %.1f MiB (catalog sections %.1f MiB)\n",
+	       cs_delta.base_size / 1048576.0, ps.base_catalog_bytes / 1048576.0);
+	printf("delta image after %u changes  %.1f KiB\n", rounds, cs_delta.image_size / 1024.0);
+	printf("bytes per product in base     %.0f\n", (double)cs_delta.base_size / n);
 	printf("rendered table in soukd heap  %.1f MiB\n", ps.table_bytes / 1048576.0);
 	printf("catalog_get (fr) in image     %.0f ns\n", get_ns);
 	printf("RSS before publisher          %.1f MiB\n", rss_before / 1024.0);
@@ -293,6 +407,7 @@ out:
 	free(ids);
 	free(versions);
 	free(inc);
+	free(fresh);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench, cannot remove %s\n", dir);

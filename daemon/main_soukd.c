@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "daemon/soukd.h"
+#include "daemon/jobs.h"
 #include "daemon/soukd_publish.h"
 
 static void usage(FILE *f)
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 	bool check = false;
 	soukd_t *d = NULL;
 	soukd_publish_t *pub = NULL;
+	soukd_jobs_t *jobs = NULL;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:tfVh", opts, NULL)) != -1) {
@@ -113,12 +115,16 @@ int main(int argc, char **argv)
 		ret = soukd_publish_start(d, &pub);
 	if (ret == 0)
 		ret = soukd_publish_attach(pub);
+	if (ret == 0)
+		ret = soukd_jobs_start(d, soukd_publish_store(pub), &jobs);
 	if (ret != 0) {
+		soukd_jobs_free(&jobs);
 		soukd_publish_free(&pub);
 		soukd_free(&d);
 		return 1;
 	}
 	ret = soukd_run(d);
+	soukd_jobs_free(&jobs);
 	soukd_publish_free(&pub);
 	soukd_free(&d);
 	return ret;

@@ -1,6 +1,8 @@
 #include "daemon/publisher.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +23,28 @@
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
 #define PRODUCT_KIND "product"
 
+/* A set of product ids (open addressing, linear probing). */
 typedef struct {
-	store_id_t id;
-	render_product_t *p; /* valid while id is not in the changed list */
-} ord_t;
+	store_id_t *ids;
+	uint8_t *used;
+	size_t cap, n;
+} idset_t;
+
+/* A base image being built on a worker thread from a snapshot of the
+ * rendered table. The products it points to are immutable; while it runs the
+ * table defers freeing replaced products (the graveyard). */
+typedef struct {
+	pthread_t thread;
+	const catalog_product_t **arr; /* snapshot, owned */
+	size_t n;
+	uint64_t seq;	 /* change-log sequence of the snapshot */
+	shm_ctl_t *ctl;
+	int wfd;	 /* written once when done */
+	/* results, read after join */
+	int rc;
+	uint64_t gen, us;
+	size_t bytes;
+} rebuild_t;
 
 struct publisher {
 	uint32_t magic;
@@ -47,13 +67,23 @@ struct publisher {
 	uint64_t applied_seq;   /* the table includes every change up to this */
 	bool dirty;             /* the table changed since the last image */
 
-	/* products in image order (category, id), kept across publishes so an
-	 * incremental publish merges the few changed ones instead of sorting */
-	ord_t *ord;
-	size_t nord;
-	bool ord_valid;
-	store_id_t *changed;    /* ids re-rendered since ord was last updated */
-	size_t nchanged, changed_cap;
+	size_t served;          /* products in the table that are not archived */
+
+	/* base + delta publishing (shm/image.h): base_gen is the base of the
+	 * current image; dset the products changed since it (the next delta) */
+	uint64_t base_gen;
+	idset_t dset;
+	uint32_t rebuild_pct, rebuild_min;
+	uint64_t rebuild_bytes;
+	/* a base rebuild in progress: changes since its snapshot go to dnext
+	 * too; replaced products wait in the graveyard */
+	bool building;
+	rebuild_t rb;
+	idset_t dnext;
+	render_product_t **grave;
+	size_t ngrave, grave_cap;
+	int pipe_r, pipe_w;
+	struct event *ev_rebuilt;
 
 	publisher_stats_t st;
 	log_ratelimit_t rl;
@@ -96,7 +126,43 @@ static int table_grow(publisher_t *p)
 	return 0;
 }
 
-/* Takes ownership of r, replacing (and freeing) any product with its id. */
+/* Free a product leaving the table, or keep it until the base being built
+ * from a snapshot that may point to it is done. */
+static void product_retire(publisher_t *p, render_product_t **r)
+{
+	if (!*r)
+		return;
+	if (!(*r)->cp.archived)
+		p->served--;
+	if (p->building) {
+		if (p->ngrave == p->grave_cap) {
+			size_t ncap = p->grave_cap ? p->grave_cap * 2 : 256;
+			render_product_t **g = realloc(p->grave, ncap * sizeof(*g));
+			if (!g) {
+				/* cannot defer: wait for the build rather than free under it */
+				pthread_join(p->rb.thread, NULL);
+				p->rb.thread = 0;
+				render_product_free(r);
+				return;
+			}
+			p->grave = g;
+			p->grave_cap = ncap;
+		}
+		p->grave[p->ngrave++] = *r;
+		*r = NULL;
+		return;
+	}
+	render_product_free(r);
+}
+
+static void grave_clear(publisher_t *p)
+{
+	for (size_t i = 0; i < p->ngrave; i++)
+		render_product_free(&p->grave[i]);
+	p->ngrave = 0;
+}
+
+/* Takes ownership of r, replacing (and retiring) any product with its id. */
 static int table_put(publisher_t *p, render_product_t *r)
 {
 	int rc;
@@ -107,11 +173,13 @@ static int table_put(publisher_t *p, render_product_t *r)
 	}
 	size_t i = table_find(p, &r->cp.id);
 	if (p->slot[i]) {
-		render_product_free(&p->slot[i]);
+		product_retire(p, &p->slot[i]);
 	} else {
 		p->n++;
 	}
 	p->slot[i] = r;
+	if (!r->cp.archived)
+		p->served++;
 	return 0;
 }
 
@@ -122,7 +190,7 @@ static void table_del(publisher_t *p, const store_id_t *id)
 	size_t mask = p->cap - 1, i = table_find(p, id);
 	if (!p->slot[i])
 		return;
-	render_product_free(&p->slot[i]);
+	product_retire(p, &p->slot[i]);
 	p->n--;
 	/* backward-shift deletion keeps probe chains intact */
 	for (size_t j = (i + 1) & mask; p->slot[j]; j = (j + 1) & mask) {
@@ -141,7 +209,74 @@ static void table_clear(publisher_t *p)
 	for (size_t i = 0; i < p->cap; i++)
 		render_product_free(&p->slot[i]);
 	souk_free(&p->slot);
-	p->cap = p->n = 0;
+	p->cap = p->n = p->served = 0;
+}
+
+/* ---- id sets ---------------------------------------------------------------- */
+
+static int idset_grow(idset_t *s)
+{
+	size_t ncap = s->cap ? s->cap * 2 : 256;
+	store_id_t *ids = malloc(ncap * sizeof(*ids));
+	uint8_t *used = calloc(ncap, 1);
+	if (!ids || !used) {
+		free(ids);
+		free(used);
+		return SOUK_ENOMEM;
+	}
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->used[i])
+			continue;
+		size_t j = (size_t)id_hash(&s->ids[i]) & (ncap - 1);
+		while (used[j])
+			j = (j + 1) & (ncap - 1);
+		ids[j] = s->ids[i];
+		used[j] = 1;
+	}
+	free(s->ids);
+	free(s->used);
+	s->ids = ids;
+	s->used = used;
+	s->cap = ncap;
+	return 0;
+}
+
+static int idset_add(idset_t *s, const store_id_t *id)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		int rc = idset_grow(s);
+		if (rc)
+			return rc;
+	}
+	size_t j = (size_t)id_hash(id) & (s->cap - 1);
+	while (s->used[j]) {
+		if (memcmp(s->ids[j].b, id->b, 16) == 0)
+			return 0;
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->ids[j] = *id;
+	s->used[j] = 1;
+	s->n++;
+	return 0;
+}
+
+static void idset_clear(idset_t *s)
+{
+	if (s->cap > 4096) { /* do not keep a large table for a small delta */
+		souk_free(&s->ids);
+		souk_free(&s->used);
+		s->cap = 0;
+	} else if (s->cap) {
+		memset(s->used, 0, s->cap);
+	}
+	s->n = 0;
+}
+
+static void idset_free(idset_t *s)
+{
+	souk_free(&s->ids);
+	souk_free(&s->used);
+	s->cap = s->n = 0;
 }
 
 /* Render rec and put it in the table; a document that does not render is
@@ -223,21 +358,12 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	for (size_t i = 0; i < ch.n; i++)
 		if (u == 0 || memcmp(&ch.ids[u - 1], &ch.ids[i], sizeof(store_id_t)) != 0)
 			ch.ids[u++] = ch.ids[i];
-	if (u && p->ord_valid) {
-		if (p->nchanged + u > p->changed_cap) {
-			size_t ncap = (p->nchanged + u) * 2;
-			store_id_t *nc = realloc(p->changed, ncap * sizeof(*nc));
-			if (!nc) {
-				p->ord_valid = false; /* fall back to a full sort */
-			} else {
-				p->changed = nc;
-				p->changed_cap = ncap;
-			}
-		}
-		if (p->ord_valid) {
-			memcpy(p->changed + p->nchanged, ch.ids, u * sizeof(*ch.ids));
-			p->nchanged += u;
-		}
+	for (size_t i = 0; i < u; i++) {
+		rc = idset_add(&p->dset, &ch.ids[i]);
+		if (rc == 0 && p->building)
+			rc = idset_add(&p->dnext, &ch.ids[i]);
+		if (rc)
+			goto fail;
 	}
 	for (size_t i = 0; i < u; i++) {
 		store_rec_t rec;
@@ -267,120 +393,75 @@ fail:
 	return rc;
 }
 
-static int ord_cmp(const void *a, const void *b)
+static void log_failure(publisher_t *p, const char *what, int rc)
 {
-	const catalog_product_t *x = &((const ord_t *)a)->p->cp, *y = &((const ord_t *)b)->p->cp;
-	size_t n = x->category_len < y->category_len ? x->category_len : y->category_len;
-	int c = n ? memcmp(x->category, y->category, n) : 0;
-	if (c == 0)
-		c = x->category_len < y->category_len ? -1 : x->category_len > y->category_len;
-	return c ? c : memcmp(x->id.b, y->id.b, 16);
+	uint32_t suppressed = 0;
+	p->st.failures++;
+	if (log_ratelimit_ok(&p->rl, &suppressed))
+		log_daemon_err("publisher, %s failed (%s)%s", what, souk_strerror(rc),
+			       suppressed ? ", more suppressed" : "");
 }
 
-static bool id_in(const store_id_t *sorted, size_t n, const store_id_t *id)
+/* Every product of the table (any order: catalog_build sorts). */
+static int table_snapshot(const publisher_t *p, const catalog_product_t ***out, size_t *n)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(sorted[mid].b, id->b, 16);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-/* Bring ord up to date with the table: a full sort after a full build or
- * many changes, otherwise drop the changed ids and merge them back in. */
-static int ord_update(publisher_t *p)
-{
-	ord_t *next = NULL, *add = NULL;
-	size_t nadd = 0, k = 0;
-
-	if (!p->ord_valid || p->nchanged > p->n / 8 + 16) {
-		next = malloc((p->n ? p->n : 1) * sizeof(*next));
-		if (!next)
-			return SOUK_ENOMEM;
-		for (size_t i = 0; i < p->cap; i++)
-			if (p->slot[i]) {
-				next[k].id = p->slot[i]->cp.id;
-				next[k++].p = p->slot[i];
-			}
-		if (k > 1)
-			qsort(next, k, sizeof(*next), ord_cmp);
-		goto done;
-	}
-	if (p->nchanged > 1)
-		qsort(p->changed, p->nchanged, sizeof(*p->changed), id_cmp);
-	next = malloc((p->n ? p->n : 1) * sizeof(*next));
-	add = malloc((p->nchanged ? p->nchanged : 1) * sizeof(*add));
-	if (!next || !add) {
-		free(next);
-		free(add);
+	const catalog_product_t **arr = malloc((p->n ? p->n : 1) * sizeof(*arr));
+	size_t k = 0;
+	if (!arr)
 		return SOUK_ENOMEM;
-	}
-	for (size_t i = 0; i < p->nchanged; i++) {
-		if (i && memcmp(&p->changed[i - 1], &p->changed[i], sizeof(store_id_t)) == 0)
-			continue;
-		size_t slot = table_find(p, &p->changed[i]);
-		if (p->slot[slot]) {
-			add[nadd].id = p->changed[i];
-			add[nadd++].p = p->slot[slot];
-		}
-	}
-	if (nadd > 1)
-		qsort(add, nadd, sizeof(*add), ord_cmp);
-	size_t a = 0;
-	for (size_t i = 0; i < p->nord; i++) {
-		if (id_in(p->changed, p->nchanged, &p->ord[i].id))
-			continue; /* its pointer may be stale; re-added from the table */
-		while (a < nadd && ord_cmp(&add[a], &p->ord[i]) < 0)
-			next[k++] = add[a++];
-		next[k++] = p->ord[i];
-	}
-	while (a < nadd)
-		next[k++] = add[a++];
-	free(add);
-done:
-	if (k != p->n) {
-		/* cannot happen unless the bookkeeping is wrong: rebuild */
-		free(next);
-		p->ord_valid = false;
-		p->nchanged = 0;
-		return ord_update(p);
-	}
-	free(p->ord);
-	p->ord = next;
-	p->nord = k;
-	p->ord_valid = true;
-	p->nchanged = 0;
+	for (size_t i = 0; i < p->cap; i++)
+		if (p->slot[i])
+			arr[k++] = &p->slot[i]->cp;
+	*out = arr;
+	*n = k;
 	return 0;
 }
 
-static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
+static void published(publisher_t *p, uint64_t gen, uint64_t t0, uint64_t changed,
+		      uint64_t newest_ms, size_t bytes)
+{
+	uint64_t us = (souk_now_mono_ns() - t0) / 1000u;
+	p->dirty = false;
+	p->st.publishes++;
+	p->st.last_generation = gen;
+	p->st.base_generation = p->base_gen;
+	p->st.delta_products = p->dset.n;
+	p->st.last_seq = p->applied_seq;
+	p->st.last_publish_ms = souk_now_real_ms();
+	p->st.last_duration_us = us;
+	if (us > p->st.max_duration_us)
+		p->st.max_duration_us = us;
+	p->st.total_duration_us += us;
+	p->st.last_changed = changed;
+	if (newest_ms)
+		p->st.last_lag_ms = p->st.last_publish_ms > newest_ms
+					    ? p->st.last_publish_ms - newest_ms
+					    : 0;
+	p->st.catalog_bytes = bytes;
+	p->st.products = p->n;
+	p->st.served = p->served;
+	log_daemon_debug("publisher, published generation %llu over base %llu (seq %llu, %zu "
+			 "products, %zu in the delta, %llu us)",
+			 (unsigned long long)gen, (unsigned long long)p->base_gen,
+			 (unsigned long long)p->applied_seq, p->served, p->dset.n,
+			 (unsigned long long)us);
+}
+
+/* A full image: the first one, or when no base can be used. */
+static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 {
 	uint64_t t0 = souk_now_mono_ns(), gen = 0;
 	const catalog_product_t **arr = NULL;
 	shm_builder_t *b = NULL;
-	size_t n = 0, served = 0, table_bytes = 0, bytes = 0;
+	size_t n = 0, bytes = 0, table_bytes = 0;
 	int rc;
 
-	rc = ord_update(p);
+	rc = table_snapshot(p, &arr, &n);
 	if (rc)
 		goto fail;
-	arr = malloc((p->nord ? p->nord : 1) * sizeof(*arr));
-	if (!arr) {
-		rc = SOUK_ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < p->nord; i++) {
-		arr[n++] = &p->ord[i].p->cp;
-		served += !p->ord[i].p->cp.archived;
-		table_bytes += render_product_bytes(p->ord[i].p);
-	}
+	for (size_t i = 0; i < p->cap; i++)
+		if (p->slot[i])
+			table_bytes += render_product_bytes(p->slot[i]);
 	rc = shm_builder_new(p->ctl, &b);
 	if (rc)
 		goto fail;
@@ -396,41 +477,234 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 	rc = shm_builder_publish(&b, &gen);
 	if (rc)
 		goto fail;
-
-	uint64_t us = (souk_now_mono_ns() - t0) / 1000u;
-	p->dirty = false;
-	p->st.publishes++;
-	p->st.last_generation = gen;
-	p->st.last_seq = p->applied_seq;
-	p->st.last_publish_ms = souk_now_real_ms();
-	p->st.last_duration_us = us;
-	if (us > p->st.max_duration_us)
-		p->st.max_duration_us = us;
-	p->st.total_duration_us += us;
-	p->st.last_changed = changed;
-	if (newest_ms)
-		p->st.last_lag_ms = p->st.last_publish_ms > newest_ms
-					    ? p->st.last_publish_ms - newest_ms
-					    : 0;
-	p->st.catalog_bytes = bytes;
-	p->st.products = n;
-	p->st.served = served;
+	p->base_gen = gen;
+	idset_clear(&p->dset);
+	idset_clear(&p->dnext);
+	p->st.base_catalog_bytes = bytes;
 	p->st.table_bytes = table_bytes;
-	log_daemon_debug("publisher, published generation %llu (seq %llu, %zu products, %llu us)",
-			 (unsigned long long)gen, (unsigned long long)p->applied_seq, served,
-			 (unsigned long long)us);
+	published(p, gen, t0, changed, newest_ms, bytes);
 	rc = 0;
 fail:
 	shm_builder_free(&b);
 	free(arr);
-	if (rc) {
-		uint32_t suppressed = 0;
-		p->st.failures++;
-		if (log_ratelimit_ok(&p->rl, &suppressed))
-			log_daemon_err("publisher, publish failed (%s)%s", souk_strerror(rc),
-				       suppressed ? ", more suppressed" : "");
-	}
+	if (rc)
+		log_failure(p, "full publish", rc);
 	return rc;
+}
+
+/* A delta over base_gen holding the products of set (those no longer in the
+ * table as "gone" tombstones). */
+static int publish_delta(publisher_t *p, uint64_t base_gen, const idset_t *set, uint64_t changed,
+			 uint64_t newest_ms, size_t *out_bytes)
+{
+	uint64_t t0 = souk_now_mono_ns(), gen = 0;
+	const catalog_product_t **arr = NULL;
+	store_id_t *gone = NULL;
+	shm_builder_t *b = NULL;
+	size_t n = 0, ngone = 0, bytes = 0;
+	int rc;
+
+	arr = malloc((set->n ? set->n : 1) * sizeof(*arr));
+	gone = malloc((set->n ? set->n : 1) * sizeof(*gone));
+	if (!arr || !gone) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < set->cap; i++) {
+		if (!set->used[i])
+			continue;
+		size_t k = table_find(p, &set->ids[i]);
+		if (p->slot[k])
+			arr[n++] = &p->slot[k]->cp;
+		else
+			gone[ngone++] = set->ids[i];
+	}
+	rc = shm_builder_new_delta(p->ctl, base_gen, &b);
+	if (rc)
+		goto fail;
+	shm_builder_set_seq(b, p->applied_seq);
+	rc = catalog_build_delta(b, arr, n, gone, ngone, p->served, p->applied_seq, &bytes);
+	if (rc)
+		goto fail;
+	if (p->sections) {
+		rc = p->sections(p->sections_arg, b);
+		if (rc)
+			goto fail;
+	}
+	rc = shm_builder_publish(&b, &gen);
+	if (rc)
+		goto fail;
+	p->base_gen = base_gen;
+	if (out_bytes)
+		*out_bytes = bytes;
+	published(p, gen, t0, changed, newest_ms, bytes);
+	rc = 0;
+fail:
+	shm_builder_free(&b);
+	free(arr);
+	free(gone);
+	return rc;
+}
+
+/* ---- base rebuilds ------------------------------------------------------------ */
+
+static void *rebuild_main(void *arg)
+{
+	rebuild_t *rb = arg;
+	uint64_t t0 = souk_now_mono_ns();
+	shm_builder_t *b = NULL;
+	uint8_t one = 1;
+
+	rb->rc = shm_builder_new_base(rb->ctl, &b);
+	if (rb->rc == 0) {
+		shm_builder_set_seq(b, rb->seq);
+		rb->rc = catalog_build(b, rb->arr, rb->n, rb->seq, &rb->bytes);
+	}
+	if (rb->rc == 0)
+		rb->rc = shm_builder_finish(&b, &rb->gen);
+	shm_builder_free(&b);
+	rb->us = (souk_now_mono_ns() - t0) / 1000u;
+	while (write(rb->wfd, &one, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Start building a new base from a snapshot of the table on a worker thread;
+ * deltas go on being published meanwhile. */
+static int rebuild_start(publisher_t *p)
+{
+	int rc;
+	if (p->building)
+		return SOUK_EBUSY;
+	if (p->pipe_w < 0)
+		return SOUK_EINVAL;
+	memset(&p->rb, 0, sizeof(p->rb));
+	rc = table_snapshot(p, &p->rb.arr, &p->rb.n);
+	if (rc)
+		return rc;
+	p->rb.seq = p->applied_seq;
+	p->rb.ctl = p->ctl;
+	p->rb.wfd = p->pipe_w;
+	idset_clear(&p->dnext);
+	p->building = true;
+	rc = pthread_create(&p->rb.thread, NULL, rebuild_main, &p->rb);
+	if (rc) {
+		p->building = false;
+		souk_free(&p->rb.arr);
+		return -rc;
+	}
+	p->st.base_rebuilds_started++;
+	log_daemon_debug("publisher, building a new base of %zu products (seq %llu)", p->rb.n,
+			 (unsigned long long)p->rb.seq);
+	return 0;
+}
+
+/* Wait for the worker; the graveyard can go. */
+static void rebuild_join(publisher_t *p)
+{
+	if (p->rb.thread)
+		pthread_join(p->rb.thread, NULL);
+	p->rb.thread = 0;
+	p->building = false;
+	souk_free(&p->rb.arr);
+	grave_clear(p);
+}
+
+/* The worker is done: publish a delta over the new base holding what changed
+ * since its snapshot, which makes it current. */
+static void rebuild_done(publisher_t *p)
+{
+	uint64_t gen;
+	size_t bytes = 0;
+	int rc;
+
+	rebuild_join(p);
+	gen = p->rb.gen;
+	rc = p->rb.rc;
+	if (rc == 0) {
+		rc = publish_delta(p, gen, &p->dnext, p->dnext.n, 0, &bytes);
+		if (rc)
+			shm_image_discard(p->ctl, gen);
+	}
+	if (rc) {
+		p->st.base_rebuild_failures++;
+		log_failure(p, "base rebuild", rc);
+		idset_clear(&p->dnext);
+		return;
+	}
+	/* the changes since the snapshot are the new delta */
+	idset_t t = p->dset;
+	p->dset = p->dnext;
+	p->dnext = t;
+	idset_clear(&p->dnext);
+	p->st.delta_products = p->dset.n;
+	p->st.base_rebuilds++;
+	p->st.last_base_build_us = p->rb.us;
+	p->st.base_catalog_bytes = p->rb.bytes;
+	log_daemon_info("publisher, new base generation %llu of %zu products built in %llu ms",
+			(unsigned long long)gen, p->rb.n, (unsigned long long)(p->rb.us / 1000u));
+}
+
+static void on_rebuilt(evutil_socket_t fd, short what, void *arg)
+{
+	publisher_t *p = arg;
+	uint8_t buf[16];
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (p->building)
+		rebuild_done(p);
+}
+
+/* Publish what changed: a delta over the current base; start a new base when
+ * the delta grew too large. */
+static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
+{
+	size_t bytes = 0;
+	int rc;
+
+	if (p->base_gen == 0)
+		return publish_full(p, changed, newest_ms);
+	rc = publish_delta(p, p->base_gen, &p->dset, changed, newest_ms, &bytes);
+	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
+		/* the base is gone or unusable: start over with a full image */
+		log_daemon_warn("publisher, base generation %llu unusable (%s), publishing a full "
+				"image",
+				(unsigned long long)p->base_gen, souk_strerror(rc));
+		if (p->building) {
+			rebuild_join(p); /* started from the old state: drop it */
+			if (p->rb.rc == 0 && p->rb.gen)
+				shm_image_discard(p->ctl, p->rb.gen);
+		}
+		return publish_full(p, changed, newest_ms);
+	}
+	if (rc) {
+		log_failure(p, "publish", rc);
+		return rc;
+	}
+	if (!p->building) {
+		size_t limit = (size_t)((uint64_t)p->n * p->rebuild_pct / 100u);
+		if (limit < p->rebuild_min)
+			limit = p->rebuild_min;
+		if (p->dset.n > limit || bytes > p->rebuild_bytes) {
+			int r2 = rebuild_start(p);
+			if (r2 && r2 != SOUK_EBUSY)
+				log_failure(p, "starting a base rebuild", r2);
+		}
+	}
+	return 0;
+}
+
+int publisher_rebuild_base(publisher_t *p)
+{
+	if (!p || p->magic != PUBLISHER_MAGIC)
+		return SOUK_EINVAL;
+	return rebuild_start(p);
+}
+
+bool publisher_rebuilding(const publisher_t *p)
+{
+	return p && p->magic == PUBLISHER_MAGIC && p->building;
 }
 
 static int catch_up(publisher_t *p, bool force)
@@ -438,11 +712,7 @@ static int catch_up(publisher_t *p, bool force)
 	uint64_t changed = 0, newest = 0;
 	int rc = apply_changes(p, &changed, &newest);
 	if (rc) {
-		uint32_t suppressed = 0;
-		p->st.failures++;
-		if (log_ratelimit_ok(&p->rl, &suppressed))
-			log_daemon_err("publisher, reading the change log failed (%s)%s",
-				       souk_strerror(rc), suppressed ? ", more suppressed" : "");
+		log_failure(p, "reading the change log", rc);
 		return rc;
 	}
 	if (!p->dirty && !force)
@@ -568,6 +838,10 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	p->store = store;
 	p->ctl = ctl;
 	p->fd = -1;
+	p->pipe_r = p->pipe_w = -1;
+	p->rebuild_pct = opts->base_rebuild_pct ? opts->base_rebuild_pct : 5;
+	p->rebuild_min = opts->base_rebuild_min ? opts->base_rebuild_min : 256;
+	p->rebuild_bytes = opts->base_rebuild_bytes ? opts->base_rebuild_bytes : (16u << 20);
 	p->coalesce_ms = opts->coalesce_ms;
 	p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
 	p->sections = opts->sections;
@@ -606,6 +880,18 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 			(unsigned long long)p->st.served, (unsigned long long)(souk_now_mono_ms() - t0),
 			(unsigned long long)p->applied_seq);
 
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	p->pipe_r = pfd[0];
+	p->pipe_w = pfd[1];
+	p->ev_rebuilt = event_new(base, p->pipe_r, EV_READ | EV_PERSIST, on_rebuilt, p);
+	if (!p->ev_rebuilt || event_add(p->ev_rebuilt, NULL) != 0) {
+		rc = SOUK_ENOMEM;
+		goto fail;
+	}
 	p->ev_coalesce = evtimer_new(base, on_coalesce, p);
 	p->ev_poll = event_new(base, -1, EV_PERSIST, on_poll, p);
 	if (!p->ev_coalesce || !p->ev_poll) {
@@ -649,9 +935,22 @@ void publisher_free(publisher_t **pp)
 		close(p->fd);
 		unlink(p->sock_path);
 	}
+	if (p->building) {
+		rebuild_join(p);
+		if (p->rb.rc == 0 && p->rb.gen)
+			shm_image_discard(p->ctl, p->rb.gen);
+	}
+	if (p->ev_rebuilt)
+		event_free(p->ev_rebuilt);
+	if (p->pipe_r >= 0)
+		close(p->pipe_r);
+	if (p->pipe_w >= 0)
+		close(p->pipe_w);
 	table_clear(p);
-	free(p->ord);
-	free(p->changed);
+	grave_clear(p);
+	free(p->grave);
+	idset_free(&p->dset);
+	idset_free(&p->dnext);
 	p->magic = 0;
 	free(p);
 	*pp = NULL;

@@ -10,7 +10,20 @@
  * last sequence it applied, re-renders only the changed products and
  * publishes a new image. A poll timer catches anything whose datagram was
  * lost (or sent while soukd was down).
+ *
+ * Images (shm/image.h, "Base and delta images"): the first is a full image,
+ * the base. Each later publish is a delta over the base holding every
+ * product changed since it, so its cost follows the changes, not the
+ * catalog. When the delta holds more than base_rebuild_pct % of the products
+ * (at least base_rebuild_min) or its catalog sections pass
+ * base_rebuild_bytes, a new base is built on a worker thread from a snapshot
+ * of the rendered table while deltas over the old base go on being
+ * published from the loop; when it is done, a delta over the new base with
+ * the changes made meanwhile makes it current and the old pair is unlinked.
+ * Rendered products are immutable; those replaced during a build are freed
+ * after it (the snapshot may point to them).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +45,13 @@ typedef struct {
 				     * (no opts at all = 2 ms) */
 	uint32_t poll_ms;           /* change-log poll; 0 = 1000 ms */
 	const char *default_locale; /* NULL = "en" */
-	publisher_sections_fn sections;
+	publisher_sections_fn sections; /* called for every published image
+					 * (full or delta; not for bases built
+					 * on the worker thread) */
 	void *sections_arg;
+	uint32_t base_rebuild_pct;   /* 0 = 5 */
+	uint32_t base_rebuild_min;   /* 0 = 256 products */
+	uint64_t base_rebuild_bytes; /* 0 = 16 MiB of delta catalog sections */
 } publisher_opts_t;
 
 typedef struct {
@@ -50,7 +68,15 @@ typedef struct {
 	uint64_t total_duration_us;
 	uint64_t last_changed;      /* products re-rendered for the last image */
 	uint64_t last_lag_ms;       /* newest change's commit -> its image */
-	uint64_t catalog_bytes;     /* catalog sections of the last image */
+	uint64_t catalog_bytes;     /* catalog sections of the last image (a delta's
+				     * own when it is one) */
+	uint64_t base_generation;   /* base of the last image */
+	uint64_t base_catalog_bytes; /* catalog sections of that base */
+	uint64_t delta_products;    /* products in the last image's delta */
+	uint64_t base_rebuilds;     /* new bases published */
+	uint64_t base_rebuilds_started;
+	uint64_t base_rebuild_failures;
+	uint64_t last_base_build_us; /* worker thread: snapshot -> finished base */
 	uint64_t products;          /* in the table, archived included */
 	uint64_t served;            /* not archived */
 	uint64_t table_bytes;       /* heap held by rendered products (approx.) */
@@ -67,6 +93,11 @@ void publisher_free(publisher_t **p);
 int publisher_publish_now(publisher_t *p);
 /* Apply pending changes and publish when there were any (what the timers do). */
 int publisher_catch_up(publisher_t *p);
+/* Start building a new base now (normally automatic); SOUK_EBUSY when one is
+ * being built. Completion is handled by the event loop. */
+int publisher_rebuild_base(publisher_t *p);
+/* Is a base being built? */
+bool publisher_rebuilding(const publisher_t *p);
 void publisher_stats(const publisher_t *p, publisher_stats_t *out);
 /* Apply new timing (configuration reload); poll_ms 0 = 1000 ms. */
 int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms);

@@ -328,12 +328,14 @@ int soukd_start(soukd_t *d)
 		return ret;
 	log_daemon_info("started (version %s, config '%s', control socket '%s')", SOUK_VERSION,
 			d->cfg_path, path);
-	notify_running(d);
 	return 0;
 }
 
 int soukd_run(soukd_t *d)
 {
+	/* READY only now: whatever main() set up after soukd_start (the first
+	 * image, built synchronously by the publisher) is in place. */
+	notify_running(d);
 	if (event_base_dispatch(d->base) < 0) {
 		log_daemon_err("event loop failed");
 		return 1;

@@ -96,6 +96,12 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 	F(last_changed);
 	F(last_lag_ms);
 	F(catalog_bytes);
+	F(base_generation);
+	F(base_catalog_bytes);
+	F(delta_products);
+	F(base_rebuilds);
+	F(base_rebuild_failures);
+	F(last_base_build_us);
 	F(products);
 	F(served);
 #undef F
@@ -203,4 +209,9 @@ void soukd_publish_free(soukd_publish_t **psp)
 	store_close(&sp->store);
 	free(sp);
 	*psp = NULL;
+}
+
+store_t *soukd_publish_store(soukd_publish_t *sp)
+{
+	return sp != NULL ? sp->store : NULL;
 }

@@ -13,6 +13,7 @@
  * segment, see shm_ctl_replaced()).
  */
 #include "daemon/soukd.h"
+#include "store/store.h"
 
 typedef struct soukd_publish soukd_publish_t;
 
@@ -25,3 +26,6 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out);
 int soukd_publish_attach(soukd_publish_t *sp);
 /* Call after soukd_run() returned, before soukd_free(). */
 void soukd_publish_free(soukd_publish_t **sp);
+
+/* The store soukd opened (one environment per process); NULL before start. */
+store_t *soukd_publish_store(soukd_publish_t *sp);

@@ -336,7 +336,8 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	return true;
 }
 
-/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, -1 = malformed */
+/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, 2 = "*" (any
+ * current version), -1 = malformed */
 static int parse_if_match(const char *h, uint64_t *version)
 {
 	char buf[32];
@@ -344,6 +345,10 @@ static int parse_if_match(const char *h, uint64_t *version)
 		return 0;
 	while (*h == ' ')
 		h++;
+	if (h[0] == '*' && h[1 + strspn(h + 1, " ")] == '\0') {
+		*version = 0;
+		return 2;
+	}
 	if (strncmp(h, "W/", 2) == 0)
 		h += 2;
 	size_t len = strlen(h);
@@ -842,6 +847,7 @@ static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	mut_init(req, &m, STORE_OP_CREATE);
 	m.doc = pr.doc;
 	m.doc_len = strlen(pr.doc);
+	m.doc_is_json_object = true; /* json_dumps of a validated object */
 	m.keys = pr.keys;
 	m.key_lens = pr.key_lens;
 	m.nkeys = 1;
@@ -890,7 +896,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	prepared_t pr;
 	store_mut_t m;
 	int im = parse_if_match(req->if_match, &want);
-	if (im == 0) {
+	if (im == 0 || im == 2) {
 		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
 		     "send If-Match with the version (ETag) you read");
 		return;
@@ -930,6 +936,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	m.expect_version = want;
 	m.doc = pr.doc;
 	m.doc_len = strlen(pr.doc);
+	m.doc_is_json_object = true; /* json_dumps of a validated object */
 	m.keys = pr.keys;
 	m.key_lens = pr.key_lens;
 	m.nkeys = 1;

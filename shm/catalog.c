@@ -13,6 +13,12 @@
  *   "cat.sku"   shm_hidx: sku bytes -> record offset (served products only)
  *   "cat.order" uint64 record offsets sorted by (category, id)
  *
+ * A delta (meta flag CAT_META_DELTA) has the same sections over the changed
+ * products only; its "gone" tombstones (CAT_REC_GONE, no sku, no category,
+ * no renderings) follow the other records, are in "cat.id" and not in
+ * "cat.order" (meta.norder counts the order entries, meta.nrec all
+ * records). Its meta.count is what base + delta serve together.
+ *
  * Readers trust nothing: each offset and length read from the image is
  * checked against the section it points into before use.
  */
@@ -29,8 +35,10 @@
 
 #define CAT_META_MAGIC 0x4d544143u /* "CATM" */
 #define CAT_REC_MAGIC 0x52544143u  /* "CATR" */
-#define CAT_FORMAT_VERSION 2u
+#define CAT_FORMAT_VERSION 3u
 #define CAT_REC_ARCHIVED 0x1u
+#define CAT_REC_GONE 0x2u	   /* delta: the product left the catalog */
+#define CAT_META_DELTA 0x1u
 #define CAT_REC_MAX (64u << 20) /* one record: renderings of one product */
 
 struct cat_meta {
@@ -40,6 +48,9 @@ struct cat_meta {
 	uint64_t nrec;  /* records, tombstones included */
 	uint64_t seq;   /* change-log sequence included */
 	uint64_t built_ms;
+	uint64_t norder; /* entries in "cat.order" */
+	uint32_t flags;	 /* CAT_META_DELTA */
+	uint32_t pad;
 };
 
 struct cat_rec {
@@ -213,8 +224,16 @@ static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint6
 	return 0;
 }
 
+typedef struct {
+	bool delta;
+	const store_id_t *gone;
+	size_t ngone;
+	uint64_t count;
+} build_kind_t;
+
 static int catalog_build_into(const catalog_product_t *const *products, size_t n, uint64_t seq,
-			      section_alloc_fn alloc, void *arg, size_t *bytes)
+			      const build_kind_t *kind, section_alloc_fn alloc, void *arg,
+			      size_t *bytes)
 {
 	const catalog_product_t **sorted = NULL;
 	size_t *sizes = NULL;
@@ -225,12 +244,13 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	bool in_order = true;
 	int rc;
 
-	if (n && !products)
+	size_t ngone = kind->ngone, nall = n + ngone;
+	if ((n && !products) || (ngone && !kind->gone))
 		return SOUK_EINVAL;
 	sorted = malloc((n ? n : 1) * sizeof(*sorted));
 	sizes = malloc((n ? n : 1) * sizeof(*sizes));
 	offs = malloc((n ? n : 1) * sizeof(*offs));
-	ids = malloc((n ? n : 1) * sizeof(*ids));
+	ids = malloc((nall ? nall : 1) * sizeof(*ids));
 	skus = malloc((n ? n : 1) * sizeof(*skus));
 	if (!sorted || !sizes || !offs || !ids || !skus) {
 		rc = SOUK_ENOMEM;
@@ -271,10 +291,18 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 		}
 	}
 
+	size_t gone_off = rec_total;
+	for (size_t i = 0; i < ngone; i++) {
+		ids[n + i].key = kind->gone[i].b;
+		ids[n + i].key_len = 16;
+		ids[n + i].value = rec_total;
+		rec_total += sizeof(struct cat_rec);
+	}
+
 	size_t len[CATALOG_NSECTIONS] = {
 		sizeof(struct cat_meta),
 		rec_total ? rec_total : 8,
-		shm_hidx_size(n, 16 * n),
+		shm_hidx_size(nall, 16 * nall),
 		shm_hidx_size(nsku, sku_bytes),
 		n ? n * sizeof(uint64_t) : 8,
 	};
@@ -292,17 +320,28 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	memset(&m, 0, sizeof(m));
 	m.magic = CAT_META_MAGIC;
 	m.version = CAT_FORMAT_VERSION;
-	m.count = served;
-	m.nrec = n;
+	m.count = kind->delta ? kind->count : served;
+	m.nrec = nall;
+	m.norder = n;
+	m.flags = kind->delta ? CAT_META_DELTA : 0;
 	m.seq = seq;
 	m.built_ms = souk_now_real_ms();
 	memcpy(sec[SEC_META], &m, sizeof(m));
 
 	for (size_t i = 0; i < n; i++)
 		record_write((uint8_t *)sec[SEC_REC] + offs[i], sorted[i], sizes[i]);
+	for (size_t i = 0; i < ngone; i++) {
+		struct cat_rec h;
+		memset(&h, 0, sizeof(h));
+		h.magic = CAT_REC_MAGIC;
+		h.size = sizeof(h);
+		memcpy(h.id, kind->gone[i].b, 16);
+		h.flags = CAT_REC_ARCHIVED | CAT_REC_GONE;
+		memcpy((uint8_t *)sec[SEC_REC] + gone_off + i * sizeof(h), &h, sizeof(h));
+	}
 	if (n)
 		memcpy(sec[SEC_ORDER], offs, n * sizeof(uint64_t));
-	rc = shm_hidx_build(ids, n, sec[SEC_ID], len[SEC_ID]);
+	rc = shm_hidx_build(ids, nall, sec[SEC_ID], len[SEC_ID]);
 	if (rc) {
 		if (rc == SOUK_EEXIST)
 			rc = SOUK_EINVAL; /* the same id twice */
@@ -336,9 +375,20 @@ static int builder_alloc(void *arg, int idx, size_t len, void **out)
 int catalog_build(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
 		  uint64_t seq, size_t *bytes)
 {
+	build_kind_t k = { .delta = false };
 	if (!b)
 		return SOUK_EINVAL;
-	return catalog_build_into(products, n, seq, builder_alloc, b, bytes);
+	return catalog_build_into(products, n, seq, &k, builder_alloc, b, bytes);
+}
+
+int catalog_build_delta(shm_builder_t *b, const catalog_product_t *const *changed, size_t n,
+			const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
+			size_t *bytes)
+{
+	build_kind_t k = { .delta = true, .gone = gone, .ngone = ngone, .count = count };
+	if (!b)
+		return SOUK_EINVAL;
+	return catalog_build_into(changed, n, seq, &k, builder_alloc, b, bytes);
 }
 
 struct mem_alloc {
@@ -357,15 +407,16 @@ static int mem_alloc(void *arg, int idx, size_t len, void **out)
 	return 0;
 }
 
-int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
-		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
+static int build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
+		     const build_kind_t *k, void *sec[CATALOG_NSECTIONS],
+		     size_t len[CATALOG_NSECTIONS])
 {
 	struct mem_alloc m = { sec, len };
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 		sec[i] = NULL;
 		len[i] = 0;
 	}
-	int rc = catalog_build_into(products, n, seq, mem_alloc, &m, NULL);
+	int rc = catalog_build_into(products, n, seq, k, mem_alloc, &m, NULL);
 	if (rc) {
 		for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 			souk_free(&sec[i]);
@@ -375,53 +426,119 @@ int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64
 	return rc;
 }
 
+int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
+		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
+{
+	build_kind_t k = { .delta = false };
+	return build_mem(products, n, seq, &k, sec, len);
+}
+
+int catalog_build_delta_mem(const catalog_product_t *const *changed, size_t n,
+			    const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
+			    void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
+{
+	build_kind_t k = { .delta = true, .gone = gone, .ngone = ngone, .count = count };
+	return build_mem(changed, n, seq, &k, sec, len);
+}
+
 /* ---- reading ------------------------------------------------------------- */
 
-static int view_bind(catalog_view_t *v)
+static int part_bind(catalog_part_t *p, struct cat_meta *m)
 {
-	const void *p[CATALOG_NSECTIONS] = { v->meta, v->rec, v->id_idx, v->sku_idx, v->order };
-	struct cat_meta m;
+	const void *ptr[CATALOG_NSECTIONS] = { p->meta, p->rec, p->id_idx, p->sku_idx, p->order };
 
 	for (int i = 0; i < CATALOG_NSECTIONS; i++)
-		if (!p[i] || ((uintptr_t)p[i] & 7u))
+		if (!ptr[i] || ((uintptr_t)ptr[i] & 7u))
 			return SOUK_ECORRUPT;
-	if (v->meta_len < sizeof(m))
+	if (p->meta_len < sizeof(*m))
 		return SOUK_ECORRUPT;
-	memcpy(&m, v->meta, sizeof(m));
-	if (m.magic != CAT_META_MAGIC)
+	memcpy(m, p->meta, sizeof(*m));
+	if (m->magic != CAT_META_MAGIC)
 		return SOUK_ECORRUPT;
-	if (m.version != CAT_FORMAT_VERSION)
+	if (m->version != CAT_FORMAT_VERSION)
 		return SOUK_EVERSION;
-	if (m.nrec > v->order_len / sizeof(uint64_t) || m.count > m.nrec)
+	if ((m->flags & ~CAT_META_DELTA) != 0 || m->norder > m->nrec ||
+	    m->norder > p->order_len / sizeof(uint64_t) ||
+	    (!(m->flags & CAT_META_DELTA) && (m->count > m->nrec || m->norder != m->nrec)))
 		return SOUK_ECORRUPT;
-	v->order_len = m.nrec * sizeof(uint64_t);
+	p->order_len = m->norder * sizeof(uint64_t);
+	p->delta = (m->flags & CAT_META_DELTA) != 0;
+	return 0;
+}
+
+/* Bind top (and base when given) and fill the view's figures. */
+static int view_bind(catalog_view_t *v)
+{
+	struct cat_meta m, bm;
+	int rc = part_bind(&v->top, &m);
+	if (rc)
+		return rc;
+	if (v->has_base) {
+		rc = part_bind(&v->base, &bm);
+		if (rc)
+			return rc;
+		if (!v->top.delta || v->base.delta)
+			return SOUK_ECORRUPT;
+	} else if (v->top.delta) {
+		return SOUK_ECORRUPT; /* a delta catalog needs its base */
+	}
 	v->count = m.count;
 	v->seq = m.seq;
+	return 0;
+}
+
+static int part_from_image(const shm_image_t *img, catalog_part_t *p)
+{
+	const void **ptr[CATALOG_NSECTIONS] = { &p->meta, &p->rec, &p->id_idx, &p->sku_idx,
+						&p->order };
+	size_t *len[CATALOG_NSECTIONS] = { &p->meta_len, &p->rec_len, &p->id_idx_len,
+					   &p->sku_idx_len, &p->order_len };
+	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
+		int rc = shm_image_section(img, catalog_section_names[i], ptr[i], len[i]);
+		if (rc)
+			return rc == SOUK_ENOENT && i > 0 ? SOUK_ECORRUPT : rc;
+	}
 	return 0;
 }
 
 int catalog_view_init(const shm_image_t *img, catalog_view_t *out)
 {
 	catalog_view_t v;
-	const void **ptr[CATALOG_NSECTIONS] = { &v.meta, &v.rec, &v.id_idx, &v.sku_idx, &v.order };
-	size_t *len[CATALOG_NSECTIONS] = { &v.meta_len, &v.rec_len, &v.id_idx_len, &v.sku_idx_len,
-					   &v.order_len };
 	int rc;
 
 	if (!img || !out)
 		return SOUK_EINVAL;
 	memset(&v, 0, sizeof(v));
 	v.img = img;
-	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
-		rc = shm_image_section(img, catalog_section_names[i], ptr[i], len[i]);
+	rc = part_from_image(img, &v.top);
+	if (rc)
+		return rc;
+	if (shm_image_base(img)) {
+		rc = part_from_image(shm_image_base(img), &v.base);
 		if (rc)
-			return rc == SOUK_ENOENT && i > 0 ? SOUK_ECORRUPT : rc;
+			return rc == SOUK_ENOENT ? SOUK_ECORRUPT : rc;
+		v.has_base = true;
 	}
 	rc = view_bind(&v);
 	if (rc)
 		return rc;
 	*out = v;
 	return 0;
+}
+
+static void part_from_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[CATALOG_NSECTIONS],
+			  catalog_part_t *p)
+{
+	p->meta = sec[SEC_META];
+	p->meta_len = len[SEC_META];
+	p->rec = sec[SEC_REC];
+	p->rec_len = len[SEC_REC];
+	p->id_idx = sec[SEC_ID];
+	p->id_idx_len = len[SEC_ID];
+	p->sku_idx = sec[SEC_SKU];
+	p->sku_idx_len = len[SEC_SKU];
+	p->order = sec[SEC_ORDER];
+	p->order_len = len[SEC_ORDER];
 }
 
 int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[CATALOG_NSECTIONS],
@@ -432,16 +549,27 @@ int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[C
 	if (!sec || !len || !out)
 		return SOUK_EINVAL;
 	memset(&v, 0, sizeof(v));
-	v.meta = sec[SEC_META];
-	v.meta_len = len[SEC_META];
-	v.rec = sec[SEC_REC];
-	v.rec_len = len[SEC_REC];
-	v.id_idx = sec[SEC_ID];
-	v.id_idx_len = len[SEC_ID];
-	v.sku_idx = sec[SEC_SKU];
-	v.sku_idx_len = len[SEC_SKU];
-	v.order = sec[SEC_ORDER];
-	v.order_len = len[SEC_ORDER];
+	part_from_mem(sec, len, &v.top);
+	rc = view_bind(&v);
+	if (rc)
+		return rc;
+	*out = v;
+	return 0;
+}
+
+int catalog_view_init_mem_delta(void *const base_sec[CATALOG_NSECTIONS],
+				const size_t base_len[CATALOG_NSECTIONS],
+				void *const delta_sec[CATALOG_NSECTIONS],
+				const size_t delta_len[CATALOG_NSECTIONS], catalog_view_t *out)
+{
+	catalog_view_t v;
+	int rc;
+	if (!base_sec || !base_len || !delta_sec || !delta_len || !out)
+		return SOUK_EINVAL;
+	memset(&v, 0, sizeof(v));
+	part_from_mem(delta_sec, delta_len, &v.top);
+	part_from_mem(base_sec, base_len, &v.base);
+	v.has_base = true;
 	rc = view_bind(&v);
 	if (rc)
 		return rc;
@@ -456,7 +584,7 @@ typedef struct {
 	const char *sku, *category;
 } rec_ref_t;
 
-static int rec_at(const catalog_view_t *v, uint64_t off, rec_ref_t *r)
+static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 {
 	if (!v->rec || (off & 7u) || off > v->rec_len || v->rec_len - off < sizeof(struct cat_rec))
 		return SOUK_ECORRUPT;
@@ -540,67 +668,107 @@ static int rec_pick(const rec_ref_t *r, const char *locale, struct cat_loc *out)
 	return rec_loc(r, r->h.default_loc, out);
 }
 
-static int get_at(const catalog_view_t *v, uint64_t off, const char *locale, const char **json,
-		  size_t *len, uint64_t *version)
+static int get_rec(const rec_ref_t *r, const char *locale, const char **json, size_t *len,
+		   uint64_t *version)
 {
-	rec_ref_t r;
 	struct cat_loc l;
-	int rc = rec_at(v, off, &r);
-	if (rc)
-		return rc;
-	rc = rec_pick(&r, locale, &l);
+	int rc = rec_pick(r, locale, &l);
 	if (rc)
 		return rc;
 	if (json)
-		*json = (const char *)r.base + l.off;
+		*json = (const char *)r->base + l.off;
 	if (len)
 		*len = l.len;
 	if (version)
-		*version = r.h.version;
+		*version = r->h.version;
 	return 0;
+}
+
+/* The record of id in one part: 0, SOUK_ENOENT, SOUK_ECORRUPT. */
+static int part_find_id(const catalog_part_t *p, const uint8_t id[16], rec_ref_t *r)
+{
+	uint64_t off;
+	int rc = shm_hidx_lookup(p->id_idx, p->id_idx_len, id, 16, &off);
+	if (rc)
+		return rc;
+	rc = rec_at(p, off, r);
+	if (rc)
+		return rc;
+	return memcmp(r->h.id, id, 16) == 0 ? 0 : SOUK_ECORRUPT;
+}
+
+/* The current record of id: the delta's when it has one, else the base's. */
+static int view_find_id(const catalog_view_t *v, const uint8_t id[16], rec_ref_t *r)
+{
+	int rc = part_find_id(&v->top, id, r);
+	if (rc != SOUK_ENOENT || !v->has_base)
+		return rc;
+	return part_find_id(&v->base, id, r);
+}
+
+/* Does the delta hold id (so the base's record of it is stale)? */
+static int overridden(const catalog_view_t *v, const uint8_t id[16])
+{
+	uint64_t off;
+	int rc;
+	if (!v->has_base)
+		return 0;
+	rc = shm_hidx_lookup(v->top.id_idx, v->top.id_idx_len, id, 16, &off);
+	return rc == 0 ? 1 : rc == SOUK_ENOENT ? 0 : rc;
 }
 
 int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *locale,
 		const char **json, size_t *len, uint64_t *version)
 {
-	uint64_t off;
+	rec_ref_t r;
 	int rc;
 	if (!v || !id)
 		return SOUK_EINVAL;
-	rc = shm_hidx_lookup(v->id_idx, v->id_idx_len, id->b, 16, &off);
+	rc = view_find_id(v, id->b, &r);
 	if (rc)
 		return rc;
-	rec_ref_t r;
-	rc = rec_at(v, off, &r);
+	return get_rec(&r, locale, json, len, version);
+}
+
+static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r)
+{
+	uint64_t off;
+	int rc = shm_hidx_lookup(p->sku_idx, p->sku_idx_len, sku, (uint32_t)sku_len, &off);
 	if (rc)
 		return rc;
-	if (memcmp(r.h.id, id->b, 16) != 0)
+	rc = rec_at(p, off, r);
+	if (rc)
+		return rc;
+	if (r->h.sku_len != sku_len || memcmp(r->sku, sku, sku_len) != 0)
 		return SOUK_ECORRUPT;
-	return get_at(v, off, locale, json, len, version);
+	return 0;
 }
 
 int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
 		       const char *locale, const char **json, size_t *len, uint64_t *version)
 {
-	uint64_t off;
 	rec_ref_t r;
 	int rc;
 	if (!v || (!sku && sku_len))
 		return SOUK_EINVAL;
 	if (sku_len == 0 || sku_len > CATALOG_KEY_MAX)
 		return SOUK_ENOENT;
-	rc = shm_hidx_lookup(v->sku_idx, v->sku_idx_len, sku, (uint32_t)sku_len, &off);
+	rc = part_find_sku(&v->top, sku, sku_len, &r);
+	if (rc == SOUK_ENOENT && v->has_base) {
+		rc = part_find_sku(&v->base, sku, sku_len, &r);
+		if (rc == 0) {
+			/* changed in the delta: its sku there is what counts */
+			int o = overridden(v, r.h.id);
+			if (o)
+				return o > 0 ? SOUK_ENOENT : o;
+		}
+	}
 	if (rc)
 		return rc;
-	rc = rec_at(v, off, &r);
-	if (rc)
-		return rc;
-	if (r.h.sku_len != sku_len || memcmp(r.sku, sku, sku_len) != 0)
-		return SOUK_ECORRUPT;
-	return get_at(v, off, locale, json, len, version);
+	return get_rec(&r, locale, json, len, version);
 }
 
-static int order_at(const catalog_view_t *v, uint64_t i, rec_ref_t *r)
+static int order_at(const catalog_part_t *v, uint64_t i, rec_ref_t *r)
 {
 	uint64_t off;
 	if (i >= v->order_len / sizeof(uint64_t))
@@ -609,9 +777,15 @@ static int order_at(const catalog_view_t *v, uint64_t i, rec_ref_t *r)
 	return rec_at(v, off, r);
 }
 
-/* First position whose (category, id) is greater than (or, with or_equal,
- * not less than) the key. */
-static int order_bound(const catalog_view_t *v, const char *cat, size_t cat_len,
+static int rec_cmp_key(const rec_ref_t *r, const char *cat, size_t cat_len, const uint8_t id[16])
+{
+	int c = key_cmp(r->category, r->h.category_len, cat, cat_len);
+	return c ? c : memcmp(r->h.id, id, 16);
+}
+
+/* First position whose (category, id) is greater than (after) or not less
+ * than (!after) the key. */
+static int order_bound(const catalog_part_t *v, const char *cat, size_t cat_len,
 		       const uint8_t id[16], bool after, uint64_t *pos)
 {
 	uint64_t lo = 0, hi = v->order_len / sizeof(uint64_t);
@@ -621,9 +795,7 @@ static int order_bound(const catalog_view_t *v, const char *cat, size_t cat_len,
 		int rc = order_at(v, mid, &r);
 		if (rc)
 			return rc;
-		int c = key_cmp(r.category, r.h.category_len, cat, cat_len);
-		if (c == 0)
-			c = memcmp(r.h.id, id, 16);
+		int c = rec_cmp_key(&r, cat, cat_len, id);
 		if (c < 0 || (after && c == 0))
 			lo = mid + 1;
 		else
@@ -633,61 +805,119 @@ static int order_bound(const catalog_view_t *v, const char *cat, size_t cat_len,
 	return 0;
 }
 
-int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
-		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
-		 char next_cursor[33])
+/* One order list being walked: [pos, hi). */
+typedef struct {
+	const catalog_part_t *part;
+	uint64_t pos, hi;
+} walk_t;
+
+static int walk_init(const catalog_part_t *p, const char *category, size_t cat_len,
+		     const rec_ref_t *after, walk_t *w)
 {
 	static const uint8_t zero[16] = { 0 };
 	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	uint64_t lo = 0, hi, pos;
+	uint64_t lo = 0;
+	int rc;
+	w->part = p;
+	w->hi = p->order_len / sizeof(uint64_t);
+	if (category) {
+		rc = order_bound(p, category, cat_len, zero, false, &lo);
+		if (rc)
+			return rc;
+		rc = order_bound(p, category, cat_len, ones, true, &w->hi);
+		if (rc)
+			return rc;
+	}
+	w->pos = lo;
+	if (after) {
+		rc = order_bound(p, after->category, after->h.category_len, after->h.id, true,
+				 &w->pos);
+		if (rc)
+			return rc;
+		if (w->pos < lo)
+			w->pos = lo;
+		if (w->pos > w->hi)
+			w->pos = w->hi;
+	}
+	return 0;
+}
+
+int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
+		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
+		 char next_cursor[33])
+{
+	walk_t top, base;
 	size_t cat_len = 0;
-	rec_ref_t r;
+	rec_ref_t r, cr, *after = NULL;
 	int rc;
 
 	if (!v || !cb || !next_cursor || limit == 0 || limit > CATALOG_LIST_MAX)
 		return SOUK_EINVAL;
 	next_cursor[0] = '\0';
-	hi = v->order_len / sizeof(uint64_t);
 	if (category) {
 		cat_len = strlen(category);
 		if (cat_len > CATALOG_KEY_MAX)
 			return 0; /* no such category: an empty list */
-		rc = order_bound(v, category, cat_len, zero, false, &lo);
-		if (rc)
-			return rc;
-		rc = order_bound(v, category, cat_len, ones, true, &hi);
-		if (rc)
-			return rc;
 	}
-	pos = lo;
 	if (cursor && *cursor) {
 		store_id_t cid;
-		uint64_t off;
 		if (store_id_parse(cursor, &cid) != 0)
 			return SOUK_EINVAL;
-		rc = shm_hidx_lookup(v->id_idx, v->id_idx_len, cid.b, 16, &off);
+		rc = view_find_id(v, cid.b, &cr);
 		if (rc)
 			return rc;
-		rc = rec_at(v, off, &r);
+		if (cr.h.flags & CAT_REC_GONE)
+			return SOUK_ENOENT; /* no longer in the catalog: no place */
+		after = &cr;
+	}
+	rc = walk_init(&v->top, category, cat_len, after, &top);
+	if (rc)
+		return rc;
+	if (v->has_base) {
+		rc = walk_init(&v->base, category, cat_len, after, &base);
 		if (rc)
 			return rc;
-		rc = order_bound(v, r.category, r.h.category_len, cid.b, true, &pos);
-		if (rc)
-			return rc;
-		if (pos < lo)
-			pos = lo;
-		if (pos > hi)
-			pos = hi;
+	} else {
+		base.part = NULL;
+		base.pos = base.hi = 0;
 	}
 
 	const uint8_t *last = NULL;
 	uint32_t n = 0;
-	for (; pos < hi; pos++) {
+	for (;;) {
+		rec_ref_t rt, rb;
+		bool have_t = false, have_b = false;
 		struct cat_loc l;
-		rc = order_at(v, pos, &r);
-		if (rc)
-			return rc;
+		if (top.pos < top.hi) {
+			rc = order_at(top.part, top.pos, &rt);
+			if (rc)
+				return rc;
+			have_t = true;
+		}
+		while (base.pos < base.hi) {
+			rc = order_at(base.part, base.pos, &rb);
+			if (rc)
+				return rc;
+			int o = overridden(v, rb.h.id);
+			if (o < 0)
+				return o;
+			if (!o) {
+				have_b = true;
+				break;
+			}
+			base.pos++; /* stale: the delta has this product */
+		}
+		if (!have_t && !have_b)
+			break;
+		if (have_t && (!have_b ||
+			       rec_cmp_key(&rt, rb.category, rb.h.category_len, rb.h.id) < 0)) {
+			r = rt;
+			top.pos++;
+		} else {
+			r = rb;
+			base.pos++;
+		}
 		if (r.h.flags & CAT_REC_ARCHIVED)
 			continue;
 		if (n == limit) {

@@ -22,6 +22,17 @@
  * Sections (all offsets, no pointers): "cat.meta", "cat.rec" (records),
  * "cat.id" (hash index id -> record), "cat.sku" (hash index sku -> record),
  * "cat.order" (record offsets sorted by category then id, for cursor lists).
+ *
+ * Base and delta (see shm/image.h): a full image holds every product. A
+ * delta image holds the same five sections over only the products changed
+ * since its base: new renderings, tombstones for archived products (kept in
+ * its order list so cursors naming them resolve) and "gone" tombstones for
+ * products no longer in the catalog at all (id index only). Reads look in
+ * the delta first (a tombstone hides the base's record), then in the base;
+ * a base record whose id the delta holds is stale and never served, also
+ * not by its old SKU. Lists merge the delta's order list with the base's
+ * (skipping stale base entries), so cursor pagination stays exact and
+ * stable: every served product once, in (category, id) order.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,21 +87,48 @@ extern const char *const catalog_section_names[CATALOG_NSECTIONS];
 int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
 		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS]);
 
+/* Delta: the "cat.*" sections of a delta image (the builder from
+ * shm_builder_new_delta) over a base holding a full catalog: the n products
+ * changed since the base (rendered, or archived tombstones) and the ngone ids
+ * of products no longer in the catalog. count is the number of products
+ * served by base + delta together (what the view reports). An id both
+ * changed and gone, or twice, is SOUK_EINVAL. */
+int catalog_build_delta(shm_builder_t *b, const catalog_product_t *const *changed, size_t n,
+			const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
+			size_t *bytes);
+int catalog_build_delta_mem(const catalog_product_t *const *changed, size_t n,
+			    const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
+			    void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS]);
+
 /* ---- reading (workers) ---------------------------------------------------- */
+/* The five sections of one image (process-local pointers into it). */
 typedef struct {
-	const shm_image_t *img;
 	const void *meta, *rec, *id_idx, *sku_idx, *order;
 	size_t meta_len, rec_len, id_idx_len, sku_idx_len, order_len;
+	bool delta;          /* sections of a delta image */
+} catalog_part_t;
+
+typedef struct {
+	const shm_image_t *img;
+	catalog_part_t top;  /* the image's own sections (a delta's changes) */
+	catalog_part_t base; /* the base's sections when has_base */
+	bool has_base;
 	uint64_t count;      /* products served */
 	uint64_t seq;        /* change-log sequence this image includes */
 } catalog_view_t;
 
-/* Bind a view to an image; SOUK_ENOENT when the image has no catalog,
- * SOUK_ECORRUPT when its sections are malformed. */
+/* Bind a view to an image (a delta with its base, see shm_image_base);
+ * SOUK_ENOENT when the image has no catalog, SOUK_ECORRUPT when its sections
+ * are malformed or a delta's catalog does not fit its base. */
 int catalog_view_init(const shm_image_t *img, catalog_view_t *out);
 /* Bind a view to sections in memory (see catalog_build_mem). */
 int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS],
 			  const size_t len[CATALOG_NSECTIONS], catalog_view_t *out);
+/* The same for a delta over a base, both in memory (tests, tools). */
+int catalog_view_init_mem_delta(void *const base_sec[CATALOG_NSECTIONS],
+				const size_t base_len[CATALOG_NSECTIONS],
+				void *const delta_sec[CATALOG_NSECTIONS],
+				const size_t delta_len[CATALOG_NSECTIONS], catalog_view_t *out);
 
 /* Every read checks offsets against the section lengths: a damaged image gives
  * SOUK_ECORRUPT, never a crash. Locale matching: exact (ASCII case-insensitive),

@@ -72,7 +72,7 @@ static int parse_gen(const char *s, uint64_t *out)
 	return 0;
 }
 
-int shm_images_unlink(const char *instance, uint64_t keep, uint64_t *max_gen)
+int shm_images_unlink(const char *instance, uint64_t keep, uint64_t keep2, uint64_t *max_gen)
 {
 	char prefix[SHM_INSTANCE_MAX + 8], name[NAME_MAX + 2];
 	size_t plen;
@@ -93,7 +93,7 @@ int shm_images_unlink(const char *instance, uint64_t keep, uint64_t *max_gen)
 			continue;
 		if (max_gen != NULL && g > *max_gen)
 			*max_gen = g;
-		if (g == keep)
+		if ((keep != 0 && g == keep) || (keep2 != 0 && g == keep2))
 			continue;
 		snprintf(name, sizeof(name), "/%s", de->d_name);
 		if (shm_unlink(name) == 0)
@@ -207,7 +207,16 @@ int shm_ctl_create(const char *instance, uint32_t nslots, shm_ctl_t **out)
 					     name, c->hdr->nslots, nslots);
 			atomic_store_explicit(&c->hdr->publisher_pid, (uint64_t)getpid(),
 					      memory_order_relaxed);
-			shm_images_unlink(instance, shm_ctl_generation(c), NULL);
+			uint64_t cur = shm_ctl_generation(c), cur_base = cur;
+			shm_img_hdr_t ih;
+			if (cur != 0 && shm_image_peek(instance, cur, &ih) == 0 &&
+			    (ih.flags & SHM_IMG_DELTA) != 0)
+				cur_base = ih.base_gen;
+			c->pub_base = cur_base;
+			c->gen_hi = cur;
+			/* keep the current image and its base; anything newer was
+			 * never published (a crashed build) */
+			shm_images_unlink(instance, cur, cur_base, NULL);
 			shm_ctl_reap(c);
 			log_shm_info("took over control segment '%s' (generation %" PRIu64 ")",
 				     name, shm_ctl_generation(c));
@@ -229,7 +238,8 @@ int shm_ctl_create(const char *instance, uint32_t nslots, shm_ctl_t **out)
 			goto fail;
 	}
 	/* generations continue above any leftover image so names never repeat */
-	shm_images_unlink(instance, 0, &max_gen);
+	shm_images_unlink(instance, 0, 0, &max_gen);
+	c->gen_hi = max_gen;
 	size = ctl_size(nslots);
 	if (ftruncate(c->fd, (off_t)size) != 0) {
 		rc = -errno;
@@ -311,6 +321,8 @@ void shm_ctl_free(shm_ctl_t **pc)
 		return;
 	if (c->latest != NULL)
 		shm_image_unref(c->latest);
+	if (c->latest_base != NULL)
+		shm_image_unref(c->latest_base);
 	if (c->hdr != NULL)
 		munmap(c->hdr, c->map_len);
 	if (c->fd >= 0)
@@ -357,7 +369,7 @@ int shm_ctl_unlink(const char *instance)
 	shm_name_ctl(instance, name, sizeof(name));
 	if (shm_unlink(name) != 0)
 		rc = errno == ENOENT ? SOUK_ENOENT : -errno;
-	n = shm_images_unlink(instance, 0, NULL);
+	n = shm_images_unlink(instance, 0, 0, NULL);
 	if (rc == SOUK_ENOENT && n > 0)
 		rc = 0;
 	return rc;
@@ -569,6 +581,8 @@ void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out)
 	out->last_publish_ms = atomic_load_explicit(&h->last_publish_ms, memory_order_relaxed);
 	out->image_size = atomic_load_explicit(&h->image_size, memory_order_relaxed);
 	out->publisher_pid = atomic_load_explicit(&h->publisher_pid, memory_order_relaxed);
+	out->base_generation = atomic_load_explicit(&h->base_generation, memory_order_relaxed);
+	out->base_size = atomic_load_explicit(&h->base_size, memory_order_relaxed);
 	out->nslots = h->nslots;
 	for (uint32_t k = 0; k < h->nslots; k++) {
 		uint32_t pid =

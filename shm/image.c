@@ -94,6 +94,16 @@ int shm_image_check(const void *buf, size_t len, uint64_t generation, int skip_c
 			return SOUK_ECORRUPT;
 		}
 	}
+	if ((h->flags & ~SHM_IMG_DELTA) != 0) {
+		*why = "unknown flags";
+		return SOUK_ECORRUPT;
+	}
+	if ((h->flags & SHM_IMG_DELTA) != 0
+		? (h->base_gen == 0 || h->base_gen >= h->generation || h->base_size < sizeof(*h))
+		: (h->base_gen != 0 || h->base_checksum != 0 || h->base_size != 0)) {
+		*why = "bad base reference";
+		return SOUK_ECORRUPT;
+	}
 	if (!skip_checksum && shm_image_checksum(buf, len) != h->checksum) {
 		*why = "checksum mismatch";
 		return SOUK_ECORRUPT;
@@ -115,6 +125,8 @@ void shm_image_unref(shm_image_t *img)
 		return;
 	if (img->map_len != 0)
 		munmap((void *)img->base, img->map_len);
+	if (img->base_img != NULL)
+		shm_image_unref(img->base_img);
 	img->magic = 0;
 	free(img);
 }
@@ -139,6 +151,31 @@ uint64_t shm_image_seq(const shm_image_t *img)
 	return img->hdr->seq;
 }
 
+const shm_image_t *shm_image_base(const shm_image_t *img)
+{
+	return img->base_img;
+}
+
+int shm_image_peek(const char *instance, uint64_t gen, shm_img_hdr_t *out)
+{
+	char name[SHM_INSTANCE_MAX + 32];
+	ssize_t n;
+	int fd, rc = 0;
+
+	shm_name_img(instance, gen, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == ENOENT ? SOUK_ENOENT : -errno;
+	n = pread(fd, out, sizeof(*out), 0);
+	if (n < 0)
+		rc = -errno;
+	else if ((size_t)n != sizeof(*out) || out->magic != SHM_IMG_MAGIC ||
+		 out->abi != SHM_ABI_VERSION || out->generation != gen)
+		rc = SOUK_ECORRUPT;
+	close(fd);
+	return rc;
+}
+
 int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len)
 {
 	for (uint32_t i = 0; i < img->hdr->nsect; i++) {
@@ -154,10 +191,14 @@ int shm_image_section(const shm_image_t *img, const char *name, const void **dat
 
 /* ---- builder -------------------------------------------------------------- */
 
+enum { BUILD_FULL, BUILD_DELTA, BUILD_BASE };
+
 struct shm_builder {
 	uint64_t magic;
 	shm_ctl_t *ctl;
+	int kind; /* BUILD_* */
 	uint64_t gen, prev_gen, seq, t0_ns;
+	uint64_t base_gen, base_checksum, base_size; /* BUILD_DELTA */
 	int fd;
 	char name[SHM_INSTANCE_MAX + 32];
 	uint8_t *base;	 /* SHM_IMAGE_MAX bytes of address space over the file */
@@ -167,32 +208,84 @@ struct shm_builder {
 	shm_sect_t sect[SHM_SECT_MAX];
 };
 
-int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Claim the builder kind's place and a generation; 0 or SOUK_EBUSY. */
+static int builder_claim(shm_ctl_t *ctl, int kind, uint64_t *gen, uint64_t *prev)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&ctl->lock);
+	int *active = kind == BUILD_BASE ? &ctl->base_active : &ctl->builder_active;
+	if (*active) {
+		rc = SOUK_EBUSY;
+	} else {
+		*active = 1;
+		*prev = shm_ctl_generation(ctl);
+		*gen = max_u64(*prev, ctl->gen_hi) + 1;
+		if (kind == BUILD_BASE) {
+			/* above a publication builder that may be running too */
+			*gen += 1;
+			ctl->gen_hi = *gen;
+		}
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	return rc;
+}
+
+static void builder_unclaim(shm_ctl_t *ctl, int kind)
+{
+	pthread_mutex_lock(&ctl->lock);
+	if (kind == BUILD_BASE)
+		ctl->base_active = 0;
+	else
+		ctl->builder_active = 0;
+	pthread_mutex_unlock(&ctl->lock);
+}
+
+static int builder_start(shm_ctl_t *ctl, int kind, uint64_t base_gen, shm_builder_t **out)
 {
 	shm_builder_t *b = NULL;
+	shm_img_hdr_t bh;
+	uint64_t gen = 0, prev = 0;
 	int rc;
 
 	*out = NULL;
 	if (!ctl->writer)
 		return -EPERM;
-	pthread_mutex_lock(&ctl->lock);
-	rc = ctl->builder_active ? SOUK_EBUSY : 0;
-	ctl->builder_active = 1;
-	pthread_mutex_unlock(&ctl->lock);
+	if (kind == BUILD_DELTA) {
+		if (base_gen == 0)
+			return SOUK_EINVAL;
+		rc = shm_image_peek(ctl->instance, base_gen, &bh);
+		if (rc != 0)
+			return rc;
+		if ((bh.flags & SHM_IMG_DELTA) != 0 || bh.size < sizeof(bh))
+			return SOUK_EINVAL; /* a delta never names a delta */
+	}
+	rc = builder_claim(ctl, kind, &gen, &prev);
 	if (rc != 0)
 		return rc;
 	b = calloc(1, sizeof(*b));
 	if (b == NULL) {
-		rc = SOUK_ENOMEM;
-		goto fail;
+		builder_unclaim(ctl, kind);
+		return SOUK_ENOMEM;
 	}
 	b->magic = SHM_BUILDER_MAGIC;
 	b->ctl = ctl;
+	b->kind = kind;
 	b->fd = -1;
 	b->base = MAP_FAILED;
 	b->t0_ns = souk_now_mono_ns();
-	b->prev_gen = shm_ctl_generation(ctl);
-	b->gen = b->prev_gen + 1;
+	b->prev_gen = prev;
+	b->gen = gen;
+	if (kind == BUILD_DELTA) {
+		b->base_gen = base_gen;
+		b->base_checksum = bh.checksum;
+		b->base_size = bh.size;
+	}
 	shm_name_img(ctl->instance, b->gen, b->name, sizeof(b->name));
 	b->fd = shm_open(b->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (b->fd < 0 && errno == EEXIST) {
@@ -210,8 +303,10 @@ int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
 		goto fail;
 	}
 	b->used = sizeof(shm_img_hdr_t);
-	if (ftruncate(b->fd, (off_t)b->used) != 0) {
-		rc = -errno;
+	rc = posix_fallocate(b->fd, 0, (off_t)b->used);
+	if (rc != 0) {
+		rc = -rc;
+		log_shm_err("cannot allocate image '%s' (%s)", b->name, strerror(-rc));
 		goto fail;
 	}
 	b->file_len = b->used;
@@ -225,14 +320,23 @@ int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
 	*out = b;
 	return 0;
 fail:
-	if (b != NULL)
-		shm_builder_free(&b);
-	else {
-		pthread_mutex_lock(&ctl->lock);
-		ctl->builder_active = 0;
-		pthread_mutex_unlock(&ctl->lock);
-	}
+	shm_builder_free(&b);
 	return rc;
+}
+
+int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out)
+{
+	return builder_start(ctl, BUILD_FULL, 0, out);
+}
+
+int shm_builder_new_delta(shm_ctl_t *ctl, uint64_t base_gen, shm_builder_t **out)
+{
+	return builder_start(ctl, BUILD_DELTA, base_gen, out);
+}
+
+int shm_builder_new_base(shm_ctl_t *ctl, shm_builder_t **out)
+{
+	return builder_start(ctl, BUILD_BASE, 0, out);
 }
 
 void shm_builder_set_seq(shm_builder_t *b, uint64_t seq)
@@ -257,24 +361,24 @@ void shm_builder_free(shm_builder_t **pb)
 		close(b->fd);
 		shm_unlink(b->name); /* never published */
 	}
-	pthread_mutex_lock(&b->ctl->lock);
-	b->ctl->builder_active = 0;
-	pthread_mutex_unlock(&b->ctl->lock);
+	builder_unclaim(b->ctl, b->kind);
 	b->magic = 0;
 	free(b);
 	*pb = NULL;
 }
 
-/* Grow the file to at least len bytes. */
+/* Grow the file to at least len bytes. posix_fallocate, not ftruncate: the
+ * pages are allocated now, so a full tmpfs is an error here rather than a
+ * SIGBUS when the section is written. */
 static int builder_grow(shm_builder_t *b, size_t len)
 {
 	if (len <= b->file_len)
 		return 0;
-	if (ftruncate(b->fd, (off_t)len) != 0) {
-		int rc = -errno;
+	int rc = posix_fallocate(b->fd, (off_t)b->file_len, (off_t)(len - b->file_len));
+	if (rc != 0) {
 		log_shm_err("cannot grow image '%s' to %zu bytes (%s)", b->name, len,
-			    strerror(-rc));
-		return rc;
+			    strerror(rc));
+		return -rc;
 	}
 	b->file_len = len;
 	return 0;
@@ -322,27 +426,17 @@ int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void
 	return rc;
 }
 
-int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
+/* Write the section table, header and checksum; drop the mapping and fd.
+ * The file stays (unlinked only by shm_builder_free while fd >= 0). */
+static int builder_seal(shm_builder_t *b, uint64_t created_ms, size_t *out_size)
 {
-	shm_builder_t *b = *pb;
-	shm_ctl_hdr_t *ch = b->ctl->hdr;
 	shm_img_hdr_t *h = (shm_img_hdr_t *)b->base;
-	char old[SHM_INSTANCE_MAX + 32];
-	size_t table_off, size;
-	uint64_t created_ms = souk_now_real_ms();
-	int rc;
+	size_t table_off = align_up(b->used, 64);
+	size_t size = table_off + (size_t)b->nsect * sizeof(shm_sect_t);
+	int rc = builder_grow(b, size);
 
-	if (out_generation != NULL)
-		*out_generation = 0;
-	if (shm_ctl_generation(b->ctl) != b->prev_gen) {
-		rc = SOUK_ECONFLICT; /* someone else published: not ours to replace */
-		goto fail;
-	}
-	table_off = align_up(b->used, 64);
-	size = table_off + (size_t)b->nsect * sizeof(shm_sect_t);
-	rc = builder_grow(b, size);
 	if (rc != 0)
-		goto fail;
+		return rc;
 	memcpy(b->base + table_off, b->sect, (size_t)b->nsect * sizeof(shm_sect_t));
 	memset(h, 0, sizeof(*h));
 	h->magic = SHM_IMG_MAGIC;
@@ -354,30 +448,116 @@ int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
 	h->seq = b->seq;
 	h->sect_off = table_off;
 	h->nsect = b->nsect;
+	if (b->kind == BUILD_DELTA) {
+		h->flags = SHM_IMG_DELTA;
+		h->base_gen = b->base_gen;
+		h->base_checksum = b->base_checksum;
+		h->base_size = b->base_size;
+	}
 	h->checksum = shm_image_checksum(b->base, size);
-	/* the image is complete; drop our writable mapping before publishing */
+	/* the image is complete; drop our writable mapping */
 	munmap(b->base, SHM_IMAGE_MAX);
 	b->base = MAP_FAILED;
 	close(b->fd);
 	b->fd = -1;
+	*out_size = size;
+	return 0;
+}
+
+static void unlink_gen(const shm_ctl_t *ctl, uint64_t gen)
+{
+	char name[SHM_INSTANCE_MAX + 32];
+
+	shm_name_img(ctl->instance, gen, name, sizeof(name));
+	shm_unlink(name);
+}
+
+int shm_builder_publish(shm_builder_t **pb, uint64_t *out_generation)
+{
+	shm_builder_t *b = *pb;
+	shm_ctl_t *ctl = b->ctl;
+	shm_ctl_hdr_t *ch = ctl->hdr;
+	uint64_t created_ms = souk_now_real_ms(), keep_base, old_base;
+	size_t size = 0;
+	int rc;
+
+	if (out_generation != NULL)
+		*out_generation = 0;
+	if (b->kind == BUILD_BASE) {
+		rc = SOUK_EINVAL; /* published through a delta over it */
+		goto fail;
+	}
+	if (shm_ctl_generation(ctl) != b->prev_gen) {
+		rc = SOUK_ECONFLICT; /* someone else published: not ours to replace */
+		goto fail;
+	}
+	rc = builder_seal(b, created_ms, &size);
+	if (rc != 0)
+		goto fail;
+	keep_base = b->kind == BUILD_DELTA ? b->base_gen : b->gen;
 
 	atomic_store_explicit(&ch->image_size, size, memory_order_relaxed);
 	atomic_store_explicit(&ch->seq, b->seq, memory_order_relaxed);
+	atomic_store_explicit(&ch->base_generation, keep_base, memory_order_relaxed);
+	atomic_store_explicit(&ch->base_size, b->kind == BUILD_DELTA ? b->base_size : size,
+			      memory_order_relaxed);
 	atomic_store_explicit(&ch->generation, b->gen, memory_order_release);
 	atomic_fetch_add_explicit(&ch->publish_count, 1, memory_order_relaxed);
 	atomic_store_explicit(&ch->last_publish_ns, souk_now_mono_ns() - b->t0_ns,
 			      memory_order_relaxed);
 	atomic_store_explicit(&ch->last_publish_ms, created_ms, memory_order_relaxed);
-	if (b->prev_gen != 0) {
-		shm_name_img(b->ctl->instance, b->prev_gen, old, sizeof(old));
-		shm_unlink(old);
-	}
+
+	/* only the new image and its base stay linked */
+	pthread_mutex_lock(&ctl->lock);
+	old_base = ctl->pub_base;
+	ctl->pub_base = keep_base;
+	pthread_mutex_unlock(&ctl->lock);
+	if (b->prev_gen != 0 && b->prev_gen != keep_base)
+		unlink_gen(ctl, b->prev_gen);
+	if (old_base != 0 && old_base != keep_base && old_base != b->prev_gen)
+		unlink_gen(ctl, old_base);
 	if (out_generation != NULL)
 		*out_generation = b->gen;
 	rc = 0;
 fail:
 	shm_builder_free(pb);
 	return rc;
+}
+
+int shm_builder_finish(shm_builder_t **pb, uint64_t *out_generation)
+{
+	shm_builder_t *b = *pb;
+	size_t size = 0;
+	int rc;
+
+	if (out_generation != NULL)
+		*out_generation = 0;
+	if (b->kind != BUILD_BASE) {
+		rc = SOUK_EINVAL;
+		goto fail;
+	}
+	rc = builder_seal(b, souk_now_real_ms(), &size);
+	if (rc == 0 && out_generation != NULL)
+		*out_generation = b->gen;
+fail:
+	shm_builder_free(pb);
+	return rc;
+}
+
+int shm_image_discard(shm_ctl_t *ctl, uint64_t generation)
+{
+	int keep;
+
+	if (!ctl->writer)
+		return -EPERM;
+	if (generation == 0)
+		return SOUK_EINVAL;
+	pthread_mutex_lock(&ctl->lock);
+	keep = generation == shm_ctl_generation(ctl) || generation == ctl->pub_base;
+	pthread_mutex_unlock(&ctl->lock);
+	if (!keep)
+		unlink_gen(ctl, generation);
+	return 0;
 }
 
 /* ---- readers -------------------------------------------------------------- */
@@ -445,38 +625,23 @@ static int image_error_permanent(int rc)
 	return rc == SOUK_ECORRUPT || rc == SOUK_EVERSION || rc == SOUK_ENOENT;
 }
 
-/* Map and validate image *gen (following newer generations when it was
- * unlinked meanwhile). Called with ctl->lock held. */
-static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const char **why)
+/* Open, map and validate image gen: 0, -ENOENT when the file is missing,
+ * another error with *why. */
+static int image_open(shm_ctl_t *ctl, uint64_t gen, shm_image_t **out, const char **why)
 {
 	char name[SHM_INSTANCE_MAX + 32];
 	shm_image_t *img = NULL;
 	struct stat st;
 	void *base = MAP_FAILED;
-	int fd = -1, rc = 0;
+	int fd, rc = 0;
 
 	*out = NULL;
-	for (int tries = 0;; tries++) {
-		shm_name_img(ctl->instance, *gen, name, sizeof(name));
-		fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-		if (fd >= 0)
-			break;
+	shm_name_img(ctl->instance, gen, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
 		rc = -errno;
-		if (rc != -ENOENT) {
-			*why = "cannot open";
-			return rc;
-		}
-		uint64_t g2 = shm_ctl_generation(ctl);
-		if (g2 == *gen) {
-			*why = "image missing";
-			return SOUK_ENOENT;
-		}
-		if (tries >= SHM_READER_RETRIES) {
-			*why = "replaced too fast, retries exhausted";
-			return SOUK_ESTALE;
-		}
-		atomic_fetch_add_explicit(&ctl->unlink_races, 1, memory_order_relaxed);
-		*gen = g2;
+		*why = rc == -ENOENT ? "image missing" : "cannot open";
+		return rc;
 	}
 	if (fstat(fd, &st) != 0) {
 		rc = -errno;
@@ -500,21 +665,109 @@ static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const cha
 		*why = "out of memory";
 		goto fail;
 	}
-	rc = shm_image_check(base, (size_t)st.st_size, *gen, 0, img, why);
+	rc = shm_image_check(base, (size_t)st.st_size, gen, 0, img, why);
 	if (rc != 0)
 		goto fail;
 	img->map_len = (size_t)st.st_size;
 	atomic_init(&img->refs, 1);
 	close(fd);
+	atomic_fetch_add_explicit(&ctl->mapped, 1, memory_order_relaxed);
 	*out = img;
 	return 0;
 fail:
 	free(img);
 	if (base != MAP_FAILED)
 		munmap(base, (size_t)st.st_size);
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	return rc;
+}
+
+/* Is img the base a delta header names? */
+static int base_matches(const shm_image_t *img, const shm_img_hdr_t *d)
+{
+	return img != NULL && img->base_img == NULL && img->hdr->generation == d->base_gen &&
+	       img->hdr->checksum == d->base_checksum && img->size == d->base_size;
+}
+
+/* Give delta img its base: a mapping this process holds already, else map
+ * and validate it (once per process: it is cached in ctl->latest_base).
+ * Called with ctl->lock held; -ENOENT when the base file is missing. */
+static int image_attach_base(shm_ctl_t *ctl, shm_image_t *img, const char **why)
+{
+	const shm_img_hdr_t *d = img->hdr;
+	shm_image_t *base = NULL;
+	int rc;
+
+	if (base_matches(ctl->latest_base, d)) {
+		base = ctl->latest_base;
+	} else if (base_matches(ctl->latest, d) ||
+		   (ctl->latest != NULL && base_matches(ctl->latest->base_img, d))) {
+		/* the full image in use became a base, or the latest delta's */
+		base = base_matches(ctl->latest, d) ? ctl->latest : ctl->latest->base_img;
+		atomic_fetch_add_explicit(&base->refs, 1, memory_order_relaxed);
+		if (ctl->latest_base != NULL)
+			shm_image_unref(ctl->latest_base);
+		ctl->latest_base = base;
+	} else {
+		rc = image_open(ctl, d->base_gen, &base, why);
+		if (rc == -ENOENT) {
+			*why = "base image missing";
+			return rc;
+		}
+		if (rc == SOUK_ECORRUPT || rc == SOUK_EVERSION)
+			*why = "base image refused (damaged, truncated or of another version)";
+		if (rc != 0)
+			return rc;
+		if ((base->hdr->flags & SHM_IMG_DELTA) != 0 || !base_matches(base, d)) {
+			*why = (base->hdr->flags & SHM_IMG_DELTA) != 0 ? "base is a delta"
+									 : "base does not match";
+			shm_image_unref(base);
+			return SOUK_ECORRUPT;
+		}
+		if (ctl->latest_base != NULL)
+			shm_image_unref(ctl->latest_base);
+		ctl->latest_base = base; /* the cache keeps the open's reference */
+	}
+	atomic_fetch_add_explicit(&base->refs, 1, memory_order_relaxed);
+	img->base_img = base;
+	return 0;
+}
+
+/* Map and validate image *gen and, for a delta, its base (following newer
+ * generations when either was unlinked meanwhile). Called with ctl->lock
+ * held. */
+static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const char **why)
+{
+	shm_image_t *img = NULL;
+	int rc;
+
+	*out = NULL;
+	for (int tries = 0;; tries++) {
+		rc = image_open(ctl, *gen, &img, why);
+		if (rc == 0 && (img->hdr->flags & SHM_IMG_DELTA) != 0) {
+			rc = image_attach_base(ctl, img, why);
+			if (rc != 0) {
+				shm_image_unref(img);
+				img = NULL;
+			}
+		}
+		if (rc == 0) {
+			*out = img;
+			return 0;
+		}
+		if (rc != -ENOENT)
+			return rc;
+		/* the image or its base was unlinked: replaced meanwhile? */
+		uint64_t g2 = shm_ctl_generation(ctl);
+		if (g2 == *gen)
+			return SOUK_ENOENT;
+		if (tries >= SHM_READER_RETRIES) {
+			*why = "replaced too fast, retries exhausted";
+			return SOUK_ESTALE;
+		}
+		atomic_fetch_add_explicit(&ctl->unlink_races, 1, memory_order_relaxed);
+		*gen = g2;
+	}
 }
 
 /* Slow path: the generation moved to g. */
@@ -539,7 +792,11 @@ static void reader_switch(shm_reader_t *r, uint64_t g)
 				shm_image_unref(ctl->latest);
 			ctl->latest = img;
 			atomic_fetch_add_explicit(&img->refs, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&ctl->mapped, 1, memory_order_relaxed);
+			if (img->base_img == NULL && ctl->latest_base != NULL) {
+				/* a full image again: the old base is not needed */
+				shm_image_unref(ctl->latest_base);
+				ctl->latest_base = NULL;
+			}
 		} else {
 			if (image_error_permanent(rc)) {
 				ctl->bad_gen = g;

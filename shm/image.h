@@ -29,26 +29,56 @@
  *
  * ---- Publishing (shm_builder_*, soukd) -----------------------------------
  *
- *  1. G = current generation + 1. Create <instance>.img.G with
- *     O_CREAT|O_EXCL|O_RDWR, fchmod 0640. The name is never visible to
- *     readers before step 5: they only open the generation they loaded.
+ *  1. G = max(current generation, highest generation handed to a base
+ *     builder) + 1. Create <instance>.img.G with O_CREAT|O_EXCL|O_RDWR,
+ *     fchmod 0640. The name is never visible to readers before step 5: they
+ *     only open the generation they loaded (or the base a published delta
+ *     names).
  *  2. Reserve address space once (SHM_IMAGE_MAX bytes, MAP_SHARED over the
- *     file) and grow the file with ftruncate as sections are reserved, so
- *     section pointers handed to the caller never move. Sections are written
- *     in place (no copy).
+ *     file) and grow the file with posix_fallocate as sections are reserved,
+ *     so section pointers handed to the caller never move and a full
+ *     /dev/shm fails the build with ENOSPC (or EFBIG past RLIMIT_FSIZE)
+ *     instead of a SIGBUS on first touch. Sections are written in place.
  *  3. Finish: write the section table and header (magic, ABI, generation,
- *     size, seq, created time), then the checksum over bytes
- *     [SHM_IMG_CSUM_FROM, size), then munmap. The image is complete in the
- *     page cache of tmpfs; no fsync is needed (and none exists for tmpfs).
- *  4. Store informational fields (image_size, seq) with relaxed stores.
+ *     size, seq, created time, flags and base fields), then the checksum
+ *     over bytes [SHM_IMG_CSUM_FROM, size), then munmap. The image is
+ *     complete in the page cache of tmpfs; no fsync is needed.
+ *  4. Store informational fields (image_size, seq, base_generation) with
+ *     relaxed stores.
  *  5. atomic_store_explicit(&ctl->generation, G, memory_order_release).
- *     This is the publication point: every byte of image G and the fields of
- *     step 4 happen-before any reader's acquire-load that sees G.
+ *     This is the publication point: every byte of image G (and of the base
+ *     it names, finished before G was built) and the fields of step 4
+ *     happen-before any reader's acquire-load that sees G.
  *  6. Update publish_count / last_publish_ns / last_publish_ms (relaxed).
- *  7. shm_unlink the image of the replaced generation. Mappings that still
- *     use it stay valid until they are unmapped; its memory is freed by the
- *     kernel after the last munmap.
+ *  7. Unlink what the new generation no longer needs: the replaced image,
+ *     unless it is the base of G, and the replaced image's base, unless it
+ *     is still the base of G. Only the current image and its base stay.
+ *     Mappings that still use an unlinked image stay valid until unmapped.
  * A published image is never opened for writing again.
+ *
+ * ---- Base and delta images ----------------------------------------------
+ *
+ * A full image (flags 0) holds everything. A delta image (flags
+ * SHM_IMG_DELTA) holds only what changed since a base image and names it:
+ * base_gen, base_checksum, base_size are the base's generation, header
+ * checksum and size. A base is a full image: either one that was published
+ * as current, or one built apart (shm_builder_new_base, possibly on another
+ * thread while deltas keep being published) and finished
+ * (shm_builder_finish) without ever being current; its generation comes
+ * from the same counter, so names never repeat and base_gen < generation.
+ * A delta never names a delta. What "changed" means is the business of the
+ * sections (shm/catalog.c: records, tombstones and an order overlay); the
+ * reader only guarantees that a request sees one consistent (base, delta)
+ * pair: the delta holds a reference on its base mapping.
+ *
+ * The publisher writes one delta per coalesced burst (cost proportional to
+ * the changes) and replaces the base when the delta grows too large: the new
+ * base is built from a snapshot of the rendered products, then published by
+ * a delta over it holding the changes made during the build.
+ *
+ * A base stays linked while the current generation is it or a delta over
+ * it (step 7); a finished base not yet named by a published delta is the
+ * publisher's and is removed by shm_image_discard when abandoned.
  *
  * ---- Reading (shm_reader_*, workers) --------------------------------------
  *
@@ -64,7 +94,17 @@
  *     PROT_READ, MAP_SHARED; close the fd.
  *   - validate: magic, ABI version, header size, generation == G,
  *     size == st_size, section table inside the image, every section inside
- *     the image and aligned as recorded, names NUL-terminated, checksum.
+ *     the image and aligned as recorded, names NUL-terminated, flags known,
+ *     base fields consistent with the flags, checksum.
+ *   - a delta: find its base among the process's mappings (the cached base,
+ *     or the current image when the base was published as one), else open,
+ *     map and validate <instance>.img.<base_gen> likewise (generation ==
+ *     base_gen, not itself a delta) and check its checksum and size against
+ *     the delta's base_checksum / base_size. A base checksummed once is
+ *     cached in the shm_ctl_t for every thread of the process. A base that
+ *     is missing while the generation moved on is an unlink race (retry with
+ *     the new generation); missing while it did not move, or not matching,
+ *     refuses the delta (permanent, the last good pair is kept).
  *   - on a permanent failure (ECORRUPT, EVERSION, image missing): log
  *     (rate-limited) "shm, refused image ... (reason)", remember G as bad so
  *     the next requests do not retry it (still no syscall), and keep serving
@@ -109,7 +149,7 @@
 
 #include "shm/shm.h"
 
-#define SHM_ABI_VERSION	   1u
+#define SHM_ABI_VERSION	   2u /* 2: base/delta images */
 #define SHM_CTL_MAGIC	   0x314c54434b554f53ull /* "SOUKCTL1" */
 #define SHM_IMG_MAGIC	   0x31474d494b554f53ull /* "SOUKIMG1" */
 #define SHM_SECT_NAME_MAX  32			 /* including the NUL */
@@ -135,7 +175,10 @@ typedef struct {
 	_Atomic uint64_t last_publish_ms; /* wall clock of the last publish */
 	_Atomic uint64_t image_size;	  /* bytes of the current image */
 	_Atomic uint64_t publisher_pid;	  /* pid of soukd that created/took over */
-	uint8_t reserved[4096 - 88];
+	_Atomic uint64_t base_generation; /* base of the current image (itself
+					   * when it is a full image) */
+	_Atomic uint64_t base_size;	  /* bytes of that base */
+	uint8_t reserved[4096 - 104];
 } shm_ctl_hdr_t;
 
 /* One worker slot: 64-byte aligned to keep counters of two workers off one
@@ -170,9 +213,14 @@ typedef struct {
 	uint64_t seq;	     /* change-log sequence included */
 	uint64_t sect_off;   /* section table offset */
 	uint32_t nsect;	     /* entries in the section table */
-	uint32_t flags;	     /* 0 */
-	uint64_t reserved[5];
+	uint32_t flags;	     /* 0 (full image) or SHM_IMG_DELTA */
+	uint64_t base_gen;   /* delta: generation of its base, else 0 */
+	uint64_t base_checksum; /* delta: checksum field of the base, else 0 */
+	uint64_t base_size;  /* delta: size of the base, else 0 */
+	uint64_t reserved[2];
 } shm_img_hdr_t;
+
+#define SHM_IMG_DELTA 0x1u /* holds changes over the image base_gen */
 
 #define SHM_IMG_CSUM_FROM offsetof(shm_img_hdr_t, generation)
 #define SHM_IMG_CSUM_SEED 0x736f756b696d6731ull
@@ -198,6 +246,7 @@ struct shm_image {
 	size_t map_len;
 	const shm_img_hdr_t *hdr;
 	const shm_sect_t *sect;
+	struct shm_image *base_img; /* a delta's base (one reference), else NULL */
 	_Atomic uint32_t refs;
 };
 #define SHM_IMAGE_OBJ_MAGIC 0x6a626f2e676d6973ull

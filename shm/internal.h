@@ -23,15 +23,23 @@ struct shm_ctl {
 	 * generation changed (never on the hot path). */
 	pthread_mutex_t lock;
 	shm_image_t *latest; /* newest validated image; holds one reference */
+	shm_image_t *latest_base; /* base of the newest delta (one reference) */
 	uint64_t bad_gen;    /* last generation refused */
 	_Atomic uint64_t mapped, refused, errors, unlink_races;
 	log_ratelimit_t rl;
-	int builder_active;
+	int builder_active;	 /* a publication builder (full or delta) exists */
+	int base_active;	 /* a base builder (shm_builder_new_base) exists */
+	uint64_t gen_hi;	 /* highest generation handed to any builder */
+	uint64_t pub_base;	 /* writer: base of the current image (itself when
+				  * full; 0 = unknown) */
 };
 #define SHM_CTL_OBJ_MAGIC 0x6a626f2e6c746373ull
 
 /* Drop one reference; unmaps and frees at zero. */
 void shm_image_unref(shm_image_t *img);
-/* Unlink every image file of the instance except generation keep (0 = all);
- * returns how many were removed and the highest generation seen. */
-int shm_images_unlink(const char *instance, uint64_t keep, uint64_t *max_gen);
+/* Unlink every image file of the instance except generations keep and keep2
+ * (0 = none); returns how many were removed and the highest generation seen. */
+int shm_images_unlink(const char *instance, uint64_t keep, uint64_t keep2, uint64_t *max_gen);
+/* Read the header of image gen of the instance (no validation beyond magic
+ * and generation); 0, SOUK_ENOENT, SOUK_ECORRUPT or -errno. */
+int shm_image_peek(const char *instance, uint64_t gen, shm_img_hdr_t *out);

@@ -59,6 +59,9 @@ typedef struct {
 	uint64_t last_publish_ms; /* wall clock (ms since epoch) of the last one */
 	uint64_t image_size;	  /* bytes of the current image */
 	uint64_t publisher_pid;	  /* soukd that created or took over the segment */
+	uint64_t base_generation; /* base of the current image (= generation when
+				   * the current image is a full one) */
+	uint64_t base_size;	  /* bytes of that base */
 	uint32_t nslots;	  /* worker slots */
 	uint32_t slots_used;	  /* slots currently claimed */
 } shm_ctl_stats_t;
@@ -87,10 +90,22 @@ typedef struct {
 int shm_ctl_slot_info(const shm_ctl_t *ctl, uint32_t i, shm_slot_info_t *out);
 
 /* ---- builder (soukd) ----------------------------------------------------- */
-/* Start an image (generation = current + 1). One builder at a time per
- * shm_ctl_t, and only on a segment from shm_ctl_create (SOUK_EBUSY /
- * -EPERM otherwise). */
+/* Start a full image (generation = current + 1, or above any base being
+ * built). One publication builder (full or delta) at a time per shm_ctl_t,
+ * and only on a segment from shm_ctl_create (SOUK_EBUSY / -EPERM otherwise).
+ * Files grow with posix_fallocate: a full /dev/shm fails a reserve with
+ * -ENOSPC (never a SIGBUS). */
 int shm_builder_new(shm_ctl_t *ctl, shm_builder_t **out);
+/* Start a delta image over base_gen: a full image that is current, or the
+ * base of the current delta, or finished by shm_builder_finish. It holds only
+ * sections describing changes (see shm/image.h, "Base and delta images").
+ * SOUK_ENOENT when the base is gone, SOUK_EINVAL when base_gen is a delta. */
+int shm_builder_new_delta(shm_ctl_t *ctl, uint64_t base_gen, shm_builder_t **out);
+/* Start a base image built apart from publication: it may be filled on
+ * another thread while the owner keeps publishing deltas (one base builder
+ * at a time, besides the publication builder), then completed with
+ * shm_builder_finish and published by a delta over it. */
+int shm_builder_new_base(shm_ctl_t *ctl, shm_builder_t **out);
 /* Change-log sequence this image includes (stored in the image and, at
  * publish, in the control segment). Default 0. */
 void shm_builder_set_seq(shm_builder_t *b, uint64_t seq);
@@ -101,9 +116,17 @@ uint64_t shm_builder_generation(const shm_builder_t *b);
 int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t len, void **out);
 /* Copy data into a new named section. */
 int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void *data, size_t len);
-/* Checksum, publish (release-store of the generation), unlink the replaced
- * image. The builder is consumed (freed) whatever the result. */
+/* Checksum, publish (release-store of the generation), unlink the images the
+ * new one no longer needs. The builder is consumed (freed) whatever the
+ * result. Not for base builders (SOUK_EINVAL). */
 int shm_builder_publish(shm_builder_t **b, uint64_t *out_generation);
+/* Complete a base builder: header and checksum written, file kept but not
+ * published; *out_generation is what shm_builder_new_delta takes. The
+ * builder is consumed whatever the result. */
+int shm_builder_finish(shm_builder_t **b, uint64_t *out_generation);
+/* Remove a finished base that will not be published after all (a no-op for
+ * the current image or its base). */
+int shm_image_discard(shm_ctl_t *ctl, uint64_t generation);
 void shm_builder_free(shm_builder_t **b);
 
 /* ---- reader (workers) ---------------------------------------------------- */
@@ -140,7 +163,10 @@ uint64_t shm_image_generation(const shm_image_t *img);
 uint64_t shm_image_created_ms(const shm_image_t *img); /* wall clock */
 size_t shm_image_size(const shm_image_t *img);
 uint64_t shm_image_seq(const shm_image_t *img); /* change-log sequence */
-/* Find a section by name: 0, or SOUK_ENOENT. */
+/* A delta's base (held as long as the delta is), or NULL for a full image. */
+const shm_image_t *shm_image_base(const shm_image_t *img);
+/* Find a section of this image by name (a delta's own sections only; its
+ * base's through shm_image_base): 0, or SOUK_ENOENT. */
 int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len);
 
 /* ---- lookups over an image ---------------------------------------------- */

@@ -65,6 +65,7 @@ start_listener 1
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 "$SOUKD" -c "$CONF" 2>"$T/soukd.log" &
 PID=$!
 check "soukd sends READY=1 after start-up" wait_for 20 has_at_least READY=1 1
+check "the first image is published before READY=1" compgen -G "/dev/shm/it10n-$$.img.*"
 check "READY=1 comes with a STATUS= text" grep -q '^STATUS=running, config generation 1$' "$OUT"
 check "soukd answers the watchdog (WATCHDOG=1)" wait_for 20 has_at_least WATCHDOG=1 2
 

@@ -2,7 +2,8 @@
 # tests/integration/20-shm-stress.sh - shared-memory publication under load.
 #
 # One publisher process publishes up to 3000 generations (at most 20 s) while
-# reader processes check every record of every image they use; then two
+# reader processes check every record of every image they use, once with
+# full images and once with deltas over bases that are replaced; then two
 # control runs break the protocol on purpose and must be caught, which shows
 # the check can fail. Each run is bounded by count and time.
 set -u
@@ -30,6 +31,8 @@ if [ ! -x "$tool" ]; then
 fi
 run "shm stress: 4 reader processes, every record of every image verified, zero bad reads, one image left, none after unlink" \
 	safe --readers 4 --gens 3000 --seconds 20
+run "shm stress, base + delta: 4 reader processes, every record of every delta and its base verified, pairs consistent while bases are rebuilt, only the current pair left" \
+	delta --readers 4 --gens 3000 --seconds 20
 run "shm control: rewriting a published image in place is caught as bad reads" \
 	inplace --readers 2 --seconds 15
 run "shm control: reading an unpublished generation is caught as bad reads" \

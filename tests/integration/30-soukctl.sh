@@ -92,6 +92,8 @@ expect_rc 2 "unknown command is a usage error" "$CTL" --data "$d" frobnicate
 expect_rc 2 "missing argument is a usage error" "$CTL" --data "$d" backup
 expect_rc 2 "unknown option is a usage error" "$CTL" --data "$d" backup --bogus "$tmp/b2"
 expect_rc 2 "checkpoint without a key is a usage error" "$CTL" --data "$d" audit checkpoint
-expect_rc 2 "-c is refused until configuration lands" "$CTL" -c /etc/souk/souk.yaml info
+expect_rc 2 "-c naming a missing configuration file exits 2" "$CTL" -c "$tmp/absent.yaml" info
+grep -q "config, file '$tmp/absent.yaml', cannot read (No such file or directory)" "$tmp/err" \
+	&& ok "-c naming a missing file says which file and why" || nok "-c missing file message: $(cat "$tmp/err")"
 expect_rc 1 "a missing store is a failure" "$CTL" --data "$tmp/absent" info
 exit $((fails > 0))

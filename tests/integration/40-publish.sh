@@ -93,6 +93,9 @@ nk=$("$CAT" "$INST" list kitchen 2>/dev/null | wc -l)
 check "the category filter lists a part of the catalog ($nk kitchen products)" \
 	[ "$nk" -gt 0 -a "$nk" -lt 3938 ]
 
+gen0=$("$CTL" -g publisher.last_generation "$SOCK" status 2>/dev/null)
+check "the first image is a full one (its own base)" status_is publisher.base_generation "$gen0"
+
 # ---- changes while soukd runs -----------------------------------------------------
 printf 'StockCode,Description,MedianUnitPriceGBP,Lines\n10002,INFLATABLE POLITICAL GLOBE,0.99,73\n' >"$T/change.csv"
 out=$("$SOUKCTL" --data "$T/state" import "$T/change.csv" 2>&1)
@@ -101,6 +104,12 @@ check "re-importing one changed line updates one product" \
 check "the change is published without a restart" wait_for 20 product_has 10002 '"GBP":99'
 check "the image's seq follows the change log" wait_for 20 status_is publisher.last_seq 3939
 
+check "a change is published as a delta over the first image" \
+	bash -c "'$CTL' -g publisher.base_generation '$SOCK' status | grep -qx '$gen0' && '$CTL' -g publisher.delta_products '$SOCK' status | grep -qx 1"
+check "readers see the delta over its base" \
+	bash -c "'$CAT' '$INST' info | grep -q 'seq 3939 count 3938 base $gen0\$'"
+check "only the current image and its base are in /dev/shm" \
+	[ "$(ls /dev/shm/"$INST".img.* 2>/dev/null | wc -l)" -eq 2 ]
 gen=$("$CTL" -g publisher.last_generation "$SOCK" status 2>/dev/null)
 check "control command 'publish' answers ok" bash -c "'$CTL' '$SOCK' publish >/dev/null"
 check "'publish' makes a new image" status_is publisher.last_generation $((gen + 1))

@@ -1,7 +1,8 @@
 /*
  * tests/tools/catalog_get.c - read the catalog of a published image.
  *
- *   catalog_get INSTANCE info              "generation G seq S count N"
+ *   catalog_get INSTANCE info              "generation G seq S count N base B"
+ *                                          (B = G for a full image)
  *   catalog_get INSTANCE sku SKU [LOCALE]   the rendered JSON of a product
  *   catalog_get INSTANCE list [CATEGORY]    every product id, page by page
  *
@@ -50,9 +51,11 @@ int main(int argc, char **argv)
 		goto release;
 	}
 	if (strcmp(argv[2], "info") == 0) {
-		printf("generation %llu seq %llu count %llu\n",
+		const shm_image_t *bi = shm_image_base(img);
+		printf("generation %llu seq %llu count %llu base %llu\n",
 		       (unsigned long long)shm_image_generation(img), (unsigned long long)v.seq,
-		       (unsigned long long)v.count);
+		       (unsigned long long)v.count,
+		       (unsigned long long)(bi ? shm_image_generation(bi) : shm_image_generation(img)));
 		ret = 0;
 	} else if (strcmp(argv[2], "sku") == 0 && argc >= 4) {
 		const char *json;

@@ -2,6 +2,7 @@
  * tests/tools/shm_stress.c - many generations, several reader processes.
  *
  *   shm_stress safe    [--readers N] [--gens G] [--seconds S]
+ *   shm_stress delta   [--readers N] [--gens G] [--seconds S]
  *   shm_stress inplace [--readers N] [--seconds S]
  *   shm_stress early   [--readers N] [--seconds S]
  *
@@ -12,6 +13,14 @@
  * the old one unlinked). Exit 0 when no read was bad, every reader used
  * several images, only the current image is left in /dev/shm when the
  * publisher stops, and none after shm_ctl_unlink.
+ *
+ * delta: the same with base and delta images: after a first full image every
+ * generation is a delta over a base; every 20 generations a new base is
+ * started, 5 deltas over the old base are published while it is being
+ * filled, then it is finished and made current by a delta over it. Readers
+ * check the delta and its base (every record of both) and that the pair
+ * belongs together; at the end exactly the current delta and its base are
+ * left in /dev/shm.
  *
  * The two control modes break the protocol on purpose and exit 0 only when
  * the readers notice (bad reads > 0), which shows the checks can fail:
@@ -43,10 +52,11 @@
 
 #define MAX_READERS 16
 
-enum { MODE_SAFE, MODE_INPLACE, MODE_EARLY };
+enum { MODE_SAFE, MODE_INPLACE, MODE_EARLY, MODE_DELTA };
 
 typedef struct {
-	_Atomic uint64_t requests, images, bad, early_reads, refused, races, ready, done;
+	_Atomic uint64_t requests, images, bad, early_reads, refused, perm_refused, races, ready,
+	    done;
 } reader_stats_t;
 
 typedef struct {
@@ -111,6 +121,27 @@ static uint64_t read_unpublished(shm_ctl_t *ctl)
 	return bad;
 }
 
+/* An image and, for a delta, its base and their link. */
+static uint64_t verify_pair(const shm_image_t *img, uint64_t g)
+{
+	const shm_image_t *base = shm_image_base(img);
+	uint64_t bad = shm_test_verify(img, g);
+	const void *p;
+	size_t len;
+
+	if (base == NULL)
+		return bad + (mode == MODE_DELTA && g > 1 && shm_image_section(img, "t.base", &p,
+									      &len) == 0);
+	if (mode != MODE_DELTA)
+		return bad + 1; /* no deltas in other modes */
+	bad += shm_test_verify(base, shm_image_generation(base));
+	if (shm_image_section(img, "t.base", &p, &len) != 0 || len != 8 ||
+	    *(const uint64_t *)p != shm_image_generation(base) ||
+	    shm_image_generation(base) >= g)
+		bad++;
+	return bad;
+}
+
 static void reader_main(int id)
 {
 	reader_stats_t *st = &sh->r[id];
@@ -148,9 +179,9 @@ static void reader_main(int id)
 		if (g != last)
 			atomic_fetch_add(&st->images, 1);
 		last = g;
-		bad += shm_test_verify(img, g);
+		bad += verify_pair(img, g);
 		sched_yield(); /* let the publisher replace and unlink it */
-		bad += shm_test_verify(img, g);
+		bad += verify_pair(img, g);
 		shm_slot_count(slot, 0, 1);
 		shm_reader_release(r);
 		atomic_fetch_add(&st->requests, 1);
@@ -162,6 +193,7 @@ static void reader_main(int id)
 	shm_reader_stats_t rs;
 	shm_reader_stats(r, &rs);
 	atomic_store(&st->refused, rs.refused + rs.errors);
+	atomic_store(&st->perm_refused, rs.refused);
 	atomic_store(&st->races, rs.unlink_races);
 	shm_reader_free(&r);
 	shm_slot_release(ctl, &slot);
@@ -189,6 +221,65 @@ static int publish_one(shm_ctl_t *ctl, uint64_t *gen)
 		return rc;
 	}
 	return shm_builder_publish(&b, gen);
+}
+
+/* delta mode: a delta over base. */
+static int publish_delta(shm_ctl_t *ctl, uint64_t base, uint64_t *gen)
+{
+	shm_builder_t *b = NULL;
+	int rc = shm_builder_new_delta(ctl, base, &b);
+
+	if (rc != 0)
+		return rc;
+	shm_builder_set_seq(b, shm_builder_generation(b) * 10);
+	rc = shm_test_build(b);
+	if (rc == 0)
+		rc = shm_builder_add(b, "t.base", 8, &base, sizeof(base));
+	if (rc != 0) {
+		shm_builder_free(&b);
+		return rc;
+	}
+	return shm_builder_publish(&b, gen);
+}
+
+/* delta mode: one step of the publisher; may start, fill and finish a new
+ * base around a few deltas over the old one. */
+static int delta_step(shm_ctl_t *ctl, uint64_t *base, uint64_t *gen, uint64_t *published,
+		      uint64_t limit)
+{
+	shm_builder_t *nb = NULL;
+	uint64_t nbase = 0;
+	int rc;
+
+	if (*published % 20 != 0) {
+		rc = publish_delta(ctl, *base, gen);
+		if (rc == 0)
+			(*published)++;
+		return rc;
+	}
+	rc = shm_builder_new_base(ctl, &nb);
+	if (rc != 0)
+		return rc;
+	for (int k = 0; k < 5 && rc == 0 && *published < limit; k++) {
+		rc = publish_delta(ctl, *base, gen); /* the old base goes on */
+		if (rc == 0)
+			(*published)++;
+	}
+	if (rc == 0)
+		rc = shm_test_build(nb);
+	if (rc == 0)
+		rc = shm_builder_finish(&nb, &nbase);
+	shm_builder_free(&nb);
+	if (rc == 0)
+		rc = publish_delta(ctl, nbase, gen);
+	if (rc != 0) {
+		if (nbase)
+			shm_image_discard(ctl, nbase);
+		return rc;
+	}
+	*base = nbase;
+	(*published)++;
+	return 0;
 }
 
 /* inplace mode: rewrite the records of the published image gen. */
@@ -232,7 +323,7 @@ static void mutate_inplace(uint64_t gen, uint64_t t0, double seconds)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: shm_stress safe|inplace|early [--readers N] [--gens G] "
+	fprintf(stderr, "usage: shm_stress safe|delta|inplace|early [--readers N] [--gens G] "
 			"[--seconds S]\n");
 	exit(2);
 }
@@ -254,6 +345,8 @@ int main(int argc, char **argv)
 		mode = MODE_INPLACE;
 	else if (strcmp(argv[1], "early") == 0)
 		mode = MODE_EARLY;
+	else if (strcmp(argv[1], "delta") == 0)
+		mode = MODE_DELTA;
 	else
 		usage();
 	for (int i = 2; i + 1 < argc; i += 2) {
@@ -285,6 +378,7 @@ int main(int argc, char **argv)
 	if (publish_one(ctl, &gen) != 0)
 		return 2;
 	published++;
+	uint64_t base = gen;
 	for (int i = 0; i < readers; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0)
@@ -308,18 +402,23 @@ int main(int argc, char **argv)
 		while (published < gens && elapsed_s(t0) < seconds) {
 			if (mode == MODE_EARLY && atomic_load(&sh->bad_total) > 0)
 				break;
-			rc = publish_one(ctl, &gen);
+			if (mode == MODE_DELTA) {
+				rc = delta_step(ctl, &base, &gen, &published, gens);
+			} else {
+				rc = publish_one(ctl, &gen);
+				published += rc == 0;
+			}
 			if (rc != 0) {
 				fprintf(stderr, "publish failed: %s\n", souk_strerror(rc));
 				ok = 0;
 				break;
 			}
-			published++;
 		}
 	}
 	double took = elapsed_s(t0);
 	atomic_store(&sh->stop, 1);
-	uint64_t req = 0, img = 0, bad = 0, early = 0, refused = 0, races = 0, min_img = UINT64_MAX;
+	uint64_t req = 0, img = 0, bad = 0, early = 0, refused = 0, races = 0, min_img = UINT64_MAX,
+		 perm_refused = 0;
 	for (int i = 0; i < readers; i++) {
 		int st = 0;
 		waitpid(pids[i], &st, 0);
@@ -332,6 +431,7 @@ int main(int argc, char **argv)
 		bad += atomic_load(&sh->r[i].bad);
 		early += atomic_load(&sh->r[i].early_reads);
 		refused += atomic_load(&sh->r[i].refused);
+		perm_refused += atomic_load(&sh->r[i].perm_refused);
 		races += atomic_load(&sh->r[i].races);
 		if (atomic_load(&sh->r[i].images) < min_img)
 			min_img = atomic_load(&sh->r[i].images);
@@ -356,15 +456,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "images left after shm_ctl_unlink\n");
 		ok = 0;
 	}
-	if (mode == MODE_SAFE) {
+	if (mode == MODE_SAFE || mode == MODE_DELTA) {
+		int want = mode == MODE_DELTA ? 2 : 1;
 		if (bad != 0)
 			fprintf(stderr, "bad reads under the protocol\n");
 		if (min_img < 2)
 			fprintf(stderr, "a reader used fewer than 2 images\n");
-		if (nimg != 1)
-			fprintf(stderr, "expected exactly the current image in /dev/shm\n");
-		ok = ok && bad == 0 && min_img >= 2 && nimg == 1 && s.generation == gen &&
-		     s.seq == gen * 10;
+		if (perm_refused != 0)
+			fprintf(stderr, "images refused under the protocol\n");
+		if (nimg != want)
+			fprintf(stderr, "expected exactly the current image%s in /dev/shm\n",
+				want == 2 ? " and its base" : "");
+		ok = ok && bad == 0 && perm_refused == 0 && min_img >= 2 && nimg == want && s.generation == gen &&
+		     s.seq == gen * 10 && (mode != MODE_DELTA || s.base_generation == base);
 	} else {
 		if (bad == 0)
 			fprintf(stderr, "protocol violation went unnoticed\n");

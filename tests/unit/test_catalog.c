@@ -504,7 +504,7 @@ static void test_catalog_corrupt_sections_fail_cleanly(void **state)
 
 	/* a truncated record section */
 	catalog_view_t v = c.v;
-	v.rec_len = 64;
+	v.top.rec_len = 64;
 	n = 0;
 	assert_int_equal(catalog_list(&v, NULL, NULL, 100, NULL, stop_after_two, &n, next),
 			 SOUK_ECORRUPT);
@@ -645,6 +645,259 @@ static void test_catalog_duplicate_sku_keeps_newest(void **state)
 	render_product_free(&c);
 }
 
+
+/* ---- base + delta ----------------------------------------------------------- */
+
+static render_product_t *make_product_rev(uint32_t n, uint32_t rev, bool archived)
+{
+	char doc[512];
+	snprintf(doc, sizeof(doc),
+		 "{\"sku\":\"%s%05u\",\"status\":\"active\",\"category\":\"%s\","
+		 "\"title\":{\"en\":\"Thing %u rev %u\",\"fr\":\"Chose %u\"},\"price\":{\"GBP\":%u}}",
+		 rev % 3 == 2 ? "NEW" : "SKU", n, cats[(n + rev) % 5], n, rev, n, 100 + n + rev);
+	return render_doc(n, doc, archived);
+}
+
+typedef struct {
+	char buf[65536];
+	size_t len;
+} text_t;
+
+static int text_cb(const char *json, size_t len, void *arg)
+{
+	text_t *t = arg;
+	assert_true(t->len + len + 1 < sizeof(t->buf));
+	memcpy(t->buf + t->len, json, len);
+	t->len += len;
+	t->buf[t->len++] = '\n';
+	return 0;
+}
+
+/* Every page of a list, concatenated. */
+static void list_pages(const catalog_view_t *v, const char *category, uint32_t limit, text_t *t)
+{
+	char cursor[33] = "", next[33];
+	t->len = 0;
+	for (int pages = 0; pages < 1000; pages++) {
+		assert_int_equal(catalog_list(v, category, cursor, limit, "fr", text_cb, t, next),
+				 0);
+		if (!next[0])
+			return;
+		memcpy(cursor, next, sizeof(cursor));
+	}
+	fail_msg("list does not end");
+}
+
+/* Same answer (rc and bytes) from both views. */
+static void same_get(const catalog_view_t *a, const catalog_view_t *b, const store_id_t *id,
+		     const char *sku)
+{
+	const char *ja = NULL, *jb = NULL;
+	size_t la = 0, lb = 0;
+	uint64_t va = 0, vb = 0;
+	int ra, rb;
+	if (id) {
+		ra = catalog_get(a, id, "fr", &ja, &la, &va);
+		rb = catalog_get(b, id, "fr", &jb, &lb, &vb);
+	} else {
+		ra = catalog_get_by_sku(a, sku, strlen(sku), NULL, &ja, &la, &va);
+		rb = catalog_get_by_sku(b, sku, strlen(sku), NULL, &jb, &lb, &vb);
+	}
+	assert_int_equal(ra, rb);
+	if (ra == 0) {
+		assert_int_equal(la, lb);
+		assert_memory_equal(ja, jb, la);
+		assert_int_equal(va, vb);
+	}
+}
+
+/* A delta over a base answers exactly like a full build of the final set:
+ * updates (also of category and SKU) override the base, archived and gone
+ * products are hidden, new ones appear, lists page without duplicates or
+ * gaps in the same order. */
+static void test_catalog_delta_matches_full_build(void **state)
+{
+	enum { NBASE = 60, NNEW = 10 };
+	render_product_t *base[NBASE], *changed[NBASE + NNEW] = { 0 };
+	const catalog_product_t *barr[NBASE], *final[NBASE + NNEW], *carr[NBASE + NNEW];
+	store_id_t gone[NBASE];
+	size_t nfinal = 0, nchanged = 0, ngone = 0, served = 0;
+	void *bsec[CATALOG_NSECTIONS], *dsec[CATALOG_NSECTIONS], *fsec[CATALOG_NSECTIONS];
+	size_t blen[CATALOG_NSECTIONS], dlen[CATALOG_NSECTIONS], flen[CATALOG_NSECTIONS];
+	catalog_view_t vd, vf;
+	text_t *ta = malloc(sizeof(*ta)), *tb = malloc(sizeof(*tb));
+	(void)state;
+	assert_non_null(ta);
+	assert_non_null(tb);
+
+	for (uint32_t i = 0; i < NBASE; i++) {
+		base[i] = make_product_rev(i, 0, i % 10 == 3);
+		barr[i] = &base[i]->cp;
+	}
+	assert_int_equal(catalog_build_mem(barr, NBASE, 10, bsec, blen), 0);
+	for (uint32_t i = 0; i < NBASE + NNEW; i++) {
+		render_product_t *p = NULL;
+		if (i < NBASE && i % 13 == 5) {
+			make_id(&gone[ngone++], i);
+			continue;
+		}
+		if (i >= NBASE || i % 7 == 1)
+			p = make_product_rev(i, 1 + i % 3, false); /* category, sku change */
+		else if (i % 11 == 2)
+			p = make_product_rev(i, 0, true); /* archived now */
+		else if (i % 10 == 3 && i % 4 == 1)
+			p = make_product_rev(i, 0, false); /* archived, back again */
+		if (p) {
+			changed[nchanged] = p;
+			carr[nchanged++] = &p->cp;
+			final[nfinal++] = &p->cp;
+		} else {
+			final[nfinal++] = barr[i];
+		}
+	}
+	for (size_t i = 0; i < nfinal; i++)
+		served += !final[i]->archived;
+	assert_int_equal(catalog_build_delta_mem(carr, nchanged, gone, ngone, served, 20, dsec, dlen),
+			 0);
+	assert_int_equal(catalog_build_mem(final, nfinal, 20, fsec, flen), 0);
+	assert_int_equal(catalog_view_init_mem_delta(bsec, blen, dsec, dlen, &vd), 0);
+	assert_int_equal(catalog_view_init_mem(fsec, flen, &vf), 0);
+	/* a delta alone is not a catalog */
+	catalog_view_t bad;
+	assert_int_equal(catalog_view_init_mem(dsec, dlen, &bad), SOUK_ECORRUPT);
+	assert_int_equal(vd.count, vf.count);
+	assert_int_equal(vd.seq, 20);
+
+	for (uint32_t i = 0; i < NBASE + NNEW + 3; i++) {
+		store_id_t id;
+		char sku[16];
+		make_id(&id, i);
+		same_get(&vd, &vf, &id, NULL);
+		snprintf(sku, sizeof(sku), "SKU%05u", i);
+		same_get(&vd, &vf, NULL, sku);
+		snprintf(sku, sizeof(sku), "NEW%05u", i);
+		same_get(&vd, &vf, NULL, sku);
+	}
+	/* spot checks of what a user sees */
+	const char *json;
+	size_t len;
+	store_id_t id;
+	make_id(&id, 5); /* gone */
+	assert_int_equal(catalog_get(&vd, &id, NULL, &json, &len, NULL), SOUK_ENOENT);
+	make_id(&id, 13); /* archived in the delta */
+	assert_int_equal(catalog_get(&vd, &id, NULL, &json, &len, NULL), SOUK_ENOENT);
+	assert_int_equal(catalog_get_by_sku(&vd, "SKU00013", 8, NULL, &json, &len, NULL),
+			 SOUK_ENOENT);
+	make_id(&id, 1); /* updated: rev 2, new SKU */
+	assert_int_equal(catalog_get(&vd, &id, "en", &json, &len, NULL), 0);
+	assert_non_null(memmem(json, len, "Thing 1 rev 2", 13));
+	assert_int_equal(catalog_get_by_sku(&vd, "SKU00001", 8, NULL, &json, &len, NULL),
+			 SOUK_ENOENT);
+	assert_int_equal(catalog_get_by_sku(&vd, "NEW00001", 8, NULL, &json, &len, NULL), 0);
+
+	static const uint32_t limits[] = { 1, 3, 7, 1000 };
+	for (size_t li = 0; li < 4; li++) {
+		list_pages(&vd, NULL, limits[li], ta);
+		list_pages(&vf, NULL, limits[li], tb);
+		assert_int_equal(ta->len, tb->len);
+		assert_memory_equal(ta->buf, tb->buf, ta->len);
+		for (int c = 0; c < 5; c++) {
+			list_pages(&vd, cats[c], limits[li], ta);
+			list_pages(&vf, cats[c], limits[li], tb);
+			assert_int_equal(ta->len, tb->len);
+			assert_memory_equal(ta->buf, tb->buf, ta->len);
+		}
+	}
+	/* a cursor naming a product archived in the delta still resumes */
+	char next[33], cursor[33];
+	make_id(&id, 13);
+	store_id_hex(&id, cursor);
+	ta->len = tb->len = 0;
+	assert_int_equal(catalog_list(&vd, NULL, cursor, 1000, "fr", text_cb, ta, next), 0);
+	assert_int_equal(catalog_list(&vf, NULL, cursor, 1000, "fr", text_cb, tb, next), 0);
+	assert_int_equal(ta->len, tb->len);
+	assert_memory_equal(ta->buf, tb->buf, ta->len);
+	/* one naming a gone product does not */
+	make_id(&id, 5);
+	store_id_hex(&id, cursor);
+	assert_int_equal(catalog_list(&vd, NULL, cursor, 10, "fr", text_cb, ta, next),
+			 SOUK_ENOENT);
+
+	/* a changed id listed as gone too is refused */
+	make_id(&gone[0], 1);
+	void *xsec[CATALOG_NSECTIONS];
+	size_t xlen[CATALOG_NSECTIONS];
+	assert_int_equal(catalog_build_delta_mem(carr, nchanged, gone, 1, served, 20, xsec, xlen),
+			 SOUK_EINVAL);
+
+	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
+		free(bsec[i]);
+		free(dsec[i]);
+		free(fsec[i]);
+	}
+	for (uint32_t i = 0; i < NBASE; i++)
+		render_product_free(&base[i]);
+	for (size_t i = 0; i < nchanged; i++)
+		render_product_free(&changed[i]);
+	free(ta);
+	free(tb);
+}
+
+/* Damaged delta sections: reads over base + delta never crash. */
+static void test_catalog_corrupt_delta_fails_cleanly(void **state)
+{
+	cat_t c;
+	render_product_t *p[6];
+	const catalog_product_t *arr[6];
+	store_id_t gone;
+	void *dsec[CATALOG_NSECTIONS];
+	size_t dlen[CATALOG_NSECTIONS];
+	(void)state;
+	cat_build(&c, 40, 5);
+	for (uint32_t i = 0; i < 6; i++) {
+		p[i] = make_product_rev(i * 3, 1, i == 2);
+		arr[i] = &p[i]->cp;
+	}
+	make_id(&gone, 1);
+	assert_int_equal(catalog_build_delta_mem(arr, 6, &gone, 1, 30, 5, dsec, dlen), 0);
+	srand(777);
+	for (int round = 0; round < 300; round++) {
+		catalog_view_t v;
+		int s = rand() % CATALOG_NSECTIONS;
+		size_t pos = (size_t)rand() % dlen[s];
+		uint8_t old = ((uint8_t *)dsec[s])[pos];
+		((uint8_t *)dsec[s])[pos] = (uint8_t)rand();
+		if (catalog_view_init_mem_delta(c.sec, c.len, dsec, dlen, &v) == 0) {
+			const char *json;
+			size_t len;
+			char next[33];
+			text_t *t = malloc(sizeof(*t));
+			assert_non_null(t);
+			for (uint32_t i = 0; i < 45; i++) {
+				store_id_t id;
+				char sku[16];
+				make_id(&id, i);
+				int rc = catalog_get(&v, &id, "fr", &json, &len, NULL);
+				assert_true(rc == 0 || rc == SOUK_ENOENT || rc == SOUK_ECORRUPT);
+				snprintf(sku, sizeof(sku), "SKU%05u", i);
+				rc = catalog_get_by_sku(&v, sku, strlen(sku), NULL, &json, &len, NULL);
+				assert_true(rc == 0 || rc == SOUK_ENOENT || rc == SOUK_ECORRUPT);
+			}
+			t->len = 0;
+			int rc = catalog_list(&v, NULL, NULL, 1000, "fr", text_cb, t, next);
+			assert_true(rc == 0 || rc == SOUK_ECORRUPT);
+			free(t);
+		}
+		if (round % 3)
+			((uint8_t *)dsec[s])[pos] = old;
+	}
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		free(dsec[i]);
+	for (uint32_t i = 0; i < 6; i++)
+		render_product_free(&p[i]);
+	cat_free(&c);
+}
+
 int main(void)
 {
 	log_init("test_catalog", LOG_TARGET_STDERR);
@@ -663,6 +916,8 @@ int main(void)
 		cmocka_unit_test(test_catalog_image_roundtrip),
 		cmocka_unit_test(test_catalog_build_rejects_bad_input),
 		cmocka_unit_test(test_catalog_duplicate_sku_keeps_newest),
+		cmocka_unit_test(test_catalog_delta_matches_full_build),
+		cmocka_unit_test(test_catalog_corrupt_delta_fails_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

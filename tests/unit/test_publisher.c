@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -482,6 +483,141 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 	}
 }
 
+
+/* Image files of the instance in /dev/shm. */
+static int image_files(const fix_t *f)
+{
+	char prefix[96];
+	struct dirent *de;
+	DIR *d = opendir("/dev/shm");
+	int n = 0;
+	assert_non_null(d);
+	snprintf(prefix, sizeof(prefix), "%s.img.", f->inst);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Run the loop until no base is being built (bounded, not a speed check). */
+static void run_until_rebuilt(fix_t *f)
+{
+	for (int i = 0; i < 1000 && publisher_rebuilding(f->p); i++) {
+		struct timeval tv = { 0, 10000 };
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	assert_false(publisher_rebuilding(f->p));
+}
+
+static void test_publisher_base_rebuild_while_deltas_continue(void **state)
+{
+	fix_t *f = *state;
+	enum { N = 40 };
+	store_id_t ids[N];
+	uint64_t versions[N];
+	char sku[16], title[64], want[64];
+	publisher_stats_t ps;
+	shm_reader_t *old = NULL;
+	const shm_image_t *img;
+	catalog_view_t ov;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(sku, sizeof(sku), "R%d", i);
+		create(f, sku, "v0", 1, &ids[i]);
+		versions[i] = 1;
+	}
+	publisher_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.poll_ms = 60000;
+	o.base_rebuild_min = 4; /* a new base after a few changes */
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
+	publisher_stats(f->p, &ps);
+	uint64_t base0 = ps.base_generation;
+	assert_int_equal(base0, shm_ctl_generation(f->ctl)); /* the first image is full */
+
+	/* deltas: one change each, over the first base */
+	commit(f, STORE_OP_UPDATE, &ids[0], &versions[0], "R0", "v1", 1);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.base_generation, base0);
+	assert_true(ps.last_generation > base0);
+	assert_int_equal(ps.delta_products, 1);
+	assert_int_equal(image_files(f), 2);
+
+	/* a reader keeps the (base, delta) pair of this moment */
+	assert_int_equal(shm_reader_new(f->ctl, &old), 0);
+	assert_int_equal(shm_reader_acquire(old, &img), 0);
+	assert_int_equal(catalog_view_init(img, &ov), 0);
+
+	/* a base rebuild starts; deltas go on over the old base meanwhile */
+	assert_int_equal(publisher_rebuild_base(f->p), 0);
+	assert_true(publisher_rebuilding(f->p));
+	assert_int_equal(publisher_rebuild_base(f->p), SOUK_EBUSY);
+	commit(f, STORE_OP_UPDATE, &ids[1], &versions[1], "R1", "during", 1);
+	commit(f, STORE_OP_DELETE, &ids[2], &versions[2], "R2", "x", 1);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.base_generation, base0);
+	image_title(f, "R1", title, sizeof(title), NULL);
+	assert_string_equal(title, "during");
+	run_until_rebuilt(f);
+
+	/* the new base is current, with what changed during its build on top */
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.base_rebuilds, 1);
+	assert_true(ps.base_generation > base0);
+	assert_int_equal(ps.delta_products, 2);
+	assert_int_equal(shm_ctl_generation(f->ctl), ps.last_generation);
+	assert_int_equal(image_files(f), 2);
+	image_title(f, "R0", title, sizeof(title), NULL);
+	assert_string_equal(title, "v1");
+	image_title(f, "R1", title, sizeof(title), NULL);
+	assert_string_equal(title, "during");
+	image_title(f, "R2", title, sizeof(title), NULL);
+	assert_string_equal(title, "");
+	assert_int_equal(served(f), N - 1);
+
+	/* the old pair, unlinked by now, still answers as it did */
+	const char *json;
+	size_t len;
+	assert_int_equal(catalog_get_by_sku(&ov, "R1", 2, NULL, &json, &len, NULL), 0);
+	assert_non_null(memmem(json, len, "\"v0\"", 4));
+	assert_int_equal(catalog_get_by_sku(&ov, "R2", 2, NULL, &json, &len, NULL), 0);
+	assert_int_equal(ov.count, N);
+	shm_reader_release(old);
+	shm_reader_free(&old);
+
+	/* many changes: bases are rebuilt on their own, every state is right */
+	for (int round = 0; round < 30; round++) {
+		int i = 3 + (round * 7) % (N - 3);
+		snprintf(sku, sizeof(sku), "R%d", i);
+		snprintf(want, sizeof(want), "r%d", round);
+		commit(f, STORE_OP_UPDATE, &ids[i], &versions[i], sku, want, 1);
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		image_title(f, sku, title, sizeof(title), NULL);
+		assert_string_equal(title, want);
+		assert_true(image_files(f) <= 3); /* pair + a base being built */
+		struct timeval tv = { 0, 1000 };
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	run_until_rebuilt(f);
+	publisher_stats(f->p, &ps);
+	assert_true(ps.base_rebuilds >= 2);
+	assert_int_equal(ps.base_rebuild_failures, 0);
+	assert_int_equal(image_files(f), 2);
+	assert_int_equal(served(f), N - 1);
+	/* a clean stop leaves nothing behind */
+	publisher_free(&f->p);
+	shm_reader_free(&f->r);
+	shm_ctl_free(&f->ctl);
+	assert_int_equal(shm_ctl_unlink(f->inst), 0);
+	assert_int_equal(image_files(f), 0);
+	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0); /* for teardown */
+	assert_int_equal(shm_reader_new(f->ctl, &f->r), 0);
+}
+
 int main(void)
 {
 	log_init("test_publisher", LOG_TARGET_STDERR);
@@ -502,6 +638,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_publisher_incremental_keeps_list_order, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_publisher_base_rebuild_while_deltas_continue,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -762,6 +762,251 @@ static void test_sorted_find_records_and_kv(void **state)
 	assert_int_equal(shm_sorted_kv_sort(kv, 200), SOUK_EEXIST);
 }
 
+
+/* ---- base and delta images ----------------------------------------------- */
+
+static uint64_t publish_text(shm_builder_t *b, const char *text)
+{
+	uint64_t gen = 0;
+	assert_int_equal(shm_builder_add(b, "t.text", 8, text, strlen(text) + 1), 0);
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+	return gen;
+}
+
+static uint64_t finish_base(shm_ctl_t *ctl, const char *text)
+{
+	shm_builder_t *b = NULL;
+	uint64_t gen = 0;
+	assert_int_equal(shm_builder_new_base(ctl, &b), 0);
+	assert_int_equal(shm_builder_add(b, "t.text", 8, text, strlen(text) + 1), 0);
+	assert_int_equal(shm_builder_finish(&b, &gen), 0);
+	assert_null(b);
+	return gen;
+}
+
+static const char *text_of(const shm_image_t *img)
+{
+	const void *p;
+	size_t len;
+	if (img == NULL || shm_image_section(img, "t.text", &p, &len) != 0)
+		return "";
+	return p;
+}
+
+static void test_delta_pairs_follow_bases_and_old_pairs_stay_valid(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r1 = NULL, *r2 = NULL;
+	const shm_image_t *img, *held;
+	shm_ctl_stats_t cs;
+	int ctlf;
+
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t base1 = publish_text(b, "base one");
+	assert_int_equal(shm_builder_new_delta(f->ctl, base1, &b), 0);
+	uint64_t d1 = publish_text(b, "delta one");
+	assert_true(d1 > base1);
+	/* the current delta and its base stay, nothing else */
+	assert_int_equal(count_files(f->inst, &ctlf), 2);
+	shm_ctl_stats(f->ctl, &cs);
+	assert_int_equal(cs.generation, d1);
+	assert_int_equal(cs.base_generation, base1);
+
+	assert_int_equal(shm_reader_new(f->ctl, &r1), 0);
+	assert_int_equal(shm_reader_new(f->ctl, &r2), 0);
+	assert_int_equal(shm_reader_acquire(r1, &held), 0);
+	assert_int_equal(shm_image_generation(held), d1);
+	assert_non_null(shm_image_base(held));
+	assert_int_equal(shm_image_generation(shm_image_base(held)), base1);
+	assert_string_equal(text_of(held), "delta one");
+	assert_string_equal(text_of(shm_image_base(held)), "base one");
+
+	/* a new base is built apart while deltas over the old one go on */
+	assert_int_equal(shm_builder_new_base(f->ctl, &b), 0);
+	shm_builder_t *b2 = NULL;
+	assert_int_equal(shm_builder_new_base(f->ctl, &b2), SOUK_EBUSY);
+	shm_builder_t *d = NULL;
+	assert_int_equal(shm_builder_new_delta(f->ctl, base1, &d), 0);
+	uint64_t d2 = publish_text(d, "delta two");
+	assert_int_equal(shm_builder_add(b, "t.text", 8, "base two", 9), 0);
+	uint64_t base2 = 0;
+	assert_int_equal(shm_builder_publish(&b, &base2), SOUK_EINVAL); /* not as current */
+	assert_null(b);
+	base2 = finish_base(f->ctl, "base two");
+	assert_true(base2 > d2);
+	assert_int_equal(count_files(f->inst, &ctlf), 3); /* d2, base1, base2 */
+	assert_int_equal(shm_builder_new_delta(f->ctl, base2, &b), 0);
+	uint64_t d3 = publish_text(b, "delta three");
+	assert_true(d3 > base2);
+	assert_int_equal(count_files(f->inst, &ctlf), 2); /* d3, base2 */
+
+	/* r1 still holds (base1, d1): both unlinked, both still readable */
+	assert_string_equal(text_of(held), "delta one");
+	assert_string_equal(text_of(shm_image_base(held)), "base one");
+	assert_int_equal(shm_reader_acquire(r2, &img), 0);
+	assert_int_equal(shm_image_generation(img), d3);
+	assert_int_equal(shm_image_generation(shm_image_base(img)), base2);
+	assert_string_equal(text_of(shm_image_base(img)), "base two");
+	shm_reader_release(r2);
+	shm_reader_release(r1);
+	assert_int_equal(shm_reader_acquire(r1, &img), 0);
+	assert_int_equal(shm_image_generation(img), d3);
+	shm_reader_release(r1);
+
+	/* a delta over a delta is refused at build time; a discarded base is gone */
+	assert_int_equal(shm_builder_new_delta(f->ctl, d3, &b), SOUK_EINVAL);
+	uint64_t base3 = finish_base(f->ctl, "base three");
+	assert_int_equal(count_files(f->inst, &ctlf), 3);
+	assert_int_equal(shm_image_discard(f->ctl, base3), 0);
+	assert_int_equal(shm_image_discard(f->ctl, base2), 0); /* in use: kept */
+	assert_int_equal(count_files(f->inst, &ctlf), 2);
+	assert_int_equal(shm_builder_new_delta(f->ctl, base3, &b), SOUK_ENOENT);
+
+	/* a full image replaces the pair */
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t full = publish_text(b, "full");
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+	assert_int_equal(shm_reader_acquire(r1, &img), 0);
+	assert_int_equal(shm_image_generation(img), full);
+	assert_null(shm_image_base(img));
+	shm_reader_release(r1);
+	shm_reader_free(&r1);
+	shm_reader_free(&r2);
+}
+
+
+/* A base is mapped and checksummed once per process, however many deltas
+ * over it are read (also when it was first read as the current image). */
+static void test_delta_base_is_mapped_once_per_process(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	shm_reader_stats_t rs;
+	uint64_t expect = 0;
+
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t base1 = publish_text(b, "base one");
+	for (int i = 0; i < 6; i++) {
+		if (i > 0) {
+			assert_int_equal(shm_builder_new_delta(f->ctl, base1, &b), 0);
+			publish_text(b, "delta");
+		}
+		assert_int_equal(shm_reader_acquire(r, &img), 0);
+		shm_reader_release(r);
+		shm_reader_stats(r, &rs);
+		assert_int_equal(rs.mapped, ++expect); /* the new image only */
+	}
+	uint64_t base2 = finish_base(f->ctl, "base two");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(shm_builder_new_delta(f->ctl, base2, &b), 0);
+		publish_text(b, "delta");
+		assert_int_equal(shm_reader_acquire(r, &img), 0);
+		assert_string_equal(text_of(shm_image_base(img)), "base two");
+		shm_reader_release(r);
+		shm_reader_stats(r, &rs);
+		expect += i == 0 ? 2 : 1; /* the new base once */
+		assert_int_equal(rs.mapped, expect);
+	}
+	shm_reader_free(&r);
+}
+
+static void corrupt_byte(const char *inst, uint64_t gen, off_t at)
+{
+	char path[160];
+	uint8_t x;
+	img_path(inst, gen, path, sizeof(path));
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &x, 1, at), 1);
+	x ^= 0x5a;
+	assert_int_equal(pwrite(fd, &x, 1, at), 1);
+	close(fd);
+}
+
+static void test_delta_with_bad_base_or_bad_body_is_refused(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t base1 = publish_text(b, "base one");
+	assert_int_equal(shm_builder_new_delta(f->ctl, base1, &b), 0);
+	uint64_t d1 = publish_text(b, "delta one");
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), d1);
+	shm_reader_release(r);
+
+	/* a base damaged after it was finished: its delta is refused */
+	uint64_t base2 = finish_base(f->ctl, "base two");
+	corrupt_byte(f->inst, base2, (off_t)sizeof(shm_img_hdr_t));
+	assert_int_equal(shm_builder_new_delta(f->ctl, base2, &b), 0);
+	uint64_t d2 = publish_text(b, "delta two");
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), d1); /* last good pair kept */
+	assert_string_equal(text_of(shm_image_base(img)), "base one");
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_refused(r), 1);
+	(void)d2;
+
+	/* a good base with a damaged delta: refused too */
+	uint64_t base3 = finish_base(f->ctl, "base three");
+	assert_int_equal(shm_builder_new_delta(f->ctl, base3, &b), 0);
+	assert_int_equal(shm_builder_add(b, "t.text", 8, "delta three", 12), 0);
+	uint64_t d3 = shm_builder_generation(b);
+	assert_int_equal(shm_builder_publish(&b, NULL), 0);
+	corrupt_byte(f->inst, d3, (off_t)sizeof(shm_img_hdr_t));
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), d1);
+	shm_reader_release(r);
+	assert_int_equal(shm_reader_refused(r), 2);
+
+	/* the next good pair is taken */
+	assert_int_equal(shm_builder_new_delta(f->ctl, base3, &b), 0);
+	uint64_t d4 = publish_text(b, "delta four");
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), d4);
+	assert_string_equal(text_of(img), "delta four");
+	assert_string_equal(text_of(shm_image_base(img)), "base three");
+	shm_reader_release(r);
+	shm_reader_free(&r);
+}
+
+static void test_builder_out_of_space_fails_without_signal(void **state)
+{
+	fix_t *f = *state;
+	int ctlf, status = 0;
+
+	uint64_t g1 = publish_test(f->ctl, 1);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* a file size limit stands in for a full /dev/shm: both make
+		 * posix_fallocate fail (EFBIG / ENOSPC) where a write into a
+		 * sparse file would have raised SIGBUS */
+		struct rlimit rl = { 1u << 20, 1u << 20 };
+		shm_builder_t *b = NULL;
+		void *p = NULL;
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || shm_builder_new(f->ctl, &b) != 0)
+			_exit(2);
+		int rc = shm_builder_reserve(b, "t.big", 8, 4u << 20, &p);
+		shm_builder_free(&b);
+		_exit(rc == -EFBIG || rc == -ENOSPC ? 0 : 3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(shm_ctl_generation(f->ctl), g1);
+	assert_int_equal(count_files(f->inst, &ctlf), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -781,6 +1026,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_ctl_take_over_keeps_generation_and_cleans_leftovers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_instances_do_not_collide, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delta_pairs_follow_bases_and_old_pairs_stay_valid,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delta_with_bad_base_or_bad_body_is_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_delta_base_is_mapped_once_per_process, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_builder_out_of_space_fails_without_signal, setup,
+					    teardown),
 	    cmocka_unit_test(test_hidx_lookup_hits_misses_and_corruption),
 	    cmocka_unit_test(test_sorted_find_records_and_kv),
 	};

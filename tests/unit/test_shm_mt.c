@@ -2,7 +2,9 @@
  * tests/unit/test_shm_mt.c - the publication protocol with threads (also run
  * under ThreadSanitizer): a publisher thread publishes generations while
  * reader threads, some sharing one shm_ctl_t and some on their own, verify
- * every record of every image they use; concurrent slot claims.
+ * every record of every image they use; the same with deltas over bases that
+ * another thread builds meanwhile (readers also verify each delta's base);
+ * concurrent slot claims.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -32,6 +34,9 @@ typedef struct {
 	shm_ctl_t *shared; /* attached once, shared by some readers */
 	_Atomic int stop;
 	_Atomic uint64_t published;
+	int delta;		     /* publish deltas over bases built apart */
+	_Atomic uint64_t ready_base; /* a finished base for the publisher, 0 none */
+	_Atomic uint64_t bases;	     /* bases made current */
 	struct {
 		shm_ctl_t *own; /* attached by this reader only, or NULL */
 		_Atomic uint64_t requests, images, bad;
@@ -83,9 +88,15 @@ static void *reader_thread(void *p)
 		if (g != last)
 			atomic_fetch_add(&m->r[a->id].images, 1);
 		last = g;
+		const shm_image_t *base = shm_image_base(img);
 		bad += shm_test_verify(img, g);
+		if (base != NULL)
+			bad += shm_test_verify(base, shm_image_generation(base)) +
+			       (shm_image_generation(base) >= g);
 		sched_yield();
 		bad += shm_test_verify(img, g);
+		if (base != NULL)
+			bad += shm_test_verify(base, shm_image_generation(base));
 		shm_reader_release(r);
 		shm_slot_count(slot, 1, 1);
 		atomic_fetch_add(&m->r[a->id].requests, 1);
@@ -106,17 +117,45 @@ static uint64_t min_images(mt_t *m)
 	return v;
 }
 
+/* delta mode: build bases one after another, each handed to the publisher. */
+static void *base_thread(void *p)
+{
+	mt_t *m = p;
+	while (!atomic_load(&m->stop)) {
+		shm_builder_t *b = NULL;
+		uint64_t gen = 0;
+		if (atomic_load(&m->ready_base) != 0) {
+			sched_yield(); /* not taken yet */
+			continue;
+		}
+		if (shm_builder_new_base(m->pub, &b) != 0)
+			break;
+		if (shm_test_build(b) != 0 || shm_builder_finish(&b, &gen) != 0) {
+			shm_builder_free(&b);
+			break;
+		}
+		atomic_store(&m->ready_base, gen);
+	}
+	return NULL;
+}
+
 static void *publisher_thread(void *p)
 {
 	mt_t *m = p;
-	uint64_t t0 = souk_now_mono_ns(), n = 0;
+	uint64_t t0 = souk_now_mono_ns(), n = 0, base = 0;
 
 	/* at least 1000 generations and until every reader used 3 images;
 	 * bounded by 3000 generations and 20 s */
 	while ((n < 1000 || min_images(m) < 3) && n < 3000 && since(t0) < 20) {
 		shm_builder_t *b = NULL;
-		uint64_t gen;
-		if (shm_builder_new(m->pub, &b) != 0)
+		uint64_t gen, nb = atomic_load(&m->ready_base);
+		if (m->delta && nb != 0) {
+			base = nb; /* the next delta makes it current */
+			atomic_store(&m->bases, atomic_load(&m->bases) + 1);
+			atomic_store(&m->ready_base, 0);
+		}
+		if (m->delta && base != 0 ? shm_builder_new_delta(m->pub, base, &b) != 0
+					  : shm_builder_new(m->pub, &b) != 0)
 			break;
 		if (shm_test_build(b) != 0) {
 			shm_builder_free(&b);
@@ -124,6 +163,8 @@ static void *publisher_thread(void *p)
 		}
 		if (shm_builder_publish(&b, &gen) != 0)
 			break;
+		if (m->delta && base == 0)
+			base = gen; /* the first, full image */
 		n++;
 		atomic_store(&m->published, n);
 	}
@@ -131,14 +172,14 @@ static void *publisher_thread(void *p)
 	return NULL;
 }
 
-static void test_shm_mt_readers_follow_publisher_without_bad_reads(void **state)
+static void readers_follow(int delta)
 {
-	(void)state;
 	mt_t *m = calloc(1, sizeof(*m));
-	pthread_t pub, rd[NREADERS];
+	pthread_t pub, bt, rd[NREADERS];
 	arg_t args[NREADERS];
 
 	assert_non_null(m);
+	m->delta = delta;
 	make_instance(m->inst, sizeof(m->inst));
 	assert_int_equal(shm_ctl_create(m->inst, 16, &m->pub), 0);
 	assert_int_equal(shm_ctl_attach(m->inst, &m->shared), 0);
@@ -148,13 +189,23 @@ static void test_shm_mt_readers_follow_publisher_without_bad_reads(void **state)
 			assert_int_equal(shm_ctl_attach(m->inst, &m->r[i].own), 0);
 	}
 	assert_int_equal(pthread_create(&pub, NULL, publisher_thread, m), 0);
+	if (delta)
+		assert_int_equal(pthread_create(&bt, NULL, base_thread, m), 0);
 	for (int i = 0; i < NREADERS; i++) {
 		args[i] = (arg_t){m, i};
 		assert_int_equal(pthread_create(&rd[i], NULL, reader_thread, &args[i]), 0);
 	}
 	pthread_join(pub, NULL);
+	if (delta)
+		pthread_join(bt, NULL);
 	for (int i = 0; i < NREADERS; i++)
 		pthread_join(rd[i], NULL);
+	if (delta) {
+		print_message("bases made current: %llu\n", (unsigned long long)m->bases);
+		assert_true(atomic_load(&m->bases) >= 1);
+		if (atomic_load(&m->ready_base) != 0) /* finished, never published */
+			assert_int_equal(shm_image_discard(m->pub, atomic_load(&m->ready_base)), 0);
+	}
 
 	uint64_t req = 0;
 	for (int i = 0; i < NREADERS; i++) {
@@ -174,6 +225,18 @@ static void test_shm_mt_readers_follow_publisher_without_bad_reads(void **state)
 	shm_ctl_free(&m->pub);
 	assert_int_equal(shm_ctl_unlink(m->inst), 0);
 	free(m);
+}
+
+static void test_shm_mt_readers_follow_publisher_without_bad_reads(void **state)
+{
+	(void)state;
+	readers_follow(0);
+}
+
+static void test_shm_mt_readers_follow_deltas_while_bases_are_built(void **state)
+{
+	(void)state;
+	readers_follow(1);
 }
 
 typedef struct {
@@ -228,6 +291,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shm_mt_readers_follow_publisher_without_bad_reads),
+	    cmocka_unit_test(test_shm_mt_readers_follow_deltas_while_bases_are_built),
 	    cmocka_unit_test(test_shm_mt_concurrent_slot_claims_never_share_a_slot),
 	};
 	log_init("test_shm_mt", LOG_TARGET_STDERR);

@@ -1,0 +1,160 @@
+/* tests/unit/test_fcgi_api_mt.c - request threads writing and reading
+ * through the API at once, while a publisher thread republishes and the
+ * housekeeping runs: every write is acknowledged and visible to its own
+ * Souk-Min-Seq read. Runs under ThreadSanitizer in make check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/util.h"
+#include "daemon/publisher.h"
+#include "fcgi/api.h"
+#include "shm/shm.h"
+#include "store/store.h"
+
+#define SECRET "0123456789abcdef-secret"
+#define NTHREADS 4
+#define PER_THREAD 15
+
+typedef struct {
+	char dir[64], db[96], inst[64];
+	store_t *s;
+	shm_ctl_t *ctl;
+	struct event_base *base;
+	publisher_t *p;
+	api_t api;
+	atomic_int stop;
+} fix_t;
+
+typedef struct {
+	fix_t *f;
+	int n;
+	int created, visible, errors;
+} worker_t;
+
+static void *publisher_main(void *arg)
+{
+	fix_t *f = arg;
+	while (!atomic_load(&f->stop)) {
+		if (publisher_catch_up(f->p) != 0)
+			break;
+		api_housekeeping(&f->api);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	worker_t *w = arg;
+	api_thread_t th;
+	api_resp_t resp;
+	if (api_thread_init(&th, &w->f->api) != 0) {
+		w->errors++;
+		return NULL;
+	}
+	for (int i = 0; i < PER_THREAD; i++) {
+		char body[256], uri[96], seq[32] = "", sku[32];
+		snprintf(sku, sizeof(sku), "T%d-%d", w->n, i);
+		snprintf(body, sizeof(body),
+			 "{\"sku\":\"%s\",\"seller\":\"s\",\"category\":\"c%d\","
+			 "\"title\":{\"en\":\"t\"},\"price\":{\"GBP\":%d}}",
+			 sku, w->n, i + 1);
+		api_req_t rq = { .method = "POST", .uri = "/api/v1/products",
+				 .authorization = "Bearer " SECRET, .body = body,
+				 .body_len = strlen(body) };
+		api_handle(&th, &rq, &resp);
+		const char *h = resp.headers.data ? strstr(resp.headers.data, "Souk-Seq: ") : NULL;
+		if (resp.status == 201 && h != NULL) {
+			w->created++;
+			snprintf(seq, sizeof(seq), "%.*s", (int)strcspn(h + 10, "\r"), h + 10);
+		} else {
+			w->errors++;
+		}
+		api_finish(&th);
+		snprintf(uri, sizeof(uri), "/api/v1/products/by-sku/%s", sku);
+		api_req_t get = { .method = "GET", .uri = uri, .min_seq = seq };
+		api_handle(&th, &get, &resp);
+		if (resp.status == 200 && resp.body_len > 0 &&
+		    memmem(resp.body, resp.body_len, sku, strlen(sku)) != NULL)
+			w->visible++;
+		api_finish(&th);
+	}
+	api_thread_deinit(&th);
+	return NULL;
+}
+
+static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void **state)
+{
+	static fix_t fx;
+	fix_t *f = &fx;
+	uint32_t rnd = 0;
+	pthread_t pub, t[NTHREADS];
+	worker_t w[NTHREADS];
+	(void)state;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-apimt-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%.60s/db", f->dir);
+	store_opts_t o = { .map_size = 64u << 20 };
+	assert_int_equal(store_open(f->db, &o, &f->s), 0);
+	souk_random(&rnd, sizeof(rnd));
+	snprintf(f->inst, sizeof(f->inst), "souktest-apimt-%d-%08x", (int)getpid(), rnd);
+	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	publisher_opts_t po = { 0 };
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
+	api_opts_t ao = { .instance = f->inst, .notify_path = "", .max_body = 4096,
+			  .max_json_depth = 8, .min_seq_wait_ms = 5000, .max_batch = 8 };
+	assert_int_equal(api_init(&f->api, &ao, f->s, SECRET, strlen(SECRET)), 0);
+
+	assert_int_equal(pthread_create(&pub, NULL, publisher_main, f), 0);
+	for (int i = 0; i < NTHREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].n = i;
+		assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	atomic_store(&f->stop, 1);
+	pthread_join(pub, NULL);
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(w[i].errors, 0);
+		assert_int_equal(w[i].created, PER_THREAD);
+		assert_int_equal(w[i].visible, PER_THREAD);
+	}
+	store_info_t si;
+	assert_int_equal(store_info(f->s, &si), 0);
+	assert_int_equal(si.last_seq, NTHREADS * PER_THREAD);
+
+	api_deinit(&f->api);
+	publisher_free(&f->p);
+	event_base_free(f->base);
+	shm_ctl_free(&f->ctl);
+	shm_ctl_unlink(f->inst);
+	store_close(&f->s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.60s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
