@@ -841,7 +841,7 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	p->pipe_r = p->pipe_w = -1;
 	p->rebuild_pct = opts->base_rebuild_pct ? opts->base_rebuild_pct : 5;
 	p->rebuild_min = opts->base_rebuild_min ? opts->base_rebuild_min : 256;
-	p->rebuild_bytes = opts->base_rebuild_bytes ? opts->base_rebuild_bytes : (16u << 20);
+	p->rebuild_bytes = opts->base_rebuild_bytes ? opts->base_rebuild_bytes : (4u << 20);
 	p->coalesce_ms = opts->coalesce_ms;
 	p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
 	p->sections = opts->sections;

@@ -51,7 +51,7 @@ typedef struct {
 	void *sections_arg;
 	uint32_t base_rebuild_pct;   /* 0 = 5 */
 	uint32_t base_rebuild_min;   /* 0 = 256 products */
-	uint64_t base_rebuild_bytes; /* 0 = 16 MiB of delta catalog sections */
+	uint64_t base_rebuild_bytes; /* 0 = 4 MiB of delta catalog sections */
 } publisher_opts_t;
 
 typedef struct {
