@@ -57,7 +57,7 @@ void souk_hex(const void *bytes, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int souk_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -74,7 +74,7 @@ int souk_unhex(const char *hex, size_t len, void *out)
 	if (strlen(hex) != 2 * len)
 		return SOUK_EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = souk_hexval(hex[2 * i]), lo = souk_hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return SOUK_EINVAL;
 		o[i] = (unsigned char)(hi << 4 | lo);
@@ -145,4 +145,28 @@ int souk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return SOUK_EINVAL;
 	*out = v;
 	return 0;
+}
+
+int souk_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(path, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
