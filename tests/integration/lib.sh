@@ -1,7 +1,9 @@
-# tests/integration/lib.sh - shared helpers: start soukd, souk-fcgi and a real
-# web server (nginx or lighttpd) on 127.0.0.1 in a temporary directory, and
-# talk HTTP to them with curl. Sourced by 50-api-nginx.sh, 51-api-lighttpd.sh
-# (and usable by packaging and benchmark scripts).
+# tests/integration/lib.sh - shared helpers of the integration scripts: TAP
+# output (ok/not_ok/check), bounded waits, a temp dir removed on exit with
+# whatever was started, a base configuration, and starting soukd, souk-fcgi
+# and a real web server (nginx or lighttpd) on 127.0.0.1, talking HTTP to
+# them with curl. Sourced by every tests/integration/NN-*.sh that runs
+# programs (and usable by packaging and benchmark scripts).
 #
 #   . tests/integration/lib.sh
 #   souk_setup it50                # temp dir $T, instance, config, secret
@@ -9,7 +11,8 @@
 #   api GET /api/v1/products       # -> $STATUS, $BODY, headers in $HDRS
 #
 # Everything listens on 127.0.0.1 or a UNIX socket inside $T; the EXIT trap
-# kills what was started (by pid) and removes $T and the shared memory.
+# kills what was started (by pid: $SOUKD_PID, $FCGI_PID, $SPAWN_PIDS, $WEB_PID
+# and any in $SOUK_PIDS) and removes $T and the shared memory of $INST.
 
 B=${SOUK_BUILD:-build}
 SOUKD=$B/soukd
@@ -21,9 +24,11 @@ FCGI_PID=""
 SPAWN_PIDS=""
 WEB_PID=""
 WEB_PORT=""
+SOUK_PIDS=""
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+nok() { not_ok "$@"; }
 check() { # description command...
 	local d="$1"; shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
@@ -38,6 +43,12 @@ wait_for() {
 }
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+soukd_alive() { pid_alive "$SOUKD_PID"; }
+soukd_exited() { pid_gone "$SOUKD_PID"; }
+# status_is KEY VALUE: soukd's control socket reports KEY as VALUE
+status_is() {
+	[ "$("$B/tools/soukd_ctl" -g "$1" "$T/run/control.sock" status 2>/dev/null)" = "$2" ]
+}
 
 souk_stop_web() { # nginx/lighttpd: graceful stop so no worker is orphaned
 	[ -n "$WEB_PID" ] || return 0
@@ -50,7 +61,7 @@ souk_stop_web() { # nginx/lighttpd: graceful stop so no worker is orphaned
 souk_cleanup() {
 	local p
 	souk_stop_web
-	for p in $SPAWN_PIDS "$FCGI_PID" "$SOUKD_PID"; do
+	for p in $SOUK_PIDS $SPAWN_PIDS "$FCGI_PID" "$SOUKD_PID"; do
 		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 	done
 	[ -n "${INST:-}" ] && rm -f /dev/shm/"$INST".* 2>/dev/null
@@ -66,9 +77,31 @@ souk_cleanup() {
 	fi
 }
 
+# souk_tmpdir NAME: a new temp dir $T; at exit souk_cleanup stops what was
+# started and removes it
+souk_tmpdir() {
+	T=$(mktemp -d "/tmp/souk-$1.XXXXXX")
+	trap souk_cleanup EXIT
+}
+
+# souk_config_head [LEVEL]: the start of a souk.yaml for instance $INST with
+# its state and runtime directories in $T and the log on stderr (at LEVEL);
+# callers append their own sections
+souk_config_head() {
+	cat <<EOC
+instance: $INST
+paths:
+  state_dir: $T/state
+  runtime_dir: $T/run
+log:
+EOC
+	[ -n "${1:-}" ] && echo "  level: $1"
+	echo "  target: stderr"
+}
+
 # souk_setup NAME: temp dir, instance name, config file, admin secret
 souk_setup() {
-	T=$(mktemp -d "/tmp/souk-$1.XXXXXX")
+	souk_tmpdir "$1"
 	INST="$1-$$"
 	CONF=$T/souk.yaml
 	SECRET_FILE=$T/admin.secret
@@ -76,14 +109,8 @@ souk_setup() {
 	FCGI_SOCK=$T/run/fcgi.sock
 	mkdir -p "$T/run" "$T/web"
 	(umask 077 && printf '%s\n' "$SECRET" >"$SECRET_FILE")
-	cat >"$CONF" <<EOC
-instance: $INST
-paths:
-  state_dir: $T/state
-  runtime_dir: $T/run
-log:
-  level: info
-  target: stderr
+	souk_config_head info >"$CONF"
+	cat >>"$CONF" <<EOC
 store:
   map_size: 64M
 fcgi:
@@ -97,7 +124,6 @@ publish:
   coalesce: 1ms
   poll_interval: 100ms
 EOC
-	trap souk_cleanup EXIT
 }
 
 souk_start_soukd() {
@@ -107,12 +133,16 @@ souk_start_soukd() {
 	SOUKD_PID=$!
 	wait_for 30 test -S "$T/run/control.sock" && wait_for 30 test -S "$T/run/publish.sock"
 }
-souk_stop_soukd() { # SIGTERM, wait
+# souk_stop_soukd [SIGNAL]: SIGTERM (or SIGNAL), wait; returns soukd's exit status
+souk_stop_soukd() {
+	local rc
 	[ -n "$SOUKD_PID" ] || return 0
-	kill -TERM "$SOUKD_PID" 2>/dev/null
+	kill -"${1:-TERM}" "$SOUKD_PID" 2>/dev/null
 	wait_for 20 pid_gone "$SOUKD_PID"
 	wait "$SOUKD_PID" 2>/dev/null
+	rc=$?
 	SOUKD_PID=""
+	return $rc
 }
 souk_kill_soukd() { # SIGKILL
 	[ -n "$SOUKD_PID" ] || return 0
