@@ -27,6 +27,7 @@
 #include "shm/internal.h"
 #include "shm/shm.h"
 #include "tests/tools/shm_content.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char inst[64];
@@ -35,14 +36,11 @@ typedef struct {
 
 static int setup(void **state)
 {
-	static unsigned counter;
-	uint32_t rnd = 0;
 	fix_t *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
-	souk_random(&rnd, sizeof(rnd));
-	snprintf(f->inst, sizeof(f->inst), "souktest-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	fixture_instance(f->inst, sizeof(f->inst), "shm");
 	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0) {
 		free(f);
 		return -1;

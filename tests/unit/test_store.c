@@ -20,24 +20,17 @@
 #include "store/internal.h"
 #include "store/merkle.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char dir[64];
 	store_t *s;
 } fx_t;
 
-static int rm_rf(const char *dir)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
-}
-
 static int setup(void **state)
 {
 	fx_t *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/souk-store-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (fixture_tmpdir(f->dir, sizeof(f->dir), "store") != 0)
 		return -1;
 	store_opts_t o = { .map_size = 1 << 20, .max_readers = 32 };
 	if (store_open(f->dir, &o, &f->s) != 0)
@@ -50,7 +43,7 @@ static int teardown(void **state)
 {
 	fx_t *f = *state;
 	store_close(&f->s);
-	rm_rf(f->dir);
+	fixture_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
@@ -810,9 +803,9 @@ static void test_store_map_grows_from_tiny_map(void **state)
 	fx_t *f = *state;
 	store_t *s = NULL;
 	store_info_t info;
-	char dir[64] = "/tmp/souk-store-tiny-XXXXXX";
+	char dir[64];
 	char doc[2100];
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fixture_tmpdir(dir, sizeof(dir), "store-tiny"), 0);
 	store_opts_t o = { .map_size = 64 << 10 };
 	assert_int_equal(store_open(dir, &o, &s), 0);
 	memset(doc, 'x', sizeof(doc));
@@ -845,7 +838,7 @@ static void test_store_map_grows_from_tiny_map(void **state)
 	assert_int_equal(rc, SOUK_EMAPFULL);
 	assert_int_equal(store_audit_verify(s, &bad), 0);
 	store_close(&s);
-	rm_rf(dir);
+	fixture_rm_rf(dir);
 	(void)f;
 }
 
