@@ -957,35 +957,45 @@ static int ukey_len_ok(void *arg, const uint8_t *k, size_t kl)
 	return kl > STORE_KEY_MAX ? SOUK_ECORRUPT : 0;
 }
 
+enum { UKEY_FREE, UKEY_OURS, UKEY_TAKEN };
+
+/* Who holds unique key k, its LMDB key built into buf and key: UKEY_FREE,
+ * UKEY_OURS (c's entity), UKEY_TAKEN (another entity), or a store error (< 0). */
+static int ukey_holder(ukey_ctx_t *c, const uint8_t *k, size_t kl, uint8_t *buf, MDB_val *key)
+{
+	MDB_val v;
+	key->mv_size = ukey_key(buf, c->kind, k, kl);
+	key->mv_data = buf;
+	int rc = mdb_get(c->txn, c->s->db_ukey, key, &v);
+	if (rc == MDB_NOTFOUND)
+		return UKEY_FREE;
+	if (rc)
+		return store_mdb_err(rc);
+	return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? UKEY_OURS : UKEY_TAKEN;
+}
+
 /* Claiming k would fail: another entity holds it. */
 static int ukey_check(void *arg, const uint8_t *k, size_t kl)
 {
-	ukey_ctx_t *c = arg;
 	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
-	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v;
-	int rc = mdb_get(c->txn, c->s->db_ukey, &key, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return store_mdb_err(rc);
-	return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
+	MDB_val key;
+	int rc = ukey_holder(arg, k, kl, buf, &key);
+	if (rc < 0)
+		return rc;
+	return rc == UKEY_TAKEN ? SOUK_EEXIST : 0;
 }
 
 static int ukey_release(void *arg, const uint8_t *k, size_t kl)
 {
 	ukey_ctx_t *c = arg;
 	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
-	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v;
-	int rc = mdb_get(c->txn, c->s->db_ukey, &key, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
+	MDB_val key;
+	int rc = ukey_holder(c, k, kl, buf, &key);
+	if (rc != UKEY_OURS)
+		return rc < 0 ? rc : 0;
+	rc = mdb_del(c->txn, c->s->db_ukey, &key, NULL);
 	if (rc)
 		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-	if (v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0) {
-		rc = mdb_del(c->txn, c->s->db_ukey, &key, NULL);
-		if (rc)
-			return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-	}
 	return 0;
 }
 
