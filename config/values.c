@@ -271,6 +271,25 @@ void cfg_format_range(const cfg_item_t *it, char *buf, size_t len)
 	snprintf(buf, len, "must be %s..%s", lo, hi);
 }
 
+/* The text of an unsigned item (integer, size or duration) into *u; -1 with
+ * *expected naming the accepted form when it is not one. */
+static int parse_unsigned(cfg_type_t type, const char *s, uint64_t *u, const char **expected)
+{
+	int n;
+	switch (type) {
+	case CFG_T_SIZE:
+		*expected = "a size such as 512K, 64M or 1G";
+		return cfg_parse_size(s, u) == 0 ? 0 : -1;
+	case CFG_T_DURATION:
+		*expected = "a duration such as 500ms, 5s, 1m or 24h";
+		return cfg_parse_duration(s, u) == 0 ? 0 : -1;
+	default:
+		*expected = "a non-negative integer";
+		n = scan_u64(s, u);
+		return n > 0 && s[n] == '\0' ? 0 : -1;
+	}
+}
+
 static int set_text(char **slot, const char *s)
 {
 	char *copy = strdup(s);
@@ -310,10 +329,12 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 			*(int64_t *)p = v;
 		break;
 	}
-	case CFG_T_UINT: {
-		int n = scan_u64(s, &u);
-		if (n <= 0 || s[n] != '\0') {
-			snprintf(why, why_len, "expected a non-negative integer");
+	case CFG_T_UINT:
+	case CFG_T_SIZE:
+	case CFG_T_DURATION: {
+		const char *expected;
+		if (parse_unsigned(it->type, s, &u, &expected) != 0) {
+			snprintf(why, why_len, "expected %s", expected);
 			return SOUK_EINVAL;
 		}
 		if (u < it->umin || u > it->umax)
@@ -321,24 +342,6 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 		store_uint(p, it->size, u);
 		break;
 	}
-	case CFG_T_SIZE:
-		if (cfg_parse_size(s, &u) != 0) {
-			snprintf(why, why_len, "expected a size such as 512K, 64M or 1G");
-			return SOUK_EINVAL;
-		}
-		if (u < it->umin || u > it->umax)
-			goto range;
-		store_uint(p, it->size, u);
-		break;
-	case CFG_T_DURATION:
-		if (cfg_parse_duration(s, &u) != 0) {
-			snprintf(why, why_len, "expected a duration such as 500ms, 5s, 1m or 24h");
-			return SOUK_EINVAL;
-		}
-		if (u < it->umin || u > it->umax)
-			goto range;
-		store_uint(p, it->size, u);
-		break;
 	case CFG_T_BOOL: {
 		bool b;
 		if (cfg_parse_bool(s, &b) != 0) {
