@@ -29,6 +29,8 @@ SOUK_PIDS=""
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
 nok() { not_ok "$@"; }
+skip() { echo "# skip - $*"; }
+note() { sed 's/^/# /'; } # stdin as TAP comment lines
 check() { # description command...
 	local d="$1"; shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
@@ -151,6 +153,30 @@ souk_kill_soukd() { # SIGKILL
 	SOUKD_PID=""
 }
 
+# souk_verify_units UNITDIR PROGDIR WORKDIR: systemd-analyze verify passes on
+# copies (in WORKDIR) of the soukd and souk-fcgi units of UNITDIR whose
+# ExecStart= run the programs in PROGDIR; one not there is replaced by
+# /bin/true and named in $STAND_IN. What the tool said is in $VERIFY_OUT.
+souk_verify_units() {
+	local units="$1" progs="$2" dir="$3" p u
+	local sed_args=()
+	STAND_IN=""
+	mkdir -p "$dir"
+	for p in soukd souk-fcgi; do
+		if [ -x "$progs/$p" ]; then
+			sed_args+=(-e "s|/usr/sbin/$p |$progs/$p |g")
+		else
+			sed_args+=(-e "s|/usr/sbin/$p |/bin/true |g")
+			STAND_IN="$STAND_IN $p"
+		fi
+	done
+	for u in soukd.service souk-fcgi.service souk-fcgi.socket; do
+		sed "${sed_args[@]}" "$units/$u" >"$dir/$u"
+	done
+	VERIFY_OUT=$(cd "$dir" && systemd-analyze verify --man=no \
+		./soukd.service ./souk-fcgi.service ./souk-fcgi.socket 2>&1) && [ -z "$VERIFY_OUT" ]
+}
+
 # souk_start_fcgi [extra souk-fcgi options]
 souk_start_fcgi() {
 	rm -f "$FCGI_SOCK"
@@ -225,14 +251,15 @@ http {
 EON
 }
 
-souk_start_nginx() {
+# _souk_start_web START: up to five free random ports on 127.0.0.1; for each,
+# START PORT configures and starts the server in the background, which must
+# then listen there within 10 s. Sets WEB_PORT and WEB_PID.
+_souk_start_web() {
 	local i
 	for i in 1 2 3 4 5; do
 		WEB_PORT=$(_random_port)
 		_port_busy "$WEB_PORT" && continue
-		souk_nginx_conf "$WEB_PORT" >"$T/web/nginx.conf"
-		nginx -p "$T/web" -e "$T/web/error.log" -c "$T/web/nginx.conf" -g 'daemon off;' \
-			2>>"$T/web/nginx.log" &
+		"$1" "$WEB_PORT"
 		WEB_PID=$!
 		if wait_for 10 _port_busy "$WEB_PORT" && pid_alive "$WEB_PID"; then
 			return 0
@@ -244,16 +271,19 @@ souk_start_nginx() {
 	return 1
 }
 
-souk_start_lighttpd() {
-	local i
+_souk_run_nginx() { # port
+	souk_nginx_conf "$1" >"$T/web/nginx.conf"
+	nginx -p "$T/web" -e "$T/web/error.log" -c "$T/web/nginx.conf" -g 'daemon off;' \
+		2>>"$T/web/nginx.log" &
+}
+souk_start_nginx() { _souk_start_web _souk_run_nginx; }
+
+_souk_run_lighttpd() { # port
 	mkdir -p "$T/web/www"
-	for i in 1 2 3 4 5; do
-		WEB_PORT=$(_random_port)
-		_port_busy "$WEB_PORT" && continue
-		cat >"$T/web/lighttpd.conf" <<EOL
+	cat >"$T/web/lighttpd.conf" <<EOL
 server.document-root = "$T/web/www"
 server.bind = "127.0.0.1"
-server.port = $WEB_PORT
+server.port = $1
 server.pid-file = "$T/web/lighttpd.pid"
 server.errorlog = "$T/web/error.log"
 server.max-request-size = 8192
@@ -264,17 +294,9 @@ fastcgi.server = ( "/" => ((
 	"fix-root-scriptname" => "enable",
 )))
 EOL
-		lighttpd -D -f "$T/web/lighttpd.conf" 2>>"$T/web/lighttpd.log" &
-		WEB_PID=$!
-		if wait_for 10 _port_busy "$WEB_PORT" && pid_alive "$WEB_PID"; then
-			return 0
-		fi
-		kill -KILL "$WEB_PID" 2>/dev/null
-		wait "$WEB_PID" 2>/dev/null
-		WEB_PID=""
-	done
-	return 1
+	lighttpd -D -f "$T/web/lighttpd.conf" 2>>"$T/web/lighttpd.log" &
 }
+souk_start_lighttpd() { _souk_start_web _souk_run_lighttpd; }
 
 # api METHOD PATH [curl args...]: sets STATUS, BODY and HDRS (header file)
 api() {
