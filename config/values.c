@@ -300,6 +300,26 @@ static int set_text(char **slot, const char *s)
 	return 0;
 }
 
+/* The end of a string or path item: its length, no control characters, the
+ * item's own check, then the copy into p. */
+static int set_text_item(const cfg_item_t *it, void *p, const char *s, size_t slen, char *why,
+			 size_t why_len)
+{
+	int ret;
+	if (slen > it->umax) {
+		snprintf(why, why_len, "longer than %llu characters", (unsigned long long)it->umax);
+		return SOUK_EINVAL;
+	}
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(why, why_len, "contains a control character");
+			return SOUK_EINVAL;
+		}
+	if (it->check && (ret = it->check(it, &s, why, why_len)) != 0)
+		return ret;
+	return set_text(p, s);
+}
+
 int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen, char *why,
 		   size_t why_len)
 {
@@ -371,19 +391,7 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 			snprintf(why, why_len, "must not be empty");
 			return SOUK_EINVAL;
 		}
-		if (slen > it->umax) {
-			snprintf(why, why_len, "longer than %llu characters",
-				 (unsigned long long)it->umax);
-			return SOUK_EINVAL;
-		}
-		for (const char *c = s; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				snprintf(why, why_len, "contains a control character");
-				return SOUK_EINVAL;
-			}
-		if (it->check && (ret = it->check(it, &s, why, why_len)) != 0)
-			return ret;
-		return set_text(p, s);
+		return set_text_item(it, p, s, slen, why, why_len);
 	case CFG_T_PATH:
 		if (*s == '\0') {
 			if (!(it->flags & CFG_F_EMPTY_OK)) {
@@ -394,19 +402,7 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 			snprintf(why, why_len, "must be an absolute path");
 			return SOUK_EINVAL;
 		}
-		if (slen > it->umax) {
-			snprintf(why, why_len, "longer than %llu characters",
-				 (unsigned long long)it->umax);
-			return SOUK_EINVAL;
-		}
-		for (const char *c = s; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				snprintf(why, why_len, "contains a control character");
-				return SOUK_EINVAL;
-			}
-		if (it->check && (ret = it->check(it, &s, why, why_len)) != 0)
-			return ret;
-		return set_text(p, s);
+		return set_text_item(it, p, s, slen, why, why_len);
 	case CFG_T_LISTEN: {
 		cfg_listen_t l;
 		if (cfg_parse_listen(s, &l) != 0) {

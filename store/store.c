@@ -1390,11 +1390,24 @@ done:
 
 /* ---- reads -------------------------------------------------------------------------- */
 
+/* The end of a record read: unless rc is already an error, the record in v
+ * into out; the read transaction ends either way. */
+static int rec_read_end(store_t *s, MDB_txn *txn, int rc, const MDB_val *v, const store_id_t *id,
+			store_rec_t *out)
+{
+	rec_view_t r;
+	if (rc == 0)
+		rc = store_rec_parse(v, &r);
+	if (rc == 0)
+		rc = rec_fill(&r, id, out);
+	store_rd_end(s, txn);
+	return rc;
+}
+
 int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *out)
 {
 	uint8_t ek[EK_MAX];
 	MDB_txn *txn;
-	rec_view_t r;
 	MDB_val k, v;
 	if (!store_kind_ok(kind) || !id || !out)
 		return SOUK_EINVAL;
@@ -1403,12 +1416,7 @@ int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *o
 		return rc;
 	k = (MDB_val){ store_entity_key(ek, kind, id), ek };
 	rc = store_mdb_err(mdb_get(txn, s->db_rec, &k, &v));
-	if (rc == 0)
-		rc = store_rec_parse(&v, &r);
-	if (rc == 0)
-		rc = rec_fill(&r, id, out);
-	store_rd_end(s, txn);
-	return rc;
+	return rec_read_end(s, txn, rc, &v, id, out);
 }
 
 int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_len,
@@ -1416,7 +1424,6 @@ int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_l
 {
 	uint8_t kb[STORE_KIND_MAX + 1 + STORE_KEY_MAX], ek[EK_MAX];
 	MDB_txn *txn;
-	rec_view_t r;
 	store_id_t id;
 	MDB_val k, v;
 	if (!store_kind_ok(kind) || !key || key_len == 0 || key_len > STORE_KEY_MAX || !out)
@@ -1435,12 +1442,7 @@ int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_l
 		if (rc == SOUK_ENOENT)
 			rc = SOUK_ECORRUPT;
 	}
-	if (rc == 0)
-		rc = store_rec_parse(&v, &r);
-	if (rc == 0)
-		rc = rec_fill(&r, &id, out);
-	store_rd_end(s, txn);
-	return rc;
+	return rec_read_end(s, txn, rc, &v, &id, out);
 }
 
 int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64_t version,
@@ -1448,7 +1450,6 @@ int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64
 {
 	uint8_t ek[EK_MAX + 8];
 	MDB_txn *txn;
-	rec_view_t r;
 	MDB_val k, v;
 	if (!store_kind_ok(kind) || !id || !out)
 		return SOUK_EINVAL;
@@ -1459,12 +1460,7 @@ int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64
 	store_put_u64(ek + n, version);
 	k = (MDB_val){ n + 8, ek };
 	rc = store_mdb_err(mdb_get(txn, s->db_hist, &k, &v));
-	if (rc == 0)
-		rc = store_rec_parse(&v, &r);
-	if (rc == 0)
-		rc = rec_fill(&r, id, out);
-	store_rd_end(s, txn);
-	return rc;
+	return rec_read_end(s, txn, rc, &v, id, out);
 }
 
 /* Walk one entity's history in a read txn; fn gets each version in order. */
