@@ -847,28 +847,39 @@ static void mut_init(const api_req_t *req, store_mut_t *m, store_op_t op)
 	m->reason = req->reason;
 }
 
-static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+/* doc validated as a whole product into *norm, prepared into pr, and the store
+ * mutation op of it in m; false once a problem has been sent. */
+static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const json_t *doc, store_op_t op, json_t **norm, prepared_t *pr,
+			store_mut_t *m)
 {
 	problem_t p;
+	problem_init(&p);
+	if (product_validate(doc, false, norm, &p) != 0) {
+		resp_problem(th, req, resp, &p);
+		return false;
+	}
+	if (!prepare(th, req, resp, *norm, pr))
+		return false;
+	mut_init(req, m, op);
+	m->doc = pr->doc;
+	m->doc_len = strlen(pr->doc);
+	m->doc_is_json_object = true; /* json_dumps of a validated object */
+	m->keys = pr->keys;
+	m->key_lens = pr->key_lens;
+	m->nkeys = 1;
+	return true;
+}
+
+static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
 	json_t *in = NULL, *norm = NULL;
 	prepared_t pr;
 	store_mut_t m;
 	if (!idem_ok(th, req, resp) || (in = read_body(th, req, resp)) == NULL)
 		return;
-	problem_init(&p);
-	if (product_validate(in, false, &norm, &p) != 0) {
-		resp_problem(th, req, resp, &p);
+	if (!product_mut(th, req, resp, in, STORE_OP_CREATE, &norm, &pr, &m))
 		goto out;
-	}
-	if (!prepare(th, req, resp, norm, &pr))
-		goto out;
-	mut_init(req, &m, STORE_OP_CREATE);
-	m.doc = pr.doc;
-	m.doc_len = strlen(pr.doc);
-	m.doc_is_json_object = true; /* json_dumps of a validated object */
-	m.keys = pr.keys;
-	m.key_lens = pr.key_lens;
-	m.nkeys = 1;
 	m.idem_key = req->idem_key;
 	m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
 	if (!submit(th, req, resp, &m))
@@ -908,7 +919,6 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	store_id_t id;
 	store_rec_t rec;
 	json_t *patch = NULL, *cur = NULL, *merged = NULL, *norm = NULL;
-	problem_t p;
 	prepared_t pr;
 	store_mut_t m;
 	int im = if_match_version(th, req, resp, &want);
@@ -937,22 +947,10 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		internal(th, req, resp, SOUK_ECORRUPT);
 		goto out;
 	}
-	problem_init(&p);
-	if (product_validate(merged, false, &norm, &p) != 0) {
-		resp_problem(th, req, resp, &p);
+	if (!product_mut(th, req, resp, merged, STORE_OP_UPDATE, &norm, &pr, &m))
 		goto out;
-	}
-	if (!prepare(th, req, resp, norm, &pr))
-		goto out;
-	mut_init(req, &m, STORE_OP_UPDATE);
 	m.id = id;
 	m.expect_version = want;
-	m.doc = pr.doc;
-	m.doc_len = strlen(pr.doc);
-	m.doc_is_json_object = true; /* json_dumps of a validated object */
-	m.keys = pr.keys;
-	m.key_lens = pr.key_lens;
-	m.nkeys = 1;
 	if (!submit(th, req, resp, &m))
 		goto out;
 	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
