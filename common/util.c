@@ -170,3 +170,34 @@ int souk_mkdir_p(const char *path, mode_t mode)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
+
+int souk_proc_stat(uint32_t pid, char *state, uint64_t *start)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (p == NULL || p[1] != ' ')
+		return -EINVAL;
+	p += 2;
+	*state = *p;
+	/* p is at field 3; advance to field 22 */
+	for (field = 3; field < 22 && *p != '\0'; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22)
+		return -EINVAL;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}

@@ -44,5 +44,12 @@ int souk_read_file(const char *path, size_t max, char **out, size_t *out_len);
  */
 int souk_mkdir_p(const char *path, mode_t mode);
 
+/*
+ * State letter (field 3) and start time (field 22, clock ticks after boot) of
+ * a process from /proc/<pid>/stat; 0, or -errno of the open, -ENOENT when
+ * nothing could be read, -EINVAL when the line does not parse.
+ */
+int souk_proc_stat(uint32_t pid, char *state, uint64_t *start);
+
 /* Parse a non-negative decimal integer with range check; 0 or SOUK_EINVAL. */
 int souk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -86,6 +86,20 @@ static void test_mkdir_p_creates_parents_and_refuses_files(void **state)
 	assert_int_equal(rmdir(root), 0);
 }
 
+static void test_proc_stat_reads_own_process_and_refuses_missing(void **state)
+{
+	char st = 0;
+	uint64_t start = 0, again = 0;
+	(void)state;
+	assert_int_equal(souk_proc_stat((uint32_t)getpid(), &st, &start), 0);
+	assert_int_equal(st, 'R'); /* it is running: it is reading its own stat */
+	assert_true(start > 0);
+	assert_int_equal(souk_proc_stat((uint32_t)getpid(), &st, &again), 0);
+	assert_true(again == start);
+	/* beyond pid_max (at most 2^22): no such process */
+	assert_int_equal(souk_proc_stat(UINT32_MAX, &st, &start), -ENOENT);
+}
+
 static void test_parse_u64_range_and_overflow(void **state)
 {
 	uint64_t v = 0;
@@ -147,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_ct_equal_compares_content_and_length),
 		cmocka_unit_test(test_hex_roundtrip_and_rejects_bad_digits),
 		cmocka_unit_test(test_mkdir_p_creates_parents_and_refuses_files),
+		cmocka_unit_test(test_proc_stat_reads_own_process_and_refuses_missing),
 		cmocka_unit_test(test_parse_u64_range_and_overflow),
 		cmocka_unit_test(test_read_file_limits_size),
 		cmocka_unit_test(test_ratelimit_suppresses_and_reports),
