@@ -20,6 +20,7 @@
 #include "store/internal.h"
 #include "store/merkle.h"
 #include "store/store.h"
+#include "tests/tools/store_raw.h"
 #include "tests/unit/fixture.h"
 
 typedef struct {
@@ -663,14 +664,8 @@ static void tamper(const char *dir, tamper_t how, uint64_t seq)
 	case T_EDIT_DOC: {
 		/* find the history entry with this seq: change entry names it */
 		assert_int_equal(mdb_get(txn, chg, &k, &v), 0);
-		const uint8_t *c = v.mv_data;
-		size_t kl = (size_t)(c[2] << 8 | c[3]);
 		uint8_t hk[64];
-		memcpy(hk, c + 36, kl);
-		hk[kl] = 0;
-		memcpy(hk + kl + 1, c + 4, 16);
-		memcpy(hk + kl + 17, c + 20, 8);
-		MDB_val hkv = { kl + 25, hk }, hv;
+		MDB_val hkv = { store_raw_hist_key(v.mv_data, hk), hk }, hv;
 		assert_int_equal(mdb_get(txn, hist, &hkv, &hv), 0);
 		uint8_t *copy = malloc(hv.mv_size);
 		memcpy(copy, hv.mv_data, hv.mv_size);
