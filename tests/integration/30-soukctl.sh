@@ -63,13 +63,13 @@ grep -q '"ok": true' "$tmp/out" && grep -q '"audit_root": "[0-9a-f]\{64\}"' "$tm
 	&& ok "json output" || nok "json output: $(cat "$tmp/out")"
 
 # the verifier names the first bad entry of a log edited behind its back
-T="$B/tools/store_tamper"
+TAMPER="$B/tools/store_tamper"
 for dmg in edit-doc:37 edit-leaf:50 truncate:120 reorder:64; do
 	how=${dmg%%:*}
 	at=${dmg##*:}
 	rm -rf "$tmp/t"
 	"$CTL" --data "$tmp/bk" backup "$tmp/t" >/dev/null 2>&1 || nok "copy for $how"
-	"$T" "$tmp/t" "$how" "$at" || nok "tamper $how"
+	"$TAMPER" "$tmp/t" "$how" "$at" || nok "tamper $how"
 	"$CTL" --data "$tmp/t" audit verify >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ "$rc" -eq 1 ] && grep -q "first bad entry is sequence $at " "$tmp/err"; then
