@@ -57,7 +57,7 @@ void souk_hex(const void *bytes, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int souk_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -74,7 +74,7 @@ int souk_unhex(const char *hex, size_t len, void *out)
 	if (strlen(hex) != 2 * len)
 		return SOUK_EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = souk_hexval(hex[2 * i]), lo = souk_hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return SOUK_EINVAL;
 		o[i] = (unsigned char)(hi << 4 | lo);
@@ -144,5 +144,60 @@ int souk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (v < min || v > max)
 		return SOUK_EINVAL;
 	*out = v;
+	return 0;
+}
+
+int souk_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(path, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int souk_proc_stat(uint32_t pid, char *state, uint64_t *start)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (p == NULL || p[1] != ' ')
+		return -EINVAL;
+	p += 2;
+	*state = *p;
+	/* p is at field 3; advance to field 22 */
+	for (field = 3; field < 22 && *p != '\0'; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22)
+		return -EINVAL;
+	*start = strtoull(p, NULL, 10);
 	return 0;
 }

@@ -271,6 +271,25 @@ void cfg_format_range(const cfg_item_t *it, char *buf, size_t len)
 	snprintf(buf, len, "must be %s..%s", lo, hi);
 }
 
+/* The text of an unsigned item (integer, size or duration) into *u; -1 with
+ * *expected naming the accepted form when it is not one. */
+static int parse_unsigned(cfg_type_t type, const char *s, uint64_t *u, const char **expected)
+{
+	int n;
+	switch (type) {
+	case CFG_T_SIZE:
+		*expected = "a size such as 512K, 64M or 1G";
+		return cfg_parse_size(s, u) == 0 ? 0 : -1;
+	case CFG_T_DURATION:
+		*expected = "a duration such as 500ms, 5s, 1m or 24h";
+		return cfg_parse_duration(s, u) == 0 ? 0 : -1;
+	default:
+		*expected = "a non-negative integer";
+		n = scan_u64(s, u);
+		return n > 0 && s[n] == '\0' ? 0 : -1;
+	}
+}
+
 static int set_text(char **slot, const char *s)
 {
 	char *copy = strdup(s);
@@ -279,6 +298,26 @@ static int set_text(char **slot, const char *s)
 	free(*slot);
 	*slot = copy;
 	return 0;
+}
+
+/* The end of a string or path item: its length, no control characters, the
+ * item's own check, then the copy into p. */
+static int set_text_item(const cfg_item_t *it, void *p, const char *s, size_t slen, char *why,
+			 size_t why_len)
+{
+	int ret;
+	if (slen > it->umax) {
+		snprintf(why, why_len, "longer than %llu characters", (unsigned long long)it->umax);
+		return SOUK_EINVAL;
+	}
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			snprintf(why, why_len, "contains a control character");
+			return SOUK_EINVAL;
+		}
+	if (it->check && (ret = it->check(it, &s, why, why_len)) != 0)
+		return ret;
+	return set_text(p, s);
 }
 
 int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen, char *why,
@@ -310,10 +349,12 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 			*(int64_t *)p = v;
 		break;
 	}
-	case CFG_T_UINT: {
-		int n = scan_u64(s, &u);
-		if (n <= 0 || s[n] != '\0') {
-			snprintf(why, why_len, "expected a non-negative integer");
+	case CFG_T_UINT:
+	case CFG_T_SIZE:
+	case CFG_T_DURATION: {
+		const char *expected;
+		if (parse_unsigned(it->type, s, &u, &expected) != 0) {
+			snprintf(why, why_len, "expected %s", expected);
 			return SOUK_EINVAL;
 		}
 		if (u < it->umin || u > it->umax)
@@ -321,24 +362,6 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 		store_uint(p, it->size, u);
 		break;
 	}
-	case CFG_T_SIZE:
-		if (cfg_parse_size(s, &u) != 0) {
-			snprintf(why, why_len, "expected a size such as 512K, 64M or 1G");
-			return SOUK_EINVAL;
-		}
-		if (u < it->umin || u > it->umax)
-			goto range;
-		store_uint(p, it->size, u);
-		break;
-	case CFG_T_DURATION:
-		if (cfg_parse_duration(s, &u) != 0) {
-			snprintf(why, why_len, "expected a duration such as 500ms, 5s, 1m or 24h");
-			return SOUK_EINVAL;
-		}
-		if (u < it->umin || u > it->umax)
-			goto range;
-		store_uint(p, it->size, u);
-		break;
 	case CFG_T_BOOL: {
 		bool b;
 		if (cfg_parse_bool(s, &b) != 0) {
@@ -368,19 +391,7 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 			snprintf(why, why_len, "must not be empty");
 			return SOUK_EINVAL;
 		}
-		if (slen > it->umax) {
-			snprintf(why, why_len, "longer than %llu characters",
-				 (unsigned long long)it->umax);
-			return SOUK_EINVAL;
-		}
-		for (const char *c = s; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				snprintf(why, why_len, "contains a control character");
-				return SOUK_EINVAL;
-			}
-		if (it->check && (ret = it->check(it, &s, why, why_len)) != 0)
-			return ret;
-		return set_text(p, s);
+		return set_text_item(it, p, s, slen, why, why_len);
 	case CFG_T_PATH:
 		if (*s == '\0') {
 			if (!(it->flags & CFG_F_EMPTY_OK)) {
@@ -391,19 +402,7 @@ int cfg_item_parse(cfg_t *cfg, const cfg_item_t *it, const char *s, size_t slen,
 			snprintf(why, why_len, "must be an absolute path");
 			return SOUK_EINVAL;
 		}
-		if (slen > it->umax) {
-			snprintf(why, why_len, "longer than %llu characters",
-				 (unsigned long long)it->umax);
-			return SOUK_EINVAL;
-		}
-		for (const char *c = s; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-				snprintf(why, why_len, "contains a control character");
-				return SOUK_EINVAL;
-			}
-		if (it->check && (ret = it->check(it, &s, why, why_len)) != 0)
-			return ret;
-		return set_text(p, s);
+		return set_text_item(it, p, s, slen, why, why_len);
 	case CFG_T_LISTEN: {
 		cfg_listen_t l;
 		if (cfg_parse_listen(s, &l) != 0) {

@@ -27,27 +27,9 @@ const char *(*ctl_counter_name)(unsigned index) = NULL;
 /* Start time (/proc/<pid>/stat field 22) of a process; 0 when unreadable. */
 static uint64_t proc_start_time(uint32_t pid)
 {
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may hold spaces */
-	if (p == NULL)
-		return 0;
-	for (field = 2; field < 22 && *p != '\0'; p++)
-		if (*p == ' ')
-			field++;
-	return field == 22 ? strtoull(p, NULL, 10) : 0;
+	char state;
+	uint64_t start;
+	return souk_proc_stat(pid, &state, &start) == 0 ? start : 0;
 }
 
 /* Is the process that claimed a slot still the one running under its pid? */

@@ -447,6 +447,17 @@ static void published(publisher_t *p, uint64_t gen, uint64_t t0, uint64_t change
 			 (unsigned long long)us);
 }
 
+/* The sections the caller adds to every image (if any), then publish b as *gen. */
+static int add_sections_and_publish(publisher_t *p, shm_builder_t **b, uint64_t *gen)
+{
+	if (p->sections) {
+		int rc = p->sections(p->sections_arg, *b);
+		if (rc)
+			return rc;
+	}
+	return shm_builder_publish(b, gen);
+}
+
 /* A full image: the first one, or when no base can be used. */
 static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 {
@@ -469,12 +480,7 @@ static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 	rc = catalog_build(b, arr, n, p->applied_seq, &bytes);
 	if (rc)
 		goto fail;
-	if (p->sections) {
-		rc = p->sections(p->sections_arg, b);
-		if (rc)
-			goto fail;
-	}
-	rc = shm_builder_publish(&b, &gen);
+	rc = add_sections_and_publish(p, &b, &gen);
 	if (rc)
 		goto fail;
 	p->base_gen = gen;
@@ -526,12 +532,7 @@ static int publish_delta(publisher_t *p, uint64_t base_gen, const idset_t *set, 
 	rc = catalog_build_delta(b, arr, n, gone, ngone, p->served, p->applied_seq, &bytes);
 	if (rc)
 		goto fail;
-	if (p->sections) {
-		rc = p->sections(p->sections_arg, b);
-		if (rc)
-			goto fail;
-	}
-	rc = shm_builder_publish(&b, &gen);
+	rc = add_sections_and_publish(p, &b, &gen);
 	if (rc)
 		goto fail;
 	p->base_gen = base_gen;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -83,31 +82,6 @@ fail:
 	free(e);
 	soukd_free(&d);
 	return ret;
-}
-
-/* mkdir -p with mode for the directories it creates. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	struct stat st;
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(path, &st) != 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -287,7 +261,7 @@ int soukd_start(soukd_t *d)
 	ctl_opts_t opts;
 
 	signal(SIGPIPE, SIG_IGN);
-	ret = mkdir_p(d->cfg->paths.runtime_dir, 0750);
+	ret = souk_mkdir_p(d->cfg->paths.runtime_dir, 0750);
 	if (ret != 0) {
 		log_daemon_err("cannot create runtime directory '%s' (%s)",
 			       d->cfg->paths.runtime_dir, souk_strerror(ret));

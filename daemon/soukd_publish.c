@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "daemon/control.h"
 #include "daemon/publisher.h"
 #include "shm/shm.h"
@@ -24,30 +24,6 @@ struct soukd_publish {
 	char instance[64];
 	bool started; /* a clean stop removes the instance's shared memory */
 };
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	struct stat st;
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) != 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	if (stat(path, &st) != 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
 
 static uint32_t clamp_u32(uint64_t v)
 {
@@ -138,7 +114,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		return SOUK_ENOMEM;
 	sp->d = d;
 	/* soukd_start() has not run yet: the socket's directory may be missing */
-	rc = mkdir_p(cfg->paths.runtime_dir, 0750);
+	rc = souk_mkdir_p(cfg->paths.runtime_dir, 0750);
 	if (rc) {
 		log_daemon_err("cannot create runtime directory '%s' (%s)", cfg->paths.runtime_dir,
 			       souk_strerror(rc));

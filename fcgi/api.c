@@ -365,6 +365,28 @@ static int parse_if_match(const char *h, uint64_t *version)
 	return souk_parse_u64(buf, 1, UINT64_MAX, version) == 0 ? 1 : -1;
 }
 
+/* parse_if_match of the request's If-Match; -1 once a 400 problem is sent. */
+static int if_match_version(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			    uint64_t *want)
+{
+	int im = parse_if_match(req->if_match, want);
+	if (im < 0)
+		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		     "If-Match must be a version such as \"3\"");
+	return im;
+}
+
+/* The product id in the route; false once a 404 problem is sent. */
+static bool route_product_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			     const route_t *rt, store_id_t *id)
+{
+	if (store_id_parse(rt->product_id, id) != 0) {
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		return false;
+	}
+	return true;
+}
+
 /* Acquire the current image, waiting (bounded) for Souk-Min-Seq. */
 static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		    catalog_view_t *view)
@@ -448,10 +470,8 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
 		rc = catalog_get_by_sku(&view, rt->sku, rt->sku_len, locale, &json, &len, &version);
 	} else {
-		if (store_id_parse(rt->product_id, &id) != 0) {
-			fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		if (!route_product_id(th, req, resp, rt, &id))
 			return;
-		}
 		rc = catalog_get(&view, &id, locale, &json, &len, &version);
 	}
 	if (rc == SOUK_ENOENT) {
@@ -671,10 +691,8 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 {
 	store_id_t id;
 	sbuf_t b;
-	if (store_id_parse(rt->product_id, &id) != 0) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+	if (!route_product_id(th, req, resp, rt, &id))
 		return;
-	}
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
 	hist_ctx_t h = { .b = &b };
@@ -829,28 +847,39 @@ static void mut_init(const api_req_t *req, store_mut_t *m, store_op_t op)
 	m->reason = req->reason;
 }
 
-static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+/* doc validated as a whole product into *norm, prepared into pr, and the store
+ * mutation op of it in m; false once a problem has been sent. */
+static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const json_t *doc, store_op_t op, json_t **norm, prepared_t *pr,
+			store_mut_t *m)
 {
 	problem_t p;
+	problem_init(&p);
+	if (product_validate(doc, false, norm, &p) != 0) {
+		resp_problem(th, req, resp, &p);
+		return false;
+	}
+	if (!prepare(th, req, resp, *norm, pr))
+		return false;
+	mut_init(req, m, op);
+	m->doc = pr->doc;
+	m->doc_len = strlen(pr->doc);
+	m->doc_is_json_object = true; /* json_dumps of a validated object */
+	m->keys = pr->keys;
+	m->key_lens = pr->key_lens;
+	m->nkeys = 1;
+	return true;
+}
+
+static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
 	json_t *in = NULL, *norm = NULL;
 	prepared_t pr;
 	store_mut_t m;
 	if (!idem_ok(th, req, resp) || (in = read_body(th, req, resp)) == NULL)
 		return;
-	problem_init(&p);
-	if (product_validate(in, false, &norm, &p) != 0) {
-		resp_problem(th, req, resp, &p);
+	if (!product_mut(th, req, resp, in, STORE_OP_CREATE, &norm, &pr, &m))
 		goto out;
-	}
-	if (!prepare(th, req, resp, norm, &pr))
-		goto out;
-	mut_init(req, &m, STORE_OP_CREATE);
-	m.doc = pr.doc;
-	m.doc_len = strlen(pr.doc);
-	m.doc_is_json_object = true; /* json_dumps of a validated object */
-	m.keys = pr.keys;
-	m.key_lens = pr.key_lens;
-	m.nkeys = 1;
 	m.idem_key = req->idem_key;
 	m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
 	if (!submit(th, req, resp, &m))
@@ -869,10 +898,8 @@ static bool current(api_thread_t *th, const api_req_t *req, api_resp_t *resp, co
 		    store_id_t *id, store_rec_t *rec)
 {
 	memset(rec, 0, sizeof(*rec));
-	if (store_id_parse(rt->product_id, id) != 0) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+	if (!route_product_id(th, req, resp, rt, id))
 		return false;
-	}
 	int rc = store_get(th->api->store, API_KIND, id, rec);
 	if (rc == SOUK_ENOENT || (rc == 0 && rec->archived)) {
 		store_rec_deinit(rec);
@@ -892,18 +919,14 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	store_id_t id;
 	store_rec_t rec;
 	json_t *patch = NULL, *cur = NULL, *merged = NULL, *norm = NULL;
-	problem_t p;
 	prepared_t pr;
 	store_mut_t m;
-	int im = parse_if_match(req->if_match, &want);
+	int im = if_match_version(th, req, resp, &want);
+	if (im < 0)
+		return;
 	if (im == 0 || im == 2) {
 		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
 		     "send If-Match with the version (ETag) you read");
-		return;
-	}
-	if (im < 0) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "If-Match must be a version such as \"3\"");
 		return;
 	}
 	if ((patch = read_body(th, req, resp)) == NULL)
@@ -924,22 +947,10 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		internal(th, req, resp, SOUK_ECORRUPT);
 		goto out;
 	}
-	problem_init(&p);
-	if (product_validate(merged, false, &norm, &p) != 0) {
-		resp_problem(th, req, resp, &p);
+	if (!product_mut(th, req, resp, merged, STORE_OP_UPDATE, &norm, &pr, &m))
 		goto out;
-	}
-	if (!prepare(th, req, resp, norm, &pr))
-		goto out;
-	mut_init(req, &m, STORE_OP_UPDATE);
 	m.id = id;
 	m.expect_version = want;
-	m.doc = pr.doc;
-	m.doc_len = strlen(pr.doc);
-	m.doc_is_json_object = true; /* json_dumps of a validated object */
-	m.keys = pr.keys;
-	m.key_lens = pr.key_lens;
-	m.nkeys = 1;
 	if (!submit(th, req, resp, &m))
 		goto out;
 	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
@@ -956,16 +967,10 @@ static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	uint64_t want = 0;
 	store_id_t id;
 	store_mut_t m;
-	int im = parse_if_match(req->if_match, &want);
-	if (im < 0) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "If-Match must be a version such as \"3\"");
+	if (if_match_version(th, req, resp, &want) < 0)
 		return;
-	}
-	if (store_id_parse(rt->product_id, &id) != 0) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+	if (!route_product_id(th, req, resp, rt, &id))
 		return;
-	}
 	mut_init(req, &m, STORE_OP_DELETE);
 	m.id = id;
 	m.expect_version = want;
@@ -980,16 +985,10 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	store_id_t id;
 	store_mut_t m;
 	json_t *in = NULL;
-	int im = parse_if_match(req->if_match, &want);
-	if (im < 0) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "If-Match must be a version such as \"3\"");
+	if (if_match_version(th, req, resp, &want) < 0)
 		return;
-	}
-	if (store_id_parse(rt->product_id, &id) != 0) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+	if (!route_product_id(th, req, resp, rt, &id))
 		return;
-	}
 	if ((in = read_body(th, req, resp)) == NULL)
 		return;
 	json_t *v = json_object_get(in, "version");

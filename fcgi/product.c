@@ -144,6 +144,16 @@ static void ferr2(vctx_t *v, const char *field, const char *sub, const char *det
 }
 
 /* Validate and NFC-normalise text; NULL (error recorded) when invalid. */
+/* out if no field error was noted since v->nerr was before, else NULL (out freed). */
+static json_t *keep_if_clean(vctx_t *v, int before, json_t *out)
+{
+	if (v->nerr != before) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
 static json_t *norm_text(vctx_t *v, const char *field, const char *sub, const json_t *val,
 			 size_t max_cp, bool multiline, bool allow_empty)
 {
@@ -262,11 +272,7 @@ static json_t *norm_locale_map(vctx_t *v, const char *field, const json_t *val, 
 		if (t != NULL && json_object_set_new(out, canon, t) != 0)
 			v->nerr++;
 	}
-	if (v->nerr != before) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return keep_if_clean(v, before, out);
 }
 
 static json_t *norm_price(vctx_t *v, const json_t *val)
@@ -312,11 +318,7 @@ static json_t *norm_price(vctx_t *v, const json_t *val)
 		}
 		json_object_set_new(out, key, json_integer(a));
 	}
-	if (v->nerr != before) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return keep_if_clean(v, before, out);
 }
 
 static bool attr_scalar_ok(vctx_t *v, const char *path, const json_t *item, json_t **out)
@@ -387,11 +389,7 @@ static json_t *norm_attributes(vctx_t *v, const json_t *val)
 		if (nv != NULL)
 			json_object_set_new(out, key, nv);
 	}
-	if (v->nerr != before) {
-		json_decref(out);
-		return NULL;
-	}
-	return out;
+	return keep_if_clean(v, before, out);
 }
 
 static json_t *norm_int(vctx_t *v, const char *field, const json_t *val, json_int_t max)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
 
 static const char *const route_names[ROUTE__COUNT] = {
 	[ROUTE_NONE] = "other",
@@ -25,17 +26,6 @@ const char *router_name(route_id_t id)
 	return route_names[id];
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int url_decode(const char *s, size_t len, bool form, char *out, size_t out_size,
 	       size_t *out_len)
 {
@@ -47,7 +37,7 @@ int url_decode(const char *s, size_t len, bool form, char *out, size_t out_size,
 		if (c == '%') {
 			if (i + 2 >= len)
 				return SOUK_EINVAL;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = souk_hexval(s[i + 1]), lo = souk_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return SOUK_EINVAL;
 			c = (char)(hi << 4 | lo);
@@ -136,7 +126,7 @@ static bool parse_id(const char *s, size_t len, char out[33])
 	if (url_decode(s, len, false, dec, sizeof(dec), &dlen) != 0 || dlen != 32)
 		return false;
 	for (size_t i = 0; i < 32; i++) {
-		int v = hexval(dec[i]);
+		int v = souk_hexval(dec[i]);
 		if (v < 0)
 			return false;
 		out[i] = "0123456789abcdef"[v];

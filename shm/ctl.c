@@ -380,38 +380,6 @@ int shm_ctl_unlink(const char *instance)
 #define OWNER_PID(o) ((uint32_t)((o)&0xffffffffu))
 #define OWNER_TAG(o) ((o) >> 32)
 
-/* Read state and start time (field 22) of a process; 0, or -ENOENT. */
-static int proc_stat(uint32_t pid, char *state, uint64_t *start)
-{
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ENOENT;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-	if (p == NULL || p[1] != ' ')
-		return -EINVAL;
-	p += 2;
-	*state = *p;
-	/* p is at field 3; advance to field 22 */
-	for (field = 3; field < 22 && *p != '\0'; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 22)
-		return -EINVAL;
-	*start = strtoull(p, NULL, 10);
-	return 0;
-}
-
 /* Is the process owning a slot (pid, start time) gone? */
 static int slot_owner_dead(uint32_t pid, uint64_t start)
 {
@@ -421,7 +389,7 @@ static int slot_owner_dead(uint32_t pid, uint64_t start)
 
 	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
 		return 1;
-	rc = proc_stat(pid, &state, &now_start);
+	rc = souk_proc_stat(pid, &state, &now_start);
 	if (rc != 0)
 		return 0; /* exists but /proc unreadable: keep it */
 	if (state == 'Z' || state == 'X')
@@ -482,7 +450,7 @@ int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out)
 	*out = NULL;
 	if (ctl->readonly)
 		return -EACCES;
-	if (proc_stat(pid, &state, &start) != 0 || start == 0)
+	if (souk_proc_stat(pid, &state, &start) != 0 || start == 0)
 		start = 1; /* no /proc: liveness then rests on the pid alone */
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint32_t i = 0; i < ctl->hdr->nslots; i++) {

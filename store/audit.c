@@ -39,16 +39,27 @@ static int node_fn(void *ctx, unsigned level, uint64_t index, uint8_t out[32])
 	return store_audit_node(c->txn, c->dbi, level, index, out);
 }
 
+/* A read transaction and the size of the audit log in it (the last change
+ * sequence); on failure no transaction is left open. */
+static int audit_rd_begin(store_t *s, MDB_txn **txn, uint64_t *n)
+{
+	int rc = store_rd_begin(s, txn);
+	if (rc)
+		return rc;
+	if ((rc = store_meta_u64(*txn, s->db_meta, "last_seq", n)) != 0)
+		store_rd_end(s, *txn);
+	return rc;
+}
+
 int store_audit_root(store_t *s, uint64_t *size, uint8_t root[32])
 {
 	MDB_txn *txn;
 	uint64_t n;
-	int rc = store_rd_begin(s, &txn);
+	int rc = audit_rd_begin(s, &txn, &n);
 	if (rc)
 		return rc;
 	node_ctx_t c = { txn, s->db_audit };
-	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &n)) == 0)
-		rc = merkle_root(node_fn, &c, n, root);
+	rc = merkle_root(node_fn, &c, n, root);
 	store_rd_end(s, txn);
 	if (rc == 0)
 		*size = n;
@@ -59,12 +70,11 @@ int store_audit_root_at(store_t *s, uint64_t size, uint8_t root[32])
 {
 	MDB_txn *txn;
 	uint64_t n;
-	int rc = store_rd_begin(s, &txn);
+	int rc = audit_rd_begin(s, &txn, &n);
 	if (rc)
 		return rc;
 	node_ctx_t c = { txn, s->db_audit };
-	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &n)) == 0)
-		rc = size > n ? SOUK_EINVAL : merkle_root(node_fn, &c, size, root);
+	rc = size > n ? SOUK_EINVAL : merkle_root(node_fn, &c, size, root);
 	store_rd_end(s, txn);
 	return rc;
 }
@@ -73,11 +83,10 @@ int store_audit_leaf(store_t *s, uint64_t index, uint8_t out[32])
 {
 	MDB_txn *txn;
 	uint64_t n;
-	int rc = store_rd_begin(s, &txn);
+	int rc = audit_rd_begin(s, &txn, &n);
 	if (rc)
 		return rc;
-	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &n)) == 0)
-		rc = index >= n ? SOUK_ENOENT : store_audit_node(txn, s->db_audit, 0, index, out);
+	rc = index >= n ? SOUK_ENOENT : store_audit_node(txn, s->db_audit, 0, index, out);
 	store_rd_end(s, txn);
 	return rc;
 }
@@ -88,13 +97,11 @@ int store_audit_inclusion_proof(store_t *s, uint64_t index, uint64_t size,
 	MDB_txn *txn;
 	uint64_t n;
 	*nproof = 0;
-	int rc = store_rd_begin(s, &txn);
+	int rc = audit_rd_begin(s, &txn, &n);
 	if (rc)
 		return rc;
 	node_ctx_t c = { txn, s->db_audit };
-	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &n)) == 0)
-		rc = size > n ? SOUK_EINVAL
-			      : merkle_inclusion_proof(node_fn, &c, index, size, proof, nproof);
+	rc = size > n ? SOUK_EINVAL : merkle_inclusion_proof(node_fn, &c, index, size, proof, nproof);
 	store_rd_end(s, txn);
 	return rc;
 }
@@ -105,14 +112,12 @@ int store_audit_consistency_proof(store_t *s, uint64_t old_size, uint64_t new_si
 	MDB_txn *txn;
 	uint64_t n;
 	*nproof = 0;
-	int rc = store_rd_begin(s, &txn);
+	int rc = audit_rd_begin(s, &txn, &n);
 	if (rc)
 		return rc;
 	node_ctx_t c = { txn, s->db_audit };
-	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &n)) == 0)
-		rc = new_size > n ? SOUK_EINVAL
-				  : merkle_consistency_proof(node_fn, &c, old_size, new_size,
-							     proof, nproof);
+	rc = new_size > n ? SOUK_EINVAL
+			  : merkle_consistency_proof(node_fn, &c, old_size, new_size, proof, nproof);
 	store_rd_end(s, txn);
 	return rc;
 }
@@ -293,13 +298,13 @@ int store_audit_verify(store_t *s, uint64_t *bad_index)
 	MDB_txn *txn;
 	uint64_t n;
 	vstate_t vs = { UINT64_MAX };
-	int rc = store_rd_begin(s, &txn);
-	if (rc)
-		return rc;
-	if ((rc = store_meta_u64(txn, s->db_meta, "last_seq", &n)) == 0 &&
-	    (rc = verify_changes(s, txn, n, &vs)) == 0 && (rc = verify_history(s, txn, n, &vs)) == 0)
-		rc = verify_records(s, txn, n, &vs);
-	store_rd_end(s, txn);
+	int rc = audit_rd_begin(s, &txn, &n);
+	if (rc == 0) {
+		if ((rc = verify_changes(s, txn, n, &vs)) == 0 &&
+		    (rc = verify_history(s, txn, n, &vs)) == 0)
+			rc = verify_records(s, txn, n, &vs);
+		store_rd_end(s, txn);
+	}
 	if (rc == 0 && vs.bad != UINT64_MAX)
 		rc = SOUK_ECORRUPT;
 	if (bad_index)

@@ -957,35 +957,45 @@ static int ukey_len_ok(void *arg, const uint8_t *k, size_t kl)
 	return kl > STORE_KEY_MAX ? SOUK_ECORRUPT : 0;
 }
 
+enum { UKEY_FREE, UKEY_OURS, UKEY_TAKEN };
+
+/* Who holds unique key k, its LMDB key built into buf and key: UKEY_FREE,
+ * UKEY_OURS (c's entity), UKEY_TAKEN (another entity), or a store error (< 0). */
+static int ukey_holder(ukey_ctx_t *c, const uint8_t *k, size_t kl, uint8_t *buf, MDB_val *key)
+{
+	MDB_val v;
+	key->mv_size = ukey_key(buf, c->kind, k, kl);
+	key->mv_data = buf;
+	int rc = mdb_get(c->txn, c->s->db_ukey, key, &v);
+	if (rc == MDB_NOTFOUND)
+		return UKEY_FREE;
+	if (rc)
+		return store_mdb_err(rc);
+	return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? UKEY_OURS : UKEY_TAKEN;
+}
+
 /* Claiming k would fail: another entity holds it. */
 static int ukey_check(void *arg, const uint8_t *k, size_t kl)
 {
-	ukey_ctx_t *c = arg;
 	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
-	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v;
-	int rc = mdb_get(c->txn, c->s->db_ukey, &key, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return store_mdb_err(rc);
-	return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
+	MDB_val key;
+	int rc = ukey_holder(arg, k, kl, buf, &key);
+	if (rc < 0)
+		return rc;
+	return rc == UKEY_TAKEN ? SOUK_EEXIST : 0;
 }
 
 static int ukey_release(void *arg, const uint8_t *k, size_t kl)
 {
 	ukey_ctx_t *c = arg;
 	uint8_t buf[STORE_KIND_MAX + 1 + STORE_KEY_MAX];
-	MDB_val key = { ukey_key(buf, c->kind, k, kl), buf }, v;
-	int rc = mdb_get(c->txn, c->s->db_ukey, &key, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
+	MDB_val key;
+	int rc = ukey_holder(c, k, kl, buf, &key);
+	if (rc != UKEY_OURS)
+		return rc < 0 ? rc : 0;
+	rc = mdb_del(c->txn, c->s->db_ukey, &key, NULL);
 	if (rc)
 		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-	if (v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0) {
-		rc = mdb_del(c->txn, c->s->db_ukey, &key, NULL);
-		if (rc)
-			return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-	}
 	return 0;
 }
 
@@ -1380,11 +1390,24 @@ done:
 
 /* ---- reads -------------------------------------------------------------------------- */
 
+/* The end of a record read: unless rc is already an error, the record in v
+ * into out; the read transaction ends either way. */
+static int rec_read_end(store_t *s, MDB_txn *txn, int rc, const MDB_val *v, const store_id_t *id,
+			store_rec_t *out)
+{
+	rec_view_t r;
+	if (rc == 0)
+		rc = store_rec_parse(v, &r);
+	if (rc == 0)
+		rc = rec_fill(&r, id, out);
+	store_rd_end(s, txn);
+	return rc;
+}
+
 int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *out)
 {
 	uint8_t ek[EK_MAX];
 	MDB_txn *txn;
-	rec_view_t r;
 	MDB_val k, v;
 	if (!store_kind_ok(kind) || !id || !out)
 		return SOUK_EINVAL;
@@ -1393,12 +1416,7 @@ int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *o
 		return rc;
 	k = (MDB_val){ store_entity_key(ek, kind, id), ek };
 	rc = store_mdb_err(mdb_get(txn, s->db_rec, &k, &v));
-	if (rc == 0)
-		rc = store_rec_parse(&v, &r);
-	if (rc == 0)
-		rc = rec_fill(&r, id, out);
-	store_rd_end(s, txn);
-	return rc;
+	return rec_read_end(s, txn, rc, &v, id, out);
 }
 
 int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_len,
@@ -1406,7 +1424,6 @@ int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_l
 {
 	uint8_t kb[STORE_KIND_MAX + 1 + STORE_KEY_MAX], ek[EK_MAX];
 	MDB_txn *txn;
-	rec_view_t r;
 	store_id_t id;
 	MDB_val k, v;
 	if (!store_kind_ok(kind) || !key || key_len == 0 || key_len > STORE_KEY_MAX || !out)
@@ -1425,12 +1442,7 @@ int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_l
 		if (rc == SOUK_ENOENT)
 			rc = SOUK_ECORRUPT;
 	}
-	if (rc == 0)
-		rc = store_rec_parse(&v, &r);
-	if (rc == 0)
-		rc = rec_fill(&r, &id, out);
-	store_rd_end(s, txn);
-	return rc;
+	return rec_read_end(s, txn, rc, &v, &id, out);
 }
 
 int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64_t version,
@@ -1438,7 +1450,6 @@ int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64
 {
 	uint8_t ek[EK_MAX + 8];
 	MDB_txn *txn;
-	rec_view_t r;
 	MDB_val k, v;
 	if (!store_kind_ok(kind) || !id || !out)
 		return SOUK_EINVAL;
@@ -1449,12 +1460,7 @@ int store_get_version(store_t *s, const char *kind, const store_id_t *id, uint64
 	store_put_u64(ek + n, version);
 	k = (MDB_val){ n + 8, ek };
 	rc = store_mdb_err(mdb_get(txn, s->db_hist, &k, &v));
-	if (rc == 0)
-		rc = store_rec_parse(&v, &r);
-	if (rc == 0)
-		rc = rec_fill(&r, id, out);
-	store_rd_end(s, txn);
-	return rc;
+	return rec_read_end(s, txn, rc, &v, id, out);
 }
 
 /* Walk one entity's history in a read txn; fn gets each version in order. */

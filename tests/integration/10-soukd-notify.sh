@@ -5,48 +5,21 @@
 # STOPPING=1 on SIGTERM.
 set -u
 cd "$(dirname "$0")/../.."
-B=${SOUK_BUILD:-build}
-SOUKD=$B/soukd
+. tests/integration/lib.sh
 LISTEN=$B/tools/notify_listen
-T=$(mktemp -d /tmp/souk-it10n.XXXXXX)
-PID=""
+souk_tmpdir it10n
+INST=it10n-$$
 LPID=""
-fails=0
+trap '[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null; souk_cleanup' EXIT
 
-cleanup() {
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() {
-	local d="$1"; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-wait_for() {
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
 count() { grep -c -x "$1" "$OUT" 2>/dev/null; }
 has_at_least() { [ "$(count "$1")" -ge "$2" ]; }
-exited() { ! kill -0 "$PID" 2>/dev/null; }
 line_of() { grep -n -x "$1" "$OUT" | sed -n "${2:-1}p" | cut -d: -f1; }
 
 CONF=$T/souk.yaml
 write_config() { # watchdog
-	cat >"$CONF" <<EOF
-instance: it10n-$$
-paths:
-  state_dir: $T/state
-  runtime_dir: $T/run
-log:
-  target: stderr
+	souk_config_head >"$CONF"
+	cat >>"$CONF" <<EOF
 daemon:
   watchdog: $1
 EOF
@@ -63,23 +36,23 @@ start_listener() {
 write_config true
 start_listener 1
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 "$SOUKD" -c "$CONF" 2>"$T/soukd.log" &
-PID=$!
+SOUKD_PID=$!
 check "soukd sends READY=1 after start-up" wait_for 20 has_at_least READY=1 1
-check "the first image is published before READY=1" compgen -G "/dev/shm/it10n-$$.img.*"
+check "the first image is published before READY=1" compgen -G "/dev/shm/$INST.img.*"
 check "READY=1 comes with a STATUS= text" grep -q '^STATUS=running, config generation 1$' "$OUT"
 check "soukd answers the watchdog (WATCHDOG=1)" wait_for 20 has_at_least WATCHDOG=1 2
 
-kill -HUP "$PID"
+kill -HUP "$SOUKD_PID"
 check "SIGHUP sends RELOADING=1" wait_for 20 has_at_least RELOADING=1 1
 check "RELOADING=1 carries MONOTONIC_USEC" grep -q '^MONOTONIC_USEC=[0-9][0-9]*$' "$OUT"
 check "READY=1 follows the reload" wait_for 20 has_at_least READY=1 2
 check "the status after reload names generation 2" wait_for 10 grep -q '^STATUS=running, config generation 2$' "$OUT"
 
-kill -TERM "$PID"
+kill -TERM "$SOUKD_PID"
 check "SIGTERM sends STOPPING=1" wait_for 20 has_at_least STOPPING=1 1
-wait_for 20 exited
-wait "$PID"; rc=$?
-PID=""
+wait_for 20 soukd_exited
+wait "$SOUKD_PID"; rc=$?
+SOUKD_PID=""
 check "soukd exits 0 after STOPPING=1" [ "$rc" -eq 0 ]
 wait "$LPID"; LPID=""
 r1=$(line_of READY=1 1); rl=$(line_of RELOADING=1 1); r2=$(line_of READY=1 2); st=$(line_of STOPPING=1 1)
@@ -90,20 +63,20 @@ check "order is READY, RELOADING, READY, STOPPING" \
 write_config false
 start_listener 2
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 "$SOUKD" -c "$CONF" 2>"$T/soukd2.log" &
-PID=$!
+SOUKD_PID=$!
 wait_for 20 has_at_least READY=1 1
 sleep 0.5 # four watchdog periods: keep-alives would have shown by now
 check "daemon.watchdog: false sends no WATCHDOG=1" [ "$(count WATCHDOG=1)" -eq 0 ]
-kill -TERM "$PID"; wait_for 20 exited; wait "$PID"; rc=$?; PID=""
+souk_stop_soukd; rc=$?
 check "soukd exits 0 (watchdog off)" [ "$rc" -eq 0 ]
 wait "$LPID"; LPID=""
 
 # ---- no NOTIFY_SOCKET: nothing sent, still runs -----------------------------------
 start_listener 3
 env -u NOTIFY_SOCKET "$SOUKD" -c "$CONF" 2>"$T/soukd3.log" &
-PID=$!
+SOUKD_PID=$!
 wait_for 20 test -S "$T/run/control.sock"
-kill -TERM "$PID"; wait_for 20 exited; wait "$PID"; rc=$?; PID=""
+souk_stop_soukd; rc=$?
 check "without NOTIFY_SOCKET soukd runs and exits 0" [ "$rc" -eq 0 ]
 check "without NOTIFY_SOCKET nothing is sent" [ ! -s "$OUT" ]
 kill -TERM "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; LPID=""

@@ -4,50 +4,16 @@
 # items, limits of the control socket, stale socket, SIGTERM.
 set -u
 cd "$(dirname "$0")/../.."
-B=${SOUK_BUILD:-build}
-SOUKD=$B/soukd
+. tests/integration/lib.sh
 CTL=$B/tools/soukd_ctl
-T=$(mktemp -d /tmp/souk-it10.XXXXXX)
-PID=""
-fails=0
-
-cleanup() {
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { # description command...
-	local d="$1"; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-# wait_for SECONDS command...: poll every 0.1 s, bounded
-wait_for() {
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-status_is() { # key expected
-	[ "$("$CTL" -g "$1" "$SOCK" status 2>/dev/null)" = "$2" ]
-}
-alive() { kill -0 "$PID" 2>/dev/null; }
-exited() { ! kill -0 "$PID" 2>/dev/null; }
+souk_tmpdir it10
+INST=it10-$$
 
 SOCK=$T/run/control.sock
 CONF=$T/souk.yaml
 write_config() { # log-level threads max_clients
-	cat >"$CONF" <<EOF
-instance: it10-$$
-paths:
-  state_dir: $T/state
-  runtime_dir: $T/run
-log:
-  level: $1
-  target: stderr
+	souk_config_head "$1" >"$CONF"
+	cat >>"$CONF" <<EOF
 fcgi:
   threads: $2
 control:
@@ -91,13 +57,13 @@ check "the start-up refusal logs each error" \
 # ---- start -----------------------------------------------------------------
 LOG=$T/soukd.log
 "$SOUKD" -c "$CONF" 2>"$LOG" &
-PID=$!
+SOUKD_PID=$!
 check "soukd starts and opens its control socket" wait_for 20 test -S "$SOCK"
 check "control socket has mode 0660" [ "$(stat -c %a "$SOCK" 2>/dev/null)" = 660 ]
 check "status answers with config generation 1" status_is config_generation 1
 check "status shows the running log level" status_is log_level info
 check "status names the config file" status_is config_file "$CONF"
-check "status carries the pid of the process" status_is pid "$PID"
+check "status carries the pid of the process" status_is pid "$SOUKD_PID"
 out=$("$CTL" "$SOCK" nosuchcommand 2>&1); rc=$?
 check "unknown control command is answered with an error" \
 	[ "$rc" -eq 1 -a "$out" = '{"ok":false,"error":"unknown command '"'"'nosuchcommand'"'"' (try '"'"'help'"'"')"}' ]
@@ -106,7 +72,7 @@ check "unknown control command is answered with an error" \
 check "at log level info, control commands are not logged" \
 	[ "$(grep -c "debug: soukd, control, command 'status'" "$LOG")" -eq 0 ]
 write_config debug 4 4
-kill -HUP "$PID"
+kill -HUP "$SOUKD_PID"
 check "SIGHUP reload is live: config generation 2" wait_for 20 status_is config_generation 2
 check "the new log level is in effect after SIGHUP" status_is log_level debug
 check "debug messages are written once the level is debug" \
@@ -116,7 +82,7 @@ out=$("$CTL" -g items.fcgi.threads "$SOCK" config)
 check "a restart-only item keeps its running value" [ "$out" = 8 ]
 check "a restart-only change is warned about" \
 	grep -q "warning: config, item 'fcgi.threads' changed to '4', takes effect after a restart (running value '8')" "$LOG"
-kill -HUP "$PID"
+kill -HUP "$SOUKD_PID"
 wait_for 20 status_is config_generation 3
 check "the restart warning is given once, not at every reload" \
 	[ "$(grep -c "item 'fcgi.threads' changed to '4'" "$LOG")" -eq 1 ]
@@ -124,7 +90,7 @@ check "the restart warning is given once, not at every reload" \
 # ---- a broken file is refused, the old config keeps serving -------------------
 cp "$CONF" "$T/good.yaml"
 printf 'log:\n  level: warning\nfcgi:\n  threads: 0\n' >"$CONF"
-kill -HUP "$PID"
+kill -HUP "$SOUKD_PID"
 check "a broken config on SIGHUP is counted as refused" wait_for 20 status_is reloads_failed 1
 check "the refusal logs the error with file, line and item" \
 	grep -q "error: config, file '$CONF', line 4, column 3, item 'fcgi.threads', value '0' (must be 1..1024)" "$LOG"
@@ -133,7 +99,7 @@ check "the refusal says the running configuration stays" \
 check "after a refused reload the old log level is still live" status_is log_level debug
 check "after a refused reload the generation is unchanged" status_is config_generation 3
 check "status shows the last reload failed" status_is last_reload.result failed
-check "soukd is still running after a refused reload" alive
+check "soukd is still running after a refused reload" soukd_alive
 out=$("$CTL" "$SOCK" reload); rc=$?
 check "control 'reload' of a broken file answers with its errors" \
 	[ "$rc" -eq 1 ] && [[ "$out" == *"item 'fcgi.threads', value '0' (must be 1..1024)"* ]]
@@ -171,37 +137,31 @@ check "the refusal says another soukd answers there" grep -q "another soukd answ
 check "the first soukd still answers" status_is ok true
 
 # ---- SIGTERM -------------------------------------------------------------------
-kill -TERM "$PID"
-wait_for 20 exited
-wait "$PID"; rc=$?
-PID=""
+souk_stop_soukd TERM; rc=$?
 check "SIGTERM makes soukd exit 0" [ "$rc" -eq 0 ]
 check "the control socket is removed on exit" [ ! -e "$SOCK" ]
 
 # ---- stale socket after a crash, then 'stop' -----------------------------------
 "$SOUKD" -c "$CONF" 2>"$LOG.2" &
-PID=$!
+SOUKD_PID=$!
 wait_for 20 test -S "$SOCK"
-kill -KILL "$PID"; wait "$PID" 2>/dev/null; PID=""
+souk_kill_soukd
 check "a killed soukd leaves its socket behind" test -S "$SOCK"
 "$SOUKD" -c "$CONF" 2>"$LOG.3" &
-PID=$!
+SOUKD_PID=$!
 check "a new soukd replaces a stale control socket" wait_for 20 status_is ok true
 out=$("$CTL" -g stopping "$SOCK" stop)
 check "control 'stop' is acknowledged" [ "$out" = true ]
-wait_for 20 exited
-wait "$PID"; rc=$?
-PID=""
+wait_for 20 soukd_exited
+wait "$SOUKD_PID"; rc=$?
+SOUKD_PID=""
 check "control 'stop' makes soukd exit 0" [ "$rc" -eq 0 ]
 
 # ---- SIGINT (Ctrl-C in a terminal) ---------------------------------------------
 "$SOUKD" -c "$CONF" 2>"$LOG.4" &
-PID=$!
+SOUKD_PID=$!
 wait_for 20 status_is ok true
-kill -INT "$PID"
-wait_for 20 exited
-wait "$PID"; rc=$?
-PID=""
+souk_stop_soukd INT; rc=$?
 check "SIGINT makes soukd exit 0" [ "$rc" -eq 0 ]
 check "SIGINT is logged as the reason for shutting down" grep -q "received SIGINT, shutting down" "$LOG.4"
 

@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
 # 30-soukctl.sh - soukctl backup/restore/audit against real stores.
 set -u
-B="${SOUK_BUILD:-build}"
+. "$(dirname "$0")/lib.sh"
 CTL="$B/soukctl"
 W="$B/tools/store_crash_writer"
 C="$B/tools/store_crash_check"
-tmp=$(mktemp -d /tmp/souk-ctl.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
+souk_tmpdir ctl
+tmp=$T
 expect_rc() { # want description cmd...
 	local want="$1" what="$2" rc
 	shift 2
@@ -29,12 +21,12 @@ d="$tmp/data"
 # backup while a writer keeps committing
 "$W" "$d" a 201 0 >"$tmp/w.out" 2>"$tmp/w.err" &
 wpid=$!
-pids=("$wpid")
+SOUK_PIDS=$wpid
 sleep 0.2
 expect_rc 0 "backup while writes go on" "$CTL" --data "$d" backup "$tmp/bk"
 sleep 0.1
 expect_rc 1 "restore refuses a store in use, even with --force" "$CTL" --data "$d" restore --force "$tmp/bk"
-kill -9 "$wpid"; wait "$wpid" 2>/dev/null; pids=()
+kill -9 "$wpid"; wait "$wpid" 2>/dev/null; SOUK_PIDS=""
 expect_rc 0 "backup verifies" "$CTL" --data "$tmp/bk" audit verify
 expect_rc 1 "backup refuses a directory that holds a store" "$CTL" --data "$d" backup "$tmp/bk"
 m=$("$C" "$tmp/bk" a 200 2>"$tmp/err") && ok "backup holds a gap-free prefix of the commits ($m)" || nok "backup content ($(cat "$tmp/err"))"
@@ -71,13 +63,13 @@ grep -q '"ok": true' "$tmp/out" && grep -q '"audit_root": "[0-9a-f]\{64\}"' "$tm
 	&& ok "json output" || nok "json output: $(cat "$tmp/out")"
 
 # the verifier names the first bad entry of a log edited behind its back
-T="$B/tools/store_tamper"
+TAMPER="$B/tools/store_tamper"
 for dmg in edit-doc:37 edit-leaf:50 truncate:120 reorder:64; do
 	how=${dmg%%:*}
 	at=${dmg##*:}
 	rm -rf "$tmp/t"
 	"$CTL" --data "$tmp/bk" backup "$tmp/t" >/dev/null 2>&1 || nok "copy for $how"
-	"$T" "$tmp/t" "$how" "$at" || nok "tamper $how"
+	"$TAMPER" "$tmp/t" "$how" "$at" || nok "tamper $how"
 	"$CTL" --data "$tmp/t" audit verify >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ "$rc" -eq 1 ] && grep -q "first bad entry is sequence $at " "$tmp/err"; then

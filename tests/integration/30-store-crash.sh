@@ -2,19 +2,11 @@
 # 30-store-crash.sh - the store keeps every reported commit across SIGKILL,
 # failing fsync, and concurrent map growth from a tiny map.
 set -u
-B="${SOUK_BUILD:-build}"
+. "$(dirname "$0")/lib.sh"
 W="$B/tools/store_crash_writer"
 C="$B/tools/store_crash_check"
-tmp=$(mktemp -d /tmp/souk-crash.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
+souk_tmpdir crash
+tmp=$T
 
 # last complete line of a file (a kill may cut the final write short)
 last_line() { # file default
@@ -35,12 +27,12 @@ while [ "$rounds" -lt "$max_rounds" ] && [ "$SECONDS" -lt "$deadline" ]; do
 	out="$tmp/out.$rounds"
 	"$W" "$d" k $((last + 1)) 0 >"$out" 2>"$tmp/err" &
 	pid=$!
-	pids=("$pid")
+	SOUK_PIDS=$pid
 	# sleep 0..59 ms, then kill without warning
 	sleep "0.0$((RANDOM % 6))$((RANDOM % 10))"
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	pids=()
+	SOUK_PIDS=""
 	reported=$(last_line "$out" "$last")
 	if ! m=$("$C" "$d" k "$reported" 2>"$tmp/check.err"); then
 		broken="round $rounds: $(cat "$tmp/check.err")"
@@ -90,14 +82,14 @@ fi
 d="$tmp/tiny"
 mkdir -p "$d"
 n=150
-pids=()
+SOUK_PIDS=""
 for t in a b c; do
 	"$W" "$d" "$t" 1 "$n" 65536 >"$tmp/t.$t" 2>"$tmp/t.$t.err" &
-	pids+=($!)
+	SOUK_PIDS="$SOUK_PIDS $!"
 done
 allok=1
-for p in "${pids[@]}"; do wait "$p" || allok=0; done
-pids=()
+for p in $SOUK_PIDS; do wait "$p" || allok=0; done
+SOUK_PIDS=""
 for t in a b c; do
 	m=$("$C" "$d" "$t" "$n" 2>>"$tmp/tiny.err") || allok=0
 	[ "${m:-0}" -eq "$n" ] || allok=0

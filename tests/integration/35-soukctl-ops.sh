@@ -5,54 +5,22 @@
 # stats, --json, and the offline commands with soukd stopped.
 set -u
 cd "$(dirname "$0")/../.."
-B=${SOUK_BUILD:-build}
-SOUKD=$B/soukd
-SOUKCTL=$B/soukctl
+. tests/integration/lib.sh
 RAW=$B/tools/soukd_ctl
 WRITER=$B/tools/store_crash_writer
-T=$(mktemp -d /tmp/souk-it35.XXXXXX)
-PID=""
-fails=0
+souk_tmpdir it35
+INST=it35-$$
 
-cleanup() {
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	rm -f "/dev/shm/$INST.ctl" "/dev/shm/$INST.img."* 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { # description command...
-	local d="$1"; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-wait_for() { # seconds command...: poll every 0.1 s, bounded
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
 # run soukctl: stdout in $T/out, stderr in $T/err, exit status in $rc
 sc() { "$SOUKCTL" "$@" >"$T/out" 2>"$T/err"; rc=$?; }
 has() { grep -qxF -- "$1" "$T/out"; }     # stdout has exactly this line
 err_has() { grep -qF -- "$1" "$T/err"; } # stderr contains this text
 show() { echo "# exit $rc"; sed 's/^/# out: /' "$T/out" | head -40; sed 's/^/# err: /' "$T/err" | head -20; }
-alive() { kill -0 "$PID" 2>/dev/null; }
-exited() { ! kill -0 "$PID" 2>/dev/null; }
 
 CONF=$T/souk.yaml
-INST=it35-$$
 write_config() { # log-level [extra yaml]
-	cat >"$CONF" <<-YAML
-	instance: $INST
-	paths:
-	  state_dir: $T/state
-	  runtime_dir: $T/run
-	log:
-	  level: $1
-	  target: stderr
+	souk_config_head "$1" >"$CONF"
+	cat >>"$CONF" <<-YAML
 	audit:
 	  signing_key_file: $T/audit.key
 	YAML
@@ -77,13 +45,13 @@ check "status without soukd still shows the store" has "store.last_seq: $SEQ"
 
 # ---- running ----------------------------------------------------------------
 "$SOUKD" -c "$CONF" 2>"$T/soukd.log" &
-PID=$!
+SOUKD_PID=$!
 wait_for 20 test -S "$T/run/control.sock" || not_ok "soukd did not start"
 wait_for 10 "$RAW" "$T/run/control.sock" status >/dev/null 2>&1
 sc -c "$CONF" status
 check "status of a running soukd exits 0" [ "$rc" -eq 0 ] || show
 check "status shows soukd running" has "soukd.running: true" && has "soukd.state: running"
-check "status shows soukd's pid" has "soukd.pid: $PID"
+check "status shows soukd's pid" has "soukd.pid: $SOUKD_PID"
 check "status shows the config generation" has "soukd.config_generation: 1"
 check "status shows the store's path" has "store.path: $T/state"
 check "status shows the store's last sequence" has "store.last_seq: $SEQ"
@@ -96,17 +64,17 @@ fi
 check "every line of plain output is 'key: value'" \
 	bash -c "! grep -qv '^[a-z_][a-z0-9_.]*:\( \|$\)' '$T/out'"
 SOUK_CONFIG=$CONF "$SOUKCTL" status >"$T/out" 2>"$T/err"; rc=$?
-check "SOUK_CONFIG names the configuration" [ "$rc" -eq 0 ] && has "soukd.pid: $PID"
+check "SOUK_CONFIG names the configuration" [ "$rc" -eq 0 ] && has "soukd.pid: $SOUKD_PID"
 
 sc -c "$CONF" status --json
 check "status --json exits 0" [ "$rc" -eq 0 ]
 check "status --json prints one line" [ "$(wc -l <"$T/out")" -eq 1 ]
 if command -v jq >/dev/null 2>&1; then
 	check "status --json parses, with running and pid" \
-		[ "$(jq -r '"\(.soukd.running) \(.soukd.pid) \(.store.last_seq) \(.ok)"' "$T/out")" = "true $PID $SEQ true" ]
+		[ "$(jq -r '"\(.soukd.running) \(.soukd.pid) \(.store.last_seq) \(.ok)"' "$T/out")" = "true $SOUKD_PID $SEQ true" ]
 else
 	check "status --json carries running and pid" \
-		bash -c "grep -q '\"running\": true' '$T/out' && grep -q '\"pid\": $PID' '$T/out'"
+		bash -c "grep -q '\"running\": true' '$T/out' && grep -q '\"pid\": $SOUKD_PID' '$T/out'"
 fi
 
 # ---- reload ---------------------------------------------------------------------
@@ -132,7 +100,7 @@ check "a refused reload keeps the generation" has "config_generation: 3"
 check "a refused reload says so" has "result: refused"
 check "a refused reload shows soukd's error with file, line and item" \
 	err_has "config, file '$CONF', line 11, column 3, item 'fcgi.threads', value '0' (must be 1..1024)" || show
-check "soukd is still running after a refused reload" alive
+check "soukd is still running after a refused reload" soukd_alive
 sc -c "$CONF" status
 check "status works while the file on disk has errors" [ "$rc" -eq 0 ]
 check "status warns that the file has errors" err_has "has errors"
@@ -176,10 +144,7 @@ else
 fi
 
 # ---- soukd stopped ----------------------------------------------------------------
-kill -TERM "$PID"
-wait_for 20 exited
-wait "$PID" 2>/dev/null
-PID=""
+souk_stop_soukd
 sc -c "$CONF" status
 check "status after soukd stopped exits 1" [ "$rc" -eq 1 ]
 check "status after stop says soukd is not running" has "soukd.running: false"
@@ -191,10 +156,10 @@ sc -c "$CONF" reload
 check "reload without soukd exits 1" [ "$rc" -eq 1 ] && err_has "soukd is not running"
 
 "$SOUKD" -c "$CONF" 2>>"$T/soukd.log" &
-PID=$!
+SOUKD_PID=$!
 wait_for 20 test -S "$T/run/control.sock"
 wait_for 10 "$RAW" "$T/run/control.sock" status >/dev/null 2>&1
-kill -KILL "$PID"; wait "$PID" 2>/dev/null; PID=""
+souk_kill_soukd
 sc -c "$CONF" status
 check "status after a crash (stale socket) exits 1" [ "$rc" -eq 1 ]
 check "a stale socket is reported as soukd not running" \

@@ -6,50 +6,18 @@
 # memory at stop.
 set -u
 cd "$(dirname "$0")/../.."
-B=${SOUK_BUILD:-build}
-SOUKD=$B/soukd
-SOUKCTL=$B/soukctl
+. tests/integration/lib.sh
 CTL=$B/tools/soukd_ctl
 CAT=$B/tools/catalog_get
-T=$(mktemp -d /tmp/souk-it40.XXXXXX)
+souk_tmpdir it40
 INST=it40-$$
-PID=""
-fails=0
 
-cleanup() {
-	[ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null
-	rm -f /dev/shm/"$INST".*
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() { # description command...
-	local d="$1"; shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-wait_for() { # SECONDS command...: poll every 0.1 s, bounded
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.1
-	done
-}
-status_is() { [ "$("$CTL" -g "$1" "$SOCK" status 2>/dev/null)" = "$2" ]; }
 product_has() { "$CAT" "$INST" sku "$1" ${3:+"$3"} 2>/dev/null | grep -qF -- "$2"; }
-exited() { ! kill -0 "$PID" 2>/dev/null; }
 
 SOCK=$T/run/control.sock
 CONF=$T/souk.yaml
-cat >"$CONF" <<EOC
-instance: $INST
-paths:
-  state_dir: $T/state
-  runtime_dir: $T/run
-log:
-  level: info
-  target: stderr
+souk_config_head info >"$CONF"
+cat >>"$CONF" <<EOC
 store:
   map_size: 64M
 publish:
@@ -59,14 +27,8 @@ EOC
 
 start_soukd() {
 	"$SOUKD" -c "$CONF" 2>>"$T/soukd.log" &
-	PID=$!
+	SOUKD_PID=$!
 	wait_for 30 test -S "$SOCK"
-}
-stop_soukd() {
-	kill -TERM "$PID" 2>/dev/null
-	wait_for 20 exited
-	wait "$PID" 2>/dev/null
-	PID=""
 }
 
 # ---- the demo catalog, imported before soukd runs --------------------------------
@@ -117,7 +79,7 @@ check "status shows the publisher's figures" \
 	bash -c "'$CTL' -g publisher.catalog_bytes '$SOCK' status | grep -qE '^[1-9][0-9]*$'"
 
 # ---- restart: changes made while soukd is down are published at start -------------
-stop_soukd
+souk_stop_soukd
 check "a clean stop removes the instance's shared memory" \
 	bash -c "! ls /dev/shm/'$INST'.* >/dev/null 2>&1"
 printf 'StockCode,Description,MedianUnitPriceGBP,Lines\n10002,INFLATABLE POLITICAL GLOBE,1.05,73\nNEW1,BRAND NEW TEAPOT,12.5,1\n' >"$T/change2.csv"
@@ -134,7 +96,7 @@ check "export writes one JSON line per product" [ "$(wc -l <"$T/out.jsonl")" -eq
 "$SOUKCTL" --data "$T/state" export --format csv "$T/out.csv" >/dev/null 2>&1
 check "CSV export has a header and one line per product" [ "$(wc -l <"$T/out.csv")" -eq 3940 ]
 
-stop_soukd
+souk_stop_soukd
 if grep -qiE "publisher, publish failed|AddressSanitizer|runtime error" "$T/soukd.log"; then
 	not_ok "soukd log is free of publish failures and sanitizer reports"
 	tail -20 "$T/soukd.log"

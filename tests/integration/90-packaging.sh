@@ -18,11 +18,7 @@ case "${SOUK_BUILD:-build}" in
 	;;
 esac
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
-skip() { echo "# skip - $*"; }
-note() { sed 's/^/# /'; }
+. tests/integration/lib.sh
 
 tmp=$(mktemp -d /tmp/souk-pkg.XXXXXX)
 chmod 0755 "$tmp"
@@ -174,24 +170,10 @@ fi
 # The installed units verify against the installed programs (a program
 # not in the package yet is replaced by /bin/true, and said so).
 if command -v systemd-analyze >/dev/null 2>&1 && [ -f "$root/lib/systemd/system/soukd.service" ]; then
-	mkdir -p "$tmp/units"
-	stand_in=""
-	sed_args=()
-	for p in soukd souk-fcgi; do
-		if [ -x "$root/usr/sbin/$p" ]; then
-			sed_args+=(-e "s|/usr/sbin/$p |$root/usr/sbin/$p |g")
-		else
-			sed_args+=(-e "s|/usr/sbin/$p |/bin/true |g")
-			stand_in="$stand_in $p"
-		fi
-	done
-	for u in soukd.service souk-fcgi.service souk-fcgi.socket; do
-		sed "${sed_args[@]}" "$root/lib/systemd/system/$u" >"$tmp/units/$u"
-	done
-	if o=$(cd "$tmp/units" && systemd-analyze verify --man=no ./soukd.service ./souk-fcgi.service ./souk-fcgi.socket 2>&1) && [ -z "$o" ]; then
-		ok "installed units pass systemd-analyze verify against the installed programs${stand_in:+ (not in the package, /bin/true in their place:$stand_in)}"
+	if souk_verify_units "$root/lib/systemd/system" "$root/usr/sbin" "$tmp/units"; then
+		ok "installed units pass systemd-analyze verify against the installed programs${STAND_IN:+ (not in the package, /bin/true in their place:$STAND_IN)}"
 	else
-		echo "$o" | note
+		echo "$VERIFY_OUT" | note
 		nok "installed units pass systemd-analyze verify"
 	fi
 else

@@ -7,10 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 build=$(realpath "${SOUK_BUILD:-build}")
 
-fails=0
-ok() { echo "ok - $*"; }
-nok() { echo "not ok - $*"; fails=$((fails + 1)); }
-skip() { echo "# skip - $*"; }
+. tests/integration/lib.sh
 
 tmp=$(mktemp -d /tmp/souk-systemd.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -21,25 +18,10 @@ else
 	# systemd-analyze verify checks that ExecStart= programs exist, so the
 	# units are checked as copies that point at the build tree. A program
 	# not built in this tree yet is replaced by /bin/true and said so.
-	mkdir -p "$tmp/units"
-	stand_in=""
-	sed_args=()
-	for p in soukd souk-fcgi; do
-		if [ -x "$build/$p" ]; then
-			sed_args+=(-e "s|/usr/sbin/$p |$build/$p |g")
-		else
-			sed_args+=(-e "s|/usr/sbin/$p |/bin/true |g")
-			stand_in="$stand_in $p"
-		fi
-	done
-	for u in soukd.service souk-fcgi.service souk-fcgi.socket; do
-		sed "${sed_args[@]}" "systemd/$u" >"$tmp/units/$u"
-	done
-	if out=$(cd "$tmp/units" && systemd-analyze verify --man=no \
-		./soukd.service ./souk-fcgi.service ./souk-fcgi.socket 2>&1) && [ -z "$out" ]; then
-		ok "systemd-analyze verify passes on soukd.service, souk-fcgi.service, souk-fcgi.socket${stand_in:+ (not built yet, /bin/true in their place:$stand_in)}"
+	if souk_verify_units systemd "$build" "$tmp/units"; then
+		ok "systemd-analyze verify passes on soukd.service, souk-fcgi.service, souk-fcgi.socket${STAND_IN:+ (not built yet, /bin/true in their place:$STAND_IN)}"
 	else
-		echo "$out" | sed 's/^/# /'
+		echo "$VERIFY_OUT" | note
 		nok "systemd-analyze verify passes on every unit"
 	fi
 

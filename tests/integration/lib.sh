@@ -1,7 +1,9 @@
-# tests/integration/lib.sh - shared helpers: start soukd, souk-fcgi and a real
-# web server (nginx or lighttpd) on 127.0.0.1 in a temporary directory, and
-# talk HTTP to them with curl. Sourced by 50-api-nginx.sh, 51-api-lighttpd.sh
-# (and usable by packaging and benchmark scripts).
+# tests/integration/lib.sh - shared helpers of the integration scripts: TAP
+# output (ok/not_ok/check), bounded waits, a temp dir removed on exit with
+# whatever was started, a base configuration, and starting soukd, souk-fcgi
+# and a real web server (nginx or lighttpd) on 127.0.0.1, talking HTTP to
+# them with curl. Sourced by every tests/integration/NN-*.sh that runs
+# programs (and usable by packaging and benchmark scripts).
 #
 #   . tests/integration/lib.sh
 #   souk_setup it50                # temp dir $T, instance, config, secret
@@ -9,7 +11,8 @@
 #   api GET /api/v1/products       # -> $STATUS, $BODY, headers in $HDRS
 #
 # Everything listens on 127.0.0.1 or a UNIX socket inside $T; the EXIT trap
-# kills what was started (by pid) and removes $T and the shared memory.
+# kills what was started (by pid: $SOUKD_PID, $FCGI_PID, $SPAWN_PIDS, $WEB_PID
+# and any in $SOUK_PIDS) and removes $T and the shared memory of $INST.
 
 B=${SOUK_BUILD:-build}
 SOUKD=$B/soukd
@@ -21,9 +24,13 @@ FCGI_PID=""
 SPAWN_PIDS=""
 WEB_PID=""
 WEB_PORT=""
+SOUK_PIDS=""
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+nok() { not_ok "$@"; }
+skip() { echo "# skip - $*"; }
+note() { sed 's/^/# /'; } # stdin as TAP comment lines
 check() { # description command...
 	local d="$1"; shift
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
@@ -38,6 +45,12 @@ wait_for() {
 }
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+soukd_alive() { pid_alive "$SOUKD_PID"; }
+soukd_exited() { pid_gone "$SOUKD_PID"; }
+# status_is KEY VALUE: soukd's control socket reports KEY as VALUE
+status_is() {
+	[ "$("$B/tools/soukd_ctl" -g "$1" "$T/run/control.sock" status 2>/dev/null)" = "$2" ]
+}
 
 souk_stop_web() { # nginx/lighttpd: graceful stop so no worker is orphaned
 	[ -n "$WEB_PID" ] || return 0
@@ -50,7 +63,7 @@ souk_stop_web() { # nginx/lighttpd: graceful stop so no worker is orphaned
 souk_cleanup() {
 	local p
 	souk_stop_web
-	for p in $SPAWN_PIDS "$FCGI_PID" "$SOUKD_PID"; do
+	for p in $SOUK_PIDS $SPAWN_PIDS "$FCGI_PID" "$SOUKD_PID"; do
 		[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 	done
 	[ -n "${INST:-}" ] && rm -f /dev/shm/"$INST".* 2>/dev/null
@@ -66,9 +79,31 @@ souk_cleanup() {
 	fi
 }
 
+# souk_tmpdir NAME: a new temp dir $T; at exit souk_cleanup stops what was
+# started and removes it
+souk_tmpdir() {
+	T=$(mktemp -d "/tmp/souk-$1.XXXXXX")
+	trap souk_cleanup EXIT
+}
+
+# souk_config_head [LEVEL]: the start of a souk.yaml for instance $INST with
+# its state and runtime directories in $T and the log on stderr (at LEVEL);
+# callers append their own sections
+souk_config_head() {
+	cat <<EOC
+instance: $INST
+paths:
+  state_dir: $T/state
+  runtime_dir: $T/run
+log:
+EOC
+	[ -n "${1:-}" ] && echo "  level: $1"
+	echo "  target: stderr"
+}
+
 # souk_setup NAME: temp dir, instance name, config file, admin secret
 souk_setup() {
-	T=$(mktemp -d "/tmp/souk-$1.XXXXXX")
+	souk_tmpdir "$1"
 	INST="$1-$$"
 	CONF=$T/souk.yaml
 	SECRET_FILE=$T/admin.secret
@@ -76,14 +111,8 @@ souk_setup() {
 	FCGI_SOCK=$T/run/fcgi.sock
 	mkdir -p "$T/run" "$T/web"
 	(umask 077 && printf '%s\n' "$SECRET" >"$SECRET_FILE")
-	cat >"$CONF" <<EOC
-instance: $INST
-paths:
-  state_dir: $T/state
-  runtime_dir: $T/run
-log:
-  level: info
-  target: stderr
+	souk_config_head info >"$CONF"
+	cat >>"$CONF" <<EOC
 store:
   map_size: 64M
 fcgi:
@@ -97,7 +126,6 @@ publish:
   coalesce: 1ms
   poll_interval: 100ms
 EOC
-	trap souk_cleanup EXIT
 }
 
 souk_start_soukd() {
@@ -107,18 +135,46 @@ souk_start_soukd() {
 	SOUKD_PID=$!
 	wait_for 30 test -S "$T/run/control.sock" && wait_for 30 test -S "$T/run/publish.sock"
 }
-souk_stop_soukd() { # SIGTERM, wait
+# souk_stop_soukd [SIGNAL]: SIGTERM (or SIGNAL), wait; returns soukd's exit status
+souk_stop_soukd() {
+	local rc
 	[ -n "$SOUKD_PID" ] || return 0
-	kill -TERM "$SOUKD_PID" 2>/dev/null
+	kill -"${1:-TERM}" "$SOUKD_PID" 2>/dev/null
 	wait_for 20 pid_gone "$SOUKD_PID"
 	wait "$SOUKD_PID" 2>/dev/null
+	rc=$?
 	SOUKD_PID=""
+	return $rc
 }
 souk_kill_soukd() { # SIGKILL
 	[ -n "$SOUKD_PID" ] || return 0
 	kill -KILL "$SOUKD_PID" 2>/dev/null
 	wait "$SOUKD_PID" 2>/dev/null
 	SOUKD_PID=""
+}
+
+# souk_verify_units UNITDIR PROGDIR WORKDIR: systemd-analyze verify passes on
+# copies (in WORKDIR) of the soukd and souk-fcgi units of UNITDIR whose
+# ExecStart= run the programs in PROGDIR; one not there is replaced by
+# /bin/true and named in $STAND_IN. What the tool said is in $VERIFY_OUT.
+souk_verify_units() {
+	local units="$1" progs="$2" dir="$3" p u
+	local sed_args=()
+	STAND_IN=""
+	mkdir -p "$dir"
+	for p in soukd souk-fcgi; do
+		if [ -x "$progs/$p" ]; then
+			sed_args+=(-e "s|/usr/sbin/$p |$progs/$p |g")
+		else
+			sed_args+=(-e "s|/usr/sbin/$p |/bin/true |g")
+			STAND_IN="$STAND_IN $p"
+		fi
+	done
+	for u in soukd.service souk-fcgi.service souk-fcgi.socket; do
+		sed "${sed_args[@]}" "$units/$u" >"$dir/$u"
+	done
+	VERIFY_OUT=$(cd "$dir" && systemd-analyze verify --man=no \
+		./soukd.service ./souk-fcgi.service ./souk-fcgi.socket 2>&1) && [ -z "$VERIFY_OUT" ]
 }
 
 # souk_start_fcgi [extra souk-fcgi options]
@@ -195,14 +251,15 @@ http {
 EON
 }
 
-souk_start_nginx() {
+# _souk_start_web START: up to five free random ports on 127.0.0.1; for each,
+# START PORT configures and starts the server in the background, which must
+# then listen there within 10 s. Sets WEB_PORT and WEB_PID.
+_souk_start_web() {
 	local i
 	for i in 1 2 3 4 5; do
 		WEB_PORT=$(_random_port)
 		_port_busy "$WEB_PORT" && continue
-		souk_nginx_conf "$WEB_PORT" >"$T/web/nginx.conf"
-		nginx -p "$T/web" -e "$T/web/error.log" -c "$T/web/nginx.conf" -g 'daemon off;' \
-			2>>"$T/web/nginx.log" &
+		"$1" "$WEB_PORT"
 		WEB_PID=$!
 		if wait_for 10 _port_busy "$WEB_PORT" && pid_alive "$WEB_PID"; then
 			return 0
@@ -214,16 +271,19 @@ souk_start_nginx() {
 	return 1
 }
 
-souk_start_lighttpd() {
-	local i
+_souk_run_nginx() { # port
+	souk_nginx_conf "$1" >"$T/web/nginx.conf"
+	nginx -p "$T/web" -e "$T/web/error.log" -c "$T/web/nginx.conf" -g 'daemon off;' \
+		2>>"$T/web/nginx.log" &
+}
+souk_start_nginx() { _souk_start_web _souk_run_nginx; }
+
+_souk_run_lighttpd() { # port
 	mkdir -p "$T/web/www"
-	for i in 1 2 3 4 5; do
-		WEB_PORT=$(_random_port)
-		_port_busy "$WEB_PORT" && continue
-		cat >"$T/web/lighttpd.conf" <<EOL
+	cat >"$T/web/lighttpd.conf" <<EOL
 server.document-root = "$T/web/www"
 server.bind = "127.0.0.1"
-server.port = $WEB_PORT
+server.port = $1
 server.pid-file = "$T/web/lighttpd.pid"
 server.errorlog = "$T/web/error.log"
 server.max-request-size = 8192
@@ -234,17 +294,9 @@ fastcgi.server = ( "/" => ((
 	"fix-root-scriptname" => "enable",
 )))
 EOL
-		lighttpd -D -f "$T/web/lighttpd.conf" 2>>"$T/web/lighttpd.log" &
-		WEB_PID=$!
-		if wait_for 10 _port_busy "$WEB_PORT" && pid_alive "$WEB_PID"; then
-			return 0
-		fi
-		kill -KILL "$WEB_PID" 2>/dev/null
-		wait "$WEB_PID" 2>/dev/null
-		WEB_PID=""
-	done
-	return 1
+	lighttpd -D -f "$T/web/lighttpd.conf" 2>>"$T/web/lighttpd.log" &
 }
+souk_start_lighttpd() { _souk_start_web _souk_run_lighttpd; }
 
 # api METHOD PATH [curl args...]: sets STATUS, BODY and HDRS (header file)
 api() {

@@ -16,6 +16,7 @@
 #include <lmdb.h>
 
 #include "common/util.h"
+#include "tests/tools/store_raw.h"
 
 #define CHECK(x)                                                                     \
 	do {                                                                         \
@@ -57,14 +58,8 @@ int main(int argc, char **argv)
 	const char *how = argv[2];
 	if (strcmp(how, "edit-doc") == 0) {
 		CHECK(mdb_get(txn, chg, &k, &v));
-		const uint8_t *c = v.mv_data;
-		size_t kl = (size_t)(c[2] << 8 | c[3]);
 		uint8_t hk[64];
-		memcpy(hk, c + 36, kl);
-		hk[kl] = 0;
-		memcpy(hk + kl + 1, c + 4, 16);
-		memcpy(hk + kl + 17, c + 20, 8);
-		MDB_val hkv = { kl + 25, hk }, hv;
+		MDB_val hkv = { store_raw_hist_key(v.mv_data, hk), hk }, hv;
 		CHECK(mdb_get(txn, hist, &hkv, &hv));
 		uint8_t *copy = malloc(hv.mv_size);
 		memcpy(copy, hv.mv_data, hv.mv_size);

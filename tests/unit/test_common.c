@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -40,6 +42,62 @@ static void test_hex_roundtrip_and_rejects_bad_digits(void **state)
 	assert_memory_equal(in, back, 4);
 	assert_int_equal(souk_unhex("00ab10fg", 4, back), SOUK_EINVAL);
 	assert_int_equal(souk_unhex("00ab10", 4, back), SOUK_EINVAL);
+	assert_int_equal(souk_hexval('0'), 0);
+	assert_int_equal(souk_hexval('a'), 10);
+	assert_int_equal(souk_hexval('F'), 15);
+	assert_int_equal(souk_hexval('g'), -1);
+	assert_int_equal(souk_hexval('%'), -1);
+}
+
+static void test_mkdir_p_creates_parents_and_refuses_files(void **state)
+{
+	char root[] = "/tmp/souk-test-XXXXXX";
+	char path[256], file[256];
+	struct stat st;
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/a/b/c", root);
+	assert_int_equal(souk_mkdir_p(path, 0750), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0027, 0); /* no wider than 0750 */
+	/* an existing directory is fine */
+	assert_int_equal(souk_mkdir_p(path, 0750), 0);
+	/* a file in the way is refused */
+	snprintf(file, sizeof(file), "%s/f", root);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(souk_mkdir_p(file, 0750), -ENOTDIR);
+	snprintf(path, sizeof(path), "%s/f/x", root);
+	assert_int_equal(souk_mkdir_p(path, 0750), -ENOTDIR);
+	char big[5000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(souk_mkdir_p(big, 0750), -ENAMETOOLONG);
+	unlink(file);
+	snprintf(path, sizeof(path), "%s/a/b/c", root);
+	assert_int_equal(rmdir(path), 0);
+	snprintf(path, sizeof(path), "%s/a/b", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/a", root);
+	rmdir(path);
+	assert_int_equal(rmdir(root), 0);
+}
+
+static void test_proc_stat_reads_own_process_and_refuses_missing(void **state)
+{
+	char st = 0;
+	uint64_t start = 0, again = 0;
+	(void)state;
+	assert_int_equal(souk_proc_stat((uint32_t)getpid(), &st, &start), 0);
+	assert_int_equal(st, 'R'); /* it is running: it is reading its own stat */
+	assert_true(start > 0);
+	assert_int_equal(souk_proc_stat((uint32_t)getpid(), &st, &again), 0);
+	assert_true(again == start);
+	/* beyond pid_max (at most 2^22): no such process */
+	assert_int_equal(souk_proc_stat(UINT32_MAX, &st, &start), -ENOENT);
 }
 
 static void test_parse_u64_range_and_overflow(void **state)
@@ -102,6 +160,8 @@ int main(void)
 		cmocka_unit_test(test_strerror_known_and_errno),
 		cmocka_unit_test(test_ct_equal_compares_content_and_length),
 		cmocka_unit_test(test_hex_roundtrip_and_rejects_bad_digits),
+		cmocka_unit_test(test_mkdir_p_creates_parents_and_refuses_files),
+		cmocka_unit_test(test_proc_stat_reads_own_process_and_refuses_missing),
 		cmocka_unit_test(test_parse_u64_range_and_overflow),
 		cmocka_unit_test(test_read_file_limits_size),
 		cmocka_unit_test(test_ratelimit_suppresses_and_reports),

@@ -29,23 +29,21 @@
 #include "daemon/ctl_table.h"
 #include "shm/shm.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 static char tmpdir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/souk-ctl-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	assert_int_equal(fixture_tmpdir(tmpdir, sizeof(tmpdir), "ctl"), 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_rm_rf(tmpdir), 0);
 	return 0;
 }
 

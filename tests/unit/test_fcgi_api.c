@@ -20,6 +20,7 @@
 #include "fcgi/api.h"
 #include "shm/shm.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 #define SECRET "0123456789abcdef-secret"
 #define AUTH "Bearer " SECRET
@@ -38,20 +39,13 @@ typedef struct {
 
 static int setup(void **state)
 {
-	static unsigned counter;
-	uint32_t rnd = 0;
 	fix_t *f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-api-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (fixture_tmpdir(f->dir, sizeof(f->dir), "api") != 0 ||
+	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0)
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	store_opts_t o = { .map_size = 64u << 20 };
-	if (store_open(f->db, &o, &f->s) != 0)
-		return -1;
-	souk_random(&rnd, sizeof(rnd));
-	snprintf(f->inst, sizeof(f->inst), "souktest-api-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	fixture_instance(f->inst, sizeof(f->inst), "api");
 	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0)
 		return -1;
 	f->base = event_base_new();
@@ -79,9 +73,7 @@ static int teardown(void **state)
 	shm_ctl_free(&f->ctl);
 	shm_ctl_unlink(f->inst);
 	store_close(&f->s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (fixture_rm_rf(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;

@@ -23,6 +23,7 @@
 #include "fcgi/api.h"
 #include "shm/shm.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 #define SECRET "0123456789abcdef-secret"
 #define NTHREADS 4
@@ -100,17 +101,12 @@ static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void
 {
 	static fix_t fx;
 	fix_t *f = &fx;
-	uint32_t rnd = 0;
 	pthread_t pub, t[NTHREADS];
 	worker_t w[NTHREADS];
 	(void)state;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-apimt-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%.60s/db", f->dir);
-	store_opts_t o = { .map_size = 64u << 20 };
-	assert_int_equal(store_open(f->db, &o, &f->s), 0);
-	souk_random(&rnd, sizeof(rnd));
-	snprintf(f->inst, sizeof(f->inst), "souktest-apimt-%d-%08x", (int)getpid(), rnd);
+	assert_int_equal(fixture_tmpdir(f->dir, sizeof(f->dir), "apimt"), 0);
+	assert_int_equal(fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s), 0);
+	fixture_instance(f->inst, sizeof(f->inst), "apimt");
 	assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
 	f->base = event_base_new();
 	assert_non_null(f->base);
@@ -146,9 +142,7 @@ static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void
 	shm_ctl_free(&f->ctl);
 	shm_ctl_unlink(f->inst);
 	store_close(&f->s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%.60s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_rm_rf(f->dir), 0);
 }
 
 int main(void)

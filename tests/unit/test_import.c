@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "daemon/import.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 #define DEMO_CSV "data/demo/catalog.csv"
 
@@ -29,25 +30,13 @@ typedef struct {
 	size_t nerr;
 } fix_t;
 
-static void rm_rf(const char *path)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", path);
-}
-
 static int setup(void **state)
 {
 	fix_t *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-import-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	store_opts_t o = { .map_size = 64u << 20 };
-	if (store_open(f->db, &o, &f->s) != 0)
+	if (fixture_tmpdir(f->dir, sizeof(f->dir), "import") != 0 ||
+	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -57,7 +46,7 @@ static int teardown(void **state)
 {
 	fix_t *f = *state;
 	store_close(&f->s);
-	rm_rf(f->dir);
+	fixture_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

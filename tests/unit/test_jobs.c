@@ -22,6 +22,7 @@
 #include "daemon/jobs.h"
 #include "daemon/soukd.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char dir[64];
@@ -39,8 +40,7 @@ static int setup(void **state)
 	FILE *f;
 	store_opts_t o = {.map_size = 1 << 20, .max_readers = 16};
 
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/souk-jobs-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
+	assert_int_equal(fixture_tmpdir(fx->dir, sizeof(fx->dir), "jobs"), 0);
 	snprintf(fx->conf, sizeof(fx->conf), "%s/souk.yaml", fx->dir);
 	snprintf(fx->key, sizeof(fx->key), "%s/audit.key", fx->dir);
 	snprintf(data, sizeof(data), "%s/state", fx->dir);
@@ -63,12 +63,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx_t *fx = *state;
-	char cmd[256];
 	soukd_jobs_free(&fx->j);
 	store_close(&fx->s);
 	soukd_free(&fx->d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_rm_rf(fx->dir), 0);
 	free(fx);
 	return 0;
 }

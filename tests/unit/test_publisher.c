@@ -22,6 +22,7 @@
 #include "shm/catalog.h"
 #include "shm/shm.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char dir[64];
@@ -37,20 +38,13 @@ typedef struct {
 
 static int setup(void **state)
 {
-	static unsigned counter;
-	uint32_t rnd = 0;
 	fix_t *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/souk-pub-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (fixture_tmpdir(f->dir, sizeof(f->dir), "pub") != 0 ||
+	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0)
 		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	store_opts_t o = { .map_size = 64u << 20 };
-	if (store_open(f->db, &o, &f->s) != 0)
-		return -1;
-	souk_random(&rnd, sizeof(rnd));
-	snprintf(f->inst, sizeof(f->inst), "souktest-pub-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	fixture_instance(f->inst, sizeof(f->inst), "pub");
 	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0 || shm_reader_new(f->ctl, &f->r) != 0)
 		return -1;
 	f->base = event_base_new();
@@ -64,7 +58,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fix_t *f = *state;
-	char cmd[128];
 	publisher_free(&f->p);
 	shm_reader_free(&f->r);
 	shm_ctl_free(&f->ctl);
@@ -72,9 +65,7 @@ static int teardown(void **state)
 	store_close(&f->s);
 	event_base_free(f->base);
 	close(f->nfd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
+	fixture_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "shm/catalog.h"
 #include "shm/shm.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 enum { NPRODUCTS = 150, NROUNDS = 25, NREADERS = 3 };
 
@@ -140,7 +141,7 @@ static void commit_round(store_t *s, int round, store_id_t *ids, uint64_t *versi
 
 static void test_publisher_mt_readers_see_whole_batches(void **state)
 {
-	char dir[] = "/tmp/souk-pubmt-XXXXXX", db[64], inst[64], cmd[96];
+	char dir[64], db[96], inst[64];
 	store_t *s = NULL;
 	shared_t sh;
 	struct event_base *base;
@@ -148,15 +149,11 @@ static void test_publisher_mt_readers_see_whole_batches(void **state)
 	pthread_t th[NREADERS];
 	store_id_t ids[NPRODUCTS];
 	uint64_t versions[NPRODUCTS];
-	uint32_t rnd = 0;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof(db), "%s/db", dir);
-	store_opts_t so = { .map_size = 64u << 20 };
-	assert_int_equal(store_open(db, &so, &s), 0);
-	souk_random(&rnd, sizeof(rnd));
-	snprintf(inst, sizeof(inst), "souktest-pubmt-%d-%08x", (int)getpid(), rnd);
+	assert_int_equal(fixture_tmpdir(dir, sizeof(dir), "pubmt"), 0);
+	assert_int_equal(fixture_store_open(dir, db, sizeof(db), &s), 0);
+	fixture_instance(inst, sizeof(inst), "pubmt");
 	memset(&sh, 0, sizeof(sh));
 	assert_int_equal(shm_ctl_create(inst, 8, &sh.ctl), 0);
 	base = event_base_new();
@@ -203,8 +200,7 @@ static void test_publisher_mt_readers_see_whole_batches(void **state)
 	shm_ctl_free(&sh.ctl);
 	shm_ctl_unlink(inst);
 	store_close(&s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_rm_rf(dir), 0);
 }
 
 int main(void)

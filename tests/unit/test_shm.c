@@ -27,6 +27,7 @@
 #include "shm/internal.h"
 #include "shm/shm.h"
 #include "tests/tools/shm_content.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char inst[64];
@@ -35,14 +36,11 @@ typedef struct {
 
 static int setup(void **state)
 {
-	static unsigned counter;
-	uint32_t rnd = 0;
 	fix_t *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
-	souk_random(&rnd, sizeof(rnd));
-	snprintf(f->inst, sizeof(f->inst), "souktest-%d-%u-%08x", (int)getpid(), counter++, rnd);
+	fixture_instance(f->inst, sizeof(f->inst), "shm");
 	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0) {
 		free(f);
 		return -1;
@@ -914,19 +912,6 @@ static void test_delta_base_is_mapped_once_per_process(void **state)
 	shm_reader_free(&r);
 }
 
-static void corrupt_byte(const char *inst, uint64_t gen, off_t at)
-{
-	char path[160];
-	uint8_t x;
-	img_path(inst, gen, path, sizeof(path));
-	int fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &x, 1, at), 1);
-	x ^= 0x5a;
-	assert_int_equal(pwrite(fd, &x, 1, at), 1);
-	close(fd);
-}
-
 static void test_delta_with_bad_base_or_bad_body_is_refused(void **state)
 {
 	fix_t *f = *state;
@@ -945,7 +930,7 @@ static void test_delta_with_bad_base_or_bad_body_is_refused(void **state)
 
 	/* a base damaged after it was finished: its delta is refused */
 	uint64_t base2 = finish_base(f->ctl, "base two");
-	corrupt_byte(f->inst, base2, (off_t)sizeof(shm_img_hdr_t));
+	corrupt_file(f->inst, base2, (off_t)sizeof(shm_img_hdr_t), -1);
 	assert_int_equal(shm_builder_new_delta(f->ctl, base2, &b), 0);
 	uint64_t d2 = publish_text(b, "delta two");
 	assert_int_equal(shm_reader_acquire(r, &img), 0);
@@ -961,7 +946,7 @@ static void test_delta_with_bad_base_or_bad_body_is_refused(void **state)
 	assert_int_equal(shm_builder_add(b, "t.text", 8, "delta three", 12), 0);
 	uint64_t d3 = shm_builder_generation(b);
 	assert_int_equal(shm_builder_publish(&b, NULL), 0);
-	corrupt_byte(f->inst, d3, (off_t)sizeof(shm_img_hdr_t));
+	corrupt_file(f->inst, d3, (off_t)sizeof(shm_img_hdr_t), -1);
 	assert_int_equal(shm_reader_acquire(r, &img), 0);
 	assert_int_equal(shm_image_generation(img), d1);
 	shm_reader_release(r);

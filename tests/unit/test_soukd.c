@@ -29,6 +29,7 @@
 #include "daemon/control.h"
 #include "daemon/notify.h"
 #include "daemon/soukd.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char dir[64];
@@ -50,8 +51,7 @@ static void write_conf(fx_t *fx, const char *level)
 static int setup(void **state)
 {
 	fx_t *fx = calloc(1, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/souk-soukd-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
+	assert_int_equal(fixture_tmpdir(fx->dir, sizeof(fx->dir), "soukd"), 0);
 	snprintf(fx->conf, sizeof(fx->conf), "%s/souk.yaml", fx->dir);
 	snprintf(fx->sock, sizeof(fx->sock), "%s/run/control.sock", fx->dir);
 	write_conf(fx, "warning");
@@ -62,9 +62,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fx_t *fx = *state;
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_rm_rf(fx->dir), 0);
 	free(fx);
 	return 0;
 }

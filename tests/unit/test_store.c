@@ -20,24 +20,18 @@
 #include "store/internal.h"
 #include "store/merkle.h"
 #include "store/store.h"
+#include "tests/tools/store_raw.h"
+#include "tests/unit/fixture.h"
 
 typedef struct {
 	char dir[64];
 	store_t *s;
 } fx_t;
 
-static int rm_rf(const char *dir)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
-}
-
 static int setup(void **state)
 {
 	fx_t *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/souk-store-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (fixture_tmpdir(f->dir, sizeof(f->dir), "store") != 0)
 		return -1;
 	store_opts_t o = { .map_size = 1 << 20, .max_readers = 32 };
 	if (store_open(f->dir, &o, &f->s) != 0)
@@ -50,7 +44,7 @@ static int teardown(void **state)
 {
 	fx_t *f = *state;
 	store_close(&f->s);
-	rm_rf(f->dir);
+	fixture_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
@@ -670,14 +664,8 @@ static void tamper(const char *dir, tamper_t how, uint64_t seq)
 	case T_EDIT_DOC: {
 		/* find the history entry with this seq: change entry names it */
 		assert_int_equal(mdb_get(txn, chg, &k, &v), 0);
-		const uint8_t *c = v.mv_data;
-		size_t kl = (size_t)(c[2] << 8 | c[3]);
 		uint8_t hk[64];
-		memcpy(hk, c + 36, kl);
-		hk[kl] = 0;
-		memcpy(hk + kl + 1, c + 4, 16);
-		memcpy(hk + kl + 17, c + 20, 8);
-		MDB_val hkv = { kl + 25, hk }, hv;
+		MDB_val hkv = { store_raw_hist_key(v.mv_data, hk), hk }, hv;
 		assert_int_equal(mdb_get(txn, hist, &hkv, &hv), 0);
 		uint8_t *copy = malloc(hv.mv_size);
 		memcpy(copy, hv.mv_data, hv.mv_size);
@@ -810,9 +798,9 @@ static void test_store_map_grows_from_tiny_map(void **state)
 	fx_t *f = *state;
 	store_t *s = NULL;
 	store_info_t info;
-	char dir[64] = "/tmp/souk-store-tiny-XXXXXX";
+	char dir[64];
 	char doc[2100];
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fixture_tmpdir(dir, sizeof(dir), "store-tiny"), 0);
 	store_opts_t o = { .map_size = 64 << 10 };
 	assert_int_equal(store_open(dir, &o, &s), 0);
 	memset(doc, 'x', sizeof(doc));
@@ -845,7 +833,7 @@ static void test_store_map_grows_from_tiny_map(void **state)
 	assert_int_equal(rc, SOUK_EMAPFULL);
 	assert_int_equal(store_audit_verify(s, &bad), 0);
 	store_close(&s);
-	rm_rf(dir);
+	fixture_rm_rf(dir);
 	(void)f;
 }
 

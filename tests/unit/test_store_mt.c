@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "store/store.h"
+#include "tests/unit/fixture.h"
 
 #define WRITERS 4
 #define BATCHES 60
@@ -117,12 +118,12 @@ static void *reader(void *arg)
 
 static void test_store_mt_concurrent_apply_and_reads(void **state)
 {
-	char dir[] = "/tmp/souk-store-mt-XXXXXX";
+	char dir[64];
 	store_t *s = NULL;
 	pthread_t wt[WRITERS], rt[2];
 	wctx_t w[WRITERS];
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(fixture_tmpdir(dir, sizeof(dir), "store-mt"), 0);
 	store_opts_t o = { .map_size = 64 << 10, .max_readers = 64 };
 	assert_int_equal(store_open(dir, &o, &s), 0);
 	store_mut_t c = { .op = STORE_OP_CREATE, .kind = "counter", .doc = "{\"c\":0}", .doc_len = 7,
@@ -164,9 +165,7 @@ static void test_store_mt_concurrent_apply_and_reads(void **state)
 	assert_int_equal(store_info(s, &info), 0);
 	assert_true(info.map_size > (64 << 10));
 	store_close(&s);
-	char cmd[80];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(fixture_rm_rf(dir), 0);
 }
 
 int main(void)
