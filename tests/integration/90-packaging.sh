@@ -393,12 +393,14 @@ EOF
 		nok "soukd reloads on SIGHUP and requests are still answered"
 	fi
 }
+exited_pid() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 if has config/souk.yaml && [ -x "$root/usr/sbin/soukd" ]; then
 	run_installed
 	# SIGTERM, as systemctl stop sends it: soukd finishes and exits 0.
 	# (under strace, strace exits with the status of the program it ran)
 	if [ ${#pids[@]} -gt 0 ] && kill -0 "$soukd_pid" 2>/dev/null; then
 		kill -TERM "$soukd_pid"
+		wait_for 30 exited_pid "${pids[0]}" || kill -KILL "${pids[0]}" "$soukd_pid" 2>/dev/null
 		wait "${pids[0]}"
 		rc=$?
 		[ $rc = 0 ] && ok "installed soukd stops on SIGTERM with status 0" ||
@@ -407,8 +409,16 @@ if has config/souk.yaml && [ -x "$root/usr/sbin/soukd" ]; then
 else
 	skip "soukd or config/souk.yaml not in the package: installed programs not run"
 fi
+# Bounded: a program that ignores SIGTERM is a failure, not a hung test.
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+for p in "${pids[@]}"; do
+	if ! wait_for 20 exited_pid "$p"; then
+		nok "installed program (pid $p, $(cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | cut -c1-80)) stops within 20 s of SIGTERM"
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	fi
+	wait "$p" 2>/dev/null
+done
 pids=()
 for prog in soukd souk-fcgi; do
 	[ -s "$tmp/trace/$prog" ] || continue
