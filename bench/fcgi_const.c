@@ -6,7 +6,12 @@
  *
  *   fcgi_const --listen unix:/path|127.0.0.1:PORT [--threads N] [--size BYTES]
  *
- * Without --listen it serves the socket on fd 0 (spawn-fcgi). SIGTERM ends it.
+ * Without --listen it serves the socket on fd 0 (spawn-fcgi). SIGTERM or
+ * SIGINT ends it (exit 0): the request threads start with both blocked (no
+ * signal mask change per request, like souk-fcgi), the main thread waits for
+ * them with sigwait() and exits; a benchmark ceiling has no requests worth
+ * draining, and threads blocked in accept() or on a kept connection would
+ * not notice FCGX_ShutdownPending().
  */
 #include <errno.h>
 #include <getopt.h>
@@ -98,16 +103,21 @@ int main(int argc, char **argv)
 				    "Content-Length: %zu\r\n\r\n",
 				    body_len);
 	signal(SIGPIPE, SIG_IGN);
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL); /* inherited by the threads */
 	pthread_t *t = calloc((size_t)threads, sizeof(*t));
 	if (t == NULL)
 		return 1;
 	for (long i = 0; i < threads; i++)
 		if (pthread_create(&t[i], NULL, serve, NULL) != 0)
 			return 1;
-	for (long i = 0; i < threads; i++)
-		pthread_join(t[i], NULL);
-	free(t);
-	free(body);
-	free(head);
-	return 0;
+	int sig = 0;
+	if (sigwait(&stop, &sig) != 0)
+		return 1;
+	if (listen_addr != NULL && strncmp(listen_addr, "unix:", 5) == 0)
+		unlink(listen_addr + 5);
+	_exit(0); /* threads may sit in accept() or read(): do not join them */
 }

@@ -23,20 +23,36 @@
 
 #define WAKE_SIGNAL SIGUSR1
 
+/*
+ * Waking idle threads without a signal mask change per request: the wake
+ * signal stays unblocked in request threads for their whole life, and the
+ * stopping thread sends it only to a thread that is idle (waiting in
+ * FCGX_Accept_r), under the thread's mutex. A thread leaving FCGX_Accept_r
+ * clears `idle` under the same mutex and then waits until every signal sent
+ * to it has been delivered, so no wake signal can interrupt a request that
+ * is being served (mutex operations are uncontended: no system call).
+ */
 typedef struct {
 	pthread_t thread;
 	const worker_opts_t *opts;
 	api_t *api;
-	atomic_int idle;     /* 1 while waiting in FCGX_Accept_r */
-	atomic_int finished; /* thread left its loop */
+	pthread_mutex_t mu;
+	bool idle;              /* under mu: waiting in FCGX_Accept_r */
+	unsigned sent;          /* under mu: wake signals sent to the thread */
+	atomic_uint delivered;  /* wake signals its handler has run for */
+	atomic_int finished;    /* thread left its loop */
 	bool started;
 } wthread_t;
 
 static atomic_int stop_flag;
+static _Thread_local wthread_t *tl_self;
 
 static void on_wake(int sig)
 {
-	(void)sig; /* interrupts a blocking accept()/read() of an idle thread */
+	/* interrupts a blocking accept()/read() of an idle thread */
+	(void)sig;
+	if (tl_self != NULL)
+		atomic_fetch_add(&tl_self->delivered, 1);
 }
 
 static void set_timeouts(int fd, uint64_t ms)
@@ -48,11 +64,31 @@ static void set_timeouts(int fd, uint64_t ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-static void clear_rcv_timeout(int fd)
+static void set_idle(wthread_t *w, bool idle)
 {
-	struct timeval tv = { 0, 0 };
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	unsigned sent;
+	pthread_mutex_lock(&w->mu);
+	w->idle = idle;
+	sent = w->sent;
+	pthread_mutex_unlock(&w->mu);
+	if (idle)
+		return;
+	/* a wake signal sent just before `idle` was cleared must land now, not
+	 * in the middle of the request */
+	while (atomic_load(&w->delivered) != sent) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Stopping thread: interrupt w if it is idle and has no signal pending. */
+static void wake_if_idle(wthread_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->idle && atomic_load(&w->delivered) == w->sent &&
+	    pthread_kill(w->thread, WAKE_SIGNAL) == 0)
+		w->sent++;
+	pthread_mutex_unlock(&w->mu);
 }
 
 /* Read CONTENT_LENGTH bytes (at most max). *too_large when the body is
@@ -170,7 +206,8 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 		if (slot != NULL)
 			shm_slot_count(slot, MET_REQ_ERRORS, 1);
 	}
-	FCGX_FFlush(rq->out);
+	/* no flush here: FCGX_Finish_r sends the buffered answer and the end of
+	 * the request in one write when they fit libfcgi's buffer */
 	api_finish(th);
 	metrics_request(atomic_load(&api->slot), resp.route, resp.status,
 			(souk_now_mono_ns() - t0) / 1000);
@@ -183,29 +220,39 @@ static void *thread_main(void *arg)
 	api_thread_t th;
 	sigset_t wake;
 	log_ratelimit_t rl = LOG_RATELIMIT_INIT(60, 5);
+	int listen_fd = w->opts->listen_fd;
+
+	/* once per thread: the wake signal may interrupt us from now on, but it
+	 * is only sent while we are idle (wake_if_idle) */
+	tl_self = w;
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
-	if (FCGX_InitRequest(&rq, w->opts->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+	if (FCGX_InitRequest(&rq, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
 	    api_thread_init(&th, w->api) != 0) {
 		log_fcgi_err("cannot set up a request thread (out of memory)");
 		atomic_store(&w->finished, 1);
 		return NULL;
 	}
 	for (;;) {
-		/* the wake signal may interrupt us only while idle */
-		atomic_store(&w->idle, 1);
-		pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-		if (atomic_load(&stop_flag)) {
-			pthread_sigmask(SIG_BLOCK, &wake, NULL);
+		set_idle(w, true);
+		if (atomic_load(&stop_flag))
 			break;
-		}
+		/* On a kept connection (nginx fastcgi_keep_conn) libfcgi would
+		 * accept a new connection by itself when the old one ends, and the
+		 * new one could reuse the fd number. Without a listening socket it
+		 * returns instead, so every new connection is seen here and gets
+		 * its socket timeouts exactly once. */
+		bool kept = rq.ipcFd >= 0;
+		rq.listen_sock = kept ? -1 : listen_fd;
 		int rc = FCGX_Accept_r(&rq);
-		pthread_sigmask(SIG_BLOCK, &wake, NULL);
-		atomic_store(&w->idle, 0);
+		set_idle(w, false);
 		if (rc < 0) {
 			if (atomic_load(&stop_flag))
 				break;
+			if (kept)
+				continue; /* the kept connection ended: accept the next */
 			uint32_t sup = 0;
 			if (rc != -EINTR && log_ratelimit_ok(&rl, &sup))
 				log_fcgi_warn("accept failed (%s)", souk_strerror(rc));
@@ -213,11 +260,14 @@ static void *thread_main(void *arg)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		set_timeouts(rq.ipcFd, w->opts->request_timeout_ms);
+		/* a stuck client or upstream times out instead of pinning the
+		 * thread; an idle kept connection is closed after the timeout */
+		if (!kept)
+			set_timeouts(rq.ipcFd, w->opts->request_timeout_ms);
 		serve(&th, &rq);
-		clear_rcv_timeout(rq.ipcFd);
 		FCGX_Finish_r(&rq);
 	}
+	rq.listen_sock = listen_fd;
 	FCGX_Free(&rq, 1);
 	api_thread_deinit(&th);
 	atomic_store(&w->finished, 1);
@@ -248,6 +298,8 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	sigaddset(&mask, WAKE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &mask, &old);
 
+	for (unsigned i = 0; i < opts->threads; i++)
+		pthread_mutex_init(&ws[i].mu, NULL);
 	for (unsigned i = 0; i < opts->threads; i++) {
 		ws[i].opts = opts;
 		ws[i].api = api;
@@ -286,8 +338,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 			if (!ws[i].started || atomic_load(&ws[i].finished))
 				continue;
 			all = false;
-			if (atomic_load(&ws[i].idle))
-				pthread_kill(ws[i].thread, WAKE_SIGNAL);
+			wake_if_idle(&ws[i]);
 		}
 		if (all)
 			break;
@@ -304,6 +355,8 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	for (unsigned i = 0; i < opts->threads; i++)
 		if (ws[i].started)
 			pthread_join(ws[i].thread, NULL);
+	for (unsigned i = 0; i < opts->threads; i++)
+		pthread_mutex_destroy(&ws[i].mu);
 	free(ws);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;

@@ -8,9 +8,20 @@
  * most `threads` kept connections at once; size threads x processes to at
  * least nginx's worker_processes x upstream `keepalive` (docs/souk-fcgi.md).
  *
- * Shutdown (SIGTERM/SIGINT): stop accepting (FCGX_ShutdownPending), let
- * in-flight requests finish (bounded by the request timeout), wake idle
- * threads with SIGUSR1 (no SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR), exit 0.
+ * Timeouts: SO_RCVTIMEO/SO_SNDTIMEO (the request timeout) are set once per
+ * accepted connection, so a stuck client or upstream cannot pin a thread;
+ * an idle kept connection is closed after the same time.
+ *
+ * Per request the loop makes the system calls a bare libfcgi responder
+ * makes: one read, one write (answer and end of request together when they
+ * fit libfcgi's 8 KiB buffer); no signal mask change, no timeout change.
+ *
+ * Shutdown (SIGTERM/SIGINT, taken by sigtimedwait in the calling thread):
+ * stop accepting (FCGX_ShutdownPending), let in-flight requests finish
+ * (bounded by the request timeout), wake idle threads with SIGUSR1 (no
+ * SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR; sent only to idle threads, never
+ * into a request), exit 0. The listening socket is left alone: it may be
+ * shared with other workers (spawn-fcgi) or held by systemd.
  */
 #include <stdint.h>
 
