@@ -264,7 +264,8 @@ PY
 		done
 		pids+=($soukd_pid)
 	fi
-	for i in $(seq 1 100); do
+	# up to 30 s: under strace -f on a loaded machine start-up is slow
+	for i in $(seq 1 300); do
 		[ -S "$run/control.sock" ] && break
 		kill -0 "${pids[-1]}" 2>/dev/null || break
 		sleep 0.1
@@ -273,6 +274,7 @@ PY
 		ok "installed soukd starts and opens its control socket in the runtime directory"
 	else
 		note <"$tmp/soukd.log"
+		[ -s "$tmp/trace/soukd" ] && tail -n 15 "$tmp/trace/soukd" | note
 		nok "installed soukd starts and opens its control socket"
 		return
 	fi
