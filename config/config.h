@@ -89,6 +89,7 @@ typedef struct {
 	struct {
 		uint64_t coalesce_ms;
 		uint64_t poll_interval_ms;
+		uint64_t max_busy_pct;
 	} publish;
 	struct {
 		bool watchdog;

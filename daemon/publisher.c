@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -52,7 +53,9 @@ struct publisher {
 	store_t *store;
 	shm_ctl_t *ctl;
 	char default_locale[CATALOG_LOCALE_MAX];
-	uint32_t coalesce_ms, poll_ms;
+	uint32_t coalesce_ms, poll_ms, max_busy_pct;
+	uint64_t last_end_ns, last_us; /* the last image: when it was done, and the
+					* CPU time reading, rendering and building it took */
 	publisher_sections_fn sections;
 	void *sections_arg;
 
@@ -708,9 +711,19 @@ bool publisher_rebuilding(const publisher_t *p)
 	return p && p->magic == PUBLISHER_MAGIC && p->building;
 }
 
+/* CPU time of the calling thread: what an image cost, whatever else the
+ * machine was doing meanwhile (wall time would count other processes' turns). */
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static int catch_up(publisher_t *p, bool force)
 {
-	uint64_t changed = 0, newest = 0;
+	uint64_t changed = 0, newest = 0, c0 = thread_cpu_us();
 	int rc = apply_changes(p, &changed, &newest);
 	if (rc) {
 		log_failure(p, "reading the change log", rc);
@@ -718,7 +731,10 @@ static int catch_up(publisher_t *p, bool force)
 	}
 	if (!p->dirty && !force)
 		return 0;
-	return publish_image(p, changed, newest);
+	rc = publish_image(p, changed, newest);
+	p->last_us = thread_cpu_us() - c0;
+	p->last_end_ns = souk_now_mono_ns();
+	return rc;
 }
 
 int publisher_catch_up(publisher_t *p)
@@ -737,11 +753,37 @@ int publisher_publish_now(publisher_t *p)
 
 /* ---- events --------------------------------------------------------------- */
 
+/* How long to wait before publishing the changes just announced: the
+ * coalescing delay, or longer while the last image's cost x (100 - N) / N has
+ * not yet passed since it was done, so that a steady stream of writes keeps
+ * publishing to about max_busy_pct of a core (deltas grow with the writes
+ * since the base, and each image copies the whole delta). */
+uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_t last_us,
+			    uint64_t since_us)
+{
+	uint64_t wait = (uint64_t)coalesce_ms * 1000u;
+	if (max_busy_pct == 0 || max_busy_pct >= 100)
+		return wait;
+	uint64_t gap = last_us * (100u - max_busy_pct) / max_busy_pct;
+	if (since_us < gap && gap - since_us > wait)
+		wait = gap - since_us;
+	return wait;
+}
+
+static uint64_t coalesce_delay_us(const publisher_t *p)
+{
+	if (p->last_end_ns == 0)
+		return (uint64_t)p->coalesce_ms * 1000u;
+	return publisher_delay_us(p->coalesce_ms, p->max_busy_pct, p->last_us,
+				  (souk_now_mono_ns() - p->last_end_ns) / 1000u);
+}
+
 static void arm_coalesce(publisher_t *p)
 {
 	if (p->coalesce_armed)
 		return;
-	struct timeval tv = { p->coalesce_ms / 1000u, (p->coalesce_ms % 1000u) * 1000u };
+	uint64_t us = coalesce_delay_us(p);
+	struct timeval tv = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
 	if (evtimer_add(p->ev_coalesce, &tv) == 0)
 		p->coalesce_armed = true;
 }
@@ -844,6 +886,7 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	p->rebuild_min = opts->base_rebuild_min ? opts->base_rebuild_min : 256;
 	p->rebuild_bytes = opts->base_rebuild_bytes ? opts->base_rebuild_bytes : (4u << 20);
 	p->coalesce_ms = opts->coalesce_ms;
+	p->max_busy_pct = opts->max_busy_pct;
 	p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
 	p->sections = opts->sections;
 	p->sections_arg = opts->sections_arg;
@@ -966,11 +1009,13 @@ void publisher_stats(const publisher_t *p, publisher_stats_t *out)
 		*out = p->st;
 }
 
-int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms)
+int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms,
+			 uint32_t max_busy_pct)
 {
 	if (!p || p->magic != PUBLISHER_MAGIC)
 		return SOUK_EINVAL;
 	p->coalesce_ms = coalesce_ms;
+	p->max_busy_pct = max_busy_pct;
 	if (!poll_ms)
 		poll_ms = 1000;
 	if (poll_ms != p->poll_ms && p->ev_poll) {

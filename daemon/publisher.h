@@ -44,6 +44,10 @@ typedef struct {
 	uint32_t coalesce_ms;       /* wait after a datagram; 0 = the next loop turn
 				     * (no opts at all = 2 ms) */
 	uint32_t poll_ms;           /* change-log poll; 0 = 1000 ms */
+	uint32_t max_busy_pct;      /* share of a core publishing may take under a
+				     * stream of changes: after an image that
+				     * took T the next waits T x (100 - N) / N;
+				     * 0 or 100 = no cap */
 	const char *default_locale; /* NULL = "en" */
 	publisher_sections_fn sections; /* called for every published image
 					 * (full or delta; not for bases built
@@ -99,8 +103,15 @@ int publisher_rebuild_base(publisher_t *p);
 /* Is a base being built? */
 bool publisher_rebuilding(const publisher_t *p);
 void publisher_stats(const publisher_t *p, publisher_stats_t *out);
-/* Apply new timing (configuration reload); poll_ms 0 = 1000 ms. */
-int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms);
+/* The wait before publishing announced changes: coalesce_ms, or longer
+ * while since_us (time since the last image was done) is below that image's
+ * cost last_us x (100 - max_busy_pct) / max_busy_pct. */
+uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_t last_us,
+			    uint64_t since_us);
+/* Apply new timing (configuration reload); poll_ms 0 = 1000 ms; max_busy_pct
+ * as in publisher_opts_t. */
+int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms,
+			 uint32_t max_busy_pct);
 /* The socket path in use ("" when none). */
 const char *publisher_socket_path(const publisher_t *p);
 

@@ -93,10 +93,12 @@ static void on_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,
 	(void)d;
 	(void)diff;
 	if (old_cfg->publish.coalesce_ms == new_cfg->publish.coalesce_ms &&
-	    old_cfg->publish.poll_interval_ms == new_cfg->publish.poll_interval_ms)
+	    old_cfg->publish.poll_interval_ms == new_cfg->publish.poll_interval_ms &&
+	    old_cfg->publish.max_busy_pct == new_cfg->publish.max_busy_pct)
 		return;
 	if (publisher_set_timing(sp->pub, clamp_u32(new_cfg->publish.coalesce_ms),
-				 clamp_u32(new_cfg->publish.poll_interval_ms)) != 0)
+				 clamp_u32(new_cfg->publish.poll_interval_ms),
+				 clamp_u32(new_cfg->publish.max_busy_pct)) != 0)
 		log_daemon_warn("publisher, new timing not applied");
 }
 
@@ -141,6 +143,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		.runtime_dir = cfg->paths.runtime_dir,
 		.coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
 		.poll_ms = clamp_u32(cfg->publish.poll_interval_ms),
+		.max_busy_pct = clamp_u32(cfg->publish.max_busy_pct),
 	};
 	rc = publisher_new(d->base, sp->store, sp->ctl, &po, &sp->pub);
 	if (rc) {

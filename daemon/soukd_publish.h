@@ -6,8 +6,8 @@
  * shared-memory control segment of the instance, builds and publishes the
  * first image, then follows the change log from soukd's event loop
  * (daemon/publisher.h): wake-ups on <paths.runtime_dir>/publish.sock,
- * publish.coalesce and publish.poll_interval from the configuration
- * (reloadable). Adds the control command `publish` and a "publisher" object
+ * publish.coalesce, publish.poll_interval and publish.max_busy from the
+ * configuration (reloadable). Adds the control command `publish` and a "publisher" object
  * to `status`. A clean stop removes the instance's shared memory (workers
  * keep serving from their mappings and re-attach to the next soukd's
  * segment, see shm_ctl_replaced()).

@@ -187,6 +187,7 @@ static void test_cfg_defaults_are_valid_and_canonical(void **state)
 	assert_int_equal(cfg->fcgi.min_seq_wait_ms, 1000);
 	assert_int_equal(cfg->publish.coalesce_ms, 2);
 	assert_int_equal(cfg->publish.poll_interval_ms, 1000);
+	assert_int_equal(cfg->publish.max_busy_pct, 25);
 	assert_int_equal(cfg->fcgi.listen.kind, CFG_LISTEN_UNIX);
 	assert_string_equal(cfg->fcgi.listen.path, "/run/souk/fcgi.sock");
 	assert_true(n > 20 && n <= CFG_ITEMS_MAX);

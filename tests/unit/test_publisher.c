@@ -609,6 +609,54 @@ static void test_publisher_base_rebuild_while_deltas_continue(void **state)
 	assert_int_equal(shm_reader_new(f->ctl, &f->r), 0);
 }
 
+/* The publish delay: the coalescing wait, stretched while the last image's
+ * cost x (100 - N) / N has not passed, so publishing takes about N% of a core
+ * under a steady stream of writes. */
+static void test_publisher_delay_caps_busy_share(void **state)
+{
+	(void)state;
+	/* no cap: the coalescing wait alone */
+	assert_int_equal(publisher_delay_us(2, 100, 50000, 0), 2000);
+	assert_int_equal(publisher_delay_us(2, 0, 50000, 0), 2000);
+	/* 25%: an image of 4 ms is followed by 12 ms without publishing */
+	assert_int_equal(publisher_delay_us(2, 25, 4000, 0), 12000);
+	assert_int_equal(publisher_delay_us(2, 25, 4000, 5000), 7000);
+	/* the gap has passed, or is shorter than the coalescing wait */
+	assert_int_equal(publisher_delay_us(2, 25, 4000, 12000), 2000);
+	assert_int_equal(publisher_delay_us(2, 25, 4000, 11000), 2000);
+	assert_int_equal(publisher_delay_us(2, 25, 100, 0), 2000);
+	/* 50%: wait as long as the last image took; 5%: 19 times as long */
+	assert_int_equal(publisher_delay_us(0, 50, 3000, 1000), 2000);
+	assert_int_equal(publisher_delay_us(0, 5, 1000, 0), 19000);
+}
+
+/* The cap delays a publish, never drops it: with the smallest share the
+ * change is still published by the datagram, not left to the poll. */
+static void test_publisher_busy_cap_still_publishes(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	uint64_t version = 1, seq, gen;
+	char title[64];
+	create(f, "B1", "Old", 100, &id);
+	start(f, 60000);
+	assert_int_equal(publisher_set_timing(f->p, 2, 60000, 5), 0);
+	for (int i = 0; i < 3; i++) {
+		char t[16];
+		snprintf(t, sizeof(t), "New %d", i);
+		gen = shm_ctl_generation(f->ctl);
+		seq = commit(f, STORE_OP_UPDATE, &id, &version, "B1", t, 120 + i);
+		assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq), 0);
+		assert_true(run_until_generation(f, gen));
+		image_title(f, "B1", title, sizeof(title), NULL);
+		assert_string_equal(title, t);
+	}
+	publisher_stats_t ps;
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.poll_catchups, 0);
+	assert_int_equal(ps.datagrams, 3);
+}
+
 int main(void)
 {
 	log_init("test_publisher", LOG_TARGET_STDERR);
@@ -631,6 +679,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_publisher_base_rebuild_while_deltas_continue,
 						setup, teardown),
+		cmocka_unit_test(test_publisher_delay_caps_busy_share),
+		cmocka_unit_test_setup_teardown(test_publisher_busy_cap_still_publishes, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
