@@ -22,7 +22,7 @@
 #include "shm/catalog.h"
 
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
-#define PRODUCT_KIND "product"
+#define PRODUCT_KIND	"product"
 
 /* A set of product ids (open addressing, linear probing). */
 typedef struct {
@@ -38,12 +38,12 @@ typedef struct {
 	pthread_t thread;
 	const catalog_product_t **arr; /* snapshot, owned */
 	size_t n;
-	uint64_t seq;	 /* change-log sequence of the snapshot */
+	uint64_t seq; /* change-log sequence of the snapshot */
 	shm_ctl_t *ctl;
-	int wfd;	 /* written once when done */
+	int wfd; /* written once when done */
 	/* results, read after join */
 	int rc;
-	uint64_t gen, us;
+	uint64_t gen, us, cpu_us;
 	size_t bytes;
 } rebuild_t;
 
@@ -56,6 +56,12 @@ struct publisher {
 	uint32_t coalesce_ms, poll_ms, max_busy_pct;
 	uint64_t last_end_ns, last_us; /* the last image: when it was done, and the
 					* CPU time reading, rendering and building it took */
+	/* CPU time the current base took to build, and the deltas published
+	 * over it so far: when the deltas have cost as much as a new base would,
+	 * a new base is built (each delta copies every change since the base) */
+	uint64_t base_cost_us, delta_cost_us, cost_floor_us;
+	bool last_full;	   /* the last image published was a full one */
+	uint64_t idle_seq; /* applied_seq at the previous poll */
 	publisher_sections_fn sections;
 	void *sections_arg;
 
@@ -67,10 +73,10 @@ struct publisher {
 	/* rendered products by id: open addressing, linear probing */
 	render_product_t **slot;
 	size_t cap, n;
-	uint64_t applied_seq;   /* the table includes every change up to this */
-	bool dirty;             /* the table changed since the last image */
+	uint64_t applied_seq; /* the table includes every change up to this */
+	bool dirty;	      /* the table changed since the last image */
 
-	size_t served;          /* products in the table that are not archived */
+	size_t served; /* products in the table that are not archived */
 
 	/* base + delta publishing (shm/image.h): base_gen is the base of the
 	 * current image; dset the products changed since it (the next delta) */
@@ -296,8 +302,9 @@ static int table_render(publisher_t *p, const store_rec_t *rec)
 		p->st.render_errors++;
 		store_id_hex(&rec->id, hex);
 		if (log_ratelimit_ok(&p->rl, &suppressed))
-			log_daemon_warn("publisher, product '%s' left out of the catalog (%s)%s", hex,
-					souk_strerror(rc), suppressed ? ", more suppressed" : "");
+			log_daemon_warn("publisher, product '%s' left out of the catalog (%s)%s",
+					hex, souk_strerror(rc),
+					suppressed ? ", more suppressed" : "");
 		table_del(p, &rec->id);
 		return 0;
 	}
@@ -351,7 +358,7 @@ static int id_cmp(const void *a, const void *b)
  * products were re-rendered. */
 static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 {
-	changes_t ch = { .last_seq = p->applied_seq };
+	changes_t ch = {.last_seq = p->applied_seq};
 	int rc = store_changes(p->store, p->applied_seq, change_cb, &ch);
 	if (rc)
 		goto fail;
@@ -437,9 +444,8 @@ static void published(publisher_t *p, uint64_t gen, uint64_t t0, uint64_t change
 	p->st.total_duration_us += us;
 	p->st.last_changed = changed;
 	if (newest_ms)
-		p->st.last_lag_ms = p->st.last_publish_ms > newest_ms
-					    ? p->st.last_publish_ms - newest_ms
-					    : 0;
+		p->st.last_lag_ms =
+		    p->st.last_publish_ms > newest_ms ? p->st.last_publish_ms - newest_ms : 0;
 	p->st.catalog_bytes = bytes;
 	p->st.products = p->n;
 	p->st.served = p->served;
@@ -461,10 +467,20 @@ static int add_sections_and_publish(publisher_t *p, shm_builder_t **b, uint64_t 
 	return shm_builder_publish(b, gen);
 }
 
+/* CPU time of the calling thread: what an image cost, whatever else the
+ * machine was doing meanwhile (wall time would count other processes' turns). */
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* A full image: the first one, or when no base can be used. */
 static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 {
-	uint64_t t0 = souk_now_mono_ns(), gen = 0;
+	uint64_t t0 = souk_now_mono_ns(), c0 = thread_cpu_us(), gen = 0;
 	const catalog_product_t **arr = NULL;
 	shm_builder_t *b = NULL;
 	size_t n = 0, bytes = 0, table_bytes = 0;
@@ -487,6 +503,9 @@ static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 	if (rc)
 		goto fail;
 	p->base_gen = gen;
+	p->last_full = true;
+	p->base_cost_us = thread_cpu_us() - c0;
+	p->delta_cost_us = 0;
 	idset_clear(&p->dset);
 	idset_clear(&p->dnext);
 	p->st.base_catalog_bytes = bytes;
@@ -555,7 +574,7 @@ fail:
 static void *rebuild_main(void *arg)
 {
 	rebuild_t *rb = arg;
-	uint64_t t0 = souk_now_mono_ns();
+	uint64_t t0 = souk_now_mono_ns(), c0 = thread_cpu_us();
 	shm_builder_t *b = NULL;
 	uint8_t one = 1;
 
@@ -568,6 +587,7 @@ static void *rebuild_main(void *arg)
 		rb->rc = shm_builder_finish(&b, &rb->gen);
 	shm_builder_free(&b);
 	rb->us = (souk_now_mono_ns() - t0) / 1000u;
+	rb->cpu_us = thread_cpu_us() - c0;
 	while (write(rb->wfd, &one, 1) < 0 && errno == EINTR)
 		;
 	return NULL;
@@ -601,6 +621,20 @@ static int rebuild_start(publisher_t *p)
 	log_daemon_debug("publisher, building a new base of %zu products (seq %llu)", p->rb.n,
 			 (unsigned long long)p->rb.seq);
 	return 0;
+}
+
+/* Start a base rebuild for a reason counted in *counter (automatic ones;
+ * a rebuild already running is fine). */
+static void start_rebuild_for(publisher_t *p, uint64_t *counter, const char *why)
+{
+	int rc = rebuild_start(p);
+	if (rc == 0) {
+		(*counter)++;
+		log_daemon_debug("publisher, new base: %s (%zu products in the delta)", why,
+				 p->dset.n);
+	} else if (rc != SOUK_EBUSY) {
+		log_failure(p, "starting a base rebuild", rc);
+	}
 }
 
 /* Wait for the worker; the graveyard can go. */
@@ -644,6 +678,8 @@ static void rebuild_done(publisher_t *p)
 	p->st.delta_products = p->dset.n;
 	p->st.base_rebuilds++;
 	p->st.last_base_build_us = p->rb.us;
+	p->base_cost_us = p->rb.cpu_us;
+	p->delta_cost_us = 0;
 	p->st.base_catalog_bytes = p->rb.bytes;
 	log_daemon_info("publisher, new base generation %llu of %zu products built in %llu ms",
 			(unsigned long long)gen, p->rb.n, (unsigned long long)(p->rb.us / 1000u));
@@ -690,11 +726,8 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 		size_t limit = (size_t)((uint64_t)p->n * p->rebuild_pct / 100u);
 		if (limit < p->rebuild_min)
 			limit = p->rebuild_min;
-		if (p->dset.n > limit || bytes > p->rebuild_bytes) {
-			int r2 = rebuild_start(p);
-			if (r2 && r2 != SOUK_EBUSY)
-				log_failure(p, "starting a base rebuild", r2);
-		}
+		if (p->dset.n > limit || bytes > p->rebuild_bytes)
+			start_rebuild_for(p, &p->st.base_rebuilds_size, "the delta grew too large");
 	}
 	return 0;
 }
@@ -711,16 +744,6 @@ bool publisher_rebuilding(const publisher_t *p)
 	return p && p->magic == PUBLISHER_MAGIC && p->building;
 }
 
-/* CPU time of the calling thread: what an image cost, whatever else the
- * machine was doing meanwhile (wall time would count other processes' turns). */
-static uint64_t thread_cpu_us(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int catch_up(publisher_t *p, bool force)
 {
 	uint64_t changed = 0, newest = 0, c0 = thread_cpu_us();
@@ -731,9 +754,17 @@ static int catch_up(publisher_t *p, bool force)
 	}
 	if (!p->dirty && !force)
 		return 0;
+	p->last_full = false;
 	rc = publish_image(p, changed, newest);
 	p->last_us = thread_cpu_us() - c0;
 	p->last_end_ns = souk_now_mono_ns();
+	if (rc == 0 && !p->last_full) {
+		p->delta_cost_us += p->last_us;
+		if (!p->building && p->delta_cost_us >= p->base_cost_us &&
+		    p->delta_cost_us >= p->cost_floor_us)
+			start_rebuild_for(p, &p->st.base_rebuilds_cost,
+					  "the deltas have cost as much as a base");
+	}
 	return rc;
 }
 
@@ -783,7 +814,7 @@ static void arm_coalesce(publisher_t *p)
 	if (p->coalesce_armed)
 		return;
 	uint64_t us = coalesce_delay_us(p);
-	struct timeval tv = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
+	struct timeval tv = {(time_t)(us / 1000000u), (suseconds_t)(us % 1000000u)};
 	if (evtimer_add(p->ev_coalesce, &tv) == 0)
 		p->coalesce_armed = true;
 }
@@ -823,8 +854,15 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	publisher_t *p = arg;
 	if (p->coalesce_armed)
 		return; /* a datagram's publish is on its way */
-	if (!p->dirty && store_last_seq(p->store) <= p->applied_seq)
+	if (!p->dirty && store_last_seq(p->store) <= p->applied_seq) {
+		/* quiet for a whole interval: fold a delta of some size into a new
+		 * base now, so that the next writes publish small deltas */
+		bool quiet = p->applied_seq == p->idle_seq;
+		p->idle_seq = p->applied_seq;
+		if (quiet && !p->building && p->base_gen && p->dset.n >= p->rebuild_min)
+			start_rebuild_for(p, &p->st.base_rebuilds_idle, "quiet");
 		return;
+	}
 	uint64_t before = p->applied_seq;
 	if (catch_up(p, false) == 0 && p->applied_seq > before)
 		p->st.poll_catchups++;
@@ -885,6 +923,7 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	p->rebuild_pct = opts->base_rebuild_pct ? opts->base_rebuild_pct : 5;
 	p->rebuild_min = opts->base_rebuild_min ? opts->base_rebuild_min : 256;
 	p->rebuild_bytes = opts->base_rebuild_bytes ? opts->base_rebuild_bytes : (4u << 20);
+	p->cost_floor_us = opts->base_rebuild_cost_us ? opts->base_rebuild_cost_us : 20000;
 	p->coalesce_ms = opts->coalesce_ms;
 	p->max_busy_pct = opts->max_busy_pct;
 	p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
@@ -896,9 +935,9 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 							       : CATALOG_DEFAULT_LOCALE);
 	if (opts->socket_path || (opts->runtime_dir && *opts->runtime_dir)) {
 		int n = opts->socket_path
-				? snprintf(p->sock_path, sizeof(p->sock_path), "%s", opts->socket_path)
-				: snprintf(p->sock_path, sizeof(p->sock_path), "%s/publish.sock",
-					   opts->runtime_dir);
+			    ? snprintf(p->sock_path, sizeof(p->sock_path), "%s", opts->socket_path)
+			    : snprintf(p->sock_path, sizeof(p->sock_path), "%s/publish.sock",
+				       opts->runtime_dir);
 		if (n < 0 || (size_t)n >= sizeof(p->sock_path)) {
 			log_daemon_err("publisher, socket path too long (at most %zu bytes)",
 				       sizeof(p->sock_path) - 1);
@@ -921,7 +960,8 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	if (rc)
 		goto fail;
 	log_daemon_info("publisher, full build of %llu products published in %llu ms (seq %llu)",
-			(unsigned long long)p->st.served, (unsigned long long)(souk_now_mono_ms() - t0),
+			(unsigned long long)p->st.served,
+			(unsigned long long)(souk_now_mono_ms() - t0),
 			(unsigned long long)p->applied_seq);
 
 	int pfd[2];
@@ -942,7 +982,7 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		rc = SOUK_ENOMEM;
 		goto fail;
 	}
-	struct timeval tv = { p->poll_ms / 1000u, (p->poll_ms % 1000u) * 1000u };
+	struct timeval tv = {p->poll_ms / 1000u, (p->poll_ms % 1000u) * 1000u};
 	if (event_add(p->ev_poll, &tv) != 0) {
 		rc = SOUK_ENOMEM;
 		goto fail;
@@ -1019,7 +1059,7 @@ int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms,
 	if (!poll_ms)
 		poll_ms = 1000;
 	if (poll_ms != p->poll_ms && p->ev_poll) {
-		struct timeval tv = { poll_ms / 1000u, (poll_ms % 1000u) * 1000u };
+		struct timeval tv = {poll_ms / 1000u, (poll_ms % 1000u) * 1000u};
 		if (event_add(p->ev_poll, &tv) != 0)
 			return SOUK_ENOMEM;
 	}
@@ -1053,7 +1093,7 @@ int publisher_notify(int fd, const char *socket_path, uint64_t seq)
 	memcpy(sa.sun_path, socket_path, strlen(socket_path));
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)(seq >> (8 * i));
-	ssize_t n = sendto(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa,
-			   sizeof(sa));
+	ssize_t n = sendto(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL,
+			   (struct sockaddr *)&sa, sizeof(sa));
 	return n == (ssize_t)sizeof(buf) ? 0 : -errno;
 }

@@ -38,52 +38,63 @@ typedef struct publisher publisher_t;
 typedef int (*publisher_sections_fn)(void *arg, shm_builder_t *b);
 
 typedef struct {
-	const char *runtime_dir;    /* socket at <runtime_dir>/publish.sock */
-	const char *socket_path;    /* overrides runtime_dir when set; NULL and
-				     * no runtime_dir = no socket (poll only) */
-	uint32_t coalesce_ms;       /* wait after a datagram; 0 = the next loop turn
-				     * (no opts at all = 2 ms) */
-	uint32_t poll_ms;           /* change-log poll; 0 = 1000 ms */
-	uint32_t max_busy_pct;      /* share of a core publishing may take under a
-				     * stream of changes: after an image that
-				     * took T the next waits T x (100 - N) / N;
-				     * 0 or 100 = no cap */
-	const char *default_locale; /* NULL = "en" */
+	const char *runtime_dir;	/* socket at <runtime_dir>/publish.sock */
+	const char *socket_path;	/* overrides runtime_dir when set; NULL and
+					 * no runtime_dir = no socket (poll only) */
+	uint32_t coalesce_ms;		/* wait after a datagram; 0 = the next loop turn
+					 * (no opts at all = 2 ms) */
+	uint32_t poll_ms;		/* change-log poll; 0 = 1000 ms */
+	uint32_t max_busy_pct;		/* share of a core publishing may take under a
+					 * stream of changes: after an image that
+					 * took T the next waits T x (100 - N) / N;
+					 * 0 or 100 = no cap */
+	const char *default_locale;	/* NULL = "en" */
 	publisher_sections_fn sections; /* called for every published image
 					 * (full or delta; not for bases built
 					 * on the worker thread) */
 	void *sections_arg;
-	uint32_t base_rebuild_pct;   /* 0 = 5 */
-	uint32_t base_rebuild_min;   /* 0 = 256 products */
-	uint64_t base_rebuild_bytes; /* 0 = 4 MiB of delta catalog sections */
+	uint32_t base_rebuild_pct;     /* 0 = 5 */
+	uint32_t base_rebuild_min;     /* 0 = 256 products; also the smallest delta
+					* folded into a new base when quiet */
+	uint64_t base_rebuild_bytes;   /* 0 = 4 MiB of delta catalog sections */
+	uint64_t base_rebuild_cost_us; /* a new base once the deltas over the
+					* current one have cost as much CPU time
+					* as it did, and at least this much;
+					* 0 = 20 ms */
 } publisher_opts_t;
 
 typedef struct {
-	uint64_t publishes;         /* images published */
-	uint64_t failures;          /* failed builds or publishes */
-	uint64_t datagrams;         /* change notifications received */
-	uint64_t poll_catchups;     /* changes found by the poll, not a datagram */
-	uint64_t render_errors;     /* products whose document did not render */
+	uint64_t publishes;	/* images published */
+	uint64_t failures;	/* failed builds or publishes */
+	uint64_t datagrams;	/* change notifications received */
+	uint64_t poll_catchups; /* changes found by the poll, not a datagram */
+	uint64_t render_errors; /* products whose document did not render */
 	uint64_t last_generation;
-	uint64_t last_seq;          /* change-log sequence of the last image */
-	uint64_t last_publish_ms;   /* wall clock of the last image */
-	uint64_t last_duration_us;  /* build + publish of the last image */
+	uint64_t last_seq;	   /* change-log sequence of the last image */
+	uint64_t last_publish_ms;  /* wall clock of the last image */
+	uint64_t last_duration_us; /* build + publish of the last image */
 	uint64_t max_duration_us;
 	uint64_t total_duration_us;
-	uint64_t last_changed;      /* products re-rendered for the last image */
-	uint64_t last_lag_ms;       /* newest change's commit -> its image */
-	uint64_t catalog_bytes;     /* catalog sections of the last image (a delta's
-				     * own when it is one) */
-	uint64_t base_generation;   /* base of the last image */
+	uint64_t last_changed;	     /* products re-rendered for the last image */
+	uint64_t last_lag_ms;	     /* newest change's commit -> its image */
+	uint64_t catalog_bytes;	     /* catalog sections of the last image (a delta's
+				      * own when it is one) */
+	uint64_t base_generation;    /* base of the last image */
 	uint64_t base_catalog_bytes; /* catalog sections of that base */
-	uint64_t delta_products;    /* products in the last image's delta */
-	uint64_t base_rebuilds;     /* new bases published */
+	uint64_t delta_products;     /* products in the last image's delta */
+	uint64_t base_rebuilds;	     /* new bases published */
 	uint64_t base_rebuilds_started;
+	uint64_t base_rebuilds_size; /* started because the delta grew too large */
+	uint64_t base_rebuilds_cost; /* ... because the deltas over the base had
+				      * cost as much CPU time as the base */
+	uint64_t base_rebuilds_idle; /* ... because no change came for a poll
+				      * interval and the delta had at least
+				      * base_rebuild_min products */
 	uint64_t base_rebuild_failures;
 	uint64_t last_base_build_us; /* worker thread: snapshot -> finished base */
-	uint64_t products;          /* in the table, archived included */
-	uint64_t served;            /* not archived */
-	uint64_t table_bytes;       /* heap held by rendered products (approx.) */
+	uint64_t products;	     /* in the table, archived included */
+	uint64_t served;	     /* not archived */
+	uint64_t table_bytes;	     /* heap held by rendered products (approx.) */
 } publisher_stats_t;
 
 /* Full build and first publish happen here (an error is returned when they

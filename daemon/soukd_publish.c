@@ -40,7 +40,8 @@ static int cmd_publish(ctl_conn_t *conn, const char *args, json_t *reply, void *
 	int rc = publisher_publish_now(sp->pub);
 	publisher_stats(sp->pub, &st);
 	if (rc == 0) {
-		json_object_set_new(reply, "generation", json_integer((json_int_t)st.last_generation));
+		json_object_set_new(reply, "generation",
+				    json_integer((json_int_t)st.last_generation));
 		json_object_set_new(reply, "seq", json_integer((json_int_t)st.last_seq));
 		json_object_set_new(reply, "products", json_integer((json_int_t)st.served));
 		json_object_set_new(reply, "duration_us",
@@ -76,12 +77,16 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 	F(base_catalog_bytes);
 	F(delta_products);
 	F(base_rebuilds);
+	F(base_rebuilds_size);
+	F(base_rebuilds_cost);
+	F(base_rebuilds_idle);
 	F(base_rebuild_failures);
 	F(last_base_build_us);
 	F(products);
 	F(served);
 #undef F
-	json_object_set_new(o, "store_last_seq", json_integer((json_int_t)store_last_seq(sp->store)));
+	json_object_set_new(o, "store_last_seq",
+			    json_integer((json_int_t)store_last_seq(sp->store)));
 	json_object_set_new(o, "socket", json_string(publisher_socket_path(sp->pub)));
 	json_object_set_new(status, "publisher", o);
 }
@@ -123,9 +128,9 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		goto fail;
 	}
 	store_opts_t so = {
-		.map_size = cfg->store.map_size,
-		.map_max = cfg->store.map_max,
-		.max_readers = cfg->store.max_readers,
+	    .map_size = cfg->store.map_size,
+	    .map_max = cfg->store.map_max,
+	    .max_readers = cfg->store.max_readers,
 	};
 	rc = store_open(cfg->paths.state_dir, &so, &sp->store);
 	if (rc) {
@@ -140,10 +145,10 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		goto fail;
 	}
 	publisher_opts_t po = {
-		.runtime_dir = cfg->paths.runtime_dir,
-		.coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
-		.poll_ms = clamp_u32(cfg->publish.poll_interval_ms),
-		.max_busy_pct = clamp_u32(cfg->publish.max_busy_pct),
+	    .runtime_dir = cfg->paths.runtime_dir,
+	    .coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
+	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),
+	    .max_busy_pct = clamp_u32(cfg->publish.max_busy_pct),
 	};
 	rc = publisher_new(d->base, sp->store, sp->ctl, &po, &sp->pub);
 	if (rc) {

@@ -79,8 +79,8 @@ static void product_doc(char *buf, size_t cap, const char *sku, const char *titl
 }
 
 /* Create, update or delete one product; returns its change-log sequence. */
-static uint64_t commit(fix_t *f, store_op_t op, store_id_t *id, uint64_t *version,
-		       const char *sku, const char *title, int price)
+static uint64_t commit(fix_t *f, store_op_t op, store_id_t *id, uint64_t *version, const char *sku,
+		       const char *title, int price)
 {
 	char doc[512], key[64];
 	size_t klen = 4 + strlen(sku);
@@ -150,7 +150,7 @@ static uint64_t served(fix_t *f)
 static bool run_until_generation(fix_t *f, uint64_t gen)
 {
 	for (int i = 0; i < 1000 && shm_ctl_generation(f->ctl) <= gen; i++) {
-		struct timeval tv = { 0, 10000 };
+		struct timeval tv = {0, 10000};
 		event_base_loopexit(f->base, &tv);
 		event_base_dispatch(f->base);
 	}
@@ -231,7 +231,7 @@ static void test_publisher_datagram_publishes_change(void **state)
 	gen = shm_ctl_generation(f->ctl);
 	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq), 0);
 	for (int i = 0; i < 5; i++) {
-		struct timeval tv = { 0, 10000 };
+		struct timeval tv = {0, 10000};
 		event_base_loopexit(f->base, &tv);
 		event_base_dispatch(f->base);
 	}
@@ -381,7 +381,7 @@ static int order_cb(const char *json, size_t len, void *arg)
 static void test_publisher_incremental_keeps_list_order(void **state)
 {
 	fix_t *f = *state;
-	static const char *cats[] = { "bags", "home", "kitchen", "toys" };
+	static const char *cats[] = {"bags", "home", "kitchen", "toys"};
 	enum { N = 120 };
 	store_id_t ids[N + 40];
 	uint64_t versions[N + 40];
@@ -455,7 +455,8 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 		assert_int_equal(shm_reader_acquire(f->r, &img), 0);
 		assert_int_equal(catalog_view_init(img, &v), 0);
 		do {
-			assert_int_equal(catalog_list(&v, NULL, cursor, 17, NULL, order_cb, &oc, next), 0);
+			assert_int_equal(
+			    catalog_list(&v, NULL, cursor, 17, NULL, order_cb, &oc, next), 0);
 			memcpy(cursor, next, sizeof(next));
 		} while (cursor[0]);
 		shm_reader_release(f->r);
@@ -473,7 +474,6 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 		}
 	}
 }
-
 
 /* Image files of the instance in /dev/shm. */
 static int image_files(const fix_t *f)
@@ -494,7 +494,7 @@ static int image_files(const fix_t *f)
 static void run_until_rebuilt(fix_t *f)
 {
 	for (int i = 0; i < 1000 && publisher_rebuilding(f->p); i++) {
-		struct timeval tv = { 0, 10000 };
+		struct timeval tv = {0, 10000};
 		event_base_loopexit(f->base, &tv);
 		event_base_dispatch(f->base);
 	}
@@ -589,7 +589,7 @@ static void test_publisher_base_rebuild_while_deltas_continue(void **state)
 		image_title(f, sku, title, sizeof(title), NULL);
 		assert_string_equal(title, want);
 		assert_true(image_files(f) <= 3); /* pair + a base being built */
-		struct timeval tv = { 0, 1000 };
+		struct timeval tv = {0, 1000};
 		event_base_loopexit(f->base, &tv);
 		event_base_dispatch(f->base);
 	}
@@ -657,31 +657,141 @@ static void test_publisher_busy_cap_still_publishes(void **state)
 	assert_int_equal(ps.datagrams, 3);
 }
 
+/* A delta of some size left behind by a burst of writes is folded into a
+ * new base once no change has come for a poll interval; a small one is not. */
+static void test_publisher_quiet_folds_delta_into_base(void **state)
+{
+	fix_t *f = *state;
+	enum { N = 12 };
+	store_id_t ids[N];
+	char sku[16], title[64];
+	publisher_stats_t ps;
+	publisher_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.poll_ms = 20;
+	o.base_rebuild_pct = 100;	     /* no rebuild for size */
+	o.base_rebuild_min = 8;		     /* ...and none under 8 changes */
+	o.base_rebuild_cost_us = 1000000000; /* nor for cost */
+	create(f, "Q", "q", 1, &ids[0]);
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
+	publisher_stats(f->p, &ps);
+	uint64_t base0 = ps.base_generation;
+
+	/* 4 changes: a small delta stays a delta however long it is quiet */
+	for (int i = 1; i <= 4; i++) {
+		snprintf(sku, sizeof(sku), "Q%d", i);
+		create(f, sku, "small", 1, &ids[i]);
+	}
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	for (int i = 0; i < 10; i++) {
+		struct timeval tv = {0, 20000};
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.base_rebuilds_idle, 0);
+	assert_int_equal(ps.base_generation, base0);
+	assert_int_equal(ps.delta_products, 4);
+
+	/* 8 more: the delta (12) is folded into a new base when quiet */
+	for (int i = 5; i < N; i++) {
+		snprintf(sku, sizeof(sku), "Q%d", i);
+		create(f, sku, "burst", 1, &ids[i]);
+	}
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.delta_products, N - 1);
+	for (int i = 0; i < 1000 && ps.base_rebuilds == 0; i++) {
+		struct timeval tv = {0, 20000};
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+		publisher_stats(f->p, &ps);
+	}
+	assert_int_equal(ps.base_rebuilds_idle, 1);
+	assert_int_equal(ps.base_rebuilds, 1);
+	assert_true(ps.base_generation > base0);
+	assert_int_equal(ps.delta_products, 0);
+	assert_int_equal(served(f), N);
+	image_title(f, "Q9", title, sizeof(title), NULL);
+	assert_string_equal(title, "burst");
+	image_title(f, "Q2", title, sizeof(title), NULL);
+	assert_string_equal(title, "small");
+}
+
+/* Each delta copies every change since its base: once the deltas have cost
+ * as much CPU time as the base did, a new base is built, even while the
+ * delta is far below the size limits. */
+static void test_publisher_delta_cost_starts_a_base(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	uint64_t version = 1;
+	char title[64], t[32];
+	publisher_stats_t ps;
+	publisher_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.poll_ms = 60000;
+	o.base_rebuild_pct = 100;
+	o.base_rebuild_min = 1000;
+	o.base_rebuild_cost_us = 1; /* no floor: a tiny catalog's base is cheap */
+	create(f, "C", "c0", 1, &id);
+	for (int i = 0; i < 30; i++) {
+		store_id_t other;
+		char sku[16];
+		snprintf(sku, sizeof(sku), "C%d", i);
+		create(f, sku, "other", 1, &other);
+	}
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
+	/* one product changed again and again: the delta stays one product, the
+	 * deltas' cost adds up (bounded: each publish costs some CPU time) */
+	int i;
+	publisher_stats(f->p, &ps);
+	for (i = 1; i <= 5000 && ps.base_rebuilds_started == 0; i++) {
+		snprintf(t, sizeof(t), "c%d", i);
+		commit(f, STORE_OP_UPDATE, &id, &version, "C", t, 1);
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		publisher_stats(f->p, &ps);
+		assert_true(ps.delta_products <= 1);
+	}
+	assert_int_equal(ps.base_rebuilds_cost, 1);
+	assert_int_equal(ps.base_rebuilds_size, 0);
+	run_until_rebuilt(f);
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.base_rebuilds, 1);
+	image_title(f, "C", title, sizeof(title), NULL);
+	assert_string_equal(title, t);
+	assert_int_equal(served(f), 31);
+}
+
 int main(void)
 {
 	log_init("test_publisher", LOG_TARGET_STDERR);
 	log_set_level(LOG_CRIT);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_publisher_full_build_at_start, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_datagram_publishes_change, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_poll_catches_lost_datagram, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_archive_and_publish_now, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_catches_up_after_restart, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_skips_documents_that_do_not_render,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_refuses_non_socket_path, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_incremental_keeps_list_order, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_publisher_base_rebuild_while_deltas_continue,
-						setup, teardown),
-		cmocka_unit_test(test_publisher_delay_caps_busy_share),
-		cmocka_unit_test_setup_teardown(test_publisher_busy_cap_still_publishes, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_full_build_at_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_datagram_publishes_change, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_poll_catches_lost_datagram, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_archive_and_publish_now, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_catches_up_after_restart, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_skips_documents_that_do_not_render,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_refuses_non_socket_path, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_incremental_keeps_list_order, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_base_rebuild_while_deltas_continue,
+					    setup, teardown),
+	    cmocka_unit_test(test_publisher_delay_caps_busy_share),
+	    cmocka_unit_test_setup_teardown(test_publisher_busy_cap_still_publishes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_quiet_folds_delta_into_base, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_delta_cost_starts_a_base, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
