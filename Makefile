@@ -139,7 +139,7 @@ run: deps all
 # for perf; scripts/bench takes BENCH_SIZE=, BENCH_SECONDS=, ... (see it)
 bench:
 	@scripts/deps bench
-	@$(MAKE) --no-print-directory O=build/release OPT="-O2 -g -DNDEBUG" progs $(addprefix build/release/bench/,$(notdir $(BENCH_BIN)))
+	@$(MAKE) --no-print-directory O=build/release OPT="-O2 -g -DNDEBUG" progs $(addprefix build/release/bench/,$(notdir $(BENCH_BIN))) build/release/shims/slow_fsync.so
 	@scripts/bench
 
 # ---- install and packages (owned by ops: systemd/, packaging/, docs/) -----
