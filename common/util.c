@@ -129,6 +129,20 @@ fail:
 	return ret;
 }
 
+size_t souk_u64_dec(uint64_t v, char out[SOUK_U64_DEC_MAX])
+{
+	char tmp[SOUK_U64_DEC_MAX];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
 int souk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -11,10 +11,10 @@
 #define SOUK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* x_free(&p) frees p and leaves it NULL. */
-#define souk_free(pp)                                                            \
-	do {                                                                     \
-		free(*(pp));                                                     \
-		*(pp) = NULL;                                                    \
+#define souk_free(pp)                                                                              \
+	do {                                                                                       \
+		free(*(pp));                                                                       \
+		*(pp) = NULL;                                                                      \
 	} while (0)
 
 /* Constant-time equality of two byte strings; lengths leak, contents do not. */
@@ -53,3 +53,7 @@ int souk_proc_stat(uint32_t pid, char *state, uint64_t *start);
 
 /* Parse a non-negative decimal integer with range check; 0 or SOUK_EINVAL. */
 int souk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* v in decimal, NUL-terminated, into out (room for 20 digits + NUL); returns
+ * the number of digits (no printf on hot paths). */
+#define SOUK_U64_DEC_MAX 21
+size_t souk_u64_dec(uint64_t v, char out[SOUK_U64_DEC_MAX]);

@@ -22,11 +22,11 @@
 #include "fcgi/product.h"
 #include "shm/catalog.h"
 
-#define API_KIND "product"
-#define API_ACTOR "admin"
+#define API_KIND	 "product"
+#define API_ACTOR	 "admin"
 #define API_LIST_DEFAULT 50
-#define API_LIST_MAX 200
-#define API_HISTORY_MAX 1000
+#define API_LIST_MAX	 200
+#define API_HISTORY_MAX	 1000
 
 const char *api_reason(int status)
 {
@@ -218,10 +218,9 @@ void api_finish(api_thread_t *th)
 
 /* ---- responses ----------------------------------------------------------- */
 
-static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt,
-			...) __attribute__((format(printf, 4, 5)));
-static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt,
-			...)
+static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt, ...)
 {
 	char val[512];
 	va_list ap;
@@ -229,6 +228,17 @@ static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, co
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
 	sbuf_printf(&resp->headers, "%s: %s\r\n", name, val);
+}
+
+/* "Name: v" or "Name: \"v\"" (an ETag) without printf: the read path's headers. */
+static void resp_header_u64(api_resp_t *resp, const char *name, uint64_t v, bool quoted)
+{
+	char num[SOUK_U64_DEC_MAX];
+	size_t n = souk_u64_dec(v, num);
+	sbuf_adds(&resp->headers, name);
+	sbuf_add(&resp->headers, quoted ? ": \"" : ": ", quoted ? 3 : 2);
+	sbuf_add(&resp->headers, num, n);
+	sbuf_add(&resp->headers, quoted ? "\"\r\n" : "\r\n", quoted ? 3 : 2);
 }
 
 static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
@@ -252,7 +262,7 @@ static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *res
 
 static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
 		 const char *slug, const char *title, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 7, 8)));
 static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
 		 const char *slug, const char *title, const char *fmt, ...)
 {
@@ -388,15 +398,13 @@ static bool route_product_id(api_thread_t *th, const api_req_t *req, api_resp_t 
 }
 
 /* Acquire the current image, waiting (bounded) for Souk-Min-Seq. */
-static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-		    catalog_view_t *view)
+static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, catalog_view_t *view)
 {
 	api_t *api = th->api;
 	uint64_t min_seq = 0;
 	const shm_image_t *img = NULL;
 	int rc;
-	if (req->min_seq != NULL &&
-	    souk_parse_u64(req->min_seq, 0, UINT64_MAX, &min_seq) != 0) {
+	if (req->min_seq != NULL && souk_parse_u64(req->min_seq, 0, UINT64_MAX, &min_seq) != 0) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "Souk-Min-Seq must be a non-negative integer");
 		return SOUK_EINVAL;
@@ -440,7 +448,7 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			break;
 		/* wait for a newer image: poll the control segment every ~1 ms */
 		while (shm_ctl_seq(ctl) < min_seq && souk_now_mono_ms() < deadline) {
-			struct timespec ts = { 0, 1000000 };
+			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -482,8 +490,8 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 		internal(th, req, resp, rc);
 		return;
 	}
-	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", version);
-	resp_header(th, resp, "Souk-Seq", "%" PRIu64, view.seq);
+	resp_header_u64(resp, "ETag", version, true);
+	resp_header_u64(resp, "Souk-Seq", view.seq, false);
 	resp_json(resp, 200, json, len);
 }
 
@@ -549,7 +557,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
-	list_ctx_t l = { .b = &b, .n = 0 };
+	list_ctx_t l = {.b = &b, .n = 0};
 	char next[33] = "";
 	rc = catalog_list(&view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
 			  (uint32_t)limit, locale, list_cb, &l, next);
@@ -572,7 +580,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
 	}
-	resp_header(th, resp, "Souk-Seq", "%" PRIu64, view.seq);
+	resp_header_u64(resp, "Souk-Seq", view.seq, false);
 	resp_json(resp, 200, b.data, b.len);
 }
 
@@ -686,8 +694,7 @@ static int hist_cb(const store_rec_t *rec, void *arg)
 	return h->b->failed ? (h->rc = SOUK_ENOMEM, 1) : 0;
 }
 
-static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-		      const route_t *rt)
+static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
 {
 	store_id_t id;
 	sbuf_t b;
@@ -695,7 +702,7 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		return;
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
-	hist_ctx_t h = { .b = &b };
+	hist_ctx_t h = {.b = &b};
 	int rc = store_history(th->api->store, API_KIND, &id, hist_cb, &h);
 	if (rc == SOUK_ENOENT || (rc == 0 && h.n == 0)) {
 		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
@@ -736,8 +743,8 @@ static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	if (!json_content(th, req, resp))
 		return NULL;
 	problem_init(&p);
-	if (product_parse_body(req->body, req->body_len, th->api->opts.max_json_depth, &doc,
-			       &p) != 0) {
+	if (product_parse_body(req->body, req->body_len, th->api->opts.max_json_depth, &doc, &p) !=
+	    0) {
 		resp_problem(th, req, resp, &p);
 		return NULL;
 	}
@@ -754,7 +761,7 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
 	}
 	switch (m->result) {
 	case 0:
-		resp_header(th, resp, "Souk-Seq", "%" PRIu64, m->seq);
+		resp_header_u64(resp, "Souk-Seq", m->seq, false);
 		if (m->replayed)
 			resp_header(th, resp, "Idempotent-Replayed", "true");
 		return true;
@@ -775,9 +782,7 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
 		fail(th, req, resp, 422, PROBLEM_VALIDATION, "Validation failed", "%s",
 		     souk_strerror(m->result));
 		return false;
-	default:
-		internal(th, req, resp, m->result);
-		return false;
+	default: internal(th, req, resp, m->result); return false;
 	}
 }
 
@@ -849,9 +854,8 @@ static void mut_init(const api_req_t *req, store_mut_t *m, store_op_t op)
 
 /* doc validated as a whole product into *norm, prepared into pr, and the store
  * mutation op of it in m; false once a problem has been sent. */
-static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			const json_t *doc, store_op_t op, json_t **norm, prepared_t *pr,
-			store_mut_t *m)
+static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const json_t *doc,
+			store_op_t op, json_t **norm, prepared_t *pr, store_mut_t *m)
 {
 	problem_t p;
 	problem_init(&p);
@@ -887,7 +891,7 @@ static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	char hex[33];
 	store_id_hex(&m.id, hex);
 	resp_header(th, resp, "Location", "/api/v1/products/%s", hex);
-	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
+	resp_header_u64(resp, "ETag", m.version, true);
 	respond_record(th, req, resp, &m.id, m.version, 201);
 out:
 	json_decref(norm);
@@ -934,7 +938,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	if (!current(th, req, resp, rt, &id, &rec))
 		goto out;
 	if (rec.version != want) {
-		resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", rec.version);
+		resp_header_u64(resp, "ETag", rec.version, true);
 		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
 		     "the product is at version %" PRIu64 ", not %" PRIu64, rec.version, want);
 		store_rec_deinit(&rec);
@@ -953,7 +957,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	m.expect_version = want;
 	if (!submit(th, req, resp, &m))
 		goto out;
-	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
+	resp_header_u64(resp, "ETag", m.version, true);
 	respond_record(th, req, resp, &m.id, m.version, 200);
 out:
 	json_decref(norm);
@@ -1008,7 +1012,7 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	json_decref(in);
 	if (!submit(th, req, resp, &m))
 		return;
-	resp_header(th, resp, "ETag", "\"%" PRIu64 "\"", m.version);
+	resp_header_u64(resp, "ETag", m.version, true);
 	respond_record(th, req, resp, &m.id, m.version, 200);
 }
 
@@ -1120,9 +1124,9 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 		     "the request URI is longer than %d bytes", API_HEADER_MAX);
 		return;
 	}
-	const char *hdrs[] = { req->content_type, req->if_match, req->idem_key,
-			       req->authorization, req->min_seq, req->accept_language,
-			       req->reason };
+	const char *hdrs[] = {req->content_type,  req->if_match, req->idem_key,
+			      req->authorization, req->min_seq,	 req->accept_language,
+			      req->reason};
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(hdrs); i++) {
 		if (hdrs[i] != NULL && strlen(hdrs[i]) > API_HEADER_MAX) {
 			fail(th, req, resp, 431, PROBLEM_HEADER_TOO_LARGE,

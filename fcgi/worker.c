@@ -37,10 +37,10 @@ typedef struct {
 	const worker_opts_t *opts;
 	api_t *api;
 	pthread_mutex_t mu;
-	bool idle;              /* under mu: waiting in FCGX_Accept_r */
-	unsigned sent;          /* under mu: wake signals sent to the thread */
-	atomic_uint delivered;  /* wake signals its handler has run for */
-	atomic_int finished;    /* thread left its loop */
+	bool idle;	       /* under mu: waiting in FCGX_Accept_r */
+	unsigned sent;	       /* under mu: wake signals sent to the thread */
+	atomic_uint delivered; /* wake signals its handler has run for */
+	atomic_int finished;   /* thread left its loop */
 	bool started;
 } wthread_t;
 
@@ -57,7 +57,8 @@ static void on_wake(int sig)
 
 static void set_timeouts(int fd, uint64_t ms)
 {
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 	if (fd < 0)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -76,7 +77,7 @@ static void set_idle(wthread_t *w, bool idle)
 	/* a wake signal sent just before `idle` was cleared must land now, not
 	 * in the middle of the request */
 	while (atomic_load(&w->delivered) != sent) {
-		struct timespec ts = { 0, 1000000 };
+		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -93,10 +94,9 @@ static void wake_if_idle(wthread_t *w)
 
 /* Read CONTENT_LENGTH bytes (at most max). *too_large when the body is
  * longer; the rest is drained so the connection stays usable. */
-static int read_body(FCGX_Request *rq, arena_t *arena, uint64_t max, char **out, size_t *len,
-		     bool *too_large)
+static int read_body(FCGX_Request *rq, const char *cl, arena_t *arena, uint64_t max, char **out,
+		     size_t *len, bool *too_large)
 {
-	const char *cl = FCGX_GetParam("CONTENT_LENGTH", rq->envp);
 	uint64_t want = 0;
 	*out = NULL;
 	*len = 0;
@@ -110,8 +110,8 @@ static int read_body(FCGX_Request *rq, arena_t *arena, uint64_t max, char **out,
 		uint64_t left = want;
 		*too_large = true;
 		while (left > 0) {
-			int n = FCGX_GetStr(sink, left > sizeof(sink) ? (int)sizeof(sink) : (int)left,
-					    rq->in);
+			int n = FCGX_GetStr(
+			    sink, left > sizeof(sink) ? (int)sizeof(sink) : (int)left, rq->in);
 			if (n <= 0)
 				break;
 			left -= (uint64_t)n;
@@ -136,24 +136,41 @@ static int read_body(FCGX_Request *rq, arena_t *arena, uint64_t max, char **out,
 	return 0;
 }
 
+/* Append s (len bytes) to head at *n if it fits; false when it does not. */
+static bool head_add(char *head, size_t cap, size_t *n, const char *s, size_t len)
+{
+	if (len > cap - *n)
+		return false;
+	memcpy(head + *n, s, len);
+	*n += len;
+	return true;
+}
+
 static int write_resp(FCGX_Request *rq, const api_resp_t *resp)
 {
-	/* libfcgi's own printf knows no %zu: format here, write with PutStr */
-	char head[512];
-	int n;
+	/* the status lines are assembled by hand: every request pays for them */
+	char head[512], num[SOUK_U64_DEC_MAX];
+	const char *reason = api_reason(resp->status);
+	size_t n = 0, k;
+	bool ok;
 	FCGX_Stream *o = rq->out;
-	if (resp->status != 204 && resp->content_type != NULL)
-		n = snprintf(head, sizeof(head),
-			     "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			     "Cache-Control: no-store\r\n",
-			     resp->status, api_reason(resp->status), resp->content_type,
-			     resp->body_len);
-	else
-		n = snprintf(head, sizeof(head), "Status: %d %s\r\nCache-Control: no-store\r\n",
-			     resp->status, api_reason(resp->status));
-	if (n < 0 || (size_t)n >= sizeof(head))
+	k = souk_u64_dec(resp->status > 0 ? (uint64_t)resp->status : 500u, num);
+	ok = head_add(head, sizeof(head), &n, "Status: ", 8) &&
+	     head_add(head, sizeof(head), &n, num, k) && head_add(head, sizeof(head), &n, " ", 1) &&
+	     head_add(head, sizeof(head), &n, reason, strlen(reason)) &&
+	     head_add(head, sizeof(head), &n, "\r\n", 2);
+	if (ok && resp->status != 204 && resp->content_type != NULL) {
+		k = souk_u64_dec(resp->body_len, num);
+		ok = head_add(head, sizeof(head), &n, "Content-Type: ", 14) &&
+		     head_add(head, sizeof(head), &n, resp->content_type,
+			      strlen(resp->content_type)) &&
+		     head_add(head, sizeof(head), &n, "\r\nContent-Length: ", 18) &&
+		     head_add(head, sizeof(head), &n, num, k) &&
+		     head_add(head, sizeof(head), &n, "\r\n", 2);
+	}
+	if (!ok || !head_add(head, sizeof(head), &n, "Cache-Control: no-store\r\n", 25))
 		return -EIO;
-	if (FCGX_PutStr(head, n, o) < 0)
+	if (FCGX_PutStr(head, (int)n, o) < 0)
 		return -EIO;
 	if (resp->headers.len > 0 && FCGX_PutStr(resp->headers.data, (int)resp->headers.len, o) < 0)
 		return -EIO;
@@ -165,30 +182,64 @@ static int write_resp(FCGX_Request *rq, const api_resp_t *resp)
 	return 0;
 }
 
+/* The parameters a request needs, in one pass over the environment
+ * (FCGX_GetParam scans it once per name, and most names are absent). The
+ * first of duplicate names wins, as with FCGX_GetParam. */
+static void read_params(char **env, api_req_t *req, const char **script_name,
+			const char **content_length)
+{
+#define P(name, dst)                                                                               \
+	{                                                                                          \
+		name, sizeof(name) - 1, dst                                                        \
+	}
+	struct {
+		const char *name;
+		size_t len;
+		const char **dst;
+	} want[] = {
+	    P("REQUEST_METHOD", &req->method),
+	    P("REQUEST_URI", &req->uri),
+	    P("CONTENT_LENGTH", content_length),
+	    P("CONTENT_TYPE", &req->content_type),
+	    P("HTTP_ACCEPT_LANGUAGE", &req->accept_language),
+	    P("HTTP_AUTHORIZATION", &req->authorization),
+	    P("HTTP_IF_MATCH", &req->if_match),
+	    P("HTTP_IDEMPOTENCY_KEY", &req->idem_key),
+	    P("HTTP_SOUK_MIN_SEQ", &req->min_seq),
+	    P("HTTP_X_SOUK_REASON", &req->reason),
+	    P("SCRIPT_NAME", script_name),
+	};
+#undef P
+	for (; env != NULL && *env != NULL; env++) {
+		const char *e = *env, *eq = strchr(e, '=');
+		if (eq == NULL)
+			continue;
+		size_t n = (size_t)(eq - e);
+		for (size_t i = 0; i < SOUK_ARRAY_LEN(want); i++)
+			if (n == want[i].len && *want[i].dst == NULL &&
+			    memcmp(e, want[i].name, n) == 0) {
+				*want[i].dst = eq + 1;
+				break;
+			}
+	}
+}
+
 static void serve(api_thread_t *th, FCGX_Request *rq)
 {
 	api_t *api = th->api;
 	api_req_t req;
 	api_resp_t resp;
-	char **env = rq->envp;
+	const char *script_name = NULL, *content_length = NULL;
 	uint64_t t0 = souk_now_mono_ns();
 	memset(&req, 0, sizeof(req));
-	req.method = FCGX_GetParam("REQUEST_METHOD", env);
-	req.uri = FCGX_GetParam("REQUEST_URI", env);
+	read_params(rq->envp, &req, &script_name, &content_length);
 	if (req.uri == NULL) /* servers without REQUEST_URI */
-		req.uri = FCGX_GetParam("SCRIPT_NAME", env);
-	req.content_type = FCGX_GetParam("CONTENT_TYPE", env);
-	req.if_match = FCGX_GetParam("HTTP_IF_MATCH", env);
-	req.idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", env);
-	req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
-	req.min_seq = FCGX_GetParam("HTTP_SOUK_MIN_SEQ", env);
-	req.accept_language = FCGX_GetParam("HTTP_ACCEPT_LANGUAGE", env);
-	req.reason = FCGX_GetParam("HTTP_X_SOUK_REASON", env);
+		req.uri = script_name;
 	if (req.content_type != NULL && req.content_type[0] == '\0')
 		req.content_type = NULL;
 
 	char *body = NULL;
-	int rc = read_body(rq, th->arena, api->opts.max_body, &body, &req.body_len,
+	int rc = read_body(rq, content_length, th->arena, api->opts.max_body, &body, &req.body_len,
 			   &req.body_too_large);
 	if (rc != 0) {
 		shm_slot_t *slot = atomic_load(&api->slot);
@@ -256,7 +307,7 @@ static void *thread_main(void *arg)
 			uint32_t sup = 0;
 			if (rc != -EINTR && log_ratelimit_ok(&rl, &sup))
 				log_fcgi_warn("accept failed (%s)", souk_strerror(rc));
-			struct timespec ts = { 0, 10000000 };
+			struct timespec ts = {0, 10000000};
 			nanosleep(&ts, NULL);
 			continue;
 		}
@@ -318,7 +369,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	sigaddset(&waitset, SIGINT);
 	sigaddset(&waitset, SIGHUP);
 	while (rc == 0) {
-		struct timespec ts = { 1, 0 };
+		struct timespec ts = {1, 0};
 		int sig = sigtimedwait(&waitset, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
@@ -349,7 +400,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 			 * without tearing them down */
 			return SOUK_ETIMEOUT;
 		}
-		struct timespec ts = { 0, 20000000 };
+		struct timespec ts = {0, 20000000};
 		nanosleep(&ts, NULL);
 	}
 	for (unsigned i = 0; i < opts->threads; i++)

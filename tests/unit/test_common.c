@@ -33,7 +33,7 @@ static void test_ct_equal_compares_content_and_length(void **state)
 
 static void test_hex_roundtrip_and_rejects_bad_digits(void **state)
 {
-	unsigned char in[4] = { 0x00, 0xab, 0x10, 0xff }, back[4];
+	unsigned char in[4] = {0x00, 0xab, 0x10, 0xff}, back[4];
 	char hex[9];
 	(void)state;
 	souk_hex(in, 4, hex);
@@ -112,6 +112,19 @@ static void test_parse_u64_range_and_overflow(void **state)
 	assert_int_equal(souk_parse_u64("", 0, 10, &v), SOUK_EINVAL);
 }
 
+static void test_u64_dec_matches_printf(void **state)
+{
+	const uint64_t vals[] = {0, 7, 10, 99, 100, 4096, 1234567890123ull, UINT64_MAX};
+	char got[SOUK_U64_DEC_MAX], want[32];
+	(void)state;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		size_t n = souk_u64_dec(vals[i], got);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)vals[i]);
+		assert_string_equal(got, want);
+		assert_int_equal(n, strlen(want));
+	}
+}
+
 static void test_read_file_limits_size(void **state)
 {
 	char path[] = "/tmp/souk-test-XXXXXX";
@@ -157,15 +170,16 @@ static void test_log_level_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strerror_known_and_errno),
-		cmocka_unit_test(test_ct_equal_compares_content_and_length),
-		cmocka_unit_test(test_hex_roundtrip_and_rejects_bad_digits),
-		cmocka_unit_test(test_mkdir_p_creates_parents_and_refuses_files),
-		cmocka_unit_test(test_proc_stat_reads_own_process_and_refuses_missing),
-		cmocka_unit_test(test_parse_u64_range_and_overflow),
-		cmocka_unit_test(test_read_file_limits_size),
-		cmocka_unit_test(test_ratelimit_suppresses_and_reports),
-		cmocka_unit_test(test_log_level_names),
+	    cmocka_unit_test(test_strerror_known_and_errno),
+	    cmocka_unit_test(test_ct_equal_compares_content_and_length),
+	    cmocka_unit_test(test_hex_roundtrip_and_rejects_bad_digits),
+	    cmocka_unit_test(test_u64_dec_matches_printf),
+	    cmocka_unit_test(test_mkdir_p_creates_parents_and_refuses_files),
+	    cmocka_unit_test(test_proc_stat_reads_own_process_and_refuses_missing),
+	    cmocka_unit_test(test_parse_u64_range_and_overflow),
+	    cmocka_unit_test(test_read_file_limits_size),
+	    cmocka_unit_test(test_ratelimit_suppresses_and_reports),
+	    cmocka_unit_test(test_log_level_names),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
