@@ -23,6 +23,8 @@
 
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
 #define PRODUCT_KIND	"product"
+/* the busy cap never holds a change back longer than this */
+#define PUBLISH_GAP_MAX_US 1000000u
 
 /* A set of product ids (open addressing, linear probing). */
 typedef struct {
@@ -756,7 +758,9 @@ static int catch_up(publisher_t *p, bool force)
 		return 0;
 	p->last_full = false;
 	rc = publish_image(p, changed, newest);
-	p->last_us = thread_cpu_us() - c0;
+	/* a full image (rare: the base was unusable) is no measure of what the
+	 * next delta will cost */
+	p->last_us = p->last_full ? 0 : thread_cpu_us() - c0;
 	p->last_end_ns = souk_now_mono_ns();
 	if (rc == 0 && !p->last_full) {
 		p->delta_cost_us += p->last_us;
@@ -796,6 +800,8 @@ uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_
 	if (max_busy_pct == 0 || max_busy_pct >= 100)
 		return wait;
 	uint64_t gap = last_us * (100u - max_busy_pct) / max_busy_pct;
+	if (gap > PUBLISH_GAP_MAX_US)
+		gap = PUBLISH_GAP_MAX_US;
 	if (since_us < gap && gap - since_us > wait)
 		wait = gap - since_us;
 	return wait;

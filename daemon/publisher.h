@@ -116,7 +116,8 @@ bool publisher_rebuilding(const publisher_t *p);
 void publisher_stats(const publisher_t *p, publisher_stats_t *out);
 /* The wait before publishing announced changes: coalesce_ms, or longer
  * while since_us (time since the last image was done) is below that image's
- * cost last_us x (100 - max_busy_pct) / max_busy_pct. */
+ * cost last_us x (100 - max_busy_pct) / max_busy_pct, and never longer than
+ * 1 s for that reason. */
 uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_t last_us,
 			    uint64_t since_us);
 /* Apply new timing (configuration reload); poll_ms 0 = 1000 ms; max_busy_pct

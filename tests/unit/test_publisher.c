@@ -628,6 +628,9 @@ static void test_publisher_delay_caps_busy_share(void **state)
 	/* 50%: wait as long as the last image took; 5%: 19 times as long */
 	assert_int_equal(publisher_delay_us(0, 50, 3000, 1000), 2000);
 	assert_int_equal(publisher_delay_us(0, 5, 1000, 0), 19000);
+	/* however costly the last image, a change waits at most 1 s for it */
+	assert_int_equal(publisher_delay_us(2, 25, 4000000, 0), 1000000);
+	assert_int_equal(publisher_delay_us(2, 5, 4000000, 400000), 600000);
 }
 
 /* The cap delays a publish, never drops it: with the smallest share the
