@@ -33,20 +33,20 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define CAT_META_MAGIC 0x4d544143u /* "CATM" */
-#define CAT_REC_MAGIC 0x52544143u  /* "CATR" */
+#define CAT_META_MAGIC	   0x4d544143u /* "CATM" */
+#define CAT_REC_MAGIC	   0x52544143u /* "CATR" */
 #define CAT_FORMAT_VERSION 3u
-#define CAT_REC_ARCHIVED 0x1u
-#define CAT_REC_GONE 0x2u	   /* delta: the product left the catalog */
-#define CAT_META_DELTA 0x1u
-#define CAT_REC_MAX (64u << 20) /* one record: renderings of one product */
+#define CAT_REC_ARCHIVED   0x1u
+#define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
+#define CAT_META_DELTA	   0x1u
+#define CAT_REC_MAX	   (64u << 20) /* one record: renderings of one product */
 
 struct cat_meta {
 	uint32_t magic;
 	uint32_t version;
 	uint64_t count; /* served products */
-	uint64_t nrec;  /* records, tombstones included */
-	uint64_t seq;   /* change-log sequence included */
+	uint64_t nrec;	/* records, tombstones included */
+	uint64_t seq;	/* change-log sequence included */
 	uint64_t built_ms;
 	uint64_t norder; /* entries in "cat.order" */
 	uint32_t flags;	 /* CAT_META_DELTA */
@@ -74,7 +74,7 @@ struct cat_loc {
 };
 
 const char *const catalog_section_names[CATALOG_NSECTIONS] = {
-	"cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order",
+    "cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order",
 };
 
 enum { SEC_META, SEC_REC, SEC_ID, SEC_SKU, SEC_ORDER };
@@ -112,6 +112,96 @@ static int product_sku_cmp(const void *pa, const void *pb)
 		return c;
 	/* higher seq first: it wins a duplicate */
 	return a->seq > b->seq ? -1 : a->seq < b->seq ? 1 : memcmp(a->id.b, b->id.b, 16);
+}
+
+/* Sorting by (category, id) without chasing pointers in every comparison:
+ * each distinct category gets its rank once, then compact (rank, id) keys
+ * are sorted. With a million products the plain pointer sort spent most of
+ * its time on cache misses (two products and two category strings per
+ * comparison). */
+typedef struct {
+	uint32_t rank;
+	uint8_t id[16];
+	const catalog_product_t *p;
+} order_key_t;
+
+static int order_key_cmp(const void *pa, const void *pb)
+{
+	const order_key_t *a = pa, *b = pb;
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	return memcmp(a->id, b->id, 16);
+}
+
+static int category_cmp(const void *pa, const void *pb)
+{
+	const catalog_product_t *a = *(const catalog_product_t *const *)pa;
+	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
+	return key_cmp(a->category, a->category_len, b->category, b->category_len);
+}
+
+static int sort_by_order(const catalog_product_t **arr, size_t n)
+{
+	size_t cap = 16, m = 0;
+	while (cap < 2 * n)
+		cap <<= 1;
+	uint32_t *slot = malloc(cap * sizeof(*slot)); /* distinct index + 1, 0 = free */
+	const catalog_product_t **first = malloc(n * sizeof(*first)); /* one per category */
+	uint32_t *cat_of = malloc(n * sizeof(*cat_of)); /* product -> distinct index */
+	uint32_t *rank = malloc(n * sizeof(*rank));	/* distinct index -> rank */
+	order_key_t *keys = malloc(n * sizeof(*keys));
+	int rc = SOUK_ENOMEM;
+	if (!slot || !first || !cat_of || !rank || !keys)
+		goto out;
+	memset(slot, 0, cap * sizeof(*slot));
+	for (size_t i = 0; i < n; i++) {
+		const catalog_product_t *p = arr[i];
+		size_t h = (size_t)shm_hash64(p->category, p->category_len, 0) & (cap - 1);
+		for (;;) {
+			if (slot[h] == 0) {
+				first[m] = p;
+				slot[h] = (uint32_t)++m;
+				break;
+			}
+			const catalog_product_t *q = first[slot[h] - 1];
+			if (key_cmp(q->category, q->category_len, p->category, p->category_len) ==
+			    0)
+				break;
+			h = (h + 1) & (cap - 1);
+		}
+		cat_of[i] = slot[h] - 1;
+	}
+	/* rank the distinct categories: sort pointers to their first products,
+	 * then find each one's index again through the table */
+	const catalog_product_t **byname = malloc((m ? m : 1) * sizeof(*byname));
+	if (!byname)
+		goto out;
+	memcpy(byname, first, m * sizeof(*byname));
+	qsort(byname, m, sizeof(*byname), category_cmp);
+	for (size_t r = 0; r < m; r++) {
+		const catalog_product_t *p = byname[r];
+		size_t h = (size_t)shm_hash64(p->category, p->category_len, 0) & (cap - 1);
+		while (first[slot[h] - 1] != p)
+			h = (h + 1) & (cap - 1);
+		rank[slot[h] - 1] = (uint32_t)r;
+	}
+	free(byname);
+	for (size_t i = 0; i < n; i++) {
+		keys[i].rank = rank[cat_of[i]];
+		memcpy(keys[i].id, arr[i]->id.b, 16);
+		keys[i].p = arr[i];
+	}
+	qsort(keys, n, sizeof(*keys), order_key_cmp);
+	for (size_t i = 0; i < n; i++)
+		arr[i] = keys[i].p;
+	rc = 0;
+out:
+	free(slot);
+	free(first);
+	free(cat_of);
+	free(rank);
+	free(keys);
+	return rc;
 }
 
 static int product_check(const catalog_product_t *p, size_t *rec_size)
@@ -184,8 +274,8 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 typedef int (*section_alloc_fn)(void *arg, int idx, size_t len, void **out);
 
 /* Served products' SKUs, deduplicated (the higher seq wins), into skus. */
-static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint64_t *offs,
-			     size_t n, shm_hidx_entry_t *skus, size_t *nsku_out)
+static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint64_t *offs, size_t n,
+			     shm_hidx_entry_t *skus, size_t *nsku_out)
 {
 	const catalog_product_t **by_sku = malloc((n ? n : 1) * sizeof(*by_sku));
 	size_t ns = 0, nsku = 0;
@@ -198,10 +288,12 @@ static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint6
 		qsort(by_sku, ns, sizeof(*by_sku), product_sku_cmp);
 	for (size_t i = 0; i < ns; i++) {
 		const catalog_product_t *p = by_sku[i];
-		if (nsku && key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
+		if (nsku &&
+		    key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
 			char hex[33];
 			store_id_hex(&p->id, hex);
-			log_shm_warn("catalog, duplicate sku, product '%s' left out of the sku index", hex);
+			log_shm_warn(
+			    "catalog, duplicate sku, product '%s' left out of the sku index", hex);
 			continue;
 		}
 		/* its record offset: binary search in (category, id) order */
@@ -239,7 +331,7 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	size_t *sizes = NULL;
 	uint64_t *offs = NULL;
 	shm_hidx_entry_t *ids = NULL, *skus = NULL;
-	void *sec[CATALOG_NSECTIONS] = { 0 };
+	void *sec[CATALOG_NSECTIONS] = {0};
 	size_t rec_total = 0, nsku = 0, sku_bytes = 0, served = 0;
 	bool in_order = true;
 	int rc;
@@ -261,8 +353,8 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	/* the publisher hands products over in order: sort only when needed */
 	for (size_t i = 1; i < n && in_order; i++)
 		in_order = product_order_cmp(&sorted[i - 1], &sorted[i]) < 0;
-	if (!in_order)
-		qsort(sorted, n, sizeof(*sorted), product_order_cmp);
+	if (!in_order && (rc = sort_by_order(sorted, n)) != 0)
+		goto fail;
 
 	for (size_t i = 0; i < n; i++) {
 		if (i && memcmp(sorted[i]->id.b, sorted[i - 1]->id.b, 16) == 0 &&
@@ -300,11 +392,9 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	}
 
 	size_t len[CATALOG_NSECTIONS] = {
-		sizeof(struct cat_meta),
-		rec_total ? rec_total : 8,
-		shm_hidx_size(nall, 16 * nall),
-		shm_hidx_size(nsku, sku_bytes),
-		n ? n * sizeof(uint64_t) : 8,
+	    sizeof(struct cat_meta),	    rec_total ? rec_total : 8,
+	    shm_hidx_size(nall, 16 * nall), shm_hidx_size(nsku, sku_bytes),
+	    n ? n * sizeof(uint64_t) : 8,
 	};
 	if (bytes)
 		*bytes = 0;
@@ -375,7 +465,7 @@ static int builder_alloc(void *arg, int idx, size_t len, void **out)
 int catalog_build(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
 		  uint64_t seq, size_t *bytes)
 {
-	build_kind_t k = { .delta = false };
+	build_kind_t k = {.delta = false};
 	if (!b)
 		return SOUK_EINVAL;
 	return catalog_build_into(products, n, seq, &k, builder_alloc, b, bytes);
@@ -385,7 +475,7 @@ int catalog_build_delta(shm_builder_t *b, const catalog_product_t *const *change
 			const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
 			size_t *bytes)
 {
-	build_kind_t k = { .delta = true, .gone = gone, .ngone = ngone, .count = count };
+	build_kind_t k = {.delta = true, .gone = gone, .ngone = ngone, .count = count};
 	if (!b)
 		return SOUK_EINVAL;
 	return catalog_build_into(changed, n, seq, &k, builder_alloc, b, bytes);
@@ -411,7 +501,7 @@ static int build_mem(const catalog_product_t *const *products, size_t n, uint64_
 		     const build_kind_t *k, void *sec[CATALOG_NSECTIONS],
 		     size_t len[CATALOG_NSECTIONS])
 {
-	struct mem_alloc m = { sec, len };
+	struct mem_alloc m = {sec, len};
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 		sec[i] = NULL;
 		len[i] = 0;
@@ -429,7 +519,7 @@ static int build_mem(const catalog_product_t *const *products, size_t n, uint64_
 int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
 		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
 {
-	build_kind_t k = { .delta = false };
+	build_kind_t k = {.delta = false};
 	return build_mem(products, n, seq, &k, sec, len);
 }
 
@@ -437,7 +527,7 @@ int catalog_build_delta_mem(const catalog_product_t *const *changed, size_t n,
 			    const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
 			    void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
 {
-	build_kind_t k = { .delta = true, .gone = gone, .ngone = ngone, .count = count };
+	build_kind_t k = {.delta = true, .gone = gone, .ngone = ngone, .count = count};
 	return build_mem(changed, n, seq, &k, sec, len);
 }
 
@@ -445,7 +535,7 @@ int catalog_build_delta_mem(const catalog_product_t *const *changed, size_t n,
 
 static int part_bind(catalog_part_t *p, struct cat_meta *m)
 {
-	const void *ptr[CATALOG_NSECTIONS] = { p->meta, p->rec, p->id_idx, p->sku_idx, p->order };
+	const void *ptr[CATALOG_NSECTIONS] = {p->meta, p->rec, p->id_idx, p->sku_idx, p->order};
 
 	for (int i = 0; i < CATALOG_NSECTIONS; i++)
 		if (!ptr[i] || ((uintptr_t)ptr[i] & 7u))
@@ -489,10 +579,10 @@ static int view_bind(catalog_view_t *v)
 
 static int part_from_image(const shm_image_t *img, catalog_part_t *p)
 {
-	const void **ptr[CATALOG_NSECTIONS] = { &p->meta, &p->rec, &p->id_idx, &p->sku_idx,
-						&p->order };
-	size_t *len[CATALOG_NSECTIONS] = { &p->meta_len, &p->rec_len, &p->id_idx_len,
-					   &p->sku_idx_len, &p->order_len };
+	const void **ptr[CATALOG_NSECTIONS] = {&p->meta, &p->rec, &p->id_idx, &p->sku_idx,
+					       &p->order};
+	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len, &p->rec_len, &p->id_idx_len,
+					  &p->sku_idx_len, &p->order_len};
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 		int rc = shm_image_section(img, catalog_section_names[i], ptr[i], len[i]);
 		if (rc)
@@ -744,8 +834,8 @@ static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_le
 	return 0;
 }
 
-int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
-		       const char *locale, const char **json, size_t *len, uint64_t *version)
+int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len, const char *locale,
+		       const char **json, size_t *len, uint64_t *version)
 {
 	rec_ref_t r;
 	int rc;
@@ -814,9 +904,9 @@ typedef struct {
 static int walk_init(const catalog_part_t *p, const char *category, size_t cat_len,
 		     const rec_ref_t *after, walk_t *w)
 {
-	static const uint8_t zero[16] = { 0 };
-	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t zero[16] = {0};
+	static const uint8_t ones[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	uint64_t lo = 0;
 	int rc;
 	w->part = p;
@@ -843,9 +933,8 @@ static int walk_init(const catalog_part_t *p, const char *category, size_t cat_l
 	return 0;
 }
 
-int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
-		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
-		 char next_cursor[33])
+int catalog_list(const catalog_view_t *v, const char *category, const char *cursor, uint32_t limit,
+		 const char *locale, catalog_list_cb cb, void *arg, char next_cursor[33])
 {
 	walk_t top, base;
 	size_t cat_len = 0;
@@ -910,8 +999,8 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 		}
 		if (!have_t && !have_b)
 			break;
-		if (have_t && (!have_b ||
-			       rec_cmp_key(&rt, rb.category, rb.h.category_len, rb.h.id) < 0)) {
+		if (have_t &&
+		    (!have_b || rec_cmp_key(&rt, rb.category, rb.h.category_len, rb.h.id) < 0)) {
 			r = rt;
 			top.pos++;
 		} else {

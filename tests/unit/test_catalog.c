@@ -45,7 +45,7 @@ static render_product_t *render_doc(uint32_t n, const char *doc, bool archived)
 	return p;
 }
 
-static const char *cats[] = { "bags", "christmas", "home", "kitchen", "toys" };
+static const char *cats[] = {"bags", "christmas", "home", "kitchen", "toys"};
 
 static render_product_t *make_product(uint32_t n, bool archived)
 {
@@ -114,11 +114,11 @@ static void test_render_locale_fallback(void **state)
 {
 	(void)state;
 	render_product_t *p = render_doc(
-		1,
-		"{\"sku\":\"A1\",\"status\":\"active\",\"category\":\"home\","
-		"\"title\":{\"fr\":\"Tasse\",\"en\":\"Mug\"},\"description\":{\"en\":\"Big mug\"},"
-		"\"price\":{\"GBP\":255}}",
-		false);
+	    1,
+	    "{\"sku\":\"A1\",\"status\":\"active\",\"category\":\"home\","
+	    "\"title\":{\"fr\":\"Tasse\",\"en\":\"Mug\"},\"description\":{\"en\":\"Big mug\"},"
+	    "\"price\":{\"GBP\":255}}",
+	    false);
 	assert_int_equal(p->cp.nloc, 2);
 	assert_string_equal(p->locs[p->cp.default_loc].locale, "en");
 
@@ -157,7 +157,7 @@ static void test_render_locale_fallback(void **state)
 		       "\"price\":{\"GBP\":1}}",
 		       false);
 	assert_int_equal(p->cp.nloc, 2);
-	const catalog_product_t *arr[1] = { &p->cp };
+	const catalog_product_t *arr[1] = {&p->cp};
 	void *sec[CATALOG_NSECTIONS];
 	size_t len[CATALOG_NSECTIONS];
 	catalog_view_t v;
@@ -165,7 +165,8 @@ static void test_render_locale_fallback(void **state)
 	size_t jlen;
 	assert_int_equal(catalog_build_mem(arr, 1, 1, sec, len), 0);
 	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
-	assert_int_equal(catalog_get(&v, &p->cp.id, "sr-latn-rs-x-test1234", &json, &jlen, NULL), 0);
+	assert_int_equal(catalog_get(&v, &p->cp.id, "sr-latn-rs-x-test1234", &json, &jlen, NULL),
+			 0);
 	assert_non_null(strstr(json, "\"title\":\"Solja\""));
 	assert_int_equal(catalog_get(&v, &p->cp.id, "sr", &json, &jlen, NULL), 0);
 	assert_non_null(strstr(json, "\"title\":\"Solja\"")); /* same primary language */
@@ -197,9 +198,10 @@ static void test_render_escaping(void **state)
 static void test_render_deterministic(void **state)
 {
 	(void)state;
-	const char *doc = "{\"sku\":\"D1\",\"status\":\"active\",\"category\":\"toys\","
-			  "\"title\":{\"en\":\"Ball\",\"es\":\"Pelota\"},\"attributes\":{\"z\":1,\"a\":2},"
-			  "\"price\":{\"GBP\":100,\"EUR\":120},\"id\":\"spoofed\",\"seq\":1}";
+	const char *doc =
+	    "{\"sku\":\"D1\",\"status\":\"active\",\"category\":\"toys\","
+	    "\"title\":{\"en\":\"Ball\",\"es\":\"Pelota\"},\"attributes\":{\"z\":1,\"a\":2},"
+	    "\"price\":{\"GBP\":100,\"EUR\":120},\"id\":\"spoofed\",\"seq\":1}";
 	render_product_t *a = render_doc(4, doc, false), *b = render_doc(4, doc, false);
 	char hex[33];
 	assert_int_equal(a->cp.nloc, b->cp.nloc);
@@ -221,10 +223,11 @@ static void test_render_deterministic(void **state)
 static void test_render_archived_and_invalid(void **state)
 {
 	(void)state;
-	render_product_t *p = render_doc(5,
-					 "{\"sku\":\"X\",\"status\":\"active\",\"category\":\"home\","
-					 "\"title\":{\"en\":\"x\"},\"price\":{\"GBP\":1}}",
-					 true);
+	render_product_t *p =
+	    render_doc(5,
+		       "{\"sku\":\"X\",\"status\":\"active\",\"category\":\"home\","
+		       "\"title\":{\"en\":\"x\"},\"price\":{\"GBP\":1}}",
+		       true);
 	assert_true(p->cp.archived);
 	assert_int_equal(p->cp.nloc, 0);
 	render_product_free(&p);
@@ -269,7 +272,8 @@ static void test_catalog_get_by_id_and_sku(void **state)
 		json_decref(j);
 
 		snprintf(sku, sizeof(sku), "SKU%05u", i);
-		assert_int_equal(catalog_get_by_sku(&c.v, sku, strlen(sku), "FR-ca", &json, &len, NULL), 0);
+		assert_int_equal(
+		    catalog_get_by_sku(&c.v, sku, strlen(sku), "FR-ca", &json, &len, NULL), 0);
 		j = parse(json, len);
 		snprintf(want, sizeof(want), "Chose %u", i);
 		assert_string_equal(json_string_value(json_object_get(j, "title")), want);
@@ -312,7 +316,8 @@ static void list_all(const catalog_view_t *v, const char *category, uint32_t lim
 	memset(s, 0, sizeof(*s));
 	do {
 		size_t before = s->n;
-		assert_int_equal(catalog_list(v, category, cursor, limit, NULL, collect_cb, s, next), 0);
+		assert_int_equal(
+		    catalog_list(v, category, cursor, limit, NULL, collect_cb, s, next), 0);
 		assert_true(s->n - before <= limit);
 		if (next[0])
 			assert_int_equal(s->n - before, limit);
@@ -352,6 +357,47 @@ static void test_catalog_list_pages_without_duplicates_or_gaps(void **state)
 	assert_int_equal(s->n, 900);
 	free(s);
 	cat_free(&c);
+}
+
+/* The build ranks categories by their bytes, then sorts (rank, id): names
+ * that are prefixes of others, differ only in case, or are empty keep the
+ * byte order of (category, id), whatever order the products come in. */
+static void test_catalog_order_with_prefix_and_empty_categories(void **state)
+{
+	static const char *names[] = {"homeware", "home", "", "Home", "ho", "h", "zz"};
+	enum { N = 350 };
+	render_product_t *p[N];
+	const catalog_product_t *arr[N];
+	void *sec[CATALOG_NSECTIONS];
+	size_t len[CATALOG_NSECTIONS];
+	catalog_view_t v;
+	seen_t *s = malloc(sizeof(*s));
+	char doc[256];
+	(void)state;
+	assert_non_null(s);
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(doc, sizeof(doc),
+			 "{\"sku\":\"P%u\",\"status\":\"active\",\"category\":\"%s\","
+			 "\"title\":{\"en\":\"T%u\"}}",
+			 i, names[i % 7], i);
+		p[i] = render_doc(i, doc, false);
+		arr[i] = &p[i]->cp;
+	}
+	assert_int_equal(catalog_build_mem(arr, N, 1, sec, len), 0);
+	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
+	list_all(&v, NULL, 50, s);
+	assert_int_equal(s->n, N);
+	for (size_t i = 1; i < s->n; i++) {
+		int cc = strcmp(s->cats[i - 1], s->cats[i]);
+		assert_true(cc < 0 || (cc == 0 && strcmp(s->ids[i - 1], s->ids[i]) < 0));
+	}
+	assert_string_equal(s->cats[0], "");
+	assert_string_equal(s->cats[N - 1], "zz");
+	for (uint32_t i = 0; i < N; i++)
+		render_product_free(&p[i]);
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		free(sec[i]);
+	free(s);
 }
 
 static void test_catalog_list_category_filter(void **state)
@@ -435,7 +481,8 @@ static void test_catalog_list_callback_stop_resumes(void **state)
 	char cursor[33];
 	memcpy(cursor, next, 33);
 	do {
-		assert_int_equal(catalog_list(&c.v, NULL, cursor, 50, NULL, collect_cb, s, next), 0);
+		assert_int_equal(catalog_list(&c.v, NULL, cursor, 50, NULL, collect_cb, s, next),
+				 0);
 		memcpy(cursor, next, 33);
 	} while (cursor[0]);
 	assert_int_equal(s->n, 28);
@@ -574,7 +621,8 @@ static void test_catalog_image_roundtrip(void **state)
 	size_t len;
 	assert_int_equal(catalog_get_by_sku(&v, "SKU00007", 8, "en", &json, &len, NULL), 0);
 	assert_non_null(strstr(json, "\"title\":\"Thing 7\""));
-	assert_int_equal(catalog_get_by_sku(&v, "SKU00004", 8, "en", &json, &len, NULL), SOUK_ENOENT);
+	assert_int_equal(catalog_get_by_sku(&v, "SKU00004", 8, "en", &json, &len, NULL),
+			 SOUK_ENOENT);
 	shm_reader_release(r);
 
 	for (int i = 0; i < 10; i++)
@@ -589,7 +637,7 @@ static void test_catalog_build_rejects_bad_input(void **state)
 	void *sec[CATALOG_NSECTIONS];
 	size_t len[CATALOG_NSECTIONS];
 	render_product_t *a = make_product(1, false), *b = make_product(1, false);
-	const catalog_product_t *arr[2] = { &a->cp, &b->cp };
+	const catalog_product_t *arr[2] = {&a->cp, &b->cp};
 	(void)state;
 	/* the same id twice */
 	assert_int_equal(catalog_build_mem(arr, 2, 1, sec, len), SOUK_EINVAL);
@@ -627,7 +675,7 @@ static void test_catalog_duplicate_sku_keeps_newest(void **state)
 			      "\"title\":{\"en\":\"New\"},\"price\":{\"GBP\":1}}";
 	render_product_t *a = render_doc(10, doc_old, false), *b = render_doc(20, doc_new, false);
 	render_product_t *c = make_product(30, false);
-	const catalog_product_t *arr[3] = { &c->cp, &b->cp, &a->cp };
+	const catalog_product_t *arr[3] = {&c->cp, &b->cp, &a->cp};
 	(void)state;
 	assert_true(b->cp.seq > a->cp.seq);
 	assert_int_equal(catalog_build_mem(arr, 3, 1, sec, len), 0);
@@ -645,16 +693,16 @@ static void test_catalog_duplicate_sku_keeps_newest(void **state)
 	render_product_free(&c);
 }
 
-
 /* ---- base + delta ----------------------------------------------------------- */
 
 static render_product_t *make_product_rev(uint32_t n, uint32_t rev, bool archived)
 {
 	char doc[512];
-	snprintf(doc, sizeof(doc),
-		 "{\"sku\":\"%s%05u\",\"status\":\"active\",\"category\":\"%s\","
-		 "\"title\":{\"en\":\"Thing %u rev %u\",\"fr\":\"Chose %u\"},\"price\":{\"GBP\":%u}}",
-		 rev % 3 == 2 ? "NEW" : "SKU", n, cats[(n + rev) % 5], n, rev, n, 100 + n + rev);
+	snprintf(
+	    doc, sizeof(doc),
+	    "{\"sku\":\"%s%05u\",\"status\":\"active\",\"category\":\"%s\","
+	    "\"title\":{\"en\":\"Thing %u rev %u\",\"fr\":\"Chose %u\"},\"price\":{\"GBP\":%u}}",
+	    rev % 3 == 2 ? "NEW" : "SKU", n, cats[(n + rev) % 5], n, rev, n, 100 + n + rev);
 	return render_doc(n, doc, archived);
 }
 
@@ -718,7 +766,7 @@ static void same_get(const catalog_view_t *a, const catalog_view_t *b, const sto
 static void test_catalog_delta_matches_full_build(void **state)
 {
 	enum { NBASE = 60, NNEW = 10 };
-	render_product_t *base[NBASE], *changed[NBASE + NNEW] = { 0 };
+	render_product_t *base[NBASE], *changed[NBASE + NNEW] = {0};
 	const catalog_product_t *barr[NBASE], *final[NBASE + NNEW], *carr[NBASE + NNEW];
 	store_id_t gone[NBASE];
 	size_t nfinal = 0, nchanged = 0, ngone = 0, served = 0;
@@ -757,8 +805,8 @@ static void test_catalog_delta_matches_full_build(void **state)
 	}
 	for (size_t i = 0; i < nfinal; i++)
 		served += !final[i]->archived;
-	assert_int_equal(catalog_build_delta_mem(carr, nchanged, gone, ngone, served, 20, dsec, dlen),
-			 0);
+	assert_int_equal(
+	    catalog_build_delta_mem(carr, nchanged, gone, ngone, served, 20, dsec, dlen), 0);
 	assert_int_equal(catalog_build_mem(final, nfinal, 20, fsec, flen), 0);
 	assert_int_equal(catalog_view_init_mem_delta(bsec, blen, dsec, dlen, &vd), 0);
 	assert_int_equal(catalog_view_init_mem(fsec, flen, &vf), 0);
@@ -795,7 +843,7 @@ static void test_catalog_delta_matches_full_build(void **state)
 			 SOUK_ENOENT);
 	assert_int_equal(catalog_get_by_sku(&vd, "NEW00001", 8, NULL, &json, &len, NULL), 0);
 
-	static const uint32_t limits[] = { 1, 3, 7, 1000 };
+	static const uint32_t limits[] = {1, 3, 7, 1000};
 	for (size_t li = 0; li < 4; li++) {
 		list_pages(&vd, NULL, limits[li], ta);
 		list_pages(&vf, NULL, limits[li], tb);
@@ -820,8 +868,7 @@ static void test_catalog_delta_matches_full_build(void **state)
 	/* one naming a gone product does not */
 	make_id(&id, 5);
 	store_id_hex(&id, cursor);
-	assert_int_equal(catalog_list(&vd, NULL, cursor, 10, "fr", text_cb, ta, next),
-			 SOUK_ENOENT);
+	assert_int_equal(catalog_list(&vd, NULL, cursor, 10, "fr", text_cb, ta, next), SOUK_ENOENT);
 
 	/* a changed id listed as gone too is refused */
 	make_id(&gone[0], 1);
@@ -880,7 +927,8 @@ static void test_catalog_corrupt_delta_fails_cleanly(void **state)
 				int rc = catalog_get(&v, &id, "fr", &json, &len, NULL);
 				assert_true(rc == 0 || rc == SOUK_ENOENT || rc == SOUK_ECORRUPT);
 				snprintf(sku, sizeof(sku), "SKU%05u", i);
-				rc = catalog_get_by_sku(&v, sku, strlen(sku), NULL, &json, &len, NULL);
+				rc = catalog_get_by_sku(&v, sku, strlen(sku), NULL, &json, &len,
+							NULL);
 				assert_true(rc == 0 || rc == SOUK_ENOENT || rc == SOUK_ECORRUPT);
 			}
 			t->len = 0;
@@ -903,21 +951,22 @@ int main(void)
 	log_init("test_catalog", LOG_TARGET_STDERR);
 	log_set_level(LOG_ERR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_locale_fallback),
-		cmocka_unit_test(test_render_escaping),
-		cmocka_unit_test(test_render_deterministic),
-		cmocka_unit_test(test_render_archived_and_invalid),
-		cmocka_unit_test(test_catalog_get_by_id_and_sku),
-		cmocka_unit_test(test_catalog_list_pages_without_duplicates_or_gaps),
-		cmocka_unit_test(test_catalog_list_category_filter),
-		cmocka_unit_test(test_catalog_archived_hidden),
-		cmocka_unit_test(test_catalog_list_callback_stop_resumes),
-		cmocka_unit_test(test_catalog_corrupt_sections_fail_cleanly),
-		cmocka_unit_test(test_catalog_image_roundtrip),
-		cmocka_unit_test(test_catalog_build_rejects_bad_input),
-		cmocka_unit_test(test_catalog_duplicate_sku_keeps_newest),
-		cmocka_unit_test(test_catalog_delta_matches_full_build),
-		cmocka_unit_test(test_catalog_corrupt_delta_fails_cleanly),
+	    cmocka_unit_test(test_render_locale_fallback),
+	    cmocka_unit_test(test_render_escaping),
+	    cmocka_unit_test(test_render_deterministic),
+	    cmocka_unit_test(test_render_archived_and_invalid),
+	    cmocka_unit_test(test_catalog_get_by_id_and_sku),
+	    cmocka_unit_test(test_catalog_list_pages_without_duplicates_or_gaps),
+	    cmocka_unit_test(test_catalog_order_with_prefix_and_empty_categories),
+	    cmocka_unit_test(test_catalog_list_category_filter),
+	    cmocka_unit_test(test_catalog_archived_hidden),
+	    cmocka_unit_test(test_catalog_list_callback_stop_resumes),
+	    cmocka_unit_test(test_catalog_corrupt_sections_fail_cleanly),
+	    cmocka_unit_test(test_catalog_image_roundtrip),
+	    cmocka_unit_test(test_catalog_build_rejects_bad_input),
+	    cmocka_unit_test(test_catalog_duplicate_sku_keeps_newest),
+	    cmocka_unit_test(test_catalog_delta_matches_full_build),
+	    cmocka_unit_test(test_catalog_corrupt_delta_fails_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
