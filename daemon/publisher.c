@@ -62,7 +62,6 @@ struct publisher {
 	 * over it so far: when the deltas have cost as much as a new base would,
 	 * a new base is built (each delta copies every change since the base) */
 	uint64_t base_cost_us, delta_cost_us, cost_floor_us;
-	bool last_full;	   /* the last image published was a full one */
 	uint64_t idle_seq; /* applied_seq at the previous poll */
 	publisher_sections_fn sections;
 	void *sections_arg;
@@ -505,7 +504,6 @@ static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 	if (rc)
 		goto fail;
 	p->base_gen = gen;
-	p->last_full = true;
 	p->base_cost_us = thread_cpu_us() - c0;
 	p->delta_cost_us = 0;
 	idset_clear(&p->dset);
@@ -756,13 +754,14 @@ static int catch_up(publisher_t *p, bool force)
 	}
 	if (!p->dirty && !force)
 		return 0;
-	p->last_full = false;
+	uint64_t base_before = p->base_gen;
 	rc = publish_image(p, changed, newest);
-	/* a full image (rare: the base was unusable) is no measure of what the
-	 * next delta will cost */
-	p->last_us = p->last_full ? 0 : thread_cpu_us() - c0;
+	/* only a full image (rare: the base was unusable) moves the base here,
+	 * and it is no measure of what the next delta will cost */
+	bool full = p->base_gen != base_before;
+	p->last_us = full ? 0 : thread_cpu_us() - c0;
 	p->last_end_ns = souk_now_mono_ns();
-	if (rc == 0 && !p->last_full) {
+	if (rc == 0 && !full) {
 		p->delta_cost_us += p->last_us;
 		if (!p->building && p->delta_cost_us >= p->base_cost_us &&
 		    p->delta_cost_us >= p->cost_floor_us)
@@ -809,8 +808,7 @@ uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_
 
 static uint64_t coalesce_delay_us(const publisher_t *p)
 {
-	if (p->last_end_ns == 0)
-		return (uint64_t)p->coalesce_ms * 1000u;
+	/* before the first catch-up last_us is 0: the coalescing wait alone */
 	return publisher_delay_us(p->coalesce_ms, p->max_busy_pct, p->last_us,
 				  (souk_now_mono_ns() - p->last_end_ns) / 1000u);
 }

@@ -133,10 +133,12 @@ static int order_key_cmp(const void *pa, const void *pb)
 	return memcmp(a->id, b->id, 16);
 }
 
-static int category_cmp(const void *pa, const void *pb)
+/* qsort_r: distinct-category indexes by the name of their first product */
+static int category_cmp(const void *pa, const void *pb, void *arg)
 {
-	const catalog_product_t *a = *(const catalog_product_t *const *)pa;
-	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
+	const catalog_product_t *const *first = arg;
+	const catalog_product_t *a = first[*(const uint32_t *)pa];
+	const catalog_product_t *b = first[*(const uint32_t *)pb];
 	return key_cmp(a->category, a->category_len, b->category, b->category_len);
 }
 
@@ -171,21 +173,13 @@ static int sort_by_order(const catalog_product_t **arr, size_t n)
 		}
 		cat_of[i] = slot[h] - 1;
 	}
-	/* rank the distinct categories: sort pointers to their first products,
-	 * then find each one's index again through the table */
-	const catalog_product_t **byname = malloc((m ? m : 1) * sizeof(*byname));
-	if (!byname)
-		goto out;
-	memcpy(byname, first, m * sizeof(*byname));
-	qsort(byname, m, sizeof(*byname), category_cmp);
-	for (size_t r = 0; r < m; r++) {
-		const catalog_product_t *p = byname[r];
-		size_t h = (size_t)shm_hash64(p->category, p->category_len, 0) & (cap - 1);
-		while (first[slot[h] - 1] != p)
-			h = (h + 1) & (cap - 1);
-		rank[slot[h] - 1] = (uint32_t)r;
-	}
-	free(byname);
+	/* rank the distinct categories: their indexes sorted by name (the
+	 * slot table is done with and holds them) */
+	for (uint32_t d = 0; d < m; d++)
+		slot[d] = d;
+	qsort_r(slot, m, sizeof(*slot), category_cmp, first);
+	for (uint32_t r = 0; r < m; r++)
+		rank[slot[r]] = r;
 	for (size_t i = 0; i < n; i++) {
 		keys[i].rank = rank[cat_of[i]];
 		memcpy(keys[i].id, arr[i]->id.b, 16);
