@@ -595,8 +595,9 @@ static void rfc3339(uint64_t ms, char out[32])
 	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
-/* {"id","version","seq","updated_at","archived", stored fields...} */
-static json_t *record_json(const store_rec_t *rec, bool with_who)
+/* {"id","version","seq","updated_at","archived","actor"[,"reason"], stored
+ * fields...}: one version in a history */
+static json_t *record_json(const store_rec_t *rec)
 {
 	char hex[33], when[32];
 	json_error_t je;
@@ -617,28 +618,41 @@ static json_t *record_json(const store_rec_t *rec, bool with_who)
 	json_object_set_new(out, "seq", json_integer((json_int_t)rec->seq));
 	json_object_set_new(out, "updated_at", json_string(when));
 	json_object_set_new(out, "archived", json_boolean(rec->archived));
-	if (with_who) {
-		json_object_set_new(out, "actor", json_string(rec->actor));
-		if (rec->reason[0])
-			json_object_set_new(out, "reason", json_string(rec->reason));
-	}
+	json_object_set_new(out, "actor", json_string(rec->actor));
+	if (rec->reason[0])
+		json_object_set_new(out, "reason", json_string(rec->reason));
 	json_object_update(out, doc);
 	json_decref(doc);
 	return out;
 }
 
-static bool body_json(api_thread_t *th, const api_req_t *req, api_resp_t *resp, json_t *j)
+/* The body of a written or read version: {"id","version","seq","updated_at",
+ * "archived", stored fields...}, made by splicing. The stored document is
+ * the compact JSON object the API or the import wrote from validated
+ * product fields (none of which is a record field), so its members follow
+ * the record's. false when the document is not an object or memory ran
+ * out. */
+static bool record_body(api_thread_t *th, api_resp_t *resp, const store_id_t *id,
+			uint64_t version, uint64_t seq, uint64_t time_ms, bool archived,
+			const char *doc, size_t doc_len)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
-	if (s == NULL)
+	char hex[33], when[32];
+	sbuf_t b;
+	if (doc_len < 2 || doc[0] != '{' || doc[doc_len - 1] != '}')
 		return false;
-	size_t len = strlen(s);
-	char *a = arena_strndup(th->arena, s, len);
-	free(s);
-	if (a == NULL)
+	store_id_hex(id, hex);
+	rfc3339(time_ms, when);
+	sbuf_init(&b, th->arena);
+	sbuf_printf(&b, "{\"id\":\"%s\",\"version\":%" PRIu64 ",\"seq\":%" PRIu64
+		    ",\"updated_at\":\"%s\",\"archived\":%s",
+		    hex, version, seq, when, archived ? "true" : "false");
+	if (doc_len > 2)
+		sbuf_add(&b, ",", 1);
+	sbuf_add(&b, doc + 1, doc_len - 1);
+	if (b.failed)
 		return false;
-	resp->body = a;
-	resp->body_len = len;
+	resp->body = b.data;
+	resp->body_len = b.len;
 	resp->content_type = "application/json";
 	return true;
 }
@@ -653,16 +667,31 @@ static void respond_record(api_thread_t *th, const api_req_t *req, api_resp_t *r
 		internal(th, req, resp, rc);
 		return;
 	}
-	json_t *j = record_json(&rec, false);
+	bool ok = record_body(th, resp, &rec.id, rec.version, rec.seq, rec.time_ms, rec.archived,
+			      rec.doc, rec.doc_len);
 	store_rec_deinit(&rec);
-	if (j == NULL) {
+	if (!ok) {
 		internal(th, req, resp, SOUK_ECORRUPT);
 		return;
 	}
 	resp->status = status;
-	if (!body_json(th, req, resp, j))
+}
+
+/* The version m just wrote from doc, answered without reading it back; a
+ * replayed Idempotency-Key answers with the version it wrote then. */
+static void respond_written(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			    const store_mut_t *m, const char *doc, int status)
+{
+	if (m->replayed) {
+		respond_record(th, req, resp, &m->id, m->version, status);
+		return;
+	}
+	if (!record_body(th, resp, &m->id, m->version, m->seq, m->time_ms, false, doc,
+			 strlen(doc))) {
 		internal(th, req, resp, SOUK_ENOMEM);
-	json_decref(j);
+		return;
+	}
+	resp->status = status;
 }
 
 typedef struct {
@@ -676,7 +705,7 @@ static int hist_cb(const store_rec_t *rec, void *arg)
 	hist_ctx_t *h = arg;
 	if (h->n >= API_HISTORY_MAX)
 		return 1;
-	json_t *j = record_json(rec, true);
+	json_t *j = record_json(rec);
 	if (j == NULL) {
 		h->rc = SOUK_ECORRUPT;
 		return 1;
@@ -892,7 +921,7 @@ static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	store_id_hex(&m.id, hex);
 	resp_header(th, resp, "Location", "/api/v1/products/%s", hex);
 	resp_header_u64(resp, "ETag", m.version, true);
-	respond_record(th, req, resp, &m.id, m.version, 201);
+	respond_written(th, req, resp, &m, pr.doc, 201);
 out:
 	json_decref(norm);
 	json_decref(in);
@@ -958,7 +987,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	if (!submit(th, req, resp, &m))
 		goto out;
 	resp_header_u64(resp, "ETag", m.version, true);
-	respond_record(th, req, resp, &m.id, m.version, 200);
+	respond_written(th, req, resp, &m, pr.doc, 200);
 out:
 	json_decref(norm);
 	json_decref(merged);

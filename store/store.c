@@ -1078,6 +1078,7 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 			memcpy(m->id.b, p + 8, 16);
 			m->version = store_get_u64(p + 24);
 			m->seq = store_get_u64(p + 32);
+			m->time_ms = store_get_u64(p);
 			m->replayed = true;
 			return 0;
 		}
@@ -1223,6 +1224,7 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	}
 	m->version = nr.version;
 	m->seq = seq;
+	m->time_ms = nr.time_ms;
 	rc = 0;
 fail:
 	return rc;
@@ -1233,6 +1235,7 @@ static void mut_reset(store_mut_t *m, int result)
 	m->result = result;
 	m->version = 0;
 	m->seq = 0;
+	m->time_ms = 0;
 	m->replayed = false;
 }
 

@@ -96,6 +96,8 @@ typedef struct {
 	int result;                   /* 0, SOUK_ECONFLICT, SOUK_EEXIST, SOUK_ENOENT, ... */
 	uint64_t version;             /* new version */
 	uint64_t seq;                 /* change-log sequence */
+	uint64_t time_ms;             /* when the version was written (the
+	                                 record's time, ms since the epoch) */
 	bool replayed;                /* idempotent replay of an earlier mutation */
 } store_mut_t;
 

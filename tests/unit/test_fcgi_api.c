@@ -224,6 +224,47 @@ static void test_fcgi_api_bad_input_is_a_problem(void **state)
 	assert_non_null(strstr(f->resp.body, "souk_http_request_duration_seconds_bucket"));
 }
 
+/* A write answers with the version as stored: the body of a create and of
+ * an update equals that version in the history, apart from who wrote it. */
+static void test_fcgi_api_write_answers_the_stored_version(void **state)
+{
+	fix_t *f = *state;
+	char uri[160], id[33];
+	json_t *written[2];
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 201);
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	written[0] = json_incref(f->body);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"",
+			      "{\"title\":{\"fr\":\"Tasse \\\"caf\u00e9\\\"\"},\"stock\":7}"),
+			 200);
+	written[1] = json_incref(f->body);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(written[1], "title"),
+								 "fr")),
+			    "Tasse \"caf\u00e9\"");
+	assert_true(json_is_false(json_object_get(written[1], "archived")));
+
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+	json_t *items = json_object_get(f->body, "items");
+	assert_int_equal(json_array_size(items), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *h = NULL;
+		for (size_t j = 0; j < 2; j++) {
+			json_t *it = json_array_get(items, j);
+			if (json_integer_value(json_object_get(it, "version")) == (json_int_t)i + 1)
+				h = json_deep_copy(it);
+		}
+		assert_non_null(h);
+		assert_int_equal(json_object_del(h, "actor"), 0);
+		json_object_del(h, "reason");
+		assert_non_null(json_object_get(h, "updated_at"));
+		assert_true(json_equal(h, written[i]));
+		json_decref(h);
+		json_decref(written[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +276,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_bad_input_is_a_problem, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_write_answers_the_stored_version,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
