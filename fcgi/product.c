@@ -154,6 +154,33 @@ static json_t *keep_if_clean(vctx_t *v, int before, json_t *out)
 	return out;
 }
 
+/* The first control character (category Cc) in text, tabs and newlines
+ * allowed when multiline; also counts its code points. NULL when clean,
+ * "invalid" when not UTF-8. ASCII is its own NFC, one code point per byte,
+ * with 0x00-0x1f and 0x7f as its control characters. */
+static const char *text_problem(const uint8_t *t, size_t len, bool multiline, size_t *count)
+{
+	size_t off = 0;
+	*count = 0;
+	while (off < len) {
+		utf8proc_int32_t cp = t[off];
+		utf8proc_ssize_t n = 1;
+		if (cp >= 0x80) {
+			n = utf8proc_iterate(t + off, (utf8proc_ssize_t)(len - off), &cp);
+			if (n <= 0)
+				return "is not valid UTF-8";
+		}
+		bool cc = cp < 0x80 ? cp < 0x20 || cp == 0x7f
+				    : utf8proc_category(cp) == UTF8PROC_CATEGORY_CC;
+		if (cc && !(multiline && (cp == '\n' || cp == '\t')))
+			return "must not contain control characters";
+		off += (size_t)n;
+		(*count)++;
+	}
+	return NULL;
+}
+
+/* Validate and NFC-normalise text; NULL (error recorded) when invalid. */
 static json_t *norm_text(vctx_t *v, const char *field, const char *sub, const json_t *val,
 			 size_t max_cp, bool multiline, bool allow_empty)
 {
@@ -163,44 +190,31 @@ static json_t *norm_text(vctx_t *v, const char *field, const char *sub, const js
 		return NULL;
 	}
 	const char *s = json_string_value(val);
-	size_t len = json_string_length(val);
+	size_t len = json_string_length(val), ascii = 0, count = 0;
 	const char *problem = NULL;
+	utf8proc_uint8_t *nfc = NULL;
+	while (ascii < len && (unsigned char)s[ascii] < 0x80)
+		ascii++;
 	if (strlen(s) != len)
 		problem = "must not contain NUL characters";
-	utf8proc_uint8_t *nfc = NULL;
+	else if (ascii < len && (nfc = utf8proc_NFC((const utf8proc_uint8_t *)s)) == NULL)
+		problem = "is not valid UTF-8";
 	if (problem == NULL) {
-		nfc = utf8proc_NFC((const utf8proc_uint8_t *)s);
-		if (nfc == NULL)
-			problem = "is not valid UTF-8";
+		if (nfc != NULL)
+			problem = text_problem(nfc, strlen((char *)nfc), multiline, &count);
+		else
+			problem = text_problem((const uint8_t *)s, len, multiline, &count);
 	}
-	if (problem == NULL) {
-		size_t count = 0;
-		utf8proc_ssize_t off = 0, nlen = (utf8proc_ssize_t)strlen((char *)nfc);
-		while (off < nlen) {
-			utf8proc_int32_t cp;
-			utf8proc_ssize_t n = utf8proc_iterate(nfc + off, nlen - off, &cp);
-			if (n <= 0) {
-				problem = "is not valid UTF-8";
-				break;
-			}
-			utf8proc_category_t cat = utf8proc_category(cp);
-			if (cat == UTF8PROC_CATEGORY_CC && !(multiline && (cp == '\n' || cp == '\t'))) {
-				problem = "must not contain control characters";
-				break;
-			}
-			off += n;
-			count++;
-		}
-		if (problem == NULL && count == 0 && !allow_empty)
-			problem = "must not be empty";
-		if (problem == NULL && count > max_cp) {
-			snprintf(msg, sizeof(msg), "must be at most %zu characters", max_cp);
-			problem = msg;
-		}
+	if (problem == NULL && count == 0 && !allow_empty)
+		problem = "must not be empty";
+	if (problem == NULL && count > max_cp) {
+		snprintf(msg, sizeof(msg), "must be at most %zu characters", max_cp);
+		problem = msg;
 	}
 	json_t *out = NULL;
 	if (problem == NULL) {
-		out = json_string((const char *)nfc);
+		/* unchanged text is shared with the input, not copied */
+		out = nfc ? json_string((const char *)nfc) : json_incref((json_t *)val);
 		if (out == NULL)
 			problem = "is not valid UTF-8";
 	}

@@ -155,10 +155,27 @@ static void test_product_rejects_control_chars_and_long_title(void **state)
 		strcat(buf, "x");
 	strcat(buf, "\"}}");
 	assert_int_equal(validate(buf, true, &out, &p), SOUK_EINVAL);
-	/* description may hold newlines */
-	assert_int_equal(validate("{\"description\":{\"en\":\"line1\\nline2\"}}", true, &out, &p),
+	/* description may hold newlines and tabs, a title neither */
+	assert_int_equal(validate("{\"description\":{\"en\":\"line1\\nline2\\tx\"}}", true, &out,
+				  &p),
 			 0);
 	json_decref(out);
+	assert_int_equal(validate("{\"title\":{\"en\":\"a\\tb\"}}", true, &out, &p), SOUK_EINVAL);
+	/* DEL, and C1 controls beyond ASCII, in text that is otherwise ASCII or not */
+	assert_int_equal(validate("{\"title\":{\"en\":\"a\\u007fb\"}}", true, &out, &p),
+			 SOUK_EINVAL);
+	assert_int_equal(validate("{\"title\":{\"en\":\"caf\u00e9\\u0085\"}}", true, &out, &p),
+			 SOUK_EINVAL);
+	assert_true(has_field(&p, "title/en"));
+	/* the limit counts characters, not bytes: 200 two-byte characters fit */
+	strcpy(buf, "{\"title\":{\"en\":\"");
+	for (int i = 0; i < 200; i++)
+		strcat(buf, "\u00e9");
+	strcat(buf, "\"}}");
+	assert_int_equal(validate(buf, true, &out, &p), 0);
+	json_decref(out);
+	assert_int_equal(validate("{\"title\":{\"en\":\"\"}}", false, &out, &p), SOUK_EINVAL);
+	assert_true(has_field(&p, "title/en"));
 }
 
 static void test_product_bounds_attributes(void **state)
