@@ -723,10 +723,16 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 		return rc;
 	}
 	if (!p->building) {
+		/* both limits grow with the catalog: a base costs in proportion
+		 * to it, so a fixed limit would rebuild a large catalog's base
+		 * as often as a small one's */
 		size_t limit = (size_t)((uint64_t)p->n * p->rebuild_pct / 100u);
+		uint64_t blimit = p->st.base_catalog_bytes * p->rebuild_pct / 100u;
 		if (limit < p->rebuild_min)
 			limit = p->rebuild_min;
-		if (p->dset.n > limit || bytes > p->rebuild_bytes)
+		if (blimit < p->rebuild_bytes)
+			blimit = p->rebuild_bytes;
+		if (p->dset.n > limit || bytes > blimit)
 			start_rebuild_for(p, &p->st.base_rebuilds_size, "the delta grew too large");
 	}
 	return 0;

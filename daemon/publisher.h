@@ -15,11 +15,12 @@
  * the base. Each later publish is a delta over the base holding every
  * product changed since it, so its cost follows the changes, not the
  * catalog. When the delta holds more than base_rebuild_pct % of the products
- * (at least base_rebuild_min) or its catalog sections pass
- * base_rebuild_bytes, a new base is built on a worker thread from a snapshot
- * of the rendered table while deltas over the old base go on being
- * published from the loop; when it is done, a delta over the new base with
- * the changes made meanwhile makes it current and the old pair is unlinked.
+ * (at least base_rebuild_min) or its catalog sections pass base_rebuild_pct %
+ * of the base's (at least base_rebuild_bytes), a new base is built on a
+ * worker thread from a snapshot of the rendered table while deltas over
+ * the old base go on being published from the loop; when it is done, a
+ * delta over the new base with the changes made meanwhile makes it current
+ * and the old pair is unlinked.
  * Rendered products are immutable; those replaced during a build are freed
  * after it (the snapshot may point to them).
  */
@@ -56,7 +57,8 @@ typedef struct {
 	uint32_t base_rebuild_pct;     /* 0 = 5 */
 	uint32_t base_rebuild_min;     /* 0 = 256 products; also the smallest delta
 					* folded into a new base when quiet */
-	uint64_t base_rebuild_bytes;   /* 0 = 4 MiB of delta catalog sections */
+	uint64_t base_rebuild_bytes;   /* 0 = 4 MiB: the least delta catalog
+					* sections that start a new base */
 	uint64_t base_rebuild_cost_us; /* a new base once the deltas over the
 					* current one have cost as much CPU time
 					* as it did, and at least this much;
