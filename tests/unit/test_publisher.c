@@ -766,6 +766,17 @@ static void test_publisher_delta_cost_starts_a_base(void **state)
 	assert_int_equal(served(f), 31);
 }
 
+/* Products <prefix><from> .. <prefix><to - 1>, all titled title. */
+static void create_range(fix_t *f, const char *prefix, int from, int to, const char *title)
+{
+	store_id_t id;
+	char sku[16];
+	for (int i = from; i < to; i++) {
+		snprintf(sku, sizeof(sku), "%s%d", prefix, i);
+		create(f, sku, title, 1, &id);
+	}
+}
+
 /* The size limits of a delta grow with the catalog: a delta past the fixed
  * byte limit (base_rebuild_bytes) but within base_rebuild_pct of the base's
  * bytes stays a delta; one past the percentage starts a new base. */
@@ -773,8 +784,6 @@ static void test_publisher_size_limit_follows_the_catalog(void **state)
 {
 	fix_t *f = *state;
 	enum { BASE = 40 };
-	store_id_t id;
-	char sku[16];
 	publisher_stats_t ps;
 	publisher_opts_t o;
 	memset(&o, 0, sizeof(o));
@@ -783,26 +792,17 @@ static void test_publisher_size_limit_follows_the_catalog(void **state)
 	o.base_rebuild_min = 1;
 	o.base_rebuild_bytes = 200; /* less than two products */
 	o.base_rebuild_cost_us = 1000000000;
-	for (int i = 0; i < BASE; i++) {
-		snprintf(sku, sizeof(sku), "B%d", i);
-		create(f, sku, "base", 1, &id);
-	}
+	create_range(f, "B", 0, BASE, "base");
 	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
 	publisher_stats(f->p, &ps);
 	assert_true(ps.base_catalog_bytes > 20 * 200);
-	for (int i = 0; i < 5; i++) {
-		snprintf(sku, sizeof(sku), "D%d", i);
-		create(f, sku, "delta", 1, &id);
-	}
+	create_range(f, "D", 0, 5, "delta");
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	publisher_stats(f->p, &ps);
 	assert_int_equal(ps.delta_products, 5);
 	assert_true(ps.catalog_bytes > 200);
 	assert_int_equal(ps.base_rebuilds_started, 0);
-	for (int i = 5; i < 30; i++) {
-		snprintf(sku, sizeof(sku), "D%d", i);
-		create(f, sku, "delta", 1, &id);
-	}
+	create_range(f, "D", 5, 30, "delta");
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	publisher_stats(f->p, &ps);
 	assert_int_equal(ps.base_rebuilds_size, 1);
