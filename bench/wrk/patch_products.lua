@@ -13,19 +13,10 @@
 -- GET, which changes nothing whether it is sent or not.
 -- The bearer secret is read from the file BENCH_TOKEN_FILE.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
-local thread_counter = 0
 local packed, width, count, headers
 local n, lap, started = 0, 1, false
 
-function setup(thread)
-  thread_counter = thread_counter + 1
-  thread:set("tid", thread_counter)
-end
-
 function init(args)
-  local f = assert(io.open(os.getenv("BENCH_TOKEN_FILE"), "r"))
-  local token = f:read("*l")
-  f:close()
   local slice = tonumber(os.getenv("BENCH_SLICE") or "0")
   local slices = tonumber(os.getenv("BENCH_SLICES") or "1")
   local threads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1")
@@ -51,7 +42,7 @@ function init(args)
   collectgarbage("collect")
   headers = {
     ["Content-Type"] = "application/merge-patch+json",
-    ["Authorization"] = "Bearer " .. token,
+    ["Authorization"] = "Bearer " .. bench_token(),
     ["If-Match"] = '"1"',
   }
 end

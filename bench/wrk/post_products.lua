@@ -4,21 +4,12 @@
 -- shape and size of a catalog product.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
 local n = 0
-local thread_counter = 0
 local headers
 
-function setup(thread)
-  thread_counter = thread_counter + 1
-  thread:set("tid", thread_counter)
-end
-
 function init(args)
-  local f = assert(io.open(os.getenv("BENCH_TOKEN_FILE"), "r"))
-  local token = f:read("*l")
-  f:close()
   headers = {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. token,
+    ["Authorization"] = "Bearer " .. bench_token(),
   }
 end
 

@@ -21,6 +21,22 @@ if pace_ms > 0 then
   end
 end
 
+-- Numbers the wrk threads (the global tid: 1, 2, ...) for the scripts that
+-- split their work between threads.
+local thread_counter = 0
+function setup(thread)
+  thread_counter = thread_counter + 1
+  thread:set("tid", thread_counter)
+end
+
+-- The bearer secret, read from the file BENCH_TOKEN_FILE.
+function bench_token()
+  local f = assert(io.open(os.getenv("BENCH_TOKEN_FILE"), "r"))
+  local token = f:read("*l")
+  f:close()
+  return token
+end
+
 -- Call once per request from request(); stops this thread at the cap.
 function bench_count()
   sent = sent + 1
