@@ -202,9 +202,10 @@ static const cfg_item_t g_schema[] = {
     U("publish.max_busy", publish.max_busy_pct, 5, 100, "25", "percent", 0,
       "Largest share of one core that publishing may take while writes keep "
       "arriving: after an image that took T to build, the next waits at least "
-      "T x (100 - max_busy) / max_busy (at most 1 s). Lower leaves more CPU to "
-      "writes, higher makes them visible sooner; 100 publishes as soon as "
-      "publish.coalesce allows."),
+      "T x (100 - max_busy) / max_busy (at most 1 s); a new base image, built "
+      "on a thread of its own, waits the same after the last one (at most 30 s; "
+      "deltas go on meanwhile). Lower leaves more CPU to writes, higher makes "
+      "them visible sooner; 100 publishes as soon as publish.coalesce allows."),
     B("daemon.watchdog", daemon.watchdog, "true", 0,
       "Answer the systemd watchdog (WatchdogSec=) from the event loop; off only "
       "for debugging."),

@@ -25,6 +25,8 @@
 #define PRODUCT_KIND	"product"
 /* the busy cap never holds a change back longer than this */
 #define PUBLISH_GAP_MAX_US 1000000u
+/* ... nor a new base (while it waits, deltas go on being published) */
+#define REBUILD_GAP_MAX_US 30000000u
 
 /* A set of product ids (open addressing, linear probing). */
 typedef struct {
@@ -62,7 +64,8 @@ struct publisher {
 	 * over it so far: when the deltas have cost as much as a new base would,
 	 * a new base is built (each delta copies every change since the base) */
 	uint64_t base_cost_us, delta_cost_us, cost_floor_us;
-	uint64_t idle_seq; /* applied_seq at the previous poll */
+	uint64_t base_end_ns; /* when the current base was published */
+	uint64_t idle_seq;    /* applied_seq at the previous poll */
 	publisher_sections_fn sections;
 	void *sections_arg;
 
@@ -505,6 +508,7 @@ static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 		goto fail;
 	p->base_gen = gen;
 	p->base_cost_us = thread_cpu_us() - c0;
+	p->base_end_ns = souk_now_mono_ns();
 	p->delta_cost_us = 0;
 	idset_clear(&p->dset);
 	idset_clear(&p->dnext);
@@ -679,6 +683,7 @@ static void rebuild_done(publisher_t *p)
 	p->st.base_rebuilds++;
 	p->st.last_base_build_us = p->rb.us;
 	p->base_cost_us = p->rb.cpu_us;
+	p->base_end_ns = souk_now_mono_ns();
 	p->delta_cost_us = 0;
 	p->st.base_catalog_bytes = p->rb.bytes;
 	log_daemon_info("publisher, new base generation %llu of %zu products built in %llu ms",
@@ -694,6 +699,31 @@ static void on_rebuilt(evutil_socket_t fd, short what, void *arg)
 		;
 	if (p->building)
 		rebuild_done(p);
+}
+
+/* The busy cap's gap after work that cost cost_us of CPU time: cost x
+ * (100 - N) / N, at most max_us; 0 without a cap. */
+static uint64_t busy_gap_us(uint32_t max_busy_pct, uint64_t cost_us, uint64_t max_us)
+{
+	if (max_busy_pct == 0 || max_busy_pct >= 100)
+		return 0;
+	uint64_t gap = cost_us * (100u - max_busy_pct) / max_busy_pct;
+	return gap < max_us ? gap : max_us;
+}
+
+uint64_t publisher_rebuild_wait_us(uint32_t max_busy_pct, uint64_t base_cost_us, uint64_t since_us)
+{
+	uint64_t gap = busy_gap_us(max_busy_pct, base_cost_us, REBUILD_GAP_MAX_US);
+	return since_us < gap ? gap - since_us : 0;
+}
+
+/* May a new base start for its size or its deltas' cost? Under a stream of
+ * writes bases keep to the busy cap too (publisher_rebuild_wait_us);
+ * meanwhile deltas go on. */
+static bool rebuild_due(const publisher_t *p)
+{
+	return publisher_rebuild_wait_us(p->max_busy_pct, p->base_cost_us,
+					 (souk_now_mono_ns() - p->base_end_ns) / 1000u) == 0;
 }
 
 /* Publish what changed: a delta over the current base; start a new base when
@@ -722,7 +752,7 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 		log_failure(p, "publish", rc);
 		return rc;
 	}
-	if (!p->building) {
+	if (!p->building && rebuild_due(p)) {
 		/* both limits grow with the catalog: a base costs in proportion
 		 * to it, so a fixed limit would rebuild a large catalog's base
 		 * as often as a small one's */
@@ -770,7 +800,7 @@ static int catch_up(publisher_t *p, bool force)
 	if (rc == 0 && !full) {
 		p->delta_cost_us += p->last_us;
 		if (!p->building && p->delta_cost_us >= p->base_cost_us &&
-		    p->delta_cost_us >= p->cost_floor_us)
+		    p->delta_cost_us >= p->cost_floor_us && rebuild_due(p))
 			start_rebuild_for(p, &p->st.base_rebuilds_cost,
 					  "the deltas have cost as much as a base");
 	}
@@ -802,11 +832,7 @@ uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_
 			    uint64_t since_us)
 {
 	uint64_t wait = (uint64_t)coalesce_ms * 1000u;
-	if (max_busy_pct == 0 || max_busy_pct >= 100)
-		return wait;
-	uint64_t gap = last_us * (100u - max_busy_pct) / max_busy_pct;
-	if (gap > PUBLISH_GAP_MAX_US)
-		gap = PUBLISH_GAP_MAX_US;
+	uint64_t gap = busy_gap_us(max_busy_pct, last_us, PUBLISH_GAP_MAX_US);
 	if (since_us < gap && gap - since_us > wait)
 		wait = gap - since_us;
 	return wait;

@@ -47,8 +47,10 @@ typedef struct {
 	uint32_t poll_ms;		/* change-log poll; 0 = 1000 ms */
 	uint32_t max_busy_pct;		/* share of a core publishing may take under a
 					 * stream of changes: after an image that
-					 * took T the next waits T x (100 - N) / N;
-					 * 0 or 100 = no cap */
+					 * took T the next waits T x (100 - N) / N,
+					 * and a new base as long after the last
+					 * (publisher_rebuild_wait_us); 0 or 100 =
+					 * no cap */
 	const char *default_locale;	/* NULL = "en" */
 	publisher_sections_fn sections; /* called for every published image
 					 * (full or delta; not for bases built
@@ -122,6 +124,13 @@ void publisher_stats(const publisher_t *p, publisher_stats_t *out);
  * 1 s for that reason. */
 uint64_t publisher_delay_us(uint32_t coalesce_ms, uint32_t max_busy_pct, uint64_t last_us,
 			    uint64_t since_us);
+/* How much longer a new base for the delta's size or the deltas' cost waits
+ * (0 = it may start): since_us after the current base was published, it
+ * waits until that base's CPU time base_cost_us x (100 - max_busy_pct) /
+ * max_busy_pct has passed, never longer than 30 s, so that under a stream of
+ * writes bases, like deltas, keep to about max_busy_pct of a core. No wait
+ * without a cap (0 or 100). */
+uint64_t publisher_rebuild_wait_us(uint32_t max_busy_pct, uint64_t base_cost_us, uint64_t since_us);
 /* Apply new timing (configuration reload); poll_ms 0 = 1000 ms; max_busy_pct
  * as in publisher_opts_t. */
 int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms,

@@ -633,6 +633,23 @@ static void test_publisher_delay_caps_busy_share(void **state)
 	assert_int_equal(publisher_delay_us(2, 5, 4000000, 400000), 600000);
 }
 
+static void test_publisher_rebuild_wait_arithmetic(void **state)
+{
+	(void)state;
+	/* no cap: a base may start at once */
+	assert_int_equal(publisher_rebuild_wait_us(0, 500000, 0), 0);
+	assert_int_equal(publisher_rebuild_wait_us(100, 500000, 0), 0);
+	/* 25%: a base of 0.5 s is followed by 1.5 s without a new one */
+	assert_int_equal(publisher_rebuild_wait_us(25, 500000, 0), 1500000);
+	assert_int_equal(publisher_rebuild_wait_us(25, 500000, 1000000), 500000);
+	assert_int_equal(publisher_rebuild_wait_us(25, 500000, 1500000), 0);
+	assert_int_equal(publisher_rebuild_wait_us(25, 500000, 9000000), 0);
+	/* unlike a delta's, the wait may pass 1 s, but never 30 s */
+	assert_int_equal(publisher_rebuild_wait_us(25, 4000000, 0), 12000000);
+	assert_int_equal(publisher_rebuild_wait_us(5, 4000000, 10000000), 20000000);
+	assert_int_equal(publisher_rebuild_wait_us(5, 60000000, 0), 30000000);
+}
+
 /* The cap delays a publish, never drops it: with the smallest share the
  * change is still published by the datagram, not left to the poll. */
 static void test_publisher_busy_cap_still_publishes(void **state)
@@ -777,6 +794,19 @@ static void create_range(fix_t *f, const char *prefix, int from, int to, const c
 	}
 }
 
+/* Options where only the delta's size (pct of the products or the base's
+ * bytes, at least one product) starts a new base: no poll, no cost trigger. */
+static publisher_opts_t size_only_opts(uint32_t pct)
+{
+	publisher_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.poll_ms = 60000;
+	o.base_rebuild_pct = pct;
+	o.base_rebuild_min = 1;
+	o.base_rebuild_cost_us = 1000000000;
+	return o;
+}
+
 /* The size limits of a delta grow with the catalog: a delta past the fixed
  * byte limit (base_rebuild_bytes) but within base_rebuild_pct of the base's
  * bytes stays a delta; one past the percentage starts a new base. */
@@ -785,13 +815,8 @@ static void test_publisher_size_limit_follows_the_catalog(void **state)
 	fix_t *f = *state;
 	enum { BASE = 40 };
 	publisher_stats_t ps;
-	publisher_opts_t o;
-	memset(&o, 0, sizeof(o));
-	o.poll_ms = 60000;
-	o.base_rebuild_pct = 50;
-	o.base_rebuild_min = 1;
+	publisher_opts_t o = size_only_opts(50);
 	o.base_rebuild_bytes = 200; /* less than two products */
-	o.base_rebuild_cost_us = 1000000000;
 	create_range(f, "B", 0, BASE, "base");
 	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
 	publisher_stats(f->p, &ps);
@@ -808,6 +833,38 @@ static void test_publisher_size_limit_follows_the_catalog(void **state)
 	assert_int_equal(ps.base_rebuilds_size, 1);
 	run_until_rebuilt(f);
 	assert_int_equal(served(f), BASE + 30);
+}
+
+/* Under the busy cap a base the delta's size calls for waits, but it comes:
+ * deltas go on meanwhile, and every product is served from the new base. */
+static void test_publisher_capped_rebuild_still_comes(void **state)
+{
+	fix_t *f = *state;
+	enum { BASE = 40 };
+	publisher_stats_t ps;
+	publisher_opts_t o = size_only_opts(10);
+	o.max_busy_pct = 5; /* a base's CPU time x 19 between bases */
+	create_range(f, "B", 0, BASE, "base");
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
+	create_range(f, "D", 0, 10, "delta");
+	int extra = 0;
+	uint64_t t0 = souk_now_mono_ns();
+	for (;;) {
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		publisher_stats(f->p, &ps);
+		if (ps.base_rebuilds_size == 1)
+			break;
+		assert_int_equal(ps.base_rebuilds_started, 0);
+		assert_true(souk_now_mono_ns() - t0 < 10000000000ull);
+		usleep(2000);
+		create_range(f, "E", extra, extra + 1, "more");
+		extra++;
+	}
+	run_until_rebuilt(f);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.base_rebuilds, 1);
+	assert_int_equal(served(f), BASE + 10 + extra);
 }
 
 int main(void)
@@ -840,6 +897,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_publisher_delta_cost_starts_a_base, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_publisher_size_limit_follows_the_catalog, setup,
+					    teardown),
+	    cmocka_unit_test(test_publisher_rebuild_wait_arithmetic),
+	    cmocka_unit_test_setup_teardown(test_publisher_capped_rebuild_still_comes, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
