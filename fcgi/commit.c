@@ -15,13 +15,13 @@ typedef struct waiter {
 	store_mut_t *mut;
 	int rc;
 	bool done;
+	pthread_cond_t cv; /* signalled when done: only this submitter wakes */
 } waiter_t;
 
 struct commit {
 	uint32_t magic;
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* committer waits for submissions */
-	pthread_cond_t done; /* submitters wait for their batch */
 	waiter_t *head, *tail;
 	size_t pending, max_batch;
 	bool stop, started;
@@ -63,11 +63,14 @@ static void *committer_main(void *p)
 		if (c->after != NULL)
 			c->after(c->arg, c->batch, n, rc);
 
+		/* each submitter of the batch is woken, not every one waiting
+		 * (with 64 writers most wait for a later batch) */
 		pthread_mutex_lock(&c->lock);
 		for (size_t i = 0; i < n; i++) {
 			*c->taken[i]->mut = c->batch[i];
 			c->taken[i]->rc = rc;
 			c->taken[i]->done = true;
+			pthread_cond_signal(&c->taken[i]->cv);
 		}
 		c->stats.batches++;
 		c->stats.mutations += n;
@@ -75,7 +78,6 @@ static void *committer_main(void *p)
 			c->stats.failed_batches++;
 		if (n > c->stats.largest_batch)
 			c->stats.largest_batch = n;
-		pthread_cond_broadcast(&c->done);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -101,10 +103,8 @@ int commit_new(commit_apply_fn apply, commit_after_fn after, void *arg, size_t m
 		goto fail;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->work, NULL);
-	pthread_cond_init(&c->done, NULL);
 	rc = -pthread_create(&c->thread, NULL, committer_main, c);
 	if (rc != 0) {
-		pthread_cond_destroy(&c->done);
 		pthread_cond_destroy(&c->work);
 		pthread_mutex_destroy(&c->lock);
 		goto fail;
@@ -128,6 +128,7 @@ int commit_submit(commit_t *c, store_mut_t *m)
 		m->result = SOUK_EBUSY;
 		return SOUK_EBUSY;
 	}
+	pthread_cond_init(&w.cv, NULL);
 	if (c->tail != NULL)
 		c->tail->next = &w;
 	else
@@ -136,8 +137,10 @@ int commit_submit(commit_t *c, store_mut_t *m)
 	c->pending++;
 	pthread_cond_signal(&c->work);
 	while (!w.done)
-		pthread_cond_wait(&c->done, &c->lock);
+		pthread_cond_wait(&w.cv, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	/* the committer signalled under the lock and no longer touches w */
+	pthread_cond_destroy(&w.cv);
 	return w.rc;
 }
 
@@ -152,7 +155,6 @@ void commit_free(commit_t **pc)
 	pthread_mutex_unlock(&c->lock);
 	if (c->started)
 		pthread_join(c->thread, NULL);
-	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->lock);
 	free(c->batch);
