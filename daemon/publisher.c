@@ -752,7 +752,7 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 		log_failure(p, "publish", rc);
 		return rc;
 	}
-	if (!p->building && rebuild_due(p)) {
+	if (!p->building) {
 		/* both limits grow with the catalog: a base costs in proportion
 		 * to it, so a fixed limit would rebuild a large catalog's base
 		 * as often as a small one's */
@@ -762,7 +762,7 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 			limit = p->rebuild_min;
 		if (blimit < p->rebuild_bytes)
 			blimit = p->rebuild_bytes;
-		if (p->dset.n > limit || bytes > blimit)
+		if ((p->dset.n > limit || bytes > blimit) && rebuild_due(p))
 			start_rebuild_for(p, &p->st.base_rebuilds_size, "the delta grew too large");
 	}
 	return 0;
