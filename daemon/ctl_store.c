@@ -135,8 +135,10 @@ static int cmd_backup(ctl_ctx_t *c, int argc, char **argv)
 	OPTS("", 1, 1);
 	if (open_store(c, true, &s))
 		return CTL_FAIL;
-	uint64_t seq = store_last_seq(s);
-	int rc = store_backup(s, pos[0]);
+	uint64_t seq = 0;
+	int rc = store_last_seq(s, &seq);
+	if (rc == 0)
+		rc = store_backup(s, pos[0]);
 	store_close(&s);
 	if (rc) {
 		fprintf(stderr, "soukctl, backup to '%s' failed (%s)\n", pos[0], souk_strerror(rc));
@@ -220,8 +222,10 @@ static int cmd_restore(ctl_ctx_t *c, int argc, char **argv)
 		fprintf(stderr, "soukctl, cannot open backup '%s' (%s)\n", pos[0], souk_strerror(rc));
 		return CTL_FAIL;
 	}
+	uint64_t seq = 0;
 	rc = store_audit_verify(s, &bad);
-	uint64_t seq = store_last_seq(s);
+	if (rc == 0)
+		rc = store_last_seq(s, &seq);
 	store_close(&s);
 	if (rc) {
 		fprintf(stderr, "soukctl, backup '%s' fails verification (%s)\n", pos[0], souk_strerror(rc));

@@ -890,7 +890,9 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	publisher_t *p = arg;
 	if (p->coalesce_armed)
 		return; /* a datagram's publish is on its way */
-	if (!p->dirty && store_last_seq(p->store) <= p->applied_seq) {
+	uint64_t last = 0;
+	/* an error is not "nothing changed": catch_up() below reports it */
+	if (!p->dirty && store_last_seq(p->store, &last) == 0 && last <= p->applied_seq) {
 		/* quiet for a whole interval: fold a delta of some size into a new
 		 * base now, so that the next writes publish small deltas */
 		bool quiet = p->applied_seq == p->idle_seq;
@@ -985,8 +987,9 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	/* full build: the seq is read first, so anything committed during the
 	 * scan is seen again by the first catch-up */
 	uint64_t t0 = souk_now_mono_ms();
-	p->applied_seq = store_last_seq(store);
-	rc = table_grow(p);
+	rc = store_last_seq(store, &p->applied_seq);
+	if (rc == 0)
+		rc = table_grow(p);
 	if (rc)
 		goto fail;
 	rc = store_scan(store, PRODUCT_KIND, scan_cb, p);

@@ -85,8 +85,11 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 	F(products);
 	F(served);
 #undef F
-	json_object_set_new(o, "store_last_seq",
-			    json_integer((json_int_t)store_last_seq(sp->store)));
+	uint64_t last = 0;
+	int src = store_last_seq(sp->store, &last);
+	json_object_set_new(o, "store_last_seq", src == 0 ? json_integer((json_int_t)last) : json_null());
+	if (src != 0)
+		json_object_set_new(o, "store_error", json_string(souk_strerror(src)));
 	json_object_set_new(o, "socket", json_string(publisher_socket_path(sp->pub)));
 	json_object_set_new(status, "publisher", o);
 }

@@ -278,8 +278,15 @@ static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int s
 	resp_problem(th, req, resp, &p);
 }
 
+static void unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const char *detail);
+
 static void internal(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
 {
+	if (rc == SOUK_EPANIC) { /* a dead store: the restarted worker serves it */
+		unavailable(th, req, resp, "the store is unavailable; retry shortly");
+		return;
+	}
 	fail(th, req, resp, 500, PROBLEM_INTERNAL, "Internal error", "%s", souk_strerror(rc));
 }
 
@@ -785,7 +792,11 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
 {
 	int rc = commit_submit(th->api->commit, m);
 	if (rc != 0) {
-		unavailable(th, req, resp, "the write could not be committed; nothing was changed");
+		/* a failed commit may still have reached the disk (LMDB cannot
+		 * tell after a failed meta-page write) */
+		unavailable(th, req, resp,
+			    "the write could not be committed and may not have been stored; "
+			    "retry with the same Idempotency-Key");
 		return false;
 	}
 	switch (m->result) {
@@ -1095,8 +1106,9 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	}
 	bool store_ok = store_info(api->store, &si) == 0;
 	bool soukd = soukd_reachable(api);
+	bool healthy = have_image && store_ok; /* a dead store cannot take writes */
 	sbuf_init(&b, th->arena);
-	sbuf_printf(&b, "{\"status\":\"%s\"", have_image ? "ok" : "unavailable");
+	sbuf_printf(&b, "{\"status\":\"%s\"", healthy ? "ok" : "unavailable");
 	if (have_image)
 		sbuf_printf(&b,
 			    ",\"image\":{\"generation\":%" PRIu64 ",\"age_ms\":%" PRIu64
@@ -1113,9 +1125,9 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
 	}
-	if (!have_image)
+	if (!healthy)
 		resp_header(th, resp, "Retry-After", "1");
-	resp_json(resp, have_image ? 200 : 503, b.data, b.len);
+	resp_json(resp, healthy ? 200 : 503, b.data, b.len);
 }
 
 static void h_metrics(api_thread_t *th, const api_req_t *req, api_resp_t *resp)

@@ -376,6 +376,11 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 		if (sig == SIGHUP)
 			log_fcgi_info("SIGHUP ignored (settings need a restart)");
 		api_housekeeping(api);
+		/* a dead store needs a new process: exit non-zero so that the
+		 * service manager restarts the worker (the socket keeps the
+		 * connections that arrive meanwhile) */
+		if ((rc = store_status(api->store)) != 0)
+			log_fcgi_err("store unusable (%s), exiting to be restarted", souk_strerror(rc));
 	}
 
 	/* stop: no new requests, finish those in flight, wake idle threads */

@@ -33,6 +33,7 @@ typedef struct {
 	uint64_t request_timeout_ms;
 } worker_opts_t;
 
-/* Run until SIGTERM/SIGINT; 0 on a clean stop. SOUK_ETIMEOUT when requests
+/* Run until SIGTERM/SIGINT (0 on a clean stop) or until the store is dead
+ * (its error: exit non-zero to be restarted). SOUK_ETIMEOUT when requests
  * were still running after the timeout: exit at once, tear nothing down. */
 int worker_run(api_t *api, const worker_opts_t *opts);

@@ -26,6 +26,7 @@ struct store {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
+	_Atomic bool dead;             /* a fatal environment error was seen */
 	uint64_t applies_since_check;  /* under wlock */
 	uint64_t last_id_prefix;       /* ordered ids, under wlock */
 	_Atomic uint64_t last_check_ms; /* last mdb_reader_check (monotonic) */
@@ -77,6 +78,13 @@ const char *store_fs_refused(unsigned long f_type);
 int store_rd_begin(store_t *s, MDB_txn **txn);
 void store_rd_end(store_t *s, MDB_txn *txn);
 int store_mdb_err(int rc);
+/* store_mdb_err() for a call on s: MDB_PANIC (a fatal environment error)
+ * also marks the store dead, so every later call fails with SOUK_EPANIC. */
+int store_mdb_rc(store_t *s, int rc);
+/* After mdb_txn_commit() failed with rc (not MDB_MAP_FULL), under the map
+ * lock: SOUK_EPANIC (store marked dead) when LMDB flagged the environment
+ * fatal, else rc translated. */
+int store_commit_err(store_t *s, int rc);
 
 /* Big-endian helpers for keys and values. */
 static inline void store_put_u64(uint8_t *p, uint64_t v)

@@ -63,8 +63,30 @@ int store_mdb_err(int rc)
 	case MDB_PAGE_NOTFOUND:
 	case MDB_INVALID: return SOUK_ECORRUPT;
 	case MDB_VERSION_MISMATCH: return SOUK_EVERSION;
+	case MDB_PANIC: return SOUK_EPANIC;
 	default: return rc > 0 ? -rc : SOUK_ESTORE;
 	}
+}
+
+int store_mdb_rc(store_t *s, int rc)
+{
+	rc = store_mdb_err(rc);
+	bool was = false;
+	if (rc == SOUK_EPANIC && atomic_compare_exchange_strong(&s->dead, &was, true))
+		log_store_err("environment '%s' had a fatal error (%s); every later call fails until the process restarts",
+			      s->dir, mdb_strerror(MDB_PANIC));
+	return rc;
+}
+
+int store_commit_err(store_t *s, int rc)
+{
+	/* LMDB keeps the fatal flag to itself: a new txn is refused with
+	 * MDB_PANIC once it is set (a failed fsync of the data is not fatal) */
+	MDB_txn *probe;
+	int prc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &probe);
+	if (prc == 0)
+		mdb_txn_abort(probe);
+	return prc == MDB_PANIC ? store_mdb_rc(s, prc) : store_mdb_err(rc);
 }
 
 /* ---- one open per process ---------------------------------------------------- */
@@ -166,6 +188,8 @@ int store_check_handle(store_t *s)
 		return SOUK_EINVAL;
 	if (getpid() != s->pid)
 		return SOUK_ESTALE; /* LMDB handles do not survive fork() */
+	if (atomic_load(&s->dead))
+		return SOUK_EPANIC; /* only a new process can reopen it */
 	return 0;
 }
 
@@ -214,7 +238,7 @@ int store_rd_begin(store_t *s, MDB_txn **txn)
 			return 0;
 		pthread_rwlock_unlock(&s->maplock);
 		if (rc != MDB_MAP_RESIZED)
-			return store_mdb_err(rc);
+			return store_mdb_rc(s, rc);
 		if ((rc = store_adopt_map_size(s)) != 0)
 			return rc;
 	}
@@ -1334,13 +1358,15 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 			continue;
 		}
 		if (rc) {
-			rc = store_mdb_err(rc);
+			rc = store_mdb_rc(s, rc);
 			break;
 		}
 		rc = apply_batch(&b, txn, muts, n, nested, &redo);
-		if (rc == 0 && !redo)
+		if (rc == 0 && !redo) {
 			rc = mdb_txn_commit(txn);
-		else
+			if (rc != 0 && rc != MDB_MAP_FULL)
+				rc = store_commit_err(s, rc);
+		} else
 			mdb_txn_abort(txn);
 		txn = NULL;
 		pthread_rwlock_unlock(&s->maplock);
@@ -1649,16 +1675,18 @@ out:
 	return rc;
 }
 
-uint64_t store_last_seq(store_t *s)
+int store_last_seq(store_t *s, uint64_t *out)
 {
 	MDB_txn *txn;
-	uint64_t seq = 0;
-	if (store_rd_begin(s, &txn) != 0)
-		return 0;
-	if (store_meta_u64(txn, s->db_meta, "last_seq", &seq) != 0)
-		seq = 0;
+	uint64_t seq;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = store_meta_u64(txn, s->db_meta, "last_seq", &seq);
 	store_rd_end(s, txn);
-	return seq;
+	if (rc == 0)
+		*out = seq;
+	return rc;
 }
 
 /* ---- idempotency keys ----------------------------------------------------------------- */
@@ -1729,22 +1757,29 @@ int store_info(store_t *s, store_info_t *out)
 {
 	MDB_envinfo info;
 	MDB_stat st;
-	int rc = store_check_handle(s);
+	uint64_t seq;
+	/* a read txn of its own: a dead environment is reported, not hidden */
+	int rc = store_last_seq(s, &seq);
 	if (rc)
 		return rc;
-	memset(out, 0, sizeof(*out));
 	pthread_rwlock_rdlock(&s->maplock);
 	mdb_env_info(s->env, &info);
 	mdb_env_stat(s->env, &st);
 	uint32_t lines = 0;
 	mdb_reader_list(s->env, count_reader, &lines);
 	pthread_rwlock_unlock(&s->maplock);
+	memset(out, 0, sizeof(*out));
 	out->map_size = info.me_mapsize;
 	out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
 	out->readers_used = lines > 0 ? lines - 1 : 0; /* first line is a header */
 	out->max_readers = info.me_maxreaders;
-	out->last_seq = store_last_seq(s);
+	out->last_seq = seq;
 	return 0;
+}
+
+int store_status(store_t *s)
+{
+	return store_check_handle(s);
 }
 
 static int fsync_path(const char *path, int flags)

@@ -16,6 +16,10 @@
  *   one write transaction at a time: store_apply() serialises callers with a
  *   mutex inside the store. Reads use one read transaction per call (the
  *   environment is opened with MDB_NOTLS) and never block on writers.
+ * - A fatal environment error (MDB_PANIC: LMDB could not write the meta page
+ *   of a commit, so that commit may or may not be on disk) kills the store
+ *   for this process: that commit and every later call fail with
+ *   SOUK_EPANIC (store_status() says so); restart the process.
  * - Callbacks of store_history/store_scan/store_changes run inside a read
  *   transaction: they may call the other read functions but not
  *   store_apply(), store_backup() or store_idem_expire().
@@ -150,7 +154,8 @@ typedef struct {
 } store_change_t;
 typedef int (*store_change_cb)(const store_change_t *c, void *arg);
 int store_changes(store_t *s, uint64_t after, store_change_cb cb, void *arg);
-uint64_t store_last_seq(store_t *s);
+/* The last committed change-log sequence (0 for an empty log) into *out. */
+int store_last_seq(store_t *s, uint64_t *out);
 
 /* Audit log (RFC 6962): tree size and root hash. */
 int store_audit_root(store_t *s, uint64_t *size, uint8_t root[32]);
@@ -162,7 +167,8 @@ int store_audit_root(store_t *s, uint64_t *size, uint8_t root[32]);
  * 0-based leaf index (change-log sequence - 1), UINT64_MAX when sound. */
 int store_audit_verify(store_t *s, uint64_t *bad_index);
 
-/* Environment facts for status and metrics. */
+/* Environment facts for status and metrics (and health: an error, e.g.
+ * SOUK_EPANIC, when the environment cannot be read). */
 typedef struct {
 	uint64_t map_size;
 	uint64_t used_bytes;
@@ -171,6 +177,12 @@ typedef struct {
 	uint64_t last_seq;
 } store_info_t;
 int store_info(store_t *s, store_info_t *out);
+/* 0 while the store is usable; SOUK_EPANIC once LMDB reported a fatal error
+ * of the environment (a failed meta-page write, MDB_PANIC): then every call
+ * fails fast with SOUK_EPANIC and only a new process (close and reopen)
+ * recovers. Cheap (no transaction); workers check it to exit and be
+ * restarted. */
+int store_status(store_t *s);
 
 /* Consistent compacted copy into an empty directory while writes go on. */
 int store_backup(store_t *s, const char *dir);

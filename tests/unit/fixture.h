@@ -44,6 +44,14 @@ static inline int fixture_store_open(const char *dir, char *db, size_t n, store_
 	return store_open(db, &o, s) == 0 ? 0 : -1;
 }
 
+/* The store's last change-log sequence; UINT64_MAX when it cannot be read
+ * (no expected value is that). */
+static inline uint64_t fixture_last_seq(store_t *s)
+{
+	uint64_t seq = 0;
+	return store_last_seq(s, &seq) == 0 ? seq : UINT64_MAX;
+}
+
 /* inst (n bytes) becomes souktest-<tag>-<pid>-<count>-<random>: a shared-memory
  * instance name no other test run uses. */
 static inline void fixture_instance(char *inst, size_t n, const char *tag)

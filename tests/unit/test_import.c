@@ -200,7 +200,7 @@ static void test_import_demo_csv_creates_all_products(void **state)
 	assert_int_equal(st.records, 3938);
 	assert_int_equal(st.created, 3938);
 	assert_int_equal(st.failed, 0);
-	assert_int_equal(store_last_seq(f->s), 3938);
+	assert_int_equal(fixture_last_seq(f->s), 3938);
 
 	json_t *d = get_sku(f->s, "10002");
 	assert_non_null(d);
@@ -233,7 +233,7 @@ static void test_import_demo_csv_creates_all_products(void **state)
 	assert_int_equal(import_file(f->s, DEMO_CSV, &o, &st), 0);
 	assert_int_equal(st.unchanged, 3938);
 	assert_int_equal(st.created + st.updated + st.failed, 0);
-	assert_int_equal(store_last_seq(f->s), 3938);
+	assert_int_equal(fixture_last_seq(f->s), 3938);
 }
 
 static void test_import_bad_lines_reported_with_line_numbers(void **state)
@@ -267,12 +267,12 @@ static void test_import_bad_lines_reported_with_line_numbers(void **state)
 	/* a bad header stops the import before writing anything */
 	f->nerr = 0;
 	const char *bad = "sku,colour\nX,red\n";
-	uint64_t seq = store_last_seq(f->s);
+	uint64_t seq = fixture_last_seq(f->s);
 	assert_int_equal(import_mem(f->s, bad, strlen(bad), &o, &st), SOUK_EINVAL);
 	assert_int_equal(f->nerr, 1);
 	assert_int_equal(f->err_lines[0], 1);
 	assert_non_null(strstr(f->err_msgs[0], "colour"));
-	assert_int_equal(store_last_seq(f->s), seq);
+	assert_int_equal(fixture_last_seq(f->s), seq);
 }
 
 static void test_import_update_keeps_fields_the_file_lacks(void **state)
@@ -328,7 +328,7 @@ static void test_import_jsonl_bad_lines_and_dry_run(void **state)
 	o.dry_run = true;
 	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
 	assert_int_equal(st.created, 1);
-	assert_int_equal(store_last_seq(f->s), 0);
+	assert_int_equal(fixture_last_seq(f->s), 0);
 	f->nerr = 0;
 	o.dry_run = false;
 	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
@@ -339,7 +339,7 @@ static void test_import_jsonl_bad_lines_and_dry_run(void **state)
 	for (size_t i = 0; i < 5; i++)
 		assert_int_equal(f->err_lines[i], want[i]);
 	assert_non_null(strstr(f->err_msgs[2], "colour"));
-	assert_int_equal(store_last_seq(f->s), 1);
+	assert_int_equal(fixture_last_seq(f->s), 1);
 }
 
 static void test_import_jsonl_defaults_status_and_category(void **state)

@@ -181,7 +181,7 @@ static void test_publisher_full_build_at_start(void **state)
 	assert_int_equal(served(f), 25);
 	image_title(f, "S7", title, sizeof(title), &seq);
 	assert_string_equal(title, "Thing");
-	assert_int_equal(seq, store_last_seq(f->s));
+	assert_int_equal(seq, fixture_last_seq(f->s));
 	assert_int_equal(shm_ctl_seq(f->ctl), seq);
 
 	snprintf(path, sizeof(path), "%s/publish.sock", f->dir);

@@ -23,6 +23,11 @@
 #include "tests/tools/store_raw.h"
 #include "tests/unit/fixture.h"
 
+/* The fail_meta shim's pwrite(), linked into this test: with
+ * SOUK_FAIL_META_ARM naming an existing file, LMDB's next meta-page write
+ * fails (liblmdb's calls bind to this executable's definition). */
+#include "tests/shims/fail_meta.c"
+
 typedef struct {
 	char dir[64];
 	store_t *s;
@@ -143,7 +148,7 @@ static void test_store_rejects_bad_input(void **state)
 	store_apply(f->s, &m, 1);
 	assert_int_equal(m.result, SOUK_EINVAL);
 	/* nothing was written */
-	assert_int_equal(store_last_seq(f->s), 0);
+	assert_int_equal(fixture_last_seq(f->s), 0);
 }
 
 static void test_store_unique_keys_conflict_and_move(void **state)
@@ -249,10 +254,10 @@ static void test_store_revert_history_and_as_of(void **state)
 	store_rec_t r;
 	uint64_t seq_v1, seq_v2;
 	store_id_t a = create(f->s, "{\"price\":100}", NULL);
-	seq_v1 = store_last_seq(f->s);
+	seq_v1 = fixture_last_seq(f->s);
 	create(f->s, "{\"other\":1}", NULL);
 	assert_int_equal(update(f->s, &a, 1, "{\"price\":120}", NULL, NULL), 0);
-	seq_v2 = store_last_seq(f->s);
+	seq_v2 = fixture_last_seq(f->s);
 	assert_int_equal(update(f->s, &a, 2, "{\"price\":150}", NULL, NULL), 0);
 	store_mut_t m = mk(STORE_OP_REVERT, "product", NULL, NULL);
 	m.id = a;
@@ -315,7 +320,7 @@ static void test_store_idempotency_replay_and_expire(void **state)
 	assert_memory_equal(again.id.b, id.b, 16);
 	assert_int_equal(again.version, 1);
 	assert_int_equal(again.seq, seq);
-	assert_int_equal(store_last_seq(f->s), seq);
+	assert_int_equal(fixture_last_seq(f->s), seq);
 	/* keys are per kind */
 	store_mut_t other = mk(STORE_OP_CREATE, "product", "{}", NULL);
 	other.idem_key = "req-1";
@@ -980,7 +985,7 @@ static void test_store_batch_write_failure_fails_alone(void **state)
 	assert_int_equal(m[1].seq, 0);
 	assert_int_equal(m[2].result, 0);
 	assert_int_equal(m[2].seq, 4);
-	assert_int_equal(store_last_seq(f->s), 4);
+	assert_int_equal(fixture_last_seq(f->s), 4);
 	/* a is untouched: same version, document and key */
 	assert_int_equal(store_get(f->s, "product", &a, &r), 0);
 	assert_int_equal(r.version, 1);
@@ -1069,7 +1074,7 @@ static void test_store_batch_sees_earlier_mutations(void **state)
 	uint64_t bad = 0;
 	assert_int_equal(store_audit_verify(f->s, &bad), 0);
 	assert_int_equal(bad, UINT64_MAX);
-	assert_int_equal(store_last_seq(f->s), 6 + 1 + 12 + 23 + 34 + 45 + 56 + 67);
+	assert_int_equal(fixture_last_seq(f->s), 6 + 1 + 12 + 23 + 34 + 45 + 56 + 67);
 }
 
 
@@ -1218,6 +1223,60 @@ static void test_store_checkpoint_sign_and_detect_rewrite(void **state)
 	assert_int_equal(store_audit_check_checkpoint(f->s, &cp), SOUK_ECORRUPT);
 }
 
+/* A failed meta-page write (MDB_PANIC from then on) kills the store for this
+ * process: that commit and every later call, reads included, fail with
+ * SOUK_EPANIC instead of answering 0; a reopen recovers. */
+static void test_store_dead_after_failed_meta_write(void **state)
+{
+	fx_t *f = *state;
+	char arm[96];
+	uint64_t seq = 77;
+	store_info_t info = { .last_seq = 77 };
+	store_rec_t rec;
+	store_id_t id = create(f->s, "{\"n\":1}", NULL);
+	assert_int_equal(store_status(f->s), 0);
+	assert_int_equal(store_last_seq(f->s, &seq), 0);
+	assert_int_equal(seq, 1);
+
+	snprintf(arm, sizeof(arm), "%s/arm", f->dir);
+	FILE *a = fopen(arm, "w");
+	assert_non_null(a);
+	fclose(a);
+	setenv("SOUK_FAIL_META_ARM", arm, 1);
+	store_mut_t m = mk(STORE_OP_CREATE, "product", "{\"n\":2}", NULL);
+	int rc = store_apply(f->s, &m, 1);
+	unsetenv("SOUK_FAIL_META_ARM");
+	assert_int_equal(access(arm, F_OK), -1); /* the shim fired */
+	assert_int_equal(rc, SOUK_EPANIC);
+	assert_int_equal(m.result, SOUK_EPANIC);
+
+	seq = 77;
+	assert_int_equal(store_status(f->s), SOUK_EPANIC);
+	assert_int_equal(store_last_seq(f->s, &seq), SOUK_EPANIC);
+	assert_int_equal(seq, 77); /* no half-filled output */
+	assert_int_equal(store_info(f->s, &info), SOUK_EPANIC);
+	assert_int_equal(info.last_seq, 77);
+	assert_int_equal(store_get(f->s, "product", &id, &rec), SOUK_EPANIC);
+	m = mk(STORE_OP_CREATE, "product", "{\"n\":3}", NULL);
+	assert_int_equal(store_apply(f->s, &m, 1), SOUK_EPANIC);
+	assert_int_equal(store_audit_verify(f->s, NULL), SOUK_EPANIC);
+	assert_string_equal(souk_strerror(SOUK_EPANIC),
+			    "storage environment had a fatal error (restart to reopen it)");
+
+	/* a new open (what a restarted process does) works again: the commit
+	 * whose meta write failed is either there or not, the log is sound */
+	store_close(&f->s);
+	store_opts_t o = { .map_size = 1 << 20, .max_readers = 32 };
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
+	assert_int_equal(store_status(f->s), 0);
+	assert_int_equal(store_info(f->s, &info), 0);
+	assert_true(info.last_seq == 1 || info.last_seq == 2);
+	assert_int_equal(store_audit_verify(f->s, NULL), 0);
+	assert_int_equal(store_get(f->s, "product", &id, &rec), 0);
+	store_rec_deinit(&rec);
+	create(f->s, "{\"n\":4}", NULL);
+}
+
 static void test_store_refuses_network_filesystems(void **state)
 {
 	(void)state;
@@ -1267,6 +1326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_ordered_ids_follow_creation_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_backup_is_consistent_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoint_sign_and_detect_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_dead_after_failed_meta_write, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

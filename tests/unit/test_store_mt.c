@@ -154,7 +154,7 @@ static void test_store_mt_concurrent_apply_and_reads(void **state)
 	assert_int_equal(store_scan(s, "item", count_cb, &n), 0);
 	assert_int_equal(n, created);
 	/* every change is there exactly once: creates + successful updates + 1 */
-	assert_int_equal(store_last_seq(s), (uint64_t)(created + updates + 1));
+	assert_int_equal(fixture_last_seq(s), (uint64_t)(created + updates + 1));
 	store_rec_t r;
 	assert_int_equal(store_get(s, "counter", &c.id, &r), 0);
 	assert_int_equal(r.version, (uint64_t)updates + 1);
