@@ -36,6 +36,7 @@ struct store {
 #define REC_HDR 40
 #define REC_FORMAT 1
 #define REC_ARCHIVED 1u
+#define REC_LEAF_V2 2u  /* its audit leaf is v2 (whole version); else v1 */
 #define CHG_HDR 36
 #define EK_MAX (STORE_KIND_MAX + 1 + 16)
 
@@ -47,6 +48,8 @@ typedef struct {
 	size_t actor_len, reason_len, doc_len;
 	const uint8_t *keys;
 	size_t keys_len;
+	const uint8_t *raw;   /* the whole encoded value (set by store_rec_parse) */
+	size_t raw_len;
 } rec_view_t;
 
 typedef struct {

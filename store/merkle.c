@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "store/store.h"
 
 /* SHA-256 fetched once: the implicit fetch behind SHA256()/EVP_sha256() is
@@ -27,46 +28,55 @@ static const EVP_MD *sha256_md(void)
 }
 
 /* SHA-256 of a || b with c (or a fresh context when c is NULL). */
-static void sha256_2(EVP_MD_CTX *c, const void *a, size_t alen, const void *b, size_t blen,
-		     uint8_t out[32])
+static int sha256_2(EVP_MD_CTX *c, const void *a, size_t alen, const void *b, size_t blen,
+		    uint8_t out[32])
 {
 	EVP_MD_CTX *own = c ? NULL : (c = EVP_MD_CTX_new());
+	int rc = 0;
 	if (!c || EVP_DigestInit_ex(c, sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, a, alen) != 1 || (blen && EVP_DigestUpdate(c, b, blen) != 1) ||
-	    EVP_DigestFinal_ex(c, out, NULL) != 1)
-		memset(out, 0, 32); /* allocation failure: a hash nothing matches */
+	    EVP_DigestFinal_ex(c, out, NULL) != 1) {
+		char why[256] = "out of memory";
+		unsigned long e = ERR_get_error();
+		if (e)
+			ERR_error_string_n(e, why, sizeof(why));
+		ERR_clear_error();
+		log_store_err("sha-256 failed (%s)", why);
+		rc = SOUK_ECRYPTO;
+	}
 	EVP_MD_CTX_free(own);
+	return rc;
 }
 
-void merkle_sha256_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32])
+int merkle_sha256_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32])
 {
-	sha256_2(c, data, len, NULL, 0, out);
+	return sha256_2(c, data, len, NULL, 0, out);
 }
 
-void merkle_leaf_hash_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32])
+int merkle_leaf_hash_ctx(EVP_MD_CTX *c, const void *data, size_t len, uint8_t out[32])
 {
 	const uint8_t prefix = 0x00;
-	sha256_2(c, &prefix, 1, data, len, out);
+	return sha256_2(c, &prefix, 1, data, len, out);
 }
 
-void merkle_node_hash_ctx(EVP_MD_CTX *c, const uint8_t left[32], const uint8_t right[32],
-			  uint8_t out[32])
+int merkle_node_hash_ctx(EVP_MD_CTX *c, const uint8_t left[32], const uint8_t right[32],
+			 uint8_t out[32])
 {
 	uint8_t buf[65];
 	buf[0] = 0x01;
 	memcpy(buf + 1, left, 32);
 	memcpy(buf + 33, right, 32);
-	sha256_2(c, buf, sizeof(buf), NULL, 0, out);
+	return sha256_2(c, buf, sizeof(buf), NULL, 0, out);
 }
 
-void merkle_leaf_hash(const void *data, size_t len, uint8_t out[32])
+int merkle_leaf_hash(const void *data, size_t len, uint8_t out[32])
 {
-	merkle_leaf_hash_ctx(NULL, data, len, out);
+	return merkle_leaf_hash_ctx(NULL, data, len, out);
 }
 
-void merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
+int merkle_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
 {
-	merkle_node_hash_ctx(NULL, left, right, out);
+	return merkle_node_hash_ctx(NULL, left, right, out);
 }
 
 /* Largest power of two strictly below n (n >= 2). */
@@ -100,16 +110,14 @@ static int range_hash(merkle_node_fn fn, void *ctx, uint64_t start, uint64_t siz
 	if (rc == 0)
 		rc = range_hash(fn, ctx, start + k, size - k, r);
 	if (rc == 0)
-		merkle_node_hash(l, r, out);
+		rc = merkle_node_hash(l, r, out);
 	return rc;
 }
 
 int merkle_root(merkle_node_fn fn, void *ctx, uint64_t size, uint8_t out[32])
 {
-	if (size == 0) {
-		SHA256((const unsigned char *)"", 0, out);
-		return 0;
-	}
+	if (size == 0)
+		return merkle_sha256_ctx(NULL, "", 0, out);
 	return range_hash(fn, ctx, 0, size, out);
 }
 
@@ -195,6 +203,7 @@ int merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t siz
 			    const uint8_t proof[][32], size_t nproof, const uint8_t root[32])
 {
 	uint8_t r[32];
+	int rc = 0;
 	if (index >= size)
 		return SOUK_ECORRUPT;
 	uint64_t fn = index, sn = size - 1;
@@ -203,15 +212,17 @@ int merkle_verify_inclusion(const uint8_t leaf[32], uint64_t index, uint64_t siz
 		if (sn == 0)
 			return SOUK_ECORRUPT;
 		if ((fn & 1) || fn == sn) {
-			merkle_node_hash(proof[i], r, r);
+			rc = merkle_node_hash(proof[i], r, r);
 			if (!(fn & 1))
 				while (!(fn & 1) && fn != 0) {
 					fn >>= 1;
 					sn >>= 1;
 				}
 		} else {
-			merkle_node_hash(r, proof[i], r);
+			rc = merkle_node_hash(r, proof[i], r);
 		}
+		if (rc)
+			return rc;
 		fn >>= 1;
 		sn >>= 1;
 	}
@@ -224,6 +235,7 @@ int merkle_verify_consistency(uint64_t old_size, const uint8_t old_root[32],
 {
 	uint8_t fr[32], sr[32];
 	size_t i = 0;
+	int rc = 0;
 	if (old_size > new_size)
 		return SOUK_ECORRUPT;
 	if (old_size == new_size)
@@ -249,16 +261,18 @@ int merkle_verify_consistency(uint64_t old_size, const uint8_t old_root[32],
 		if (sn == 0)
 			return SOUK_ECORRUPT;
 		if ((fn & 1) || fn == sn) {
-			merkle_node_hash(proof[i], fr, fr);
-			merkle_node_hash(proof[i], sr, sr);
+			if ((rc = merkle_node_hash(proof[i], fr, fr)) == 0)
+				rc = merkle_node_hash(proof[i], sr, sr);
 			if (!(fn & 1))
 				while (!(fn & 1) && fn != 0) {
 					fn >>= 1;
 					sn >>= 1;
 				}
 		} else {
-			merkle_node_hash(sr, proof[i], sr);
+			rc = merkle_node_hash(sr, proof[i], sr);
 		}
+		if (rc)
+			return rc;
 		fn >>= 1;
 		sn >>= 1;
 	}

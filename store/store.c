@@ -14,10 +14,12 @@
  * Integers are big-endian so keys sort numerically.
  *
  * Record value: a fixed 40-byte header then actor, reason, keys, document:
- *   0 u8 format (1)   1 u8 op   2 u16 flags (bit 0 archived)   4 u32 doc_len
+ *   0 u8 format (1)   1 u8 op   2 u16 flags   4 u32 doc_len
  *   8 u64 version    16 u64 seq   24 u64 time_ms
  *  32 u16 actor_len  34 u16 reason_len   36 u32 keys_len
  * keys = repeated (u16 length, bytes): the unique keys this version holds.
+ * flags: bit 0 archived, bit 1 the audit leaf is v2 (every version written
+ * since leaf v2; older ones keep v1 leaves, see store_audit_leaf_data()).
  *
  * Documents are stored as the JSON text the caller gave, byte for byte: the
  * API speaks JSON, the publisher renders JSON, and history must return every
@@ -600,6 +602,8 @@ int store_rec_parse(const MDB_val *v, rec_view_t *r)
 	r->reason = r->actor + r->actor_len;
 	r->keys = (const uint8_t *)r->reason + r->reason_len;
 	r->doc = (const char *)r->keys + r->keys_len;
+	r->raw = p;
+	r->raw_len = v->mv_size;
 	return 0;
 }
 
@@ -685,23 +689,20 @@ int store_chg_parse(const MDB_val *v, chg_view_t *c)
 
 /* ---- audit leaf ------------------------------------------------------------------- */
 
-int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
-			  uint64_t version, store_op_t op, const char *actor,
-			  uint64_t time_ms, const uint8_t doc_sha256[32],
-			  uint8_t *buf, size_t cap, size_t *len)
+/* Both leaf versions start with tag \0, u64 seq, u16 kind_len, kind,
+ * id[16]: written at buf when the whole leaf (n bytes) fits cap; *end is
+ * where the rest goes. */
+static int leaf_head(uint8_t *buf, size_t cap, size_t n, const char *tag, uint64_t seq,
+		     const char *kind, const store_id_t *id, uint8_t **end)
 {
-	/* "souk-leaf-v1" \0, u64 seq, u16 kind_len, kind, id[16], u64 version,
-	 * u8 op, u16 actor_len, actor, u64 time_ms, sha256(doc) */
-	static const char tag[] = "souk-leaf-v1";
-	size_t kl = strlen(kind), al = strlen(actor);
-	size_t n = sizeof(tag) + 8 + 2 + kl + 16 + 8 + 1 + 2 + al + 8 + 32;
-	if (kl > 0xffff || al > 0xffff)
+	size_t tl = strlen(tag) + 1, kl = strlen(kind);
+	uint8_t *p = buf;
+	if (kl > 0xffff)
 		return SOUK_EINVAL;
 	if (n > cap)
 		return SOUK_ETOOBIG;
-	uint8_t *p = buf;
-	memcpy(p, tag, sizeof(tag));
-	p += sizeof(tag);
+	memcpy(p, tag, tl);
+	p += tl;
 	store_put_u64(p, seq);
 	p += 8;
 	store_put_u16(p, (uint16_t)kl);
@@ -709,7 +710,27 @@ int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
 	memcpy(p, kind, kl);
 	p += kl;
 	memcpy(p, id->b, 16);
-	p += 16;
+	*end = p + 16;
+	return 0;
+}
+
+#define LEAF_TAG_SIZE 13 /* "souk-leaf-vN" \0 */
+
+int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
+			  uint64_t version, store_op_t op, const char *actor,
+			  uint64_t time_ms, const uint8_t doc_sha256[32],
+			  uint8_t *buf, size_t cap, size_t *len)
+{
+	/* "souk-leaf-v1" \0, u64 seq, u16 kind_len, kind, id[16], u64 version,
+	 * u8 op, u16 actor_len, actor, u64 time_ms, sha256(doc) */
+	size_t al = strlen(actor);
+	size_t n = LEAF_TAG_SIZE + 8 + 2 + strlen(kind) + 16 + 8 + 1 + 2 + al + 8 + 32;
+	uint8_t *p;
+	if (al > 0xffff)
+		return SOUK_EINVAL;
+	int rc = leaf_head(buf, cap, n, "souk-leaf-v1", seq, kind, id, &p);
+	if (rc)
+		return rc;
 	store_put_u64(p, version);
 	p += 8;
 	*p++ = (uint8_t)op;
@@ -724,25 +745,48 @@ int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
 	return 0;
 }
 
-/* Leaf hash of a change from its history entry; md is a reusable hashing
- * context (NULL: a fresh one per hash). */
+int store_audit_leaf_data_v2(uint64_t seq, const char *kind, const store_id_t *id,
+			     const uint8_t head_sha256[32], const uint8_t doc_sha256[32],
+			     uint8_t *buf, size_t cap, size_t *len)
+{
+	/* "souk-leaf-v2" \0, u64 seq, u16 kind_len, kind, id[16],
+	 * sha256(value without the document), sha256(doc) */
+	size_t n = LEAF_TAG_SIZE + 8 + 2 + strlen(kind) + 16 + 32 + 32;
+	uint8_t *p;
+	int rc = leaf_head(buf, cap, n, "souk-leaf-v2", seq, kind, id, &p);
+	if (rc)
+		return rc;
+	memcpy(p, head_sha256, 32);
+	memcpy(p + 32, doc_sha256, 32);
+	*len = n;
+	return 0;
+}
+
+/* Leaf hash of a change from its history entry (v1 or v2 as its flags
+ * say); md is a reusable hashing context (NULL: a fresh one per hash). */
 int store_leaf_of(uint64_t seq, const char *kind, const store_id_t *id, const rec_view_t *r,
 		  EVP_MD_CTX *md, uint8_t out[32])
 {
-	uint8_t dh[32], buf[512];
+	uint8_t dh[32], hh[32], buf[512];
 	char actor[128];
 	size_t len;
-	if (r->actor_len >= sizeof(actor))
-		return SOUK_ECORRUPT;
-	memcpy(actor, r->actor, r->actor_len);
-	actor[r->actor_len] = 0;
-	merkle_sha256_ctx(md, r->doc, r->doc_len, dh);
-	int rc = store_audit_leaf_data(seq, kind, id, r->version, (store_op_t)r->op, actor,
-				       r->time_ms, dh, buf, sizeof(buf), &len);
+	int rc = merkle_sha256_ctx(md, r->doc, r->doc_len, dh);
 	if (rc)
 		return rc;
-	merkle_leaf_hash_ctx(md, buf, len, out);
-	return 0;
+	if (r->flags & REC_LEAF_V2) {
+		/* the value is header, actor, reason, keys, then the document */
+		rc = merkle_sha256_ctx(md, r->raw, r->raw_len - r->doc_len, hh);
+		if (rc == 0)
+			rc = store_audit_leaf_data_v2(seq, kind, id, hh, dh, buf, sizeof(buf), &len);
+	} else {
+		if (r->actor_len >= sizeof(actor))
+			return SOUK_ECORRUPT;
+		memcpy(actor, r->actor, r->actor_len);
+		actor[r->actor_len] = 0;
+		rc = store_audit_leaf_data(seq, kind, id, r->version, (store_op_t)r->op, actor,
+					   r->time_ms, dh, buf, sizeof(buf), &len);
+	}
+	return rc ? rc : merkle_leaf_hash_ctx(md, buf, len, out);
 }
 
 int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32])
@@ -773,7 +817,8 @@ typedef struct {
 	uint8_t hash[64][32];
 } audit_cache_t;
 
-/* Append leaf `index` and every complete subtree it closes: O(log n). */
+/* Append leaf `index` and every complete subtree it closes: O(log n).
+ * Returns 0, SOUK_ECRYPTO, or an LMDB code. */
 static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32],
 			EVP_MD_CTX *md, audit_cache_t *ac)
 {
@@ -808,7 +853,8 @@ static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t
 				return MDB_CORRUPTED;
 			memcpy(left, lv.mv_data, 32);
 		}
-		merkle_node_hash_ctx(md, left, h, h);
+		if ((rc = merkle_node_hash_ctx(md, left, h, h)) != 0)
+			return rc;
 		index >>= 1;
 	}
 	return MDB_CORRUPTED;
@@ -1199,6 +1245,7 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	 * point into pages the puts below may change */
 	uint64_t seq = b->seq + 1;
 	nr.seq = seq;
+	nr.flags |= REC_LEAF_V2;
 	if (!(vlen = rec_encode(b, &nr)))
 		return SOUK_ENOMEM;
 	rec_view_t enc;
@@ -1234,7 +1281,11 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	v = (MDB_val){ CHG_HDR + kl, cb };
 	LMDB(mdb_put(t, s->db_chg, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
 
-	LMDB(audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac));
+	if ((rc = audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac)) != 0) {
+		if (rc != SOUK_ECRYPTO && rc != MDB_MAP_FULL)
+			rc = store_mdb_err(rc);
+		goto fail;
+	}
 
 	if (m->idem_key) {
 		uint8_t ib[40];

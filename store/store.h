@@ -215,7 +215,21 @@ int store_audit_inclusion_proof(store_t *s, uint64_t index, uint64_t size,
 int store_audit_consistency_proof(store_t *s, uint64_t old_size, uint64_t new_size,
 				  uint8_t proof[][32], size_t *nproof);
 /* The canonical leaf data of a change: fills buf (at most cap bytes) and
- * *len; the leaf hash is SHA-256(0x00 || data). */
+ * *len; the leaf hash is SHA-256(0x00 || data).
+ * v2, every version written by this code: covers the whole version as
+ * stored in history. head_sha256 is SHA-256 of its encoded value up to the
+ * document (header with op, flags (archived, leaf v2), doc length,
+ * version, seq, time; then actor, reason and the unique keys it holds),
+ * doc_sha256 that of the document:
+ *   "souk-leaf-v2" \0, u64 seq, u16 kind_len, kind, id[16], head_sha256,
+ *   doc_sha256 */
+int store_audit_leaf_data_v2(uint64_t seq, const char *kind, const store_id_t *id,
+			     const uint8_t head_sha256[32], const uint8_t doc_sha256[32],
+			     uint8_t *buf, size_t cap, size_t *len);
+/* v1, versions written before leaf v2 (still verified as such): covers
+ * neither the reason, the archived flag nor the unique keys.
+ *   "souk-leaf-v1" \0, u64 seq, u16 kind_len, kind, id[16], u64 version,
+ *   u8 op, u16 actor_len, actor, u64 time_ms, doc_sha256 */
 int store_audit_leaf_data(uint64_t seq, const char *kind, const store_id_t *id,
 			  uint64_t version, store_op_t op, const char *actor,
 			  uint64_t time_ms, const uint8_t doc_sha256[32],

@@ -64,7 +64,7 @@ grep -q '"ok": true' "$tmp/out" && grep -q '"audit_root": "[0-9a-f]\{64\}"' "$tm
 
 # the verifier names the first bad entry of a log edited behind its back
 TAMPER="$B/tools/store_tamper"
-for dmg in edit-doc:37 edit-leaf:50 truncate:120 reorder:64; do
+for dmg in edit-doc:37 edit-reason:41 archive:44 edit-leaf:50 truncate:120 reorder:64; do
 	how=${dmg%%:*}
 	at=${dmg##*:}
 	rm -rf "$tmp/t"

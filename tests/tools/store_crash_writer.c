@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 			m[j].key_lens = kl[j];
 			m[j].nkeys = 1;
 			m[j].actor = "crash-writer";
+			m[j].reason = "crash test"; /* for store_tamper edit-reason */
 		}
 		snprintf(docs[n], sizeof(docs[n]), "{\"tag\":\"%s\",\"last\":%llu}", tag,
 			 (unsigned long long)(i + n - 1));
@@ -79,7 +80,8 @@ int main(int argc, char **argv)
 		kl[n][0] = strlen(keys[n]);
 		m[n] = (store_mut_t){ .op = STORE_OP_UPDATE, .kind = "counter", .id = cid,
 				      .doc = docs[n], .doc_len = strlen(docs[n]), .keys = kp[n],
-				      .key_lens = kl[n], .nkeys = 1, .actor = "crash-writer" };
+				      .key_lens = kl[n], .nkeys = 1, .actor = "crash-writer",
+				      .reason = "crash test" };
 		rc = store_apply(s, m, n + 1);
 		if (rc) {
 			fprintf(stderr, "store_crash_writer, commit of %llu failed (%s)\n",

@@ -2,9 +2,12 @@
  * store_tamper - damage a store the way an attacker with file access would,
  * by editing LMDB directly (for testing the audit verifier).
  *
- *   store_tamper DIR edit-doc|edit-leaf|truncate|reorder SEQ
+ *   store_tamper DIR edit-doc|edit-reason|archive|edit-leaf|truncate|reorder SEQ
  *
  * edit-doc   flips one byte of the document of the history version at SEQ
+ * edit-reason  changes the reason of the version at SEQ (history, and the
+ *            current record when it is that version)
+ * archive    flips the archived flag of the version at SEQ (likewise)
  * edit-leaf  flips one byte of audit leaf SEQ-1
  * truncate   removes change-log entries SEQ.. and their audit leaves
  * reorder    swaps change-log entries SEQ and SEQ+1
@@ -37,12 +40,12 @@ int main(int argc, char **argv)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi chg, hist, audit;
+	MDB_dbi chg, hist, audit, rec;
 	MDB_val k, v;
 	uint64_t seq;
 	uint8_t kb[8];
 	if (argc != 4 || souk_parse_u64(argv[3], 1, UINT64_MAX / 2, &seq) != 0) {
-		fprintf(stderr, "usage: store_tamper DIR edit-doc|edit-leaf|truncate|reorder SEQ\n");
+		fprintf(stderr, "usage: store_tamper DIR edit-doc|edit-reason|archive|edit-leaf|truncate|reorder SEQ\n");
 		return 2;
 	}
 	CHECK(mdb_env_create(&env));
@@ -53,6 +56,7 @@ int main(int argc, char **argv)
 	CHECK(mdb_dbi_open(txn, "changes.v1", 0, &chg));
 	CHECK(mdb_dbi_open(txn, "history.v1", 0, &hist));
 	CHECK(mdb_dbi_open(txn, "audit.v1", 0, &audit));
+	CHECK(mdb_dbi_open(txn, "records.v1", 0, &rec));
 	be64(kb, seq);
 	k = (MDB_val){ 8, kb };
 	const char *how = argv[2];
@@ -67,6 +71,10 @@ int main(int argc, char **argv)
 		MDB_val nv = { hv.mv_size, copy };
 		CHECK(mdb_put(txn, hist, &hkv, &nv, 0));
 		free(copy);
+	} else if (strcmp(how, "edit-reason") == 0) {
+		CHECK(store_raw_rewrite_version(txn, chg, hist, rec, seq, store_raw_edit_reason));
+	} else if (strcmp(how, "archive") == 0) {
+		CHECK(store_raw_rewrite_version(txn, chg, hist, rec, seq, store_raw_edit_archived));
 	} else if (strcmp(how, "edit-leaf") == 0) {
 		uint8_t ak[9] = { 0 }, h[32];
 		be64(ak + 1, seq - 1);

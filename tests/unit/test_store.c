@@ -28,6 +28,18 @@
  * fails (liblmdb's calls bind to this executable's definition). */
 #include "tests/shims/fail_meta.c"
 
+/* SHA-256 that fails while fail_digest is set (the store's hashing binds to
+ * this definition; everything else goes on to libcrypto's). */
+static bool fail_digest;
+int EVP_DigestInit_ex(EVP_MD_CTX *c, const EVP_MD *md, ENGINE *e)
+{
+	static int (*real)(EVP_MD_CTX *, const EVP_MD *, ENGINE *);
+	if (!real)
+		real = (int (*)(EVP_MD_CTX *, const EVP_MD *, ENGINE *))dlsym(RTLD_NEXT,
+									  "EVP_DigestInit_ex");
+	return fail_digest ? 0 : real(c, md, e);
+}
+
 typedef struct {
 	char dir[64];
 	store_t *s;
@@ -645,7 +657,30 @@ static void test_store_audit_root_and_proofs_from_log(void **state)
 
 /* ---- tampering: edit LMDB directly ---------------------------------------- */
 
-typedef enum { T_EDIT_DOC, T_EDIT_LEAF, T_TRUNCATE, T_REORDER, T_DROP_CHANGE, T_EDIT_RECORD } tamper_t;
+typedef enum {
+	T_EDIT_DOC,
+	T_EDIT_LEAF,
+	T_TRUNCATE,
+	T_REORDER,
+	T_DROP_CHANGE,
+	T_EDIT_RECORD,
+	T_EDIT_REASON,
+	T_ARCHIVE,
+} tamper_t;
+
+/* A write txn on the environment in dir, opened with LMDB alone. */
+static void raw_open(const char *dir, MDB_env **env, MDB_txn **txn, MDB_dbi *chg, MDB_dbi *hist,
+		     MDB_dbi *audit, MDB_dbi *rec)
+{
+	assert_int_equal(mdb_env_create(env), 0);
+	mdb_env_set_maxdbs(*env, 16);
+	assert_int_equal(mdb_env_open(*env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(*env, NULL, 0, txn), 0);
+	assert_int_equal(mdb_dbi_open(*txn, "changes.v1", 0, chg), 0);
+	assert_int_equal(mdb_dbi_open(*txn, "history.v1", 0, hist), 0);
+	assert_int_equal(mdb_dbi_open(*txn, "audit.v1", 0, audit), 0);
+	assert_int_equal(mdb_dbi_open(*txn, "records.v1", 0, rec), 0);
+}
 
 static void tamper(const char *dir, tamper_t how, uint64_t seq)
 {
@@ -654,14 +689,7 @@ static void tamper(const char *dir, tamper_t how, uint64_t seq)
 	MDB_dbi chg, hist, audit, rec;
 	MDB_val k, v;
 	uint8_t kb[9];
-	assert_int_equal(mdb_env_create(&env), 0);
-	mdb_env_set_maxdbs(env, 16);
-	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "changes.v1", 0, &chg), 0);
-	assert_int_equal(mdb_dbi_open(txn, "history.v1", 0, &hist), 0);
-	assert_int_equal(mdb_dbi_open(txn, "audit.v1", 0, &audit), 0);
-	assert_int_equal(mdb_dbi_open(txn, "records.v1", 0, &rec), 0);
+	raw_open(dir, &env, &txn, &chg, &hist, &audit, &rec);
 	for (int i = 0; i < 8; i++)
 		kb[i] = (uint8_t)(seq >> (56 - 8 * i));
 	k = (MDB_val){ 8, kb };
@@ -728,6 +756,12 @@ static void tamper(const char *dir, tamper_t how, uint64_t seq)
 	case T_DROP_CHANGE:
 		assert_int_equal(mdb_del(txn, chg, &k, NULL), 0);
 		break;
+	case T_EDIT_REASON:
+		assert_int_equal(store_raw_rewrite_version(txn, chg, hist, rec, seq, store_raw_edit_reason), 0);
+		break;
+	case T_ARCHIVE:
+		assert_int_equal(store_raw_rewrite_version(txn, chg, hist, rec, seq, store_raw_edit_archived), 0);
+		break;
 	case T_EDIT_RECORD: {
 		MDB_cursor *cur;
 		assert_int_equal(mdb_cursor_open(txn, rec, &cur), 0);
@@ -783,6 +817,112 @@ static void test_store_verify_detects_dropped_change(void **state)
 {
 	tamper_case(*state, T_DROP_CHANGE, 9, 8);
 }
+/* the "why" and the archived flag of a version, rewritten in history and in
+ * the current record together: only the leaf (v2) covers them */
+static void test_store_verify_detects_rewritten_reason(void **state)
+{
+	tamper_case(*state, T_EDIT_REASON, 20, 19);
+}
+static void test_store_verify_detects_flipped_archived_flag(void **state)
+{
+	tamper_case(*state, T_ARCHIVE, 20, 19);
+}
+
+static void clear_leaf_v2(uint8_t *v, size_t len)
+{
+	v[STORE_RAW_FLAGS_LOW] &= (uint8_t)~REC_LEAF_V2;
+}
+
+/* Make the first n versions look as written before leaf v2: no REC_LEAF_V2
+ * flag, v1 leaves, and the stored tree rebuilt over them. */
+static void downgrade_to_v1_leaves(const char *dir, uint64_t n)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi chg, hist, audit, rec;
+	static uint8_t lv[64][32];
+	assert_true(n <= 64);
+	raw_open(dir, &env, &txn, &chg, &hist, &audit, &rec);
+	for (uint64_t seq = 1; seq <= n; seq++) {
+		uint8_t kb[8], hk[64];
+		char kind[STORE_KIND_MAX + 1];
+		MDB_val k = { 8, kb }, v, hv;
+		rec_view_t r;
+		chg_view_t c;
+		assert_int_equal(store_raw_rewrite_version(txn, chg, hist, rec, seq, clear_leaf_v2), 0);
+		store_put_u64(kb, seq);
+		assert_int_equal(mdb_get(txn, chg, &k, &v), 0);
+		assert_int_equal(store_chg_parse(&v, &c), 0);
+		memcpy(kind, c.kind, c.kind_len);
+		kind[c.kind_len] = 0;
+		MDB_val hkv = { store_raw_hist_key(v.mv_data, hk), hk };
+		assert_int_equal(mdb_get(txn, hist, &hkv, &hv), 0);
+		assert_int_equal(store_rec_parse(&hv, &r), 0);
+		assert_false(r.flags & REC_LEAF_V2);
+		assert_int_equal(store_leaf_of(seq, kind, &c.id, &r, NULL, lv[seq - 1]), 0);
+	}
+	assert_int_equal(mdb_drop(txn, audit, 0), 0);
+	for (unsigned level = 0; (n >> level) > 0; level++) {
+		uint64_t m = n >> level;
+		for (uint64_t i = 0; i < m; i++) {
+			uint8_t ak[9];
+			ak[0] = (uint8_t)level;
+			store_put_u64(ak + 1, i);
+			MDB_val akv = { 9, ak }, av = { 32, lv[i] };
+			assert_int_equal(mdb_put(txn, audit, &akv, &av, 0), 0);
+		}
+		for (uint64_t i = 0; i < m / 2; i++)
+			assert_int_equal(merkle_node_hash(lv[2 * i], lv[2 * i + 1], lv[i]), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* An environment whose versions carry v1 leaves (written before leaf v2)
+ * still verifies, also with v2 leaves appended; its v1 leaves still catch
+ * what they cover. */
+static void test_store_verify_accepts_v1_leaves(void **state)
+{
+	fx_t *f = *state;
+	uint64_t bad = 0;
+	uint8_t v2leaf[32], v1leaf[32];
+	store_opts_t o = { .map_size = 1 << 20 };
+	fill(f->s, 10);
+	assert_int_equal(store_audit_leaf(f->s, 3, v2leaf), 0);
+	store_close(&f->s);
+	downgrade_to_v1_leaves(f->dir, 10);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
+	assert_int_equal(store_audit_leaf(f->s, 3, v1leaf), 0);
+	assert_memory_not_equal(v1leaf, v2leaf, 32);
+	assert_int_equal(store_audit_verify(f->s, &bad), 0);
+	fill(f->s, 5);
+	assert_int_equal(store_audit_verify(f->s, &bad), 0);
+	assert_int_equal(bad, UINT64_MAX);
+	store_close(&f->s);
+	tamper(f->dir, T_EDIT_DOC, 4);
+	assert_int_equal(store_open(f->dir, &o, &f->s), 0);
+	assert_int_equal(store_audit_verify(f->s, &bad), SOUK_ECORRUPT);
+	assert_int_equal(bad, 3);
+}
+
+/* A hashing failure fails the commit instead of writing a leaf nothing
+ * matches: the log stays as it was and verifies. */
+static void test_store_hash_failure_fails_the_mutation(void **state)
+{
+	fx_t *f = *state;
+	fill(f->s, 3);
+	store_mut_t m = mk(STORE_OP_CREATE, "product", "{\"n\":1}", NULL);
+	fail_digest = true;
+	int rc = store_apply(f->s, &m, 1);
+	fail_digest = false;
+	assert_int_equal(rc, SOUK_ECRYPTO);
+	assert_int_equal(m.result, SOUK_ECRYPTO);
+	assert_int_equal(fixture_last_seq(f->s), 3);
+	assert_int_equal(store_audit_verify(f->s, NULL), 0);
+	create(f->s, "{\"n\":2}", NULL);
+	assert_int_equal(store_audit_verify(f->s, NULL), 0);
+}
+
 static void test_store_verify_detects_edited_record(void **state)
 {
 	fx_t *f = *state;
@@ -1317,6 +1457,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_reorder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_dropped_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_verify_detects_edited_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_verify_detects_rewritten_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_verify_detects_flipped_archived_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_verify_accepts_v1_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_hash_failure_fails_the_mutation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_map_grows_from_tiny_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_dead_reader_is_cleared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_open_once_per_process_and_fork, setup, teardown),
