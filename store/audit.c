@@ -510,6 +510,16 @@ out:
 	return rc;
 }
 
+typedef struct {
+	MDB_val k, v;
+} ckpt_put_t;
+
+static int ckpt_put(store_t *s, MDB_txn *txn, void *arg)
+{
+	ckpt_put_t *p = arg;
+	return store_mdb_err(mdb_put(txn, s->db_ckpt, &p->k, &p->v, 0));
+}
+
 int store_audit_checkpoint(store_t *s, const char *priv_path, store_checkpoint_t *out, char *text)
 {
 	EVP_PKEY *key = NULL;
@@ -517,7 +527,6 @@ int store_audit_checkpoint(store_t *s, const char *priv_path, store_checkpoint_t
 	store_checkpoint_t cp = { 0 };
 	char msg[STORE_CHECKPOINT_TEXT_MAX];
 	size_t siglen = 64;
-	MDB_txn *txn = NULL;
 	int rc = store_check_handle(s);
 	if (rc)
 		return rc;
@@ -544,28 +553,8 @@ int store_audit_checkpoint(store_t *s, const char *priv_path, store_checkpoint_t
 		 * operator keeps checkpoints elsewhere too) */
 		uint8_t kb[8];
 		store_put_u64(kb, cp.size);
-		MDB_val k = { 8, kb }, v = { strlen(text), text };
-		pthread_mutex_lock(&s->wlock);
-		for (int attempt = 0; attempt < 8; attempt++) {
-			pthread_rwlock_rdlock(&s->maplock);
-			rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-			if (rc == 0) {
-				rc = mdb_put(txn, s->db_ckpt, &k, &v, 0);
-				if (rc == 0)
-					rc = mdb_txn_commit(txn);
-				else
-					mdb_txn_abort(txn);
-			}
-			pthread_rwlock_unlock(&s->maplock);
-			if (rc == MDB_MAP_RESIZED)
-				rc = store_adopt_map_size(s) == 0 ? MDB_MAP_RESIZED : SOUK_ESTORE;
-			else if (rc == MDB_MAP_FULL)
-				rc = store_grow_map(s) == 0 ? MDB_MAP_FULL : SOUK_EMAPFULL;
-			else
-				break;
-		}
-		pthread_mutex_unlock(&s->wlock);
-		rc = (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE)) ? store_mdb_err(rc) : rc;
+		ckpt_put_t put = { { 8, kb }, { strlen(text), text } };
+		rc = store_write_txn(s, ckpt_put, &put);
 		if (rc)
 			goto out;
 	}

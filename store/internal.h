@@ -27,7 +27,7 @@ struct store {
 	dev_t dev;
 	ino_t ino;
 	_Atomic bool dead;             /* a fatal environment error was seen */
-	uint64_t applies_since_check;  /* under wlock */
+	_Atomic uint64_t applies_since_check;
 	uint64_t last_id_prefix;       /* ordered ids, under wlock */
 	_Atomic uint64_t last_check_ms; /* last mdb_reader_check (monotonic) */
 	char dir[4096];
@@ -81,6 +81,18 @@ const char *store_fs_refused(unsigned long f_type);
 int store_rd_begin(store_t *s, MDB_txn **txn);
 void store_rd_end(store_t *s, MDB_txn *txn);
 int store_mdb_err(int rc);
+
+/* The body of a write transaction: 0 to commit, STORE_TXN_AGAIN to abort
+ * and run again, or an error (a souk code, LMDB's already translated) to
+ * abort and return it. It may run several times: start from scratch. */
+#define STORE_TXN_AGAIN 1
+typedef int (*store_txn_fn)(store_t *s, MDB_txn *txn, void *arg);
+/* One write transaction with fn as its body, under wlock: begins it
+ * (adopting a map grown by another process), commits, grows the map and runs
+ * again on SOUK_EMAPFULL (from fn or the commit), and translates LMDB codes
+ * (a fatal error marks the store dead). A read-only store gets a read-only
+ * txn, committed too (fn must not write). */
+int store_write_txn(store_t *s, store_txn_fn fn, void *arg);
 /* store_mdb_err() for a call on s: MDB_PANIC (a fatal environment error)
  * also marks the store dead, so every later call fails with SOUK_EPANIC. */
 int store_mdb_rc(store_t *s, int rc);

@@ -253,6 +253,53 @@ void store_rd_end(store_t *s, MDB_txn *txn)
 	pthread_rwlock_unlock(&s->maplock);
 }
 
+int store_write_txn(store_t *s, store_txn_fn fn, void *arg)
+{
+	MDB_txn *txn;
+	unsigned flags = s->opts.read_only ? MDB_RDONLY : 0;
+	int rc = SOUK_ESTORE;
+	pthread_mutex_lock(&s->wlock);
+	for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_txn_begin(s->env, NULL, flags, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			/* another process grew the map: adopt its size, begin again */
+			pthread_rwlock_unlock(&s->maplock);
+			if ((rc = store_adopt_map_size(s)) != 0)
+				break;
+			rc = SOUK_ESTORE;
+			continue;
+		}
+		if (rc) {
+			pthread_rwlock_unlock(&s->maplock);
+			rc = store_mdb_rc(s, rc);
+			break;
+		}
+		rc = fn(s, txn, arg);
+		if (rc == 0) {
+			rc = mdb_txn_commit(txn);
+			if (rc == MDB_MAP_FULL)
+				rc = SOUK_EMAPFULL;
+			else if (rc)
+				rc = store_commit_err(s, rc);
+		} else {
+			mdb_txn_abort(txn);
+		}
+		pthread_rwlock_unlock(&s->maplock);
+		if (rc == STORE_TXN_AGAIN)
+			continue;
+		if (rc == SOUK_EMAPFULL && !(flags & MDB_RDONLY)) {
+			if ((rc = store_grow_map(s)) != 0)
+				break;
+			rc = SOUK_EMAPFULL;
+			continue;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return rc == STORE_TXN_AGAIN ? SOUK_ESTORE : rc;
+}
+
 int store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out)
 {
 	MDB_val k = { strlen(name), (void *)name }, v;
@@ -331,85 +378,46 @@ static int read_schema_version(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
 	return 0;
 }
 
-static int setup_schema(store_t *s)
+/* Open (read-write: create or migrate) the schema in one txn. */
+static int setup_schema_txn(store_t *s, MDB_txn *txn, void *arg)
 {
-	MDB_txn *txn = NULL;
 	uint32_t ver = 0;
-	int rc;
 	bool ro = s->opts.read_only;
-
-	for (int attempt = 0;; attempt++) {
-		rc = mdb_txn_begin(s->env, NULL, ro ? MDB_RDONLY : 0, &txn);
-		if (rc == MDB_MAP_RESIZED && attempt < 8) {
-			mdb_env_set_mapsize(s->env, 0);
-			continue;
-		}
-		if (rc)
-			return store_mdb_err(rc);
-		rc = mdb_dbi_open(txn, "meta", ro ? 0 : MDB_CREATE, &s->db_meta);
-		if (rc == MDB_NOTFOUND && ro) {
-			rc = SOUK_ENOENT;
-			log_store_err("'%s' holds no souk data", s->dir);
-			goto fail_mapped;
-		}
-		if (rc == 0)
-			rc = read_schema_version(txn, s->db_meta, &ver);
-		if (rc)
-			goto fail;
-		if (ver > STORE_SCHEMA_VERSION) {
-			log_store_err("schema version %u is newer than this program (%u)", ver,
-				      STORE_SCHEMA_VERSION);
-			rc = SOUK_EVERSION;
-			goto fail_mapped;
-		}
-		if (ver < STORE_SCHEMA_VERSION) {
-			if (ro) {
-				log_store_err("schema version %u needs migration to %u (open read-write once)",
-					      ver, STORE_SCHEMA_VERSION);
-				rc = SOUK_EVERSION;
-				goto fail_mapped;
-			}
-			for (size_t i = 0; i < SOUK_ARRAY_LEN(migrations); i++) {
-				if (migrations[i].to <= ver)
-					continue;
-				if ((rc = migrations[i].fn(s, txn)) != 0)
-					goto fail;
-				log_store_info("migrated schema to version %u (%s)", migrations[i].to,
-					       migrations[i].what);
-			}
-			uint8_t b[4];
-			store_put_u32(b, STORE_SCHEMA_VERSION);
-			MDB_val k = { 14, (void *)"schema_version" }, v = { 4, b };
-			if ((rc = mdb_put(txn, s->db_meta, &k, &v, 0)) != 0)
-				goto fail;
-		}
-		if ((rc = open_dbis(s, txn)) != 0)
-			goto fail;
-		rc = mdb_txn_commit(txn);
-		txn = NULL;
-		if (rc == MDB_MAP_FULL && !ro && attempt < 8) {
-			MDB_envinfo info;
-			mdb_env_info(s->env, &info);
-			mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
-			continue;
-		}
+	int rc = mdb_dbi_open(txn, "meta", ro ? 0 : MDB_CREATE, &s->db_meta);
+	if (rc == MDB_NOTFOUND && ro) {
+		log_store_err("'%s' holds no souk data", s->dir);
+		return SOUK_ENOENT;
+	}
+	if (rc == 0)
+		rc = read_schema_version(txn, s->db_meta, &ver);
+	if (rc)
 		return store_mdb_err(rc);
+	if (ver > STORE_SCHEMA_VERSION) {
+		log_store_err("schema version %u is newer than this program (%u)", ver,
+			      STORE_SCHEMA_VERSION);
+		return SOUK_EVERSION;
 	}
-fail:
-	if (rc == MDB_MAP_FULL && txn) {
-		/* a tiny first map: grow and run the migration again */
-		MDB_envinfo info;
-		mdb_txn_abort(txn);
-		mdb_env_info(s->env, &info);
-		if (mdb_env_set_mapsize(s->env, info.me_mapsize * 2) == 0)
-			return setup_schema(s);
-		return SOUK_EMAPFULL;
+	if (ver < STORE_SCHEMA_VERSION) {
+		if (ro) {
+			log_store_err("schema version %u needs migration to %u (open read-write once)",
+				      ver, STORE_SCHEMA_VERSION);
+			return SOUK_EVERSION;
+		}
+		for (size_t i = 0; i < SOUK_ARRAY_LEN(migrations); i++) {
+			if (migrations[i].to <= ver)
+				continue;
+			if ((rc = migrations[i].fn(s, txn)) != 0)
+				return store_mdb_err(rc);
+			log_store_info("migrated schema to version %u (%s)", migrations[i].to,
+				       migrations[i].what);
+		}
+		uint8_t b[4];
+		store_put_u32(b, STORE_SCHEMA_VERSION);
+		MDB_val k = { 14, (void *)"schema_version" }, v = { 4, b };
+		if ((rc = mdb_put(txn, s->db_meta, &k, &v, 0)) != 0)
+			return store_mdb_err(rc);
 	}
-	rc = store_mdb_err(rc);
-fail_mapped:
-	if (txn)
-		mdb_txn_abort(txn);
-	return rc;
+	return store_mdb_err(open_dbis(s, txn));
 }
 
 int store_open(const char *dir, const store_opts_t *opts, store_t **out)
@@ -473,7 +481,8 @@ int store_open(const char *dir, const store_opts_t *opts, store_t **out)
 		goto fail;
 	}
 	store_reader_check_due(s, true);
-	if ((rc = setup_schema(s)) != 0)
+	/* a read-only store commits a read-only txn: that keeps its dbi handles */
+	if ((rc = store_write_txn(s, setup_schema_txn, NULL)) != 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -817,8 +826,7 @@ typedef struct {
 	uint8_t hash[64][32];
 } audit_cache_t;
 
-/* Append leaf `index` and every complete subtree it closes: O(log n).
- * Returns 0, SOUK_ECRYPTO, or an LMDB code. */
+/* Append leaf `index` and every complete subtree it closes: O(log n). */
 static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t leaf[32],
 			EVP_MD_CTX *md, audit_cache_t *ac)
 {
@@ -830,7 +838,7 @@ static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t
 		store_put_u64(kb + 1, index);
 		MDB_val k = { 9, kb }, v = { 32, h };
 		if ((rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE)) != 0)
-			return rc;
+			return store_mdb_err(rc);
 		bool have_left = false;
 		if (ac) {
 			if ((index & 1) && (ac->valid >> level & 1) && ac->index[level] == index - 1) {
@@ -848,16 +856,16 @@ static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t
 			store_put_u64(kb + 1, index - 1);
 			MDB_val lk = { 9, kb }, lv;
 			if ((rc = mdb_get(txn, dbi, &lk, &lv)) != 0)
-				return rc;
+				return rc == MDB_NOTFOUND ? SOUK_ECORRUPT : store_mdb_err(rc);
 			if (lv.mv_size != 32)
-				return MDB_CORRUPTED;
+				return SOUK_ECORRUPT;
 			memcpy(left, lv.mv_data, 32);
 		}
 		if ((rc = merkle_node_hash_ctx(md, left, h, h)) != 0)
 			return rc;
 		index >>= 1;
 	}
-	return MDB_CORRUPTED;
+	return SOUK_ECORRUPT;
 }
 
 /* ---- apply ------------------------------------------------------------------------- */
@@ -873,7 +881,7 @@ static bool mut_level_error(int rc)
 	do {                                                                               \
 		int lrc_ = (x);                                                            \
 		if (lrc_) {                                                                \
-			rc = lrc_ == MDB_MAP_FULL ? MDB_MAP_FULL : store_mdb_err(lrc_);    \
+			rc = store_mdb_err(lrc_);                                          \
 			goto fail;                                                         \
 		}                                                                          \
 	} while (0)
@@ -1063,10 +1071,7 @@ static int ukey_release(void *arg, const uint8_t *k, size_t kl)
 	int rc = ukey_holder(c, k, kl, buf, &key);
 	if (rc != UKEY_OURS)
 		return rc < 0 ? rc : 0;
-	rc = mdb_del(c->txn, c->s->db_ukey, &key, NULL);
-	if (rc)
-		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-	return 0;
+	return store_mdb_err(mdb_del(c->txn, c->s->db_ukey, &key, NULL));
 }
 
 static int ukey_claim(void *arg, const uint8_t *k, size_t kl)
@@ -1077,9 +1082,7 @@ static int ukey_claim(void *arg, const uint8_t *k, size_t kl)
 	int rc = mdb_put(c->txn, c->s->db_ukey, &key, &v, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return v.mv_size == 16 && memcmp(v.mv_data, c->id->b, 16) == 0 ? 0 : SOUK_EEXIST;
-	if (rc)
-		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
-	return 0;
+	return store_mdb_err(rc);
 }
 
 /* Encode r at b->val: returns the length, 0 when out of memory. */
@@ -1281,11 +1284,8 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	v = (MDB_val){ CHG_HDR + kl, cb };
 	LMDB(mdb_put(t, s->db_chg, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
 
-	if ((rc = audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac)) != 0) {
-		if (rc != SOUK_ECRYPTO && rc != MDB_MAP_FULL)
-			rc = store_mdb_err(rc);
+	if ((rc = audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac)) != 0)
 		goto fail;
-	}
 
 	if (m->idem_key) {
 		uint8_t ib[40];
@@ -1315,7 +1315,8 @@ static void mut_reset(store_mut_t *m, int result)
 }
 
 /* Every mutation of the batch in txn. Returns 0 or a batch-level error
- * (MDB_MAP_FULL kept as is); *redo asks for the batch again with nested txns. */
+ * (SOUK_EMAPFULL: grow and run again); *redo asks for the batch again with
+ * nested txns. */
 static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bool nested,
 		       bool *redo)
 {
@@ -1336,7 +1337,7 @@ static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bo
 		if (nested) {
 			rc = mdb_txn_begin(b->s->env, txn, 0, &child);
 			if (rc)
-				return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+				return store_mdb_err(rc);
 		}
 		b->txn = nested ? child : txn;
 		int r = apply_one(b, m, &wrote);
@@ -1344,7 +1345,7 @@ static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bo
 		if (r == 0 && child) {
 			rc = mdb_txn_commit(child);
 			if (rc)
-				return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+				return store_mdb_err(rc);
 		} else if (child) {
 			mdb_txn_abort(child);
 		}
@@ -1363,16 +1364,36 @@ static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bo
 		mut_reset(m, r);
 	}
 	if (b->seq != seq0 && (rc = meta_put_u64(txn, b->s->db_meta, "last_seq", b->seq)) != 0)
-		return rc == MDB_MAP_FULL ? rc : store_mdb_err(rc);
+		return store_mdb_err(rc);
 	return 0;
+}
+
+typedef struct {
+	batch_t *b;
+	store_mut_t *muts;
+	size_t n;
+	bool nested;
+} apply_ctx_t;
+
+static int apply_txn(store_t *s, MDB_txn *txn, void *arg)
+{
+	apply_ctx_t *a = arg;
+	bool redo = false;
+	a->b->now = souk_now_real_ms();
+	int rc = apply_batch(a->b, txn, a->muts, a->n, a->nested, &redo);
+	if (rc == 0 && redo) {
+		log_store_info("a mutation failed after its first write; the batch of %zu runs again with a nested txn per mutation",
+			       a->n);
+		a->nested = true;
+		return STORE_TXN_AGAIN;
+	}
+	return rc;
 }
 
 int store_apply(store_t *s, store_mut_t *muts, size_t n)
 {
-	MDB_txn *txn = NULL;
 	batch_t b = { .s = s };
 	int rc = store_check_handle(s);
-	bool locked = false, nested = false, wlocked = false;
 	if (rc)
 		return rc;
 	if (n == 0)
@@ -1393,64 +1414,15 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		rc = SOUK_ENOMEM;
 		goto done;
 	}
-	pthread_mutex_lock(&s->wlock);
-	wlocked = true;
-	for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
-		bool redo = false;
-		b.now = souk_now_real_ms();
-		pthread_rwlock_rdlock(&s->maplock);
-		locked = true;
-		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-		if (rc == MDB_MAP_RESIZED) {
-			pthread_rwlock_unlock(&s->maplock);
-			locked = false;
-			if ((rc = store_adopt_map_size(s)) != 0)
-				break;
-			continue;
-		}
-		if (rc) {
-			rc = store_mdb_rc(s, rc);
-			break;
-		}
-		rc = apply_batch(&b, txn, muts, n, nested, &redo);
-		if (rc == 0 && !redo) {
-			rc = mdb_txn_commit(txn);
-			if (rc != 0 && rc != MDB_MAP_FULL)
-				rc = store_commit_err(s, rc);
-		} else
-			mdb_txn_abort(txn);
-		txn = NULL;
-		pthread_rwlock_unlock(&s->maplock);
-		locked = false;
-		if (redo) {
-			log_store_info("a mutation failed after its first write; the batch of %zu runs again with a nested txn per mutation",
-				       n);
-			nested = true;
-			continue;
-		}
-		if (rc == MDB_MAP_FULL) {
-			if ((rc = store_grow_map(s)) != 0)
-				break;
-			rc = MDB_MAP_FULL;
-			continue;
-		}
-		if (rc > 0 || (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE))
-			rc = store_mdb_err(rc);
-		break;
-	}
-	if (rc == MDB_MAP_FULL)
-		rc = SOUK_EMAPFULL;
-	if (locked)
-		pthread_rwlock_unlock(&s->maplock);
-	if (rc == 0) {
-		bool force = ++s->applies_since_check >= READER_CHECK_EVERY;
+	apply_ctx_t ac = { &b, muts, n, false };
+	if ((rc = store_write_txn(s, apply_txn, &ac)) == 0) {
+		bool force = atomic_fetch_add(&s->applies_since_check, 1) + 1 >= READER_CHECK_EVERY;
 		if (force)
-			s->applies_since_check = 0;
+			atomic_store(&s->applies_since_check, 0);
 		store_reader_check_due(s, force);
 	}
 done:
-	if (wlocked)
-		pthread_mutex_unlock(&s->wlock);
+
 	EVP_MD_CTX_free(b.md);
 	free(b.ids);
 	free(b.val);

@@ -1417,6 +1417,28 @@ static void test_store_dead_after_failed_meta_write(void **state)
 	create(f->s, "{\"n\":4}", NULL);
 }
 
+/* Every write txn goes through one loop: a checkpoint whose commit loses
+ * its meta-page write kills the store like a failed store_apply(). */
+static void test_store_checkpoint_commit_failure_kills_store(void **state)
+{
+	fx_t *f = *state;
+	char key[96], arm[96], text[STORE_CHECKPOINT_TEXT_MAX];
+	snprintf(key, sizeof(key), "%s/audit.key", f->dir);
+	snprintf(arm, sizeof(arm), "%s/arm", f->dir);
+	assert_int_equal(store_audit_keygen(key, NULL), 0);
+	fill(f->s, 2);
+	FILE *a = fopen(arm, "w");
+	assert_non_null(a);
+	fclose(a);
+	setenv("SOUK_FAIL_META_ARM", arm, 1);
+	int rc = store_audit_checkpoint(f->s, key, NULL, text);
+	unsetenv("SOUK_FAIL_META_ARM");
+	assert_int_equal(access(arm, F_OK), -1);
+	assert_int_equal(rc, SOUK_EPANIC);
+	assert_int_equal(store_status(f->s), SOUK_EPANIC);
+	assert_int_equal(fixture_last_seq(f->s), UINT64_MAX);
+}
+
 static void test_store_refuses_network_filesystems(void **state)
 {
 	(void)state;
@@ -1471,6 +1493,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_backup_is_consistent_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_checkpoint_sign_and_detect_rewrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_dead_after_failed_meta_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_checkpoint_commit_failure_kills_store, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
