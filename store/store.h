@@ -107,7 +107,9 @@ typedef struct {
 
 /* Apply a batch in one durable write transaction. Returns 0 when the commit
  * is on disk (each mut has its own result), or an error when the commit
- * failed (then no mutation happened and all results are that error). */
+ * failed (all results are that error): then no mutation happened, except
+ * with SOUK_EPANIC, after which the batch may or may not be on disk (retry
+ * with the same idempotency keys after a restart). */
 int store_apply(store_t *s, store_mut_t *muts, size_t n);
 
 /* A record as read: doc is heap memory the caller frees. */
