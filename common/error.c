@@ -25,6 +25,7 @@ const char *souk_strerror(int code)
 	case SOUK_EPERM: return "not permitted";
 	case SOUK_EFS: return "unsuitable filesystem";
 	case SOUK_ENOMEM: return "out of memory";
+	case SOUK_EREUSED: return "idempotency key already used for another request";
 	default: break;
 	}
 	if (code < 0 && code > SOUK_EBASE)

@@ -29,7 +29,8 @@ enum {
 	SOUK_EPERM = -1017,     /* not authorised */
 	SOUK_EFS = -1018,       /* unsuitable filesystem (network, FUSE) */
 	SOUK_ENOMEM = -1019,    /* allocation failed */
-	SOUK_ELAST = -1020,
+	SOUK_EREUSED = -1020,   /* idempotency key reused for another request */
+	SOUK_ELAST = -1021,
 };
 
 /* Human-readable text for any souk return code (project codes or -errno). */
