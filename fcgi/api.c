@@ -867,11 +867,7 @@ static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp, uin
 	if (rc != 0)
 		return -1;
 	memset(m, 0, sizeof(*m));
-	m->id = r.id;
-	m->version = r.version;
-	m->seq = r.seq;
-	m->time_ms = r.time_ms;
-	m->replayed = true;
+	store_idem_replay(&r, m);
 	return 1;
 }
 

@@ -127,12 +127,18 @@ int store_idem_check(store_t *s, MDB_txn *txn, store_mut_t *m, uint8_t *scope, s
 		return 0;
 	if (rc)
 		return rc;
-	m->id = r.id;
-	m->version = r.version;
-	m->seq = r.seq;
-	m->time_ms = r.time_ms;
-	m->replayed = true;
+	store_idem_replay(&r, m);
 	return 1;
+}
+
+void store_idem_replay(const store_idem_t *r, store_mut_t *m)
+{
+	m->result = 0;
+	m->id = r->id;
+	m->version = r->version;
+	m->seq = r->seq;
+	m->time_ms = r->time_ms;
+	m->replayed = true;
 }
 
 int store_idem_put(store_t *s, MDB_txn *txn, const store_mut_t *m, const uint8_t *scope,

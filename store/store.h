@@ -209,6 +209,8 @@ typedef struct {
  * fingerprint differ. */
 int store_idem_get(store_t *s, const char *kind, const char *principal, const char *key,
 		   size_t key_len, const uint8_t *fp, store_idem_t *out);
+/* m's outputs as store_apply() sets them for a replay of r. */
+void store_idem_replay(const store_idem_t *r, store_mut_t *m);
 
 #define STORE_IDEM_EXPIRE_PER_TXN 1000u /* keys deleted per write txn */
 typedef struct {
