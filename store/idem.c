@@ -336,6 +336,19 @@ static int expire_all(store_t *s, int (*fn)(store_t *, MDB_txn *, expiry_t *), e
 	return 0;
 }
 
+static int v1_count(store_t *s, uint64_t *n)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = store_mdb_err(mdb_stat(txn, s->db_idem, &st));
+	store_rd_end(s, txn);
+	*n = rc == 0 ? st.ms_entries : 0;
+	return rc;
+}
+
 int store_idem_expire_opts(store_t *s, uint64_t older_than_ms, const store_idem_expire_opts_t *o,
 			   uint64_t *removed)
 {
@@ -357,19 +370,17 @@ int store_idem_expire_opts(store_t *s, uint64_t older_than_ms, const store_idem_
 	e.cutoff = now > older_than_ms ? now - older_than_ms : 0;
 	e.per_txn = o->per_txn ? o->per_txn : STORE_IDEM_EXPIRE_PER_TXN;
 	rc = expire_all(s, chunk_v2, &e, o, &total, &stopped);
-	if (rc == 0 && !stopped && atomic_load(&s->idem_v1_keys)) {
-		MDB_txn *txn;
-		MDB_stat st;
+	/* schema-1 keys: asked again each run, since a process of the previous
+	 * version may still write them during an upgrade */
+	uint64_t v1 = 0;
+	if (rc == 0 && !stopped && (rc = v1_count(s, &v1)) == 0 && v1 > 0) {
+		atomic_store(&s->idem_v1_keys, true);
 		rc = expire_all(s, chunk_v1, &e, o, &total, &stopped);
-		if (rc == 0 && !stopped && (rc = store_rd_begin(s, &txn)) == 0) {
-			rc = store_mdb_err(mdb_stat(txn, s->db_idem, &st));
-			store_rd_end(s, txn);
-			if (rc == 0 && st.ms_entries == 0) {
-				atomic_store(&s->idem_v1_keys, false);
-				log_store_info("idempotency, no keys of schema version 1 left");
-			}
-		}
+		if (rc == 0 && !stopped && (rc = v1_count(s, &v1)) == 0 && v1 == 0)
+			log_store_info("idempotency, no keys of schema version 1 left");
 	}
+	if (rc == 0 && !stopped && v1 == 0)
+		atomic_store(&s->idem_v1_keys, false);
 	if (removed)
 		*removed = total;
 	return rc;
