@@ -268,11 +268,10 @@ static void make_v1(fx_t *f, uint64_t old_ms, uint64_t young_ms)
 	uint64_t times[2] = {old_ms, young_ms};
 	for (int i = 0; i < 2; i++) {
 		uint8_t val[40] = {0};
-		for (int b = 0; b < 8; b++) {
+		for (int b = 0; b < 8; b++)
 			val[7 - b] = (uint8_t)(times[i] >> (8 * b));
-			val[24 + 7 - b] = (uint8_t)(1 >> (8 * b));             /* version */
-			val[32 + 7 - b] = (uint8_t)((uint64_t)(7 + i) >> (8 * b)); /* seq */
-		}
+		val[31] = 1;                /* version */
+		val[39] = (uint8_t)(7 + i); /* seq */
 		memset(val + 8, 0xa0 + i, 16); /* id */
 		k = (MDB_val){6 + strlen(keys[i] + 6), (void *)keys[i]};
 		v = (MDB_val){40, val};
