@@ -26,6 +26,7 @@ const char *souk_strerror(int code)
 	case SOUK_EFS: return "unsuitable filesystem";
 	case SOUK_ENOMEM: return "out of memory";
 	case SOUK_EPANIC: return "storage environment had a fatal error (restart to reopen it)";
+	case SOUK_EREUSED: return "idempotency key already used for another request";
 	default: break;
 	}
 	if (code < 0 && code > SOUK_EBASE)

@@ -30,7 +30,8 @@ enum {
 	SOUK_EFS = -1018,       /* unsuitable filesystem (network, FUSE) */
 	SOUK_ENOMEM = -1019,    /* allocation failed */
 	SOUK_EPANIC = -1020,    /* storage environment had a fatal error: restart */
-	SOUK_ELAST = -1021,
+	SOUK_EREUSED = -1021,   /* idempotency key reused for another request */
+	SOUK_ELAST = -1022,
 };
 
 /* Human-readable text for any souk return code (project codes or -errno). */

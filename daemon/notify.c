@@ -3,13 +3,17 @@
  */
 #include "daemon/notify.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "common/error.h"
 #include "common/log.h"
 
 bool notify_enabled(void)
@@ -89,4 +93,87 @@ uint64_t notify_watchdog_usec(void)
 	if (sd_watchdog_enabled(0, &usec) <= 0)
 		return 0;
 	return usec;
+}
+
+/* ---- keep-alive during start-up ------------------------------------------------ */
+
+#define NOTIFY_STARTUP_MAGIC 0x4e535455u /* "NSTU" */
+
+struct notify_startup {
+	uint32_t magic;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	bool stop;
+	uint64_t every_ms, extend_ms;
+};
+
+static void *startup_main(void *arg)
+{
+	notify_startup_t *ns = arg;
+	pthread_mutex_lock(&ns->mu);
+	while (!ns->stop) {
+		struct timespec ts;
+		notify_extend_timeout(ns->extend_ms * 1000);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += (time_t)(ns->every_ms / 1000);
+		ts.tv_nsec += (long)(ns->every_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!ns->stop && pthread_cond_timedwait(&ns->cv, &ns->mu, &ts) == 0) {
+		}
+	}
+	pthread_mutex_unlock(&ns->mu);
+	return NULL;
+}
+
+int notify_startup_begin(uint64_t every_ms, uint64_t extend_ms, notify_startup_t **out)
+{
+	notify_startup_t *ns;
+	pthread_condattr_t ca;
+	int rc;
+
+	*out = NULL;
+	if (every_ms == 0 || extend_ms <= every_ms)
+		return SOUK_EINVAL;
+	if (!notify_enabled())
+		return 0;
+	if ((ns = calloc(1, sizeof(*ns))) == NULL)
+		return SOUK_ENOMEM;
+	ns->magic = NOTIFY_STARTUP_MAGIC;
+	ns->every_ms = every_ms;
+	ns->extend_ms = extend_ms;
+	pthread_mutex_init(&ns->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ns->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((rc = pthread_create(&ns->thread, NULL, startup_main, ns)) != 0) {
+		log_daemon_warn("notify, cannot start the start-up keep-alive (%s)", strerror(rc));
+		pthread_cond_destroy(&ns->cv);
+		pthread_mutex_destroy(&ns->mu);
+		free(ns);
+		return -rc;
+	}
+	*out = ns;
+	return 0;
+}
+
+void notify_startup_end(notify_startup_t **pns)
+{
+	notify_startup_t *ns = *pns;
+	if (ns == NULL)
+		return;
+	pthread_mutex_lock(&ns->mu);
+	ns->stop = true;
+	pthread_cond_signal(&ns->cv);
+	pthread_mutex_unlock(&ns->mu);
+	pthread_join(ns->thread, NULL);
+	pthread_cond_destroy(&ns->cv);
+	pthread_mutex_destroy(&ns->mu);
+	ns->magic = 0;
+	free(ns);
+	*pns = NULL;
 }

@@ -23,3 +23,16 @@ int notify_watchdog(void);
 int notify_extend_timeout(uint64_t usec);
 /* Watchdog interval systemd asked for (WATCHDOG_USEC for this pid), 0 if none. */
 uint64_t notify_watchdog_usec(void);
+
+/*
+ * While a long start-up step blocks the calling thread (soukd builds its
+ * first image before READY=1 and before its event loop runs): a thread that
+ * sends EXTEND_TIMEOUT_USEC=<extend_ms in usec> at once and then every
+ * every_ms, so systemd's TimeoutStartSec= keeps being extended while the
+ * step runs and runs out extend_ms after it stops (or the process hangs
+ * with the thread gone). *out is NULL (and nothing is sent) without
+ * NOTIFY_SOCKET. notify_startup_end() stops the thread and waits for it.
+ */
+typedef struct notify_startup notify_startup_t;
+int notify_startup_begin(uint64_t every_ms, uint64_t extend_ms, notify_startup_t **out);
+void notify_startup_end(notify_startup_t **ns);

@@ -12,9 +12,14 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/control.h"
+#include "daemon/notify.h"
 #include "daemon/publisher.h"
 #include "shm/shm.h"
 #include "store/store.h"
+
+/* While the first image is built: EXTEND_TIMEOUT_USEC of 30 s every 10 s. */
+#define SOUKD_START_EXTEND_EVERY_MS 10000
+#define SOUKD_START_EXTEND_MS 30000
 
 struct soukd_publish {
 	soukd_t *d;
@@ -153,7 +158,13 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),
 	    .max_busy_pct = clamp_u32(cfg->publish.max_busy_pct),
 	};
+	/* the first image is built here, before READY=1: ask systemd for more
+	 * start-up time while it runs, however large the catalog */
+	notify_startup_t *ns = NULL;
+	if (notify_startup_begin(SOUKD_START_EXTEND_EVERY_MS, SOUKD_START_EXTEND_MS, &ns) != 0)
+		log_daemon_warn("publisher, start-up time is not extended while the first image is built");
 	rc = publisher_new(d->base, sp->store, sp->ctl, &po, &sp->pub);
+	notify_startup_end(&ns);
 	if (rc) {
 		log_daemon_err("publisher, cannot start (%s)", souk_strerror(rc));
 		goto fail;

@@ -19,8 +19,9 @@ typedef struct soukd_publish soukd_publish_t;
 
 /* Call after soukd_start() (its control socket is the single-instance
  * guard), then soukd_publish_attach(); on error everything opened is closed
- * again. The full build runs here, so READY=1 (sent by soukd_start) comes
- * before the first image; workers answer 503 until it is published. */
+ * again. The full build of the first image runs here, before READY=1 (sent
+ * by soukd_run()); meanwhile systemd's start timeout is extended with
+ * EXTEND_TIMEOUT_USEC (notify_startup_begin()). */
 int soukd_publish_start(soukd_t *d, soukd_publish_t **out);
 /* After soukd_start(): the control command `publish`. */
 int soukd_publish_attach(soukd_publish_t *sp);

@@ -787,6 +787,17 @@ static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	return doc;
 }
 
+static void idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	problem_t p;
+	problem_init(&p);
+	problem_set(&p, 422, PROBLEM_IDEM_REUSED, "Idempotency-Key reused",
+		    "this Idempotency-Key was sent with another request body; use a new key "
+		    "for a new request");
+	problem_field(&p, "Idempotency-Key", "already used for a different request");
+	resp_problem(th, req, resp, &p);
+}
+
 /* Submit one mutation; maps store results to problems. true when committed. */
 static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, store_mut_t *m)
 {
@@ -822,23 +833,53 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
 		fail(th, req, resp, 422, PROBLEM_VALIDATION, "Validation failed", "%s",
 		     souk_strerror(m->result));
 		return false;
+	case SOUK_EREUSED: idem_reused(th, req, resp); return false;
 	default: internal(th, req, resp, m->result); return false;
 	}
 }
 
-static bool idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+/* What the request is, for a replay to be compared with (its body as sent). */
+#define API_IDEM_ROUTE "/api/v1/products"
+
+/*
+ * The Idempotency-Key of a create, checked before the body is read, so that
+ * a retried request gets the first response even when its body would not
+ * validate any more: 0 when there is none or it is new (fp then holds the
+ * request's fingerprint), 1 when it replays a recorded create (m filled as
+ * store_apply() fills a replay), -1 once a problem has been sent (422 when
+ * the key came with another body). Keys are scoped by the principal (the
+ * admin bearer's actor).
+ */
+static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp, uint8_t fp[32],
+		   store_mut_t *m)
 {
 	const char *k = req->idem_key;
+	store_idem_t r;
 	if (k == NULL)
-		return true;
+		return 0;
 	size_t n = strlen(k);
 	bool ok = n > 0 && n <= STORE_IDEM_MAX;
 	for (size_t i = 0; ok && i < n; i++)
 		ok = (unsigned char)k[i] >= 0x21 && (unsigned char)k[i] < 0x7f;
-	if (!ok)
+	if (!ok) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "Idempotency-Key must be 1 to 255 visible ASCII characters");
-	return ok;
+		return -1;
+	}
+	int rc = store_idem_fingerprint("POST", API_IDEM_ROUTE, req->body, req->body_len, fp);
+	if (rc == 0)
+		rc = store_idem_get(th->api->store, API_KIND, API_ACTOR, k, n, fp, &r);
+	if (rc == SOUK_ENOENT)
+		return 0;
+	if (rc == SOUK_EREUSED)
+		idem_reused(th, req, resp);
+	else if (rc != 0)
+		internal(th, req, resp, rc);
+	if (rc != 0)
+		return -1;
+	memset(m, 0, sizeof(*m));
+	store_idem_replay(&r, m);
+	return 1;
 }
 
 /* validated document -> serialized doc + sku key */
@@ -918,16 +959,26 @@ static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	json_t *in = NULL, *norm = NULL;
-	prepared_t pr;
+	prepared_t pr = {.doc = NULL};
 	store_mut_t m;
-	if (!idem_ok(th, req, resp) || (in = read_body(th, req, resp)) == NULL)
+	uint8_t fp[32];
+	int idem = idem_ok(th, req, resp, fp, &m);
+	if (idem < 0)
 		return;
-	if (!product_mut(th, req, resp, in, STORE_OP_CREATE, &norm, &pr, &m))
-		goto out;
-	m.idem_key = req->idem_key;
-	m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
-	if (!submit(th, req, resp, &m))
-		goto out;
+	if (idem == 1) { /* a retry of a recorded create: its first answer */
+		resp_header_u64(resp, "Souk-Seq", m.seq, false);
+		resp_header(th, resp, "Idempotent-Replayed", "true");
+	} else {
+		if ((in = read_body(th, req, resp)) == NULL)
+			return;
+		if (!product_mut(th, req, resp, in, STORE_OP_CREATE, &norm, &pr, &m))
+			goto out;
+		m.idem_key = req->idem_key;
+		m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
+		m.idem_fp = req->idem_key ? fp : NULL;
+		if (!submit(th, req, resp, &m))
+			goto out;
+	}
 	char hex[33];
 	store_id_hex(&m.id, hex);
 	resp_header(th, resp, "Location", "/api/v1/products/%s", hex);

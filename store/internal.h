@@ -20,6 +20,8 @@ struct store {
 	uint32_t magic;
 	MDB_env *env;
 	MDB_dbi db_meta, db_rec, db_hist, db_chg, db_ukey, db_idem, db_audit, db_ckpt;
+	MDB_dbi db_idem2, db_idem_time; /* idempotency keys, schema 2 (store/idem.c) */
+	_Atomic bool idem_v1_keys;      /* idem.v1 (schema 1) still holds keys */
 	pthread_mutex_t wlock;     /* one writer at a time (LMDB requires it) */
 	pthread_rwlock_t maplock;  /* txns hold it shared; map resizes exclusive */
 	store_opts_t opts;
@@ -141,3 +143,19 @@ static inline uint16_t store_get_u16(const uint8_t *p)
 /* Audit tree access inside a transaction. */
 int store_audit_node(MDB_txn *txn, MDB_dbi dbi, unsigned level, uint64_t index, uint8_t out[32]);
 int store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *name, uint64_t *out);
+
+/* Idempotency keys (store/idem.c). The scope of a key: kind \0 principal
+ * (the actor) \0 key. */
+#define STORE_IDEM_PRINCIPAL_MAX 63
+#define STORE_IDEM_SCOPE_MAX (STORE_KIND_MAX + 1 + STORE_IDEM_PRINCIPAL_MAX + 1 + STORE_IDEM_MAX)
+int store_idem_migrate_to_2(store_t *s, MDB_txn *txn);
+/* After the migrations: open the schema-2 tables (an MDB code). */
+int store_idem_open(store_t *s, MDB_txn *txn);
+/* Inside the write txn, before any write of m: 1 when m replays a recorded
+ * key (m's outputs filled, replayed=true), 0 when the key is new (scope
+ * filled for store_idem_put), SOUK_EREUSED or another error. */
+int store_idem_check(store_t *s, MDB_txn *txn, store_mut_t *m, uint8_t *scope, size_t *scope_len);
+/* Record m's key (m->id, version and seq set) with its time index entry;
+ * returns an MDB code. */
+int store_idem_put(store_t *s, MDB_txn *txn, const store_mut_t *m, const uint8_t *scope,
+		   size_t scope_len, uint64_t now);

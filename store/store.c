@@ -1,7 +1,7 @@
 /*
  * store/store.c - LMDB environment, schema, records, history, change log.
  *
- * Sub-databases (schema version 1; names carry the version so a migration
+ * Sub-databases (schema version 2; names carry the version so a migration
  * can build a new layout beside the old one in the same transaction):
  *   meta             "schema_version" -> u32, "last_seq" -> u64
  *   records.v1       kind \0 id[16]            -> record value
@@ -9,6 +9,10 @@
  *   changes.v1       seq                       -> change value
  *   ukeys.v1         kind \0 unique-key bytes  -> id[16]
  *   idem.v1          kind \0 idempotency key   -> time, id, version, seq
+ *                    (schema 1; only read and expired, see store/idem.c)
+ *   idem.v2          kind \0 actor \0 key       -> time, id, version, seq,
+ *                                                 request fingerprint
+ *   idemtime.v2      time || idem.v2 key       -> (empty), for expiry
  *   audit.v1         level u8, index u64       -> SHA-256 of a complete subtree
  *   checkpoints.v1   tree size                 -> signed checkpoint text
  * Integers are big-endian so keys sort numerically.
@@ -348,6 +352,7 @@ static const struct {
 	const char *what;
 } migrations[] = {
 	{ 1, migrate_to_1, "records, history, change log, unique keys, idempotency keys, audit log, checkpoints" },
+	{ 2, store_idem_migrate_to_2, "idempotency keys by principal with a fingerprint and a time index" },
 };
 
 static int open_dbis(store_t *s, MDB_txn *txn)
@@ -359,7 +364,7 @@ static int open_dbis(store_t *s, MDB_txn *txn)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return store_idem_open(s, txn);
 }
 
 static int read_schema_version(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
@@ -874,7 +879,8 @@ static int audit_append(MDB_txn *txn, MDB_dbi dbi, uint64_t index, const uint8_t
 static bool mut_level_error(int rc)
 {
 	return rc == SOUK_EINVAL || rc == SOUK_ENOENT || rc == SOUK_EEXIST ||
-	       rc == SOUK_ECONFLICT || rc == SOUK_ETOOBIG || rc == SOUK_ECORRUPT;
+	       rc == SOUK_ECONFLICT || rc == SOUK_ETOOBIG || rc == SOUK_ECORRUPT ||
+	       rc == SOUK_EREUSED;
 }
 
 #define LMDB(x)                                                                            \
@@ -1126,7 +1132,7 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 {
 	store_t *s = b->s;
 	MDB_txn *t = b->txn;
-	uint8_t ek[EK_MAX + 8], ik[STORE_KIND_MAX + 1 + STORE_IDEM_MAX], leaf[32];
+	uint8_t ek[EK_MAX + 8], ik[STORE_IDEM_SCOPE_MAX], leaf[32];
 	size_t ekl, ikl = 0, vlen, new_keys_len = 0, cur_keys_len = 0;
 	rec_view_t cur = { 0 }, nr = { 0 }, old = { 0 };
 	bool have_cur = false;
@@ -1136,28 +1142,8 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	*wrote = false;
 	if ((rc = validate_mut(m)) != 0)
 		return rc;
-	if (m->idem_key) {
-		size_t kl = strlen(m->kind);
-		memcpy(ik, m->kind, kl);
-		ik[kl] = 0;
-		memcpy(ik + kl + 1, m->idem_key, m->idem_key_len);
-		ikl = kl + 1 + m->idem_key_len;
-		k = (MDB_val){ ikl, ik };
-		rc = mdb_get(t, s->db_idem, &k, &v);
-		if (rc == 0) {
-			const uint8_t *p = v.mv_data;
-			if (v.mv_size != 8 + 16 + 8 + 8)
-				return SOUK_ECORRUPT;
-			memcpy(m->id.b, p + 8, 16);
-			m->version = store_get_u64(p + 24);
-			m->seq = store_get_u64(p + 32);
-			m->time_ms = store_get_u64(p);
-			m->replayed = true;
-			return 0;
-		}
-		if (rc != MDB_NOTFOUND)
-			return store_mdb_err(rc);
-	}
+	if (m->idem_key && (rc = store_idem_check(s, t, m, ik, &ikl)) != 0)
+		return rc == 1 ? 0 : rc;
 
 	if (m->op == STORE_OP_CREATE && id_is_zero(&m->id))
 		if ((rc = batch_id_new(b, &m->id)) != 0)
@@ -1287,19 +1273,11 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	if ((rc = audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac)) != 0)
 		goto fail;
 
-	if (m->idem_key) {
-		uint8_t ib[40];
-		store_put_u64(ib, b->now);
-		memcpy(ib + 8, m->id.b, 16);
-		store_put_u64(ib + 24, nr.version);
-		store_put_u64(ib + 32, seq);
-		k = (MDB_val){ ikl, ik };
-		v = (MDB_val){ 40, ib };
-		LMDB(mdb_put(t, s->db_idem, &k, &v, MDB_NOOVERWRITE));
-	}
 	m->version = nr.version;
 	m->seq = seq;
 	m->time_ms = nr.time_ms;
+	if (m->idem_key)
+		LMDB(store_idem_put(s, t, m, ik, ikl, b->now));
 	rc = 0;
 fail:
 	return rc;
@@ -1709,62 +1687,6 @@ int store_last_seq(store_t *s, uint64_t *out)
 	store_rd_end(s, txn);
 	if (rc == 0)
 		*out = seq;
-	return rc;
-}
-
-/* ---- idempotency keys ----------------------------------------------------------------- */
-
-int store_idem_expire(store_t *s, uint64_t older_than_ms, uint64_t *removed)
-{
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	uint64_t n = 0, now = souk_now_real_ms();
-	uint64_t cutoff = now > older_than_ms ? now - older_than_ms : 0;
-	int rc = store_check_handle(s);
-	if (rc)
-		return rc;
-	if (s->opts.read_only)
-		return -EROFS;
-	pthread_mutex_lock(&s->wlock);
-	for (int attempt = 0; attempt < GROW_ATTEMPTS; attempt++) {
-		n = 0;
-		pthread_rwlock_rdlock(&s->maplock);
-		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-		if (rc == MDB_MAP_RESIZED) {
-			pthread_rwlock_unlock(&s->maplock);
-			store_adopt_map_size(s);
-			continue;
-		}
-		if (rc == 0)
-			rc = mdb_cursor_open(txn, s->db_idem, &cur);
-		for (int g = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc; g == 0;
-		     g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			if (v.mv_size == 40 && store_get_u64(v.mv_data) > cutoff)
-				continue;
-			if ((rc = mdb_cursor_del(cur, 0)) != 0)
-				break;
-			n++;
-		}
-		if (cur)
-			mdb_cursor_close(cur);
-		cur = NULL;
-		if (txn) {
-			if (rc == 0)
-				rc = mdb_txn_commit(txn);
-			else
-				mdb_txn_abort(txn);
-		}
-		txn = NULL;
-		pthread_rwlock_unlock(&s->maplock);
-		if (rc == MDB_MAP_FULL && store_grow_map(s) == 0)
-			continue;
-		break;
-	}
-	pthread_mutex_unlock(&s->wlock);
-	rc = store_mdb_err(rc);
-	if (removed)
-		*removed = rc == 0 ? n : 0;
 	return rc;
 }
 

@@ -37,9 +37,13 @@
  *   the keys that version held.
  * - REVERT: a new version whose document, keys and archived flag equal those
  *   of version revert_to.
- * - Idempotency keys are per kind. A replay returns the first mutation's
- *   id/version/seq with replayed=true and writes nothing. Only successful
- *   mutations record their key. store_idem_expire() forgets old keys.
+ * - Idempotency keys are scoped by (kind, actor): the actor is the principal
+ *   that made the request, and two principals never share a key. A replay
+ *   returns the first mutation's id/version/seq with replayed=true and
+ *   writes nothing; when both the first mutation and the replay carry a
+ *   request fingerprint (idem_fp) and they differ, the replay fails with
+ *   SOUK_EREUSED instead. Only successful mutations record their key.
+ *   store_idem_expire() forgets old keys, oldest first, in bounded chunks.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -94,10 +98,13 @@ typedef struct {
 	const char *reason;           /* why (may be NULL) */
 	const char *idem_key;         /* Idempotency-Key (may be NULL) */
 	size_t idem_key_len;
+	const uint8_t *idem_fp;       /* 32-byte request fingerprint
+	                                 (store_idem_fingerprint), or NULL */
 	bool doc_is_json_object;      /* doc was made by json_dumps() of a jansson
 	                                 object: skip parsing it again */
 	/* out */
-	int result;                   /* 0, SOUK_ECONFLICT, SOUK_EEXIST, SOUK_ENOENT, ... */
+	int result;                   /* 0, SOUK_ECONFLICT, SOUK_EEXIST, SOUK_ENOENT,
+	                                 SOUK_EREUSED, ... */
 	uint64_t version;             /* new version */
 	uint64_t seq;                 /* change-log sequence */
 	uint64_t time_ms;             /* when the version was written (the
@@ -191,14 +198,50 @@ int store_backup(store_t *s, const char *dir);
 
 /* ---- extensions ---------------------------------------------------------- */
 
-#define STORE_SCHEMA_VERSION 1u
+#define STORE_SCHEMA_VERSION 2u /* 2: idempotency keys by principal, time index */
 #define STORE_KIND_MAX 32       /* [a-z0-9_]{1,32} */
 #define STORE_KEY_MAX 400       /* unique key bytes */
 #define STORE_IDEM_MAX 255      /* idempotency key bytes */
 #define STORE_DOC_MAX (4u << 20) /* document bytes */
 #define STORE_PROOF_MAX 64      /* hashes in any proof */
 
-/* Forget idempotency keys recorded more than older_than_ms ago. */
+/* ---- idempotency keys (store/idem.c) ---- */
+
+/* SHA-256 of method \0 route \0 body: what a replay must repeat. */
+int store_idem_fingerprint(const char *method, const char *route, const void *body, size_t len,
+			   uint8_t out[32]);
+/* What a key recorded, looked up outside any write (a retried request can be
+ * answered before its body is parsed). */
+typedef struct {
+	store_id_t id;
+	uint64_t version;
+	uint64_t seq;
+	uint64_t time_ms;
+} store_idem_t;
+/* 0 and *out; SOUK_ENOENT when the key is not recorded in the scope
+ * (kind, principal); SOUK_EREUSED when fp (may be NULL) and the recorded
+ * fingerprint differ. */
+int store_idem_get(store_t *s, const char *kind, const char *principal, const char *key,
+		   size_t key_len, const uint8_t *fp, store_idem_t *out);
+/* m's outputs as store_apply() sets them for a replay of r. */
+void store_idem_replay(const store_idem_t *r, store_mut_t *m);
+
+#define STORE_IDEM_EXPIRE_PER_TXN 1000u /* keys deleted per write txn */
+typedef struct {
+	uint32_t per_txn; /* keys per write txn, 0 = STORE_IDEM_EXPIRE_PER_TXN */
+	uint64_t now_ms;  /* the time older_than_ms counts back from, 0 = now */
+	/* After each chunk that left more to do, with no lock held: removed so
+	 * far. Non-zero stops the expiry (shutdown); the next run goes on. */
+	int (*between)(void *arg, uint64_t removed);
+	void *arg;
+} store_idem_expire_opts_t;
+/* Forget idempotency keys recorded more than older_than_ms ago, oldest
+ * first, at most per_txn per write transaction; between transactions the
+ * writer lock is released and expiry pauses as long as the chunk held it,
+ * so other writers (of every process) wait at most one chunk. */
+int store_idem_expire_opts(store_t *s, uint64_t older_than_ms, const store_idem_expire_opts_t *o,
+			   uint64_t *removed);
+/* The same with the default options. */
 int store_idem_expire(store_t *s, uint64_t older_than_ms, uint64_t *removed);
 /* Clear reader slots left by dead processes (also done at open and every
  * few commits); *cleared may be NULL. */

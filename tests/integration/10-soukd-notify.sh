@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/10-soukd-notify.sh - soukd speaks the systemd notify
-# protocol when NOTIFY_SOCKET is set: READY=1, RELOADING=1 with
-# MONOTONIC_USEC on SIGHUP, READY=1 again, WATCHDOG=1 at half WATCHDOG_USEC,
-# STOPPING=1 on SIGTERM.
+# protocol when NOTIFY_SOCKET is set: EXTEND_TIMEOUT_USEC while it builds the
+# first image, READY=1, RELOADING=1 with MONOTONIC_USEC on SIGHUP, READY=1
+# again, WATCHDOG=1 at start and at half WATCHDOG_USEC, STOPPING=1 on SIGTERM.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -40,6 +40,10 @@ SOUKD_PID=$!
 check "soukd sends READY=1 after start-up" wait_for 20 has_at_least READY=1 1
 check "the first image is published before READY=1" compgen -G "/dev/shm/$INST.img.*"
 check "READY=1 comes with a STATUS= text" grep -q '^STATUS=running, config generation 1$' "$OUT"
+ex=$(line_of EXTEND_TIMEOUT_USEC=30000000 1); r1=$(line_of READY=1 1); w1=$(line_of WATCHDOG=1 1)
+check "soukd extends the start timeout (EXTEND_TIMEOUT_USEC) while it builds the first image, before READY=1" \
+	[ -n "$ex" ] && [ -n "$r1" ] && [ "$ex" -lt "$r1" ]
+check "the first WATCHDOG=1 is sent at start, before READY=1" [ -n "$w1" ] && [ "$w1" -lt "$r1" ]
 check "soukd answers the watchdog (WATCHDOG=1)" wait_for 20 has_at_least WATCHDOG=1 2
 
 kill -HUP "$SOUKD_PID"
@@ -65,7 +69,18 @@ start_listener 2
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=200000 "$SOUKD" -c "$CONF" 2>"$T/soukd2.log" &
 SOUKD_PID=$!
 wait_for 20 has_at_least READY=1 1
-sleep 0.5 # four watchdog periods: keep-alives would have shown by now
+# With the watchdog on, soukd sends WATCHDOG=1 at start before READY=1 (see
+# above) and then from a 100 ms timer on its event loop. Two reloads, each
+# a later turn of that loop, after more than one period of wall time: a
+# due timer fires in the turn that handles the signal, so by the second
+# READY=1 after them a keep-alive would have been sent, however slowly the
+# machine runs.
+sleep 0.3
+kill -HUP "$SOUKD_PID"
+wait_for 20 has_at_least READY=1 2
+kill -HUP "$SOUKD_PID"
+wait_for 20 has_at_least READY=1 3
+check "two reloads went through with the watchdog off" has_at_least READY=1 3
 check "daemon.watchdog: false sends no WATCHDOG=1" [ "$(count WATCHDOG=1)" -eq 0 ]
 souk_stop_soukd; rc=$?
 check "soukd exits 0 (watchdog off)" [ "$rc" -eq 0 ]

@@ -53,7 +53,7 @@ done
 # The unit contract the daemon relies on.
 want_soukd=(Type=notify "WatchdogSec=" "ExecStartPre=/usr/sbin/soukd --check-config -c /etc/souk/souk.yaml"
 	'ExecReload=/bin/kill -HUP $MAINPID' Restart=on-failure User=souk StateDirectory=souk
-	RuntimeDirectory=souk RuntimeDirectoryPreserve=yes LimitMEMLOCK= LimitCORE=0)
+	RuntimeDirectory=souk RuntimeDirectoryPreserve=yes LimitCORE=0)
 missing=""
 for w in "${want_soukd[@]}"; do grep -qF -- "$w" systemd/soukd.service || missing="$missing '$w'"; done
 [ -z "$missing" ] && ok "soukd.service: notify, watchdog, config check before start, reload by SIGHUP, souk user" ||

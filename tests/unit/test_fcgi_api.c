@@ -80,16 +80,12 @@ static int teardown(void **state)
 }
 
 /* one request; the previous response's image and arena are released first */
-static int call(fix_t *f, const char *method, const char *uri, const char *auth,
-		const char *if_match, const char *body)
+static int call_req(fix_t *f, const api_req_t *req)
 {
-	api_req_t req = { .method = method, .uri = uri, .authorization = auth,
-			  .if_match = if_match, .body = body,
-			  .body_len = body ? strlen(body) : 0 };
 	json_decref(f->body);
 	f->body = NULL;
 	api_finish(&f->th);
-	api_handle(&f->th, &req, &f->resp);
+	api_handle(&f->th, req, &f->resp);
 	if (f->resp.body_len > 0 && f->resp.content_type != NULL &&
 	    strstr(f->resp.content_type, "json") != NULL) {
 		json_error_t e;
@@ -97,6 +93,15 @@ static int call(fix_t *f, const char *method, const char *uri, const char *auth,
 		assert_non_null(f->body);
 	}
 	return f->resp.status;
+}
+
+static int call(fix_t *f, const char *method, const char *uri, const char *auth,
+		const char *if_match, const char *body)
+{
+	api_req_t req = { .method = method, .uri = uri, .authorization = auth,
+			  .if_match = if_match, .body = body,
+			  .body_len = body ? strlen(body) : 0 };
+	return call_req(f, &req);
 }
 
 static const char *field(fix_t *f, const char *name)
@@ -201,6 +206,43 @@ static void test_fcgi_api_idempotent_replay_returns_first_result(void **state)
 	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 409);
 }
 
+/* A key sent again with another body is a 422 naming the header, and
+ * creates nothing; the replay is decided before the body is looked at, so
+ * a retry that would now be refused (here: its media type) still gets the
+ * first answer. */
+static void test_fcgi_api_idempotency_key_with_another_body_is_422(void **state)
+{
+	fix_t *f = *state;
+	const char *p2 = "{\"sku\":\"A-2\",\"seller\":\"s1\",\"category\":\"home\","
+			 "\"title\":{\"en\":\"Cup\"},\"price\":{\"GBP\":300}}";
+	api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+			 .idem_key = "k-2", .body = P1, .body_len = strlen(P1) };
+	assert_int_equal(call_req(f, &rq), 201);
+	char id[33];
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	uint64_t seq = store_last_seq(f->s);
+
+	api_req_t other = rq;
+	other.body = p2;
+	other.body_len = strlen(p2);
+	assert_int_equal(call_req(f, &other), 422);
+	assert_string_equal(field(f, "type"), "https://souk.dev/problems/idempotency-key-reused");
+	json_t *e = json_array_get(json_object_get(f->body, "errors"), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "field")), "Idempotency-Key");
+	other.body = "{\"sku\":";
+	other.body_len = strlen(other.body);
+	assert_int_equal(call_req(f, &other), 422); /* not 400: the key decides first */
+	assert_string_equal(field(f, "type"), "https://souk.dev/problems/idempotency-key-reused");
+	assert_int_equal(store_last_seq(f->s), seq);
+
+	api_req_t retry = rq;
+	retry.content_type = "text/plain";
+	assert_int_equal(call_req(f, &retry), 201);
+	assert_true(has_header(f, "Idempotent-Replayed: true"));
+	assert_string_equal(field(f, "id"), id);
+	assert_int_equal(store_last_seq(f->s), seq);
+}
+
 static void test_fcgi_api_bad_input_is_a_problem(void **state)
 {
 	fix_t *f = *state;
@@ -273,6 +315,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fcgi_api_create_read_update_revert_delete,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_idempotent_replay_returns_first_result,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_idempotency_key_with_another_body_is_422,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_bad_input_is_a_problem, setup,
 						teardown),

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,16 +293,23 @@ static void recv_msg(int fd, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* A datagram socket standing in for systemd's, bound in fx's directory. */
+static int notify_socket(fx_t *fx, struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/notify.sock", fx->dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	return fd;
+}
+
 static void test_notify_messages_only_with_socket(void **state)
 {
 	fx_t *fx = *state;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
 	char buf[512];
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", fx->dir);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int fd = notify_socket(fx, &sa);
 
 	unsetenv("NOTIFY_SOCKET");
 	assert_false(notify_enabled());
@@ -329,6 +337,36 @@ static void test_notify_messages_only_with_socket(void **state)
 	close(fd);
 }
 
+/* The start-up keep-alive sends EXTEND_TIMEOUT_USEC at once and then again
+ * every interval while the step runs; nothing without NOTIFY_SOCKET. */
+static void test_notify_startup_extends_timeout_until_end(void **state)
+{
+	fx_t *fx = *state;
+	struct sockaddr_un sa;
+	notify_startup_t *ns = NULL;
+	char buf[512];
+	int fd = notify_socket(fx, &sa);
+
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(notify_startup_begin(5, 50, &ns), 0);
+	assert_null(ns);
+	assert_int_equal(notify_startup_begin(5, 5, &ns), SOUK_EINVAL);
+
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	assert_int_equal(notify_startup_begin(5, 50, &ns), 0);
+	assert_non_null(ns);
+	for (int i = 0; i < 3; i++) { /* the first one and two repeats */
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		recv_msg(fd, buf, sizeof(buf));
+		assert_string_equal(buf, "EXTEND_TIMEOUT_USEC=50000");
+	}
+	notify_startup_end(&ns);
+	assert_null(ns);
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +374,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_soukd_hooks_reload_status_and_held_shutdown, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_messages_only_with_socket, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_startup_extends_timeout_until_end, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_soukd_new_refuses_broken_config, setup, teardown),
 	};
 	log_init("test_soukd", LOG_TARGET_STDERR);
