@@ -52,6 +52,29 @@ static inline uint64_t fixture_last_seq(store_t *s)
 	return store_last_seq(s, &seq) == 0 ? seq : UINT64_MAX;
 }
 
+/* With tests/shims/fail_meta.c linked in: arm (dir/arm) makes LMDB's next
+ * meta-page write fail; 0 or -1. fixture_meta_disarm() says whether it
+ * fired (1) or not (0). */
+static inline int fixture_meta_arm(const char *dir)
+{
+	static char arm[256];
+	int len = snprintf(arm, sizeof(arm), "%s/arm", dir);
+	FILE *f = len > 0 && (size_t)len < sizeof(arm) ? fopen(arm, "w") : NULL;
+	if (!f)
+		return -1;
+	fclose(f);
+	return setenv("SOUK_FAIL_META_ARM", arm, 1);
+}
+static inline int fixture_meta_disarm(void)
+{
+	const char *arm = getenv("SOUK_FAIL_META_ARM");
+	int fired = arm && access(arm, F_OK) != 0;
+	if (arm)
+		unlink(arm);
+	unsetenv("SOUK_FAIL_META_ARM");
+	return fired;
+}
+
 /* inst (n bytes) becomes souktest-<tag>-<pid>-<count>-<random>: a shared-memory
  * instance name no other test run uses. */
 static inline void fixture_instance(char *inst, size_t n, const char *tag)

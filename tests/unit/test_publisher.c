@@ -24,6 +24,10 @@
 #include "store/store.h"
 #include "tests/unit/fixture.h"
 
+/* pwrite() that fails LMDB's next meta-page write while the file named by
+ * SOUK_FAIL_META_ARM exists (the fail_meta shim, linked in) */
+#include "tests/shims/fail_meta.c"
+
 typedef struct {
 	char dir[64];
 	char db[96];
@@ -255,6 +259,31 @@ static void test_publisher_poll_catches_lost_datagram(void **state)
 	publisher_stats(f->p, &ps);
 	assert_int_equal(ps.datagrams, 0);
 	assert_true(ps.poll_catchups >= 1);
+}
+
+/* A store that died (failed meta-page write) is a failure the poll reports,
+ * not a quiet interval. */
+static void test_publisher_poll_reports_dead_store(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	publisher_stats_t ps;
+	create(f, "P1", "Before", 100, &id);
+	start(f, 20);
+	assert_int_equal(fixture_meta_arm(f->dir), 0);
+	store_mut_t m = { .op = STORE_OP_CREATE, .kind = "product", .doc = "{}", .doc_len = 2,
+			  .actor = "test" };
+	assert_int_equal(store_apply(f->s, &m, 1), SOUK_EPANIC);
+	assert_int_equal(fixture_meta_disarm(), 1);
+	publisher_stats(f->p, &ps);
+	uint64_t failures = ps.failures;
+	for (int i = 0; i < 1000 && ps.failures == failures; i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+		publisher_stats(f->p, &ps);
+	}
+	assert_true(ps.failures > failures);
 }
 
 static void test_publisher_archive_and_publish_now(void **state)
@@ -899,6 +928,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_publisher_size_limit_follows_the_catalog, setup,
 					    teardown),
 	    cmocka_unit_test(test_publisher_rebuild_wait_arithmetic),
+	    cmocka_unit_test_setup_teardown(test_publisher_poll_reports_dead_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_publisher_capped_rebuild_still_comes, setup,
 					    teardown),
 	};

@@ -1369,7 +1369,6 @@ static void test_store_checkpoint_sign_and_detect_rewrite(void **state)
 static void test_store_dead_after_failed_meta_write(void **state)
 {
 	fx_t *f = *state;
-	char arm[96];
 	uint64_t seq = 77;
 	store_info_t info = { .last_seq = 77 };
 	store_rec_t rec;
@@ -1378,15 +1377,10 @@ static void test_store_dead_after_failed_meta_write(void **state)
 	assert_int_equal(store_last_seq(f->s, &seq), 0);
 	assert_int_equal(seq, 1);
 
-	snprintf(arm, sizeof(arm), "%s/arm", f->dir);
-	FILE *a = fopen(arm, "w");
-	assert_non_null(a);
-	fclose(a);
-	setenv("SOUK_FAIL_META_ARM", arm, 1);
+	assert_int_equal(fixture_meta_arm(f->dir), 0);
 	store_mut_t m = mk(STORE_OP_CREATE, "product", "{\"n\":2}", NULL);
 	int rc = store_apply(f->s, &m, 1);
-	unsetenv("SOUK_FAIL_META_ARM");
-	assert_int_equal(access(arm, F_OK), -1); /* the shim fired */
+	assert_int_equal(fixture_meta_disarm(), 1);
 	assert_int_equal(rc, SOUK_EPANIC);
 	assert_int_equal(m.result, SOUK_EPANIC);
 
@@ -1422,18 +1416,13 @@ static void test_store_dead_after_failed_meta_write(void **state)
 static void test_store_checkpoint_commit_failure_kills_store(void **state)
 {
 	fx_t *f = *state;
-	char key[96], arm[96], text[STORE_CHECKPOINT_TEXT_MAX];
+	char key[96], text[STORE_CHECKPOINT_TEXT_MAX];
 	snprintf(key, sizeof(key), "%s/audit.key", f->dir);
-	snprintf(arm, sizeof(arm), "%s/arm", f->dir);
 	assert_int_equal(store_audit_keygen(key, NULL), 0);
 	fill(f->s, 2);
-	FILE *a = fopen(arm, "w");
-	assert_non_null(a);
-	fclose(a);
-	setenv("SOUK_FAIL_META_ARM", arm, 1);
+	assert_int_equal(fixture_meta_arm(f->dir), 0);
 	int rc = store_audit_checkpoint(f->s, key, NULL, text);
-	unsetenv("SOUK_FAIL_META_ARM");
-	assert_int_equal(access(arm, F_OK), -1);
+	assert_int_equal(fixture_meta_disarm(), 1);
 	assert_int_equal(rc, SOUK_EPANIC);
 	assert_int_equal(store_status(f->s), SOUK_EPANIC);
 	assert_int_equal(fixture_last_seq(f->s), UINT64_MAX);
