@@ -39,7 +39,7 @@
 #define CAT_REC_ARCHIVED   0x1u
 #define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
 #define CAT_META_DELTA	   0x1u
-#define CAT_REC_MAX	   (64u << 20) /* one record: renderings of one product */
+#define CAT_REC_MAX	   CATALOG_REC_MAX
 
 struct cat_meta {
 	uint32_t magic;

@@ -45,6 +45,7 @@
 #define CATALOG_LOCALE_MAX 40   /* locale tag incl. NUL (BCP 47 tags up to 35) */
 #define CATALOG_LOCALES_MAX 64  /* renderings per product */
 #define CATALOG_KEY_MAX 255     /* sku and category bytes */
+#define CATALOG_REC_MAX (64u << 20) /* one record: the renderings of one product */
 
 /* ---- building (soukd) ----------------------------------------------------- */
 /* One rendering of a product: JSON for one locale. */

