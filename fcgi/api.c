@@ -509,10 +509,20 @@ static int list_cb(const char *json, size_t len, void *arg)
 	return l->b->failed ? SOUK_ENOMEM : 0;
 }
 
+/* 400 with the query parameters p names */
+static void bad_query(api_thread_t *th, const api_req_t *req, api_resp_t *resp, problem_t *p)
+{
+	p->status = 400;
+	p->slug = PROBLEM_MALFORMED;
+	p->title = "Malformed request";
+	snprintf(p->detail, sizeof(p->detail), "invalid query parameters");
+	resp_problem(th, req, resp, p);
+}
+
 static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const char *query,
 		   size_t query_len)
 {
-	char category[PRODUCT_NAME_MAX + 1], cursor[40], limit_s[24];
+	char category[PRODUCT_NAME_MAX + 1], cursor[CATALOG_CURSOR_MAX], limit_s[24];
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT;
 	problem_t p;
@@ -536,19 +546,12 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	}
 	rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
 	if (rc == 0 && n > 0) {
-		store_id_t cid;
-		if (n != 32 || store_id_parse(cursor, &cid) != 0)
-			problem_field(&p, "cursor", "is not a cursor returned by this API");
-		have_cursor = true;
+		have_cursor = true; /* catalog_list checks its form */
 	} else if (rc != 0 && rc != SOUK_ENOENT) {
 		problem_field(&p, "cursor", "is not a cursor returned by this API");
 	}
 	if (p.status != 0) {
-		p.status = 400;
-		p.slug = PROBLEM_MALFORMED;
-		p.title = "Malformed request";
-		snprintf(p.detail, sizeof(p.detail), "invalid query parameters");
-		resp_problem(th, req, resp, &p);
+		bad_query(th, req, resp, &p);
 		return;
 	}
 	if (get_view(th, req, resp, &view) != 0)
@@ -558,12 +561,15 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
 	list_ctx_t l = {.b = &b, .n = 0};
-	char next[33] = "";
+	char next[CATALOG_CURSOR_MAX] = "";
 	rc = catalog_list(&view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
 			  (uint32_t)limit, locale, list_cb, &l, next);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "the cursor is not known to the current catalog; start again without it");
+		problem_field(&p, "cursor",
+			      rc == SOUK_EINVAL ? "is not a cursor returned by this API"
+						: "names a product no longer in the catalog; start "
+						  "again without it");
+		bad_query(th, req, resp, &p);
 		return;
 	}
 	if (rc != 0 || b.failed) {

@@ -490,7 +490,7 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 		const shm_image_t *img;
 		catalog_view_t v;
 		order_check_t oc;
-		char cursor[33] = "", next[33];
+		char cursor[CATALOG_CURSOR_MAX] = "", next[CATALOG_CURSOR_MAX];
 		memset(&oc, 0, sizeof(oc));
 		oc.ordered = true;
 		assert_int_equal(shm_reader_acquire(f->r, &img), 0);
