@@ -248,9 +248,11 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 		goto fail;
 	p->cp.sku = p->sku;
 	p->cp.category = p->category;
-	json_t *status = json_object_get(doc, "status");
+	/* drafts are not public: the image holds them as hidden tombstones,
+	 * like archived products, so every public read answers 404 */
+	const char *status = json_string_value(json_object_get(doc, "status"));
 	p->cp.archived = rec->archived ||
-			 (json_is_string(status) && strcmp(json_string_value(status), "archived") == 0);
+			 (status && (strcmp(status, "archived") == 0 || strcmp(status, "draft") == 0));
 	if (p->cp.archived)
 		goto done;
 

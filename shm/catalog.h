@@ -17,7 +17,10 @@
  *   "locale" (the one rendered), "title"/"description" as the string for
  *   that locale (falling back to the default locale, then to any), and
  *   "titles"/"descriptions" with every locale.
- * Archived (deleted) products are not served by GET or lists.
+ * Archived (deleted) and draft products are not served by GET or lists:
+ * the publisher builds them into the image as hidden tombstones (the image
+ * holds only what public, cacheable reads may answer; staff read drafts
+ * from LMDB, e.g. their history).
  *
  * Sections (all offsets, no pointers): "cat.meta", "cat.rec" (records),
  * "cat.id" (hash index id -> record), "cat.sku" (hash index sku -> record),

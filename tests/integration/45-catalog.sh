@@ -109,6 +109,32 @@ api GET "/api/v1/products?cursor=$(printf 'A%.0s' $(seq 1 110))"
 check "a forged cursor is a 400 problem naming cursor" \
 	[ "$STATUS" = 400 -a "$(json errors.0.field)" = cursor ]
 
+# ---- history and drafts ------------------------------------------------------------
+api GET "/api/v1/products/$big/history"
+check "history without the admin token is 401" \
+	[ "$STATUS" = 401 -a "$(json type)" = https://souk.dev/problems/unauthorized ]
+admin GET "/api/v1/products/$big/history?limit=3"
+check "history is newest first, by pages" \
+	[ "$STATUS" = 200 -a "$(json 'items#')" = 3 -a "$(json items.0.version)" = 4 \
+	-a "$(json items.2.version)" = 2 -a "$(json next_cursor)" != null ]
+admin GET "/api/v1/products/$big/history?limit=3&cursor=$(json next_cursor)"
+check "...and the cursor reaches the first version" \
+	[ "$STATUS" = 200 -a "$(json 'items#')" = 1 -a "$(json items.0.version)" = 1 \
+	-a "$(json next_cursor)" = null ]
+check "a draft is created" product DRAFT-1 drafts draft
+draft=$ID
+api GET "/api/v1/products/$draft" -H "Souk-Min-Seq: $SEQ"
+check "a draft is 404 to public reads by id" [ "$STATUS" = 404 ]
+api GET /api/v1/products/by-sku/DRAFT-1
+check "...by sku" [ "$STATUS" = 404 ]
+api GET "/api/v1/products?category=drafts"
+check "...and in lists" [ "$STATUS" = 200 -a "$(json 'items#')" = 0 ]
+admin GET "/api/v1/products/$draft/history"
+check "staff read it in its history" [ "$STATUS" = 200 -a "$(json items.0.status)" = draft ]
+admin PATCH "/api/v1/products/$draft" "${JSON[@]}" -H 'If-Match: "1"' -d '{"status":"active"}'
+api GET "/api/v1/products/$draft" -H "Souk-Min-Seq: $(header Souk-Seq)"
+check "once active it is served" [ "$STATUS" = 200 -a "$(json status)" = active ]
+
 souk_stop_web
 check "souk-fcgi exits 0 on SIGTERM" souk_stop_fcgi
 check "soukd stops" souk_stop_soukd

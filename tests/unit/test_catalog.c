@@ -551,6 +551,45 @@ static void test_catalog_cursor_survives_category_moves(void **state)
 	free(rest);
 }
 
+/* Drafts are not public: no reading of the image serves them. */
+static void test_catalog_drafts_not_served(void **state)
+{
+	render_product_t *p[2];
+	const catalog_product_t *arr[2];
+	void *sec[CATALOG_NSECTIONS];
+	size_t len[CATALOG_NSECTIONS];
+	catalog_view_t v;
+	const char *json;
+	size_t jl;
+	char next[CATALOG_CURSOR_MAX];
+	store_id_t id;
+	seen_t *s = malloc(sizeof(*s));
+	(void)state;
+	assert_non_null(s);
+	p[0] = render_doc(1, "{\"sku\":\"LIVE\",\"status\":\"active\",\"category\":\"home\","
+			     "\"title\":{\"en\":\"x\"},\"price\":{\"GBP\":1}}", false);
+	p[1] = render_doc(2, "{\"sku\":\"SOON\",\"status\":\"draft\",\"category\":\"home\","
+			     "\"title\":{\"en\":\"y\"},\"price\":{\"GBP\":1}}", false);
+	assert_true(p[1]->cp.archived);
+	arr[0] = &p[0]->cp;
+	arr[1] = &p[1]->cp;
+	assert_int_equal(catalog_build_mem(arr, 2, 1, sec, len), 0);
+	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
+	assert_int_equal(v.count, 1);
+	make_id(&id, 2);
+	assert_int_equal(catalog_get(&v, &id, NULL, &json, &jl, NULL), SOUK_ENOENT);
+	assert_int_equal(catalog_get_by_sku(&v, "SOON", 4, NULL, &json, &jl, NULL), SOUK_ENOENT);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(catalog_list(&v, NULL, NULL, 10, NULL, collect_cb, s, next), 0);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->cats[0], "home");
+	for (int i = 0; i < 2; i++)
+		render_product_free(&p[i]);
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		free(sec[i]);
+	free(s);
+}
+
 static void test_catalog_archived_hidden(void **state)
 {
 	cat_t c;
@@ -1080,6 +1119,7 @@ int main(void)
 	    cmocka_unit_test(test_catalog_order_with_prefix_and_empty_categories),
 	    cmocka_unit_test(test_catalog_list_category_filter),
 	    cmocka_unit_test(test_catalog_cursor_survives_category_moves),
+	    cmocka_unit_test(test_catalog_drafts_not_served),
 	    cmocka_unit_test(test_catalog_archived_hidden),
 	    cmocka_unit_test(test_catalog_list_callback_stop_resumes),
 	    cmocka_unit_test(test_catalog_corrupt_sections_fail_cleanly),
