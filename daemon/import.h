@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "fcgi/product.h"
 #include "store/store.h"
 
 typedef enum {
@@ -72,8 +73,11 @@ typedef struct {
 
 #define IMPORT_BATCH_DEFAULT 500
 #define IMPORT_SELLER_DEFAULT "house"
-#define IMPORT_RECORD_MAX (1u << 20) /* one CSV record or JSON line */
-#define IMPORT_DOC_MAX (64u << 10)   /* one stored product document */
+/* From the one product limit (fcgi/product.h): import reads whatever the API
+ * accepts and export writes. A JSON line is the document plus its "id"; a
+ * CSV record at most doubles text by quoting. */
+#define IMPORT_DOC_MAX PRODUCT_DOC_MAX /* one stored product document */
+#define IMPORT_RECORD_MAX (2 * PRODUCT_DOC_MAX + 4096) /* one CSV record or JSON line */
 
 /* Import a file ("-" = stdin). Returns 0 when the file was read to the end
  * (bad lines are in stats->failed), or an error that stopped the import

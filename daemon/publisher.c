@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -292,8 +293,10 @@ static void idset_free(idset_t *s)
 	s->cap = s->n = 0;
 }
 
-/* Render rec and put it in the table; a document that does not render is
- * dropped from the catalog (logged, counted) rather than stopping publishing. */
+/* Render rec and put it in the table. A version that does not render
+ * (validation keeps new writes renderable; older or foreign documents may
+ * not be) leaves the last good rendering in the catalog, logged and counted,
+ * rather than stopping publishing or hiding a product that was served. */
 static int table_render(publisher_t *p, const store_rec_t *rec)
 {
 	render_product_t *r = NULL;
@@ -303,13 +306,17 @@ static int table_render(publisher_t *p, const store_rec_t *rec)
 	if (rc) {
 		char hex[33];
 		uint32_t suppressed = 0;
+		bool kept = p->cap && p->slot[table_find(p, &rec->id)];
 		p->st.render_errors++;
+		shm_ctl_count_render_failures(p->ctl, 1);
 		store_id_hex(&rec->id, hex);
 		if (log_ratelimit_ok(&p->rl, &suppressed))
-			log_daemon_warn("publisher, product '%s' left out of the catalog (%s)%s",
-					hex, souk_strerror(rc),
+			log_daemon_warn("publisher, product '%s' version %" PRIu64
+					" did not render (%s), %s%s",
+					hex, rec->version, souk_strerror(rc),
+					kept ? "serving its last good rendering"
+					     : "left out of the catalog",
 					suppressed ? ", more suppressed" : "");
-		table_del(p, &rec->id);
 		return 0;
 	}
 	rc = table_put(p, r);

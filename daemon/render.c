@@ -10,8 +10,15 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "fcgi/product.h"
 
-#define RENDER_DOC_MAX (1u << 20)
+/* The product limits (fcgi/product.h) hold within what the store keeps and
+ * what one catalog record holds, so whatever validation accepts renders. */
+_Static_assert(PRODUCT_DOC_MAX <= STORE_DOC_MAX, "the store keeps any valid product");
+_Static_assert(PRODUCT_RENDER_LOCALES + 1 <= CATALOG_LOCALES_MAX, "renderings fit a record");
+_Static_assert(PRODUCT_RENDERED_MAX + CATALOG_LOCALES_MAX * 64 + 2 * CATALOG_KEY_MAX + 256 <=
+		       CATALOG_REC_MAX,
+	       "renderings fit a catalog record");
 
 static const char *const reserved[] = {
 	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions",
@@ -61,33 +68,36 @@ typedef struct {
 	size_t n;
 } locset_t;
 
-static void locset_add(locset_t *s, const char *tag)
+/* SOUK_ETOOBIG when the set is full (validation keeps products below). */
+static int locset_add(locset_t *s, const char *tag)
 {
 	if (!locale_valid(tag))
-		return;
+		return 0;
 	size_t i = 0;
 	while (i < s->n && strcmp(s->tag[i], tag) < 0)
 		i++;
 	if (i < s->n && strcmp(s->tag[i], tag) == 0)
-		return;
+		return 0;
 	if (s->n == CATALOG_LOCALES_MAX)
-		return;
+		return SOUK_ETOOBIG;
 	memmove(s->tag[i + 1], s->tag[i], (s->n - i) * CATALOG_LOCALE_MAX);
 	snprintf(s->tag[i], CATALOG_LOCALE_MAX, "%s", tag);
 	s->n++;
+	return 0;
 }
 
-static void locset_add_keys(locset_t *s, json_t *obj)
+static int locset_add_keys(locset_t *s, json_t *obj)
 {
 	const char *k;
 	json_t *val;
 	if (!json_is_object(obj))
-		return;
+		return 0;
 	json_object_foreach(obj, k, val)
 	{
-		if (json_is_string(val))
-			locset_add(s, k);
+		if (json_is_string(val) && locset_add(s, k) != 0)
+			return SOUK_ETOOBIG;
 	}
+	return 0;
 }
 
 /* The string for locale, else the default locale, else the first locale in
@@ -213,7 +223,7 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 		return SOUK_EINVAL;
 	if (!default_locale || !locale_valid(default_locale))
 		default_locale = CATALOG_DEFAULT_LOCALE;
-	if (rec->doc_len > RENDER_DOC_MAX)
+	if (rec->doc_len > PRODUCT_DOC_MAX)
 		return SOUK_ETOOBIG;
 	doc = json_loadb(rec->doc ? rec->doc : "", rec->doc_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(doc)) {
@@ -238,16 +248,21 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 		goto fail;
 	p->cp.sku = p->sku;
 	p->cp.category = p->category;
-	json_t *status = json_object_get(doc, "status");
+	/* drafts are not public: the image holds them as hidden tombstones,
+	 * like archived products, so every public read answers 404 */
+	const char *status = json_string_value(json_object_get(doc, "status"));
 	p->cp.archived = rec->archived ||
-			 (json_is_string(status) && strcmp(json_string_value(status), "archived") == 0);
+			 (status && (strcmp(status, "archived") == 0 || strcmp(status, "draft") == 0));
 	if (p->cp.archived)
 		goto done;
 
 	memset(&ls, 0, sizeof(ls));
 	locset_add(&ls, default_locale);
-	locset_add_keys(&ls, json_object_get(doc, "title"));
-	locset_add_keys(&ls, json_object_get(doc, "description"));
+	if (locset_add_keys(&ls, json_object_get(doc, "title")) != 0 ||
+	    locset_add_keys(&ls, json_object_get(doc, "description")) != 0) {
+		rc = SOUK_ETOOBIG;
+		goto fail;
+	}
 	p->locs = calloc(ls.n, sizeof(*p->locs));
 	if (!p->locs) {
 		rc = SOUK_ENOMEM;
@@ -255,12 +270,19 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 	}
 	store_id_hex(&rec->id, hex);
 	render_time(rec->time_ms, when);
+	size_t total = 0;
 	for (size_t i = 0; i < ls.n; i++) {
 		char *json = NULL;
 		size_t len = 0;
 		rc = render_one(doc, p, hex, when, ls.tag[i], default_locale, &json, &len);
 		if (rc)
 			goto fail;
+		total += len;
+		if (total > PRODUCT_RENDERED_MAX) {
+			free(json);
+			rc = SOUK_ETOOBIG;
+			goto fail;
+		}
 		snprintf(p->locs[i].locale, CATALOG_LOCALE_MAX, "%s", ls.tag[i]);
 		p->locs[i].json = json;
 		p->locs[i].json_len = len;

@@ -32,8 +32,10 @@ typedef struct {
 } render_product_t;
 
 /* Render one record. default_locale NULL = CATALOG_DEFAULT_LOCALE. Archived
- * records (rec->archived or "status":"archived") render as hidden tombstones.
- * SOUK_EINVAL when the document is not a JSON object. */
+ * records (rec->archived or "status":"archived") and drafts ("status":
+ * "draft", not public) render as hidden tombstones.
+ * SOUK_EINVAL when the document is not a JSON object, SOUK_ETOOBIG past the
+ * product limits of fcgi/product.h (which validation holds new writes to). */
 int render_product(const store_rec_t *rec, const char *default_locale,
 		   render_product_t **out);
 void render_product_free(render_product_t **p);

@@ -26,7 +26,6 @@
 #define API_ACTOR	 "admin"
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX	 200
-#define API_HISTORY_MAX	 1000
 
 const char *api_reason(int status)
 {
@@ -516,10 +515,31 @@ static int list_cb(const char *json, size_t len, void *arg)
 	return l->b->failed ? SOUK_ENOMEM : 0;
 }
 
+/* ?limit= of a page: 1..API_LIST_MAX, else a field error in p */
+static void query_limit(const char *query, size_t query_len, uint64_t *limit, problem_t *p)
+{
+	char s[24];
+	size_t n;
+	int rc = query_get(query, query_len, "limit", s, sizeof(s), &n);
+	if ((rc == 0 && souk_parse_u64(s, 1, API_LIST_MAX, limit) != 0) ||
+	    (rc != 0 && rc != SOUK_ENOENT))
+		problem_field(p, "limit", "must be an integer from 1 to 200");
+}
+
+/* 400 with the query parameters p names */
+static void bad_query(api_thread_t *th, const api_req_t *req, api_resp_t *resp, problem_t *p)
+{
+	p->status = 400;
+	p->slug = PROBLEM_MALFORMED;
+	p->title = "Malformed request";
+	snprintf(p->detail, sizeof(p->detail), "invalid query parameters");
+	resp_problem(th, req, resp, p);
+}
+
 static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const char *query,
 		   size_t query_len)
 {
-	char category[PRODUCT_NAME_MAX + 1], cursor[40], limit_s[24];
+	char category[PRODUCT_NAME_MAX + 1], cursor[CATALOG_CURSOR_MAX];
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT;
 	problem_t p;
@@ -534,28 +554,15 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	} else if (rc != SOUK_ENOENT) {
 		problem_field(&p, "category", "is not a category name");
 	}
-	rc = query_get(query, query_len, "limit", limit_s, sizeof(limit_s), &n);
-	if (rc == 0) {
-		if (souk_parse_u64(limit_s, 1, API_LIST_MAX, &limit) != 0)
-			problem_field(&p, "limit", "must be an integer from 1 to 200");
-	} else if (rc != SOUK_ENOENT) {
-		problem_field(&p, "limit", "must be an integer from 1 to 200");
-	}
+	query_limit(query, query_len, &limit, &p);
 	rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
 	if (rc == 0 && n > 0) {
-		store_id_t cid;
-		if (n != 32 || store_id_parse(cursor, &cid) != 0)
-			problem_field(&p, "cursor", "is not a cursor returned by this API");
-		have_cursor = true;
+		have_cursor = true; /* catalog_list checks its form */
 	} else if (rc != 0 && rc != SOUK_ENOENT) {
 		problem_field(&p, "cursor", "is not a cursor returned by this API");
 	}
 	if (p.status != 0) {
-		p.status = 400;
-		p.slug = PROBLEM_MALFORMED;
-		p.title = "Malformed request";
-		snprintf(p.detail, sizeof(p.detail), "invalid query parameters");
-		resp_problem(th, req, resp, &p);
+		bad_query(th, req, resp, &p);
 		return;
 	}
 	if (get_view(th, req, resp, &view) != 0)
@@ -565,12 +572,15 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
 	list_ctx_t l = {.b = &b, .n = 0};
-	char next[33] = "";
+	char next[CATALOG_CURSOR_MAX] = "";
 	rc = catalog_list(&view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
 			  (uint32_t)limit, locale, list_cb, &l, next);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "the cursor is not known to the current catalog; start again without it");
+		problem_field(&p, "cursor",
+			      rc == SOUK_EINVAL ? "is not a cursor returned by this API"
+						: "names a product no longer in the catalog; start "
+						  "again without it");
+		bad_query(th, req, resp, &p);
 		return;
 	}
 	if (rc != 0 || b.failed) {
@@ -701,54 +711,84 @@ static void respond_written(api_thread_t *th, const api_req_t *req, api_resp_t *
 	resp->status = status;
 }
 
-typedef struct {
-	sbuf_t *b;
-	unsigned n;
-	int rc;
-} hist_ctx_t;
-
-static int hist_cb(const store_rec_t *rec, void *arg)
+/* One version as history JSON appended to b (',' first unless first). */
+static int hist_add(sbuf_t *b, const store_rec_t *rec, bool first)
 {
-	hist_ctx_t *h = arg;
-	if (h->n >= API_HISTORY_MAX)
-		return 1;
 	json_t *j = record_json(rec);
-	if (j == NULL) {
-		h->rc = SOUK_ECORRUPT;
-		return 1;
-	}
+	if (j == NULL)
+		return SOUK_ECORRUPT;
 	char *s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	if (s == NULL) {
-		h->rc = SOUK_ENOMEM;
-		return 1;
-	}
-	if (h->n++ > 0)
-		sbuf_add(h->b, ",", 1);
-	sbuf_adds(h->b, s);
+	if (s == NULL)
+		return SOUK_ENOMEM;
+	if (!first)
+		sbuf_add(b, ",", 1);
+	sbuf_adds(b, s);
 	free(s);
-	return h->b->failed ? (h->rc = SOUK_ENOMEM, 1) : 0;
+	return b->failed ? SOUK_ENOMEM : 0;
 }
 
-static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
+/* History cursor: "v<N>", the newest version the next page starts at. */
+static int hist_cursor(const char *s, uint64_t *version)
+{
+	if (s[0] != 'v' || souk_parse_u64(s + 1, 1, UINT64_MAX, version) != 0)
+		return SOUK_EINVAL;
+	return 0;
+}
+
+/* GET /products/{id}/history: staff only (it holds drafts, archived versions,
+ * actors and reasons), newest first, ?limit= versions a page from ?cursor=. */
+static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
+		      const char *query, size_t query_len)
 {
 	store_id_t id;
+	store_rec_t rec;
 	sbuf_t b;
-	if (!route_product_id(th, req, resp, rt, &id))
+	char cursor[24];
+	size_t n;
+	uint64_t limit = API_LIST_DEFAULT, from = UINT64_MAX;
+	problem_t p;
+	if (!authorized(th, req, resp) || !route_product_id(th, req, resp, rt, &id))
 		return;
-	sbuf_init(&b, th->arena);
-	sbuf_adds(&b, "{\"items\":[");
-	hist_ctx_t h = {.b = &b};
-	int rc = store_history(th->api->store, API_KIND, &id, hist_cb, &h);
-	if (rc == SOUK_ENOENT || (rc == 0 && h.n == 0)) {
+	problem_init(&p);
+	query_limit(query, query_len, &limit, &p);
+	int rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
+	if ((rc == 0 && n > 0 && hist_cursor(cursor, &from) != 0) ||
+	    (rc != 0 && rc != SOUK_ENOENT))
+		problem_field(&p, "cursor", "is not a cursor returned by this API");
+	if (p.status != 0) {
+		bad_query(th, req, resp, &p);
+		return;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rc = store_get(th->api->store, API_KIND, &id, &rec);
+	if (rc == SOUK_ENOENT) {
 		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
 		return;
 	}
-	if (rc < 0 || h.rc != 0) {
-		internal(th, req, resp, h.rc ? h.rc : rc);
+	if (rc != 0) {
+		internal(th, req, resp, rc);
 		return;
 	}
-	sbuf_printf(&b, "],\"truncated\":%s}", h.n >= API_HISTORY_MAX ? "true" : "false");
+	uint64_t v = rec.version < from ? rec.version : from;
+	store_rec_deinit(&rec);
+	sbuf_init(&b, th->arena);
+	sbuf_adds(&b, "{\"items\":[");
+	for (uint64_t k = 0; k < limit && v >= 1; k++, v--) {
+		memset(&rec, 0, sizeof(rec));
+		rc = store_get_version(th->api->store, API_KIND, &id, v, &rec);
+		if (rc == 0)
+			rc = hist_add(&b, &rec, k == 0);
+		store_rec_deinit(&rec);
+		if (rc != 0) {
+			internal(th, req, resp, rc);
+			return;
+		}
+	}
+	if (v >= 1)
+		sbuf_printf(&b, "],\"next_cursor\":\"v%" PRIu64 "\"}", v);
+	else
+		sbuf_adds(&b, "],\"next_cursor\":null}");
 	if (b.failed) {
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
@@ -1255,7 +1295,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	case ROUTE_PRODUCT_GET:
 	case ROUTE_PRODUCT_BY_SKU: h_get(th, req, resp, &rt, query, query_len); break;
 	case ROUTE_PRODUCT_LIST: h_list(th, req, resp, query, query_len); break;
-	case ROUTE_PRODUCT_HISTORY: h_history(th, req, resp, &rt); break;
+	case ROUTE_PRODUCT_HISTORY: h_history(th, req, resp, &rt, query, query_len); break;
 	case ROUTE_PRODUCT_CREATE: h_create(th, req, resp); break;
 	case ROUTE_PRODUCT_UPDATE: h_update(th, req, resp, &rt); break;
 	case ROUTE_PRODUCT_DELETE: h_delete(th, req, resp, &rt); break;

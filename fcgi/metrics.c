@@ -96,6 +96,10 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store)
 			    "souk_publish_last_duration_seconds %.6f\n",
 			    (double)st.last_publish_ns / 1e9);
 		gauge(b, "souk_workers", "Worker processes holding a slot.", "gauge", st.slots_used);
+		gauge(b, "souk_publish_render_failures_total",
+		      "Product versions soukd could not render (the last good rendering is "
+		      "served).",
+		      "counter", st.render_failures);
 	}
 	store_info_t si;
 	if (store != NULL && store_info(store, &si) == 0) {

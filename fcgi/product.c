@@ -418,6 +418,75 @@ static json_t *norm_int(vctx_t *v, const char *field, const json_t *val, json_in
 	return json_integer(json_integer_value(val));
 }
 
+/* Bytes of v as json_dumps(v, JSON_COMPACT) writes it. */
+static size_t dumped_len(const json_t *v)
+{
+	return json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* The longest string of a locale map, as dumped (0 when there is none). */
+static size_t longest_text(const json_t *map)
+{
+	const char *k;
+	json_t *t;
+	size_t max = 0;
+	json_object_foreach ((json_t *)map, k, t) {
+		size_t n = dumped_len(t);
+		max = n > max ? n : max;
+	}
+	return max;
+}
+
+/* Hold doc to the document limit (product.h): its stored size, its locales
+ * and the size of its renderings. A field error names the field that adds
+ * the most (the locale maps for too many locales). */
+static void check_limits(vctx_t *v, const json_t *doc)
+{
+	const char *key, *big = NULL;
+	json_t *val;
+	size_t doc_len = 2, big_len = 0, i = 0;
+	char msg[160];
+
+	json_object_foreach ((json_t *)doc, key, val) {
+		size_t n = dumped_len(val);
+		doc_len += (i++ ? 1 : 0) + strlen(key) + 3 + n;
+		if (n > big_len) {
+			big = key;
+			big_len = n;
+		}
+	}
+	const json_t *title = json_object_get(doc, "title");
+	const json_t *desc = json_object_get(doc, "description");
+	size_t nloc = json_object_size(title);
+	json_object_foreach ((json_t *)desc, key, val)
+		nloc += json_object_get(title, key) == NULL;
+	if (nloc > PRODUCT_RENDER_LOCALES) {
+		snprintf(msg, sizeof(msg),
+			 "title and description have %zu locales together (at most %u)", nloc,
+			 PRODUCT_RENDER_LOCALES);
+		ferr(v, json_object_size(desc) ? "description" : "title", msg);
+		return;
+	}
+	if (big == NULL)
+		return;
+	if (doc_len > PRODUCT_DOC_MAX) {
+		snprintf(msg, sizeof(msg), "makes the product %zu bytes (at most %u)", doc_len,
+			 PRODUCT_DOC_MAX);
+		ferr(v, big, msg);
+		return;
+	}
+	/* every locale's rendering, plus the default locale's */
+	size_t one = doc_len + PRODUCT_RENDER_EXTRA + longest_text(title) + longest_text(desc);
+	size_t all = (nloc + 1) * one;
+	if (all > PRODUCT_RENDERED_MAX) {
+		snprintf(msg, sizeof(msg),
+			 "makes the product render to %zu bytes in %zu locales (at most %u); "
+			 "shorten it or use fewer locales",
+			 all, nloc + 1, PRODUCT_RENDERED_MAX);
+		ferr(v, big, msg);
+	}
+}
+
 static const char *const readonly_fields[] = {
 	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions", "archived",
 };
@@ -503,6 +572,8 @@ int product_validate(const json_t *in, bool partial, json_t **normalized, proble
 			return SOUK_ENOMEM;
 		}
 	}
+	if (v.nerr == 0 && !partial)
+		check_limits(&v, out);
 	if (v.nerr > 0) {
 		json_decref(out);
 		return SOUK_EINVAL;

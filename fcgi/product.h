@@ -33,6 +33,25 @@
 #define PRODUCT_ATTR_STRING_MAX 1024
 #define PRODUCT_ATTR_ARRAY_MAX 32
 
+/*
+ * The one document limit. Everything else that bounds a product derives
+ * from these: the publisher renders any document validation accepts
+ * (daemon/render.c), `soukctl import` reads any document an export wrote
+ * (daemon/import.h), and the store's STORE_DOC_MAX is an absolute ceiling
+ * above them. Validation refuses a document past them with a 422 naming the
+ * field, so a write that was answered 200 always renders.
+ *   PRODUCT_DOC_MAX        bytes of the stored document (compact JSON)
+ *   PRODUCT_RENDER_LOCALES locales of title and description together (the
+ *                          publisher renders one more: the default locale)
+ *   PRODUCT_RENDERED_MAX   bytes of all renderings of one product: each
+ *                          rendering is the document plus its locale's
+ *                          title and description plus PRODUCT_RENDER_EXTRA
+ */
+#define PRODUCT_DOC_MAX (1u << 20)
+#define PRODUCT_RENDER_LOCALES 63
+#define PRODUCT_RENDERED_MAX (16u << 20)
+#define PRODUCT_RENDER_EXTRA 256 /* id, version, seq, updated_at, locale, keys */
+
 /* Validate `in`. partial: a fragment (every field optional, no defaults).
  * Returns 0 and a new reference in *normalized, or SOUK_EINVAL with the
  * reasons in err (422), or SOUK_ENOMEM. `in` is not modified. */

@@ -39,7 +39,7 @@
 #define CAT_REC_ARCHIVED   0x1u
 #define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
 #define CAT_META_DELTA	   0x1u
-#define CAT_REC_MAX	   (64u << 20) /* one record: renderings of one product */
+#define CAT_REC_MAX	   CATALOG_REC_MAX
 
 struct cat_meta {
 	uint32_t magic;
@@ -895,8 +895,106 @@ typedef struct {
 	uint64_t pos, hi;
 } walk_t;
 
+/* ---- list cursors ------------------------------------------------------------
+ * A cursor is the key (category, id) of the last product a page delivered,
+ * base64url without padding over: format byte 1, category length, the 16
+ * id bytes, the category padded with zeros to 64 bytes (255 when longer), so
+ * every cursor of a validated catalog has one width (110 characters). A
+ * list resumes after that key whether or not the product is still there.
+ * The older form, the 32 hex id of the product, still resolves through the
+ * image (the product's current place). */
+#define CURSOR_FORMAT 1u
+#define CURSOR_HEAD   18u /* format, length, id */
+#define CURSOR_PAD    64u
+
+typedef struct {
+	uint8_t id[16];
+	char category[CATALOG_KEY_MAX];
+	size_t category_len;
+} cursor_key_t;
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void cursor_make(const char *cat, size_t cat_len, const uint8_t id[16],
+			char out[CATALOG_CURSOR_MAX])
+{
+	uint8_t raw[CURSOR_HEAD + CATALOG_KEY_MAX];
+	size_t n = CURSOR_HEAD + (cat_len <= CURSOR_PAD ? CURSOR_PAD : CATALOG_KEY_MAX), o = 0;
+	memset(raw, 0, sizeof(raw));
+	raw[0] = CURSOR_FORMAT;
+	raw[1] = (uint8_t)cat_len;
+	memcpy(raw + 2, id, 16);
+	memcpy(raw + CURSOR_HEAD, cat, cat_len);
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t w = (uint32_t)raw[i] << 16 | (i + 1 < n ? (uint32_t)raw[i + 1] << 8 : 0) |
+			     (i + 2 < n ? raw[i + 2] : 0);
+		size_t chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
+		for (size_t k = 0; k < chars; k++)
+			out[o++] = b64url[(w >> (18 - 6 * k)) & 63];
+	}
+	out[o] = '\0';
+}
+
+static int b64url_val(char c)
+{
+	const char *p = c ? strchr(b64url, c) : NULL;
+	return p ? (int)(p - b64url) : -1;
+}
+
+/* SOUK_EINVAL for anything cursor_make does not write. */
+static int cursor_decode(const char *s, cursor_key_t *k)
+{
+	uint8_t raw[CURSOR_HEAD + CATALOG_KEY_MAX];
+	size_t len = strlen(s), n = 0;
+	size_t small = ((CURSOR_HEAD + CURSOR_PAD) * 4 + 2) / 3;
+	size_t large = ((CURSOR_HEAD + CATALOG_KEY_MAX) * 4 + 2) / 3;
+	if (len != small && len != large)
+		return SOUK_EINVAL;
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t w = 0;
+		size_t chars = len - i < 4 ? len - i : 4;
+		for (size_t j = 0; j < chars; j++) {
+			int d = b64url_val(s[i + j]);
+			if (d < 0)
+				return SOUK_EINVAL;
+			w |= (uint32_t)d << (18 - 6 * j);
+		}
+		for (size_t j = 0; j + 1 < chars; j++)
+			raw[n++] = (uint8_t)(w >> (16 - 8 * j));
+	}
+	size_t pad = n - CURSOR_HEAD;
+	if (raw[0] != CURSOR_FORMAT || raw[1] > pad || (pad == CATALOG_KEY_MAX) != (raw[1] > CURSOR_PAD))
+		return SOUK_EINVAL;
+	for (size_t i = CURSOR_HEAD + raw[1]; i < n; i++)
+		if (raw[i] != 0)
+			return SOUK_EINVAL; /* one spelling per key */
+	memcpy(k->id, raw + 2, 16);
+	k->category_len = raw[1];
+	memcpy(k->category, raw + CURSOR_HEAD, raw[1]);
+	return 0;
+}
+
+/* The key a cursor resumes after: SOUK_EINVAL when malformed, SOUK_ENOENT
+ * for an old-form id the image does not hold. */
+static int cursor_key(const catalog_view_t *v, const char *cursor, cursor_key_t *k)
+{
+	store_id_t cid;
+	rec_ref_t cr;
+	if (strlen(cursor) != 32 || store_id_parse(cursor, &cid) != 0)
+		return cursor_decode(cursor, k);
+	int rc = view_find_id(v, cid.b, &cr);
+	if (rc)
+		return rc;
+	if (cr.h.flags & CAT_REC_GONE)
+		return SOUK_ENOENT; /* no longer in the catalog: no place */
+	memcpy(k->id, cid.b, 16);
+	k->category_len = cr.h.category_len;
+	memcpy(k->category, cr.category, cr.h.category_len);
+	return 0;
+}
+
 static int walk_init(const catalog_part_t *p, const char *category, size_t cat_len,
-		     const rec_ref_t *after, walk_t *w)
+		     const cursor_key_t *after, walk_t *w)
 {
 	static const uint8_t zero[16] = {0};
 	static const uint8_t ones[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -915,8 +1013,7 @@ static int walk_init(const catalog_part_t *p, const char *category, size_t cat_l
 	}
 	w->pos = lo;
 	if (after) {
-		rc = order_bound(p, after->category, after->h.category_len, after->h.id, true,
-				 &w->pos);
+		rc = order_bound(p, after->category, after->category_len, after->id, true, &w->pos);
 		if (rc)
 			return rc;
 		if (w->pos < lo)
@@ -928,11 +1025,13 @@ static int walk_init(const catalog_part_t *p, const char *category, size_t cat_l
 }
 
 int catalog_list(const catalog_view_t *v, const char *category, const char *cursor, uint32_t limit,
-		 const char *locale, catalog_list_cb cb, void *arg, char next_cursor[33])
+		 const char *locale, catalog_list_cb cb, void *arg,
+		 char next_cursor[CATALOG_CURSOR_MAX])
 {
 	walk_t top, base;
 	size_t cat_len = 0;
-	rec_ref_t r, cr, *after = NULL;
+	rec_ref_t r;
+	cursor_key_t ck, *after = NULL;
 	int rc;
 
 	if (!v || !cb || !next_cursor || limit == 0 || limit > CATALOG_LIST_MAX)
@@ -944,15 +1043,10 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 			return 0; /* no such category: an empty list */
 	}
 	if (cursor && *cursor) {
-		store_id_t cid;
-		if (store_id_parse(cursor, &cid) != 0)
-			return SOUK_EINVAL;
-		rc = view_find_id(v, cid.b, &cr);
+		rc = cursor_key(v, cursor, &ck);
 		if (rc)
 			return rc;
-		if (cr.h.flags & CAT_REC_GONE)
-			return SOUK_ENOENT; /* no longer in the catalog: no place */
-		after = &cr;
+		after = &ck;
 	}
 	rc = walk_init(&v->top, category, cat_len, after, &top);
 	if (rc)
@@ -966,7 +1060,8 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 		base.pos = base.hi = 0;
 	}
 
-	const uint8_t *last = NULL;
+	rec_ref_t last;
+	bool have_last = false;
 	uint32_t n = 0;
 	for (;;) {
 		rec_ref_t rt, rb;
@@ -1005,8 +1100,9 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 			continue;
 		if (n == limit) {
 			/* a further served product exists: the list goes on */
-			if (last)
-				souk_hex(last, 16, next_cursor);
+			if (have_last)
+				cursor_make(last.category, last.h.category_len, last.h.id,
+					    next_cursor);
 			return 0;
 		}
 		rc = rec_pick(&r, locale, &l);
@@ -1014,13 +1110,16 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 			return rc;
 		rc = cb((const char *)r.base + l.off, l.len, arg);
 		if (rc) {
-			if (last)
-				souk_hex(last, 16, next_cursor);
-			else if (cursor && *cursor)
-				snprintf(next_cursor, 33, "%s", cursor);
+			if (have_last)
+				cursor_make(last.category, last.h.category_len, last.h.id,
+					    next_cursor);
+			else if (after)
+				cursor_make(after->category, after->category_len, after->id,
+					    next_cursor);
 			return rc;
 		}
-		last = r.base + offsetof(struct cat_rec, id);
+		last = r;
+		have_last = true;
 		n++;
 	}
 	return 0;

@@ -17,7 +17,10 @@
  *   "locale" (the one rendered), "title"/"description" as the string for
  *   that locale (falling back to the default locale, then to any), and
  *   "titles"/"descriptions" with every locale.
- * Archived (deleted) products are not served by GET or lists.
+ * Archived (deleted) and draft products are not served by GET or lists:
+ * the publisher builds them into the image as hidden tombstones (the image
+ * holds only what public, cacheable reads may answer; staff read drafts
+ * from LMDB, e.g. their history).
  *
  * Sections (all offsets, no pointers): "cat.meta", "cat.rec" (records),
  * "cat.id" (hash index id -> record), "cat.sku" (hash index sku -> record),
@@ -45,6 +48,7 @@
 #define CATALOG_LOCALE_MAX 40   /* locale tag incl. NUL (BCP 47 tags up to 35) */
 #define CATALOG_LOCALES_MAX 64  /* renderings per product */
 #define CATALOG_KEY_MAX 255     /* sku and category bytes */
+#define CATALOG_REC_MAX (64u << 20) /* one record: the renderings of one product */
 
 /* ---- building (soukd) ----------------------------------------------------- */
 /* One rendering of a product: JSON for one locale. */
@@ -144,14 +148,20 @@ int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
 		       uint64_t *version);
 
 /* Cursor pagination in stable order (category, id). category NULL = all.
- * cursor NULL or "" = from the start; next_cursor (33 bytes) is "" at the end.
- * cb gets each rendered JSON; returns non-zero to stop: that item counts as
- * not delivered, next_cursor resumes at it and catalog_list returns the
- * callback's value. limit is 1..CATALOG_LIST_MAX (else SOUK_EINVAL); an
- * unknown cursor is SOUK_ENOENT. The cursor is the id of the last delivered
- * product (32 hex). */
+ * cursor NULL or "" = from the start; next_cursor is "" at the end, else an
+ * opaque key (category, id) of the last delivered product (see catalog.c;
+ * 110 characters of [A-Za-z0-9_-] for categories of up to 64 bytes): the
+ * next page starts after that key, so products that move between pages are
+ * neither skipped nor repeated by the others. The older cursor form, a
+ * product id (32 hex), is still taken (resolved to where the product is
+ * now; SOUK_ENOENT when the image does not hold it). A malformed cursor is
+ * SOUK_EINVAL. cb gets each rendered JSON; returns non-zero to stop: that
+ * item counts as not delivered, next_cursor resumes at it and catalog_list
+ * returns the callback's value. limit is 1..CATALOG_LIST_MAX (else
+ * SOUK_EINVAL). */
 #define CATALOG_LIST_MAX 1000
+#define CATALOG_CURSOR_MAX 368 /* next_cursor bytes, NUL included */
 typedef int (*catalog_list_cb)(const char *json, size_t len, void *arg);
 int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
 		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
-		 char next_cursor[33]);
+		 char next_cursor[CATALOG_CURSOR_MAX]);

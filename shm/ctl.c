@@ -537,6 +537,11 @@ int shm_ctl_slot_info(const shm_ctl_t *ctl, uint32_t i, shm_slot_info_t *out)
 	return 0;
 }
 
+void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n)
+{
+	atomic_fetch_add_explicit(&ctl->hdr->render_failures, n, memory_order_relaxed);
+}
+
 void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out)
 {
 	const shm_ctl_hdr_t *h = ctl->hdr;
@@ -551,6 +556,7 @@ void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out)
 	out->publisher_pid = atomic_load_explicit(&h->publisher_pid, memory_order_relaxed);
 	out->base_generation = atomic_load_explicit(&h->base_generation, memory_order_relaxed);
 	out->base_size = atomic_load_explicit(&h->base_size, memory_order_relaxed);
+	out->render_failures = atomic_load_explicit(&h->render_failures, memory_order_relaxed);
 	out->nslots = h->nslots;
 	for (uint32_t k = 0; k < h->nslots; k++) {
 		uint32_t pid =

@@ -23,7 +23,7 @@
  * on the control segment by shm_ctl_create) is the only writer of:
  *   - every image file, and only while it is unpublished;
  *   - the control header fields generation, seq, publish_count,
- *     last_publish_ns, last_publish_ms, image_size.
+ *     last_publish_ns, last_publish_ms, image_size, render_failures.
  * Workers (souk-fcgi) write only their own slot (claimed by CAS) and the
  * claim word of slots they reclaim from dead processes.
  *
@@ -178,7 +178,10 @@ typedef struct {
 	_Atomic uint64_t base_generation; /* base of the current image (itself
 					   * when it is a full image) */
 	_Atomic uint64_t base_size;	  /* bytes of that base */
-	uint8_t reserved[4096 - 104];
+	_Atomic uint64_t render_failures; /* product versions the publisher could
+					   * not render (zero in older segments:
+					   * taken from reserved, same ABI) */
+	uint8_t reserved[4096 - 112];
 } shm_ctl_hdr_t;
 
 /* One worker slot: 64-byte aligned to keep counters of two workers off one

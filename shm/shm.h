@@ -62,10 +62,13 @@ typedef struct {
 	uint64_t base_generation; /* base of the current image (= generation when
 				   * the current image is a full one) */
 	uint64_t base_size;	  /* bytes of that base */
+	uint64_t render_failures; /* product versions the publisher could not render */
 	uint32_t nslots;	  /* worker slots */
 	uint32_t slots_used;	  /* slots currently claimed */
 } shm_ctl_stats_t;
 void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out);
+/* soukd: count n product versions the publisher could not render. */
+void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n);
 
 /* ---- per-worker slots (pid + start time, generation in use, counters) --- */
 #define SHM_SLOT_COUNTERS 64 /* generic counters; fcgi assigns meanings */

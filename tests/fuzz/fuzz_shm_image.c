@@ -90,7 +90,7 @@ static void probe_catalog(const catalog_view_t *v, const uint8_t *key, size_t kl
 	store_id_t id;
 	const char *json;
 	size_t len;
-	char next[33], cursor[33];
+	char next[CATALOG_CURSOR_MAX], cursor[CATALOG_CURSOR_MAX];
 	int n = 0;
 	memset(&id, 0, sizeof(id));
 	memcpy(id.b, key, klen < 16 ? klen : 16);

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 			ret = rc == SOUK_ENOENT ? 1 : 2;
 		}
 	} else if (strcmp(argv[2], "list") == 0) {
-		char cursor[33] = "", next[33];
+		char cursor[CATALOG_CURSOR_MAX] = "", next[CATALOG_CURSOR_MAX];
 		unsigned long n = 0;
 		do {
 			rc = catalog_list(&v, argc > 3 ? argv[3] : NULL, cursor, 100, NULL, print_id, &n,

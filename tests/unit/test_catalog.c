@@ -311,7 +311,7 @@ static int collect_cb(const char *json, size_t len, void *arg)
 
 static void list_all(const catalog_view_t *v, const char *category, uint32_t limit, seen_t *s)
 {
-	char cursor[33] = "", next[33];
+	char cursor[CATALOG_CURSOR_MAX] = "", next[CATALOG_CURSOR_MAX];
 	int pages = 0;
 	memset(s, 0, sizeof(*s));
 	do {
@@ -421,7 +421,7 @@ static void test_catalog_list_category_filter(void **state)
 	list_all(&c.v, "", 10, s);
 	assert_int_equal(s->n, 0);
 
-	char next[33];
+	char next[CATALOG_CURSOR_MAX];
 	assert_int_equal(catalog_list(&c.v, NULL, NULL, 0, NULL, collect_cb, s, next), SOUK_EINVAL);
 	assert_int_equal(catalog_list(&c.v, NULL, "zz", 5, NULL, collect_cb, s, next), SOUK_EINVAL);
 	assert_int_equal(catalog_list(&c.v, NULL, "ffffffffffffffffffffffffffffffff", 5, NULL,
@@ -431,13 +431,172 @@ static void test_catalog_list_category_filter(void **state)
 	cat_free(&c);
 }
 
+/* cat_build with product `moved` in category `to` instead of its own. */
+static void cat_build_moved(cat_t *c, size_t n, uint32_t moved, const char *to)
+{
+	const catalog_product_t **arr = calloc(n, sizeof(*arr));
+	char doc[512];
+	assert_non_null(arr);
+	memset(c, 0, sizeof(*c));
+	c->p = calloc(n, sizeof(*c->p));
+	assert_non_null(c->p);
+	c->n = n;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i == moved) {
+			snprintf(doc, sizeof(doc),
+				 "{\"sku\":\"SKU%05u\",\"status\":\"active\",\"category\":\"%s\","
+				 "\"title\":{\"en\":\"Thing %u\"},\"price\":{\"GBP\":1}}",
+				 i, to, i);
+			c->p[i] = render_doc(i, doc, false);
+		} else {
+			c->p[i] = make_product(i, false);
+		}
+		arr[i] = &c->p[i]->cp;
+	}
+	assert_int_equal(catalog_build_mem(arr, n, 4243, c->sec, c->len), 0);
+	assert_int_equal(catalog_view_init_mem(c->sec, c->len, &c->v), 0);
+	free(arr);
+}
+
+static uint32_t product_of(const char *hex, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		store_id_t id;
+		char h[33];
+		make_id(&id, i);
+		store_id_hex(&id, h);
+		if (strcmp(h, hex) == 0)
+			return i;
+	}
+	fail_msg("no product %s", hex);
+	return 0;
+}
+
+static size_t count_id(const seen_t *s, const char *hex)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		k += strcmp(s->ids[i], hex) == 0;
+	return k;
+}
+
+/* The product a cursor names moves to a later category between two pages:
+ * the next page still resumes where the first ended. */
+static void test_catalog_cursor_survives_category_moves(void **state)
+{
+	cat_t a, b;
+	seen_t *p1 = malloc(sizeof(*p1)), *rest = malloc(sizeof(*rest));
+	char next[CATALOG_CURSOR_MAX], cursor[CATALOG_CURSOR_MAX];
+	(void)state;
+	assert_non_null(p1);
+	assert_non_null(rest);
+	cat_build(&a, 50, 0); /* 10 products in each of 5 categories */
+
+	/* ?category=home: page 1 of 4, then its last product moves to "toys" */
+	memset(p1, 0, sizeof(*p1));
+	assert_int_equal(catalog_list(&a.v, "home", NULL, 4, NULL, collect_cb, p1, next), 0);
+	assert_int_equal(p1->n, 4);
+	assert_int_equal(strlen(next), 110);
+	uint32_t moved = product_of(p1->ids[3], 50);
+	cat_build_moved(&b, 50, moved, "toys");
+	memcpy(cursor, next, sizeof(cursor));
+	memset(rest, 0, sizeof(*rest));
+	for (int pages = 0; cursor[0] && pages < 10; pages++) {
+		assert_int_equal(catalog_list(&b.v, "home", cursor, 4, NULL, collect_cb, rest, next),
+				 0);
+		memcpy(cursor, next, sizeof(cursor));
+	}
+	assert_int_equal(rest->n, 6); /* the rest of "home", none again */
+	for (size_t i = 0; i < rest->n; i++) {
+		assert_int_equal(count_id(p1, rest->ids[i]), 0);
+		assert_true(strcmp(rest->ids[i], p1->ids[3]) > 0);
+	}
+	cat_free(&b);
+
+	/* no filter: the last product of page 1 moves from the first category
+	 * to the last; every other product is listed exactly once */
+	memset(p1, 0, sizeof(*p1));
+	assert_int_equal(catalog_list(&a.v, NULL, NULL, 7, NULL, collect_cb, p1, next), 0);
+	assert_string_equal(p1->cats[6], "bags");
+	moved = product_of(p1->ids[6], 50);
+	cat_build_moved(&b, 50, moved, "toys");
+	memcpy(cursor, next, sizeof(cursor));
+	memset(rest, 0, sizeof(*rest));
+	for (int pages = 0; cursor[0] && pages < 20; pages++) {
+		assert_int_equal(catalog_list(&b.v, NULL, cursor, 7, NULL, collect_cb, rest, next),
+				 0);
+		memcpy(cursor, next, sizeof(cursor));
+	}
+	assert_int_equal(p1->n + rest->n, 51); /* the moved one again, at its new place */
+	for (uint32_t i = 0; i < 50; i++) {
+		store_id_t id;
+		char h[33];
+		make_id(&id, i);
+		store_id_hex(&id, h);
+		assert_int_equal(count_id(p1, h) + count_id(rest, h), i == moved ? 2 : 1);
+	}
+
+	/* a cursor that was altered is refused, not guessed at */
+	memset(rest, 0, sizeof(*rest));
+	assert_int_equal(catalog_list(&a.v, NULL, NULL, 7, NULL, collect_cb, rest, next), 0);
+	next[100] = next[100] == 'B' ? 'C' : 'B'; /* inside the zero padding */
+	assert_int_equal(catalog_list(&a.v, NULL, next, 7, NULL, collect_cb, rest, cursor),
+			 SOUK_EINVAL);
+	next[100] = '\0';
+	assert_int_equal(catalog_list(&a.v, NULL, next, 7, NULL, collect_cb, rest, cursor),
+			 SOUK_EINVAL);
+	cat_free(&b);
+	cat_free(&a);
+	free(p1);
+	free(rest);
+}
+
+/* Drafts are not public: no reading of the image serves them. */
+static void test_catalog_drafts_not_served(void **state)
+{
+	render_product_t *p[2];
+	const catalog_product_t *arr[2];
+	void *sec[CATALOG_NSECTIONS];
+	size_t len[CATALOG_NSECTIONS];
+	catalog_view_t v;
+	const char *json;
+	size_t jl;
+	char next[CATALOG_CURSOR_MAX];
+	store_id_t id;
+	seen_t *s = malloc(sizeof(*s));
+	(void)state;
+	assert_non_null(s);
+	p[0] = render_doc(1, "{\"sku\":\"LIVE\",\"status\":\"active\",\"category\":\"home\","
+			     "\"title\":{\"en\":\"x\"},\"price\":{\"GBP\":1}}", false);
+	p[1] = render_doc(2, "{\"sku\":\"SOON\",\"status\":\"draft\",\"category\":\"home\","
+			     "\"title\":{\"en\":\"y\"},\"price\":{\"GBP\":1}}", false);
+	assert_true(p[1]->cp.archived);
+	arr[0] = &p[0]->cp;
+	arr[1] = &p[1]->cp;
+	assert_int_equal(catalog_build_mem(arr, 2, 1, sec, len), 0);
+	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
+	assert_int_equal(v.count, 1);
+	make_id(&id, 2);
+	assert_int_equal(catalog_get(&v, &id, NULL, &json, &jl, NULL), SOUK_ENOENT);
+	assert_int_equal(catalog_get_by_sku(&v, "SOON", 4, NULL, &json, &jl, NULL), SOUK_ENOENT);
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(catalog_list(&v, NULL, NULL, 10, NULL, collect_cb, s, next), 0);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->cats[0], "home");
+	for (int i = 0; i < 2; i++)
+		render_product_free(&p[i]);
+	for (int i = 0; i < CATALOG_NSECTIONS; i++)
+		free(sec[i]);
+	free(s);
+}
+
 static void test_catalog_archived_hidden(void **state)
 {
 	cat_t c;
 	const char *json;
 	size_t len;
 	seen_t *s = malloc(sizeof(*s));
-	char hex[33], next[33];
+	char hex[33], next[CATALOG_CURSOR_MAX];
 	(void)state;
 	assert_non_null(s);
 	cat_build(&c, 20, 10); /* products 3 and 13 archived */
@@ -468,22 +627,22 @@ static int stop_after_two(const char *json, size_t len, void *arg)
 static void test_catalog_list_callback_stop_resumes(void **state)
 {
 	cat_t c;
-	char next[33];
+	char next[CATALOG_CURSOR_MAX];
 	int n = 0;
 	seen_t *s = malloc(sizeof(*s));
 	(void)state;
 	assert_non_null(s);
 	cat_build(&c, 30, 0);
 	assert_int_equal(catalog_list(&c.v, NULL, NULL, 10, NULL, stop_after_two, &n, next), 7);
-	assert_int_equal(strlen(next), 32);
+	assert_int_equal(strlen(next), 110);
 	/* the rest from the cursor: 28 products, the refused one included */
 	memset(s, 0, sizeof(*s));
-	char cursor[33];
-	memcpy(cursor, next, 33);
+	char cursor[CATALOG_CURSOR_MAX];
+	memcpy(cursor, next, sizeof(cursor));
 	do {
 		assert_int_equal(catalog_list(&c.v, NULL, cursor, 50, NULL, collect_cb, s, next),
 				 0);
-		memcpy(cursor, next, 33);
+		memcpy(cursor, next, sizeof(cursor));
 	} while (cursor[0]);
 	assert_int_equal(s->n, 28);
 	free(s);
@@ -496,7 +655,7 @@ static void check_reads_survive(cat_t *c)
 	catalog_view_t v;
 	const char *json;
 	size_t len;
-	char next[33];
+	char next[CATALOG_CURSOR_MAX];
 	int n = 0;
 	if (catalog_view_init_mem(c->sec, c->len, &v) != 0)
 		return;
@@ -525,7 +684,7 @@ static void test_catalog_corrupt_sections_fail_cleanly(void **state)
 	cat_t c;
 	const char *json;
 	size_t len;
-	char next[33];
+	char next[CATALOG_CURSOR_MAX];
 	int n = 0;
 	(void)state;
 	cat_build(&c, 40, 0);
@@ -651,7 +810,7 @@ static void test_catalog_build_rejects_bad_input(void **state)
 	catalog_view_t v;
 	assert_int_equal(catalog_view_init_mem(sec, len, &v), 0);
 	assert_int_equal(v.count, 0);
-	char next[33];
+	char next[CATALOG_CURSOR_MAX];
 	int n = 0;
 	assert_int_equal(catalog_list(&v, NULL, NULL, 5, NULL, stop_after_two, &n, next), 0);
 	assert_int_equal(n, 0);
@@ -724,7 +883,7 @@ static int text_cb(const char *json, size_t len, void *arg)
 /* Every page of a list, concatenated. */
 static void list_pages(const catalog_view_t *v, const char *category, uint32_t limit, text_t *t)
 {
-	char cursor[33] = "", next[33];
+	char cursor[CATALOG_CURSOR_MAX] = "", next[CATALOG_CURSOR_MAX];
 	t->len = 0;
 	for (int pages = 0; pages < 1000; pages++) {
 		assert_int_equal(catalog_list(v, category, cursor, limit, "fr", text_cb, t, next),
@@ -857,7 +1016,7 @@ static void test_catalog_delta_matches_full_build(void **state)
 		}
 	}
 	/* a cursor naming a product archived in the delta still resumes */
-	char next[33], cursor[33];
+	char next[CATALOG_CURSOR_MAX], cursor[CATALOG_CURSOR_MAX];
 	make_id(&id, 13);
 	store_id_hex(&id, cursor);
 	ta->len = tb->len = 0;
@@ -917,7 +1076,7 @@ static void test_catalog_corrupt_delta_fails_cleanly(void **state)
 		if (catalog_view_init_mem_delta(c.sec, c.len, dsec, dlen, &v) == 0) {
 			const char *json;
 			size_t len;
-			char next[33];
+			char next[CATALOG_CURSOR_MAX];
 			text_t *t = malloc(sizeof(*t));
 			assert_non_null(t);
 			for (uint32_t i = 0; i < 45; i++) {
@@ -959,6 +1118,8 @@ int main(void)
 	    cmocka_unit_test(test_catalog_list_pages_without_duplicates_or_gaps),
 	    cmocka_unit_test(test_catalog_order_with_prefix_and_empty_categories),
 	    cmocka_unit_test(test_catalog_list_category_filter),
+	    cmocka_unit_test(test_catalog_cursor_survives_category_moves),
+	    cmocka_unit_test(test_catalog_drafts_not_served),
 	    cmocka_unit_test(test_catalog_archived_hidden),
 	    cmocka_unit_test(test_catalog_list_callback_stop_resumes),
 	    cmocka_unit_test(test_catalog_corrupt_sections_fail_cleanly),

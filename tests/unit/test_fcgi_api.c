@@ -183,7 +183,7 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 404);
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
-	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
 }
 
@@ -290,7 +290,7 @@ static void test_fcgi_api_write_answers_the_stored_version(void **state)
 	assert_true(json_is_false(json_object_get(written[1], "archived")));
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
-	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
 	json_t *items = json_object_get(f->body, "items");
 	assert_int_equal(json_array_size(items), 2);
 	for (size_t i = 0; i < 2; i++) {
@@ -310,9 +310,69 @@ static void test_fcgi_api_write_answers_the_stored_version(void **state)
 	}
 }
 
+/* History is staff-only, newest first, by pages of ?limit= with a cursor;
+ * drafts are not served by public reads. */
+static void test_fcgi_api_history_and_drafts(void **state)
+{
+	fix_t *f = *state;
+	char uri[200], id[33], etag[16], cursor[32];
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 201);
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	for (int v = 1; v <= 4; v++) {
+		char body[32];
+		snprintf(etag, sizeof(etag), "\"%d\"", v);
+		snprintf(body, sizeof(body), "{\"stock\":%d}", v);
+		assert_int_equal(call(f, "PATCH", uri, AUTH, etag, body), 200);
+	}
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 401);
+	assert_int_equal(call(f, "GET", uri, "Bearer wrong", NULL, NULL), 401);
+	int want = 5, pages = 0;
+	cursor[0] = '\0';
+	do {
+		snprintf(uri, sizeof(uri), "/api/v1/products/%s/history?limit=2%s%s", id,
+			 cursor[0] ? "&cursor=" : "", cursor);
+		assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+		json_t *items = json_object_get(f->body, "items");
+		for (size_t i = 0; i < json_array_size(items); i++)
+			assert_int_equal(json_integer_value(json_object_get(json_array_get(items, i),
+									    "version")),
+					 want--);
+		json_t *next = json_object_get(f->body, "next_cursor");
+		snprintf(cursor, sizeof(cursor), "%s", json_is_string(next) ? json_string_value(next) : "");
+		assert_true(++pages <= 3);
+	} while (cursor[0]);
+	assert_int_equal(want, 0);
+	assert_int_equal(pages, 3);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history?cursor=zz", id);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 400);
+
+	/* a draft: written and in its history, but not public */
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"D-1\",\"status\":\"draft\",\"seller\":\"s1\","
+			      "\"category\":\"home\",\"title\":{\"en\":\"Soon\"},"
+			      "\"price\":{\"GBP\":1}}"),
+			 201);
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 404);
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/D-1", NULL, NULL, NULL), 404);
+	assert_int_equal(call(f, "GET", "/api/v1/products", NULL, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/A-1", NULL, NULL, NULL), 200);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(f->body, "items"), 0), "status")),
+			    "draft");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_writes_need_the_bearer_secret, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_create_read_update_revert_delete,

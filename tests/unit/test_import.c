@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/import.h"
+#include "fcgi/problem.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
 
@@ -430,6 +431,65 @@ static int compare_cb(const store_rec_t *rec, void *arg)
 	return 0;
 }
 
+/* A product the API accepts near the document limit (large attributes)
+ * exports and imports back unchanged. */
+static void test_import_large_product_roundtrip(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	char path[128], db2[128], key[] = "sku\0BIG1";
+	store_t *s2 = NULL;
+	uint64_t count = 0;
+	json_error_t je;
+	json_t *doc = json_loads("{\"sku\":\"BIG1\",\"seller\":\"s1\",\"category\":\"home\","
+				 "\"title\":{\"en\":\"Big\"},\"price\":{\"GBP\":1}}",
+				 0, &je);
+	json_t *attrs = json_object(), *norm = NULL;
+	char big[PRODUCT_ATTR_STRING_MAX + 1];
+	memset(big, 'a', PRODUCT_ATTR_STRING_MAX);
+	big[PRODUCT_ATTR_STRING_MAX] = '\0';
+	for (int i = 0; i < PRODUCT_ATTRS_MAX / 2; i++) { /* 32 x 24 KiB: 768 KiB */
+		json_t *arr = json_array();
+		for (int k = 0; k < 24; k++)
+			json_array_append_new(arr, json_string(big));
+		char name[16];
+		snprintf(name, sizeof(name), "a%d", i);
+		json_object_set_new(attrs, name, arr);
+	}
+	json_object_set_new(doc, "attributes", attrs);
+	problem_t pb;
+	problem_init(&pb);
+	assert_int_equal(product_validate(doc, false, &norm, &pb), 0); /* the API's check */
+	char *s = json_dumps(norm, JSON_COMPACT);
+	assert_true(strlen(s) > (512u << 10));
+	const char *kp = key;
+	size_t klen = sizeof(key) - 1;
+	store_mut_t m = {.op = STORE_OP_CREATE, .kind = "product", .doc = s, .doc_len = strlen(s),
+			 .keys = &kp, .key_lens = &klen, .nkeys = 1, .actor = "test"};
+	assert_int_equal(store_apply(f->s, &m, 1), 0);
+	assert_int_equal(m.result, 0);
+
+	snprintf(path, sizeof(path), "%s/big.jsonl", f->dir);
+	assert_int_equal(export_file(f->s, path, IMPORT_FMT_AUTO, &count), 0);
+	assert_int_equal(count, 1);
+	snprintf(db2, sizeof(db2), "%s/db2", f->dir);
+	store_opts_t so = {.map_size = 64u << 20};
+	assert_int_equal(store_open(db2, &so, &s2), 0);
+	f->nerr = 0;
+	assert_int_equal(import_file(s2, path, &o, &st), 0);
+	assert_int_equal(f->nerr, 0);
+	assert_int_equal(st.created, 1);
+	json_t *back = get_sku(s2, "BIG1");
+	assert_non_null(back);
+	assert_true(json_equal(back, norm));
+	json_decref(back);
+	store_close(&s2);
+	free(s);
+	json_decref(norm);
+	json_decref(doc);
+}
+
 static void test_import_export_roundtrip(void **state)
 {
 	fix_t *f = *state;
@@ -513,6 +573,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_batches_and_duplicate_skus, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_export_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_large_product_roundtrip, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

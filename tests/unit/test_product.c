@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "daemon/render.h"
 #include "fcgi/problem.h"
 #include "fcgi/product.h"
 
@@ -203,6 +204,97 @@ static void test_product_bounds_attributes(void **state)
 	json_decref(doc);
 }
 
+/* A valid document with title locales [0, n) and description locales
+ * [first, first + m) of desc_cp two-byte characters each (locale 0 is "en"). */
+static json_t *locale_doc(int n, int first, int m, size_t desc_cp)
+{
+	json_t *doc = parse(valid_doc), *t = json_object(), *d = json_object();
+	char *text = malloc(desc_cp * 2 + 1);
+	assert_non_null(text);
+	for (size_t i = 0; i < desc_cp; i++)
+		memcpy(text + 2 * i, "\xc3\xa9", 2); /* U+00E9, NFC */
+	text[desc_cp * 2] = '\0';
+	for (int i = 0; i < n || i < first + m; i++) {
+		char tag[8];
+		snprintf(tag, sizeof(tag), "%c%c", 'a' + i / 26, 'a' + i % 26);
+		if (i == 0)
+			snprintf(tag, sizeof(tag), "en");
+		if (i < n)
+			json_object_set_new(t, tag, json_string("Title"));
+		if (i >= first && i < first + m)
+			json_object_set_new(d, tag, json_string(text));
+	}
+	json_object_set_new(doc, "title", t);
+	json_object_set_new(doc, "description", d);
+	free(text);
+	return doc;
+}
+
+static void test_product_holds_the_document_limit(void **state)
+{
+	json_t *out = NULL;
+	problem_t p;
+	(void)state;
+	/* attributes within their own bounds but past the document limit */
+	json_t *doc = parse(valid_doc), *attrs = json_object();
+	char *big = malloc(PRODUCT_ATTR_STRING_MAX + 1);
+	assert_non_null(big);
+	memset(big, 'a', PRODUCT_ATTR_STRING_MAX);
+	big[PRODUCT_ATTR_STRING_MAX] = '\0';
+	for (int i = 0; i < PRODUCT_ATTRS_MAX; i++) {
+		json_t *arr = json_array();
+		for (int k = 0; k < PRODUCT_ATTR_ARRAY_MAX; k++)
+			json_array_append_new(arr, json_string(big));
+		char key[16];
+		snprintf(key, sizeof(key), "a%d", i);
+		json_object_set_new(attrs, key, arr);
+	}
+	free(big);
+	json_object_set_new(doc, "attributes", attrs);
+	problem_init(&p);
+	assert_int_equal(product_validate(doc, false, &out, &p), SOUK_EINVAL);
+	assert_true(has_field(&p, "attributes"));
+	assert_non_null(strstr(p.errors[0].detail, "(at most 1048576)"));
+	json_decref(doc);
+
+	/* 32 title and 32 description locales, all different: 65 renderings */
+	doc = locale_doc(32, 32, 32, 10);
+	problem_init(&p);
+	assert_int_equal(product_validate(doc, false, &out, &p), SOUK_EINVAL);
+	assert_true(has_field(&p, "description"));
+	json_decref(doc);
+
+	/* 63 locales of long descriptions: each rendering carries all of them */
+	doc = locale_doc(32, 31, 32, PRODUCT_DESCRIPTION_MAX);
+	problem_init(&p);
+	assert_int_equal(product_validate(doc, false, &out, &p), SOUK_EINVAL);
+	assert_true(has_field(&p, "description"));
+	assert_non_null(strstr(p.errors[0].detail, "locales"));
+	json_decref(doc);
+}
+
+/* What validation accepts at the edge of the limit renders (daemon/render.c). */
+static void test_product_accepted_documents_render(void **state)
+{
+	(void)state;
+	size_t sizes[] = {10, 3000};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		json_t *doc = locale_doc(32, 31, 32, sizes[k]), *out = NULL;
+		problem_t p;
+		problem_init(&p);
+		assert_int_equal(product_validate(doc, false, &out, &p), 0);
+		char *s = json_dumps(out, JSON_COMPACT);
+		store_rec_t rec = {.version = 1, .seq = 1, .doc = s, .doc_len = strlen(s)};
+		render_product_t *r = NULL;
+		assert_int_equal(render_product(&rec, "zz", &r), 0);
+		assert_int_equal(r->cp.nloc, 64); /* 63 and the default locale */
+		render_product_free(&r);
+		free(s);
+		json_decref(out);
+		json_decref(doc);
+	}
+}
+
 static void test_product_names_are_restricted(void **state)
 {
 	(void)state;
@@ -286,6 +378,8 @@ int main(void)
 		cmocka_unit_test(test_product_names_are_restricted),
 		cmocka_unit_test(test_product_parse_body_limits_depth_and_utf8),
 		cmocka_unit_test(test_product_merge_patch_follows_rfc7396),
+		cmocka_unit_test(test_product_holds_the_document_limit),
+		cmocka_unit_test(test_product_accepted_documents_render),
 		cmocka_unit_test(test_problem_render_has_type_and_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

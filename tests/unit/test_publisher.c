@@ -364,6 +364,47 @@ static void test_publisher_skips_documents_that_do_not_render(void **state)
 	assert_int_equal(ps.render_errors, 1);
 }
 
+/* A version that does not render leaves the product served with its last
+ * good rendering, and the failure reaches the control segment (/metrics). */
+static void test_publisher_keeps_last_good_rendering(void **state)
+{
+	fix_t *f = *state;
+	store_id_t id;
+	store_mut_t m;
+	char bad[512], longsku[301], title[64];
+	memset(longsku, 'x', 300);
+	longsku[300] = '\0';
+	create(f, "K1", "Good", 100, &id);
+	start(f, 60000);
+	image_title(f, "K1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Good");
+
+	uint64_t gen = shm_ctl_generation(f->ctl);
+	product_doc(bad, sizeof(bad), longsku, "Bad", 1);
+	memset(&m, 0, sizeof(m));
+	m.op = STORE_OP_UPDATE;
+	m.kind = "product";
+	m.id = id;
+	m.expect_version = 1;
+	m.doc = bad;
+	m.doc_len = strlen(bad);
+	m.actor = "test";
+	assert_int_equal(store_apply(f->s, &m, 1), 0);
+	assert_int_equal(m.result, 0);
+	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), m.seq), 0);
+	assert_true(run_until_generation(f, gen));
+
+	image_title(f, "K1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Good");
+	assert_int_equal(served(f), 1);
+	publisher_stats_t ps;
+	publisher_stats(f->p, &ps);
+	assert_int_equal(ps.render_errors, 1);
+	shm_ctl_stats_t cs;
+	shm_ctl_stats(f->ctl, &cs);
+	assert_int_equal(cs.render_failures, 1);
+}
+
 static void test_publisher_refuses_non_socket_path(void **state)
 {
 	fix_t *f = *state;
@@ -478,7 +519,7 @@ static void test_publisher_incremental_keeps_list_order(void **state)
 		const shm_image_t *img;
 		catalog_view_t v;
 		order_check_t oc;
-		char cursor[33] = "", next[33];
+		char cursor[CATALOG_CURSOR_MAX] = "", next[CATALOG_CURSOR_MAX];
 		memset(&oc, 0, sizeof(oc));
 		oc.ordered = true;
 		assert_int_equal(shm_reader_acquire(f->r, &img), 0);
@@ -912,6 +953,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_publisher_skips_documents_that_do_not_render,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_keeps_last_good_rendering, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_publisher_refuses_non_socket_path, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_publisher_incremental_keeps_list_order, setup,

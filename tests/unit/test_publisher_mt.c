@@ -75,7 +75,7 @@ static void *reader(void *arg)
 		const shm_image_t *img;
 		catalog_view_t v;
 		seen_t s;
-		char next[33];
+		char next[CATALOG_CURSOR_MAX];
 		if (shm_reader_acquire(r, &img) != 0)
 			continue;
 		memset(&s, 0, sizeof(s));
