@@ -42,6 +42,35 @@ seq_d=$("$CTL" --json --data "$d" info | grep -o '"last_seq": [0-9]*')
 	&& ok "restored store takes new commits" || nok "restored store takes new commits"
 expect_rc 1 "restore refuses a damaged or missing backup" "$CTL" --data "$tmp/x" restore "$tmp/nothing"
 
+# A writer that opens the store while restore is putting the backup in place
+# (socket activation starting souk-fcgi) must not write to the file restore
+# replaces: it waits until the restore is done, and its write is then in the
+# restored store. The shim stops restore just before its rename.
+pd="$tmp/pause"
+mkdir -p "$pd"
+SOUK_PAUSE_RENAME_DIR="$pd" SOUK_PAUSE_RENAME_SUFFIX=data.mdb.restore \
+	LD_PRELOAD="$B/shims/pause_rename.so" "$CTL" --data "$d" restore --force "$tmp/bk" \
+	>"$tmp/r.out" 2>"$tmp/r.err" &
+rpid=$!
+SOUK_PIDS=$rpid
+wait_for 30 test -e "$pd/paused" || nok "restore reached its rename"
+"$W" "$d" late 1 1 >"$tmp/late.out" 2>"$tmp/late.err" &
+lpid=$!
+SOUK_PIDS="$rpid $lpid"
+# bounded: a writer that is not held finishes in well under this
+wait_for 3 pid_gone "$lpid"
+[ ! -s "$tmp/late.out" ] && ok "a writer starting during restore acknowledges nothing before it ends" \
+	|| nok "a writer acknowledged a commit while restore was replacing the store"
+touch "$pd/go"
+wait "$rpid"; rrc=$?
+wait_for 30 pid_gone "$lpid"
+wait "$lpid"; lrc=$?
+SOUK_PIDS=""
+[ "$rrc" -eq 0 ] && ok "restore with a writer waiting succeeds" || nok "restore exit $rrc: $(cat "$tmp/r.err")"
+[ "$lrc" -eq 0 ] && [ "$(cat "$tmp/late.out")" = 1 ] && "$C" "$d" late 1 >/dev/null 2>"$tmp/err" \
+	&& ok "the waiting writer's acknowledged commit is in the restored store" \
+	|| nok "the waiting writer's commit is lost (writer exit $lrc, out '$(cat "$tmp/late.out")': $(cat "$tmp/err"))"
+
 # audit keys and checkpoints
 expect_rc 0 "audit keygen" "$CTL" audit keygen "$tmp/audit.key"
 [ "$(stat -c %a "$tmp/audit.key")" = 600 ] && ok "private key has mode 0600" || nok "private key mode"
