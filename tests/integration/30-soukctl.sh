@@ -18,18 +18,27 @@ expect_rc() { # want description cmd...
 d="$tmp/data"
 "$W" "$d" a 1 200 >/dev/null 2>&1 || nok "seed writer"
 
-# backup while a writer keeps committing
+# backup while a writer keeps committing: the writer prints each number once
+# its commit is durable; it must be committing before the backup starts and
+# still after it ends, and every number acknowledged before must be in it
 "$W" "$d" a 201 0 >"$tmp/w.out" 2>"$tmp/w.err" &
 wpid=$!
 SOUK_PIDS=$wpid
-sleep 0.2
+acked() { tail -n 1 "$tmp/w.out" 2>/dev/null | grep -x '[0-9]*' || echo 0; }
+acked_past() { [ "$(acked)" -gt "$1" ]; }
+wait_for 30 acked_past 200 || nok "the writer commits"
+before=$(acked)
 expect_rc 0 "backup while writes go on" "$CTL" --data "$d" backup "$tmp/bk"
-sleep 0.1
+after=$(acked)
+check "the writer went on committing through the backup ($before before, $after at its end)" \
+	wait_for 30 acked_past "$after"
 expect_rc 1 "restore refuses a store in use, even with --force" "$CTL" --data "$d" restore --force "$tmp/bk"
 kill -9 "$wpid"; wait "$wpid" 2>/dev/null; SOUK_PIDS=""
 expect_rc 0 "backup verifies" "$CTL" --data "$tmp/bk" audit verify
 expect_rc 1 "backup refuses a directory that holds a store" "$CTL" --data "$d" backup "$tmp/bk"
-m=$("$C" "$tmp/bk" a 200 2>"$tmp/err") && ok "backup holds a gap-free prefix of the commits ($m)" || nok "backup content ($(cat "$tmp/err"))"
+m=$("$C" "$tmp/bk" a "$before" 2>"$tmp/err") \
+	&& ok "backup holds a gap-free prefix with every commit acknowledged before it began ($m >= $before)" \
+	|| nok "backup content ($(cat "$tmp/err"))"
 
 # restore
 expect_rc 1 "restore refuses a non-empty target without --force" "$CTL" --data "$d" restore "$tmp/bk"
