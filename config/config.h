@@ -77,7 +77,6 @@ typedef struct {
 	} shm;
 	struct {
 		cfg_listen_t listen;
-		uint32_t processes;
 		uint32_t threads;
 		uint32_t backlog;
 		uint64_t max_body;
@@ -101,7 +100,6 @@ typedef struct {
 	} control;
 	struct {
 		char *admin_secret_file;
-		uint64_t token_ttl_ms;
 	} auth;
 	struct {
 		char *signing_key_file;
@@ -129,8 +127,13 @@ typedef struct {
 void cfg_errors_print(const cfg_errors_t *errs, FILE *f);
 
 /* ---- schema ---------------------------------------------------------------- */
-#define CFG_F_RESTART  0x1u /* a change needs a restart (else: applied on reload) */
+#define CFG_F_RESTART  0x1u /* soukd applies a change at its restart only (else: on reload) */
 #define CFG_F_EMPTY_OK 0x2u /* string/path may be "" (feature off / unset) */
+/* souk-fcgi reads the item from the file at start and never again: a change
+ * reaches the workers with `systemctl restart souk-fcgi`. */
+#define CFG_F_FCGI	0x4u
+#define CFG_F_FCGI_ONLY 0x8u /* with CFG_F_FCGI: soukd does not use the item */
+#define CFG_F_WORKER	(CFG_F_FCGI | CFG_F_FCGI_ONLY)
 
 typedef struct {
 	const char *name;

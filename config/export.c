@@ -86,6 +86,10 @@ static json_t *item_json(const cfg_item_t *it)
 		json_object_set_new(o, "empty_allowed", json_boolean(it->flags & CFG_F_EMPTY_OK));
 	json_object_set_new(o, "apply",
 			    json_string(it->flags & CFG_F_RESTART ? "restart" : "reload"));
+	json_object_set_new(o, "read_by",
+			    json_string(!(it->flags & CFG_F_FCGI)	  ? "soukd"
+					: it->flags & CFG_F_FCGI_ONLY ? "souk-fcgi"
+								      : "soukd,souk-fcgi"));
 	json_object_set_new(o, "help", json_string(it->help));
 	return o;
 }
@@ -174,11 +178,22 @@ int cfg_dump_schema_markdown(FILE *f)
 	      "\n"
 	      "## Reload or restart\n"
 	      "\n"
-	      "`systemctl reload souk` (SIGHUP) or `soukctl reload` reads the file again.\n"
-	      "A file with any error is refused as a whole, each error is logged and the\n"
-	      "running configuration stays. Items marked *reload* take effect at once;\n"
-	      "items marked *restart* keep their running value, soukd warns once about\n"
-	      "each of them, and the new value takes effect at the next restart.\n",
+	      "`systemctl reload soukd` (SIGHUP) or `soukctl reload` makes soukd read\n"
+	      "the file again. A file with any error is refused as a whole, each error is\n"
+	      "logged and the running configuration stays. Items soukd applies on\n"
+	      "*reload* take effect at once; items it applies on *restart* keep their\n"
+	      "running value, soukd warns once about each of them (`soukctl status` lists\n"
+	      "them as `restart_pending`), and the new value takes effect at the next\n"
+	      "`systemctl restart soukd`.\n"
+	      "\n"
+	      "The workers (souk-fcgi) read the file once, at start, with the same schema,\n"
+	      "so that they start and serve while soukd is down; they ignore SIGHUP and\n"
+	      "soukd's reloads. An item marked *read by souk-fcgi* reaches the workers\n"
+	      "only with `systemctl restart souk-fcgi` (or a restart of the spawn-fcgi\n"
+	      "processes); each worker finishes its requests in progress before it exits,\n"
+	      "and the socket stays open meanwhile. soukd lists a changed item that only\n"
+	      "the workers use as `restart_pending` too, as a reminder, until soukd\n"
+	      "itself restarts: it cannot tell whether the workers were restarted.\n",
 	      f);
 	for (size_t i = 0; i < n; i++) {
 		const cfg_item_t *it = &schema[i];
@@ -212,7 +227,14 @@ int cfg_dump_schema_markdown(FILE *f)
 		if ((it->type == CFG_T_STRING || it->type == CFG_T_PATH) &&
 		    (it->flags & CFG_F_EMPTY_OK))
 			fputs("- may be empty (`\"\"`)\n", f);
-		fprintf(f, "- applied on: %s\n", it->flags & CFG_F_RESTART ? "restart" : "reload");
+		if (!(it->flags & CFG_F_FCGI_ONLY))
+			fprintf(f, "- soukd applies it on: %s\n",
+				it->flags & CFG_F_RESTART ? "restart (`systemctl restart soukd`)"
+							  : "reload");
+		if (it->flags & CFG_F_FCGI)
+			fprintf(f, "- read by souk-fcgi at start: a change needs `systemctl "
+				   "restart souk-fcgi`%s\n",
+				it->flags & CFG_F_FCGI_ONLY ? " (soukd does not use it)" : "");
 	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -153,18 +153,35 @@ static int cmd_backup(ctl_ctx_t *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-/* Another process has the environment open when it holds its lock-file lock. */
-static int env_in_use(const char *dir)
+/*
+ * Take LMDB's own exclusive lock for a restore: a write lock on byte 0 of
+ * lock.mdb (created when missing), as an opener that finds the environment
+ * unused does (mdb_env_excl_lock() in liblmdb's mdb.c). It fails while any
+ * process has the environment open (each holds a read lock there), and while
+ * it is held a process that opens the environment waits in LMDB's F_SETLKW
+ * before it opens data.mdb, so it never sees the file the restore replaces.
+ * The lock belongs to this process: store_open() here gets LMDB's exclusive
+ * open (and so re-initialises lock.mdb for the new data file) and store_close()
+ * releases it. *fd_out is the open lock file; 0, SOUK_EBUSY or -errno.
+ */
+static int env_lock_exclusive(const char *dir, int *fd_out)
 {
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+		return -errno;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
-	int rc = fcntl(fd, F_GETLK, &fl) == 0 ? (fl.l_type != F_UNLCK) : -errno;
-	close(fd);
-	return rc;
+	int rc;
+	while ((rc = fcntl(fd, F_SETLK, &fl)) != 0 && errno == EINTR)
+		;
+	if (rc != 0) {
+		rc = errno == EAGAIN || errno == EACCES ? SOUK_EBUSY : -errno;
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
 }
 
 static int copy_file(const char *from, const char *to)
@@ -214,7 +231,7 @@ static int cmd_restore(ctl_ctx_t *c, int argc, char **argv)
 	store_t *s = NULL;
 	struct stat st;
 	uint64_t bad = 0;
-	int rc;
+	int rc, lfd = -1;
 	OPTS("f", 1, 1);
 	/* the backup must be sound before it replaces anything */
 	store_opts_t ro = { .read_only = true };
@@ -239,36 +256,44 @@ static int cmd_restore(ctl_ctx_t *c, int argc, char **argv)
 		fprintf(stderr, "soukctl, cannot create '%s' (%s)\n", c->data_dir, strerror(errno));
 		return CTL_FAIL;
 	}
-	if ((rc = env_in_use(c->data_dir)) != 0) {
-		fprintf(stderr, "soukctl, store '%s' is in use by another process (stop it first)\n",
-			c->data_dir);
+	/* held from the check to the first open of the restored file */
+	if ((rc = env_lock_exclusive(c->data_dir, &lfd)) != 0) {
+		if (rc == SOUK_EBUSY)
+			fprintf(stderr, "soukctl, store '%s' is in use by another process (stop it "
+					"first)\n",
+				c->data_dir);
+		else
+			fprintf(stderr, "soukctl, cannot lock '%s' (%s)\n", lock, souk_strerror(rc));
 		return CTL_FAIL;
 	}
 	if (stat(dst, &st) == 0 && st.st_size > 0 && !o.force) {
 		fprintf(stderr, "soukctl, '%s' already holds a store (use --force to replace it)\n",
 			c->data_dir);
-		return CTL_FAIL;
+		goto fail;
 	}
 	if ((rc = copy_file(src, tmp)) != 0) {
 		fprintf(stderr, "soukctl, copying '%s' failed (%s)\n", src, souk_strerror(rc));
 		unlink(tmp);
-		return CTL_FAIL;
+		goto fail;
 	}
-	unlink(lock); /* nobody has it open (checked above); rebuilt at open */
 	if (rename(tmp, dst) != 0) {
 		fprintf(stderr, "soukctl, replacing '%s' failed (%s)\n", dst, strerror(errno));
 		unlink(tmp);
-		return CTL_FAIL;
+		goto fail;
 	}
 	int dfd = open(c->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
+	/* LMDB's exclusive open (our lock) resets lock.mdb for the new file;
+	 * waiting openers go on once it shares the lock */
 	if (open_store(c, false, &s))
-		return CTL_FAIL;
+		goto fail;
 	rc = store_audit_verify(s, &bad);
-	store_close(&s);
+	store_close(&s); /* releases the lock (all of this process's on lock.mdb) */
+	close(lfd);
+	lfd = -1;
 	if (rc) {
 		fprintf(stderr, "soukctl, restored store fails verification (%s)\n", souk_strerror(rc));
 		return CTL_FAIL;
@@ -281,6 +306,10 @@ static int cmd_restore(ctl_ctx_t *c, int argc, char **argv)
 		       pos[0], (unsigned long long)seq);
 	}
 	return CTL_OK;
+fail:
+	if (lfd >= 0)
+		close(lfd);
+	return CTL_FAIL;
 }
 
 static int cmd_audit_verify(ctl_ctx_t *c, int argc, char **argv)

@@ -33,7 +33,7 @@ out=$("$SOUKD" --check-config -c config/souk.yaml 2>&1); rc=$?
 check "--check-config accepts the shipped config/souk.yaml" [ "$rc" -eq 0 -a "$out" = "configuration is valid" ]
 
 BAD=$T/bad.yaml
-printf 'fcgi:\n  processes: 2\n  threads: 0\nlog:\n  levle: info\n' >"$BAD"
+printf 'fcgi:\n  backlog: 2\n  threads: 0\nlog:\n  levle: info\n' >"$BAD"
 out=$("$SOUKD" --check-config -c "$BAD" 2>&1); rc=$?
 want="config, file '$BAD', line 3, column 3, item 'fcgi.threads', value '0' (must be 1..1024)
 config, file '$BAD', line 5, column 3, unknown item 'log.levle' (did you mean 'log.level'?)"

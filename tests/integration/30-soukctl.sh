@@ -18,18 +18,27 @@ expect_rc() { # want description cmd...
 d="$tmp/data"
 "$W" "$d" a 1 200 >/dev/null 2>&1 || nok "seed writer"
 
-# backup while a writer keeps committing
+# backup while a writer keeps committing: the writer prints each number once
+# its commit is durable; it must be committing before the backup starts and
+# still after it ends, and every number acknowledged before must be in it
 "$W" "$d" a 201 0 >"$tmp/w.out" 2>"$tmp/w.err" &
 wpid=$!
 SOUK_PIDS=$wpid
-sleep 0.2
+acked() { tail -n 1 "$tmp/w.out" 2>/dev/null | grep -x '[0-9]*' || echo 0; }
+acked_past() { [ "$(acked)" -gt "$1" ]; }
+wait_for 30 acked_past 200 || nok "the writer commits"
+before=$(acked)
 expect_rc 0 "backup while writes go on" "$CTL" --data "$d" backup "$tmp/bk"
-sleep 0.1
+after=$(acked)
+check "the writer went on committing through the backup ($before before, $after at its end)" \
+	wait_for 30 acked_past "$after"
 expect_rc 1 "restore refuses a store in use, even with --force" "$CTL" --data "$d" restore --force "$tmp/bk"
 kill -9 "$wpid"; wait "$wpid" 2>/dev/null; SOUK_PIDS=""
 expect_rc 0 "backup verifies" "$CTL" --data "$tmp/bk" audit verify
 expect_rc 1 "backup refuses a directory that holds a store" "$CTL" --data "$d" backup "$tmp/bk"
-m=$("$C" "$tmp/bk" a 200 2>"$tmp/err") && ok "backup holds a gap-free prefix of the commits ($m)" || nok "backup content ($(cat "$tmp/err"))"
+m=$("$C" "$tmp/bk" a "$before" 2>"$tmp/err") \
+	&& ok "backup holds a gap-free prefix with every commit acknowledged before it began ($m >= $before)" \
+	|| nok "backup content ($(cat "$tmp/err"))"
 
 # restore
 expect_rc 1 "restore refuses a non-empty target without --force" "$CTL" --data "$d" restore "$tmp/bk"
@@ -41,6 +50,35 @@ seq_d=$("$CTL" --json --data "$d" info | grep -o '"last_seq": [0-9]*')
 "$W" "$d" a $((m + 1)) 10 >/dev/null 2>&1 && "$C" "$d" a $((m + 10)) >/dev/null 2>&1 \
 	&& ok "restored store takes new commits" || nok "restored store takes new commits"
 expect_rc 1 "restore refuses a damaged or missing backup" "$CTL" --data "$tmp/x" restore "$tmp/nothing"
+
+# A writer that opens the store while restore is putting the backup in place
+# (socket activation starting souk-fcgi) must not write to the file restore
+# replaces: it waits until the restore is done, and its write is then in the
+# restored store. The shim stops restore just before its rename.
+pd="$tmp/pause"
+mkdir -p "$pd"
+SOUK_PAUSE_RENAME_DIR="$pd" SOUK_PAUSE_RENAME_SUFFIX=data.mdb.restore \
+	LD_PRELOAD="$B/shims/pause_rename.so" "$CTL" --data "$d" restore --force "$tmp/bk" \
+	>"$tmp/r.out" 2>"$tmp/r.err" &
+rpid=$!
+SOUK_PIDS=$rpid
+wait_for 30 test -e "$pd/paused" || nok "restore reached its rename"
+"$W" "$d" late 1 1 >"$tmp/late.out" 2>"$tmp/late.err" &
+lpid=$!
+SOUK_PIDS="$rpid $lpid"
+# bounded: a writer that is not held finishes in well under this
+wait_for 3 pid_gone "$lpid"
+[ ! -s "$tmp/late.out" ] && ok "a writer starting during restore acknowledges nothing before it ends" \
+	|| nok "a writer acknowledged a commit while restore was replacing the store"
+touch "$pd/go"
+wait "$rpid"; rrc=$?
+wait_for 30 pid_gone "$lpid"
+wait "$lpid"; lrc=$?
+SOUK_PIDS=""
+[ "$rrc" -eq 0 ] && ok "restore with a writer waiting succeeds" || nok "restore exit $rrc: $(cat "$tmp/r.err")"
+[ "$lrc" -eq 0 ] && [ "$(cat "$tmp/late.out")" = 1 ] && "$C" "$d" late 1 >/dev/null 2>"$tmp/err" \
+	&& ok "the waiting writer's acknowledged commit is in the restored store" \
+	|| nok "the waiting writer's commit is lost (writer exit $lrc, out '$(cat "$tmp/late.out")': $(cat "$tmp/err"))"
 
 # audit keys and checkpoints
 expect_rc 0 "audit keygen" "$CTL" audit keygen "$tmp/audit.key"

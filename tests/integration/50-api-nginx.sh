@@ -23,7 +23,6 @@ check "souk-fcgi starts (-c souk.yaml)" souk_start_fcgi --min-seq-wait 2000
 check "nginx starts on 127.0.0.1" souk_start_nginx
 
 souk_api_suite nginx
-souk_openapi_suite nginx
 souk_outage_suite nginx
 
 # the worker starts and serves while soukd is down (last image stays in /dev/shm)

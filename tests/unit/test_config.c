@@ -163,9 +163,9 @@ static void test_cfg_values_land_in_typed_struct(void **state)
 	assert_int_equal(cfg->fcgi.listen.port, 9000);
 	assert_string_equal(cfg->auth.admin_secret_file, "");
 	/* items not in the file keep their defaults */
-	assert_int_equal(cfg->fcgi.processes, 2);
+	assert_int_equal(cfg->fcgi.backlog, 1024);
 	assert_string_equal(cfg->paths.state_dir, "/var/lib/souk");
-	assert_int_equal(cfg->line[cfg_item_index(cfg_item_find("fcgi.processes"))], 0);
+	assert_int_equal(cfg->line[cfg_item_index(cfg_item_find("fcgi.backlog"))], 0);
 	assert_true(cfg->line[cfg_item_index(cfg_item_find("fcgi.threads"))] > 0);
 	cfg_free(&cfg);
 }
@@ -260,6 +260,84 @@ static void test_cfg_reference_doc_is_current(void **state)
 	free(have);
 }
 
+/*
+ * The items souk-fcgi takes from the file at start (fcgi/main_fcgi.c): the
+ * workers never see soukd's reloads, so the reference, the shipped file and
+ * soukd's reload must all say that a change needs a restart of souk-fcgi.
+ */
+static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
+{
+	static const char *const worker_items[] = {
+	    "instance",	       "paths.state_dir",	"paths.runtime_dir",
+	    "log.level",       "log.target",		"store.map_size",
+	    "store.map_max",   "store.max_readers",	"fcgi.listen",
+	    "fcgi.threads",    "fcgi.backlog",		"fcgi.max_body",
+	    "fcgi.max_json_depth", "fcgi.request_timeout", "fcgi.min_seq_wait",
+	    "auth.admin_secret_file",
+	};
+	/* soukd does not use these: a reload must not claim to apply them */
+	static const char *const fcgi_only[] = {
+	    "fcgi.max_body",	    "fcgi.max_json_depth", "fcgi.request_timeout",
+	    "fcgi.min_seq_wait",    "auth.admin_secret_file",
+	};
+	char *md = NULL, *yaml = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&md, &len);
+	cfg_t *cfg = NULL;
+	(void)state;
+
+	assert_non_null(f);
+	assert_int_equal(cfg_dump_schema_markdown(f), 0);
+	fclose(f);
+	assert_non_null(strstr(md, "`systemctl reload soukd`"));
+	assert_null(strstr(md, "reload souk`"));
+	assert_int_equal(cfg_load("config/souk.yaml", &cfg, NULL), 0);
+	assert_int_equal(souk_read_file("config/souk.yaml", CFG_FILE_MAX, &yaml, NULL), 0);
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(worker_items); i++) {
+		const cfg_item_t *it = cfg_item_find(worker_items[i]);
+		char head[96];
+		assert_non_null(it);
+		if (!(it->flags & CFG_F_FCGI))
+			fail_msg("item '%s' is read by souk-fcgi but not flagged CFG_F_FCGI",
+				 it->name);
+		/* its section of the reference, up to the next item */
+		snprintf(head, sizeof(head), "### `%s`", it->name);
+		char *sec = strstr(md, head);
+		assert_non_null(sec);
+		char *end = strstr(sec + 1, "\n### ");
+		size_t slen = end ? (size_t)(end - sec) : strlen(sec);
+		char *text = strndup(sec, slen);
+		if (strstr(text, "`systemctl restart souk-fcgi`") == NULL)
+			fail_msg("docs for '%s' do not say 'restart souk-fcgi'", it->name);
+		free(text);
+		/* the comment line right above it in the shipped file */
+		char *p = yaml, *prev = yaml;
+		for (uint32_t l = 1; l < cfg->line[cfg_item_index(it)] && p; l++) {
+			prev = p;
+			p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+		}
+		assert_non_null(p);
+		char *line = strndup(prev, (size_t)(p - prev));
+		if (strstr(line, "souk-fcgi)") == NULL)
+			fail_msg("config/souk.yaml: the comment above '%s' does not say (souk-fcgi)",
+				 it->name);
+		free(line);
+	}
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(fcgi_only); i++) {
+		const cfg_item_t *it = cfg_item_find(fcgi_only[i]);
+		assert_non_null(it);
+		assert_true(it->flags & CFG_F_FCGI_ONLY);
+		/* soukd holds the running value and lists it as restart_pending */
+		assert_true(it->flags & CFG_F_RESTART);
+	}
+	/* removed: nothing read them */
+	assert_null(cfg_item_find("fcgi.processes"));
+	assert_null(cfg_item_find("auth.token_ttl"));
+	cfg_free(&cfg);
+	free(yaml);
+	free(md);
+}
+
 static void test_cfg_schema_json_lists_every_item(void **state)
 {
 	char *text = NULL;
@@ -293,7 +371,15 @@ static void test_cfg_schema_json_lists_every_item(void **state)
 			assert_int_equal(json_array_size(json_object_get(it, "values")), 8);
 			assert_string_equal(json_string_value(json_object_get(it, "apply")),
 					    "reload");
+			assert_string_equal(json_string_value(json_object_get(it, "read_by")),
+					    "soukd,souk-fcgi");
 		}
+		if (strcmp(schema[i].name, "fcgi.max_body") == 0)
+			assert_string_equal(json_string_value(json_object_get(it, "read_by")),
+					    "souk-fcgi");
+		if (strcmp(schema[i].name, "publish.coalesce") == 0)
+			assert_string_equal(json_string_value(json_object_get(it, "read_by")),
+					    "soukd");
 	}
 	assert_true(found);
 	json_decref(root);
@@ -420,8 +506,8 @@ static void test_cfg_bool_and_listen_forms(void **state)
 
 static void test_cfg_diff_names_changed_items_and_restart(void **state)
 {
-	cfg_t *a = load_text("log:\n  level: info\nfcgi:\n  max_body: 1M\n", NULL);
-	cfg_t *b = load_text("log:\n  level: debug\nfcgi:\n  max_body: 2M\n", NULL);
+	cfg_t *a = load_text("log:\n  level: info\npublish:\n  coalesce: 2ms\n", NULL);
+	cfg_t *b = load_text("log:\n  level: debug\npublish:\n  coalesce: 5ms\n", NULL);
 	cfg_t *c = load_text("fcgi:\n  threads: 4\n", NULL);
 	cfg_t *d = NULL;
 	cfg_diff_t diff;
@@ -437,7 +523,7 @@ static void test_cfg_diff_names_changed_items_and_restart(void **state)
 	cfg_diff(a, b, &diff);
 	assert_int_equal(diff.count, 2);
 	assert_true(cfg_diff_has(&diff, "log.level"));
-	assert_true(cfg_diff_has(&diff, "fcgi.max_body"));
+	assert_true(cfg_diff_has(&diff, "publish.coalesce"));
 	assert_false(cfg_diff_has(&diff, "fcgi.threads"));
 	assert_false(diff.restart);
 
@@ -595,6 +681,7 @@ int main(void)
 	    cmocka_unit_test(test_cfg_defaults_are_valid_and_canonical),
 	    cmocka_unit_test(test_cfg_shipped_file_sets_every_item_to_its_default),
 	    cmocka_unit_test(test_cfg_reference_doc_is_current),
+	    cmocka_unit_test(test_cfg_worker_items_say_restart_souk_fcgi),
 	    cmocka_unit_test(test_cfg_schema_json_lists_every_item),
 	    cmocka_unit_test(test_cfg_to_json_has_every_value),
 	    cmocka_unit_test(test_cfg_size_units),
