@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/time.h"
 #include "common/util.h"
 
 static void test_strerror_known_and_errno(void **state)
@@ -246,6 +247,25 @@ static void test_log_line_has_no_terminal_controls(void **state)
 		assert_true((unsigned char)got[i] >= 0x20 && got[i] != 0x7f);
 }
 
+static void test_rfc3339_formats_and_refuses_out_of_range(void **state)
+{
+	char out[SOUK_RFC3339_MAX];
+	(void)state;
+	assert_int_equal(souk_rfc3339(0, out), 0);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(souk_rfc3339(1795692167123ull, out), 0);
+	assert_string_equal(out, "2026-11-26T11:22:47.123Z");
+	assert_int_equal(souk_rfc3339(951782400007ull, out), 0); /* leap day */
+	assert_string_equal(out, "2000-02-29T00:00:00.007Z");
+	assert_int_equal(souk_rfc3339(253402300799999ull, out), 0);
+	assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+	/* a five-digit year, or one gmtime_r cannot represent: the epoch, and an error */
+	assert_int_equal(souk_rfc3339(253402300800000ull, out), SOUK_EINVAL);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(souk_rfc3339(UINT64_MAX, out), SOUK_EINVAL);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +282,7 @@ int main(void)
 	    cmocka_unit_test(test_text_sanitize_neutralises_controls_and_bad_utf8),
 	    cmocka_unit_test(test_text_sanitize_bounded_in_place_and_on_boundaries),
 	    cmocka_unit_test(test_log_line_has_no_terminal_controls),
+	    cmocka_unit_test(test_rfc3339_formats_and_refuses_out_of_range),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
