@@ -12,6 +12,8 @@
 
 #include <systemd/sd-journal.h>
 
+#include "common/text.h"
+
 static struct {
 	char ident[32];
 	bool journal;
@@ -72,10 +74,9 @@ static void log_vwrite(int prio, const char *component, const char *field,
 	if (prio > g_log.level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* one line per record: newlines in values would forge records */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/* one line per record, and nothing a terminal would act on: newlines in
+	 * values would forge records, ESC sequences rewrite the screen */
+	souk_text_sanitize(msg, strlen(msg), 0, 0, msg, sizeof(msg));
 
 	if (g_log.journal) {
 		if (field != NULL)

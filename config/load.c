@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "config/values.h"
 
@@ -72,20 +73,10 @@ static void add_err(ld_t *ld, size_t line, size_t col, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A value as shown in a message: control characters replaced, bounded. */
+/* A value as shown in a message: quoted, so quotes are replaced too. */
 static void show_value(const char *s, size_t len, char *out, size_t out_len)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 4 < out_len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c < 0x20 || c == 0x7f || c == '\'') ? '?' : (char)c;
-		if (i == 63 && len > 64) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-	}
-	out[o] = '\0';
+	souk_text_sanitize(s, len, SOUK_TEXT_QUOTE, 64, out, out_len);
 }
 
 /* Levenshtein distance, bounded names only (for "did you mean"). */

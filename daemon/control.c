@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #define CTL_MAGIC 0x4354524cu /* "CTRL" */
@@ -93,15 +94,6 @@ static void send_error(ctl_conn_t *c, const char *msg)
 	}
 }
 
-/* Printable, bounded copy of untrusted text for messages. */
-static void clean(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-	for (; *s && o + 1 < len; s++)
-		out[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
-	out[o] = '\0';
-}
-
 static void handle_line(ctl_conn_t *c, char *line)
 {
 	ctl_t *ctl = c->ctl;
@@ -142,7 +134,7 @@ static void handle_line(ctl_conn_t *c, char *line)
 		json_decref(reply);
 		return;
 	}
-	clean(line, shown, sizeof(shown));
+	souk_text_sanitize(line, strlen(line), SOUK_TEXT_QUOTE, 0, shown, sizeof(shown));
 	snprintf(emsg, sizeof(emsg), "unknown command '%s' (try 'help')", shown);
 	send_error(c, emsg);
 }

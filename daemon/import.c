@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "fcgi/problem.h"
 #include "fcgi/product.h"
@@ -770,6 +771,8 @@ static void report(importer_t *im, uint64_t line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* names and values from the file: no terminal controls on the way out */
+	souk_text_sanitize(msg, strlen(msg), 0, 0, msg, sizeof(msg));
 	if (im->o->on_error)
 		im->o->on_error(im->o->error_arg, line, msg);
 	else

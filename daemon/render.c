@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/time.h"
 #include "common/util.h"
 #include "fcgi/product.h"
 
@@ -44,22 +45,6 @@ static bool locale_valid(const char *s)
 			return false;
 	}
 	return true;
-}
-
-void render_time(uint64_t time_ms, char out[32])
-{
-	time_t t = (time_t)(time_ms / 1000u);
-	struct tm tm;
-	if (!gmtime_r(&t, &tm)) {
-		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	size_t n = strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n == 0 || n > 24) {
-		snprintf(out, 32, "1970-01-01T00:00:00.000Z");
-		return;
-	}
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(time_ms % 1000u));
 }
 
 /* Sorted, deduplicated set of locale tags. */
@@ -269,7 +254,7 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 		goto fail;
 	}
 	store_id_hex(&rec->id, hex);
-	render_time(rec->time_ms, when);
+	(void)souk_rfc3339(rec->time_ms, when);
 	size_t total = 0;
 	for (size_t i = 0; i < ls.n; i++) {
 		char *json = NULL;

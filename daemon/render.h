@@ -40,8 +40,5 @@ int render_product(const store_rec_t *rec, const char *default_locale,
 		   render_product_t **out);
 void render_product_free(render_product_t **p);
 
-/* RFC 3339 UTC with milliseconds, e.g. "2026-11-26T11:22:47.123Z". */
-void render_time(uint64_t time_ms, char out[32]);
-
 /* Approximate heap bytes held by a rendered product (for statistics). */
 size_t render_product_bytes(const render_product_t *p);

@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/time.h"
 #include "common/util.h"
 #include "daemon/publisher.h"
 #include "fcgi/metrics.h"
@@ -603,15 +604,6 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 
 /* ---- records from LMDB --------------------------------------------------- */
 
-static void rfc3339(uint64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-}
-
 /* {"id","version","seq","updated_at","archived","actor"[,"reason"], stored
  * fields...}: one version in a history */
 static json_t *record_json(const store_rec_t *rec)
@@ -629,7 +621,7 @@ static json_t *record_json(const store_rec_t *rec)
 		return NULL;
 	}
 	store_id_hex(&rec->id, hex);
-	rfc3339(rec->time_ms, when);
+	(void)souk_rfc3339(rec->time_ms, when);
 	json_object_set_new(out, "id", json_string(hex));
 	json_object_set_new(out, "version", json_integer((json_int_t)rec->version));
 	json_object_set_new(out, "seq", json_integer((json_int_t)rec->seq));
@@ -658,7 +650,7 @@ static bool record_body(api_thread_t *th, api_resp_t *resp, const store_id_t *id
 	if (doc_len < 2 || doc[0] != '{' || doc[doc_len - 1] != '}')
 		return false;
 	store_id_hex(id, hex);
-	rfc3339(time_ms, when);
+	(void)souk_rfc3339(time_ms, when);
 	sbuf_init(&b, th->arena);
 	sbuf_printf(&b, "{\"id\":\"%s\",\"version\":%" PRIu64 ",\"seq\":%" PRIu64
 		    ",\"updated_at\":\"%s\",\"archived\":%s",

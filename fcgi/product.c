@@ -8,6 +8,7 @@
 #include <utf8proc.h>
 
 #include "common/error.h"
+#include "common/text.h"
 #include "common/util.h"
 
 /* ISO 4217 active alphabetic codes (plus the precious-metal and test codes
@@ -129,9 +130,13 @@ typedef struct {
 	int nerr;
 } vctx_t;
 
+/* Field names can be keys from the document: shown sanitised (soukctl import
+ * prints them on a terminal). */
 static void ferr(vctx_t *v, const char *field, const char *detail)
 {
-	problem_field(v->err, field, "%s", detail);
+	char shown[96];
+	souk_text_sanitize(field, strlen(field), SOUK_TEXT_QUOTE, 0, shown, sizeof(shown));
+	problem_field(v->err, shown, "%s", detail);
 	v->nerr++;
 }
 
@@ -139,8 +144,7 @@ static void ferr2(vctx_t *v, const char *field, const char *sub, const char *det
 {
 	char path[96];
 	snprintf(path, sizeof(path), "%s/%s", field, sub);
-	problem_field(v->err, path, "%s", detail);
-	v->nerr++;
+	ferr(v, path, detail);
 }
 
 /* Validate and NFC-normalise text; NULL (error recorded) when invalid. */

@@ -13,6 +13,8 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/text.h"
+#include "common/time.h"
 #include "common/util.h"
 
 static void test_strerror_known_and_errno(void **state)
@@ -167,6 +169,103 @@ static void test_log_level_names(void **state)
 	assert_int_equal(log_level_from_name("loud"), -1);
 }
 
+static void test_text_sanitize_neutralises_controls_and_bad_utf8(void **state)
+{
+	static const struct {
+		const char *in;
+		unsigned flags;
+		size_t max_chars;
+		const char *out;
+	} cases[] = {
+	    {"plain caf\xc3\xa9", 0, 0, "plain caf\xc3\xa9"},
+	    {"a\nb\rc", 0, 0, "a?b?c"},
+	    {"\x1b[2Jcleared", 0, 0, "?[2Jcleared"},         /* ESC */
+	    {"tab\there\x7f", 0, 0, "tab?here?"},             /* TAB, DEL */
+	    {"c1 \xc2\x9b" "31m", 0, 0, "c1 ?31m"},           /* U+009B CSI */
+	    {"bidi \xe2\x80\xae" "evil", 0, 0, "bidi ?evil"},     /* U+202E */
+	    {"line\xe2\x80\xa8sep", 0, 0, "line?sep"},         /* U+2028 */
+	    {"bad \xff\xfe utf8", 0, 0, "bad ?? utf8"},
+	    {"overlong \xc0\xaf", 0, 0, "overlong ??"},
+	    {"cut \xe2\x82", 0, 0, "cut ??"},                  /* truncated sequence */
+	    {"it's", 0, 0, "it's"},
+	    {"it's", SOUK_TEXT_QUOTE, 0, "it?s"},
+	    {"abcdef", 0, 3, "abc..."},
+	    {"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 0, 2, "\xc3\xa9\xc3\xa9..."},
+	};
+	char out[64];
+	(void)state;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+		size_t n = souk_text_sanitize(cases[i].in, strlen(cases[i].in), cases[i].flags,
+					      cases[i].max_chars, out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+		assert_int_equal(n, strlen(cases[i].out));
+	}
+}
+
+static void test_text_sanitize_bounded_in_place_and_on_boundaries(void **state)
+{
+	char buf[16], small[8];
+	(void)state;
+	/* cut to the buffer on a character boundary, with "..." */
+	souk_text_sanitize("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8, 0, 0, small, sizeof(small));
+	assert_string_equal(small, "\xc3\xa9\xc3\xa9...");
+	souk_text_sanitize("abcdefghij", 10, 0, 0, small, sizeof(small));
+	assert_string_equal(small, "abcd...");
+	souk_text_sanitize("abcdefg", 7, 0, 0, small, sizeof(small));
+	assert_string_equal(small, "abcdefg");
+	/* in place, and an embedded NUL is a control character too */
+	memcpy(buf, "x\x1b\xc2\x9by\0z", 7);
+	assert_int_equal(souk_text_sanitize(buf, 7, 0, 0, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "x??y?z", 6);
+}
+
+/* What an operator's terminal gets from a log line carrying hostile text. */
+static void test_log_line_has_no_terminal_controls(void **state)
+{
+	char path[] = "/tmp/souk-log-XXXXXX", got[512];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	FILE *f;
+	size_t n;
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	log_init("test", LOG_TARGET_STDERR);
+	log_msg(LOG_ERR, "test", "test, name '%s'", "a\x1b]0;owned\x07\nforged: b\xff");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	rewind(f);
+	n = fread(got, 1, sizeof(got) - 1, f);
+	fclose(f);
+	unlink(path);
+	got[n] = '\0';
+	assert_non_null(strstr(got, "name 'a?]0;owned??forged: b?'\n"));
+	for (size_t i = 0; i + 1 < n; i++)
+		assert_true((unsigned char)got[i] >= 0x20 && got[i] != 0x7f);
+}
+
+static void test_rfc3339_formats_and_refuses_out_of_range(void **state)
+{
+	char out[SOUK_RFC3339_MAX];
+	(void)state;
+	assert_int_equal(souk_rfc3339(0, out), 0);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(souk_rfc3339(1795692167123ull, out), 0);
+	assert_string_equal(out, "2026-11-26T11:22:47.123Z");
+	assert_int_equal(souk_rfc3339(951782400007ull, out), 0); /* leap day */
+	assert_string_equal(out, "2000-02-29T00:00:00.007Z");
+	assert_int_equal(souk_rfc3339(253402300799999ull, out), 0);
+	assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+	/* a five-digit year, or one gmtime_r cannot represent: the epoch, and an error */
+	assert_int_equal(souk_rfc3339(253402300800000ull, out), SOUK_EINVAL);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(souk_rfc3339(UINT64_MAX, out), SOUK_EINVAL);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +279,10 @@ int main(void)
 	    cmocka_unit_test(test_read_file_limits_size),
 	    cmocka_unit_test(test_ratelimit_suppresses_and_reports),
 	    cmocka_unit_test(test_log_level_names),
+	    cmocka_unit_test(test_text_sanitize_neutralises_controls_and_bad_utf8),
+	    cmocka_unit_test(test_text_sanitize_bounded_in_place_and_on_boundaries),
+	    cmocka_unit_test(test_log_line_has_no_terminal_controls),
+	    cmocka_unit_test(test_rfc3339_formats_and_refuses_out_of_range),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
