@@ -167,6 +167,13 @@ static void test_log_level_names(void **state)
 	assert_int_equal(log_level_from_name("loud"), -1);
 }
 
+static void test_mkdir_p_refuses_empty_path(void **state)
+{
+	(void)state;
+	assert_int_equal(souk_mkdir_p("", 0750), -EINVAL);
+	assert_int_equal(souk_mkdir_p(NULL, 0750), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +187,7 @@ int main(void)
 	    cmocka_unit_test(test_read_file_limits_size),
 	    cmocka_unit_test(test_ratelimit_suppresses_and_reports),
 	    cmocka_unit_test(test_log_level_names),
+	    cmocka_unit_test(test_mkdir_p_refuses_empty_path),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
