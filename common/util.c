@@ -166,6 +166,8 @@ int souk_mkdir_p(const char *path, mode_t mode)
 	char buf[4096];
 	struct stat st;
 
+	if (path == NULL || path[0] == '\0')
+		return -EINVAL; /* the walk below starts at the second byte */
 	if (strlen(path) >= sizeof(buf))
 		return -ENAMETOOLONG;
 	snprintf(buf, sizeof(buf), "%s", path);

@@ -50,6 +50,7 @@ struct ctl {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev;
 	ino_t ino;
+	gid_t gid; /* the socket file's group: its members may connect */
 	uint32_t max_clients;
 	uint64_t idle_timeout_ms;
 	unsigned nclients;
@@ -207,24 +208,85 @@ static void set_timeouts(ctl_t *ctl, struct bufferevent *bev)
 	bufferevent_set_timeouts(bev, &tv, &tv);
 }
 
+int ctl_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, uid_t self_uid,
+		     gid_t sock_gid)
+{
+	if (uid == 0 || uid == self_uid || gid == sock_gid)
+		return 0;
+	for (size_t i = 0; groups != NULL && i < ngroups; i++)
+		if (groups[i] == sock_gid)
+			return 0;
+	return SOUK_EPERM;
+}
+
+#define PEER_GROUPS_MAX 65536 /* NGROUPS_MAX on Linux */
+
+/* The peer of fd per ctl_peer_allowed(); its uid in *uid (or -1). */
+static int peer_check(const ctl_t *ctl, int fd, uid_t *uid)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t small[64], *groups = small;
+	socklen_t glen = sizeof(small);
+	int ret = SOUK_EPERM;
+
+	*uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || len != sizeof(cr))
+		return SOUK_EPERM; /* unknown peer: refused */
+	*uid = cr.uid;
+	if (ctl_peer_allowed(cr.uid, cr.gid, NULL, 0, geteuid(), ctl->gid) == 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0) {
+		if (errno != ERANGE || glen > PEER_GROUPS_MAX * sizeof(gid_t) ||
+		    (groups = malloc(glen)) == NULL)
+			return SOUK_EPERM;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0)
+			goto done;
+	}
+	ret = ctl_peer_allowed(cr.uid, cr.gid, groups, glen / sizeof(gid_t), geteuid(), ctl->gid);
+done:
+	if (groups != small)
+		free(groups);
+	return ret;
+}
+
+/* Answer reply and close a connection refused before it got a ctl_conn_t;
+ * true when rl lets the caller log it now. */
+static bool refuse(int fd, const char *reply, log_ratelimit_t *rl, uint32_t *suppressed)
+{
+	if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* nothing more to do: the client sees the close */
+	}
+	close(fd);
+	return log_ratelimit_ok(rl, suppressed);
+}
+
 static void on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	ctl_t *ctl = arg;
 	ctl_conn_t *c;
+	uid_t uid;
+	uint32_t suppressed = 0;
 	(void)lst;
 	(void)sa;
 	(void)salen;
 
+	if (peer_check(ctl, fd, &uid) != 0) {
+		static log_ratelimit_t rl = LOG_RATELIMIT_INIT(60, 5);
+		if (refuse(fd,
+			   "{\"ok\":false,\"error\":\"permission denied (only root, soukd's user "
+			   "and members of the control socket's group may use it)\"}\n",
+			   &rl, &suppressed))
+			log_daemon_warn("control, connection of uid %ld refused (not root, soukd's "
+					"user or in the socket's group; %u more suppressed)",
+					uid == (uid_t)-1 ? -1L : (long)uid, suppressed);
+		return;
+	}
 	if (ctl->nclients >= ctl->max_clients) {
-		static const char busy[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
 		static log_ratelimit_t rl = LOG_RATELIMIT_INIT(60, 1);
-		uint32_t suppressed = 0;
-		if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-			/* nothing more to do: the client sees the close */
-		}
-		close(fd);
-		if (log_ratelimit_ok(&rl, &suppressed))
+		if (refuse(fd, "{\"ok\":false,\"error\":\"too many clients\"}\n", &rl,
+			   &suppressed))
 			log_daemon_warn("control, connection refused (%u clients, limit; %u more "
 					"suppressed)",
 					ctl->nclients, suppressed);
@@ -320,6 +382,7 @@ static int make_socket(ctl_t *ctl, mode_t mode, int *out)
 	}
 	ctl->dev = st.st_dev;
 	ctl->ino = st.st_ino;
+	ctl->gid = st.st_gid;
 	if (listen(fd, 64) != 0) {
 		ret = -errno;
 		unlink(ctl->path);

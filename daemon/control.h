@@ -8,7 +8,9 @@
  *   {"ok":false,"error":"..."}
  * A connection may send several requests. Requests are bounded in size,
  * clients in number and idle time; everything runs non-blocking on the
- * daemon's libevent base.
+ * daemon's libevent base. Beyond the file mode, each connection's peer is
+ * checked (ctl_peer_allowed()); others are answered "permission denied" and
+ * closed.
  *
  * Subsystems add commands with ctl_register(); a handler fills the reply
  * object and returns 0, or returns an error code (then the reply says
@@ -37,6 +39,12 @@ typedef struct {
 	uint32_t max_clients;	  /* more are answered "busy" and closed */
 	uint64_t idle_timeout_ms; /* idle connections are closed */
 } ctl_opts_t;
+
+/* Who may talk to the control socket, besides its file mode: root, soukd's
+ * own user, or a member of the socket's group (primary or supplementary,
+ * from SO_PEERCRED and SO_PEERGROUPS). 0 when allowed, SOUK_EPERM if not. */
+int ctl_peer_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups, uid_t self_uid,
+		     gid_t sock_gid);
 
 /* Create the socket (replacing a stale one; SOUK_EBUSY when another
  * process still answers on it) and start accepting on base. */

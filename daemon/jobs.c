@@ -29,6 +29,7 @@ struct soukd_jobs {
 	uint64_t checkpoint_failures;
 	uint64_t last_checkpoint_size;
 	uint64_t last_checkpoint_ms;
+	bool checkpoint_unscheduled; /* arm() failed */
 
 	/* idempotency expiry: a thread of its own, so that a long expiry never
 	 * holds up the event loop (watchdog, control socket, publisher); the
@@ -47,10 +48,19 @@ struct soukd_jobs {
 	bool idem_running;
 };
 
-static void arm(struct event *ev, uint64_t ms)
+/* Schedule the next checkpoint in ms; a failure is logged and shown in
+ * status ("checkpoint_scheduled": false), since no checkpoint is signed
+ * until a reload or restart arms the timer again. */
+static int arm(soukd_jobs_t *j, uint64_t ms)
 {
 	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-	event_add(ev, &tv);
+	if (event_add(j->ev_checkpoint, &tv) != 0) {
+		j->checkpoint_unscheduled = true;
+		log_daemon_err("jobs, cannot schedule the next audit checkpoint (event_add failed); none is signed until a reload or restart");
+		return SOUK_ENOMEM; /* libevent fails here only to allocate */
+	}
+	j->checkpoint_unscheduled = false;
+	return 0;
 }
 
 static uint64_t idem_period(uint64_t ttl_ms)
@@ -168,32 +178,40 @@ static void checkpoint_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	run_checkpoint(j);
-	arm(j->ev_checkpoint, j->d->cfg->audit.checkpoint_interval_ms);
+	(void)arm(j, j->d->cfg->audit.checkpoint_interval_ms); /* logged */
 }
 
 static void jobs_status(soukd_t *d, json_t *status, void *arg)
 {
 	soukd_jobs_t *j = arg;
 	json_t *o = json_object();
+	int bad = 0; /* a field that could not be added (out of memory) */
 	(void)d;
-	if (o == NULL)
+	if (o == NULL) {
+		log_daemon_err("status, the jobs section is missing (out of memory)");
 		return;
-	json_object_set_new(o, "checkpoints", json_integer((json_int_t)j->checkpoints));
-	json_object_set_new(o, "checkpoint_failures",
-			    json_integer((json_int_t)j->checkpoint_failures));
-	json_object_set_new(o, "last_checkpoint_size",
-			    json_integer((json_int_t)j->last_checkpoint_size));
-	json_object_set_new(o, "last_checkpoint_ms",
-			    json_integer((json_int_t)j->last_checkpoint_ms));
+	}
+	bad |= json_object_set_new(o, "checkpoints", json_integer((json_int_t)j->checkpoints));
+	bad |= json_object_set_new(o, "checkpoint_failures",
+				   json_integer((json_int_t)j->checkpoint_failures));
+	bad |= json_object_set_new(o, "checkpoint_scheduled",
+				   json_boolean(!j->checkpoint_unscheduled));
+	bad |= json_object_set_new(o, "last_checkpoint_size",
+				   json_integer((json_int_t)j->last_checkpoint_size));
+	bad |= json_object_set_new(o, "last_checkpoint_ms",
+				   json_integer((json_int_t)j->last_checkpoint_ms));
 	pthread_mutex_lock(&j->mu);
-	json_object_set_new(o, "idem_expiry_runs", json_integer((json_int_t)j->idem_runs));
-	json_object_set_new(o, "idem_keys_forgotten", json_integer((json_int_t)j->idem_removed));
-	json_object_set_new(o, "idem_expiry_running", json_boolean(j->idem_running));
-	json_object_set_new(o, "last_idem_expiry_ms", json_integer((json_int_t)j->last_idem_ms));
-	json_object_set_new(o, "last_idem_expiry_duration_ms",
-			    json_integer((json_int_t)j->last_idem_duration_ms));
+	bad |= json_object_set_new(o, "idem_expiry_runs", json_integer((json_int_t)j->idem_runs));
+	bad |= json_object_set_new(o, "idem_keys_forgotten",
+				   json_integer((json_int_t)j->idem_removed));
+	bad |= json_object_set_new(o, "idem_expiry_running", json_boolean(j->idem_running));
+	bad |= json_object_set_new(o, "last_idem_expiry_ms",
+				   json_integer((json_int_t)j->last_idem_ms));
+	bad |= json_object_set_new(o, "last_idem_expiry_duration_ms",
+				   json_integer((json_int_t)j->last_idem_duration_ms));
 	pthread_mutex_unlock(&j->mu);
-	json_object_set_new(status, "jobs", o);
+	if (bad | json_object_set_new(status, "jobs", o))
+		log_daemon_err("status, fields of the jobs section are missing (out of memory)");
 }
 
 static void jobs_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,
@@ -203,7 +221,7 @@ static void jobs_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,
 	(void)d;
 	(void)diff;
 	if (old_cfg->audit.checkpoint_interval_ms != new_cfg->audit.checkpoint_interval_ms)
-		arm(j->ev_checkpoint, new_cfg->audit.checkpoint_interval_ms);
+		(void)arm(j, new_cfg->audit.checkpoint_interval_ms); /* logged */
 	if (old_cfg->fcgi.idempotency_ttl_ms != new_cfg->fcgi.idempotency_ttl_ms) {
 		pthread_mutex_lock(&j->mu);
 		j->ttl_ms = new_cfg->fcgi.idempotency_ttl_ms;
@@ -245,7 +263,8 @@ int soukd_jobs_start(soukd_t *d, store_t *store, soukd_jobs_t **out)
 		goto fail;
 	}
 	j->idem_started = true;
-	arm(j->ev_checkpoint, d->cfg->audit.checkpoint_interval_ms);
+	if ((ret = arm(j, d->cfg->audit.checkpoint_interval_ms)) != 0)
+		goto fail;
 	*out = j;
 	return 0;
 fail:

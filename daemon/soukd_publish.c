@@ -60,11 +60,14 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 	soukd_publish_t *sp = arg;
 	publisher_stats_t st;
 	json_t *o = json_object();
+	int bad = 0; /* a field that could not be added (out of memory) */
 	(void)d;
-	if (!o)
+	if (!o) {
+		log_daemon_err("status, the publisher section is missing (out of memory)");
 		return;
+	}
 	publisher_stats(sp->pub, &st);
-#define F(name) json_object_set_new(o, #name, json_integer((json_int_t)st.name))
+#define F(name) bad |= json_object_set_new(o, #name, json_integer((json_int_t)st.name))
 	F(publishes);
 	F(failures);
 	F(datagrams);
@@ -92,11 +95,13 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 #undef F
 	uint64_t last = 0;
 	int src = store_last_seq(sp->store, &last);
-	json_object_set_new(o, "store_last_seq", src == 0 ? json_integer((json_int_t)last) : json_null());
+	bad |= json_object_set_new(o, "store_last_seq",
+				   src == 0 ? json_integer((json_int_t)last) : json_null());
 	if (src != 0)
-		json_object_set_new(o, "store_error", json_string(souk_strerror(src)));
-	json_object_set_new(o, "socket", json_string(publisher_socket_path(sp->pub)));
-	json_object_set_new(status, "publisher", o);
+		bad |= json_object_set_new(o, "store_error", json_string(souk_strerror(src)));
+	bad |= json_object_set_new(o, "socket", json_string(publisher_socket_path(sp->pub)));
+	if (bad | json_object_set_new(status, "publisher", o))
+		log_daemon_err("status, fields of the publisher section are missing (out of memory)");
 }
 
 static void on_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,

@@ -59,10 +59,18 @@ static void set_timeouts(int fd, uint64_t ms)
 {
 	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
 			     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	static _Thread_local log_ratelimit_t rl = LOG_RATELIMIT_INIT(60, 5);
+	uint32_t sup = 0;
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0)
+		return;
+	/* a request without its timeout could pin this thread: end it */
+	if (log_ratelimit_ok(&rl, &sup))
+		log_fcgi_err("cannot set the request timeout, connection closed (%s)",
+			     strerror(errno));
+	shutdown(fd, SHUT_RDWR);
 }
 
 static void set_idle(wthread_t *w, bool idle)

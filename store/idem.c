@@ -38,7 +38,6 @@
 #define IDEM_VAL 72
 #define IDEM_V1_VAL 40
 #define IDEM_PAUSE_MAX_MS 100
-#define IDEM_GROW_ATTEMPTS 40
 #define IDEM_CHUNKS_MAX (UINT64_C(1) << 40) /* bounds every loop below */
 
 static const uint8_t zero_fp[32];
@@ -203,9 +202,12 @@ typedef struct {
 	uint32_t per_txn;
 	uint64_t removed; /* by the last chunk */
 	bool more;        /* the last chunk stopped at per_txn */
-	/* version-1 walk: where the next chunk starts */
+	/* version-1 walk: where this chunk starts, and where the next one will
+	 * (taken over once this one committed) */
 	uint8_t pos[STORE_KIND_MAX + 1 + STORE_IDEM_MAX];
 	size_t pos_len;
+	uint8_t next[STORE_KIND_MAX + 1 + STORE_IDEM_MAX];
+	size_t next_len;
 } expiry_t;
 
 /* Up to per_txn keys of idemtime.v2 not younger than cutoff, oldest first,
@@ -240,7 +242,7 @@ static int chunk_v2(store_t *s, MDB_txn *txn, expiry_t *e)
 }
 
 /* Up to per_txn entries of idem.v1 from e->pos on; deletes those not younger
- * than cutoff, and remembers where the walk goes on. */
+ * than cutoff, and remembers in e->next where the walk goes on. */
 static int chunk_v1(store_t *s, MDB_txn *txn, expiry_t *e)
 {
 	MDB_cursor *cur;
@@ -252,12 +254,12 @@ static int chunk_v1(store_t *s, MDB_txn *txn, expiry_t *e)
 	for (rc = mdb_cursor_get(cur, &k, &v, e->pos_len ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (seen++ == e->per_txn) {
-			if (k.mv_size > sizeof(e->pos)) {
+			if (k.mv_size > sizeof(e->next)) {
 				rc = MDB_CORRUPTED;
 				break;
 			}
-			memcpy(e->pos, k.mv_data, k.mv_size);
-			e->pos_len = k.mv_size;
+			memcpy(e->next, k.mv_data, k.mv_size);
+			e->next_len = k.mv_size;
 			e->more = true;
 			break;
 		}
@@ -271,38 +273,32 @@ static int chunk_v1(store_t *s, MDB_txn *txn, expiry_t *e)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* One chunk in its own write transaction, under wlock (map resize and
- * growth handled). Returns a souk code. */
+typedef struct {
+	int (*fn)(store_t *, MDB_txn *, expiry_t *);
+	expiry_t *e;
+} chunk_t;
+
+/* The body of one chunk's write transaction (run again from scratch after
+ * the map grew). */
+static int chunk_body(store_t *s, MDB_txn *txn, void *arg)
+{
+	chunk_t *c = arg;
+	c->e->removed = 0;
+	c->e->more = false;
+	c->e->next_len = 0;
+	return store_mdb_rc(s, c->fn(s, txn, c->e));
+}
+
+/* One chunk in its own write transaction (store_write_txn: under wlock,
+ * map resize and growth handled). Returns a souk code. */
 static int chunk_txn(store_t *s, int (*fn)(store_t *, MDB_txn *, expiry_t *), expiry_t *e)
 {
-	MDB_txn *txn = NULL;
-	int rc = SOUK_ESTORE;
-	pthread_mutex_lock(&s->wlock);
-	for (int attempt = 0; attempt < IDEM_GROW_ATTEMPTS; attempt++) {
-		e->removed = 0;
-		e->more = false;
-		pthread_rwlock_rdlock(&s->maplock);
-		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-		if (rc == MDB_MAP_RESIZED) {
-			pthread_rwlock_unlock(&s->maplock);
-			if ((rc = store_adopt_map_size(s)) != 0)
-				break;
-			continue;
-		}
-		if (rc == 0) {
-			if ((rc = fn(s, txn, e)) == 0)
-				rc = mdb_txn_commit(txn);
-			else
-				mdb_txn_abort(txn);
-			txn = NULL;
-		}
-		pthread_rwlock_unlock(&s->maplock);
-		if (rc == MDB_MAP_FULL && (rc = store_grow_map(s)) == 0)
-			continue;
-		rc = store_mdb_err(rc);
-		break;
+	chunk_t c = {fn, e};
+	int rc = store_write_txn(s, chunk_body, &c);
+	if (rc == 0 && e->more) {
+		memcpy(e->pos, e->next, e->next_len);
+		e->pos_len = e->next_len;
 	}
-	pthread_mutex_unlock(&s->wlock);
 	return rc;
 }
 

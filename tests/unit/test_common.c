@@ -266,6 +266,13 @@ static void test_rfc3339_formats_and_refuses_out_of_range(void **state)
 	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
 }
 
+static void test_mkdir_p_refuses_empty_path(void **state)
+{
+	(void)state;
+	assert_int_equal(souk_mkdir_p("", 0750), -EINVAL);
+	assert_int_equal(souk_mkdir_p(NULL, 0750), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +290,7 @@ int main(void)
 	    cmocka_unit_test(test_text_sanitize_bounded_in_place_and_on_boundaries),
 	    cmocka_unit_test(test_log_line_has_no_terminal_controls),
 	    cmocka_unit_test(test_rfc3339_formats_and_refuses_out_of_range),
+	    cmocka_unit_test(test_mkdir_p_refuses_empty_path),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

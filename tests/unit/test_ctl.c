@@ -15,14 +15,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/util.h"
+#include "daemon/control.h"
 #include "daemon/ctl_client.h"
 #include "daemon/ctl_ops.h"
 #include "daemon/ctl_print.h"
@@ -430,6 +437,98 @@ static void test_setup_paths_from_config(void **state)
 	assert_int_equal(ctl_setup(&i, ctl_find(1, bk, &used), false, &cfg), CTL_USAGE);
 }
 
+/* ---- who may use the control socket ----------------------------------------- */
+
+static void test_ctl_peer_allowed_rules(void **state)
+{
+	const gid_t groups[] = {100, 200};
+	(void)state;
+	assert_int_equal(ctl_peer_allowed(0, 0, NULL, 0, 999, 50), 0);        /* root */
+	assert_int_equal(ctl_peer_allowed(999, 7, NULL, 0, 999, 50), 0);      /* soukd's user */
+	assert_int_equal(ctl_peer_allowed(1000, 50, NULL, 0, 999, 50), 0);    /* primary group */
+	assert_int_equal(ctl_peer_allowed(1000, 7, groups, 2, 999, 200), 0);  /* supplementary */
+	assert_int_equal(ctl_peer_allowed(1000, 7, groups, 2, 999, 50), SOUK_EPERM);
+	assert_int_equal(ctl_peer_allowed(1000, 7, NULL, 0, 999, 50), SOUK_EPERM);
+}
+
+#define NOBODY 65534
+
+/* In a child running as uid/gid NOBODY (no other groups), send "help" to
+ * path while the parent serves base: 0 when refused with "permission
+ * denied", 1 when answered "ok", 2 otherwise. */
+static int talk_as_nobody(struct event_base *base, const char *path)
+{
+	int status = 0;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		char buf[512] = "";
+		size_t n = 0;
+		ssize_t r;
+		int fd;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0 ||
+		    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    write(fd, "help\n", 5) != 5)
+			_exit(2);
+		while (n < sizeof(buf) - 1 && !memchr(buf, '\n', n) &&
+		       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+			n += (size_t)r;
+		buf[n] = 0;
+		_exit(strstr(buf, "\"ok\":false,\"error\":\"permission denied") ? 0
+		      : strstr(buf, "\"ok\":true")                                 ? 1
+											     : 2);
+	}
+	uint64_t until = souk_now_mono_ms() + 10000;
+	pid_t w;
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && souk_now_mono_ms() < until) {
+		struct timespec ts = {0, 1000000};
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		nanosleep(&ts, NULL);
+	}
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("the child talking to the control socket did not finish");
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
+/* File mode is not the only guard: a user outside the socket's group is
+ * refused even when the mode would let it in; a member is answered. */
+static void test_ctl_socket_refuses_users_outside_its_group(void **state)
+{
+	struct event_base *base;
+	char sub[160], path[192];
+	ctl_t *ctl = NULL;
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skipped: connecting as a second uid needs root\n");
+		skip();
+	}
+	base = event_base_new();
+	assert_non_null(base);
+	assert_int_equal(chmod(tmpdir, 0711), 0);
+	snprintf(path, sizeof(path), "%s/open.sock", tmpdir);
+	ctl_opts_t o = {.path = path, .mode = 0666, .max_clients = 4, .idle_timeout_ms = 5000};
+	assert_int_equal(ctl_new(base, &o, &ctl), 0);
+	assert_int_equal(talk_as_nobody(base, path), 0);
+	ctl_free(&ctl);
+	/* a socket whose group is nobody's (inherited from a setgid folder) */
+	snprintf(sub, sizeof(sub), "%s/grp", tmpdir);
+	assert_int_equal(mkdir(sub, 0711), 0);
+	assert_int_equal(chown(sub, (uid_t)-1, NOBODY), 0);
+	assert_int_equal(chmod(sub, 02711), 0);
+	snprintf(path, sizeof(path), "%s/grp/ctl.sock", tmpdir);
+	o.mode = 0660;
+	assert_int_equal(ctl_new(base, &o, &ctl), 0);
+	assert_int_equal(talk_as_nobody(base, path), 1);
+	ctl_free(&ctl);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +541,9 @@ int main(void)
 	    cmocka_unit_test(test_facts_shm_absent),
 	    cmocka_unit_test_setup_teardown(test_facts_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_setup_paths_from_config, setup, teardown),
+	    cmocka_unit_test(test_ctl_peer_allowed_rules),
+	    cmocka_unit_test_setup_teardown(test_ctl_socket_refuses_users_outside_its_group, setup,
+					    teardown),
 	};
 	log_init("test_ctl", LOG_TARGET_STDERR);
 	log_set_level(LOG_WARNING);

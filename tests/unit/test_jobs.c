@@ -10,12 +10,15 @@
 
 #include <cmocka.h>
 
+#include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 
 #include "common/error.h"
@@ -148,6 +151,43 @@ static void test_jobs_without_key_sign_nothing(void **state)
 	assert_int_equal(status_int(fx, "checkpoint_failures"), 0);
 }
 
+/* event_add() as libevent's, or failing while fail_event_add is set (this
+ * binary's definition is the one soukd's code calls). */
+static bool fail_event_add;
+
+int event_add(struct event *ev, const struct timeval *tv)
+{
+	static int (*real)(struct event *, const struct timeval *);
+	if (fail_event_add)
+		return -1;
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "event_add");
+	return real(ev, tv);
+}
+
+static bool checkpoint_scheduled(fx_t *fx)
+{
+	json_t *st = json_object();
+	assert_int_equal(soukd_status_json(fx->d, st), 0);
+	bool v = json_is_true(json_object_get(json_object_get(st, "jobs"), "checkpoint_scheduled"));
+	json_decref(st);
+	return v;
+}
+
+static void test_jobs_start_fails_when_checkpoint_cannot_be_scheduled(void **state)
+{
+	fx_t *fx = *state;
+	assert_true(checkpoint_scheduled(fx));
+	soukd_jobs_free(&fx->j);
+	fail_event_add = true;
+	int rc = soukd_jobs_start(fx->d, fx->s, &fx->j);
+	fail_event_add = false;
+	assert_int_equal(rc, SOUK_ENOMEM);
+	assert_null(fx->j);
+	assert_int_equal(soukd_jobs_start(fx->d, fx->s, &fx->j), 0);
+	assert_true(checkpoint_scheduled(fx));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +195,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jobs_idempotency_expiry_keeps_young_keys, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_without_key_sign_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_start_fails_when_checkpoint_cannot_be_scheduled,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests_name("jobs", tests, NULL, NULL);
 }
