@@ -77,6 +77,8 @@ lack=""
 for f in "${want[@]}"; do grep -qxF "$f" "$tmp/deb-files" || lack="$lack $f"; done
 [ -z "$lack" ] && ok "deb contains programs, units, sysusers/tmpfiles, config, man pages, examples (${#want[@]} paths)" ||
 	nok "deb lacks:$lack"
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/doc/souk/copyright 2>/dev/null |
+	grep -qx 'License: Apache-2.0' && ok "deb copyright says Apache-2.0 (DEP-5)" || nok "deb copyright licence"
 
 info=$(dpkg-deb -I "$deb")
 ctl="$tmp/control"
@@ -471,6 +473,9 @@ if scripts/pkg-rpm "$out" >"$tmp/pkg-rpm.log" 2>&1; then
 	grep -qx /var/lib/souk "$tmp/rpm-files" || lack="$lack /var/lib/souk"
 	[ -z "$lack" ] && ok "rpm contains programs, units, sysusers/tmpfiles, config, man pages, examples" ||
 		nok "rpm lacks:$lack"
+	[ "$(rpm -qp --qf '%{LICENSE}' "$rpm" 2>/dev/null)" = Apache-2.0 ] &&
+		grep -qE '^/usr/share/licenses/souk(-[0-9.]+)?/LICENSE$' "$tmp/rpm-files" &&
+		ok "rpm License: is Apache-2.0, LICENSE in /usr/share/licenses/souk" || nok "rpm licence field"
 	scripts=$(rpm -qp --scripts "$rpm" 2>/dev/null)
 	if echo "$scripts" | grep -q 'useradd -r -g souk' && ! echo "$scripts" | grep -q 'rm -rf' &&
 		echo "$scripts" | grep -q 'admin.secret'; then
