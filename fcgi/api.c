@@ -327,11 +327,20 @@ static const char *req_locale(api_thread_t *th, const api_req_t *req, const char
 	return NULL;
 }
 
+/* Count a 401 in /metrics (souk_auth_failures_total). */
+static void count_auth_failure(api_t *api)
+{
+	shm_slot_t *slot = atomic_load(&api->slot);
+	if (slot != NULL)
+		shm_slot_count(slot, MET_AUTH_FAILURES, 1);
+}
+
 static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	api_t *api = th->api;
 	const char *h = req->authorization;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		count_auth_failure(api);
 		resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\"");
 		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
 		     "this request needs an Authorization: Bearer token");
@@ -344,6 +353,7 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	while (len > 0 && tok[len - 1] == ' ')
 		len--;
 	if (api->secret == NULL || !souk_ct_equal(tok, len, api->secret, api->secret_len)) {
+		count_auth_failure(api);
 		resp_header(th, resp, "WWW-Authenticate",
 			    "Bearer realm=\"souk\", error=\"invalid_token\"");
 		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",

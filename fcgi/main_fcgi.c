@@ -29,6 +29,8 @@
 #include "fcgi/worker.h"
 #include "store/store.h"
 
+#define ADMIN_SECRET_MIN 32 /* bytes of the first line of the secret file */
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -188,12 +190,12 @@ static int load_secret(const char *path, char **out, size_t *len)
 	}
 	n = strcspn(buf, "\r\n");
 	buf[n] = '\0';
-	if (n < 16) {
+	if (n < ADMIN_SECRET_MIN) {
 		explicit_bzero(buf, n);
 		free(buf);
-		log_fcgi_err("admin secret file '%s' refused (the secret must be at least "
-			     "16 characters)",
-			     path);
+		log_fcgi_err("admin secret file '%s' refused (the secret has %zu bytes, at least "
+			     "%d are needed; make one with: head -c 48 /dev/urandom | base64 -w0)",
+			     path, n, ADMIN_SECRET_MIN);
 		return SOUK_EINVAL;
 	}
 	*out = buf;

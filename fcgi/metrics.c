@@ -73,6 +73,9 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store)
 		gauge(b, "souk_min_seq_timeouts_total",
 		      "Reads answered 503 because no image included Souk-Min-Seq in time.",
 		      "counter", shm_ctl_counter_sum(ctl, MET_MIN_SEQ_TIMEOUTS));
+		gauge(b, "souk_auth_failures_total",
+		      "Admin requests refused 401 (no bearer token, or not the admin secret).",
+		      "counter", shm_ctl_counter_sum(ctl, MET_AUTH_FAILURES));
 
 		shm_ctl_stats_t st;
 		shm_ctl_stats(ctl, &st);

@@ -14,6 +14,11 @@ out=$("$FCGI" -c "$CONF" --admin-secret-file "$T/open.secret" --listen "unix:$T/
 rc=$?
 has() { [ "$1" -ne 0 ] && grep -qF -- "$3" <<<"$2"; } # rc output text
 check "souk-fcgi refuses a group/other-readable admin secret file" has "$rc" "$out" "admin secret file"
+(umask 077; printf '%s\n' "0123456789abcdef0123456789abcde" >"$T/short.secret") # 31 bytes
+out=$("$FCGI" -c "$CONF" --admin-secret-file "$T/short.secret" --listen "unix:$T/run/x.sock" 2>&1)
+rc=$?
+check "souk-fcgi refuses an admin secret shorter than 32 bytes, saying so" \
+	has "$rc" "$out" "the secret has 31 bytes, at least 32 are needed"
 out=$("$FCGI" --threads 0 2>&1); rc=$?
 check "souk-fcgi rejects --threads 0 with a clear message" \
 	has "$rc" "$out" "option '--threads', value '0' (must be 1..1024)"
@@ -23,6 +28,9 @@ check "souk-fcgi starts (-c souk.yaml)" souk_start_fcgi --min-seq-wait 2000
 check "nginx starts on 127.0.0.1" souk_start_nginx
 
 souk_api_suite nginx
+api GET /metrics
+check "/metrics counts the suite's 401 answers (souk_auth_failures_total)" \
+	grep -q '^souk_auth_failures_total [3-9]' <<<"$BODY"
 souk_outage_suite nginx
 
 # the worker starts and serves while soukd is down (last image stays in /dev/shm)
