@@ -7,40 +7,10 @@
 
 #include <utf8proc.h>
 
+#include "common/currency.h"
 #include "common/error.h"
 #include "common/text.h"
 #include "common/util.h"
-
-/* ISO 4217 active alphabetic codes (plus the precious-metal and test codes
- * are deliberately left out: they are not prices). Sorted for bsearch. */
-static const char iso4217[][4] = {
-	"AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
-	"BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN",
-	"BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF",
-	"DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-	"GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
-	"IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
-	"KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA",
-	"MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
-	"NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN",
-	"PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
-	"SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT",
-	"TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
-	"VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL",
-};
-
-static int code_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 3);
-}
-
-bool product_currency_known(const char *s)
-{
-	if (s == NULL || strlen(s) != 3)
-		return false;
-	return bsearch(s, iso4217, SOUK_ARRAY_LEN(iso4217), sizeof(iso4217[0]), code_cmp) !=
-	       NULL;
-}
 
 static bool is_alpha(char c)
 {
@@ -315,7 +285,7 @@ static json_t *norm_price(vctx_t *v, const json_t *val)
 		return NULL;
 	int before = v->nerr;
 	json_object_foreach ((json_t *)val, key, item) {
-		if (!product_currency_known(key)) {
+		if (!souk_currency_current(key)) {
 			ferr2(v, "price", key, "is not an ISO 4217 currency code");
 			continue;
 		}

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "common/currency.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/text.h"
@@ -266,6 +267,38 @@ static void test_rfc3339_formats_and_refuses_out_of_range(void **state)
 	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
 }
 
+static void test_currency_iso_minor_units_and_current_codes(void **state)
+{
+	static const struct {
+		const char *code;
+		int exponent; /* SOUK_EINVAL: not a currency */
+		bool current; /* a new price may use it */
+	} cases[] = {
+	    {"EUR", 2, true}, {"GBP", 2, true}, {"USD", 2, true}, {"JPY", 0, true},
+	    {"KRW", 0, true}, {"BHD", 3, true}, {"KWD", 3, true}, {"TND", 3, true},
+	    {"IQD", 3, true},  /* ISO 3; CLDR (ICU's digits) says 0 */
+	    {"ALL", 2, true},  /* ISO 2; CLDR 0 */
+	    {"ZWG", 2, true},  /* 2024, newer than ICU 72 */
+	    {"XCG", 2, true},  {"VED", 2, true}, {"SLE", 2, true},
+	    {"ZWL", 2, false}, /* withdrawn: stored prices keep their exponent */
+	    {"HRK", 2, false}, {"ANG", 2, false}, {"VEF", 2, false},
+	    {"XAU", 0, false}, /* precious metal: ICU knows it, not a price */
+	    {"XTS", 0, false}, /* test code */
+	    {"eur", SOUK_EINVAL, false}, {"Eur", SOUK_EINVAL, false},
+	    {"EURO", SOUK_EINVAL, false}, {"", SOUK_EINVAL, false},
+	    {"QQQ", SOUK_EINVAL, false},
+	};
+	(void)state;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+		if (cases[i].exponent != 0 || cases[i].current)
+			assert_int_equal(souk_currency_exponent(cases[i].code), cases[i].exponent);
+		if (souk_currency_current(cases[i].code) != cases[i].current)
+			fail_msg("currency '%s' current: want %d", cases[i].code, cases[i].current);
+	}
+	assert_false(souk_currency_current(NULL));
+	assert_int_equal(souk_currency_exponent(NULL), SOUK_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +316,7 @@ int main(void)
 	    cmocka_unit_test(test_text_sanitize_bounded_in_place_and_on_boundaries),
 	    cmocka_unit_test(test_log_line_has_no_terminal_controls),
 	    cmocka_unit_test(test_rfc3339_formats_and_refuses_out_of_range),
+	    cmocka_unit_test(test_currency_iso_minor_units_and_current_codes),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
