@@ -11,6 +11,7 @@
 
 #include "common/currency.h"
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -330,13 +331,8 @@ const char *import_category(const char *title)
 
 static bool locale_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n >= LOCALE_MAX || !isalpha((unsigned char)s[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
+	char canon[SOUK_LOCALE_MAX];
+	return souk_locale_canon(s, strlen(s), canon) == 0;
 }
 
 int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len)
