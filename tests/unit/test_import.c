@@ -331,6 +331,25 @@ static void test_import_update_keeps_fields_the_file_lacks(void **state)
 	assert_int_equal(st.updated, 0);
 }
 
+/* soukctl import prints the errors on a terminal: a locale key from the
+ * file that carries escape sequences or bad UTF-8 arrives neutralised */
+static void test_import_locale_errors_have_no_terminal_controls(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_JSONL);
+	import_stats_t st;
+	const char *jl = "{\"sku\":\"E1\",\"status\":\"active\",\"category\":\"toys\","
+			 "\"title\":{\"en\":\"Top\",\"\\u001b]0;owned\\u0007\\u009b31m\":\"x\","
+			 "\"english\":\"y\"},\"price\":{\"GBP\":5}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(f->nerr, 1);
+	assert_non_null(strstr(f->err_msgs[0], "'title/?]0;owned??31m' is not a locale tag"));
+	assert_non_null(strstr(f->err_msgs[0], "'title/english' is not a locale tag"));
+	for (const char *c = f->err_msgs[0]; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 && *c != 0x7f && (unsigned char)*c != 0xc2);
+}
+
 static void test_import_jsonl_bad_lines_and_dry_run(void **state)
 {
 	fix_t *f = *state;
@@ -531,6 +550,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_update_keeps_fields_the_file_lacks, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_import_locale_errors_have_no_terminal_controls,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_jsonl_bad_lines_and_dry_run, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_jsonl_defaults_status_and_category, setup,
