@@ -32,9 +32,9 @@ SYSCONFDIR ?= /etc
 DESTDIR  ?=
 VERSION  := 0.1.0
 
-PKGS := libxxhash fcgi libevent libevent_pthreads lmdb libssl libcrypto yaml-0.1 jansson libutf8proc libsystemd
+PKGS := libxxhash fcgi libevent lmdb libcrypto yaml-0.1 jansson libutf8proc libsystemd icu-uc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla \

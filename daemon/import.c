@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/currency.h"
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
@@ -245,21 +247,6 @@ int import_parse_decimal(const char *s, size_t len, unsigned exp, uint64_t *out)
 	return 0;
 }
 
-unsigned import_currency_exponent(const char *code)
-{
-	static const char *const zero[] = { "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF",
-					    "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-					    "XAF", "XOF", "XPF" };
-	static const char *const three[] = { "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND" };
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(zero); i++)
-		if (strcmp(code, zero[i]) == 0)
-			return 0;
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(three); i++)
-		if (strcmp(code, three[i]) == 0)
-			return 3;
-	return 2;
-}
-
 /* Keyword rules, first match wins; "WORD*" matches words starting with WORD. */
 static const struct {
 	const char *category;
@@ -344,13 +331,8 @@ const char *import_category(const char *title)
 
 static bool locale_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n >= LOCALE_MAX || !isalpha((unsigned char)s[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return false;
-	return true;
+	char canon[SOUK_LOCALE_MAX];
+	return souk_locale_canon(s, strlen(s), canon) == 0;
 }
 
 int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len)
@@ -594,7 +576,13 @@ static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
 		}
 		case COL_PRICE: {
 			uint64_t minor;
-			if (import_parse_decimal(s, n, import_currency_exponent(cols[i].sub), &minor)) {
+			int exp = souk_currency_exponent(cols[i].sub);
+			if (exp < 0) {
+				snprintf(err, err_len, "column '%s', '%s' is not an ISO 4217 currency code",
+					 cols[i].name, cols[i].sub);
+				goto fail;
+			}
+			if (import_parse_decimal(s, n, (unsigned)exp, &minor)) {
 				snprintf(err, err_len, "column '%s', bad price '%.32s' (a decimal like 2.55)",
 					 cols[i].name, s);
 				goto fail;
@@ -1333,7 +1321,8 @@ static void csv_put_json_str(FILE *f, json_t *v)
 static void csv_put_price(FILE *f, json_t *v, const char *cur)
 {
 	char buf[48];
-	unsigned exp = import_currency_exponent(cur);
+	int e = souk_currency_exponent(cur);
+	unsigned exp = e < 0 || e > 4 ? 2 : (unsigned)e; /* validated when stored */
 	fputc(',', f);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return;

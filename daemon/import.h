@@ -116,8 +116,6 @@ int import_csv_next(import_csv_t *r, uint64_t *line, const char **err);
 /* "0.85" -> 85 with exp 2; exact, no floats. SOUK_EINVAL when malformed,
  * negative, with more significant decimals than exp, or above 10^15. */
 int import_parse_decimal(const char *s, size_t len, unsigned exp, uint64_t *out);
-/* Minor-unit digits of an ISO 4217 currency (2 unless known otherwise). */
-unsigned import_currency_exponent(const char *code);
 /* A category from words of a title: "christmas", "kitchen", "bags", "toys",
  * "stationery", "garden", "jewellery", "party", "home" or "other". */
 const char *import_category(const char *title);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/time.h"
 #include "common/util.h"
 #include "fcgi/product.h"
@@ -35,16 +36,7 @@ static bool is_reserved(const char *k)
 
 static bool locale_valid(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n >= CATALOG_LOCALE_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
-	}
-	return true;
+	return souk_locale_shape_ok(s, strlen(s));
 }
 
 /* Sorted, deduplicated set of locale tags. */

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "common/util.h"
@@ -307,24 +308,21 @@ static void resp_json(api_resp_t *resp, int status, const char *body, size_t len
 
 /* ---- request helpers ----------------------------------------------------- */
 
-/* locale from ?locale= or the first Accept-Language tag; NULL = default */
+/* The locales the request prefers, as the catalog's priority list ("de,fr"):
+ * ?locale= (one tag), else Accept-Language by q-value; NULL = default */
 static const char *req_locale(api_thread_t *th, const api_req_t *req, const char *query,
 			      size_t query_len)
 {
-	char buf[40];
+	char buf[40], list[256];
 	size_t n = 0;
 	if (query_get(query, query_len, "locale", buf, sizeof(buf), &n) == 0 &&
-	    product_locale_valid(buf, n))
+	    souk_locale_shape_ok(buf, n))
 		return arena_strndup(th->arena, buf, n);
 	const char *al = req->accept_language;
 	if (al == NULL)
 		return NULL;
-	while (*al == ' ')
-		al++;
-	n = strcspn(al, ",; ");
-	if (product_locale_valid(al, n))
-		return arena_strndup(th->arena, al, n);
-	return NULL;
+	n = souk_accept_language(al, strlen(al), list, sizeof(list));
+	return n > 0 ? arena_strndup(th->arena, list, n) : NULL;
 }
 
 /* Count a 401 in /metrics (souk_auth_failures_total). */

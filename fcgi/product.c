@@ -7,40 +7,11 @@
 
 #include <utf8proc.h>
 
+#include "common/currency.h"
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/text.h"
 #include "common/util.h"
-
-/* ISO 4217 active alphabetic codes (plus the precious-metal and test codes
- * are deliberately left out: they are not prices). Sorted for bsearch. */
-static const char iso4217[][4] = {
-	"AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
-	"BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN",
-	"BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF",
-	"DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-	"GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
-	"IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
-	"KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA",
-	"MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
-	"NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN",
-	"PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
-	"SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT",
-	"TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VES",
-	"VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL",
-};
-
-static int code_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 3);
-}
-
-bool product_currency_known(const char *s)
-{
-	if (s == NULL || strlen(s) != 3)
-		return false;
-	return bsearch(s, iso4217, SOUK_ARRAY_LEN(iso4217), sizeof(iso4217[0]), code_cmp) !=
-	       NULL;
-}
 
 static bool is_alpha(char c)
 {
@@ -71,57 +42,6 @@ bool product_sku_valid(const char *s, size_t len)
 				: !is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
 			return false;
 	return true;
-}
-
-/* language (2-3 letters) then subtags of 2-8 alphanumerics, '-' separated,
- * at most 35 characters in all */
-bool product_locale_valid(const char *s, size_t len)
-{
-	size_t i = 0, n = 0;
-	if (len == 0 || len > 35)
-		return false;
-	while (i < len && is_alpha(s[i]))
-		i++;
-	if (i < 2 || i > 3)
-		return false;
-	while (i < len) {
-		if (s[i] != '-')
-			return false;
-		i++;
-		n = 0;
-		while (i < len && is_alnum(s[i])) {
-			i++;
-			n++;
-		}
-		if (n < 2 || n > 8)
-			return false;
-	}
-	return true;
-}
-
-/* canonical case: language lower, 4-letter script Title, 2-letter region upper */
-static void locale_canon(const char *s, size_t len, char out[36])
-{
-	size_t i = 0, part = 0;
-	while (i < len) {
-		size_t start = i;
-		while (i < len && s[i] != '-')
-			i++;
-		size_t n = i - start;
-		for (size_t k = 0; k < n; k++) {
-			char c = s[start + k];
-			bool upper = part > 0 && ((n == 2 && is_alpha(c)) || (n == 4 && k == 0));
-			if (upper && c >= 'a' && c <= 'z')
-				c = (char)(c - 'a' + 'A');
-			else if (!upper && c >= 'A' && c <= 'Z')
-				c = (char)(c - 'A' + 'a');
-			out[start + k] = c;
-		}
-		if (i < len)
-			out[i++] = '-';
-		part++;
-	}
-	out[len] = '\0';
 }
 
 typedef struct {
@@ -272,12 +192,11 @@ static json_t *norm_locale_map(vctx_t *v, const char *field, const json_t *val, 
 	int before = v->nerr;
 	json_object_foreach ((json_t *)val, key, item) {
 		size_t klen = strlen(key);
-		char canon[36];
-		if (!product_locale_valid(key, klen)) {
+		char canon[SOUK_LOCALE_MAX];
+		if (souk_locale_canon(key, klen, canon) != 0) {
 			ferr2(v, field, key, "is not a locale tag (e.g. en, en-GB)");
 			continue;
 		}
-		locale_canon(key, klen, canon);
 		if (json_object_get(out, canon) != NULL) {
 			ferr2(v, field, key, "duplicates another locale");
 			continue;
@@ -315,7 +234,7 @@ static json_t *norm_price(vctx_t *v, const json_t *val)
 		return NULL;
 	int before = v->nerr;
 	json_object_foreach ((json_t *)val, key, item) {
-		if (!product_currency_known(key)) {
+		if (!souk_currency_current(key)) {
 			ferr2(v, "price", key, "is not an ISO 4217 currency code");
 			continue;
 		}

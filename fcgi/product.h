@@ -57,10 +57,6 @@
  * reasons in err (422), or SOUK_ENOMEM. `in` is not modified. */
 int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err);
 
-/* True when s is an ISO 4217 currency code (3 upper-case letters, listed). */
-bool product_currency_known(const char *s);
-/* Locale tag: language [-region|-script...], e.g. "en", "en-GB", "zh-Hant". */
-bool product_locale_valid(const char *s, size_t len);
 /* Identifier-like names (sku, seller, category): 1..max of [A-Za-z0-9._-]. */
 bool product_name_valid(const char *s, size_t len, size_t max);
 /* SKUs: the same characters plus single inner spaces ("BANK CHARGES"). */

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -699,55 +700,36 @@ static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
 	return 0;
 }
 
-static int ascii_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-static bool locale_eq(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
-			return false;
-	return true;
-}
-
-static size_t primary_len(const char *s)
-{
-	size_t n = 0;
-	while (s[n] && s[n] != '-' && s[n] != '_')
-		n++;
-	return n;
-}
-
-/* Choose the rendering for locale: exact, same primary language, default. */
-static int rec_pick(const rec_ref_t *r, const char *locale, struct cat_loc *out)
+static int rec_loc_tag(const void *arg, size_t i, char out[SOUK_LOCALE_MAX])
 {
 	struct cat_loc l;
+	int rc = rec_loc(arg, (uint32_t)i, &l);
+	if (rc == 0) {
+		size_t n = strnlen(l.locale, SOUK_LOCALE_MAX);
+		n = n < SOUK_LOCALE_MAX ? n : 0; /* too long to be asked for */
+		memcpy(out, l.locale, n);
+		out[n] = '\0';
+	}
+	return rc;
+}
+
+/* Choose the rendering for a priority list of locales ("de,fr"): RFC 4647
+ * lookup ("de-CH" -> "de"), else the default. */
+static int rec_pick(const rec_ref_t *r, const char *locale, struct cat_loc *out)
+{
+	size_t found;
 	int rc;
 	if (r->h.flags & CAT_REC_ARCHIVED)
 		return SOUK_ENOENT;
 	if (r->h.nloc == 0)
 		return SOUK_ECORRUPT;
 	if (locale && *locale) {
-		size_t ln = strnlen(locale, CATALOG_LOCALE_MAX);
-		int primary = -1;
-		size_t lp = primary_len(locale);
-		for (uint32_t i = 0; i < r->h.nloc; i++) {
-			rc = rec_loc(r, i, &l);
-			if (rc)
-				return rc;
-			size_t n = strlen(l.locale);
-			if (n == ln && locale_eq(l.locale, locale, n)) {
-				*out = l;
-				return 0;
-			}
-			if (primary < 0 && lp && primary_len(l.locale) == lp &&
-			    locale_eq(l.locale, locale, lp))
-				primary = (int)i;
-		}
-		if (primary >= 0)
-			return rec_loc(r, (uint32_t)primary, out);
+		rc = souk_locale_lookup(locale, strnlen(locale, 256), r->h.nloc, rec_loc_tag, r,
+					&found);
+		if (rc == 0)
+			return rec_loc(r, (uint32_t)found, out);
+		if (rc != SOUK_ENOENT)
+			return rc;
 	}
 	return rec_loc(r, r->h.default_loc, out);
 }

@@ -135,8 +135,10 @@ int catalog_view_init_mem_delta(void *const base_sec[CATALOG_NSECTIONS],
 				const size_t delta_len[CATALOG_NSECTIONS], catalog_view_t *out);
 
 /* Every read checks offsets against the section lengths: a damaged image gives
- * SOUK_ECORRUPT, never a crash. Locale matching: exact (ASCII case-insensitive),
- * then the same primary language ("fr-CA" -> "fr"), then the default locale.
+ * SOUK_ECORRUPT, never a crash. The locale argument is a priority list
+ * ("de,fr", from souk_accept_language), matched by souk_locale_lookup
+ * (RFC 4647 lookup, ASCII case-insensitive, "de-CH" -> "de"), else the
+ * default locale.
  * Archived products give SOUK_ENOENT. */
 
 /* Rendered JSON of one product for a locale (NULL or unknown locale = the

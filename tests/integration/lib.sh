@@ -330,7 +330,7 @@ souk_no_sanitizer_reports() {
 souk_api_suite() {
 	local L="$1" id seq etag body ids next id2 id3 id4 p1 i
 	local JSON=(-H 'Content-Type: application/json')
-	local P1='{"sku":"MUG-1","seller":"s1","category":"kitchen","title":{"en":"Mug","fr":"Tasse"},"price":{"GBP":250,"EUR":299},"stock":5}'
+	local P1='{"sku":"MUG-1","seller":"s1","category":"kitchen","title":{"en":"Mug","fr":"Tasse","de":"Becher"},"price":{"GBP":250,"EUR":299},"stock":5}'
 
 	api GET /healthz
 	check "$L: /healthz is 200 with an image and soukd reachable" \
@@ -349,6 +349,11 @@ souk_api_suite() {
 	check "$L: ?locale=fr renders the French title" [ "$STATUS" = 200 -a "$(json title)" = Tasse ]
 	api GET "/api/v1/products/$id" -H "Accept-Language: fr-CA,en;q=0.5"
 	check "$L: Accept-Language picks the locale" [ "$(json title)" = Tasse ]
+	api GET "/api/v1/products/$id" -H "Accept-Language: fr;q=0.1, de"
+	check "$L: Accept-Language goes by q-value (fr;q=0.1, de is German)" [ "$(json title)" = Becher ]
+	api GET "/api/v1/products/$id" -H "Accept-Language: de-CH-1996;q=0.9, en;q=0, ;;bad"
+	check "$L: Accept-Language falls back by subtags (de-CH-1996 is de), bad items ignored" \
+		[ "$STATUS" = 200 -a "$(json title)" = Becher ]
 	api GET /api/v1/products/by-sku/MUG-1
 	check "$L: GET by-sku finds it" [ "$STATUS" = 200 -a "$(json id)" = "$id" ]
 	api GET /api/v1/products/by-sku/NOPE

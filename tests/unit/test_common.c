@@ -11,7 +11,9 @@
 
 #include <cmocka.h>
 
+#include "common/currency.h"
 #include "common/error.h"
+#include "common/locale.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/time.h"
@@ -273,6 +275,135 @@ static void test_mkdir_p_refuses_empty_path(void **state)
 	assert_int_equal(souk_mkdir_p(NULL, 0750), -EINVAL);
 }
 
+static void test_currency_iso_minor_units_and_current_codes(void **state)
+{
+	static const struct {
+		const char *code;
+		int exponent; /* SOUK_EINVAL: not a currency */
+		bool current; /* a new price may use it */
+	} cases[] = {
+	    {"EUR", 2, true}, {"GBP", 2, true}, {"USD", 2, true}, {"JPY", 0, true},
+	    {"KRW", 0, true}, {"BHD", 3, true}, {"KWD", 3, true}, {"TND", 3, true},
+	    {"IQD", 3, true},  /* ISO 3; CLDR (ICU's digits) says 0 */
+	    {"ALL", 2, true},  /* ISO 2; CLDR 0 */
+	    {"ZWG", 2, true},  /* 2024, newer than ICU 72 */
+	    {"XCG", 2, true},  {"VED", 2, true}, {"SLE", 2, true},
+	    {"ZWL", 2, false}, /* withdrawn: stored prices keep their exponent */
+	    {"HRK", 2, false}, {"ANG", 2, false}, {"VEF", 2, false},
+	    {"XAU", 0, false}, /* precious metal: ICU knows it, not a price */
+	    {"XTS", 0, false}, /* test code */
+	    {"eur", SOUK_EINVAL, false}, {"Eur", SOUK_EINVAL, false},
+	    {"EURO", SOUK_EINVAL, false}, {"", SOUK_EINVAL, false},
+	    {"QQQ", SOUK_EINVAL, false},
+	};
+	(void)state;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+		if (cases[i].exponent != 0 || cases[i].current)
+			assert_int_equal(souk_currency_exponent(cases[i].code), cases[i].exponent);
+		if (souk_currency_current(cases[i].code) != cases[i].current)
+			fail_msg("currency '%s' current: want %d", cases[i].code, cases[i].current);
+	}
+	assert_false(souk_currency_current(NULL));
+	assert_int_equal(souk_currency_exponent(NULL), SOUK_EINVAL);
+}
+
+static void test_locale_canon_validates_with_icu(void **state)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: refused */
+	} cases[] = {
+	    {"en", "en"}, {"EN-gb", "en-GB"}, {"zh-hant-tw", "zh-Hant-TW"},
+	    {"de-CH-1996", "de-CH-1996"}, {"es-419", "es-419"}, {"sr-Latn-RS", "sr-Latn-RS"},
+	    {"e", NULL}, {"english", NULL}, {"en_GB", NULL}, {"en-", NULL}, {"-en", NULL},
+	    {"en--GB", NULL}, {"en-toolongsub", NULL}, {"1en", NULL}, {"", NULL},
+	    {"en-GB-oed", NULL}, /* grandfathered: ICU rewrites it */
+	    {"en-a-very-long-tag-with-many-subtags-x", NULL}, /* over 35 characters */
+	};
+	char out[SOUK_LOCALE_MAX];
+	(void)state;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+		int rc = souk_locale_canon(cases[i].in, strlen(cases[i].in), out);
+		if (cases[i].out == NULL) {
+			if (rc != SOUK_EINVAL)
+				fail_msg("'%s' accepted as '%s'", cases[i].in, out);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(out, cases[i].out);
+		}
+	}
+}
+
+static void test_accept_language_orders_by_q(void **state)
+{
+	static const struct {
+		const char *header, *list;
+	} cases[] = {
+	    {"fr;q=0.1, de", "de,fr"},
+	    {"de", "de"},
+	    {"DE-ch", "de-ch"},
+	    {"en;q=0.5, fr;q=0.5, de;q=0.5", "en,fr,de"}, /* stable */
+	    {"fr;q=0, en", "en"},                            /* q=0: not acceptable */
+	    {"*;q=0.1, it", "it,*"},
+	    {"de-CH-1996, fr;q=0.9, *;q=0.5", "de-ch-1996,fr,*"},
+	    {"da, en-gb;q=0.8, en;q=0.7", "da,en-gb,en"},
+	    {"en ; q=0.3 ,\tfr", "fr,en"},
+	    {"en;q = 0.3, fr", "fr"}, /* no space around = */
+	    {"x;q=2, b;q=0.999, c;q=1.5, d;q=1.000, e;q=0.1234", "d,b"}, /* bad q dropped */
+	    {"garbage;;q=x, ,de;q=0.5, es;q=1.0, %%, en-", "es,de"},
+	    {"", ""},
+	    {",,,", ""},
+	};
+	char out[128];
+	(void)state;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+		size_t n = souk_accept_language(cases[i].header, strlen(cases[i].header), out,
+						sizeof(out));
+		assert_string_equal(out, cases[i].list);
+		assert_int_equal(n, strlen(cases[i].list));
+	}
+	/* bounded: ranges that do not fit are left out whole */
+	assert_int_equal(souk_accept_language("de-ch, fr", 9, out, 8), 5);
+	assert_string_equal(out, "de-ch");
+}
+
+static int tag_at(const void *arg, size_t i, char out[SOUK_LOCALE_MAX])
+{
+	const char *const *tags = arg;
+	snprintf(out, SOUK_LOCALE_MAX, "%s", tags[i]);
+	return 0;
+}
+
+static void test_locale_lookup_rfc4647(void **state)
+{
+	static const char *const have[] = {"en", "de", "de-CH", "fr-CA", "sr-Latn-RS", "zh-Hant"};
+	static const struct {
+		const char *list;
+		int want; /* index in have, -1: none (the default) */
+	} cases[] = {
+	    {"de", 1},           {"DE", 1},           {"de-ch", 2},
+	    {"de-ch-1996", 2},   /* de-CH-1996 -> de-CH */
+	    {"de-at", 1},        /* de-AT -> de */
+	    {"fr,de", 1},        /* fr-CA is not fr */
+	    {"fr", 3},           /* past the list: fr-CA in the first range's language */
+	    {"it,en", 0},        {"it", -1},          {"*", -1},   {"*,de", -1},
+	    {"it,*", -1},        {"zh-hant-x-a-b", 5}, /* singleton dropped with its subtag */
+	    {"sr", 4},           {"", -1},
+	};
+	(void)state;
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(cases); i++) {
+		size_t found = 99;
+		int rc = souk_locale_lookup(cases[i].list, strlen(cases[i].list),
+					    SOUK_ARRAY_LEN(have), tag_at, have, &found);
+		if (cases[i].want < 0) {
+			if (rc != SOUK_ENOENT)
+				fail_msg("'%s' found '%s'", cases[i].list, have[found]);
+		} else if (rc != 0 || found != (size_t)cases[i].want) {
+			fail_msg("'%s': rc %d, found %zu, want %d", cases[i].list, rc, found,
+				 cases[i].want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +422,10 @@ int main(void)
 	    cmocka_unit_test(test_log_line_has_no_terminal_controls),
 	    cmocka_unit_test(test_rfc3339_formats_and_refuses_out_of_range),
 	    cmocka_unit_test(test_mkdir_p_refuses_empty_path),
+	    cmocka_unit_test(test_currency_iso_minor_units_and_current_codes),
+	    cmocka_unit_test(test_locale_canon_validates_with_icu),
+	    cmocka_unit_test(test_accept_language_orders_by_q),
+	    cmocka_unit_test(test_locale_lookup_rfc4647),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

@@ -129,9 +129,6 @@ static void test_import_parse_decimal_exact(void **state)
 	assert_int_equal(import_parse_decimal(".5", 2, 2, &v), SOUK_EINVAL);
 	assert_int_equal(import_parse_decimal("1e3", 3, 2, &v), SOUK_EINVAL);
 	assert_int_equal(import_parse_decimal("99999999999999999999", 20, 2, &v), SOUK_EINVAL);
-	assert_int_equal(import_currency_exponent("JPY"), 0);
-	assert_int_equal(import_currency_exponent("KWD"), 3);
-	assert_int_equal(import_currency_exponent("GBP"), 2);
 }
 
 static void test_import_category_keywords(void **state)
@@ -276,6 +273,32 @@ static void test_import_bad_lines_reported_with_line_numbers(void **state)
 	assert_int_equal(fixture_last_seq(f->s), seq);
 }
 
+static void test_import_csv_prices_in_iso_minor_units(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	/* IQD has 3 ISO minor units (CLDR shows 0), JPY none, ZWG 2 */
+	const char *csv = "StockCode,Description,price_iqd,price_JPY,price_zwg,Lines\n"
+			  "C1,LAMP,2.500,1200,3.75,1\n"
+			  "C2,LAMP,2.5001,1200,3.75,1\n";
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(f->nerr, 1);
+	json_t *d = get_sku(f->s, "C1");
+	assert_non_null(d);
+	assert_int_equal(price(d, "IQD"), 2500);
+	assert_int_equal(price(d, "JPY"), 1200);
+	assert_int_equal(price(d, "ZWG"), 375);
+	json_decref(d);
+	/* a column in a code that is no currency is named */
+	const char *bad = "StockCode,Description,price_QQQ,Lines\nC3,LAMP,1.00,1\n";
+	f->nerr = 0;
+	assert_int_equal(import_mem(f->s, bad, strlen(bad), &o, &st), 0);
+	assert_int_equal(f->nerr, 1);
+	assert_non_null(strstr(f->err_msgs[0], "'QQQ' is not an ISO 4217 currency code"));
+}
+
 static void test_import_update_keeps_fields_the_file_lacks(void **state)
 {
 	fix_t *f = *state;
@@ -307,6 +330,25 @@ static void test_import_update_keeps_fields_the_file_lacks(void **state)
 	assert_int_equal(import_mem(f->s, csv2, strlen(csv2), &o, &st), 0);
 	assert_int_equal(st.unchanged, 1);
 	assert_int_equal(st.updated, 0);
+}
+
+/* soukctl import prints the errors on a terminal: a locale key from the
+ * file that carries escape sequences or bad UTF-8 arrives neutralised */
+static void test_import_locale_errors_have_no_terminal_controls(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_JSONL);
+	import_stats_t st;
+	const char *jl = "{\"sku\":\"E1\",\"status\":\"active\",\"category\":\"toys\","
+			 "\"title\":{\"en\":\"Top\",\"\\u001b]0;owned\\u0007\\u009b31m\":\"x\","
+			 "\"english\":\"y\"},\"price\":{\"GBP\":5}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(f->nerr, 1);
+	assert_non_null(strstr(f->err_msgs[0], "'title/?]0;owned??31m' is not a locale tag"));
+	assert_non_null(strstr(f->err_msgs[0], "'title/english' is not a locale tag"));
+	for (const char *c = f->err_msgs[0]; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 && *c != 0x7f && (unsigned char)*c != 0xc2);
 }
 
 static void test_import_jsonl_bad_lines_and_dry_run(void **state)
@@ -564,8 +606,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_bad_lines_reported_with_line_numbers,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_csv_prices_in_iso_minor_units, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_import_update_keeps_fields_the_file_lacks, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_import_locale_errors_have_no_terminal_controls,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_jsonl_bad_lines_and_dry_run, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_jsonl_defaults_status_and_category, setup,

@@ -91,6 +91,28 @@ static void test_product_rejects_unknown_currency_and_negative(void **state)
 	assert_true(has_field(&p, "stock"));
 }
 
+static void test_product_prices_only_in_current_currencies(void **state)
+{
+	json_t *out = NULL;
+	problem_t p;
+	(void)state;
+	assert_int_equal(validate("{\"sku\":\"A\",\"seller\":\"s\",\"category\":\"c\","
+				  "\"title\":{\"en\":\"t\"},\"price\":{\"ZWG\":100,\"IQD\":2500}}",
+				  false, &out, &p),
+			 0);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(validate("{\"sku\":\"A\",\"seller\":\"s\",\"category\":\"c\","
+				  "\"title\":{\"en\":\"t\"},\"price\":{\"ZWL\":1,\"HRK\":1,"
+				  "\"eur\":1,\"XAU\":1}}",
+				  false, &out, &p),
+			 SOUK_EINVAL);
+	assert_true(has_field(&p, "price/ZWL"));
+	assert_true(has_field(&p, "price/HRK"));
+	assert_true(has_field(&p, "price/eur"));
+	assert_true(has_field(&p, "price/XAU"));
+}
+
 static void test_product_reports_every_missing_field(void **state)
 {
 	json_t *out = NULL;
@@ -302,10 +324,6 @@ static void test_product_names_are_restricted(void **state)
 	assert_false(product_name_valid("a b", 3, 64));
 	assert_false(product_name_valid("a/b", 3, 64));
 	assert_false(product_name_valid("", 0, 64));
-	assert_true(product_currency_known("GBP"));
-	assert_true(product_currency_known("JPY"));
-	assert_false(product_currency_known("gbp"));
-	assert_false(product_currency_known("GBPX"));
 }
 
 static void test_product_parse_body_limits_depth_and_utf8(void **state)
@@ -369,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_product_accepts_valid_and_applies_defaults),
 		cmocka_unit_test(test_product_rejects_decimal_price),
 		cmocka_unit_test(test_product_rejects_unknown_currency_and_negative),
+		cmocka_unit_test(test_product_prices_only_in_current_currencies),
 		cmocka_unit_test(test_product_reports_every_missing_field),
 		cmocka_unit_test(test_product_rejects_unknown_and_readonly_fields),
 		cmocka_unit_test(test_product_nfc_normalises_title),
