@@ -221,7 +221,7 @@ static void unreachable(ctl_ctx_t *c, int rc, json_t *res)
 static int cmd_status(ctl_ctx_t *c, int argc, char **argv)
 {
 	json_t *res, *sd, *shm, *st, *reply = NULL;
-	int rc;
+	int rc, bad = 0; /* a field that could not be added (out of memory) */
 
 	if ((rc = no_args(argc, argv)) != CTL_OK)
 		return rc;
@@ -232,30 +232,35 @@ static int cmd_status(ctl_ctx_t *c, int argc, char **argv)
 	st = json_object();
 	rc = ctl_client_call(c->control_socket, "status", c->timeout_ms, &reply);
 	bool running = rc == 0 && json_is_true(json_object_get(reply, "ok"));
-	json_object_set_new(sd, "running", json_boolean(running));
-	json_object_set_new(sd, "state",
-			    json_string(running				? "running"
-					: rc == 0			? "refused"
-					: ctl_client_down(rc)		? "not running"
-					: rc == -EACCES || rc == -EPERM ? "unreachable"
-									: "not answering"));
+	bad |= json_object_set_new(sd, "running", json_boolean(running));
+	bad |= json_object_set_new(sd, "state",
+				   json_string(running			       ? "running"
+					       : rc == 0		       ? "refused"
+					       : ctl_client_down(rc)	       ? "not running"
+					       : rc == -EACCES || rc == -EPERM ? "unreachable"
+									       : "not answering"));
 	if (running) {
 		json_object_del(reply, "ok");
-		json_object_update(sd, reply);
+		bad |= json_object_update(sd, reply);
 	} else if (rc == 0) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
 		fprintf(stderr, "soukctl, soukd refused 'status' (%s)\n",
 			e ? e : "no reason given");
-		json_object_set_new(sd, "error", json_string(e ? e : "status refused"));
+		bad |= json_object_set_new(sd, "error", json_string(e ? e : "status refused"));
 	} else {
 		unreachable(c, rc, sd);
 	}
 	json_decref(reply);
 	ctl_facts_shm(c->instance, shm);
 	ctl_facts_store(c->data_dir, st);
-	json_object_set_new(res, "soukd", sd);
-	json_object_set_new(res, "shm", shm);
-	json_object_set_new(res, "store", st);
+	bad |= json_object_set_new(res, "soukd", sd);
+	bad |= json_object_set_new(res, "shm", shm);
+	bad |= json_object_set_new(res, "store", st);
+	if (bad) { /* never print a report with fields silently missing */
+		fprintf(stderr, "soukctl, cannot build the status report (out of memory)\n");
+		json_decref(res);
+		return CTL_FAIL;
+	}
 	emit(c, res);
 	json_decref(res);
 	return running ? CTL_OK : CTL_FAIL;

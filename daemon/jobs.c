@@ -253,6 +253,9 @@ int soukd_jobs_start(soukd_t *d, store_t *store, soukd_jobs_t **out)
 	j->ev_checkpoint = evtimer_new(d->base, checkpoint_cb, j);
 	if (j->ev_checkpoint == NULL)
 		goto fail;
+	/* before the hooks: a start that fails here leaves none behind */
+	if ((ret = arm(j, d->cfg->audit.checkpoint_interval_ms)) != 0)
+		goto fail;
 	if ((ret = soukd_on_status(d, jobs_status, j)) != 0 ||
 	    (ret = soukd_on_reload(d, jobs_reload, j)) != 0)
 		goto fail;
@@ -263,8 +266,6 @@ int soukd_jobs_start(soukd_t *d, store_t *store, soukd_jobs_t **out)
 		goto fail;
 	}
 	j->idem_started = true;
-	if ((ret = arm(j, d->cfg->audit.checkpoint_interval_ms)) != 0)
-		goto fail;
 	*out = j;
 	return 0;
 fail:

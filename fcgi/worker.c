@@ -67,10 +67,12 @@ static void set_timeouts(int fd, uint64_t ms)
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0)
 		return;
 	/* a request without its timeout could pin this thread: end it */
-	if (log_ratelimit_ok(&rl, &sup))
-		log_fcgi_err("cannot set the request timeout, connection closed (%s)",
-			     strerror(errno));
+	int e = errno;
 	shutdown(fd, SHUT_RDWR);
+	if (log_ratelimit_ok(&rl, &sup))
+		log_fcgi_err("cannot set the request timeout, connection closed (%s; %u more "
+			     "suppressed)",
+			     strerror(e), sup);
 }
 
 static void set_idle(wthread_t *w, bool idle)

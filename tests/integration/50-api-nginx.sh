@@ -68,6 +68,13 @@ check "souk-fcgi starts while soukd is down" souk_start_fcgi
 api GET /api/v1/products/by-sku/OUT-2
 check "...and serves the last published image" [ "$STATUS" = 200 ]
 check "souk-fcgi exits 0 on SIGTERM again" souk_stop_fcgi
+# a request whose timeout cannot be set is ended, not served without one
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" LD_PRELOAD="$B/shims/fail_setsockopt.so" \
+	souk_start_fcgi
+api GET /api/v1/products/by-sku/OUT-2
+check "a request whose timeout cannot be set is refused (502), and souk-fcgi says why" \
+	[ "$STATUS" = 502 ] && grep -q "cannot set the request timeout, connection closed" "$T/fcgi.log"
+check "souk-fcgi exits 0 on SIGTERM after that" souk_stop_fcgi
 souk_stop_web
 check "no sanitizer reports in the logs" souk_no_sanitizer_reports
 [ "$fails" -eq 0 ]

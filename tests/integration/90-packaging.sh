@@ -436,7 +436,7 @@ for prog in soukd souk-fcgi; do
 	fi
 done
 
-# ---- remove keeps data, purge deletes it ---------------------------------------
+# ---- remove keeps data, purge deletes the configuration but keeps the data ----
 mkdir -p "$root/var/lib/souk"
 echo data >"$root/var/lib/souk/data.mdb"
 if rdpkg -r souk >"$tmp/dpkg-r.log" 2>&1 && [ -f "$root/var/lib/souk/data.mdb" ] &&
@@ -447,13 +447,14 @@ else
 	note <"$tmp/dpkg-r.log"
 	nok "dpkg -r keeps /var/lib/souk and the configuration"
 fi
-if rdpkg -P souk >"$tmp/dpkg-p.log" 2>&1 && [ ! -e "$root/var/lib/souk" ] && [ ! -e "$root/etc/souk/souk.yaml" ] &&
-	[ ! -e "$root/etc/souk/admin.secret" ] &&
+if rdpkg -P souk >"$tmp/dpkg-p.log" 2>&1 && [ -f "$root/var/lib/souk/data.mdb" ] &&
+	grep -q "purge keeps the data .* in /var/lib/souk.*rm -rf /var/lib/souk" "$tmp/dpkg-p.log" &&
+	[ ! -e "$root/etc/souk/souk.yaml" ] && [ ! -e "$root/etc/souk/admin.secret" ] &&
 	! grep -q souk "$root/var/lib/dpkg/statoverride" 2>/dev/null; then
-	ok "dpkg -P purges /var/lib/souk, the configuration, the admin secret and the permission overrides"
+	ok "dpkg -P purges the configuration, the admin secret and the permission overrides, keeps /var/lib/souk and says how to delete it"
 else
 	note <"$tmp/dpkg-p.log"
-	nok "dpkg -P purges /var/lib/souk and the configuration"
+	nok "dpkg -P purges the configuration but keeps /var/lib/souk, saying so"
 fi
 
 # ---- .rpm ----------------------------------------------------------------------

@@ -178,7 +178,10 @@ static void test_jobs_start_fails_when_checkpoint_cannot_be_scheduled(void **sta
 {
 	fx_t *fx = *state;
 	assert_true(checkpoint_scheduled(fx));
+	/* a fresh daemon: the first jobs' status hook stays registered with it */
 	soukd_jobs_free(&fx->j);
+	soukd_free(&fx->d);
+	assert_int_equal(soukd_new(fx->conf, &fx->d, NULL), 0);
 	fail_event_add = true;
 	int rc = soukd_jobs_start(fx->d, fx->s, &fx->j);
 	fail_event_add = false;
