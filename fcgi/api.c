@@ -61,27 +61,38 @@ static int apply_batch(void *arg, store_mut_t *muts, size_t n)
 	return store_apply(api->store, muts, n);
 }
 
+/* Count into the current segment's slot; the lock keeps it mapped meanwhile
+ * (the committer thread holds no segment reference of its own). */
+static void count_current(api_t *api, unsigned i, uint64_t delta)
+{
+	pthread_mutex_lock(&api->attach_lock);
+	api_seg_t *seg = atomic_load_explicit(&api->seg, memory_order_relaxed);
+	if (seg != NULL)
+		shm_slot_count(seg->slot, i, delta);
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
 static void after_batch(void *arg, const store_mut_t *muts, size_t n, int rc)
 {
 	api_t *api = arg;
-	shm_slot_t *slot = atomic_load(&api->slot);
 	uint64_t max_seq = 0;
-	if (slot != NULL) {
-		shm_slot_count(slot, MET_COMMIT_BATCHES, 1);
-		shm_slot_count(slot, MET_COMMIT_MUTATIONS, n);
-		if (rc != 0)
-			shm_slot_count(slot, MET_COMMIT_FAILURES, 1);
-	}
-	if (rc != 0)
+	count_current(api, MET_COMMIT_BATCHES, 1);
+	count_current(api, MET_COMMIT_MUTATIONS, n);
+	if (rc != 0) {
+		count_current(api, MET_COMMIT_FAILURES, 1);
 		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (muts[i].result == 0 && !muts[i].replayed && muts[i].seq > max_seq)
 			max_seq = muts[i].seq;
+	/* one committer thread: only it writes committed_seq */
+	if (max_seq > atomic_load_explicit(&api->committed_seq, memory_order_relaxed))
+		atomic_store_explicit(&api->committed_seq, max_seq, memory_order_relaxed);
 	if (max_seq == 0 || api->notify_fd < 0 || api->opts.notify_path[0] == '\0')
 		return;
 	/* fire and forget: soukd's poll catches up when it is down */
-	if (publisher_notify(api->notify_fd, api->opts.notify_path, max_seq) != 0 && slot != NULL)
-		shm_slot_count(slot, MET_NOTIFY_FAILURES, 1);
+	if (publisher_notify(api->notify_fd, api->opts.notify_path, max_seq) != 0)
+		count_current(api, MET_NOTIFY_FAILURES, 1);
 }
 
 int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *secret,
@@ -92,6 +103,8 @@ int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *sec
 	api->opts = *opts;
 	api->store = store;
 	api->notify_fd = -1;
+	api->max_waiters = opts->max_waiters ? opts->max_waiters : 1;
+	api->attach_rl = (log_ratelimit_t)LOG_RATELIMIT_INIT(60, 3);
 	pthread_mutex_init(&api->attach_lock, NULL);
 	if (secret != NULL) {
 		api->secret = malloc(secret_len + 1);
@@ -122,22 +135,32 @@ fail:
 	return rc;
 }
 
+void api_set_threads(api_t *api, unsigned threads)
+{
+	if (api->opts.max_waiters == 0)
+		api->max_waiters = threads >= 2 ? threads / 2 : 1;
+}
+
+/* Drop one reference (attach_lock held); the last frees the segment. */
+static void seg_unref(api_t *api, api_seg_t *seg)
+{
+	if (seg == NULL || --seg->refs > 0)
+		return;
+	if (seg != atomic_load_explicit(&api->seg, memory_order_relaxed) &&
+	    api->seg_stats.retired > 0)
+		api->seg_stats.retired--;
+	shm_slot_release(seg->ctl, &seg->slot);
+	shm_ctl_free(&seg->ctl);
+	free(seg);
+}
+
 void api_deinit(api_t *api)
 {
 	commit_free(&api->commit);
-	shm_ctl_t *ctl = atomic_exchange(&api->ctl, NULL);
-	shm_slot_t *slot = atomic_exchange(&api->slot, NULL);
-	if (ctl != NULL) {
-		if (slot != NULL)
-			shm_slot_release(ctl, &slot);
-		shm_ctl_free(&ctl);
-	}
-	for (unsigned i = 0; i < api->nretired; i++) {
-		if (api->retired_slot[i] != NULL)
-			shm_slot_release(api->retired[i], &api->retired_slot[i]);
-		shm_ctl_free(&api->retired[i]);
-	}
-	api->nretired = 0;
+	pthread_mutex_lock(&api->attach_lock);
+	api_seg_t *seg = atomic_exchange(&api->seg, NULL);
+	seg_unref(api, seg); /* threads were deinited first: the last reference */
+	pthread_mutex_unlock(&api->attach_lock);
 	if (api->notify_fd >= 0)
 		close(api->notify_fd);
 	api->notify_fd = -1;
@@ -149,46 +172,108 @@ void api_deinit(api_t *api)
 	pthread_mutex_destroy(&api->attach_lock);
 }
 
-static int attach(api_t *api, shm_ctl_t **ctl, shm_slot_t **slot)
+/* A new segment of the instance with one reference (the api's); 0,
+ * SOUK_ENOENT while soukd has not created it, or another error. */
+static int attach(api_t *api, api_seg_t **out)
 {
-	int rc = shm_ctl_attach(api->opts.instance, ctl);
-	if (rc != 0)
+	api_seg_t *seg = calloc(1, sizeof(*seg));
+	*out = NULL;
+	if (seg == NULL)
+		return SOUK_ENOMEM;
+	int rc = shm_ctl_attach(api->opts.instance, &seg->ctl);
+	if (rc != 0) {
+		free(seg);
 		return rc;
-	*slot = NULL;
-	rc = shm_slot_claim(*ctl, slot);
+	}
+	rc = shm_slot_claim(seg->ctl, &seg->slot);
 	if (rc != 0)
 		log_fcgi_warn("no worker slot in instance '%s' (%s), metrics of this process are "
 			      "not counted",
 			      api->opts.instance, souk_strerror(rc));
+	seg->refs = 1;
+	*out = seg;
 	return 0;
+}
+
+/* attach() with its failures counted and logged (rate-limited); under
+ * attach_lock. An absent segment is not a failure (soukd not up yet). */
+static int attach_logged(api_t *api, api_seg_t **out)
+{
+	uint32_t suppressed = 0;
+	int rc = attach(api, out);
+	if (rc == 0 || rc == SOUK_ENOENT)
+		return rc;
+	api->seg_stats.attach_failures++;
+	if (log_ratelimit_ok(&api->attach_rl, &suppressed))
+		log_fcgi_err("cannot attach the control segment of instance '%s' (%s), "
+			     "retrying every second%s",
+			     api->opts.instance, souk_strerror(rc),
+			     suppressed > 0 ? ", earlier messages suppressed" : "");
+	return rc;
 }
 
 void api_housekeeping(api_t *api)
 {
-	shm_ctl_t *ctl = NULL;
-	shm_slot_t *slot = NULL;
+	api_seg_t *seg = NULL;
 	pthread_mutex_lock(&api->attach_lock);
-	shm_ctl_t *cur = atomic_load(&api->ctl);
+	api_seg_t *cur = atomic_load_explicit(&api->seg, memory_order_relaxed);
 	if (cur == NULL) {
-		if (attach(api, &ctl, &slot) == 0) {
-			atomic_store(&api->slot, slot);
-			atomic_store(&api->ctl, ctl);
-		}
-	} else if (shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
+		if (attach_logged(api, &seg) == 0)
+			atomic_store_explicit(&api->seg, seg, memory_order_release);
+	} else if (shm_ctl_replaced(cur->ctl) == 1) {
 		/* soukd removed the segment (clean stop): keep serving the mapped
-		 * image until a new segment exists, then move to it; the old one
-		 * stays mapped until exit (threads may still read from it) */
-		if (attach(api, &ctl, &slot) == 0) {
-			api->retired[api->nretired] = cur;
-			api->retired_slot[api->nretired] = atomic_exchange(&api->slot, slot);
-			api->nretired++;
-			atomic_store(&api->ctl, ctl);
+		 * image until a new segment exists, then move to it; threads
+		 * still reading the old one drop it at their next request */
+		int rc = attach_logged(api, &seg);
+		api->seg_stats.removed = rc == SOUK_ENOENT;
+		if (rc == 0) {
+			atomic_store_explicit(&api->seg, seg, memory_order_release);
+			api->seg_stats.reattaches++;
+			api->seg_stats.retired++;
+			shm_ctl_forget_images(cur->ctl); /* idle threads keep only their own */
+			seg_unref(api, cur);
 			log_fcgi_info("control segment of instance '%s' was re-created, following "
 				      "it",
 				      api->opts.instance);
 		}
 	}
 	pthread_mutex_unlock(&api->attach_lock);
+}
+
+void api_seg_stats(api_t *api, api_seg_stats_t *out)
+{
+	pthread_mutex_lock(&api->attach_lock);
+	*out = api->seg_stats;
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
+/* Move the thread to the current segment (between requests: nothing of
+ * the old one is held). No lock when it did not change. */
+static void thread_follow(api_thread_t *th)
+{
+	api_t *api = th->api;
+	/* th->seg is referenced, so no new segment can have its address */
+	if (atomic_load_explicit(&api->seg, memory_order_acquire) == th->seg)
+		return;
+	pthread_mutex_lock(&api->attach_lock);
+	api_seg_t *cur = atomic_load_explicit(&api->seg, memory_order_relaxed), *old = th->seg;
+	if (cur != old) {
+		if (th->acquired)
+			shm_reader_release(th->reader);
+		th->acquired = false;
+		shm_reader_free(&th->reader);
+		th->reader_ctl = NULL;
+		if (cur != NULL)
+			cur->refs++;
+		th->seg = cur;
+		seg_unref(api, old);
+	}
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
+shm_slot_t *api_thread_slot(const api_thread_t *th)
+{
+	return th->seg != NULL ? th->seg->slot : NULL;
 }
 
 int api_thread_init(api_thread_t *th, api_t *api)
@@ -205,6 +290,12 @@ void api_thread_deinit(api_thread_t *th)
 		shm_reader_release(th->reader);
 	th->acquired = false;
 	shm_reader_free(&th->reader);
+	if (th->seg != NULL) {
+		pthread_mutex_lock(&th->api->attach_lock);
+		seg_unref(th->api, th->seg);
+		pthread_mutex_unlock(&th->api->attach_lock);
+		th->seg = NULL;
+	}
 	arena_free(&th->arena);
 }
 
@@ -397,6 +488,19 @@ static bool route_product_id(api_thread_t *th, const api_req_t *req, api_resp_t 
 	return true;
 }
 
+/* The thread's reader on its segment, made at first use. */
+static int thread_reader(api_thread_t *th)
+{
+	if (th->reader != NULL)
+		return 0;
+	int rc = shm_reader_new(th->seg->ctl, &th->reader);
+	if (rc != 0)
+		return rc;
+	th->reader_ctl = th->seg->ctl;
+	shm_reader_set_slot(th->reader, th->seg->slot);
+	return 0;
+}
+
 /* Acquire the current image, waiting (bounded) for Souk-Min-Seq. */
 static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, catalog_view_t *view)
 {
@@ -409,26 +513,17 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 		     "Souk-Min-Seq must be a non-negative integer");
 		return SOUK_EINVAL;
 	}
-	shm_ctl_t *ctl = atomic_load(&api->ctl);
-	if (ctl == NULL) {
-		unavailable(th, req, resp, "no catalog image has been published yet");
-		return SOUK_ENOENT;
-	}
-	if (th->reader != NULL && th->reader_ctl != ctl) {
-		shm_reader_free(&th->reader);
-		th->reader_ctl = NULL;
-	}
-	if (th->reader == NULL) {
-		rc = shm_reader_new(ctl, &th->reader);
+	uint64_t deadline = souk_now_mono_ms() + api->opts.min_seq_wait_ms;
+	for (;;) {
+		if (th->seg == NULL) {
+			unavailable(th, req, resp, "no catalog image has been published yet");
+			return SOUK_ENOENT;
+		}
+		rc = thread_reader(th);
 		if (rc != 0) {
 			unavailable(th, req, resp, "cannot read the shared-memory images");
 			return rc;
 		}
-		th->reader_ctl = ctl;
-		shm_reader_set_slot(th->reader, atomic_load(&api->slot));
-	}
-	uint64_t deadline = souk_now_mono_ms() + api->opts.min_seq_wait_ms;
-	for (;;) {
 		rc = shm_reader_acquire(th->reader, &img);
 		if (rc != 0) {
 			unavailable(th, req, resp, "no catalog image has been published yet");
@@ -446,15 +541,17 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 		th->acquired = false;
 		if (souk_now_mono_ms() >= deadline)
 			break;
-		/* wait for a newer image: poll the control segment every ~1 ms */
-		while (shm_ctl_seq(ctl) < min_seq && souk_now_mono_ms() < deadline) {
+		/* wait for a newer image, or a new segment (soukd restarted):
+		 * poll the control segment every ~1 ms */
+		while (shm_ctl_seq(th->seg->ctl) < min_seq &&
+		       atomic_load_explicit(&api->seg, memory_order_relaxed) == th->seg &&
+		       souk_now_mono_ms() < deadline) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
+		thread_follow(th);
 	}
-	shm_slot_t *slot = atomic_load(&api->slot);
-	if (slot != NULL)
-		shm_slot_count(slot, MET_MIN_SEQ_TIMEOUTS, 1);
+	shm_slot_count(api_thread_slot(th), MET_MIN_SEQ_TIMEOUTS, 1);
 	resp_header(th, resp, "Retry-After", "1");
 	fail(th, req, resp, 503, PROBLEM_NOT_VISIBLE, "Not yet visible",
 	     "the catalog does not include change %" PRIu64 " yet", min_seq);
@@ -1073,7 +1170,7 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	store_info_t si;
 	bool have_image = false;
 	uint64_t gen = 0, age = 0, seq = 0, count = 0;
-	shm_ctl_t *ctl = atomic_load(&api->ctl);
+	shm_ctl_t *ctl = th->seg != NULL ? th->seg->ctl : NULL;
 	if (ctl != NULL) {
 		const shm_image_t *img = NULL;
 		if (th->reader == NULL || th->reader_ctl != ctl) {
@@ -1122,7 +1219,9 @@ static void h_metrics(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
-	metrics_render(&b, atomic_load(&th->api->ctl), th->api->store);
+	api_seg_stats_t ss;
+	api_seg_stats(th->api, &ss);
+	metrics_render(&b, th->seg != NULL ? th->seg->ctl : NULL, th->api->store, &ss);
 	if (b.failed) {
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
@@ -1143,6 +1242,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	memset(resp, 0, sizeof(*resp));
 	sbuf_init(&resp->headers, th->arena);
 	resp->route = ROUTE_NONE;
+	thread_follow(th);
 	if (req->method == NULL || req->uri == NULL) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "the web server sent no REQUEST_METHOD/REQUEST_URI");

@@ -8,6 +8,7 @@
  */
 #include <stdint.h>
 
+#include "fcgi/api.h"
 #include "fcgi/arena.h"
 #include "fcgi/router.h"
 #include "shm/shm.h"
@@ -37,5 +38,7 @@ _Static_assert(MET_LAST <= SHM_SLOT_COUNTERS, "slot counters");
 
 /* Count one answered request. */
 void metrics_request(shm_slot_t *slot, route_id_t route, int status, uint64_t elapsed_us);
-/* Prometheus text exposition of the summed counters, the image and the store. */
-void metrics_render(sbuf_t *out, const shm_ctl_t *ctl, store_t *store);
+/* Prometheus text exposition of the summed counters, the image, the store,
+ * and (seg, may be NULL) the segments this process followed. */
+void metrics_render(sbuf_t *out, const shm_ctl_t *ctl, store_t *store,
+		    const api_seg_stats_t *seg);

@@ -242,9 +242,7 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 	int rc = read_body(rq, content_length, th->arena, api->opts.max_body, &body, &req.body_len,
 			   &req.body_too_large);
 	if (rc != 0) {
-		shm_slot_t *slot = atomic_load(&api->slot);
-		if (slot != NULL)
-			shm_slot_count(slot, MET_REQ_ERRORS, 1);
+		shm_slot_count(api_thread_slot(th), MET_REQ_ERRORS, 1);
 		if (rc == -EIO) {
 			api_finish(th); /* the client went away or timed out */
 			return;
@@ -253,14 +251,12 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 	req.body = body;
 	api_handle(th, &req, &resp);
 	if (write_resp(rq, &resp) != 0) {
-		shm_slot_t *slot = atomic_load(&api->slot);
-		if (slot != NULL)
-			shm_slot_count(slot, MET_REQ_ERRORS, 1);
+		shm_slot_count(api_thread_slot(th), MET_REQ_ERRORS, 1);
 	}
 	/* no flush here: FCGX_Finish_r sends the buffered answer and the end of
 	 * the request in one write when they fit libfcgi's buffer */
 	api_finish(th);
-	metrics_request(atomic_load(&api->slot), resp.route, resp.status,
+	metrics_request(api_thread_slot(th), resp.route, resp.status,
 			(souk_now_mono_ns() - t0) / 1000);
 }
 
@@ -334,6 +330,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	if (ws == NULL)
 		return SOUK_ENOMEM;
 	atomic_store(&stop_flag, 0);
+	api_set_threads(api, opts->threads);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_wake; /* no SA_RESTART: blocking calls return EINTR */

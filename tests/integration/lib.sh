@@ -527,9 +527,11 @@ souk_outage_suite() {
 	# a clean stop removes the shared memory; the next soukd creates a new
 	# segment and the worker must follow it
 	souk_stop_soukd
-	sleep 1.5 # past the worker's once-a-second check of the segment
+	_noticed_removal() { api GET /metrics; grep -q '^souk_fcgi_segment_removed 1$' <<<"$BODY"; }
+	check "$L: with soukd stopped cleanly, the worker notices the removed segment" \
+		wait_for 10 _noticed_removal
 	api GET "/api/v1/products/$id"
-	check "$L: with soukd stopped cleanly, reads go on from the mapped image" [ "$STATUS" = 200 ]
+	check "$L: ...and reads go on from the mapped image" [ "$STATUS" = 200 ]
 	souk_start_soukd
 	admin POST /api/v1/products "${JSON[@]}" -d '{"sku":"OUT-3","seller":"s1","category":"o","title":{"en":"After"},"price":{"GBP":3}}'
 	local id3 seq3; id3=$(json id); seq3=$(header Souk-Seq)

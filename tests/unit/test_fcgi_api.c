@@ -3,6 +3,7 @@
  * catch-up), requests built by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,6 +266,74 @@ static void test_fcgi_api_write_answers_the_stored_version(void **state)
 	}
 }
 
+/* Distinct image files of the instance this process maps after soukd
+ * unlinked them (tmpfs space not given back). */
+static int deleted_images_mapped(const char *inst)
+{
+	char line[512], pat[96], seen[64][128];
+	int n = 0;
+	FILE *fp = fopen("/proc/self/maps", "r");
+	assert_non_null(fp);
+	snprintf(pat, sizeof(pat), "/dev/shm/%s.img.", inst);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *p = strstr(line, pat);
+		if (p == NULL || strstr(p, "(deleted)") == NULL)
+			continue;
+		p[strcspn(p, " \n")] = '\0';
+		bool dup = false;
+		for (int i = 0; i < n && !dup; i++)
+			dup = strcmp(seen[i], p) == 0;
+		if (!dup && n < 64)
+			snprintf(seen[n++], sizeof(seen[0]), "%s", p);
+	}
+	fclose(fp);
+	return n;
+}
+
+/* soukd stopped cleanly (segment and images unlinked) and started again,
+ * 20 times: the api follows every new segment, serves a write made after
+ * the last one, and keeps no unlinked image mapped. */
+static void test_fcgi_api_follows_soukd_across_restarts(void **state)
+{
+	fix_t *f = *state;
+	char body[160], uri[96], seq[32];
+	api_seg_stats_t st;
+	for (int i = 1; i <= 20; i++) {
+		publisher_free(&f->p);
+		shm_ctl_free(&f->ctl);
+		assert_int_equal(shm_ctl_unlink(f->inst), 0);
+		api_housekeeping(&f->api); /* notices the removal */
+		api_seg_stats(&f->api, &st);
+		assert_true(st.removed);
+		assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+		publisher_opts_t po = { 0 };
+		assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		api_housekeeping(&f->api);
+		snprintf(body, sizeof(body),
+			 "{\"sku\":\"R-%d\",\"seller\":\"s\",\"category\":\"c\","
+			 "\"title\":{\"en\":\"t\"},\"price\":{\"GBP\":%d}}",
+			 i, i);
+		assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, body), 201);
+		snprintf(uri, sizeof(uri), "/api/v1/products/%s", field(f, "id"));
+		const char *h = strstr(f->resp.headers.data, "Souk-Seq: ");
+		assert_non_null(h);
+		snprintf(seq, sizeof(seq), "%.*s", (int)strcspn(h + 10, "\r"), h + 10);
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		api_req_t rq = { .method = "GET", .uri = uri, .min_seq = seq };
+		api_finish(&f->th);
+		api_handle(&f->th, &rq, &f->resp);
+		assert_int_equal(f->resp.status, 200);
+	}
+	api_seg_stats(&f->api, &st);
+	assert_int_equal(st.reattaches, 20);
+	assert_false(st.removed);
+	assert_int_equal(st.retired, 0); /* the one thread moved on each time */
+	assert_int_equal(deleted_images_mapped(f->inst), 0);
+	assert_int_equal(call(f, "GET", "/metrics", NULL, NULL, NULL), 200);
+	assert_non_null(strstr(f->resp.body, "\nsouk_fcgi_segment_reattach_total 20\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +347,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_write_answers_the_stored_version,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_follows_soukd_across_restarts, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

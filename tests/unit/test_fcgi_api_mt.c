@@ -37,6 +37,8 @@ typedef struct {
 	publisher_t *p;
 	api_t api;
 	atomic_int stop;
+	int restarts; /* soukd clean restarts the publisher thread makes */
+	atomic_int restarted;
 } fix_t;
 
 typedef struct {
@@ -45,10 +47,26 @@ typedef struct {
 	int created, visible, errors;
 } worker_t;
 
+/* What a clean soukd stop and start does to the shared memory. */
+static int restart_soukd(fix_t *f)
+{
+	publisher_opts_t po = { 0 };
+	publisher_free(&f->p);
+	shm_ctl_free(&f->ctl);
+	if (shm_ctl_unlink(f->inst) != 0 || shm_ctl_create(f->inst, 8, &f->ctl) != 0)
+		return -1;
+	return publisher_new(f->base, f->s, f->ctl, &po, &f->p);
+}
+
 static void *publisher_main(void *arg)
 {
 	fix_t *f = arg;
-	while (!atomic_load(&f->stop)) {
+	for (unsigned i = 1; !atomic_load(&f->stop); i++) {
+		if (atomic_load(&f->restarted) < f->restarts && i % 2 == 0) {
+			if (restart_soukd(f) != 0)
+				break;
+			atomic_fetch_add(&f->restarted, 1);
+		}
 		if (publisher_catch_up(f->p) != 0)
 			break;
 		api_housekeeping(&f->api);
@@ -67,6 +85,11 @@ static void *worker_main(void *arg)
 		return NULL;
 	}
 	for (int i = 0; i < PER_THREAD; i++) {
+		/* halfway, every restart has happened (bounded wait) */
+		for (int k = 0; i == PER_THREAD / 2 && k < 10000 &&
+				atomic_load(&w->f->restarted) < w->f->restarts;
+		     k++)
+			usleep(1000);
 		char body[256], uri[96], seq[32] = "", sku[32];
 		snprintf(sku, sizeof(sku), "T%d-%d", w->n, i);
 		snprintf(body, sizeof(body),
@@ -97,13 +120,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void **state)
+static void run(int restarts)
 {
 	static fix_t fx;
 	fix_t *f = &fx;
 	pthread_t pub, t[NTHREADS];
 	worker_t w[NTHREADS];
-	(void)state;
+	memset(f, 0, sizeof(*f));
+	f->restarts = restarts;
 	assert_int_equal(fixture_tmpdir(f->dir, sizeof(f->dir), "apimt"), 0);
 	assert_int_equal(fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s), 0);
 	fixture_instance(f->inst, sizeof(f->inst), "apimt");
@@ -113,7 +137,8 @@ static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void
 	publisher_opts_t po = { 0 };
 	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
 	api_opts_t ao = { .instance = f->inst, .notify_path = "", .max_body = 4096,
-			  .max_json_depth = 8, .min_seq_wait_ms = 5000, .max_batch = 8 };
+			  .max_json_depth = 8, .min_seq_wait_ms = 5000, .max_batch = 8,
+			  .max_waiters = NTHREADS };
 	assert_int_equal(api_init(&f->api, &ao, f->s, SECRET, strlen(SECRET)), 0);
 
 	assert_int_equal(pthread_create(&pub, NULL, publisher_main, f), 0);
@@ -135,6 +160,14 @@ static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void
 	store_info_t si;
 	assert_int_equal(store_info(f->s, &si), 0);
 	assert_int_equal(si.last_seq, NTHREADS * PER_THREAD);
+	api_seg_stats_t st;
+	api_seg_stats(&f->api, &st);
+	/* every restart was followed (housekeeping runs after each); no
+	 * thread holds a replaced segment any more */
+	assert_int_equal(atomic_load(&f->restarted), restarts);
+	assert_int_equal(st.reattaches, restarts);
+	assert_int_equal(st.retired, 0);
+	assert_int_equal(st.attach_failures, 0);
 
 	api_deinit(&f->api);
 	publisher_free(&f->p);
@@ -145,10 +178,26 @@ static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void
 	assert_int_equal(fixture_rm_rf(f->dir), 0);
 }
 
+static void test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible(void **state)
+{
+	(void)state;
+	run(0);
+}
+
+/* soukd restarted cleanly while the threads write and read: each thread
+ * moves to the new segment (also in the middle of a Souk-Min-Seq wait) and
+ * the replaced ones are freed once no thread reads them. */
+static void test_fcgi_api_mt_threads_follow_soukd_restarts(void **state)
+{
+	(void)state;
+	run(10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fcgi_api_mt_concurrent_writes_are_acknowledged_and_visible),
+		cmocka_unit_test(test_fcgi_api_mt_threads_follow_soukd_restarts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
