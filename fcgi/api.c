@@ -501,12 +501,26 @@ static int thread_reader(api_thread_t *th)
 	return 0;
 }
 
-/* Acquire the current image, waiting (bounded) for Souk-Min-Seq. */
+/* Is min_seq beyond the last committed change? The image's sequence and
+ * this process's commits answer most cases; the store's meta (a read
+ * transaction) the rest, e.g. a write made through another worker. */
+static bool min_seq_ahead(api_t *api, shm_ctl_t *ctl, uint64_t min_seq)
+{
+	if (min_seq <= shm_ctl_seq(ctl) ||
+	    min_seq <= atomic_load_explicit(&api->committed_seq, memory_order_relaxed))
+		return false;
+	return min_seq > store_last_seq(api->store);
+}
+
+/* Acquire the current image, waiting (bounded) for Souk-Min-Seq. A
+ * sequence not committed yet is refused at once; at most max_waiters
+ * threads wait, the others are answered 503. */
 static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, catalog_view_t *view)
 {
 	api_t *api = th->api;
 	uint64_t min_seq = 0;
 	const shm_image_t *img = NULL;
+	bool waiting = false;
 	int rc;
 	if (req->min_seq != NULL && souk_parse_u64(req->min_seq, 0, UINT64_MAX, &min_seq) != 0) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
@@ -517,28 +531,47 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 	for (;;) {
 		if (th->seg == NULL) {
 			unavailable(th, req, resp, "no catalog image has been published yet");
-			return SOUK_ENOENT;
+			rc = SOUK_ENOENT;
+			goto out;
 		}
 		rc = thread_reader(th);
 		if (rc != 0) {
 			unavailable(th, req, resp, "cannot read the shared-memory images");
-			return rc;
+			goto out;
 		}
 		rc = shm_reader_acquire(th->reader, &img);
 		if (rc != 0) {
 			unavailable(th, req, resp, "no catalog image has been published yet");
-			return rc;
+			goto out;
 		}
 		th->acquired = true;
 		rc = catalog_view_init(img, view);
 		if (rc != 0) {
 			unavailable(th, req, resp, "the current image has no usable catalog");
-			return rc;
+			goto out;
 		}
 		if (view->seq >= min_seq)
-			return 0;
+			goto out;
 		shm_reader_release(th->reader);
 		th->acquired = false;
+		if (!waiting) {
+			if (min_seq_ahead(api, th->seg->ctl, min_seq)) {
+				fail(th, req, resp, 400, PROBLEM_MIN_SEQ_AHEAD, "Sequence not committed",
+				     "Souk-Min-Seq names a change that has not been made; send the "
+				     "Souk-Seq of a write");
+				rc = SOUK_EINVAL;
+				goto out;
+			}
+			if (atomic_fetch_add(&api->waiters, 1) >= api->max_waiters) {
+				atomic_fetch_sub(&api->waiters, 1);
+				shm_slot_count(api_thread_slot(th), MET_MIN_SEQ_BUSY, 1);
+				unavailable(th, req, resp,
+					    "too many reads are waiting for their writes; retry");
+				rc = SOUK_EBUSY;
+				goto out;
+			}
+			waiting = true;
+		}
 		if (souk_now_mono_ms() >= deadline)
 			break;
 		/* wait for a newer image, or a new segment (soukd restarted):
@@ -555,7 +588,11 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 	resp_header(th, resp, "Retry-After", "1");
 	fail(th, req, resp, 503, PROBLEM_NOT_VISIBLE, "Not yet visible",
 	     "the catalog does not include change %" PRIu64 " yet", min_seq);
-	return SOUK_ETIMEOUT;
+	rc = SOUK_ETIMEOUT;
+out:
+	if (waiting)
+		atomic_fetch_sub(&api->waiters, 1);
+	return rc;
 }
 
 /* ---- reads from the image ----------------------------------------------- */

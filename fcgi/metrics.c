@@ -73,6 +73,10 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store, const api_s
 		gauge(b, "souk_min_seq_timeouts_total",
 		      "Reads answered 503 because no image included Souk-Min-Seq in time.",
 		      "counter", shm_ctl_counter_sum(ctl, MET_MIN_SEQ_TIMEOUTS));
+		gauge(b, "souk_min_seq_busy_total",
+		      "Reads answered 503 at once because enough threads were waiting for "
+		      "Souk-Min-Seq.",
+		      "counter", shm_ctl_counter_sum(ctl, MET_MIN_SEQ_BUSY));
 
 		shm_ctl_stats_t st;
 		shm_ctl_stats(ctl, &st);

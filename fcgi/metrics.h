@@ -31,7 +31,8 @@ extern const uint64_t metrics_bucket_us[MET_NBUCKETS];
 #define MET_NOTIFY_FAILURES 48u
 #define MET_MIN_SEQ_TIMEOUTS 49u
 #define MET_REQ_ERRORS 50u /* requests that failed mid-way (client gone) */
-#define MET_LAST 51u
+#define MET_MIN_SEQ_BUSY 51u /* reads refused: too many Souk-Min-Seq waits */
+#define MET_LAST 52u
 
 _Static_assert(MET_REQ(ROUTE__COUNT - 1, MET_NCLASS - 1) < MET_LAT_BUCKET(0), "counter layout");
 _Static_assert(MET_LAST <= SHM_SLOT_COUNTERS, "slot counters");

@@ -27,14 +27,20 @@ souk_openapi_suite nginx
 souk_outage_suite nginx
 
 # the worker starts and serves while soukd is down (last image stays in /dev/shm)
-# SIGTERM while a request is in flight (a Souk-Min-Seq wait of up to 2 s):
-# the request still gets its complete answer, then the worker exits 0
-curl -sS -m 20 -o "$T/inflight.body" -w '%{http_code}' -H 'Souk-Min-Seq: 999999999' \
-	"http://127.0.0.1:$WEB_PORT/api/v1/products/by-sku/OUT-1" >"$T/inflight.code" 2>/dev/null &
+# SIGTERM while a request is in flight (a Souk-Min-Seq wait of up to 2 s for
+# a write soukd, stopped with SIGSTOP, does not publish): the request still
+# gets its complete answer, then the worker exits 0
+kill -STOP "$SOUKD_PID"
+admin POST /api/v1/products -H 'Content-Type: application/json' \
+	-d '{"sku":"FLIGHT-1","seller":"s1","category":"o","title":{"en":"x"},"price":{"GBP":1}}'
+flight_seq=$(header Souk-Seq)
+curl -sS -m 20 -o "$T/inflight.body" -w '%{http_code}' -H "Souk-Min-Seq: $flight_seq" \
+	"http://127.0.0.1:$WEB_PORT/api/v1/products/by-sku/FLIGHT-1" >"$T/inflight.code" 2>/dev/null &
 CURL_PID=$!
 sleep 0.5
 check "souk-fcgi exits 0 on SIGTERM with a request in flight" souk_stop_fcgi
 wait "$CURL_PID"
+kill -CONT "$SOUKD_PID"
 check "...and the in-flight request was answered in full (503 not-yet-visible, not a 502)" \
 	grep -q not-yet-visible "$T/inflight.body"
 # two worker processes on one socket (spawn-fcgi hands it over on fd 0)

@@ -148,6 +148,15 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 	api_handle(&f->th, &rq, &f->resp);
 	assert_int_equal(f->resp.status, 503);
 	assert_true(has_header(f, "Retry-After: 1"));
+	/* a change not made yet is refused (400, not the 503 of a wait) */
+	const char *ahead[] = { "2", "999999999", "18446744073709551615" };
+	for (size_t i = 0; i < 3; i++) {
+		api_req_t a = { .method = "GET", .uri = uri, .min_seq = ahead[i] };
+		api_finish(&f->th);
+		api_handle(&f->th, &a, &f->resp);
+		assert_int_equal(f->resp.status, 400);
+		assert_non_null(memmem(f->resp.body, f->resp.body_len, "problems/min-seq-ahead", 22));
+	}
 
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
