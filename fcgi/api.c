@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -27,6 +28,9 @@
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX	 200
 #define API_HISTORY_MAX	 1000
+#define API_REASON_MAX	 255 /* bytes of X-Souk-Reason (store_rec_t.reason) */
+/* public catalog reads: shared caches may keep them briefly */
+#define API_PUBLIC_CACHE "public, max-age=5"
 
 const char *api_reason(int status)
 {
@@ -34,6 +38,7 @@ const char *api_reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -337,6 +342,8 @@ static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *res
 {
 	char *s = problem_render(p, NULL);
 	resp->status = p->status ? p->status : 500;
+	resp->etag = NULL; /* problems are not cached */
+	resp->cache_control = NULL;
 	resp->content_type = "application/problem+json";
 	if (s == NULL) {
 		resp->body = "{\"type\":\"" PROBLEM_TYPE_BASE PROBLEM_INTERNAL
@@ -437,8 +444,9 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	return true;
 }
 
-/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, 2 = "*" (any
- * current version), -1 = malformed */
+/* If-Match: "N" or N. 0 = absent, 1 = parsed, 2 = "*" (any current
+ * version), 3 = a weak tag (W/"N": If-Match compares strongly, RFC 9110
+ * 13.1.1, so it never matches), -1 = malformed */
 static int parse_if_match(const char *h, uint64_t *version)
 {
 	char buf[32];
@@ -451,7 +459,7 @@ static int parse_if_match(const char *h, uint64_t *version)
 		return 2;
 	}
 	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
+		return 3;
 	size_t len = strlen(h);
 	while (len > 0 && h[len - 1] == ' ')
 		len--;
@@ -466,15 +474,104 @@ static int parse_if_match(const char *h, uint64_t *version)
 	return souk_parse_u64(buf, 1, UINT64_MAX, version) == 0 ? 1 : -1;
 }
 
-/* parse_if_match of the request's If-Match; -1 once a 400 problem is sent. */
-static int if_match_version(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			    uint64_t *want)
+/* The version an update, delete or revert names in If-Match; false once a
+ * problem is sent: 400 malformed, 412 weak tag, 428 absent or "*". */
+static bool required_version(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			     uint64_t *want)
 {
-	int im = parse_if_match(req->if_match, want);
-	if (im < 0)
+	switch (parse_if_match(req->if_match, want)) {
+	case 1: return true;
+	case 3:
+		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
+		     "If-Match needs the strong ETag of the version read, such as \"3\"; a weak "
+		     "tag never matches");
+		return false;
+	case 0:
+	case 2:
+		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
+		     "send If-Match with the version (ETag) you read");
+		return false;
+	default:
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "If-Match must be a version such as \"3\"");
-	return im;
+		return false;
+	}
+}
+
+/* Does the If-None-Match list h name etag (quoted)? "*" names any; weak
+ * comparison (RFC 9110 13.1.2), so a W/ prefix does not matter. */
+static bool none_match(const char *h, const char *etag, size_t etag_len)
+{
+	for (int i = 0; h != NULL && i < 64; i++) {
+		h += strspn(h, " \t,");
+		if (*h == '\0')
+			return false;
+		if (*h == '*')
+			return true;
+		if (strncmp(h, "W/", 2) == 0)
+			h += 2;
+		const char *end = *h == '"' ? strchr(h + 1, '"') : NULL;
+		if (end == NULL)
+			return false; /* malformed: no match, the full answer goes out */
+		if ((size_t)(end + 1 - h) == etag_len && memcmp(h, etag, etag_len) == 0)
+			return true;
+		h = end + 1;
+	}
+	return false;
+}
+
+/* A public catalog read: ETag, a short public max-age, Vary (the locale
+ * may come from Accept-Language). true when If-None-Match names the tag:
+ * then the answer is a 304 without a body. */
+static bool public_read(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const char *etag, size_t etag_len)
+{
+	resp->etag = arena_strndup(th->arena, etag, etag_len);
+	resp->cache_control = resp->etag != NULL ? API_PUBLIC_CACHE : NULL;
+	if (!none_match(req->if_none_match, etag, etag_len))
+		return false;
+	resp->status = 304;
+	return true;
+}
+
+/* The list's ETag: the image's change sequence and creation time (a
+ * soukd restart may reuse generation numbers, never both of these). */
+static bool list_not_modified(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			      const catalog_view_t *view)
+{
+	char etag[64];
+	int n = snprintf(etag, sizeof(etag), "\"%" PRIu64 ".%" PRIu64 "\"", view->seq,
+			 shm_image_created_ms(view->img));
+	if (!public_read(th, req, resp, etag, (size_t)n))
+		return false;
+	resp_header_u64(resp, "Souk-Seq", view->seq, false);
+	return true;
+}
+
+/* X-Souk-Reason is text like the document's: UTF-8, no control characters,
+ * at most API_REASON_MAX bytes; false once a 422 naming it is sent. */
+static bool reason_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	const uint8_t *r = (const uint8_t *)req->reason;
+	size_t len = r != NULL ? strlen(req->reason) : 0;
+	const char *why = len > API_REASON_MAX ? "must be at most 255 bytes" : NULL;
+	for (size_t off = 0; why == NULL && off < len;) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(r + off, (utf8proc_ssize_t)(len - off), &cp);
+		if (n <= 0)
+			why = "must be UTF-8";
+		else if (utf8proc_category(cp) == UTF8PROC_CATEGORY_CC)
+			why = "must not contain control characters";
+		else
+			off += (size_t)n;
+	}
+	if (why == NULL)
+		return true;
+	problem_t p;
+	problem_init(&p);
+	problem_field(&p, "X-Souk-Reason", "%s", why);
+	resp_problem(th, req, resp, &p);
+	return false;
 }
 
 /* The product id in the route; false once a 404 problem is sent. */
@@ -624,9 +721,13 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 		internal(th, req, resp, rc);
 		return;
 	}
-	resp_header_u64(resp, "ETag", version, true);
+	char etag[SOUK_U64_DEC_MAX + 2];
+	size_t n = souk_u64_dec(version, etag + 1);
+	etag[0] = etag[n + 1] = '"';
+	bool same = public_read(th, req, resp, etag, n + 2);
 	resp_header_u64(resp, "Souk-Seq", view.seq, false);
-	resp_json(resp, 200, json, len);
+	if (!same)
+		resp_json(resp, 200, json, len);
 }
 
 typedef struct {
@@ -685,7 +786,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 		resp_problem(th, req, resp, &p);
 		return;
 	}
-	if (get_view(th, req, resp, &view) != 0)
+	if (get_view(th, req, resp, &view) != 0 || list_not_modified(th, req, resp, &view))
 		return;
 	const char *locale = req_locale(th, req, query, query_len);
 	sbuf_t b;
@@ -1088,14 +1189,8 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	json_t *patch = NULL, *cur = NULL, *merged = NULL, *norm = NULL;
 	prepared_t pr;
 	store_mut_t m;
-	int im = if_match_version(th, req, resp, &want);
-	if (im < 0)
+	if (!required_version(th, req, resp, &want))
 		return;
-	if (im == 0 || im == 2) {
-		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
-		     "send If-Match with the version (ETag) you read");
-		return;
-	}
 	if ((patch = read_body(th, req, resp)) == NULL)
 		return;
 	if (!current(th, req, resp, rt, &id, &rec))
@@ -1134,7 +1229,7 @@ static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	uint64_t want = 0;
 	store_id_t id;
 	store_mut_t m;
-	if (if_match_version(th, req, resp, &want) < 0)
+	if (!required_version(th, req, resp, &want))
 		return;
 	if (!route_product_id(th, req, resp, rt, &id))
 		return;
@@ -1152,7 +1247,7 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	store_id_t id;
 	store_mut_t m;
 	json_t *in = NULL;
-	if (if_match_version(th, req, resp, &want) < 0)
+	if (!required_version(th, req, resp, &want))
 		return;
 	if (!route_product_id(th, req, resp, rt, &id))
 		return;
@@ -1290,9 +1385,9 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 		     "the request URI is longer than %d bytes", API_HEADER_MAX);
 		return;
 	}
-	const char *hdrs[] = {req->content_type,  req->if_match, req->idem_key,
-			      req->authorization, req->min_seq,	 req->accept_language,
-			      req->reason};
+	const char *hdrs[] = {req->content_type,  req->if_match,	      req->idem_key,
+			      req->authorization, req->min_seq,	      req->accept_language,
+			      req->reason,	  req->if_none_match};
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(hdrs); i++) {
 		if (hdrs[i] != NULL && strlen(hdrs[i]) > API_HEADER_MAX) {
 			fail(th, req, resp, 431, PROBLEM_HEADER_TOO_LARGE,
@@ -1324,6 +1419,8 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 			     th->api->opts.max_body);
 			return;
 		}
+		if (!reason_ok(th, req, resp))
+			return;
 	}
 	switch (rt.id) {
 	case ROUTE_PRODUCT_GET:

@@ -85,6 +85,7 @@ typedef struct {
 	const char *uri;           /* REQUEST_URI (path + query) */
 	const char *content_type;
 	const char *if_match;
+	const char *if_none_match;
 	const char *idem_key;
 	const char *authorization;
 	const char *min_seq;
@@ -99,6 +100,9 @@ typedef struct {
 	int status;
 	const char *content_type;
 	sbuf_t headers;            /* extra "Name: value\r\n" lines */
+	const char *cache_control; /* NULL: no-store (personal and admin answers) */
+	const char *etag;          /* public reads: quoted ETag, sent with
+				    * Vary: Accept-Language (problems drop it) */
 	const char *body;
 	size_t body_len;
 	bool head;                 /* HEAD: send headers only */

@@ -168,7 +168,17 @@ static int write_resp(FCGX_Request *rq, const api_resp_t *resp)
 		     head_add(head, sizeof(head), &n, num, k) &&
 		     head_add(head, sizeof(head), &n, "\r\n", 2);
 	}
-	if (!ok || !head_add(head, sizeof(head), &n, "Cache-Control: no-store\r\n", 25))
+	const char *cc = resp->cache_control != NULL ? resp->cache_control : "no-store";
+	static const char nosniff[] = "\r\nX-Content-Type-Options: nosniff\r\n",
+			  vary[] = "\r\nVary: Accept-Language\r\n";
+	ok = ok && head_add(head, sizeof(head), &n, "Cache-Control: ", 15) &&
+	     head_add(head, sizeof(head), &n, cc, strlen(cc)) &&
+	     head_add(head, sizeof(head), &n, nosniff, sizeof(nosniff) - 1);
+	if (ok && resp->etag != NULL) /* the locale may come from Accept-Language */
+		ok = head_add(head, sizeof(head), &n, "ETag: ", 6) &&
+		     head_add(head, sizeof(head), &n, resp->etag, strlen(resp->etag)) &&
+		     head_add(head, sizeof(head), &n, vary, sizeof(vary) - 1);
+	if (!ok)
 		return -EIO;
 	if (FCGX_PutStr(head, (int)n, o) < 0)
 		return -EIO;
@@ -204,6 +214,7 @@ static void read_params(char **env, api_req_t *req, const char **script_name,
 	    P("HTTP_ACCEPT_LANGUAGE", &req->accept_language),
 	    P("HTTP_AUTHORIZATION", &req->authorization),
 	    P("HTTP_IF_MATCH", &req->if_match),
+	    P("HTTP_IF_NONE_MATCH", &req->if_none_match),
 	    P("HTTP_IDEMPOTENCY_KEY", &req->idem_key),
 	    P("HTTP_SOUK_MIN_SEQ", &req->min_seq),
 	    P("HTTP_X_SOUK_REASON", &req->reason),

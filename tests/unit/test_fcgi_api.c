@@ -161,29 +161,66 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
 	assert_string_equal(field(f, "title"), "Mug");
-	assert_true(has_header(f, "ETag: \"1\""));
+	assert_string_equal(f->resp.etag, "\"1\"");
+	assert_string_equal(f->resp.cache_control, "public, max-age=5");
 	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/A-1", NULL, NULL, NULL), 200);
 	assert_string_equal(field(f, "id"), id);
+	assert_string_equal(f->resp.etag, "\"1\"");
+	/* If-None-Match (weak comparison): 304 without a body */
+	const char *inm[] = { "\"1\"", "W/\"1\"", "\"7\", \"1\"", "*", "\"2\"", "1" };
+	const int inm_status[] = { 304, 304, 304, 304, 200, 200 };
+	for (size_t i = 0; i < 6; i++) {
+		api_req_t c = { .method = "GET", .uri = uri, .if_none_match = inm[i] };
+		api_finish(&f->th);
+		api_handle(&f->th, &c, &f->resp);
+		assert_int_equal(f->resp.status, inm_status[i]);
+		assert_string_equal(f->resp.etag, "\"1\"");
+		if (f->resp.status == 304)
+			assert_int_equal(f->resp.body_len, 0);
+	}
+	assert_int_equal(call(f, "GET", "/api/v1/products", NULL, NULL, NULL), 200);
+	assert_non_null(f->resp.etag);
+	char list_etag[64];
+	snprintf(list_etag, sizeof(list_etag), "%s", f->resp.etag);
+	api_req_t lc = { .method = "GET", .uri = "/api/v1/products", .if_none_match = list_etag };
+	api_finish(&f->th);
+	api_handle(&f->th, &lc, &f->resp);
+	assert_int_equal(f->resp.status, 304);
+	/* answers that are not public catalog reads are not cached */
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/NONE", NULL, NULL, NULL), 404);
+	assert_null(f->resp.cache_control);
+	assert_null(f->resp.etag);
+	assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, NULL), 200);
+	assert_null(f->resp.cache_control);
 
 	assert_int_equal(call(f, "PATCH", uri, AUTH, NULL, "{\"stock\":3}"), 428);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "*", "{\"stock\":3}"), 428);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "three", "{\"stock\":3}"), 400);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"stock\":3}"), 412);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "W/\"1\"", "{\"stock\":3}"), 412);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"stock\":3}"), 200);
+	assert_null(f->resp.cache_control);
 	assert_string_equal(field(f, "version"), "2");
 	assert_string_equal(field(f, "stock"), "3");
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"price\":{\"GBP\":2.5}}"), 422);
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s/revert", id);
-	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":1}"), 200);
+	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":1}"), 428);
+	assert_int_equal(call(f, "POST", uri, AUTH, "*", "{\"version\":1}"), 428);
+	assert_int_equal(call(f, "POST", uri, AUTH, "W/\"2\"", "{\"version\":1}"), 412);
+	assert_int_equal(call(f, "POST", uri, AUTH, "\"2\"", "{\"version\":1}"), 200);
 	assert_string_equal(field(f, "version"), "3");
 	assert_string_equal(field(f, "stock"), "0");
-	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":\"1\"}"), 422);
+	assert_int_equal(call(f, "POST", uri, AUTH, "\"3\"", "{\"version\":\"1\"}"), 422);
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, NULL, NULL), 428);
+	assert_string_equal(field(f, "type"), "https://souk.dev/problems/precondition-required");
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "*", NULL), 428);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "W/\"3\"", NULL), 412);
 	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"2\"", NULL), 412);
-	assert_int_equal(call(f, "DELETE", uri, AUTH, "*", NULL), 204);
-	assert_int_equal(call(f, "DELETE", uri, AUTH, NULL, NULL), 404);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"3\"", NULL), 204);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"4\"", NULL), 404);
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 404);
 
@@ -275,6 +312,37 @@ static void test_fcgi_api_write_answers_the_stored_version(void **state)
 	}
 }
 
+/* X-Souk-Reason is validated like document text: 422 naming the header,
+ * nothing written. */
+static void test_fcgi_api_reason_is_validated_text(void **state)
+{
+	fix_t *f = *state;
+	char long_reason[300];
+	memset(long_reason, 'r', sizeof(long_reason) - 1);
+	long_reason[sizeof(long_reason) - 1] = '\0';
+	const char *bad[] = { "bad \xff\xfe bytes", "line\nbreak", "esc \x1b[31m", long_reason };
+	for (size_t i = 0; i < 4; i++) {
+		api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+				 .reason = bad[i], .body = P1, .body_len = strlen(P1) };
+		json_decref(f->body);
+		f->body = NULL;
+		api_finish(&f->th);
+		api_handle(&f->th, &rq, &f->resp);
+		assert_int_equal(f->resp.status, 422);
+		json_error_t e;
+		f->body = json_loadb(f->resp.body, f->resp.body_len, 0, &e);
+		json_t *err = json_array_get(json_object_get(f->body, "errors"), 0);
+		assert_string_equal(json_string_value(json_object_get(err, "field")),
+				    "X-Souk-Reason");
+	}
+	/* nothing was written: the sku is still free */
+	api_req_t ok = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+			 .reason = "caf\u00e9 price \u2192 new", .body = P1, .body_len = strlen(P1) };
+	api_finish(&f->th);
+	api_handle(&f->th, &ok, &f->resp);
+	assert_int_equal(f->resp.status, 201);
+}
+
 /* Distinct image files of the instance this process maps after soukd
  * unlinked them (tmpfs space not given back). */
 static int deleted_images_mapped(const char *inst)
@@ -357,6 +425,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fcgi_api_write_answers_the_stored_version,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_follows_soukd_across_restarts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_reason_is_validated_text, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
