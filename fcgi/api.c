@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "common/error.h"
 #include "common/locale.h"
@@ -28,6 +29,9 @@
 #define API_ACTOR	 "admin"
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX	 200
+#define API_REASON_MAX	 255 /* bytes of X-Souk-Reason (store_rec_t.reason) */
+/* public catalog reads: shared caches may keep them briefly */
+#define API_PUBLIC_CACHE "public, max-age=5"
 
 const char *api_reason(int status)
 {
@@ -35,6 +39,7 @@ const char *api_reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -62,27 +67,38 @@ static int apply_batch(void *arg, store_mut_t *muts, size_t n)
 	return store_apply(api->store, muts, n);
 }
 
+/* Count into the current segment's slot; the lock keeps it mapped meanwhile
+ * (the committer thread holds no segment reference of its own). */
+static void count_current(api_t *api, unsigned i, uint64_t delta)
+{
+	pthread_mutex_lock(&api->attach_lock);
+	api_seg_t *seg = atomic_load_explicit(&api->seg, memory_order_relaxed);
+	if (seg != NULL)
+		shm_slot_count(seg->slot, i, delta);
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
 static void after_batch(void *arg, const store_mut_t *muts, size_t n, int rc)
 {
 	api_t *api = arg;
-	shm_slot_t *slot = atomic_load(&api->slot);
 	uint64_t max_seq = 0;
-	if (slot != NULL) {
-		shm_slot_count(slot, MET_COMMIT_BATCHES, 1);
-		shm_slot_count(slot, MET_COMMIT_MUTATIONS, n);
-		if (rc != 0)
-			shm_slot_count(slot, MET_COMMIT_FAILURES, 1);
-	}
-	if (rc != 0)
+	count_current(api, MET_COMMIT_BATCHES, 1);
+	count_current(api, MET_COMMIT_MUTATIONS, n);
+	if (rc != 0) {
+		count_current(api, MET_COMMIT_FAILURES, 1);
 		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (muts[i].result == 0 && !muts[i].replayed && muts[i].seq > max_seq)
 			max_seq = muts[i].seq;
+	/* one committer thread: only it writes committed_seq */
+	if (max_seq > atomic_load_explicit(&api->committed_seq, memory_order_relaxed))
+		atomic_store_explicit(&api->committed_seq, max_seq, memory_order_relaxed);
 	if (max_seq == 0 || api->notify_fd < 0 || api->opts.notify_path[0] == '\0')
 		return;
 	/* fire and forget: soukd's poll catches up when it is down */
-	if (publisher_notify(api->notify_fd, api->opts.notify_path, max_seq) != 0 && slot != NULL)
-		shm_slot_count(slot, MET_NOTIFY_FAILURES, 1);
+	if (publisher_notify(api->notify_fd, api->opts.notify_path, max_seq) != 0)
+		count_current(api, MET_NOTIFY_FAILURES, 1);
 }
 
 int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *secret,
@@ -93,6 +109,8 @@ int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *sec
 	api->opts = *opts;
 	api->store = store;
 	api->notify_fd = -1;
+	api->max_waiters = opts->max_waiters ? opts->max_waiters : 1;
+	api->attach_rl = (log_ratelimit_t)LOG_RATELIMIT_INIT(60, 3);
 	pthread_mutex_init(&api->attach_lock, NULL);
 	if (secret != NULL) {
 		api->secret = malloc(secret_len + 1);
@@ -123,22 +141,32 @@ fail:
 	return rc;
 }
 
+void api_set_threads(api_t *api, unsigned threads)
+{
+	if (api->opts.max_waiters == 0)
+		api->max_waiters = threads >= 2 ? threads / 2 : 1;
+}
+
+/* Drop one reference (attach_lock held); the last frees the segment. */
+static void seg_unref(api_t *api, api_seg_t *seg)
+{
+	if (seg == NULL || --seg->refs > 0)
+		return;
+	if (seg != atomic_load_explicit(&api->seg, memory_order_relaxed) &&
+	    api->seg_stats.retired > 0)
+		api->seg_stats.retired--;
+	shm_slot_release(seg->ctl, &seg->slot);
+	shm_ctl_free(&seg->ctl);
+	free(seg);
+}
+
 void api_deinit(api_t *api)
 {
 	commit_free(&api->commit);
-	shm_ctl_t *ctl = atomic_exchange(&api->ctl, NULL);
-	shm_slot_t *slot = atomic_exchange(&api->slot, NULL);
-	if (ctl != NULL) {
-		if (slot != NULL)
-			shm_slot_release(ctl, &slot);
-		shm_ctl_free(&ctl);
-	}
-	for (unsigned i = 0; i < api->nretired; i++) {
-		if (api->retired_slot[i] != NULL)
-			shm_slot_release(api->retired[i], &api->retired_slot[i]);
-		shm_ctl_free(&api->retired[i]);
-	}
-	api->nretired = 0;
+	pthread_mutex_lock(&api->attach_lock);
+	api_seg_t *seg = atomic_exchange(&api->seg, NULL);
+	seg_unref(api, seg); /* threads were deinited first: the last reference */
+	pthread_mutex_unlock(&api->attach_lock);
 	if (api->notify_fd >= 0)
 		close(api->notify_fd);
 	api->notify_fd = -1;
@@ -150,46 +178,108 @@ void api_deinit(api_t *api)
 	pthread_mutex_destroy(&api->attach_lock);
 }
 
-static int attach(api_t *api, shm_ctl_t **ctl, shm_slot_t **slot)
+/* A new segment of the instance with one reference (the api's); 0,
+ * SOUK_ENOENT while soukd has not created it, or another error. */
+static int attach(api_t *api, api_seg_t **out)
 {
-	int rc = shm_ctl_attach(api->opts.instance, ctl);
-	if (rc != 0)
+	api_seg_t *seg = calloc(1, sizeof(*seg));
+	*out = NULL;
+	if (seg == NULL)
+		return SOUK_ENOMEM;
+	int rc = shm_ctl_attach(api->opts.instance, &seg->ctl);
+	if (rc != 0) {
+		free(seg);
 		return rc;
-	*slot = NULL;
-	rc = shm_slot_claim(*ctl, slot);
+	}
+	rc = shm_slot_claim(seg->ctl, &seg->slot);
 	if (rc != 0)
 		log_fcgi_warn("no worker slot in instance '%s' (%s), metrics of this process are "
 			      "not counted",
 			      api->opts.instance, souk_strerror(rc));
+	seg->refs = 1;
+	*out = seg;
 	return 0;
+}
+
+/* attach() with its failures counted and logged (rate-limited); under
+ * attach_lock. An absent segment is not a failure (soukd not up yet). */
+static int attach_logged(api_t *api, api_seg_t **out)
+{
+	uint32_t suppressed = 0;
+	int rc = attach(api, out);
+	if (rc == 0 || rc == SOUK_ENOENT)
+		return rc;
+	api->seg_stats.attach_failures++;
+	if (log_ratelimit_ok(&api->attach_rl, &suppressed))
+		log_fcgi_err("cannot attach the control segment of instance '%s' (%s), "
+			     "retrying every second%s",
+			     api->opts.instance, souk_strerror(rc),
+			     suppressed > 0 ? ", earlier messages suppressed" : "");
+	return rc;
 }
 
 void api_housekeeping(api_t *api)
 {
-	shm_ctl_t *ctl = NULL;
-	shm_slot_t *slot = NULL;
+	api_seg_t *seg = NULL;
 	pthread_mutex_lock(&api->attach_lock);
-	shm_ctl_t *cur = atomic_load(&api->ctl);
+	api_seg_t *cur = atomic_load_explicit(&api->seg, memory_order_relaxed);
 	if (cur == NULL) {
-		if (attach(api, &ctl, &slot) == 0) {
-			atomic_store(&api->slot, slot);
-			atomic_store(&api->ctl, ctl);
-		}
-	} else if (shm_ctl_replaced(cur) == 1 && api->nretired < API_RETIRED_MAX) {
+		if (attach_logged(api, &seg) == 0)
+			atomic_store_explicit(&api->seg, seg, memory_order_release);
+	} else if (shm_ctl_replaced(cur->ctl) == 1) {
 		/* soukd removed the segment (clean stop): keep serving the mapped
-		 * image until a new segment exists, then move to it; the old one
-		 * stays mapped until exit (threads may still read from it) */
-		if (attach(api, &ctl, &slot) == 0) {
-			api->retired[api->nretired] = cur;
-			api->retired_slot[api->nretired] = atomic_exchange(&api->slot, slot);
-			api->nretired++;
-			atomic_store(&api->ctl, ctl);
+		 * image until a new segment exists, then move to it; threads
+		 * still reading the old one drop it at their next request */
+		int rc = attach_logged(api, &seg);
+		api->seg_stats.removed = rc == SOUK_ENOENT;
+		if (rc == 0) {
+			atomic_store_explicit(&api->seg, seg, memory_order_release);
+			api->seg_stats.reattaches++;
+			api->seg_stats.retired++;
+			shm_ctl_forget_images(cur->ctl); /* idle threads keep only their own */
+			seg_unref(api, cur);
 			log_fcgi_info("control segment of instance '%s' was re-created, following "
 				      "it",
 				      api->opts.instance);
 		}
 	}
 	pthread_mutex_unlock(&api->attach_lock);
+}
+
+void api_seg_stats(api_t *api, api_seg_stats_t *out)
+{
+	pthread_mutex_lock(&api->attach_lock);
+	*out = api->seg_stats;
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
+/* Move the thread to the current segment (between requests: nothing of
+ * the old one is held). No lock when it did not change. */
+static void thread_follow(api_thread_t *th)
+{
+	api_t *api = th->api;
+	/* th->seg is referenced, so no new segment can have its address */
+	if (atomic_load_explicit(&api->seg, memory_order_acquire) == th->seg)
+		return;
+	pthread_mutex_lock(&api->attach_lock);
+	api_seg_t *cur = atomic_load_explicit(&api->seg, memory_order_relaxed), *old = th->seg;
+	if (cur != old) {
+		if (th->acquired)
+			shm_reader_release(th->reader);
+		th->acquired = false;
+		shm_reader_free(&th->reader);
+		th->reader_ctl = NULL;
+		if (cur != NULL)
+			cur->refs++;
+		th->seg = cur;
+		seg_unref(api, old);
+	}
+	pthread_mutex_unlock(&api->attach_lock);
+}
+
+shm_slot_t *api_thread_slot(const api_thread_t *th)
+{
+	return th->seg != NULL ? th->seg->slot : NULL;
 }
 
 int api_thread_init(api_thread_t *th, api_t *api)
@@ -206,6 +296,12 @@ void api_thread_deinit(api_thread_t *th)
 		shm_reader_release(th->reader);
 	th->acquired = false;
 	shm_reader_free(&th->reader);
+	if (th->seg != NULL) {
+		pthread_mutex_lock(&th->api->attach_lock);
+		seg_unref(th->api, th->seg);
+		pthread_mutex_unlock(&th->api->attach_lock);
+		th->seg = NULL;
+	}
 	arena_free(&th->arena);
 }
 
@@ -247,6 +343,8 @@ static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *res
 {
 	char *s = problem_render(p, NULL);
 	resp->status = p->status ? p->status : 500;
+	resp->etag = NULL; /* problems are not cached */
+	resp->cache_control = NULL;
 	resp->content_type = "application/problem+json";
 	if (s == NULL) {
 		resp->body = "{\"type\":\"" PROBLEM_TYPE_BASE PROBLEM_INTERNAL
@@ -326,9 +424,9 @@ static const char *req_locale(api_thread_t *th, const api_req_t *req, const char
 }
 
 /* Count a 401 in /metrics (souk_auth_failures_total). */
-static void count_auth_failure(api_t *api)
+static void count_auth_failure(api_thread_t *th)
 {
-	shm_slot_t *slot = atomic_load(&api->slot);
+	shm_slot_t *slot = api_thread_slot(th);
 	if (slot != NULL)
 		shm_slot_count(slot, MET_AUTH_FAILURES, 1);
 }
@@ -338,7 +436,7 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	api_t *api = th->api;
 	const char *h = req->authorization;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		count_auth_failure(api);
+		count_auth_failure(th);
 		resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\"");
 		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
 		     "this request needs an Authorization: Bearer token");
@@ -351,7 +449,7 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	while (len > 0 && tok[len - 1] == ' ')
 		len--;
 	if (api->secret == NULL || !souk_ct_equal(tok, len, api->secret, api->secret_len)) {
-		count_auth_failure(api);
+		count_auth_failure(th);
 		resp_header(th, resp, "WWW-Authenticate",
 			    "Bearer realm=\"souk\", error=\"invalid_token\"");
 		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
@@ -361,8 +459,9 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	return true;
 }
 
-/* If-Match: "N", W/"N" or N. 0 = absent, 1 = parsed, 2 = "*" (any
- * current version), -1 = malformed */
+/* If-Match: "N" or N. 0 = absent, 1 = parsed, 2 = "*" (any current
+ * version), 3 = a weak tag (W/"N": If-Match compares strongly, RFC 9110
+ * 13.1.1, so it never matches), -1 = malformed */
 static int parse_if_match(const char *h, uint64_t *version)
 {
 	char buf[32];
@@ -375,7 +474,7 @@ static int parse_if_match(const char *h, uint64_t *version)
 		return 2;
 	}
 	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
+		return 3;
 	size_t len = strlen(h);
 	while (len > 0 && h[len - 1] == ' ')
 		len--;
@@ -390,15 +489,104 @@ static int parse_if_match(const char *h, uint64_t *version)
 	return souk_parse_u64(buf, 1, UINT64_MAX, version) == 0 ? 1 : -1;
 }
 
-/* parse_if_match of the request's If-Match; -1 once a 400 problem is sent. */
-static int if_match_version(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			    uint64_t *want)
+/* The version an update, delete or revert names in If-Match; false once a
+ * problem is sent: 400 malformed, 412 weak tag, 428 absent or "*". */
+static bool required_version(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			     uint64_t *want)
 {
-	int im = parse_if_match(req->if_match, want);
-	if (im < 0)
+	switch (parse_if_match(req->if_match, want)) {
+	case 1: return true;
+	case 3:
+		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
+		     "If-Match needs the strong ETag of the version read, such as \"3\"; a weak "
+		     "tag never matches");
+		return false;
+	case 0:
+	case 2:
+		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
+		     "send If-Match with the version (ETag) you read");
+		return false;
+	default:
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "If-Match must be a version such as \"3\"");
-	return im;
+		return false;
+	}
+}
+
+/* Does the If-None-Match list h name etag (quoted)? "*" names any; weak
+ * comparison (RFC 9110 13.1.2), so a W/ prefix does not matter. */
+static bool none_match(const char *h, const char *etag, size_t etag_len)
+{
+	for (int i = 0; h != NULL && i < 64; i++) {
+		h += strspn(h, " \t,");
+		if (*h == '\0')
+			return false;
+		if (*h == '*')
+			return true;
+		if (strncmp(h, "W/", 2) == 0)
+			h += 2;
+		const char *end = *h == '"' ? strchr(h + 1, '"') : NULL;
+		if (end == NULL)
+			return false; /* malformed: no match, the full answer goes out */
+		if ((size_t)(end + 1 - h) == etag_len && memcmp(h, etag, etag_len) == 0)
+			return true;
+		h = end + 1;
+	}
+	return false;
+}
+
+/* A public catalog read: ETag, a short public max-age, Vary (the locale
+ * may come from Accept-Language). true when If-None-Match names the tag:
+ * then the answer is a 304 without a body. */
+static bool public_read(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const char *etag, size_t etag_len)
+{
+	resp->etag = arena_strndup(th->arena, etag, etag_len);
+	resp->cache_control = resp->etag != NULL ? API_PUBLIC_CACHE : NULL;
+	if (!none_match(req->if_none_match, etag, etag_len))
+		return false;
+	resp->status = 304;
+	return true;
+}
+
+/* The list's ETag: the image's change sequence and creation time (a
+ * soukd restart may reuse generation numbers, never both of these). */
+static bool list_not_modified(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			      const catalog_view_t *view)
+{
+	char etag[64];
+	int n = snprintf(etag, sizeof(etag), "\"%" PRIu64 ".%" PRIu64 "\"", view->seq,
+			 shm_image_created_ms(view->img));
+	if (!public_read(th, req, resp, etag, (size_t)n))
+		return false;
+	resp_header_u64(resp, "Souk-Seq", view->seq, false);
+	return true;
+}
+
+/* X-Souk-Reason is text like the document's: UTF-8, no control characters,
+ * at most API_REASON_MAX bytes; false once a 422 naming it is sent. */
+static bool reason_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	const uint8_t *r = (const uint8_t *)req->reason;
+	size_t len = r != NULL ? strlen(req->reason) : 0;
+	const char *why = len > API_REASON_MAX ? "must be at most 255 bytes" : NULL;
+	for (size_t off = 0; why == NULL && off < len;) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(r + off, (utf8proc_ssize_t)(len - off), &cp);
+		if (n <= 0)
+			why = "must be UTF-8";
+		else if (utf8proc_category(cp) == UTF8PROC_CATEGORY_CC)
+			why = "must not contain control characters";
+		else
+			off += (size_t)n;
+	}
+	if (why == NULL)
+		return true;
+	problem_t p;
+	problem_init(&p);
+	problem_field(&p, "X-Souk-Reason", "%s", why);
+	resp_problem(th, req, resp, &p);
+	return false;
 }
 
 /* The product id in the route; false once a 404 problem is sent. */
@@ -412,68 +600,115 @@ static bool route_product_id(api_thread_t *th, const api_req_t *req, api_resp_t 
 	return true;
 }
 
-/* Acquire the current image, waiting (bounded) for Souk-Min-Seq. */
+/* The thread's reader on its segment, made at first use. */
+static int thread_reader(api_thread_t *th)
+{
+	if (th->reader != NULL)
+		return 0;
+	int rc = shm_reader_new(th->seg->ctl, &th->reader);
+	if (rc != 0)
+		return rc;
+	th->reader_ctl = th->seg->ctl;
+	shm_reader_set_slot(th->reader, th->seg->slot);
+	return 0;
+}
+
+/* Is min_seq beyond the last committed change? The image's sequence and
+ * this process's commits answer most cases; the store's meta (a read
+ * transaction) the rest, e.g. a write made through another worker. */
+static bool min_seq_ahead(api_t *api, shm_ctl_t *ctl, uint64_t min_seq)
+{
+	if (min_seq <= shm_ctl_seq(ctl) ||
+	    min_seq <= atomic_load_explicit(&api->committed_seq, memory_order_relaxed))
+		return false;
+	uint64_t last = 0;
+	/* an unreadable store: wait (bounded) rather than refuse */
+	if (store_last_seq(api->store, &last) != 0)
+		return false;
+	return min_seq > last;
+}
+
+/* Acquire the current image, waiting (bounded) for Souk-Min-Seq. A
+ * sequence not committed yet is refused at once; at most max_waiters
+ * threads wait, the others are answered 503. */
 static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, catalog_view_t *view)
 {
 	api_t *api = th->api;
 	uint64_t min_seq = 0;
 	const shm_image_t *img = NULL;
+	bool waiting = false;
 	int rc;
 	if (req->min_seq != NULL && souk_parse_u64(req->min_seq, 0, UINT64_MAX, &min_seq) != 0) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "Souk-Min-Seq must be a non-negative integer");
 		return SOUK_EINVAL;
 	}
-	shm_ctl_t *ctl = atomic_load(&api->ctl);
-	if (ctl == NULL) {
-		unavailable(th, req, resp, "no catalog image has been published yet");
-		return SOUK_ENOENT;
-	}
-	if (th->reader != NULL && th->reader_ctl != ctl) {
-		shm_reader_free(&th->reader);
-		th->reader_ctl = NULL;
-	}
-	if (th->reader == NULL) {
-		rc = shm_reader_new(ctl, &th->reader);
-		if (rc != 0) {
-			unavailable(th, req, resp, "cannot read the shared-memory images");
-			return rc;
-		}
-		th->reader_ctl = ctl;
-		shm_reader_set_slot(th->reader, atomic_load(&api->slot));
-	}
 	uint64_t deadline = souk_now_mono_ms() + api->opts.min_seq_wait_ms;
 	for (;;) {
+		if (th->seg == NULL) {
+			unavailable(th, req, resp, "no catalog image has been published yet");
+			rc = SOUK_ENOENT;
+			goto out;
+		}
+		rc = thread_reader(th);
+		if (rc != 0) {
+			unavailable(th, req, resp, "cannot read the shared-memory images");
+			goto out;
+		}
 		rc = shm_reader_acquire(th->reader, &img);
 		if (rc != 0) {
 			unavailable(th, req, resp, "no catalog image has been published yet");
-			return rc;
+			goto out;
 		}
 		th->acquired = true;
 		rc = catalog_view_init(img, view);
 		if (rc != 0) {
 			unavailable(th, req, resp, "the current image has no usable catalog");
-			return rc;
+			goto out;
 		}
 		if (view->seq >= min_seq)
-			return 0;
+			goto out;
 		shm_reader_release(th->reader);
 		th->acquired = false;
+		if (!waiting) {
+			if (min_seq_ahead(api, th->seg->ctl, min_seq)) {
+				fail(th, req, resp, 400, PROBLEM_MIN_SEQ_AHEAD, "Sequence not committed",
+				     "Souk-Min-Seq names a change that has not been made; send the "
+				     "Souk-Seq of a write");
+				rc = SOUK_EINVAL;
+				goto out;
+			}
+			if (atomic_fetch_add(&api->waiters, 1) >= api->max_waiters) {
+				atomic_fetch_sub(&api->waiters, 1);
+				shm_slot_count(api_thread_slot(th), MET_MIN_SEQ_BUSY, 1);
+				unavailable(th, req, resp,
+					    "too many reads are waiting for their writes; retry");
+				rc = SOUK_EBUSY;
+				goto out;
+			}
+			waiting = true;
+		}
 		if (souk_now_mono_ms() >= deadline)
 			break;
-		/* wait for a newer image: poll the control segment every ~1 ms */
-		while (shm_ctl_seq(ctl) < min_seq && souk_now_mono_ms() < deadline) {
+		/* wait for a newer image, or a new segment (soukd restarted):
+		 * poll the control segment every ~1 ms */
+		while (shm_ctl_seq(th->seg->ctl) < min_seq &&
+		       atomic_load_explicit(&api->seg, memory_order_relaxed) == th->seg &&
+		       souk_now_mono_ms() < deadline) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
+		thread_follow(th);
 	}
-	shm_slot_t *slot = atomic_load(&api->slot);
-	if (slot != NULL)
-		shm_slot_count(slot, MET_MIN_SEQ_TIMEOUTS, 1);
+	shm_slot_count(api_thread_slot(th), MET_MIN_SEQ_TIMEOUTS, 1);
 	resp_header(th, resp, "Retry-After", "1");
 	fail(th, req, resp, 503, PROBLEM_NOT_VISIBLE, "Not yet visible",
 	     "the catalog does not include change %" PRIu64 " yet", min_seq);
-	return SOUK_ETIMEOUT;
+	rc = SOUK_ETIMEOUT;
+out:
+	if (waiting)
+		atomic_fetch_sub(&api->waiters, 1);
+	return rc;
 }
 
 /* ---- reads from the image ----------------------------------------------- */
@@ -505,9 +740,13 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 		internal(th, req, resp, rc);
 		return;
 	}
-	resp_header_u64(resp, "ETag", version, true);
+	char etag[SOUK_U64_DEC_MAX + 2];
+	size_t n = souk_u64_dec(version, etag + 1);
+	etag[0] = etag[n + 1] = '"';
+	bool same = public_read(th, req, resp, etag, n + 2);
 	resp_header_u64(resp, "Souk-Seq", view.seq, false);
-	resp_json(resp, 200, json, len);
+	if (!same)
+		resp_json(resp, 200, json, len);
 }
 
 typedef struct {
@@ -574,7 +813,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 		bad_query(th, req, resp, &p);
 		return;
 	}
-	if (get_view(th, req, resp, &view) != 0)
+	if (get_view(th, req, resp, &view) != 0 || list_not_modified(th, req, resp, &view))
 		return;
 	const char *locale = req_locale(th, req, query, query_len);
 	sbuf_t b;
@@ -1056,14 +1295,8 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	json_t *patch = NULL, *cur = NULL, *merged = NULL, *norm = NULL;
 	prepared_t pr;
 	store_mut_t m;
-	int im = if_match_version(th, req, resp, &want);
-	if (im < 0)
+	if (!required_version(th, req, resp, &want))
 		return;
-	if (im == 0 || im == 2) {
-		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
-		     "send If-Match with the version (ETag) you read");
-		return;
-	}
 	if ((patch = read_body(th, req, resp)) == NULL)
 		return;
 	if (!current(th, req, resp, rt, &id, &rec))
@@ -1102,7 +1335,7 @@ static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	uint64_t want = 0;
 	store_id_t id;
 	store_mut_t m;
-	if (if_match_version(th, req, resp, &want) < 0)
+	if (!required_version(th, req, resp, &want))
 		return;
 	if (!route_product_id(th, req, resp, rt, &id))
 		return;
@@ -1120,7 +1353,7 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	store_id_t id;
 	store_mut_t m;
 	json_t *in = NULL;
-	if (if_match_version(th, req, resp, &want) < 0)
+	if (!required_version(th, req, resp, &want))
 		return;
 	if (!route_product_id(th, req, resp, rt, &id))
 		return;
@@ -1175,7 +1408,7 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	store_info_t si;
 	bool have_image = false;
 	uint64_t gen = 0, age = 0, seq = 0, count = 0;
-	shm_ctl_t *ctl = atomic_load(&api->ctl);
+	shm_ctl_t *ctl = th->seg != NULL ? th->seg->ctl : NULL;
 	if (ctl != NULL) {
 		const shm_image_t *img = NULL;
 		if (th->reader == NULL || th->reader_ctl != ctl) {
@@ -1225,7 +1458,9 @@ static void h_metrics(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
-	metrics_render(&b, atomic_load(&th->api->ctl), th->api->store);
+	api_seg_stats_t ss;
+	api_seg_stats(th->api, &ss);
+	metrics_render(&b, th->seg != NULL ? th->seg->ctl : NULL, th->api->store, &ss);
 	if (b.failed) {
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
@@ -1246,6 +1481,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	memset(resp, 0, sizeof(*resp));
 	sbuf_init(&resp->headers, th->arena);
 	resp->route = ROUTE_NONE;
+	thread_follow(th);
 	if (req->method == NULL || req->uri == NULL) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "the web server sent no REQUEST_METHOD/REQUEST_URI");
@@ -1256,9 +1492,9 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 		     "the request URI is longer than %d bytes", API_HEADER_MAX);
 		return;
 	}
-	const char *hdrs[] = {req->content_type,  req->if_match, req->idem_key,
-			      req->authorization, req->min_seq,	 req->accept_language,
-			      req->reason};
+	const char *hdrs[] = {req->content_type,  req->if_match,	      req->idem_key,
+			      req->authorization, req->min_seq,	      req->accept_language,
+			      req->reason,	  req->if_none_match};
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(hdrs); i++) {
 		if (hdrs[i] != NULL && strlen(hdrs[i]) > API_HEADER_MAX) {
 			fail(th, req, resp, 431, PROBLEM_HEADER_TOO_LARGE,
@@ -1290,6 +1526,8 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 			     th->api->opts.max_body);
 			return;
 		}
+		if (!reason_ok(th, req, resp))
+			return;
 	}
 	switch (rt.id) {
 	case ROUTE_PRODUCT_GET:

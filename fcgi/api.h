@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "fcgi/arena.h"
 #include "fcgi/commit.h"
 #include "fcgi/router.h"
@@ -21,7 +22,6 @@
 #include "store/store.h"
 
 #define API_HEADER_MAX 8192 /* longest request header value or URI accepted */
-#define API_RETIRED_MAX 16
 
 typedef struct {
 	const char *instance;      /* shared-memory instance */
@@ -30,7 +30,28 @@ typedef struct {
 	unsigned max_json_depth;
 	uint64_t min_seq_wait_ms;  /* Souk-Min-Seq bound */
 	uint32_t max_batch;        /* group-commit batch ceiling */
+	unsigned max_waiters;      /* reads waiting for Souk-Min-Seq at once (0: 1;
+				    * worker_run makes it half the threads) */
 } api_opts_t;
+
+/* One attached control segment and this process's slot in it. The api holds
+ * a reference while it is the current one, each request thread while its
+ * reader and counters use it; the last reference frees it, unmapping its
+ * images (so tmpfs gets back the files soukd unlinked). References are
+ * taken and dropped under api_t.attach_lock. */
+typedef struct {
+	shm_ctl_t *ctl;
+	shm_slot_t *slot;          /* NULL: no slot (metrics not counted) */
+	unsigned refs;
+} api_seg_t;
+
+/* Figures of the segments this process followed (for /metrics). */
+typedef struct {
+	uint64_t reattaches;       /* moves to a re-created segment */
+	uint64_t attach_failures;  /* attach attempts that failed (not "absent") */
+	unsigned retired;          /* replaced segments still mapped (idle threads) */
+	bool removed;              /* the current one was removed, none newer yet */
+} api_seg_stats_t;
 
 typedef struct api {
 	api_opts_t opts;
@@ -40,20 +61,22 @@ typedef struct api {
 	size_t secret_len;
 	int notify_fd;
 	pthread_mutex_t attach_lock;
-	_Atomic(shm_ctl_t *) ctl;  /* NULL until soukd created the segment */
-	_Atomic(shm_slot_t *) slot;
-	uint64_t next_attach_ms;
-	shm_ctl_t *retired[API_RETIRED_MAX]; /* replaced segments, freed at exit */
-	shm_slot_t *retired_slot[API_RETIRED_MAX];
-	unsigned nretired;
+	_Atomic(api_seg_t *) seg;  /* current; NULL until soukd created one */
+	api_seg_stats_t seg_stats; /* under attach_lock */
+	log_ratelimit_t attach_rl; /* under attach_lock */
+	unsigned max_waiters;      /* Souk-Min-Seq waits allowed at once */
+	atomic_uint waiters;       /* reads waiting now */
+	_Atomic uint64_t committed_seq; /* highest sequence this process committed */
 } api_t;
 
 /* Per request thread. */
 typedef struct {
 	api_t *api;
 	arena_t *arena;
-	shm_reader_t *reader;
-	shm_ctl_t *reader_ctl;     /* ctl the reader belongs to */
+	api_seg_t *seg;            /* segment this thread follows (one reference),
+				    * moved to the current one at each request */
+	shm_reader_t *reader;      /* on seg->ctl */
+	shm_ctl_t *reader_ctl;     /* ctl the reader belongs to (seg->ctl) */
 	bool acquired;
 } api_thread_t;
 
@@ -62,6 +85,7 @@ typedef struct {
 	const char *uri;           /* REQUEST_URI (path + query) */
 	const char *content_type;
 	const char *if_match;
+	const char *if_none_match;
 	const char *idem_key;
 	const char *authorization;
 	const char *min_seq;
@@ -76,6 +100,9 @@ typedef struct {
 	int status;
 	const char *content_type;
 	sbuf_t headers;            /* extra "Name: value\r\n" lines */
+	const char *cache_control; /* NULL: no-store (personal and admin answers) */
+	const char *etag;          /* public reads: quoted ETag, sent with
+				    * Vary: Accept-Language (problems drop it) */
 	const char *body;
 	size_t body_len;
 	bool head;                 /* HEAD: send headers only */
@@ -87,8 +114,13 @@ int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *sec
 	     size_t secret_len);
 void api_deinit(api_t *api);
 /* Housekeeping (once a second from one thread): attach/re-attach to the
- * control segment. */
+ * control segment. A replaced segment is retired: each thread drops it at
+ * its next request, the last one frees it. */
 void api_housekeeping(api_t *api);
+/* Threads allowed to wait for Souk-Min-Seq at once (>= 1), unless
+ * api_opts_t.max_waiters set it; call before requests are served. */
+void api_set_threads(api_t *api, unsigned threads);
+void api_seg_stats(api_t *api, api_seg_stats_t *out);
 
 int api_thread_init(api_thread_t *th, api_t *api);
 void api_thread_deinit(api_thread_t *th);
@@ -97,6 +129,8 @@ void api_thread_deinit(api_thread_t *th);
 void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp);
 /* After the response is written: release the image, reset the arena. */
 void api_finish(api_thread_t *th);
+/* The slot this thread counts into (NULL: none). */
+shm_slot_t *api_thread_slot(const api_thread_t *th);
 
 /* Reason phrase for a status code. */
 const char *api_reason(int status);

@@ -32,7 +32,7 @@ static void gauge(sbuf_t *b, const char *name, const char *help, const char *typ
 		    name, v);
 }
 
-void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store)
+void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store, const api_seg_stats_t *seg)
 {
 	static const char *const cls[MET_NCLASS] = { "2xx", "4xx", "5xx" };
 	if (ctl != NULL) {
@@ -76,6 +76,10 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store)
 		gauge(b, "souk_auth_failures_total",
 		      "Admin requests refused 401 (no bearer token, or not the admin secret).",
 		      "counter", shm_ctl_counter_sum(ctl, MET_AUTH_FAILURES));
+		gauge(b, "souk_min_seq_busy_total",
+		      "Reads answered 503 at once because enough threads were waiting for "
+		      "Souk-Min-Seq.",
+		      "counter", shm_ctl_counter_sum(ctl, MET_MIN_SEQ_BUSY));
 
 		shm_ctl_stats_t st;
 		shm_ctl_stats(ctl, &st);
@@ -103,6 +107,22 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store)
 		      "Product versions soukd could not render (the last good rendering is "
 		      "served).",
 		      "counter", st.render_failures);
+	}
+	if (seg != NULL) {
+		/* this process's own figures, not summed over the workers */
+		gauge(b, "souk_fcgi_segment_removed",
+		      "1 while the control segment this worker reads was removed (soukd stopped "
+		      "cleanly) and no new one is attached.",
+		      "gauge", seg->removed ? 1 : 0);
+		gauge(b, "souk_fcgi_segment_reattach_total",
+		      "Moves of this worker to a control segment soukd re-created.", "counter",
+		      seg->reattaches);
+		gauge(b, "souk_fcgi_segment_attach_failures_total",
+		      "Failed attempts of this worker to attach the control segment.", "counter",
+		      seg->attach_failures);
+		gauge(b, "souk_fcgi_segments_retired",
+		      "Replaced control segments this worker still maps (held by idle threads).",
+		      "gauge", seg->retired);
 	}
 	store_info_t si;
 	if (store != NULL && store_info(store, &si) == 0) {

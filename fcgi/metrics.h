@@ -8,6 +8,7 @@
  */
 #include <stdint.h>
 
+#include "fcgi/api.h"
 #include "fcgi/arena.h"
 #include "fcgi/router.h"
 #include "shm/shm.h"
@@ -31,12 +32,15 @@ extern const uint64_t metrics_bucket_us[MET_NBUCKETS];
 #define MET_MIN_SEQ_TIMEOUTS 49u
 #define MET_REQ_ERRORS 50u /* requests that failed mid-way (client gone) */
 #define MET_AUTH_FAILURES 51u /* admin requests answered 401 */
-#define MET_LAST 52u
+#define MET_MIN_SEQ_BUSY 52u /* reads refused: too many Souk-Min-Seq waits */
+#define MET_LAST 53u
 
 _Static_assert(MET_REQ(ROUTE__COUNT - 1, MET_NCLASS - 1) < MET_LAT_BUCKET(0), "counter layout");
 _Static_assert(MET_LAST <= SHM_SLOT_COUNTERS, "slot counters");
 
 /* Count one answered request. */
 void metrics_request(shm_slot_t *slot, route_id_t route, int status, uint64_t elapsed_us);
-/* Prometheus text exposition of the summed counters, the image and the store. */
-void metrics_render(sbuf_t *out, const shm_ctl_t *ctl, store_t *store);
+/* Prometheus text exposition of the summed counters, the image, the store,
+ * and (seg, may be NULL) the segments this process followed. */
+void metrics_render(sbuf_t *out, const shm_ctl_t *ctl, store_t *store,
+		    const api_seg_stats_t *seg);

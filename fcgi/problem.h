@@ -28,6 +28,7 @@
 #define PROBLEM_CONFLICT "conflict"               /* 409 unique key taken */
 #define PROBLEM_IDEM_REUSED "idempotency-key-reused" /* 422 key sent with another request */
 #define PROBLEM_NOT_VISIBLE "not-yet-visible"     /* 503 Souk-Min-Seq wait expired */
+#define PROBLEM_MIN_SEQ_AHEAD "min-seq-ahead"     /* 400 Souk-Min-Seq not committed */
 #define PROBLEM_UNAVAILABLE "service-unavailable" /* 503 no image / store down */
 #define PROBLEM_INTERNAL "internal-error"         /* 500 */
 

@@ -178,7 +178,17 @@ static int write_resp(FCGX_Request *rq, const api_resp_t *resp)
 		     head_add(head, sizeof(head), &n, num, k) &&
 		     head_add(head, sizeof(head), &n, "\r\n", 2);
 	}
-	if (!ok || !head_add(head, sizeof(head), &n, "Cache-Control: no-store\r\n", 25))
+	const char *cc = resp->cache_control != NULL ? resp->cache_control : "no-store";
+	static const char nosniff[] = "\r\nX-Content-Type-Options: nosniff\r\n",
+			  vary[] = "\r\nVary: Accept-Language\r\n";
+	ok = ok && head_add(head, sizeof(head), &n, "Cache-Control: ", 15) &&
+	     head_add(head, sizeof(head), &n, cc, strlen(cc)) &&
+	     head_add(head, sizeof(head), &n, nosniff, sizeof(nosniff) - 1);
+	if (ok && resp->etag != NULL) /* the locale may come from Accept-Language */
+		ok = head_add(head, sizeof(head), &n, "ETag: ", 6) &&
+		     head_add(head, sizeof(head), &n, resp->etag, strlen(resp->etag)) &&
+		     head_add(head, sizeof(head), &n, vary, sizeof(vary) - 1);
+	if (!ok)
 		return -EIO;
 	if (FCGX_PutStr(head, (int)n, o) < 0)
 		return -EIO;
@@ -214,6 +224,7 @@ static void read_params(char **env, api_req_t *req, const char **script_name,
 	    P("HTTP_ACCEPT_LANGUAGE", &req->accept_language),
 	    P("HTTP_AUTHORIZATION", &req->authorization),
 	    P("HTTP_IF_MATCH", &req->if_match),
+	    P("HTTP_IF_NONE_MATCH", &req->if_none_match),
 	    P("HTTP_IDEMPOTENCY_KEY", &req->idem_key),
 	    P("HTTP_SOUK_MIN_SEQ", &req->min_seq),
 	    P("HTTP_X_SOUK_REASON", &req->reason),
@@ -252,9 +263,7 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 	int rc = read_body(rq, content_length, th->arena, api->opts.max_body, &body, &req.body_len,
 			   &req.body_too_large);
 	if (rc != 0) {
-		shm_slot_t *slot = atomic_load(&api->slot);
-		if (slot != NULL)
-			shm_slot_count(slot, MET_REQ_ERRORS, 1);
+		shm_slot_count(api_thread_slot(th), MET_REQ_ERRORS, 1);
 		if (rc == -EIO) {
 			api_finish(th); /* the client went away or timed out */
 			return;
@@ -263,14 +272,12 @@ static void serve(api_thread_t *th, FCGX_Request *rq)
 	req.body = body;
 	api_handle(th, &req, &resp);
 	if (write_resp(rq, &resp) != 0) {
-		shm_slot_t *slot = atomic_load(&api->slot);
-		if (slot != NULL)
-			shm_slot_count(slot, MET_REQ_ERRORS, 1);
+		shm_slot_count(api_thread_slot(th), MET_REQ_ERRORS, 1);
 	}
 	/* no flush here: FCGX_Finish_r sends the buffered answer and the end of
 	 * the request in one write when they fit libfcgi's buffer */
 	api_finish(th);
-	metrics_request(atomic_load(&api->slot), resp.route, resp.status,
+	metrics_request(api_thread_slot(th), resp.route, resp.status,
 			(souk_now_mono_ns() - t0) / 1000);
 }
 
@@ -344,6 +351,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	if (ws == NULL)
 		return SOUK_ENOMEM;
 	atomic_store(&stop_flag, 0);
+	api_set_threads(api, opts->threads);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_wake; /* no SA_RESTART: blocking calls return EINTR */

@@ -349,6 +349,18 @@ int shm_ctl_replaced(const shm_ctl_t *ctl)
 	return now.st_ino != mine.st_ino || now.st_dev != mine.st_dev;
 }
 
+void shm_ctl_forget_images(shm_ctl_t *ctl)
+{
+	pthread_mutex_lock(&ctl->lock);
+	if (ctl->latest != NULL)
+		shm_image_unref(ctl->latest);
+	if (ctl->latest_base != NULL)
+		shm_image_unref(ctl->latest_base);
+	ctl->latest = NULL;
+	ctl->latest_base = NULL;
+	pthread_mutex_unlock(&ctl->lock);
+}
+
 uint64_t shm_ctl_generation(const shm_ctl_t *ctl)
 {
 	return atomic_load_explicit(&ctl->hdr->generation, memory_order_acquire);

@@ -43,6 +43,11 @@ uint64_t shm_ctl_generation(const shm_ctl_t *ctl); /* acquire-load */
  * and re-attach when it returns 1 (keeping the old ctl and its readers until
  * their requests end). */
 int shm_ctl_replaced(const shm_ctl_t *ctl);
+/* Drop the images this process keeps for the readers of ctl to share (the
+ * newest one validated and its base); each reader keeps its own until it
+ * moves on. For a replaced segment: its files, unlinked by soukd, are given
+ * back as soon as the last reader lets go. */
+void shm_ctl_forget_images(shm_ctl_t *ctl);
 /* Change-log sequence included in the current image (set by the publisher). */
 uint64_t shm_ctl_seq(const shm_ctl_t *ctl);
 /* soukd: remove the control segment and every image of the instance

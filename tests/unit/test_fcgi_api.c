@@ -3,6 +3,7 @@
  * catch-up), requests built by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -152,33 +153,79 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 	api_handle(&f->th, &rq, &f->resp);
 	assert_int_equal(f->resp.status, 503);
 	assert_true(has_header(f, "Retry-After: 1"));
+	/* a change not made yet is refused (400, not the 503 of a wait) */
+	const char *ahead[] = { "2", "999999999", "18446744073709551615" };
+	for (size_t i = 0; i < 3; i++) {
+		api_req_t a = { .method = "GET", .uri = uri, .min_seq = ahead[i] };
+		api_finish(&f->th);
+		api_handle(&f->th, &a, &f->resp);
+		assert_int_equal(f->resp.status, 400);
+		assert_non_null(memmem(f->resp.body, f->resp.body_len, "problems/min-seq-ahead", 22));
+	}
 
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
 	assert_string_equal(field(f, "title"), "Mug");
-	assert_true(has_header(f, "ETag: \"1\""));
+	assert_string_equal(f->resp.etag, "\"1\"");
+	assert_string_equal(f->resp.cache_control, "public, max-age=5");
 	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/A-1", NULL, NULL, NULL), 200);
 	assert_string_equal(field(f, "id"), id);
+	assert_string_equal(f->resp.etag, "\"1\"");
+	/* If-None-Match (weak comparison): 304 without a body */
+	const char *inm[] = { "\"1\"", "W/\"1\"", "\"7\", \"1\"", "*", "\"2\"", "1" };
+	const int inm_status[] = { 304, 304, 304, 304, 200, 200 };
+	for (size_t i = 0; i < 6; i++) {
+		api_req_t c = { .method = "GET", .uri = uri, .if_none_match = inm[i] };
+		api_finish(&f->th);
+		api_handle(&f->th, &c, &f->resp);
+		assert_int_equal(f->resp.status, inm_status[i]);
+		assert_string_equal(f->resp.etag, "\"1\"");
+		if (f->resp.status == 304)
+			assert_int_equal(f->resp.body_len, 0);
+	}
+	assert_int_equal(call(f, "GET", "/api/v1/products", NULL, NULL, NULL), 200);
+	assert_non_null(f->resp.etag);
+	char list_etag[64];
+	snprintf(list_etag, sizeof(list_etag), "%s", f->resp.etag);
+	api_req_t lc = { .method = "GET", .uri = "/api/v1/products", .if_none_match = list_etag };
+	api_finish(&f->th);
+	api_handle(&f->th, &lc, &f->resp);
+	assert_int_equal(f->resp.status, 304);
+	/* answers that are not public catalog reads are not cached */
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/NONE", NULL, NULL, NULL), 404);
+	assert_null(f->resp.cache_control);
+	assert_null(f->resp.etag);
+	assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, NULL), 200);
+	assert_null(f->resp.cache_control);
 
 	assert_int_equal(call(f, "PATCH", uri, AUTH, NULL, "{\"stock\":3}"), 428);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "*", "{\"stock\":3}"), 428);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "three", "{\"stock\":3}"), 400);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"stock\":3}"), 412);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "W/\"1\"", "{\"stock\":3}"), 412);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"stock\":3}"), 200);
+	assert_null(f->resp.cache_control);
 	assert_string_equal(field(f, "version"), "2");
 	assert_string_equal(field(f, "stock"), "3");
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"price\":{\"GBP\":2.5}}"), 422);
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s/revert", id);
-	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":1}"), 200);
+	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":1}"), 428);
+	assert_int_equal(call(f, "POST", uri, AUTH, "*", "{\"version\":1}"), 428);
+	assert_int_equal(call(f, "POST", uri, AUTH, "W/\"2\"", "{\"version\":1}"), 412);
+	assert_int_equal(call(f, "POST", uri, AUTH, "\"2\"", "{\"version\":1}"), 200);
 	assert_string_equal(field(f, "version"), "3");
 	assert_string_equal(field(f, "stock"), "0");
-	assert_int_equal(call(f, "POST", uri, AUTH, NULL, "{\"version\":\"1\"}"), 422);
+	assert_int_equal(call(f, "POST", uri, AUTH, "\"3\"", "{\"version\":\"1\"}"), 422);
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, NULL, NULL), 428);
+	assert_string_equal(field(f, "type"), "https://souk.dev/problems/precondition-required");
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "*", NULL), 428);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "W/\"3\"", NULL), 412);
 	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"2\"", NULL), 412);
-	assert_int_equal(call(f, "DELETE", uri, AUTH, "*", NULL), 204);
-	assert_int_equal(call(f, "DELETE", uri, AUTH, NULL, NULL), 404);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"3\"", NULL), 204);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"4\"", NULL), 404);
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 404);
 
@@ -369,6 +416,105 @@ static void test_fcgi_api_history_and_drafts(void **state)
 			    "draft");
 }
 
+/* X-Souk-Reason is validated like document text: 422 naming the header,
+ * nothing written. */
+static void test_fcgi_api_reason_is_validated_text(void **state)
+{
+	fix_t *f = *state;
+	char long_reason[300];
+	memset(long_reason, 'r', sizeof(long_reason) - 1);
+	long_reason[sizeof(long_reason) - 1] = '\0';
+	const char *bad[] = { "bad \xff\xfe bytes", "line\nbreak", "esc \x1b[31m", long_reason };
+	for (size_t i = 0; i < 4; i++) {
+		api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+				 .reason = bad[i], .body = P1, .body_len = strlen(P1) };
+		json_decref(f->body);
+		f->body = NULL;
+		api_finish(&f->th);
+		api_handle(&f->th, &rq, &f->resp);
+		assert_int_equal(f->resp.status, 422);
+		json_error_t e;
+		f->body = json_loadb(f->resp.body, f->resp.body_len, 0, &e);
+		json_t *err = json_array_get(json_object_get(f->body, "errors"), 0);
+		assert_string_equal(json_string_value(json_object_get(err, "field")),
+				    "X-Souk-Reason");
+	}
+	/* nothing was written: the sku is still free */
+	api_req_t ok = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
+			 .reason = "caf\u00e9 price \u2192 new", .body = P1, .body_len = strlen(P1) };
+	api_finish(&f->th);
+	api_handle(&f->th, &ok, &f->resp);
+	assert_int_equal(f->resp.status, 201);
+}
+
+/* Distinct image files of the instance this process maps after soukd
+ * unlinked them (tmpfs space not given back). */
+static int deleted_images_mapped(const char *inst)
+{
+	char line[512], pat[96], seen[64][128];
+	int n = 0;
+	FILE *fp = fopen("/proc/self/maps", "r");
+	assert_non_null(fp);
+	snprintf(pat, sizeof(pat), "/dev/shm/%s.img.", inst);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *p = strstr(line, pat);
+		if (p == NULL || strstr(p, "(deleted)") == NULL)
+			continue;
+		p[strcspn(p, " \n")] = '\0';
+		bool dup = false;
+		for (int i = 0; i < n && !dup; i++)
+			dup = strcmp(seen[i], p) == 0;
+		if (!dup && n < 64)
+			snprintf(seen[n++], sizeof(seen[0]), "%s", p);
+	}
+	fclose(fp);
+	return n;
+}
+
+/* soukd stopped cleanly (segment and images unlinked) and started again,
+ * 20 times: the api follows every new segment, serves a write made after
+ * the last one, and keeps no unlinked image mapped. */
+static void test_fcgi_api_follows_soukd_across_restarts(void **state)
+{
+	fix_t *f = *state;
+	char body[160], uri[96], seq[32];
+	api_seg_stats_t st;
+	for (int i = 1; i <= 20; i++) {
+		publisher_free(&f->p);
+		shm_ctl_free(&f->ctl);
+		assert_int_equal(shm_ctl_unlink(f->inst), 0);
+		api_housekeeping(&f->api); /* notices the removal */
+		api_seg_stats(&f->api, &st);
+		assert_true(st.removed);
+		assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
+		publisher_opts_t po = { 0 };
+		assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		api_housekeeping(&f->api);
+		snprintf(body, sizeof(body),
+			 "{\"sku\":\"R-%d\",\"seller\":\"s\",\"category\":\"c\","
+			 "\"title\":{\"en\":\"t\"},\"price\":{\"GBP\":%d}}",
+			 i, i);
+		assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, body), 201);
+		snprintf(uri, sizeof(uri), "/api/v1/products/%s", field(f, "id"));
+		const char *h = strstr(f->resp.headers.data, "Souk-Seq: ");
+		assert_non_null(h);
+		snprintf(seq, sizeof(seq), "%.*s", (int)strcspn(h + 10, "\r"), h + 10);
+		assert_int_equal(publisher_catch_up(f->p), 0);
+		api_req_t rq = { .method = "GET", .uri = uri, .min_seq = seq };
+		api_finish(&f->th);
+		api_handle(&f->th, &rq, &f->resp);
+		assert_int_equal(f->resp.status, 200);
+	}
+	api_seg_stats(&f->api, &st);
+	assert_int_equal(st.reattaches, 20);
+	assert_false(st.removed);
+	assert_int_equal(st.retired, 0); /* the one thread moved on each time */
+	assert_int_equal(deleted_images_mapped(f->inst), 0);
+	assert_int_equal(call(f, "GET", "/metrics", NULL, NULL, NULL), 200);
+	assert_non_null(strstr(f->resp.body, "\nsouk_fcgi_segment_reattach_total 20\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +531,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_write_answers_the_stored_version,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_follows_soukd_across_restarts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fcgi_api_reason_is_validated_text, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
