@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # souk - one non-recursive Makefile.
 #
 #   make                 build everything into $(O) (default build/)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_const - the FastCGI ceiling for benchmarks: a libfcgi responder with
  * the same thread model as souk-fcgi (FCGX_Accept_r per thread on one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/freshness.c - commit to visible: how long after a write is
  * acknowledged does a plain read see it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * idem_expire - other writers' commit latency while idempotency keys expire.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bench/shm_lookup.c - lookups over a published image at 1M keys.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_commit - durable commit rates: raw LMDB against store_apply batches.
  *

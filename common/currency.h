@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * common/currency.h - ISO 4217 currency codes and their minor units.

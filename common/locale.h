@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * common/locale.h - BCP 47 locale tags and Accept-Language (RFC 4647 lookup).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config/export.c - the schema as JSON (soukd --dump-schema) and as the
  * Markdown reference (docs/configuration.md).

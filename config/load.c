@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config/load.c - the YAML loader (libyaml event parser).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config/values.c - parsing, formatting, comparing and copying item values.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/control.c - the control socket: line requests, JSON replies,
  * libevent bufferevents.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/ctl_catalog.c - soukctl commands for the catalog: import and export
  * (CSV and JSON Lines, see daemon/import.h). They open the LMDB store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/ctl_client.c - control socket client: connect, send a line, read one
  * JSON line back, all bounded by a timeout.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * daemon/ctl_client.h - client side of soukd's control socket (see

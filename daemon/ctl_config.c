@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/ctl_config.c - soukctl's configuration: which file, the paths it
  * gives (data directory, control socket, shared-memory instance, audit key),

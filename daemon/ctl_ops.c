@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/ctl_ops.c - soukctl's operations commands: status, reload,
  * publish, stats (online: soukd's control socket and shared memory) and

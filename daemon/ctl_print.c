@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/ctl_print.c - flatten JSON into "key: value" lines.
  */

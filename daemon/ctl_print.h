@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * daemon/ctl_print.h - soukctl's plain output: one "key: value" line per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/ctl_store.c - soukctl commands that open the LMDB store directly
  * (offline or beside running processes): info, backup, restore, audit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * daemon/jobs.h - soukd's housekeeping on timers.

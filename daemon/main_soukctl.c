@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * soukctl - souk operations CLI. Global options come first, then a command
  * from the tables in daemon/ctl_*.c and its own options and arguments.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/main_soukd.c - soukd, the souk core daemon.
  *

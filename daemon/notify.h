@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * daemon/notify.h - systemd readiness and watchdog notifications (sd_notify).

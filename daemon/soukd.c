@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon/soukd.c - soukd's process core: configuration and reload, logging,
  * signals, sd_notify and watchdog, and the control socket commands

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * daemon/soukd_publish.h - the catalog publisher inside soukd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * fcgi/arena.h - per-request arena allocator and string builder.

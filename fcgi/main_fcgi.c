@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * souk-fcgi - the souk REST API as a FastCGI responder.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * fcgi/metrics.h - meaning of the worker slot counters and /metrics output.

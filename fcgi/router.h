@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * fcgi/router.h - request routing and URL parsing (no I/O, no allocation).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * fcgi/worker.h - the libfcgi request loop: a pool of threads, each with its

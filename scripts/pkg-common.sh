@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # scripts/pkg-common.sh - shared by pkg-deb and pkg-rpm (sourced).
 # Stages a clean copy of the source tree and checks that it can make a
 # complete package: soukd, souk-fcgi, soukctl and config/souk.yaml.

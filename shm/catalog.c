@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shm/catalog.c - the product catalog sections of an image.
  *

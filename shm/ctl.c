@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shm/ctl.c - control segment: create/attach, publisher figures, worker slots.
  * The protocol is described in shm/image.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shm/hash.c - 64-bit hash for image checksums and hash indexes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shm/image.c - image builder (soukd), validation and readers (workers).
  * The protocol is described in shm/image.h.

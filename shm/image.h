@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * shm/image.h - on-memory layout of the control segment and of images, and

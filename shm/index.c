@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * shm/index.c - read-only lookup structures stored in image sections:
  * a hash index (key bytes -> 64-bit value) and sorted arrays.

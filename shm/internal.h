@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * shm/internal.h - process-local objects shared by shm/ctl.c and shm/image.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/audit.c - the audit log: RFC 6962 tree over the change log, proofs,
  * the verifier, and Ed25519-signed checkpoints.

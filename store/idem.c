@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/idem.c - idempotency keys: lookup, record, expiry.
  *

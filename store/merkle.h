@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * store/merkle.h - RFC 6962 section 2.1 Merkle tree hashing and proofs.

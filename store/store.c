@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store/store.c - LMDB environment, schema, records, history, change log.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/run-tests.sh - run souk's test suites and print one summary line.
 #
 #   tests/run-tests.sh                    everything make check needs

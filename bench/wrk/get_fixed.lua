@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- GET of one fixed path, BENCH_PATH (the static-file and constant-responder
 -- baselines). The request is built once; request() only counts.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- GET BENCH_PATH_PREFIX .. id, ids drawn at random from the file BENCH_IDS
 -- (one per line). Product reads: BENCH_PATH_PREFIX=/api/v1/products/ (the
 -- default); list pages: /api/v1/products?limit=20&cursor= with cursors in

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- PATCH /api/v1/products/{id} with If-Match: durable updates of existing
 -- products (a JSON merge patch of stock and one price; souk stores the whole
 -- merged document as the new version).

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- POST /api/v1/products with a unique SKU per request (durable writes).
 -- The bearer secret is read from the file BENCH_TOKEN_FILE; BENCH_RUN makes
 -- the SKUs of one run distinct from every other run's. The document has the

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Shared by every bench script: a bounded request count and one JSON summary line.
 --
 -- Each wrk thread stops itself after BENCH_MAX_REQUESTS / BENCH_WRK_THREADS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/fuzz/fuzz_import_csv.c - the CSV import parser on arbitrary bytes:
  * the RFC 4180 reader, header mapping, value parsing and product validation
  * must neither crash nor leak, and every record is either a document or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: request body parsing and product validation (the path a
  * POST/PATCH body takes, and what `soukctl import` runs per record). */
 #include <stddef.h>

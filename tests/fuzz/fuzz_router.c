@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: REQUEST_URI splitting, routing, percent-decoding and
  * query parameters. Input: method byte, then the URI. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/fuzz/fuzz_shm_image.c - arbitrary bytes as an image: validation,
  * section lookup, hash index and sorted-array lookups over every section.

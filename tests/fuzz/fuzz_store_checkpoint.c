@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_store_checkpoint - the checkpoint text parser (read from files an
  * operator passes to `soukctl audit verify --checkpoint`).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/10-soukd-notify.sh - soukd speaks the systemd notify
 # protocol when NOTIFY_SOCKET is set: EXTEND_TIMEOUT_USEC while it builds the
 # first image, READY=1, RELOADING=1 with MONOTONIC_USEC on SIGHUP, READY=1

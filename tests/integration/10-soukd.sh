@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/10-soukd.sh - the real soukd process: --check-config,
 # start-up, control socket, SIGHUP reload (good and broken files), restart-only
 # items, limits of the control socket, stale socket, SIGTERM.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/20-shm-stress.sh - shared-memory publication under load.
 #
 # One publisher process publishes up to 3000 generations (at most 20 s) while

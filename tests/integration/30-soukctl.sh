@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 30-soukctl.sh - soukctl backup/restore/audit against real stores.
 set -u
 . "$(dirname "$0")/lib.sh"

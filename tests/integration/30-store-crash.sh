@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 30-store-crash.sh - the store keeps every reported commit across SIGKILL,
 # failing fsync, and concurrent map growth from a tiny map.
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # 31-store-panic.sh - a dead LMDB environment is noticed. The fail_meta shim
 # fails the meta-page write of one commit in the real souk-fcgi (behind
 # nginx, soukd running); LMDB answers MDB_PANIC from then on. That write and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/35-soukctl-ops.sh - soukctl as the operators' tool against
 # a real soukd: -c config, status (running, stopped, stale socket), reload
 # (good and broken files), check-config (same output as soukd), publish,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/40-publish.sh - the catalog publisher in the real soukd:
 # the demo catalog imported with soukctl, the full build at start, changes
 # published from the change log while soukd runs, `publish` on the control

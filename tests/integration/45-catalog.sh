@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/45-catalog.sh - the catalog's contract end to end (real
 # soukd, souk-fcgi and nginx on 127.0.0.1): the one document limit, list
 # cursors that stay exact while products move, and history that is staff-only.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/50-api-nginx.sh - the REST API end to end: real soukd,
 # souk-fcgi and nginx (fastcgi_keep_conn, upstream keepalive) on 127.0.0.1,
 # talked to with curl. Also the worker's life cycle: refusing a readable

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/51-api-lighttpd.sh - the same REST API suite behind
 # lighttpd (mod_fastcgi) instead of nginx.
 set -u

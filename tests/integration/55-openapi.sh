@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/55-openapi.sh - docs/openapi.yaml against the running
 # server (real soukd, souk-fcgi and nginx on 127.0.0.1): for every documented
 # path and method, the methods routed, whether the bearer is demanded (401

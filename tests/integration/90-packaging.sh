@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/90-packaging.sh - build the .deb and the .rpm as
 # "make deb" / "make rpm" do, check their contents, maintainer scripts and
 # lint, install the .deb into a throwaway root with dpkg --root (scripts run
@@ -79,6 +80,11 @@ for f in "${want[@]}"; do grep -qxF "$f" "$tmp/deb-files" || lack="$lack $f"; do
 	nok "deb lacks:$lack"
 dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/doc/souk/copyright 2>/dev/null |
 	grep -qx 'License: Apache-2.0' && ok "deb copyright says Apache-2.0 (DEP-5)" || nok "deb copyright licence"
+# every source and script the project ships or runs names its licence
+nolic=$(git ls-files '*.c' '*.h' '*.sh' '*.lua' '*.py' 'scripts/*' Makefile 2>/dev/null |
+	while read -r f; do head -3 "$f" | grep -q 'SPDX-License-Identifier: Apache-2.0' || echo "$f"; done)
+[ -z "$nolic" ] && ok "every source file carries SPDX-License-Identifier: Apache-2.0" ||
+	nok "source files without an SPDX licence line: $(echo $nolic | head -c 300)"
 
 info=$(dpkg-deb -I "$deb")
 ctl="$tmp/control"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/90-systemd.sh - the systemd units, sysusers/tmpfiles
 # snippets, man pages and web-server examples, checked with the tools an
 # operator would use: systemd-analyze verify/security, systemd-sysusers and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/integration/lib.sh - shared helpers of the integration scripts: TAP
 # output (ok/not_ok/check), bounded waits, a temp dir removed on exit with
 # whatever was started, a base configuration, and starting soukd, souk-fcgi

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fail_fsync.so - LD_PRELOAD shim: the Nth call of fsync/fdatasync/msync
  * (N from SOUK_FAIL_FSYNC_AT, counted together) fails with EIO; with

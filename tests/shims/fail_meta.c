@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fail_meta.so - LD_PRELOAD shim: fails LMDB's meta-page write, the last
  * step of a commit. mdb_txn_commit() writes the dirty pages, syncs them,

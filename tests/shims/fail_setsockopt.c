@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fail_setsockopt.so - LD_PRELOAD shim: setsockopt(SO_RCVTIMEO) fails with
  * ENOMEM. Used to check that souk-fcgi ends a request whose timeout cannot

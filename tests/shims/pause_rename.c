@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pause_rename.so - LD_PRELOAD shim: a rename() whose source path ends in
  * SOUK_PAUSE_RENAME_SUFFIX creates the file $SOUK_PAUSE_RENAME_DIR/paused,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * slow_fsync.so - LD_PRELOAD shim: every fsync/fdatasync waits
  * SOUK_SLOW_FSYNC_US microseconds before doing the real call, so that a disk

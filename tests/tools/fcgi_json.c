@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi_json - print one value of a JSON document read from stdin (tests).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/tools/notify_listen.c - stand-in for systemd's notification socket.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tests/tools/openapi_check.py - compare a running server with docs/openapi.yaml.
 
     openapi_check.py --spec docs/openapi.yaml --base http://127.0.0.1:PORT \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * tests/tools/shm_content.h - self-checking image content for the shm tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/tools/soukd_ctl.c - minimal control-socket client for tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_crash_check - check a store written by store_crash_writer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_crash_writer - commit numbered changes and report each number on
  * stdout once store_apply() has returned (the commit is durable).

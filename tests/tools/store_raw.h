@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * tests/tools/store_raw.h - the on-disk layout of store entries, for tests

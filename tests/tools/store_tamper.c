@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_tamper - damage a store the way an attacker with file access would,
  * by editing LMDB directly (for testing the audit verifier).

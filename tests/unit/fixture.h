@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
  * tests/unit/fixture.h - set-up many unit tests share: a temporary directory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_catalog.c - product rendering and the catalog image sections. */
 #include <setjmp.h>
 #include <stdarg.h>

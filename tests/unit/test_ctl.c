@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_ctl.c - soukctl's parts: the plain "key: value" output,
  * the control-socket client against a scripted server, the facts gathered

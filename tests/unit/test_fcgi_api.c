@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_fcgi_api.c - the REST handlers without a web server: a
  * real store, real shared memory and the real publisher (synchronous
  * catch-up), requests built by hand. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_fcgi_api_mt.c - request threads writing and reading
  * through the API at once, while a publisher thread republishes and the
  * housekeeping runs: every write is acknowledged and visible to its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Group commit: many request threads, one committer, batches. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_fcgi_worker_mt.c - the libfcgi request loop (worker_run)
  * on a real UNIX socket, spoken to by a minimal FastCGI client the way nginx
  * does with fastcgi_keep_conn: many requests on one connection, socket

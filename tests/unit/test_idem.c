@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_idem.c - idempotency keys in the store: expiry forgets keys
  * past the TTL oldest first and keeps younger ones, goes chunk by chunk so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_import.c - catalog import and export (CSV, JSON Lines). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_jobs.c - soukd's housekeeping: signed audit checkpoints
  * when the log grew, none when it did not, and idempotency expiry that keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_publisher.c - the publisher with a real store, real shared
  * memory and a real libevent loop. */
 #include <setjmp.h>

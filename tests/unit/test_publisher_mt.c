@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/test_publisher_mt.c - readers on other threads while the
  * publisher publishes: every image a reader acquires shows one committed
  * batch entirely (never half of one), and reads stay consistent while

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_shm_mt.c - the publication protocol with threads (also run
  * under ThreadSanitizer): a publisher thread publishes generations while

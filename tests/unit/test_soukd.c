@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tests/unit/test_soukd.c - soukd's extension points in-process: control
  * commands registered with ctl_register(), reload hooks, status hooks and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_store_mt - store_apply() from several threads while others read, on
  * a map that starts tiny (growth under concurrency). Also run under TSan.
