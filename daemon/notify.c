@@ -113,9 +113,10 @@ static void *startup_main(void *arg)
 {
 	notify_startup_t *ns = arg;
 	pthread_mutex_lock(&ns->mu);
+	/* the first extension was sent by notify_startup_begin() itself, so
+	 * that it precedes READY=1 however soon the caller ends the start-up */
 	while (!ns->stop) {
 		struct timespec ts;
-		notify_extend_timeout(ns->extend_ms * 1000);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += (time_t)(ns->every_ms / 1000);
 		ts.tv_nsec += (long)(ns->every_ms % 1000) * 1000000L;
@@ -125,6 +126,8 @@ static void *startup_main(void *arg)
 		}
 		while (!ns->stop && pthread_cond_timedwait(&ns->cv, &ns->mu, &ts) == 0) {
 		}
+		if (!ns->stop)
+			notify_extend_timeout(ns->extend_ms * 1000);
 	}
 	pthread_mutex_unlock(&ns->mu);
 	return NULL;
@@ -143,6 +146,7 @@ int notify_startup_begin(uint64_t every_ms, uint64_t extend_ms, notify_startup_t
 		return 0;
 	if ((ns = calloc(1, sizeof(*ns))) == NULL)
 		return SOUK_ENOMEM;
+	notify_extend_timeout(extend_ms * 1000);
 	ns->magic = NOTIFY_STARTUP_MAGIC;
 	ns->every_ms = every_ms;
 	ns->extend_ms = extend_ms;
