@@ -2,6 +2,7 @@
 #include "common/text.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -56,4 +57,30 @@ size_t souk_text_sanitize(const char *s, size_t len, unsigned flags, size_t max_
 	}
 	out[o] = '\0';
 	return o;
+}
+
+/* The first control character (category Cc) in text, tabs and newlines
+ * allowed when multiline; also counts its code points. NULL when clean,
+ * "invalid" when not UTF-8. ASCII is its own NFC, one code point per byte,
+ * with 0x00-0x1f and 0x7f as its control characters. */
+const char *souk_text_problem(const uint8_t *t, size_t len, bool multiline, size_t *count)
+{
+	size_t off = 0;
+	*count = 0;
+	while (off < len) {
+		utf8proc_int32_t cp = t[off];
+		utf8proc_ssize_t n = 1;
+		if (cp >= 0x80) {
+			n = utf8proc_iterate(t + off, (utf8proc_ssize_t)(len - off), &cp);
+			if (n <= 0)
+				return "is not valid UTF-8";
+		}
+		bool cc = cp < 0x80 ? cp < 0x20 || cp == 0x7f
+				    : utf8proc_category(cp) == UTF8PROC_CATEGORY_CC;
+		if (cc && !(multiline && (cp == '\n' || cp == '\t')))
+			return "must not contain control characters";
+		off += (size_t)n;
+		(*count)++;
+	}
+	return NULL;
 }

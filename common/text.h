@@ -9,7 +9,9 @@
  * records (CR, LF, U+2028), drive a terminal (ESC, CSI, other C0/C1 controls)
  * or reorder what is shown (bidi overrides and isolates).
  */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum {
 	SOUK_TEXT_QUOTE = 1 << 0, /* also replace ' (the text is shown in quotes) */
@@ -26,3 +28,11 @@ enum {
  */
 size_t souk_text_sanitize(const char *s, size_t len, unsigned flags, size_t max_chars,
 			  char *out, size_t out_len);
+
+/*
+ * Is len bytes of t fit to store as text? NULL when it is; otherwise why not,
+ * as a field message ("is not valid UTF-8", "must not contain control
+ * characters": category Cc, tab and newline allowed when multiline).
+ * *count is the number of code points seen.
+ */
+const char *souk_text_problem(const uint8_t *t, size_t len, bool multiline, size_t *count);

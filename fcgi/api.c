@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <utf8proc.h>
 
 #include "common/error.h"
 #include "common/locale.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/time.h"
 #include "common/util.h"
 #include "daemon/publisher.h"
@@ -269,7 +269,6 @@ static void thread_follow(api_thread_t *th)
 			shm_reader_release(th->reader);
 		th->acquired = false;
 		shm_reader_free(&th->reader);
-		th->reader_ctl = NULL;
 		if (cur != NULL)
 			cur->refs++;
 		th->seg = cur;
@@ -568,19 +567,10 @@ static bool list_not_modified(api_thread_t *th, const api_req_t *req, api_resp_t
  * at most API_REASON_MAX bytes; false once a 422 naming it is sent. */
 static bool reason_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
-	const uint8_t *r = (const uint8_t *)req->reason;
-	size_t len = r != NULL ? strlen(req->reason) : 0;
-	const char *why = len > API_REASON_MAX ? "must be at most 255 bytes" : NULL;
-	for (size_t off = 0; why == NULL && off < len;) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t n = utf8proc_iterate(r + off, (utf8proc_ssize_t)(len - off), &cp);
-		if (n <= 0)
-			why = "must be UTF-8";
-		else if (utf8proc_category(cp) == UTF8PROC_CATEGORY_CC)
-			why = "must not contain control characters";
-		else
-			off += (size_t)n;
-	}
+	size_t len = req->reason != NULL ? strlen(req->reason) : 0, count;
+	const char *why = len > API_REASON_MAX
+			      ? "must be at most 255 bytes"
+			      : souk_text_problem((const uint8_t *)req->reason, len, false, &count);
 	if (why == NULL)
 		return true;
 	problem_t p;
@@ -609,7 +599,6 @@ static int thread_reader(api_thread_t *th)
 	int rc = shm_reader_new(th->seg->ctl, &th->reader);
 	if (rc != 0)
 		return rc;
-	th->reader_ctl = th->seg->ctl;
 	shm_reader_set_slot(th->reader, th->seg->slot);
 	return 0;
 }
@@ -1412,12 +1401,7 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	shm_ctl_t *ctl = th->seg != NULL ? th->seg->ctl : NULL;
 	if (ctl != NULL) {
 		const shm_image_t *img = NULL;
-		if (th->reader == NULL || th->reader_ctl != ctl) {
-			shm_reader_free(&th->reader);
-			if (shm_reader_new(ctl, &th->reader) == 0)
-				th->reader_ctl = ctl;
-		}
-		if (th->reader != NULL && shm_reader_acquire(th->reader, &img) == 0) {
+		if (thread_reader(th) == 0 && shm_reader_acquire(th->reader, &img) == 0) {
 			th->acquired = true;
 			gen = shm_image_generation(img);
 			uint64_t now = souk_now_real_ms(), created = shm_image_created_ms(img);

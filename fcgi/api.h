@@ -77,7 +77,6 @@ typedef struct {
 	api_seg_t *seg;            /* segment this thread follows (one reference),
 				    * moved to the current one at each request */
 	shm_reader_t *reader;      /* on seg->ctl */
-	shm_ctl_t *reader_ctl;     /* ctl the reader belongs to (seg->ctl) */
 	bool acquired;
 } api_thread_t;
 

@@ -68,7 +68,6 @@ static void ferr2(vctx_t *v, const char *field, const char *sub, const char *det
 	ferr(v, path, detail);
 }
 
-/* Validate and NFC-normalise text; NULL (error recorded) when invalid. */
 /* out if no field error was noted since v->nerr was before, else NULL (out freed). */
 static json_t *keep_if_clean(vctx_t *v, int before, json_t *out)
 {
@@ -77,32 +76,6 @@ static json_t *keep_if_clean(vctx_t *v, int before, json_t *out)
 		return NULL;
 	}
 	return out;
-}
-
-/* The first control character (category Cc) in text, tabs and newlines
- * allowed when multiline; also counts its code points. NULL when clean,
- * "invalid" when not UTF-8. ASCII is its own NFC, one code point per byte,
- * with 0x00-0x1f and 0x7f as its control characters. */
-static const char *text_problem(const uint8_t *t, size_t len, bool multiline, size_t *count)
-{
-	size_t off = 0;
-	*count = 0;
-	while (off < len) {
-		utf8proc_int32_t cp = t[off];
-		utf8proc_ssize_t n = 1;
-		if (cp >= 0x80) {
-			n = utf8proc_iterate(t + off, (utf8proc_ssize_t)(len - off), &cp);
-			if (n <= 0)
-				return "is not valid UTF-8";
-		}
-		bool cc = cp < 0x80 ? cp < 0x20 || cp == 0x7f
-				    : utf8proc_category(cp) == UTF8PROC_CATEGORY_CC;
-		if (cc && !(multiline && (cp == '\n' || cp == '\t')))
-			return "must not contain control characters";
-		off += (size_t)n;
-		(*count)++;
-	}
-	return NULL;
 }
 
 /* Validate and NFC-normalise text; NULL (error recorded) when invalid. */
@@ -126,9 +99,9 @@ static json_t *norm_text(vctx_t *v, const char *field, const char *sub, const js
 		problem = "is not valid UTF-8";
 	if (problem == NULL) {
 		if (nfc != NULL)
-			problem = text_problem(nfc, strlen((char *)nfc), multiline, &count);
+			problem = souk_text_problem(nfc, strlen((char *)nfc), multiline, &count);
 		else
-			problem = text_problem((const uint8_t *)s, len, multiline, &count);
+			problem = souk_text_problem((const uint8_t *)s, len, multiline, &count);
 	}
 	if (problem == NULL && count == 0 && !allow_empty)
 		problem = "must not be empty";
