@@ -645,21 +645,27 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 			unavailable(th, req, resp, "cannot read the shared-memory images");
 			goto out;
 		}
-		rc = shm_reader_acquire(th->reader, &img);
-		if (rc != 0) {
+		/* no image: none published yet, or the segment was replaced and
+		 * its images removed (soukd restarting); a read that waits for
+		 * its write waits for the new segment's image too */
+		bool no_image = shm_reader_acquire(th->reader, &img) != 0;
+		if (no_image && min_seq == 0) {
 			unavailable(th, req, resp, "no catalog image has been published yet");
+			rc = SOUK_ENOENT;
 			goto out;
 		}
-		th->acquired = true;
-		rc = catalog_view_init(img, view);
-		if (rc != 0) {
-			unavailable(th, req, resp, "the current image has no usable catalog");
-			goto out;
+		if (!no_image) {
+			th->acquired = true;
+			rc = catalog_view_init(img, view);
+			if (rc != 0) {
+				unavailable(th, req, resp, "the current image has no usable catalog");
+				goto out;
+			}
+			if (view->seq >= min_seq)
+				goto out;
+			shm_reader_release(th->reader);
+			th->acquired = false;
 		}
-		if (view->seq >= min_seq)
-			goto out;
-		shm_reader_release(th->reader);
-		th->acquired = false;
 		if (!waiting) {
 			if (min_seq_ahead(api, th->seg->ctl, min_seq)) {
 				fail(th, req, resp, 400, PROBLEM_MIN_SEQ_AHEAD, "Sequence not committed",
@@ -681,12 +687,14 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 		if (souk_now_mono_ms() >= deadline)
 			break;
 		/* wait for a newer image, or a new segment (soukd restarted):
-		 * poll the control segment every ~1 ms */
-		while (shm_ctl_seq(th->seg->ctl) < min_seq &&
+		 * poll the control segment every ~1 ms (at least once when there
+		 * was no image to read) */
+		while ((no_image || shm_ctl_seq(th->seg->ctl) < min_seq) &&
 		       atomic_load_explicit(&api->seg, memory_order_relaxed) == th->seg &&
 		       souk_now_mono_ms() < deadline) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
+			no_image = false;
 		}
 		thread_follow(th);
 	}
