@@ -53,8 +53,9 @@ else
 CPPFLAGS += -D_FORTIFY_SOURCE=2
 endif
 
-SUBSYS   := common config shm store daemon fcgi
-LIB_SRC  := $(filter-out %/main_soukd.c %/main_soukctl.c %/main_fcgi.c,$(wildcard $(addsuffix /*.c,$(SUBSYS))))
+# layers, lowest first; domain/ has one folder per bounded context
+SUBSYS   := common config shm store model domain plugins daemon fcgi
+LIB_SRC  := $(filter-out %/main_soukd.c %/main_soukctl.c %/main_fcgi.c,$(wildcard $(addsuffix /*.c,$(SUBSYS)) domain/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/obj/%.o)
 LIB      := $(O)/libsouk.a
 

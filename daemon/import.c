@@ -16,7 +16,7 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "common/util.h"
-#include "fcgi/problem.h"
+#include "common/problem.h"
 #include "fcgi/product.h"
 
 #define PRODUCT_KIND "product"

@@ -22,8 +22,9 @@
 #include "common/util.h"
 #include "daemon/publisher.h"
 #include "fcgi/metrics.h"
-#include "fcgi/problem.h"
+#include "common/problem.h"
 #include "fcgi/product.h"
+#include "model/model.h"
 #include "shm/catalog.h"
 
 #define API_KIND	 "product"
@@ -1056,7 +1057,7 @@ static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	if (!json_content(th, req, resp))
 		return NULL;
 	problem_init(&p);
-	if (product_parse_body(req->body, req->body_len, th->api->opts.max_json_depth, &doc, &p) !=
+	if (model_parse_body(req->body, req->body_len, th->api->opts.max_json_depth, &doc, &p) !=
 	    0) {
 		resp_problem(th, req, resp, &p);
 		return NULL;
@@ -1309,7 +1310,7 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	json_error_t je;
 	cur = json_loadb(rec.doc, rec.doc_len, 0, &je);
 	store_rec_deinit(&rec);
-	if (cur == NULL || (merged = product_merge_patch(cur, patch)) == NULL) {
+	if (cur == NULL || (merged = model_merge_patch(cur, patch)) == NULL) {
 		internal(th, req, resp, SOUK_ECORRUPT);
 		goto out;
 	}

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "fcgi/problem.h"
+#include "common/problem.h"
 
 /* Bounds (documented in docs/openapi.yaml). */
 #define PRODUCT_SKU_MAX 64
@@ -62,12 +62,3 @@ int product_validate(const json_t *in, bool partial, json_t **normalized, proble
 bool product_name_valid(const char *s, size_t len, size_t max);
 /* SKUs: the same characters plus single inner spaces ("BANK CHARGES"). */
 bool product_sku_valid(const char *s, size_t len);
-
-/* RFC 7396 JSON merge patch: returns a new document (target not modified). */
-json_t *product_merge_patch(const json_t *target, const json_t *patch);
-
-/* Parse a request body: a JSON object, nesting at most max_depth, UTF-8,
- * no duplicate keys. 0 and a new reference, or SOUK_EINVAL with a 400
- * problem (type malformed-request or invalid-utf8). */
-int product_parse_body(const char *body, size_t len, unsigned max_depth, json_t **out,
-		       problem_t *err);

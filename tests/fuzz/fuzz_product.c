@@ -8,8 +8,9 @@
 
 #include <jansson.h>
 
-#include "fcgi/problem.h"
+#include "common/problem.h"
 #include "fcgi/product.h"
+#include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	problem_t p;
 	json_t *in = NULL, *norm = NULL;
 	problem_init(&p);
-	if (product_parse_body((const char *)data, size, 32, &in, &p) != 0) {
+	if (model_parse_body((const char *)data, size, 32, &in, &p) != 0) {
 		char *s = problem_render(&p, NULL);
 		if (s == NULL)
 			abort();
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!json_equal(norm, again))
 				abort();
 			json_decref(again);
-			json_t *merged = product_merge_patch(norm, in);
+			json_t *merged = model_merge_patch(norm, in);
 			json_decref(merged);
 			json_decref(norm);
 			norm = NULL;

@@ -32,7 +32,7 @@ check "both are published" wait_for 30 _visible
 python3 tests/tools/openapi_check.py --spec docs/openapi.yaml \
 	--base "http://127.0.0.1:$WEB_PORT" --token-file "$SECRET_FILE" \
 	--param "id=$id" --param sku=OA-READ --scratch "id=$scratch" --scratch sku=OA-SCRATCH \
-	--problems fcgi/problem.h >"$T/openapi.out" 2>&1
+	--problems common/problem.h >"$T/openapi.out" 2>&1
 rc=$?
 cat "$T/openapi.out"
 check "the checker ran to the end" [ "$rc" -le 1 ] && grep -q '^ok - openapi: ' "$T/openapi.out"

@@ -515,7 +515,7 @@ souk_api_suite() {
 # souk_openapi_suite LABEL: docs/openapi.yaml and the server agree
 souk_openapi_suite() {
 	local L="$1" slug path m missing="" unrouted="" id
-	for slug in $(sed -n 's/^#define PROBLEM_[A-Z_]* "\([a-z0-9-]*\)".*/\1/p' fcgi/problem.h); do
+	for slug in $(sed -n 's/^#define PROBLEM_[A-Z_]* "\([a-z0-9-]*\)".*/\1/p' common/problem.h); do
 		grep -q "https://souk.dev/problems/$slug\$" docs/openapi.yaml || missing="$missing $slug"
 	done
 	check "$L: every problem type the server uses is documented in docs/openapi.yaml" [ -z "$missing" ]

@@ -16,7 +16,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/import.h"
-#include "fcgi/problem.h"
+#include "common/problem.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
 

@@ -12,8 +12,9 @@
 
 #include "common/error.h"
 #include "daemon/render.h"
-#include "fcgi/problem.h"
+#include "common/problem.h"
 #include "fcgi/product.h"
+#include "model/model.h"
 
 static const char *valid_doc =
 	"{\"sku\":\"85123A\",\"seller\":\"s1\",\"category\":\"home\","
@@ -327,7 +328,7 @@ static void test_product_names_are_restricted(void **state)
 	assert_false(product_name_valid("", 0, 64));
 }
 
-static void test_product_parse_body_limits_depth_and_utf8(void **state)
+static void test_model_parse_body_limits_depth_and_utf8(void **state)
 {
 	json_t *j = NULL;
 	problem_t p;
@@ -336,27 +337,27 @@ static void test_product_parse_body_limits_depth_and_utf8(void **state)
 	problem_init(&p);
 	memset(deep, '[', 100);
 	memset(deep + 100, ']', 100);
-	assert_int_equal(product_parse_body(deep, sizeof(deep), 32, &j, &p), SOUK_EINVAL);
+	assert_int_equal(model_parse_body(deep, sizeof(deep), 32, &j, &p), SOUK_EINVAL);
 	assert_int_equal(p.status, 400);
 	problem_init(&p);
-	assert_int_equal(product_parse_body("{\"a\":\"\xff\"}", 8, 32, &j, &p), SOUK_EINVAL);
+	assert_int_equal(model_parse_body("{\"a\":\"\xff\"}", 8, 32, &j, &p), SOUK_EINVAL);
 	assert_string_equal(p.slug, PROBLEM_INVALID_UTF8);
 	problem_init(&p);
-	assert_int_equal(product_parse_body("{\"a\":1,\"a\":2}", 13, 32, &j, &p), SOUK_EINVAL);
+	assert_int_equal(model_parse_body("{\"a\":1,\"a\":2}", 13, 32, &j, &p), SOUK_EINVAL);
 	assert_string_equal(p.slug, PROBLEM_MALFORMED);
 	problem_init(&p);
-	assert_int_equal(product_parse_body("42", 2, 32, &j, &p), SOUK_EINVAL);
+	assert_int_equal(model_parse_body("42", 2, 32, &j, &p), SOUK_EINVAL);
 	problem_init(&p);
-	assert_int_equal(product_parse_body("{\"s\":\"[[[[\"}", 12, 2, &j, &p), 0);
+	assert_int_equal(model_parse_body("{\"s\":\"[[[[\"}", 12, 2, &j, &p), 0);
 	json_decref(j);
 }
 
-static void test_product_merge_patch_follows_rfc7396(void **state)
+static void test_model_merge_patch_follows_rfc7396(void **state)
 {
 	json_t *t = parse("{\"a\":1,\"b\":{\"x\":1,\"y\":2},\"c\":3}");
 	json_t *patch = parse("{\"a\":null,\"b\":{\"x\":null,\"z\":3},\"d\":[1]}");
 	(void)state;
-	json_t *m = product_merge_patch(t, patch);
+	json_t *m = model_merge_patch(t, patch);
 	char *s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
 	assert_string_equal(s, "{\"b\":{\"y\":2,\"z\":3},\"c\":3,\"d\":[1]}");
 	free(s);
@@ -396,8 +397,8 @@ int main(void)
 		cmocka_unit_test(test_product_rejects_control_chars_and_long_title),
 		cmocka_unit_test(test_product_bounds_attributes),
 		cmocka_unit_test(test_product_names_are_restricted),
-		cmocka_unit_test(test_product_parse_body_limits_depth_and_utf8),
-		cmocka_unit_test(test_product_merge_patch_follows_rfc7396),
+		cmocka_unit_test(test_model_parse_body_limits_depth_and_utf8),
+		cmocka_unit_test(test_model_merge_patch_follows_rfc7396),
 		cmocka_unit_test(test_product_holds_the_document_limit),
 		cmocka_unit_test(test_product_accepted_documents_render),
 		cmocka_unit_test(test_problem_render_has_type_and_errors),

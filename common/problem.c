@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "fcgi/problem.h"
+#include "common/problem.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * fcgi/problem.h - RFC 9457 problem details.
+ * common/problem.h - RFC 9457 problem details.
  *
  * Every API error is an application/problem+json document whose `type` is
  * a stable URI https://souk.dev/problems/<slug>; the slugs below are part of

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * model/model.h - the kind registry.
+ *
+ * Every entity kind is one const model_kind_t: its fields (type, bounds,
+ * required, read-only, personal data, default), its unique and secondary
+ * keys, its document limit, the permissions that read, write and see its
+ * history, and its image provider when it has one. Everything generic walks
+ * the table: validation (model_validate, a 422 naming every bad field),
+ * the keys a write claims (model_keys), the REST handlers (fcgi/h_entity.c),
+ * imports (CSV and NDJSON, daemon/import.c), and the OpenAPI check.
+ *
+ * A kind's table sits with its domain (domain/catalog/product.c,
+ * domain/inventory/warehouse.c); domain/kinds.c lists them all
+ * (model_kinds[]).
+ *
+ * Where this stands: perm.c and json.c are implemented and used; the
+ * registry, validation and keys below are the interface the kinds are being
+ * moved onto (issue 14) and have no definitions yet, so nothing calls them.
+ *
+ * Stored documents are JSON objects with the fields in table order (the
+ * normalised form model_validate returns); the API adds the read-only
+ * record fields "id", "version", "seq", "updated_at" (and "archived") when
+ * it renders a record, and refuses them in writes.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/problem.h"
+#include "model/perm.h"
+
+#define MODEL_MAGIC 0x4b494e44u /* "KIND" */
+
+typedef enum {
+	MODEL_TEXT = 1,   /* string, NFC; min..max code points (max 0: no bound
+			   * beyond the document limit) */
+	MODEL_NAME,       /* identifier: 1..max of [A-Za-z0-9._-] (with
+			   * MODEL_F_INNER_SPACE also single inner spaces) */
+	MODEL_LOCALE_MAP, /* {BCP 47 tag: text}: locale tags canonicalised,
+			   * up to max_items locales, each text 1..max code
+			   * points (min 0 with MODEL_F_EMPTY_OK) */
+	MODEL_MONEY,      /* {"amount": integer minor units, "currency": ISO 4217} */
+	MODEL_PRICE_MAP,  /* {ISO 4217: integer minor units 0..max}, up to
+			   * max_items currencies, currency codes checked
+			   * with ICU */
+	MODEL_INTEGER,    /* integer min..max */
+	MODEL_BOOL,
+	MODEL_ENUM,       /* string, one of values[] */
+	MODEL_TIMESTAMP,  /* RFC 3339 string, normalised to UTC with ms */
+	MODEL_REF,        /* reference to an entity of kind `ref`: its 32-hex id */
+	MODEL_LIST,       /* array of `item`, min..max elements (max_items) */
+	MODEL_OBJECT,     /* object with `fields` (nfields), unknown keys refused */
+	MODEL_MAP,        /* object with free keys (1..max_key bytes of
+			   * [A-Za-z0-9._-]) whose values are `item`
+			   * (NULL: scalars, or arrays of up to 32 scalars),
+			   * up to max_items keys */
+} model_type_t;
+
+/* field flags */
+#define MODEL_F_REQUIRED 0x01u    /* a full document must have it (no default) */
+#define MODEL_F_READONLY 0x02u    /* set by the server; writes refuse it */
+#define MODEL_F_PII 0x04u         /* personal data (the privacy issue's data map) */
+#define MODEL_F_REMOVABLE 0x08u   /* a merge patch may remove it with null */
+#define MODEL_F_INNER_SPACE 0x10u /* MODEL_NAME: single inner spaces allowed */
+#define MODEL_F_EMPTY_OK 0x20u    /* MODEL_TEXT/LOCALE_MAP: "" allowed */
+#define MODEL_F_DEFAULT_LOCALE 0x40u /* MODEL_LOCALE_MAP: must hold the
+				      * configured default locale */
+
+typedef struct model_field model_field_t;
+struct model_field {
+	const char *name;              /* JSON member name */
+	model_type_t type;
+	unsigned flags;                /* MODEL_F_* */
+	int64_t min, max;              /* integer bounds; text length in code points */
+	uint32_t max_items;            /* LIST/MAP/LOCALE_MAP/PRICE_MAP entries */
+	uint32_t max_key;              /* MAP key bytes */
+	const char *const *values;     /* ENUM: NULL-terminated */
+	const char *ref;               /* REF: kind name */
+	const model_field_t *item;     /* LIST/MAP element */
+	const model_field_t *fields;   /* OBJECT members */
+	size_t nfields;
+	const char *def;               /* default, as JSON text ("\"active\"", "0");
+					* applied to full documents only */
+	const char *help;              /* one line for docs and OpenAPI */
+	/* PII category and retention class (the privacy issue), "" when none */
+	const char *pii_category;
+};
+
+/* A key of a kind: the value of one top-level field (MODEL_NAME, MODEL_TEXT,
+ * MODEL_ENUM, MODEL_REF, MODEL_INTEGER, MODEL_BOOL), encoded for the store as
+ * name \0 value ("sku\0ABC"). Unique keys are claimed by one live entity of
+ * the kind at a time (SOUK_EEXIST -> 409); secondary keys are non-unique
+ * indexes maintained in the same transaction (store_index_scan). A document
+ * without the field has no such key. */
+#define MODEL_KEY_UNIQUE 0x01u
+#define MODEL_KEY_LOOKUP 0x02u /* served at GET /api/v1/{plural}/by-{name}/{value} */
+typedef struct {
+	const char *name;  /* key name, also the store encoding's prefix */
+	const char *field; /* top-level field it is taken from */
+	unsigned flags;    /* MODEL_KEY_* */
+} model_key_t;
+
+/* kind flags */
+#define MODEL_K_PUBLIC_READ 0x01u /* anonymous reads from the image (catalog) */
+#define MODEL_K_STATUS 0x02u      /* has a "status" enum with "draft" hidden
+				   * from public reads */
+
+struct model_provider; /* model/provider.h: the kind's image sections */
+
+typedef struct model_kind model_kind_t;
+struct model_kind {
+	uint32_t magic;                 /* MODEL_MAGIC */
+	const char *name;               /* "product": [a-z0-9_]{1,32}, the store kind */
+	const char *plural;             /* "products": the URL segment */
+	const char *title;              /* "Product": for problems and docs */
+	const model_field_t *fields;
+	size_t nfields;
+	const model_key_t *keys;
+	size_t nkeys;
+	size_t doc_max;                 /* bytes of the stored document: the one
+					 * limit every layer derives from */
+	perm_id_t perm_read;            /* staff reads (LMDB, drafts) */
+	perm_id_t perm_write;
+	perm_id_t perm_history;
+	unsigned flags;                 /* MODEL_K_* */
+	const struct model_provider *image; /* NULL: not in the image */
+	/* Checks beyond the field table on a normalised full document (cross-
+	 * field rules, render limits); record field errors in err. May be NULL. */
+	void (*check)(const model_kind_t *k, const json_t *doc, problem_t *err);
+};
+
+/* ---- the registry (domain/kinds.c) ---- */
+extern const model_kind_t *const model_kinds[];
+extern const size_t model_nkinds;
+/* By store name or by URL plural; NULL when unknown. */
+const model_kind_t *model_kind_find(const char *name);
+const model_kind_t *model_kind_by_plural(const char *plural, size_t len);
+/* Check a table for mistakes (bad names, bounds, enum without values, keys
+ * naming missing fields, unset permissions): 0 or SOUK_EINVAL with the
+ * reason in why. Run over every kind by the unit tests and at start-up. */
+int model_kind_check(const model_kind_t *k, char *why, size_t why_len);
+
+/* ---- validation (model/validate.c) ---- */
+typedef struct {
+	const char *default_locale; /* for MODEL_F_DEFAULT_LOCALE; NULL = "en" */
+} model_opts_t;
+/* Validate `in` against k. partial: a merge-patch fragment (every field
+ * optional, no defaults, null only for MODEL_F_REMOVABLE fields). Returns 0
+ * and a new reference in *normalized (fields in table order, text NFC,
+ * defaults applied to full documents), or SOUK_EINVAL with every field error
+ * in err (422, field paths like "price/GBP", "title/en"), or SOUK_ENOMEM.
+ * Unknown fields and read-only fields are refused by name. */
+int model_validate(const model_kind_t *k, const model_opts_t *o, const json_t *in, bool partial,
+		   json_t **normalized, problem_t *err);
+
+/* ---- keys (model/keys.c) ---- */
+#define MODEL_KEYS_MAX 16
+typedef struct {
+	/* unique keys then secondary keys, each name \0 value */
+	char buf[MODEL_KEYS_MAX][400];
+	const char *unique[MODEL_KEYS_MAX];
+	size_t unique_len[MODEL_KEYS_MAX];
+	size_t nunique;
+	const char *index[MODEL_KEYS_MAX];
+	size_t index_len[MODEL_KEYS_MAX];
+	size_t nindex;
+} model_keys_t;
+/* The keys a normalised document of k holds. SOUK_ETOOBIG when a value
+ * does not fit a store key. */
+int model_keys(const model_kind_t *k, const json_t *doc, model_keys_t *out);
+/* Encode one key (name \0 value) into buf (cap bytes): its length, or a
+ * negative SOUK_* code. */
+int model_key_encode(const char *name, const char *value, size_t value_len, char *buf,
+		     size_t cap);
+
+/* ---- JSON helpers (model/json.c) ---- */
+/* RFC 7396 JSON merge patch: a new document (target not modified). */
+json_t *model_merge_patch(const json_t *target, const json_t *patch);
+/* Parse a request body: a JSON object, nesting at most max_depth, UTF-8,
+ * no duplicate keys. 0 and a new reference, or SOUK_EINVAL with a 400
+ * problem (type malformed-request or invalid-utf8). */
+int model_parse_body(const char *body, size_t len, unsigned max_depth, json_t **out,
+		     problem_t *err);
