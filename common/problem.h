@@ -21,6 +21,7 @@
 #define PROBLEM_NOT_FOUND "not-found"             /* 404 */
 #define PROBLEM_METHOD "method-not-allowed"       /* 405 */
 #define PROBLEM_UNAUTHORIZED "unauthorized"       /* 401 */
+#define PROBLEM_FORBIDDEN "forbidden"             /* 403 principal lacks the permission */
 #define PROBLEM_TOO_LARGE "payload-too-large"     /* 413 */
 #define PROBLEM_HEADER_TOO_LARGE "header-too-large" /* 431 */
 #define PROBLEM_MEDIA_TYPE "unsupported-media-type" /* 415 */

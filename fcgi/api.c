@@ -28,7 +28,6 @@
 #include "shm/catalog.h"
 
 #define API_KIND	 "product"
-#define API_ACTOR	 "admin"
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX	 200
 #define API_REASON_MAX	 255 /* bytes of X-Souk-Reason (store_rec_t.reason) */
@@ -432,11 +431,20 @@ static void count_auth_failure(api_thread_t *th)
 		shm_slot_count(slot, MET_AUTH_FAILURES, 1);
 }
 
-static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+/* Who makes the request, into th->principal: the bootstrap admin for the
+ * configured bearer secret (compared in constant time), else anonymous.
+ * Returns false after answering 401 when the route needs more than
+ * PERM_PUBLIC and the credentials are missing or wrong; a public route
+ * with a wrong token is served as anonymous. */
+static bool authenticate(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			 perm_id_t need)
 {
 	api_t *api = th->api;
 	const char *h = req->authorization;
+	principal_anonymous(&th->principal);
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		if (need == PERM_PUBLIC)
+			return true;
 		count_auth_failure(th);
 		resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\"");
 		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
@@ -449,15 +457,31 @@ static bool authorized(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	size_t len = strlen(tok);
 	while (len > 0 && tok[len - 1] == ' ')
 		len--;
-	if (api->secret == NULL || !souk_ct_equal(tok, len, api->secret, api->secret_len)) {
-		count_auth_failure(th);
-		resp_header(th, resp, "WWW-Authenticate",
-			    "Bearer realm=\"souk\", error=\"invalid_token\"");
-		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
-		     "the bearer token is not valid");
-		return false;
+	if (api->secret != NULL && souk_ct_equal(tok, len, api->secret, api->secret_len)) {
+		principal_admin(&th->principal);
+		return true;
 	}
-	return true;
+	if (need == PERM_PUBLIC)
+		return true;
+	count_auth_failure(th);
+	resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\", error=\"invalid_token\"");
+	fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
+	     "the bearer token is not valid");
+	return false;
+}
+
+/* The one permission check of a request: authenticate, then ask
+ * perm_allowed() for the route's permission (403 when the principal is
+ * known but lacks it). */
+static bool authorize(api_thread_t *th, const api_req_t *req, api_resp_t *resp, perm_id_t need)
+{
+	if (!authenticate(th, req, resp, need))
+		return false;
+	if (perm_allowed(&th->principal, need, NULL))
+		return true;
+	fail(th, req, resp, 403, PROBLEM_FORBIDDEN, "Forbidden",
+	     "this request needs the permission '%s'", perm_name(need));
+	return false;
 }
 
 /* If-Match: "N" or N. 0 = absent, 1 = parsed, 2 = "*" (any current
@@ -986,7 +1010,7 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT, from = UINT64_MAX;
 	problem_t p;
-	if (!authorized(th, req, resp) || !route_product_id(th, req, resp, rt, &id))
+	if (!route_product_id(th, req, resp, rt, &id))
 		return;
 	problem_init(&p);
 	query_limit(query, query_len, &limit, &p);
@@ -1146,7 +1170,7 @@ static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp, uin
 	}
 	int rc = store_idem_fingerprint("POST", API_IDEM_ROUTE, req->body, req->body_len, fp);
 	if (rc == 0)
-		rc = store_idem_get(th->api->store, API_KIND, API_ACTOR, k, n, fp, &r);
+		rc = store_idem_get(th->api->store, API_KIND, th->principal.id, k, n, fp, &r);
 	if (rc == SOUK_ENOENT)
 		return 0;
 	if (rc == SOUK_EREUSED)
@@ -1202,12 +1226,12 @@ static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, js
 	return true;
 }
 
-static void mut_init(const api_req_t *req, store_mut_t *m, store_op_t op)
+static void mut_init(const api_thread_t *th, const api_req_t *req, store_mut_t *m, store_op_t op)
 {
 	memset(m, 0, sizeof(*m));
 	m->op = op;
 	m->kind = API_KIND;
-	m->actor = API_ACTOR;
+	m->actor = th->principal.id;
 	m->reason = req->reason;
 }
 
@@ -1224,7 +1248,7 @@ static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 	}
 	if (!prepare(th, req, resp, *norm, pr))
 		return false;
-	mut_init(req, m, op);
+	mut_init(th, req, m, op);
 	m->doc = pr->doc;
 	m->doc_len = strlen(pr->doc);
 	m->doc_is_json_object = true; /* json_dumps of a validated object */
@@ -1338,7 +1362,7 @@ static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		return;
 	if (!route_product_id(th, req, resp, rt, &id))
 		return;
-	mut_init(req, &m, STORE_OP_DELETE);
+	mut_init(th, req, &m, STORE_OP_DELETE);
 	m.id = id;
 	m.expect_version = want;
 	if (!submit(th, req, resp, &m))
@@ -1368,7 +1392,7 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		json_decref(in);
 		return;
 	}
-	mut_init(req, &m, STORE_OP_REVERT);
+	mut_init(th, req, &m, STORE_OP_REVERT);
 	m.id = id;
 	m.expect_version = want;
 	m.revert_to = (uint64_t)json_integer_value(v);
@@ -1475,6 +1499,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	memset(resp, 0, sizeof(*resp));
 	sbuf_init(&resp->headers, th->arena);
 	resp->route = ROUTE_NONE;
+	principal_anonymous(&th->principal);
 	thread_follow(th);
 	if (req->method == NULL || req->uri == NULL) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
@@ -1511,9 +1536,9 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 		     "%s is not allowed here (allowed: %s)", req->method, rt.allow);
 		return;
 	}
+	if (!authorize(th, req, resp, rt.perm))
+		return;
 	if (rt.write) {
-		if (!authorized(th, req, resp))
-			return;
 		if (req->body_too_large) {
 			fail(th, req, resp, 413, PROBLEM_TOO_LARGE, "Content too large",
 			     "the request body is larger than %" PRIu64 " bytes",

@@ -19,6 +19,7 @@
 #include "fcgi/arena.h"
 #include "fcgi/commit.h"
 #include "fcgi/router.h"
+#include "model/perm.h"
 #include "shm/shm.h"
 #include "store/store.h"
 
@@ -78,6 +79,8 @@ typedef struct {
 				    * moved to the current one at each request */
 	shm_reader_t *reader;      /* on seg->ctl */
 	bool acquired;
+	principal_t principal;     /* who makes the current request: the audit
+				    * actor and the idempotency scope */
 } api_thread_t;
 
 typedef struct {

@@ -173,6 +173,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 	size_t nseg = 0, i = 0;
 	memset(out, 0, sizeof(*out));
 	out->status = 404;
+	out->perm = PERM_PUBLIC; /* reads; writes and history say theirs */
 	int m = method_bit(method ? method : "", &out->head);
 
 	/* split into segments; empty segments (// or trailing /) never match */
@@ -212,6 +213,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 		if (m == M_POST) {
 			out->id = ROUTE_PRODUCT_CREATE;
 			out->write = true;
+			out->perm = PERM_CATALOG_WRITE;
 		} else {
 			out->id = ROUTE_PRODUCT_LIST;
 			allow(out, m, M_GET, "GET, HEAD, POST");
@@ -235,9 +237,11 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 		if (m == M_PATCH) {
 			out->id = ROUTE_PRODUCT_UPDATE;
 			out->write = true;
+			out->perm = PERM_CATALOG_WRITE;
 		} else if (m == M_DELETE) {
 			out->id = ROUTE_PRODUCT_DELETE;
 			out->write = true;
+			out->perm = PERM_CATALOG_WRITE;
 		} else {
 			out->id = ROUTE_PRODUCT_GET;
 			allow(out, m, M_GET, "GET, HEAD, PATCH, DELETE");
@@ -247,6 +251,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 	if (nseg == 5 && seg_eq(seg[4], seglen[4], "history")) {
 		out->id = ROUTE_PRODUCT_HISTORY;
 		out->status = 0;
+		out->perm = PERM_CATALOG_HISTORY;
 		allow(out, m, M_GET, "GET, HEAD");
 		return;
 	}
@@ -254,6 +259,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 		out->id = ROUTE_PRODUCT_REVERT;
 		out->status = 0;
 		out->write = true;
+		out->perm = PERM_CATALOG_WRITE;
 		allow(out, m, M_POST, "POST");
 		return;
 	}

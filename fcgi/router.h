@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/perm.h"
+
 typedef enum {
 	ROUTE_NONE = 0, /* not found or method not allowed (see status) */
 	ROUTE_PRODUCT_LIST,
@@ -40,7 +42,8 @@ typedef struct {
 	int status;          /* 0 matched, 404 no such resource, 405 wrong method */
 	const char *allow;   /* for 405: the Allow header value */
 	bool head;           /* HEAD request (send no body) */
-	bool write;          /* mutating route (admin only) */
+	bool write;          /* mutating route (body, X-Souk-Reason checked) */
+	perm_id_t perm;      /* permission the route needs (PERM_PUBLIC: anyone) */
 	char product_id[33]; /* lowercase hex, for {id} routes */
 	char sku[ROUTE_SKU_MAX + 1];
 	size_t sku_len;

@@ -120,9 +120,40 @@ static void test_uri_split_separates_query(void **state)
 	assert_null(q);
 }
 
+/* Every matched route names the permission it needs; only reads are public. */
+static void test_router_routes_declare_permissions(void **state)
+{
+	static const struct {
+		const char *method, *path;
+		perm_id_t perm;
+	} cases[] = {
+		{ "GET", "/api/v1/products", PERM_PUBLIC },
+		{ "POST", "/api/v1/products", PERM_CATALOG_WRITE },
+		{ "GET", "/api/v1/products/0123456789abcdef0123456789abcdef", PERM_PUBLIC },
+		{ "PATCH", "/api/v1/products/0123456789abcdef0123456789abcdef", PERM_CATALOG_WRITE },
+		{ "DELETE", "/api/v1/products/0123456789abcdef0123456789abcdef", PERM_CATALOG_WRITE },
+		{ "GET", "/api/v1/products/0123456789abcdef0123456789abcdef/history",
+		  PERM_CATALOG_HISTORY },
+		{ "POST", "/api/v1/products/0123456789abcdef0123456789abcdef/revert",
+		  PERM_CATALOG_WRITE },
+		{ "GET", "/api/v1/products/by-sku/ABC", PERM_PUBLIC },
+		{ "GET", "/healthz", PERM_PUBLIC },
+		{ "GET", "/metrics", PERM_PUBLIC },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		route_t rt;
+		router_match(cases[i].method, cases[i].path, strlen(cases[i].path), &rt);
+		assert_int_equal(rt.status, 0);
+		assert_int_equal(rt.perm, cases[i].perm);
+		assert_int_equal(rt.write, cases[i].perm == PERM_CATALOG_WRITE);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_router_routes_declare_permissions),
 		cmocka_unit_test(test_router_matches_product_routes),
 		cmocka_unit_test(test_router_lowercases_id_and_decodes_sku),
 		cmocka_unit_test(test_router_unknown_paths_are_404),
