@@ -1,30 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fcgi/router.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 #include "common/error.h"
 #include "common/util.h"
-
-static const char *const route_names[ROUTE__COUNT] = {
-	[ROUTE_NONE] = "other",
-	[ROUTE_PRODUCT_LIST] = "product_list",
-	[ROUTE_PRODUCT_CREATE] = "product_create",
-	[ROUTE_PRODUCT_GET] = "product_get",
-	[ROUTE_PRODUCT_UPDATE] = "product_update",
-	[ROUTE_PRODUCT_DELETE] = "product_delete",
-	[ROUTE_PRODUCT_HISTORY] = "product_history",
-	[ROUTE_PRODUCT_REVERT] = "product_revert",
-	[ROUTE_PRODUCT_BY_SKU] = "product_by_sku",
-	[ROUTE_HEALTHZ] = "healthz",
-	[ROUTE_METRICS] = "metrics",
-};
+#include "fcgi/routes.h"
 
 const char *router_name(route_id_t id)
 {
-	if ((unsigned)id >= ROUTE__COUNT)
-		return "other";
-	return route_names[id];
+	const route_def_t *d = route_def(id);
+	return d != NULL ? d->name : "other";
 }
 
 int url_decode(const char *s, size_t len, bool form, char *out, size_t out_size,
@@ -115,11 +103,6 @@ void uri_split(const char *uri, const char **path, size_t *path_len, const char 
 	}
 }
 
-static bool seg_eq(const char *s, size_t len, const char *lit)
-{
-	return strlen(lit) == len && memcmp(s, lit, len) == 0;
-}
-
 static bool parse_id(const char *s, size_t len, char out[33])
 {
 	char dec[40];
@@ -136,45 +119,62 @@ static bool parse_id(const char *s, size_t len, char out[33])
 	return true;
 }
 
-/* method sets */
-enum { M_GET = 1, M_POST = 2, M_PATCH = 4, M_DELETE = 8 };
-
-static int method_bit(const char *m, bool *head)
+static unsigned method_bit(const char *m, bool *head)
 {
 	*head = false;
 	if (strcmp(m, "GET") == 0)
-		return M_GET;
+		return ROUTE_M_GET;
 	if (strcmp(m, "HEAD") == 0) {
 		*head = true;
-		return M_GET;
+		return ROUTE_M_GET;
 	}
 	if (strcmp(m, "POST") == 0)
-		return M_POST;
+		return ROUTE_M_POST;
 	if (strcmp(m, "PATCH") == 0)
-		return M_PATCH;
+		return ROUTE_M_PATCH;
 	if (strcmp(m, "DELETE") == 0)
-		return M_DELETE;
+		return ROUTE_M_DELETE;
 	return 0;
 }
 
-static void allow(route_t *r, int have, int allowed, const char *allow_hdr)
+/* Does the pattern match the path's segments? Captures go to out. */
+static bool pattern_match(const char *pat, const char *const *seg, const size_t *seglen,
+			  size_t nseg, route_t *out)
 {
-	if ((have & allowed) == 0) {
-		r->id = ROUTE_NONE;
-		r->status = 405;
-		r->allow = allow_hdr;
+	size_t k = 0;
+	const char *p = pat;
+	while (*p == '/') {
+		const char *start = ++p;
+		while (*p != '\0' && *p != '/')
+			p++;
+		size_t plen = (size_t)(p - start);
+		if (k == nseg)
+			return false;
+		if (plen == 4 && memcmp(start, "{id}", 4) == 0) {
+			if (!parse_id(seg[k], seglen[k], out->product_id))
+				return false;
+		} else if (plen == 5 && memcmp(start, "{sku}", 5) == 0) {
+			size_t n;
+			if (url_decode(seg[k], seglen[k], false, out->sku, sizeof(out->sku), &n) != 0)
+				return false;
+			out->sku_len = n;
+		} else if (seglen[k] != plen || memcmp(seg[k], start, plen) != 0) {
+			return false;
+		}
+		k++;
 	}
+	return k == nseg;
 }
 
 void router_match(const char *method, const char *path, size_t path_len, route_t *out)
 {
-	const char *seg[6];
-	size_t seglen[6];
+	const char *seg[ROUTE_SEGMENTS_MAX];
+	size_t seglen[ROUTE_SEGMENTS_MAX];
 	size_t nseg = 0, i = 0;
+	unsigned allowed = 0;
 	memset(out, 0, sizeof(*out));
 	out->status = 404;
-	out->perm = PERM_PUBLIC; /* reads; writes and history say theirs */
-	int m = method_bit(method ? method : "", &out->head);
+	unsigned m = method_bit(method ? method : "", &out->head);
 
 	/* split into segments; empty segments (// or trailing /) never match */
 	if (path_len == 0 || path[0] != '/')
@@ -184,7 +184,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 		size_t start = i;
 		while (i < path_len && path[i] != '/')
 			i++;
-		if (nseg == 6)
+		if (nseg == ROUTE_SEGMENTS_MAX)
 			return;
 		seg[nseg] = path + start;
 		seglen[nseg] = i - start;
@@ -193,74 +193,29 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 		nseg++;
 		i++;
 	}
-	if (nseg == 1 && seg_eq(seg[0], seglen[0], "healthz")) {
-		out->id = ROUTE_HEALTHZ;
-		out->status = 0;
-		allow(out, m, M_GET, "GET, HEAD");
-		return;
-	}
-	if (nseg == 1 && seg_eq(seg[0], seglen[0], "metrics")) {
-		out->id = ROUTE_METRICS;
-		out->status = 0;
-		allow(out, m, M_GET, "GET, HEAD");
-		return;
-	}
-	if (nseg < 3 || !seg_eq(seg[0], seglen[0], "api") || !seg_eq(seg[1], seglen[1], "v1") ||
-	    !seg_eq(seg[2], seglen[2], "products"))
-		return;
-	if (nseg == 3) {
-		out->status = 0;
-		if (m == M_POST) {
-			out->id = ROUTE_PRODUCT_CREATE;
-			out->write = true;
-			out->perm = PERM_CATALOG_WRITE;
-		} else {
-			out->id = ROUTE_PRODUCT_LIST;
-			allow(out, m, M_GET, "GET, HEAD, POST");
-		}
-		return;
-	}
-	if (nseg == 5 && seg_eq(seg[3], seglen[3], "by-sku")) {
-		size_t n;
-		if (url_decode(seg[4], seglen[4], false, out->sku, sizeof(out->sku), &n) != 0)
+	for (size_t r = 0; r < route_table_len; r++) {
+		const route_def_t *d = &route_table[r];
+		if ((allowed & d->method) != 0 && d->method != m)
+			continue; /* this method is known to be allowed here already */
+		if (!pattern_match(d->pattern, seg, seglen, nseg, out))
+			continue;
+		allowed |= d->method;
+		if (d->method == m) {
+			out->id = d->id;
+			out->status = 0;
+			out->perm = d->perm;
+			out->write = (d->flags & ROUTE_F_WRITE) != 0;
 			return;
-		out->sku_len = n;
-		out->id = ROUTE_PRODUCT_BY_SKU;
-		out->status = 0;
-		allow(out, m, M_GET, "GET, HEAD");
-		return;
-	}
-	if (!parse_id(seg[3], seglen[3], out->product_id))
-		return;
-	if (nseg == 4) {
-		out->status = 0;
-		if (m == M_PATCH) {
-			out->id = ROUTE_PRODUCT_UPDATE;
-			out->write = true;
-			out->perm = PERM_CATALOG_WRITE;
-		} else if (m == M_DELETE) {
-			out->id = ROUTE_PRODUCT_DELETE;
-			out->write = true;
-			out->perm = PERM_CATALOG_WRITE;
-		} else {
-			out->id = ROUTE_PRODUCT_GET;
-			allow(out, m, M_GET, "GET, HEAD, PATCH, DELETE");
 		}
-		return;
 	}
-	if (nseg == 5 && seg_eq(seg[4], seglen[4], "history")) {
-		out->id = ROUTE_PRODUCT_HISTORY;
-		out->status = 0;
-		out->perm = PERM_CATALOG_HISTORY;
-		allow(out, m, M_GET, "GET, HEAD");
+	if (allowed == 0)
 		return;
-	}
-	if (nseg == 5 && seg_eq(seg[4], seglen[4], "revert")) {
-		out->id = ROUTE_PRODUCT_REVERT;
-		out->status = 0;
-		out->write = true;
-		out->perm = PERM_CATALOG_WRITE;
-		allow(out, m, M_POST, "POST");
-		return;
-	}
+	/* the path exists, the method does not: 405 with Allow */
+	snprintf(out->allow_buf, sizeof(out->allow_buf), "%s%s%s%s",
+		 (allowed & ROUTE_M_GET) ? "GET, HEAD, " : "",
+		 (allowed & ROUTE_M_POST) ? "POST, " : "", (allowed & ROUTE_M_PATCH) ? "PATCH, " : "",
+		 (allowed & ROUTE_M_DELETE) ? "DELETE, " : "");
+	out->allow_buf[strlen(out->allow_buf) - 2] = '\0';
+	out->allow = out->allow_buf;
+	out->status = 405;
 }

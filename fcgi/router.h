@@ -2,6 +2,7 @@
 #pragma once
 /*
  * fcgi/router.h - request routing and URL parsing (no I/O, no allocation).
+ * The routes are the rows of fcgi/routes.c:
  *
  *   GET    /api/v1/products                      ROUTE_PRODUCT_LIST
  *   POST   /api/v1/products                      ROUTE_PRODUCT_CREATE
@@ -36,11 +37,13 @@ typedef enum {
 } route_id_t;
 
 #define ROUTE_SKU_MAX 64
+#define ROUTE_SEGMENTS_MAX 8 /* longer paths are never a route */
 
 typedef struct {
 	route_id_t id;
 	int status;          /* 0 matched, 404 no such resource, 405 wrong method */
-	const char *allow;   /* for 405: the Allow header value */
+	const char *allow;   /* for 405: the Allow header value (in allow_buf) */
+	char allow_buf[40];
 	bool head;           /* HEAD request (send no body) */
 	bool write;          /* mutating route (body, X-Souk-Reason checked) */
 	perm_id_t perm;      /* permission the route needs (PERM_PUBLIC: anyone) */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "fcgi/routes.h"
+
+/* A route row; a PERM_UNSET permission fails the build. */
+#define ROUTE(id_, method_, pattern_, perm_, flags_, kind_, name_)                          \
+	{                                                                                   \
+		.id = (id_), .method = (method_), .pattern = (pattern_),                    \
+		.perm = (perm_id_t)((perm_) + 0 * sizeof(struct {                           \
+			_Static_assert((perm_) != PERM_UNSET,                               \
+				       "route " pattern_ " declares no permission");        \
+			int ok;                                                             \
+		})),                                                                        \
+		.flags = (flags_), .kind = (kind_), .name = (name_),                        \
+	}
+
+#define P "/api/v1/products"
+#define W (ROUTE_F_WRITE | ROUTE_F_BODY)
+
+const route_def_t route_table[] = {
+	ROUTE(ROUTE_PRODUCT_LIST, ROUTE_M_GET, P, PERM_PUBLIC, ROUTE_F_CACHE, "product",
+	      "product_list"),
+	ROUTE(ROUTE_PRODUCT_CREATE, ROUTE_M_POST, P, PERM_CATALOG_WRITE, W | ROUTE_F_IDEM,
+	      "product", "product_create"),
+	ROUTE(ROUTE_PRODUCT_BY_SKU, ROUTE_M_GET, P "/by-sku/{sku}", PERM_PUBLIC, ROUTE_F_CACHE,
+	      "product", "product_by_sku"),
+	ROUTE(ROUTE_PRODUCT_GET, ROUTE_M_GET, P "/{id}", PERM_PUBLIC, ROUTE_F_CACHE, "product",
+	      "product_get"),
+	ROUTE(ROUTE_PRODUCT_UPDATE, ROUTE_M_PATCH, P "/{id}", PERM_CATALOG_WRITE,
+	      W | ROUTE_F_IF_MATCH, "product", "product_update"),
+	ROUTE(ROUTE_PRODUCT_DELETE, ROUTE_M_DELETE, P "/{id}", PERM_CATALOG_WRITE,
+	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, "product", "product_delete"),
+	ROUTE(ROUTE_PRODUCT_HISTORY, ROUTE_M_GET, P "/{id}/history", PERM_CATALOG_HISTORY, 0,
+	      "product", "product_history"),
+	ROUTE(ROUTE_PRODUCT_REVERT, ROUTE_M_POST, P "/{id}/revert", PERM_CATALOG_WRITE,
+	      W | ROUTE_F_IF_MATCH, "product", "product_revert"),
+	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz"),
+	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics"),
+};
+const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
+
+const route_def_t *route_def(route_id_t id)
+{
+	for (size_t i = 0; i < route_table_len; i++)
+		if (route_table[i].id == id)
+			return &route_table[i];
+	return NULL;
+}
+
+const char *route_method_name(unsigned method)
+{
+	switch (method) {
+	case ROUTE_M_GET: return "GET";
+	case ROUTE_M_POST: return "POST";
+	case ROUTE_M_PATCH: return "PATCH";
+	case ROUTE_M_DELETE: return "DELETE";
+	default: return "";
+	}
+}
