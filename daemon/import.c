@@ -17,7 +17,7 @@
 #include "common/text.h"
 #include "common/util.h"
 #include "common/problem.h"
-#include "fcgi/product.h"
+#include "domain/catalog/product.h"
 
 #define PRODUCT_KIND "product"
 #define IMPORT_FILE_MAX (1ull << 30)

@@ -39,7 +39,7 @@
 
 #include <jansson.h>
 
-#include "fcgi/product.h"
+#include "domain/catalog/product.h"
 #include "store/store.h"
 
 typedef enum {

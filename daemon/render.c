@@ -13,7 +13,7 @@
 #include "common/locale.h"
 #include "common/time.h"
 #include "common/util.h"
-#include "fcgi/product.h"
+#include "domain/catalog/product.h"
 
 /* The product limits (fcgi/product.h) hold within what the store keeps and
  * what one catalog record holds, so whatever validation accepts renders. */

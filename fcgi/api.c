@@ -23,7 +23,7 @@
 #include "daemon/publisher.h"
 #include "fcgi/metrics.h"
 #include "common/problem.h"
-#include "fcgi/product.h"
+#include "domain/catalog/product.h"
 #include "model/model.h"
 #include "shm/catalog.h"
 

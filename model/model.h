@@ -15,9 +15,9 @@
  * domain/inventory/warehouse.c); domain/kinds.c lists them all
  * (model_kinds[]).
  *
- * Where this stands: perm.c and json.c are implemented and used; the
- * registry, validation and keys below are the interface the kinds are being
- * moved onto (issue 14) and have no definitions yet, so nothing calls them.
+ * Where this stands: perm.c, json.c and validate.c are implemented and
+ * used (products validate through their table); the registry lookups and
+ * keys below are declared for the kinds that move onto them next.
  *
  * Stored documents are JSON objects with the fields in table order (the
  * normalised form model_validate returns); the API adds the read-only
@@ -54,11 +54,14 @@ typedef enum {
 	MODEL_REF,        /* reference to an entity of kind `ref`: its 32-hex id */
 	MODEL_LIST,       /* array of `item`, min..max elements (max_items) */
 	MODEL_OBJECT,     /* object with `fields` (nfields), unknown keys refused */
-	MODEL_MAP,        /* object with free keys (1..max_key bytes of
-			   * [A-Za-z0-9._-]) whose values are `item`
-			   * (NULL: scalars, or arrays of up to 32 scalars),
-			   * up to max_items keys */
+	MODEL_MAP,        /* object with free keys (1..max_key bytes, no
+			   * control characters, no '/') whose values are
+			   * `item` (NULL: strings of at most max code points,
+			   * numbers, booleans, or arrays of up to
+			   * MODEL_MAP_ARRAY_MAX of those), up to max_items keys */
 } model_type_t;
+
+#define MODEL_MAP_ARRAY_MAX 32
 
 /* field flags */
 #define MODEL_F_REQUIRED 0x01u    /* a full document must have it (no default) */
@@ -69,6 +72,8 @@ typedef enum {
 #define MODEL_F_EMPTY_OK 0x20u    /* MODEL_TEXT/LOCALE_MAP: "" allowed */
 #define MODEL_F_DEFAULT_LOCALE 0x40u /* MODEL_LOCALE_MAP: must hold the
 				      * configured default locale */
+#define MODEL_F_MULTILINE 0x80u   /* MODEL_TEXT/LOCALE_MAP/MAP text: line
+				   * breaks and tabs allowed */
 
 typedef struct model_field model_field_t;
 struct model_field {
@@ -156,6 +161,15 @@ typedef struct {
  * Unknown fields and read-only fields are refused by name. */
 int model_validate(const model_kind_t *k, const model_opts_t *o, const json_t *in, bool partial,
 		   json_t **normalized, problem_t *err);
+
+/* Identifier-like names (MODEL_NAME): 1..max of [A-Za-z0-9._-], with
+ * inner_space also single inner spaces. */
+bool model_name_valid(const char *s, size_t len, size_t max, bool inner_space);
+/* Bytes of v as json_dumps(v, JSON_COMPACT) writes it. */
+size_t model_dumped_len(const json_t *v);
+/* Bytes of the object doc as dumped; *biggest names its largest member
+ * (NULL for an empty object). */
+size_t model_doc_size(const json_t *doc, const char **biggest);
 
 /* ---- keys (model/keys.c) ---- */
 #define MODEL_KEYS_MAX 16

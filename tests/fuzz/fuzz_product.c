@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "common/problem.h"
-#include "fcgi/product.h"
+#include "domain/catalog/product.h"
 #include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

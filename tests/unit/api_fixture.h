@@ -16,7 +16,7 @@
 #include "tests/unit/fixture.h"
 
 #define SECRET "0123456789abcdef-secret"
-#define AUTH "Bearer " SECRET
+#define AUTH   "Bearer " SECRET
 
 typedef struct {
 	char dir[64], db[96], inst[64];
@@ -42,11 +42,15 @@ static inline int api_fix_setup(void **state)
 	if (shm_ctl_create(f->inst, 8, &f->ctl) != 0)
 		return -1;
 	f->base = event_base_new();
-	publisher_opts_t po = { 0 };
+	publisher_opts_t po = {0};
 	if (f->base == NULL || publisher_new(f->base, f->s, f->ctl, &po, &f->p) != 0)
 		return -1;
-	api_opts_t ao = { .instance = f->inst, .notify_path = "", .max_body = 4096,
-			  .max_json_depth = 8, .min_seq_wait_ms = 50, .max_batch = 16 };
+	api_opts_t ao = {.instance = f->inst,
+			 .notify_path = "",
+			 .max_body = 4096,
+			 .max_json_depth = 8,
+			 .min_seq_wait_ms = 50,
+			 .max_batch = 16};
 	if (api_init(&f->api, &ao, f->s, SECRET, strlen(SECRET)) != 0 ||
 	    api_thread_init(&f->th, &f->api) != 0)
 		return -1;
@@ -89,11 +93,14 @@ static inline int call_req(fix_t *f, const api_req_t *req)
 }
 
 static inline int call(fix_t *f, const char *method, const char *uri, const char *auth,
-		const char *if_match, const char *body)
+		       const char *if_match, const char *body)
 {
-	api_req_t req = { .method = method, .uri = uri, .authorization = auth,
-			  .if_match = if_match, .body = body,
-			  .body_len = body ? strlen(body) : 0 };
+	api_req_t req = {.method = method,
+			 .uri = uri,
+			 .authorization = auth,
+			 .if_match = if_match,
+			 .body = body,
+			 .body_len = body ? strlen(body) : 0};
 	return call_req(f, &req);
 }
 

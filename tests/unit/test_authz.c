@@ -25,8 +25,8 @@
 #define SERVED 0
 
 typedef enum { WHO_NONE, WHO_WRONG_TOKEN, WHO_OTHER_SCHEME, WHO_ADMIN, WHO__COUNT } who_t;
-static const char *const who_name[WHO__COUNT] = { "no credentials", "a wrong bearer token",
-						  "Basic credentials", "admin" };
+static const char *const who_name[WHO__COUNT] = {"no credentials", "a wrong bearer token",
+						 "Basic credentials", "admin"};
 
 typedef struct {
 	const char *method;
@@ -37,16 +37,16 @@ typedef struct {
 /* The expected matrix. Identity adds customer, staff (scoped) and API-key
  * columns; every new route adds its row. */
 static const authz_row_t matrix[] = {
-	{ "GET", "/api/v1/products", { SERVED, SERVED, SERVED, SERVED } },
-	{ "POST", "/api/v1/products", { 401, 401, 401, SERVED } },
-	{ "GET", "/api/v1/products/by-sku/{sku}", { SERVED, SERVED, SERVED, SERVED } },
-	{ "GET", "/api/v1/products/{id}", { SERVED, SERVED, SERVED, SERVED } },
-	{ "PATCH", "/api/v1/products/{id}", { 401, 401, 401, SERVED } },
-	{ "DELETE", "/api/v1/products/{id}", { 401, 401, 401, SERVED } },
-	{ "GET", "/api/v1/products/{id}/history", { 401, 401, 401, SERVED } },
-	{ "POST", "/api/v1/products/{id}/revert", { 401, 401, 401, SERVED } },
-	{ "GET", "/healthz", { SERVED, SERVED, SERVED, SERVED } },
-	{ "GET", "/metrics", { SERVED, SERVED, SERVED, SERVED } },
+    {"GET", "/api/v1/products", {SERVED, SERVED, SERVED, SERVED}},
+    {"POST", "/api/v1/products", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/products/by-sku/{sku}", {SERVED, SERVED, SERVED, SERVED}},
+    {"GET", "/api/v1/products/{id}", {SERVED, SERVED, SERVED, SERVED}},
+    {"PATCH", "/api/v1/products/{id}", {401, 401, 401, SERVED}},
+    {"DELETE", "/api/v1/products/{id}", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/products/{id}/history", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/products/{id}/revert", {401, 401, 401, SERVED}},
+    {"GET", "/healthz", {SERVED, SERVED, SERVED, SERVED}},
+    {"GET", "/metrics", {SERVED, SERVED, SERVED, SERVED}},
 };
 
 typedef struct {
@@ -95,10 +95,13 @@ static int request(ctx_t *c, const char *method, const route_def_t *rd, who_t wh
 	char uri[256];
 	uri_of(c, rd->pattern, uri, sizeof(uri));
 	const char *body = (rd->flags & ROUTE_F_BODY) ? "{}" : NULL;
-	api_req_t req = { .method = method, .uri = uri, .authorization = auth_of(who),
-			  .if_match = (rd->flags & ROUTE_F_IF_MATCH) ? "\"1\"" : NULL,
-			  .content_type = body ? "application/json" : NULL, .body = body,
-			  .body_len = body ? strlen(body) : 0 };
+	api_req_t req = {.method = method,
+			 .uri = uri,
+			 .authorization = auth_of(who),
+			 .if_match = (rd->flags & ROUTE_F_IF_MATCH) ? "\"1\"" : NULL,
+			 .content_type = body ? "application/json" : NULL,
+			 .body = body,
+			 .body_len = body ? strlen(body) : 0};
 	return call_req(c->f, &req);
 }
 
@@ -151,13 +154,15 @@ static void test_authz_every_route_and_principal(void **state)
 		}
 		/* the table and the matrix agree on who the route is for */
 		if ((rd->perm == PERM_PUBLIC) != (row->want[WHO_NONE] == SERVED)) {
-			fprintf(stderr, "%s: public in one of table and matrix only\n", rd->pattern);
+			fprintf(stderr, "%s: public in one of table and matrix only\n",
+				rd->pattern);
 			bad++;
 		}
 		/* admin last: its writes may change the product */
 		for (int w = 0; w < WHO__COUNT; w++) {
 			const char *m = route_method_name(rd->method);
-			bad += !check_status(m, rd, (who_t)w, row->want[w], request(&c, m, rd, (who_t)w));
+			bad += !check_status(m, rd, (who_t)w, row->want[w],
+					     request(&c, m, rd, (who_t)w));
 			if (rd->method == ROUTE_M_GET)
 				bad += !check_status("HEAD", rd, (who_t)w, row->want[w],
 						     request(&c, "HEAD", rd, (who_t)w));
@@ -174,7 +179,8 @@ static void test_authz_every_route_and_principal(void **state)
 				 "{\"sku\":\"%s\",\"seller\":\"s1\",\"category\":\"home\","
 				 "\"title\":{\"en\":\"Mug\"},\"price\":{\"GBP\":250}}",
 				 sku);
-			assert_int_equal(call(c.f, "POST", "/api/v1/products", AUTH, NULL, doc), 201);
+			assert_int_equal(call(c.f, "POST", "/api/v1/products", AUTH, NULL, doc),
+					 201);
 			snprintf(c.id, sizeof(c.id), "%s",
 				 json_string_value(json_object_get(c.f->body, "id")));
 		}
@@ -189,7 +195,7 @@ static void test_authz_unrouted_methods_are_405_for_everyone(void **state)
 {
 	ctx_t c;
 	setup_product(&c, *state);
-	static const char *const methods[] = { "GET", "POST", "PATCH", "DELETE", "PUT" };
+	static const char *const methods[] = {"GET", "POST", "PATCH", "DELETE", "PUT"};
 	unsigned checked = 0;
 	for (size_t i = 0; i < route_table_len; i++) {
 		const route_def_t *rd = &route_table[i];
@@ -204,8 +210,8 @@ static void test_authz_unrouted_methods_are_405_for_everyone(void **state)
 			for (int w = 0; w < WHO__COUNT; w++) {
 				int got = request(&c, methods[k], rd, (who_t)w);
 				if (got != 405)
-					fprintf(stderr, "%s %s with %s: want 405, got %d\n", methods[k],
-						rd->pattern, who_name[w], got);
+					fprintf(stderr, "%s %s with %s: want 405, got %d\n",
+						methods[k], rd->pattern, who_name[w], got);
 				assert_int_equal(got, 405);
 				assert_true(has_header(c.f, "Allow: "));
 				checked++;
@@ -222,7 +228,8 @@ static void test_authz_matrix_rows_are_routes(void **state)
 	for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
 		bool found = false;
 		for (size_t j = 0; j < route_table_len; j++)
-			found |= strcmp(route_method_name(route_table[j].method), matrix[i].method) == 0 &&
+			found |= strcmp(route_method_name(route_table[j].method),
+					matrix[i].method) == 0 &&
 				 strcmp(route_table[j].pattern, matrix[i].pattern) == 0;
 		if (!found)
 			fprintf(stderr, "matrix row %s %s is no route\n", matrix[i].method,
@@ -234,11 +241,11 @@ static void test_authz_matrix_rows_are_routes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_authz_every_route_and_principal, api_fix_setup,
-						api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_authz_unrouted_methods_are_405_for_everyone,
-						api_fix_setup, api_fix_teardown),
-		cmocka_unit_test(test_authz_matrix_rows_are_routes),
+	    cmocka_unit_test_setup_teardown(test_authz_every_route_and_principal, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_authz_unrouted_methods_are_405_for_everyone,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test(test_authz_matrix_rows_are_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,7 +55,8 @@ static yaml_node_t *get(yaml_document_t *d, yaml_node_t *n, const char *key)
 {
 	if (n == NULL || n->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		const char *k = scalar(d, yaml_document_get_node(d, p->key));
 		if (k && strcmp(k, key) == 0)
 			return yaml_document_get_node(d, p->value);
@@ -116,7 +117,8 @@ static void test_openapi_documents_every_route(void **state)
 			       sec->data.sequence.items.top > sec->data.sequence.items.start;
 		if (secured != (rd->perm != PERM_PUBLIC)) {
 			fprintf(stderr, "%s %s: the route is %s, the document says %s\n", m,
-				rd->pattern, rd->perm == PERM_PUBLIC ? "public" : perm_name(rd->perm),
+				rd->pattern,
+				rd->perm == PERM_PUBLIC ? "public" : perm_name(rd->perm),
 				secured ? "it needs credentials" : "it is public");
 			bad++;
 		}
@@ -125,11 +127,12 @@ static void test_openapi_documents_every_route(void **state)
 		size_t nc = codes_of(rd, codes);
 		for (size_t k = 0; k < nc; k++)
 			if (get(&sp.doc, resp, codes[k]) == NULL) {
-				fprintf(stderr, "%s %s: the document lacks status %s\n", m, rd->pattern,
-					codes[k]);
+				fprintf(stderr, "%s %s: the document lacks status %s\n", m,
+					rd->pattern, codes[k]);
 				bad++;
 			}
-		if (rd->perm == PERM_PUBLIC && (get(&sp.doc, resp, "401") || get(&sp.doc, resp, "403"))) {
+		if (rd->perm == PERM_PUBLIC &&
+		    (get(&sp.doc, resp, "401") || get(&sp.doc, resp, "403"))) {
 			fprintf(stderr, "%s %s: public, but the document gives 401/403\n", m,
 				rd->pattern);
 			bad++;
@@ -142,16 +145,16 @@ static void test_openapi_documents_every_route(void **state)
 static void test_openapi_documents_only_routes(void **state)
 {
 	(void)state;
-	static const char *const methods[] = { "get", "put", "post", "delete", "options",
-					       "head", "patch", "trace" };
+	static const char *const methods[] = {"get",	 "put",	 "post",  "delete",
+					      "options", "head", "patch", "trace"};
 	spec_t sp;
 	spec_open(&sp);
 	yaml_node_t *paths = get(&sp.doc, yaml_document_get_root_node(&sp.doc), "paths");
 	assert_non_null(paths);
 	assert_int_equal(paths->type, YAML_MAPPING_NODE);
 	unsigned bad = 0, ops = 0;
-	for (yaml_node_pair_t *p = paths->data.mapping.pairs.start; p < paths->data.mapping.pairs.top;
-	     p++) {
+	for (yaml_node_pair_t *p = paths->data.mapping.pairs.start;
+	     p < paths->data.mapping.pairs.top; p++) {
 		const char *path = scalar(&sp.doc, yaml_document_get_node(&sp.doc, p->key));
 		yaml_node_t *item = yaml_document_get_node(&sp.doc, p->value);
 		assert_non_null(path);
@@ -167,8 +170,8 @@ static void test_openapi_documents_only_routes(void **state)
 					 strcmp(m, methods[k]) == 0;
 			}
 			if (!found) {
-				fprintf(stderr, SPEC " documents %s %s, which is no route\n", methods[k],
-					path);
+				fprintf(stderr, SPEC " documents %s %s, which is no route\n",
+					methods[k], path);
 				bad++;
 			}
 		}
@@ -181,8 +184,8 @@ static void test_openapi_documents_only_routes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_openapi_documents_every_route),
-		cmocka_unit_test(test_openapi_documents_only_routes),
+	    cmocka_unit_test(test_openapi_documents_every_route),
+	    cmocka_unit_test(test_openapi_documents_only_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 #include "common/error.h"
 #include "daemon/render.h"
 #include "common/problem.h"
-#include "fcgi/product.h"
+#include "domain/catalog/product.h"
 #include "model/model.h"
 
 static const char *valid_doc =

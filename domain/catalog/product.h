@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * fcgi/product.h - validation and normalisation of product documents.
+ * domain/catalog/product.h - the product kind (its table: product_kind).
  *
  * The stored document format is the one written down in shm/catalog.h:
  *   {"sku", "status", "seller", "category", "title": {locale: text},
  *    "description": {locale: text}, "price": {ISO 4217: minor units},
  *    "stock", "attributes": {...}}
- * product_validate() checks a JSON value against it, collects every field
- * error into a problem (422, type .../validation) and returns a new,
- * normalised document: keys in canonical order, text NFC-normalised, unknown
- * and read-only fields refused, defaults applied (full documents only).
- * The same code validates API writes and `soukctl import`.
+ * product_validate() is model_validate() over product_kind: it checks a
+ * JSON value against the table, collects every field error into a problem
+ * (422, type .../validation) and returns a new, normalised document: keys
+ * in table order, text NFC-normalised, unknown and read-only fields
+ * refused, defaults applied (full documents only). The same code validates
+ * API writes and `soukctl import`.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "common/problem.h"
+#include "model/model.h"
 
 /* Bounds (documented in docs/openapi.yaml). */
 #define PRODUCT_SKU_MAX 64
@@ -52,6 +54,8 @@
 #define PRODUCT_RENDER_LOCALES 63
 #define PRODUCT_RENDERED_MAX (16u << 20)
 #define PRODUCT_RENDER_EXTRA 256 /* id, version, seq, updated_at, locale, keys */
+
+extern const model_kind_t product_kind;
 
 /* Validate `in`. partial: a fragment (every field optional, no defaults).
  * Returns 0 and a new reference in *normalized, or SOUK_EINVAL with the

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* domain/catalog/product.c - the product kind: its field table, keys and
+ * limits. Validation, keys and the REST handlers are the generic ones that
+ * walk this table (model/). */
+#include "domain/catalog/product.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "model/model.h"
+
+bool product_name_valid(const char *s, size_t len, size_t max)
+{
+	return model_name_valid(s, len, max, false);
+}
+
+bool product_sku_valid(const char *s, size_t len)
+{
+	return model_name_valid(s, len, PRODUCT_SKU_MAX, true);
+}
+
+/* The longest string of a locale map, as dumped (0 when there is none). */
+static size_t longest_text(const json_t *map)
+{
+	const char *k;
+	json_t *t;
+	size_t max = 0;
+	json_object_foreach((json_t *)map, k, t)
+	{
+		size_t n = model_dumped_len(t);
+		max = n > max ? n : max;
+	}
+	return max;
+}
+
+/* Hold doc to what the publisher renders (product.h): its locales and the
+ * size of its renderings (the stored size is checked against doc_max
+ * before). A field error names the field that adds the most (the locale
+ * maps for too many locales). */
+static void check_limits(const model_kind_t *k, const json_t *doc, problem_t *err)
+{
+	const char *key, *big;
+	json_t *val;
+	char msg[160];
+	size_t doc_len = model_doc_size(doc, &big);
+	const json_t *title = json_object_get(doc, "title");
+	const json_t *desc = json_object_get(doc, "description");
+	size_t nloc = json_object_size(title);
+	json_object_foreach((json_t *)desc, key, val) nloc += json_object_get(title, key) == NULL;
+	if (nloc > PRODUCT_RENDER_LOCALES) {
+		snprintf(msg, sizeof(msg),
+			 "title and description have %zu locales together (at most %u)", nloc,
+			 PRODUCT_RENDER_LOCALES);
+		problem_field(err, json_object_size(desc) ? "description" : "title", "%s", msg);
+		return;
+	}
+	if (big == NULL)
+		return;
+	/* every locale's rendering, plus the default locale's */
+	size_t one = doc_len + PRODUCT_RENDER_EXTRA + longest_text(title) + longest_text(desc);
+	size_t all = (nloc + 1) * one;
+	if (all > PRODUCT_RENDERED_MAX) {
+		snprintf(msg, sizeof(msg),
+			 "makes the product render to %zu bytes in %zu locales (at most %u); "
+			 "shorten it or use fewer locales",
+			 all, nloc + 1, PRODUCT_RENDERED_MAX);
+		problem_field(err, big, "%s", msg);
+	}
+}
+
+static const char *const product_statuses[] = {"active", "draft", "archived", NULL};
+
+/* in the order of the stored document (shm/catalog.h) */
+static const model_field_t product_fields[] = {
+    {.name = "sku",
+     .type = MODEL_NAME,
+     .flags = MODEL_F_REQUIRED | MODEL_F_INNER_SPACE,
+     .max = PRODUCT_SKU_MAX,
+     .help = "stock keeping unit, unique among live products"},
+    {.name = "status",
+     .type = MODEL_ENUM,
+     .values = product_statuses,
+     .def = "\"active\"",
+     .help = "draft products are hidden from public reads"},
+    {.name = "seller", .type = MODEL_NAME, .flags = MODEL_F_REQUIRED, .max = PRODUCT_NAME_MAX},
+    {.name = "category", .type = MODEL_NAME, .flags = MODEL_F_REQUIRED, .max = PRODUCT_NAME_MAX},
+    {.name = "title",
+     .type = MODEL_LOCALE_MAP,
+     .flags = MODEL_F_REQUIRED,
+     .max = PRODUCT_TITLE_MAX,
+     .max_items = PRODUCT_LOCALES_MAX},
+    {.name = "description",
+     .type = MODEL_LOCALE_MAP,
+     .flags = MODEL_F_REMOVABLE | MODEL_F_MULTILINE | MODEL_F_EMPTY_OK,
+     .max = PRODUCT_DESCRIPTION_MAX,
+     .max_items = PRODUCT_LOCALES_MAX},
+    {.name = "price",
+     .type = MODEL_PRICE_MAP,
+     .flags = MODEL_F_REQUIRED,
+     .min = 0,
+     .max = PRODUCT_PRICE_MAX,
+     .max_items = PRODUCT_CURRENCIES_MAX},
+    {.name = "stock", .type = MODEL_INTEGER, .min = 0, .max = PRODUCT_STOCK_MAX, .def = "0"},
+    {.name = "attributes",
+     .type = MODEL_MAP,
+     .flags = MODEL_F_REMOVABLE,
+     .max = PRODUCT_ATTR_STRING_MAX,
+     .max_items = PRODUCT_ATTRS_MAX,
+     .max_key = PRODUCT_ATTR_KEY_MAX},
+    /* what reads render around the document */
+    {.name = "locale", .type = MODEL_TEXT, .flags = MODEL_F_READONLY},
+    {.name = "titles", .type = MODEL_LOCALE_MAP, .flags = MODEL_F_READONLY},
+    {.name = "descriptions", .type = MODEL_LOCALE_MAP, .flags = MODEL_F_READONLY},
+};
+
+static const model_key_t product_keys[] = {
+    {.name = "sku", .field = "sku", .flags = MODEL_KEY_UNIQUE | MODEL_KEY_LOOKUP},
+    {.name = "seller", .field = "seller", .flags = 0},
+    {.name = "category", .field = "category", .flags = 0},
+};
+
+const model_kind_t product_kind = {
+    .magic = MODEL_MAGIC,
+    .name = "product",
+    .plural = "products",
+    .title = "Product",
+    .fields = product_fields,
+    .nfields = sizeof(product_fields) / sizeof(product_fields[0]),
+    .keys = product_keys,
+    .nkeys = sizeof(product_keys) / sizeof(product_keys[0]),
+    .doc_max = PRODUCT_DOC_MAX,
+    .perm_read = PERM_CATALOG_READ,
+    .perm_write = PERM_CATALOG_WRITE,
+    .perm_history = PERM_CATALOG_HISTORY,
+    .flags = MODEL_K_PUBLIC_READ | MODEL_K_STATUS,
+    .check = check_limits,
+};
+
+int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)
+{
+	return model_validate(&product_kind, NULL, in, partial, normalized, err);
+}
