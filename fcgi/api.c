@@ -1184,19 +1184,15 @@ static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp, uin
 	return 1;
 }
 
-/* validated document -> serialized doc + sku key */
+/* validated document -> serialized doc + the keys it holds */
 typedef struct {
 	char *doc;
-	char key[PRODUCT_SKU_MAX + 5];
-	size_t key_len;
-	const char *keys[1];
-	size_t key_lens[1];
+	model_keys_t keys;
 } prepared_t;
 
 static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, json_t *norm,
 		    prepared_t *out)
 {
-	const char *sku = json_string_value(json_object_get(norm, "sku"));
 	const char *status = json_string_value(json_object_get(norm, "status"));
 	if (status != NULL && strcmp(status, "archived") == 0) {
 		problem_t p;
@@ -1205,9 +1201,13 @@ static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, js
 		resp_problem(th, req, resp, &p);
 		return false;
 	}
+	int rc = model_keys(&product_kind, norm, &out->keys);
+	if (rc != 0) {
+		internal(th, req, resp, rc);
+		return false;
+	}
 	char *s = json_dumps(norm, JSON_COMPACT);
-	if (s == NULL || sku == NULL) {
-		free(s);
+	if (s == NULL) {
 		internal(th, req, resp, SOUK_ENOMEM);
 		return false;
 	}
@@ -1217,12 +1217,6 @@ static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, js
 		internal(th, req, resp, SOUK_ENOMEM);
 		return false;
 	}
-	size_t n = strlen(sku);
-	memcpy(out->key, "sku", 4); /* "sku\0<sku>" */
-	memcpy(out->key + 4, sku, n);
-	out->key_len = 4 + n;
-	out->keys[0] = out->key;
-	out->key_lens[0] = out->key_len;
 	return true;
 }
 
@@ -1252,9 +1246,9 @@ static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 	m->doc = pr->doc;
 	m->doc_len = strlen(pr->doc);
 	m->doc_is_json_object = true; /* json_dumps of a validated object */
-	m->keys = pr->keys;
-	m->key_lens = pr->key_lens;
-	m->nkeys = 1;
+	m->keys = pr->keys.unique;
+	m->key_lens = pr->keys.unique_len;
+	m->nkeys = pr->keys.nunique;
 	return true;
 }
 

@@ -172,6 +172,57 @@ static void test_model_validate_names_every_bad_field(void **state)
 	assert_true(has_error(&p, "tags"));
 }
 
+/* Every registered kind's table is sound, and names and plurals find it. */
+static void test_model_kinds_are_sound(void **state)
+{
+	(void)state;
+	char why[200];
+	assert_true(model_nkinds > 0);
+	for (size_t i = 0; i < model_nkinds; i++) {
+		const model_kind_t *k = model_kinds[i];
+		if (model_kind_check(k, why, sizeof(why)) != 0)
+			fail_msg("%s", why);
+		assert_ptr_equal(model_kind_find(k->name), k);
+		assert_ptr_equal(model_kind_by_plural(k->plural, strlen(k->plural)), k);
+	}
+	assert_int_equal(model_kind_check(&t_kind, why, sizeof(why)), 0);
+	assert_null(model_kind_find("no_such_kind"));
+	/* a broken table is refused with the reason */
+	model_kind_t bad = t_kind;
+	bad.perm_write = PERM_UNSET;
+	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+	assert_non_null(strstr(why, "permission"));
+	static const model_key_t badkey[] = {{.name = "x", .field = "address"}};
+	bad = t_kind;
+	bad.keys = badkey;
+	bad.nkeys = 1;
+	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+}
+
+/* A product holds its sku as a unique key and seller and category as
+ * secondary keys, each encoded name \0 value. */
+static void test_model_keys_of_a_product(void **state)
+{
+	(void)state;
+	const model_kind_t *k = model_kind_find("product");
+	assert_non_null(k);
+	json_error_t e;
+	json_t *doc =
+	    json_loads("{\"sku\":\"A 1\",\"seller\":\"s1\",\"category\":\"home\"}", 0, &e);
+	model_keys_t keys;
+	assert_int_equal(model_keys(k, doc, &keys), 0);
+	assert_int_equal(keys.nunique, 1);
+	assert_int_equal(keys.unique_len[0], 7);
+	assert_memory_equal(keys.unique[0], "sku\0A 1", 7);
+	assert_int_equal(keys.nindex, 2);
+	assert_memory_equal(keys.index[0], "seller\0s1", 9);
+	assert_memory_equal(keys.index[1], "category\0home", 13);
+	json_object_del(doc, "seller");
+	assert_int_equal(model_keys(k, doc, &keys), 0);
+	assert_int_equal(keys.nindex, 1);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +230,8 @@ int main(void)
 	    cmocka_unit_test(test_perm_allowed_denies_by_default),
 	    cmocka_unit_test(test_model_validate_normalises_every_type),
 	    cmocka_unit_test(test_model_validate_names_every_bad_field),
+	    cmocka_unit_test(test_model_kinds_are_sound),
+	    cmocka_unit_test(test_model_keys_of_a_product),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

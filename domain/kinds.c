@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* domain/kinds.c - every kind the mall knows (model/model.h). A new kind is
+ * its table in its domain and one line here. */
+#include "domain/catalog/product.h"
+#include "model/model.h"
+
+const model_kind_t *const model_kinds[] = {
+    &product_kind,
+};
+const size_t model_nkinds = sizeof(model_kinds) / sizeof(model_kinds[0]);

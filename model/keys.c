@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* model/keys.c - the unique and secondary keys a document holds, from its
+ * kind's key table, and the kind registry lookups. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "model/model.h"
+#include "store/store.h"
+
+int model_key_encode(const char *name, const char *value, size_t value_len, char *buf, size_t cap)
+{
+	size_t n = strlen(name);
+	if (n + 1 + value_len > cap || n + 1 + value_len > STORE_KEY_MAX)
+		return SOUK_ETOOBIG;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	memcpy(buf + n + 1, value, value_len);
+	return (int)(n + 1 + value_len);
+}
+
+int model_keys(const model_kind_t *k, const json_t *doc, model_keys_t *out)
+{
+	out->nunique = out->nindex = 0;
+	if (k->nkeys > MODEL_KEYS_MAX)
+		return SOUK_EINVAL;
+	for (size_t i = 0; i < k->nkeys; i++) {
+		const model_key_t *key = &k->keys[i];
+		const json_t *v = json_object_get(doc, key->field);
+		char num[24];
+		const char *val;
+		size_t len;
+		if (json_is_string(v)) {
+			val = json_string_value(v);
+			len = json_string_length(v);
+		} else if (json_is_integer(v)) {
+			snprintf(num, sizeof(num), "%" PRId64, (int64_t)json_integer_value(v));
+			val = num;
+			len = strlen(num);
+		} else if (json_is_boolean(v)) {
+			val = json_is_true(v) ? "true" : "false";
+			len = strlen(val);
+		} else {
+			continue; /* absent (or not a key type): no such key */
+		}
+		char *buf = out->buf[i];
+		int n = model_key_encode(key->name, val, len, buf, sizeof(out->buf[i]));
+		if (n < 0)
+			return n;
+		if (key->flags & MODEL_KEY_UNIQUE) {
+			out->unique[out->nunique] = buf;
+			out->unique_len[out->nunique++] = (size_t)n;
+		} else {
+			out->index[out->nindex] = buf;
+			out->index_len[out->nindex++] = (size_t)n;
+		}
+	}
+	return 0;
+}
+
+const model_kind_t *model_kind_find(const char *name)
+{
+	for (size_t i = 0; name != NULL && i < model_nkinds; i++)
+		if (strcmp(model_kinds[i]->name, name) == 0)
+			return model_kinds[i];
+	return NULL;
+}
+
+const model_kind_t *model_kind_by_plural(const char *plural, size_t len)
+{
+	for (size_t i = 0; i < model_nkinds; i++)
+		if (strlen(model_kinds[i]->plural) == len &&
+		    memcmp(model_kinds[i]->plural, plural, len) == 0)
+			return model_kinds[i];
+	return NULL;
+}
+
+static bool ident_ok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static int why(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int why(char *out, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	return SOUK_EINVAL;
+}
+
+static int fields_check(const char *kind, const model_field_t *fields, size_t n, char *w, size_t wl)
+{
+	for (size_t i = 0; i < n; i++) {
+		const model_field_t *f = &fields[i];
+		if (f->name == NULL || *f->name == '\0')
+			return why(w, wl, "%s: a field has no name%s", kind, "");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(fields[j].name, f->name) == 0)
+				return why(w, wl, "%s: field %s is declared twice", kind, f->name);
+		if (f->min > f->max && f->type == MODEL_INTEGER)
+			return why(w, wl, "%s: field %s has min above max", kind, f->name);
+		if (f->type == MODEL_ENUM && (f->values == NULL || f->values[0] == NULL))
+			return why(w, wl, "%s: enum field %s has no values", kind, f->name);
+		if (f->type == MODEL_NAME && f->max <= 0)
+			return why(w, wl, "%s: name field %s has no maximum length", kind, f->name);
+		if (f->type == MODEL_LIST && f->item == NULL)
+			return why(w, wl, "%s: list field %s has no item type", kind, f->name);
+		if ((f->type == MODEL_LOCALE_MAP || f->type == MODEL_PRICE_MAP ||
+		     f->type == MODEL_MAP || f->type == MODEL_LIST) &&
+		    f->max_items == 0 && !(f->flags & MODEL_F_READONLY))
+			return why(w, wl, "%s: field %s has no max_items", kind, f->name);
+		if (f->type == MODEL_REF && f->ref == NULL)
+			return why(w, wl, "%s: reference field %s names no kind", kind, f->name);
+		if ((f->flags & MODEL_F_REQUIRED) && f->def != NULL)
+			return why(w, wl, "%s: field %s is required and has a default", kind,
+				   f->name);
+		if (f->def != NULL) {
+			json_error_t e;
+			json_t *d = json_loads(f->def, JSON_DECODE_ANY, &e);
+			json_decref(d);
+			if (d == NULL)
+				return why(w, wl, "%s: the default of field %s is not JSON", kind,
+					   f->name);
+		}
+		if (f->type == MODEL_OBJECT) {
+			int rc = fields_check(kind, f->fields, f->nfields, w, wl);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int model_kind_check(const model_kind_t *k, char *w, size_t wl)
+{
+	if (k->magic != MODEL_MAGIC)
+		return why(w, wl, "a kind table has a bad magic%s%s", "", "");
+	if (!ident_ok(k->name, STORE_KIND_MAX) || !ident_ok(k->plural, 64))
+		return why(w, wl, "kind %s: name and plural must be [a-z0-9_]%s",
+			   k->name ? k->name : "?", "");
+	if (k->perm_read == PERM_UNSET || k->perm_write == PERM_UNSET ||
+	    k->perm_history == PERM_UNSET)
+		return why(w, wl, "kind %s: read, write and history need a permission%s", k->name,
+			   "");
+	if (k->doc_max == 0 || k->doc_max > STORE_DOC_MAX)
+		return why(w, wl, "kind %s: doc_max must be 1..STORE_DOC_MAX%s", k->name, "");
+	if (k->nkeys > MODEL_KEYS_MAX)
+		return why(w, wl, "kind %s: too many keys%s", k->name, "");
+	int rc = fields_check(k->name, k->fields, k->nfields, w, wl);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < k->nkeys; i++) {
+		const model_field_t *f = NULL;
+		for (size_t j = 0; j < k->nfields; j++)
+			if (strcmp(k->fields[j].name, k->keys[i].field) == 0)
+				f = &k->fields[j];
+		if (f == NULL)
+			return why(w, wl, "kind %s: key %s names no field", k->name,
+				   k->keys[i].name);
+		if (f->type != MODEL_NAME && f->type != MODEL_TEXT && f->type != MODEL_ENUM &&
+		    f->type != MODEL_REF && f->type != MODEL_INTEGER && f->type != MODEL_BOOL)
+			return why(w, wl, "kind %s: key %s is on a field that is no scalar",
+				   k->name, k->keys[i].name);
+	}
+	return 0;
+}
