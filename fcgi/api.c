@@ -27,7 +27,6 @@
 #include "model/model.h"
 #include "shm/catalog.h"
 
-#define API_KIND	 "product"
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX	 200
 #define API_REASON_MAX	 255 /* bytes of X-Souk-Reason (store_rec_t.reason) */
@@ -605,12 +604,13 @@ static bool reason_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	return false;
 }
 
-/* The product id in the route; false once a 404 problem is sent. */
+/* The entity id in the route; false once a 404 problem is sent. */
 static bool route_product_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			     const route_t *rt, store_id_t *id)
 {
 	if (store_id_parse(rt->product_id, id) != 0) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
+		     rt->kind ? rt->kind->name : "resource");
 		return false;
 	}
 	return true;
@@ -937,11 +937,11 @@ static bool record_body(api_thread_t *th, api_resp_t *resp, const store_id_t *id
 }
 
 static void respond_record(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			   const store_id_t *id, uint64_t version, int status)
+			   const model_kind_t *k, const store_id_t *id, uint64_t version, int status)
 {
 	store_rec_t rec;
 	memset(&rec, 0, sizeof(rec));
-	int rc = store_get_version(th->api->store, API_KIND, id, version, &rec);
+	int rc = store_get_version(th->api->store, k->name, id, version, &rec);
 	if (rc != 0) {
 		internal(th, req, resp, rc);
 		return;
@@ -959,10 +959,10 @@ static void respond_record(api_thread_t *th, const api_req_t *req, api_resp_t *r
 /* The version m just wrote from doc, answered without reading it back; a
  * replayed Idempotency-Key answers with the version it wrote then. */
 static void respond_written(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			    const store_mut_t *m, const char *doc, int status)
+			    const model_kind_t *k, const store_mut_t *m, const char *doc, int status)
 {
 	if (m->replayed) {
-		respond_record(th, req, resp, &m->id, m->version, status);
+		respond_record(th, req, resp, k, &m->id, m->version, status);
 		return;
 	}
 	if (!record_body(th, resp, &m->id, m->version, m->seq, m->time_ms, false, doc,
@@ -1023,9 +1023,10 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 		return;
 	}
 	memset(&rec, 0, sizeof(rec));
-	rc = store_get(th->api->store, API_KIND, &id, &rec);
+	rc = store_get(th->api->store, rt->kind->name, &id, &rec);
 	if (rc == SOUK_ENOENT) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
+		     rt->kind->name);
 		return;
 	}
 	if (rc != 0) {
@@ -1038,7 +1039,7 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 	sbuf_adds(&b, "{\"items\":[");
 	for (uint64_t k = 0; k < limit && v >= 1; k++, v--) {
 		memset(&rec, 0, sizeof(rec));
-		rc = store_get_version(th->api->store, API_KIND, &id, v, &rec);
+		rc = store_get_version(th->api->store, rt->kind->name, &id, v, &rec);
 		if (rc == 0)
 			rc = hist_add(&b, &rec, k == 0);
 		store_rec_deinit(&rec);
@@ -1101,7 +1102,8 @@ static void idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 }
 
 /* Submit one mutation; maps store results to problems. true when committed. */
-static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, store_mut_t *m)
+static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		   const model_kind_t *k, store_mut_t *m)
 {
 	int rc = commit_submit(th->api->commit, m);
 	if (rc != 0) {
@@ -1120,15 +1122,15 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
 		return true;
 	case SOUK_ECONFLICT:
 		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
-		     "the product changed since the version in If-Match; read it again");
+		     "the %s changed since the version in If-Match; read it again", k->name);
 		return false;
 	case SOUK_EEXIST:
-		fail(th, req, resp, 409, PROBLEM_CONFLICT, "Conflict",
-		     "another product already uses this sku");
+		fail(th, req, resp, 409, PROBLEM_CONFLICT, "Conflict", "another %s already uses this %s",
+		     k->name, k->nkeys > 0 ? k->keys[0].name : "key");
 		return false;
 	case SOUK_ENOENT:
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found",
-		     "no such product (or version)");
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s (or version)",
+		     k->name);
 		return false;
 	case SOUK_EINVAL:
 	case SOUK_ETOOBIG:
@@ -1140,8 +1142,6 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
 	}
 }
 
-/* What the request is, for a replay to be compared with (its body as sent). */
-#define API_IDEM_ROUTE "/api/v1/products"
 
 /*
  * The Idempotency-Key of a create, checked before the body is read, so that
@@ -1152,25 +1152,27 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, sto
  * the key came with another body). Keys are scoped by the principal (the
  * admin bearer's actor).
  */
-static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp, uint8_t fp[32],
-		   store_mut_t *m)
+static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		   const model_kind_t *k, uint8_t fp[32], store_mut_t *m)
 {
-	const char *k = req->idem_key;
+	char route[80]; /* what a replay is compared with: the route and its body as sent */
+	const char *key = req->idem_key;
 	store_idem_t r;
-	if (k == NULL)
+	if (key == NULL)
 		return 0;
-	size_t n = strlen(k);
+	size_t n = strlen(key);
 	bool ok = n > 0 && n <= STORE_IDEM_MAX;
 	for (size_t i = 0; ok && i < n; i++)
-		ok = (unsigned char)k[i] >= 0x21 && (unsigned char)k[i] < 0x7f;
+		ok = (unsigned char)key[i] >= 0x21 && (unsigned char)key[i] < 0x7f;
 	if (!ok) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "Idempotency-Key must be 1 to 255 visible ASCII characters");
 		return -1;
 	}
-	int rc = store_idem_fingerprint("POST", API_IDEM_ROUTE, req->body, req->body_len, fp);
+	snprintf(route, sizeof(route), "/api/v1/%s", k->plural);
+	int rc = store_idem_fingerprint("POST", route, req->body, req->body_len, fp);
 	if (rc == 0)
-		rc = store_idem_get(th->api->store, API_KIND, th->principal.id, k, n, fp, &r);
+		rc = store_idem_get(th->api->store, k->name, th->principal.id, key, n, fp, &r);
 	if (rc == SOUK_ENOENT)
 		return 0;
 	if (rc == SOUK_EREUSED)
@@ -1190,18 +1192,18 @@ typedef struct {
 	model_keys_t keys;
 } prepared_t;
 
-static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, json_t *norm,
-		    prepared_t *out)
+static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		    const model_kind_t *k, json_t *norm, prepared_t *out)
 {
 	const char *status = json_string_value(json_object_get(norm, "status"));
-	if (status != NULL && strcmp(status, "archived") == 0) {
+	if ((k->flags & MODEL_K_STATUS) && status != NULL && strcmp(status, "archived") == 0) {
 		problem_t p;
 		problem_init(&p);
-		problem_field(&p, "status", "use DELETE to archive a product");
+		problem_field(&p, "status", "use DELETE to archive a %s", k->name);
 		resp_problem(th, req, resp, &p);
 		return false;
 	}
-	int rc = model_keys(&product_kind, norm, &out->keys);
+	int rc = model_keys(k, norm, &out->keys);
 	if (rc != 0) {
 		internal(th, req, resp, rc);
 		return false;
@@ -1220,29 +1222,31 @@ static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp, js
 	return true;
 }
 
-static void mut_init(const api_thread_t *th, const api_req_t *req, store_mut_t *m, store_op_t op)
+static void mut_init(const api_thread_t *th, const api_req_t *req, const model_kind_t *k,
+		     store_mut_t *m, store_op_t op)
 {
 	memset(m, 0, sizeof(*m));
 	m->op = op;
-	m->kind = API_KIND;
+	m->kind = k->name;
 	m->actor = th->principal.id;
 	m->reason = req->reason;
 }
 
-/* doc validated as a whole product into *norm, prepared into pr, and the store
- * mutation op of it in m; false once a problem has been sent. */
-static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const json_t *doc,
-			store_op_t op, json_t **norm, prepared_t *pr, store_mut_t *m)
+/* doc validated as a whole document of kind k into *norm, prepared into pr,
+ * and the store mutation op of it in m; false once a problem has been sent. */
+static bool entity_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		       const model_kind_t *k, const json_t *doc, store_op_t op, json_t **norm,
+		       prepared_t *pr, store_mut_t *m)
 {
 	problem_t p;
 	problem_init(&p);
-	if (product_validate(doc, false, norm, &p) != 0) {
+	if (model_validate(k, NULL, doc, false, norm, &p) != 0) {
 		resp_problem(th, req, resp, &p);
 		return false;
 	}
-	if (!prepare(th, req, resp, *norm, pr))
+	if (!prepare(th, req, resp, k, *norm, pr))
 		return false;
-	mut_init(th, req, m, op);
+	mut_init(th, req, k, m, op);
 	m->doc = pr->doc;
 	m->doc_len = strlen(pr->doc);
 	m->doc_is_json_object = true; /* json_dumps of a validated object */
@@ -1252,13 +1256,14 @@ static bool product_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 	return true;
 }
 
-static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
 {
+	const model_kind_t *k = rt->kind;
 	json_t *in = NULL, *norm = NULL;
 	prepared_t pr = {.doc = NULL};
 	store_mut_t m;
 	uint8_t fp[32];
-	int idem = idem_ok(th, req, resp, fp, &m);
+	int idem = idem_ok(th, req, resp, k, fp, &m);
 	if (idem < 0)
 		return;
 	if (idem == 1) { /* a retry of a recorded create: its first answer */
@@ -1267,19 +1272,19 @@ static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	} else {
 		if ((in = read_body(th, req, resp)) == NULL)
 			return;
-		if (!product_mut(th, req, resp, in, STORE_OP_CREATE, &norm, &pr, &m))
+		if (!entity_mut(th, req, resp, k, in, STORE_OP_CREATE, &norm, &pr, &m))
 			goto out;
 		m.idem_key = req->idem_key;
 		m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
 		m.idem_fp = req->idem_key ? fp : NULL;
-		if (!submit(th, req, resp, &m))
+		if (!submit(th, req, resp, k, &m))
 			goto out;
 	}
 	char hex[33];
 	store_id_hex(&m.id, hex);
-	resp_header(th, resp, "Location", "/api/v1/products/%s", hex);
+	resp_header(th, resp, "Location", "/api/v1/%s/%s", k->plural, hex);
 	resp_header_u64(resp, "ETag", m.version, true);
-	respond_written(th, req, resp, &m, pr.doc, 201);
+	respond_written(th, req, resp, k, &m, pr.doc, 201);
 out:
 	json_decref(norm);
 	json_decref(in);
@@ -1291,10 +1296,11 @@ static bool current(api_thread_t *th, const api_req_t *req, api_resp_t *resp, co
 	memset(rec, 0, sizeof(*rec));
 	if (!route_product_id(th, req, resp, rt, id))
 		return false;
-	int rc = store_get(th->api->store, API_KIND, id, rec);
+	int rc = store_get(th->api->store, rt->kind->name, id, rec);
 	if (rc == SOUK_ENOENT || (rc == 0 && rec->archived)) {
 		store_rec_deinit(rec);
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
+		     rt->kind->name);
 		return false;
 	}
 	if (rc != 0) {
@@ -1321,7 +1327,8 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	if (rec.version != want) {
 		resp_header_u64(resp, "ETag", rec.version, true);
 		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
-		     "the product is at version %" PRIu64 ", not %" PRIu64, rec.version, want);
+		     "the %s is at version %" PRIu64 ", not %" PRIu64, rt->kind->name, rec.version,
+		     want);
 		store_rec_deinit(&rec);
 		goto out;
 	}
@@ -1332,14 +1339,14 @@ static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		internal(th, req, resp, SOUK_ECORRUPT);
 		goto out;
 	}
-	if (!product_mut(th, req, resp, merged, STORE_OP_UPDATE, &norm, &pr, &m))
+	if (!entity_mut(th, req, resp, rt->kind, merged, STORE_OP_UPDATE, &norm, &pr, &m))
 		goto out;
 	m.id = id;
 	m.expect_version = want;
-	if (!submit(th, req, resp, &m))
+	if (!submit(th, req, resp, rt->kind, &m))
 		goto out;
 	resp_header_u64(resp, "ETag", m.version, true);
-	respond_written(th, req, resp, &m, pr.doc, 200);
+	respond_written(th, req, resp, rt->kind, &m, pr.doc, 200);
 out:
 	json_decref(norm);
 	json_decref(merged);
@@ -1356,10 +1363,10 @@ static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		return;
 	if (!route_product_id(th, req, resp, rt, &id))
 		return;
-	mut_init(th, req, &m, STORE_OP_DELETE);
+	mut_init(th, req, rt->kind, &m, STORE_OP_DELETE);
 	m.id = id;
 	m.expect_version = want;
-	if (!submit(th, req, resp, &m))
+	if (!submit(th, req, resp, rt->kind, &m))
 		return;
 	resp->status = 204;
 }
@@ -1386,15 +1393,15 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 		json_decref(in);
 		return;
 	}
-	mut_init(th, req, &m, STORE_OP_REVERT);
+	mut_init(th, req, rt->kind, &m, STORE_OP_REVERT);
 	m.id = id;
 	m.expect_version = want;
 	m.revert_to = (uint64_t)json_integer_value(v);
 	json_decref(in);
-	if (!submit(th, req, resp, &m))
+	if (!submit(th, req, resp, rt->kind, &m))
 		return;
 	resp_header_u64(resp, "ETag", m.version, true);
-	respond_record(th, req, resp, &m.id, m.version, 200);
+	respond_record(th, req, resp, rt->kind, &m.id, m.version, 200);
 }
 
 /* ---- health and metrics -------------------------------------------------- */
@@ -1547,7 +1554,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	case ROUTE_PRODUCT_BY_SKU: h_get(th, req, resp, &rt, query, query_len); break;
 	case ROUTE_PRODUCT_LIST: h_list(th, req, resp, query, query_len); break;
 	case ROUTE_PRODUCT_HISTORY: h_history(th, req, resp, &rt, query, query_len); break;
-	case ROUTE_PRODUCT_CREATE: h_create(th, req, resp); break;
+	case ROUTE_PRODUCT_CREATE: h_create(th, req, resp, &rt); break;
 	case ROUTE_PRODUCT_UPDATE: h_update(th, req, resp, &rt); break;
 	case ROUTE_PRODUCT_DELETE: h_delete(th, req, resp, &rt); break;
 	case ROUTE_PRODUCT_REVERT: h_revert(th, req, resp, &rt); break;

@@ -204,6 +204,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 			out->id = d->id;
 			out->status = 0;
 			out->perm = d->perm;
+			out->kind = d->kind;
 			out->write = (d->flags & ROUTE_F_WRITE) != 0;
 			return;
 		}

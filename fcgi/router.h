@@ -47,6 +47,7 @@ typedef struct {
 	bool head;           /* HEAD request (send no body) */
 	bool write;          /* mutating route (body, X-Souk-Reason checked) */
 	perm_id_t perm;      /* permission the route needs (PERM_PUBLIC: anyone) */
+	const struct model_kind *kind; /* the kind the route serves, NULL for none */
 	char product_id[33]; /* lowercase hex, for {id} routes */
 	char sku[ROUTE_SKU_MAX + 1];
 	size_t sku_len;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fcgi/routes.h"
 
+#include "domain/catalog/product.h"
+
 /* A route row; a PERM_UNSET permission fails the build. */
 #define ROUTE(id_, method_, pattern_, perm_, flags_, kind_, name_)                          \
 	{                                                                                   \
@@ -17,22 +19,22 @@
 #define W (ROUTE_F_WRITE | ROUTE_F_BODY)
 
 const route_def_t route_table[] = {
-	ROUTE(ROUTE_PRODUCT_LIST, ROUTE_M_GET, P, PERM_PUBLIC, ROUTE_F_CACHE, "product",
+	ROUTE(ROUTE_PRODUCT_LIST, ROUTE_M_GET, P, PERM_PUBLIC, ROUTE_F_CACHE, &product_kind,
 	      "product_list"),
 	ROUTE(ROUTE_PRODUCT_CREATE, ROUTE_M_POST, P, PERM_CATALOG_WRITE, W | ROUTE_F_IDEM,
-	      "product", "product_create"),
+	      &product_kind, "product_create"),
 	ROUTE(ROUTE_PRODUCT_BY_SKU, ROUTE_M_GET, P "/by-sku/{sku}", PERM_PUBLIC, ROUTE_F_CACHE,
-	      "product", "product_by_sku"),
-	ROUTE(ROUTE_PRODUCT_GET, ROUTE_M_GET, P "/{id}", PERM_PUBLIC, ROUTE_F_CACHE, "product",
+	      &product_kind, "product_by_sku"),
+	ROUTE(ROUTE_PRODUCT_GET, ROUTE_M_GET, P "/{id}", PERM_PUBLIC, ROUTE_F_CACHE, &product_kind,
 	      "product_get"),
 	ROUTE(ROUTE_PRODUCT_UPDATE, ROUTE_M_PATCH, P "/{id}", PERM_CATALOG_WRITE,
-	      W | ROUTE_F_IF_MATCH, "product", "product_update"),
+	      W | ROUTE_F_IF_MATCH, &product_kind, "product_update"),
 	ROUTE(ROUTE_PRODUCT_DELETE, ROUTE_M_DELETE, P "/{id}", PERM_CATALOG_WRITE,
-	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, "product", "product_delete"),
+	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &product_kind, "product_delete"),
 	ROUTE(ROUTE_PRODUCT_HISTORY, ROUTE_M_GET, P "/{id}/history", PERM_CATALOG_HISTORY, 0,
-	      "product", "product_history"),
+	      &product_kind, "product_history"),
 	ROUTE(ROUTE_PRODUCT_REVERT, ROUTE_M_POST, P "/{id}/revert", PERM_CATALOG_WRITE,
-	      W | ROUTE_F_IF_MATCH, "product", "product_revert"),
+	      W | ROUTE_F_IF_MATCH, &product_kind, "product_revert"),
 	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz"),
 	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics"),
 };

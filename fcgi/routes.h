@@ -40,7 +40,7 @@ typedef struct {
 	const char *pattern; /* "/api/v1/products/{id}/history" */
 	perm_id_t perm;
 	unsigned flags;      /* ROUTE_F_* */
-	const char *kind;    /* entity kind served, NULL for operational routes */
+	const struct model_kind *kind; /* entity kind served, NULL for operational routes */
 	const char *name;    /* metrics name: "product_get" */
 } route_def_t;
 
