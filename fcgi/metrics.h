@@ -21,23 +21,27 @@ enum { MET_CLASS_2XX = 0, MET_CLASS_4XX, MET_CLASS_5XX, MET_NCLASS };
 #define MET_NBUCKETS 10
 extern const uint64_t metrics_bucket_us[MET_NBUCKETS];
 
-/* counter indexes into the slot */
-#define MET_REQ(route, cls) ((unsigned)(route) * MET_NCLASS + (unsigned)(cls)) /* 0..32 */
-#define MET_LAT_BUCKET(i) (33u + (unsigned)(i))                                /* 33..42 */
-#define MET_LAT_SUM_US 43u
-#define MET_LAT_COUNT 44u
-#define MET_COMMIT_BATCHES 45u
-#define MET_COMMIT_MUTATIONS 46u
-#define MET_COMMIT_FAILURES 47u
-#define MET_NOTIFY_FAILURES 48u
-#define MET_MIN_SEQ_TIMEOUTS 49u
-#define MET_REQ_ERRORS 50u /* requests that failed mid-way (client gone) */
-#define MET_AUTH_FAILURES 51u /* admin requests answered 401 */
-#define MET_MIN_SEQ_BUSY 52u /* reads refused: too many Souk-Min-Seq waits */
-#define MET_LAST 53u
+/* counter indexes into the slot: process-wide counters first, then one
+ * counter per route (the route table's ids) and status class, sized from
+ * the table; SHM_SLOT_COUNTERS leaves room for ~150 routes */
+#define MET_LAT_BUCKET(i) (0u + (unsigned)(i)) /* 0..9 */
+#define MET_LAT_SUM_US 10u
+#define MET_LAT_COUNT 11u
+#define MET_COMMIT_BATCHES 12u
+#define MET_COMMIT_MUTATIONS 13u
+#define MET_COMMIT_FAILURES 14u
+#define MET_NOTIFY_FAILURES 15u
+#define MET_MIN_SEQ_TIMEOUTS 16u
+#define MET_REQ_ERRORS 17u /* requests that failed mid-way (client gone) */
+#define MET_AUTH_FAILURES 18u /* admin requests answered 401 */
+#define MET_MIN_SEQ_BUSY 19u /* reads refused: too many Souk-Min-Seq waits */
+#define MET_ROUTE_BASE 64u /* 20..63 free for new process-wide counters */
+#define MET_REQ(route, cls) (MET_ROUTE_BASE + (unsigned)(route) * MET_NCLASS + (unsigned)(cls))
+#define MET_LAST MET_REQ(ROUTE__COUNT, 0)
 
-_Static_assert(MET_REQ(ROUTE__COUNT - 1, MET_NCLASS - 1) < MET_LAT_BUCKET(0), "counter layout");
-_Static_assert(MET_LAST <= SHM_SLOT_COUNTERS, "slot counters");
+_Static_assert(MET_LAT_BUCKET(MET_NBUCKETS - 1) < MET_LAT_SUM_US, "counter layout");
+_Static_assert(MET_MIN_SEQ_BUSY < MET_ROUTE_BASE, "counter layout");
+_Static_assert(MET_LAST <= SHM_SLOT_COUNTERS, "slot counters: routes outgrew the slot");
 
 /* Count one answered request. */
 void metrics_request(shm_slot_t *slot, route_id_t route, int status, uint64_t elapsed_us);

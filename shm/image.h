@@ -150,7 +150,7 @@
 
 #include "shm/shm.h"
 
-#define SHM_ABI_VERSION	   2u /* 2: base/delta images */
+#define SHM_ABI_VERSION	   3u /* 2: base/delta images; 3: 512 slot counters */
 #define SHM_CTL_MAGIC	   0x314c54434b554f53ull /* "SOUKCTL1" */
 #define SHM_IMG_MAGIC	   0x31474d494b554f53ull /* "SOUKIMG1" */
 #define SHM_SECT_NAME_MAX  32			 /* including the NUL */

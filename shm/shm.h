@@ -77,7 +77,7 @@ void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out);
 void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n);
 
 /* ---- per-worker slots (pid + start time, generation in use, counters) --- */
-#define SHM_SLOT_COUNTERS 64 /* generic counters; fcgi assigns meanings */
+#define SHM_SLOT_COUNTERS 512 /* generic counters; fcgi assigns meanings (ABI 3) */
 typedef struct shm_slot shm_slot_t;
 /* Claim a free slot for this process (reclaiming slots of dead processes). */
 int shm_slot_claim(shm_ctl_t *ctl, shm_slot_t **out);
