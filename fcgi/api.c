@@ -998,6 +998,27 @@ static int hist_cursor(const char *s, uint64_t *version)
 	return 0;
 }
 
+/* The current version of the route's entity into rec (the caller deinits
+ * it); live_only: an archived one is not found. false once a problem has
+ * been sent. */
+static bool load_record(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			const route_t *rt, const store_id_t *id, bool live_only, store_rec_t *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	int rc = store_get(th->api->store, rt->kind->name, id, rec);
+	if (rc == SOUK_ENOENT || (rc == 0 && live_only && rec->archived)) {
+		store_rec_deinit(rec);
+		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
+		     rt->kind->name);
+		return false;
+	}
+	if (rc != 0) {
+		internal(th, req, resp, rc);
+		return false;
+	}
+	return true;
+}
+
 /* GET /products/{id}/history: staff only (it holds drafts, archived versions,
  * actors and reasons), newest first, ?limit= versions a page from ?cursor=. */
 static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
@@ -1022,17 +1043,8 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 		bad_query(th, req, resp, &p);
 		return;
 	}
-	memset(&rec, 0, sizeof(rec));
-	rc = store_get(th->api->store, rt->kind->name, &id, &rec);
-	if (rc == SOUK_ENOENT) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
-		     rt->kind->name);
+	if (!load_record(th, req, resp, rt, &id, false, &rec))
 		return;
-	}
-	if (rc != 0) {
-		internal(th, req, resp, rc);
-		return;
-	}
 	uint64_t v = rec.version < from ? rec.version : from;
 	store_rec_deinit(&rec);
 	sbuf_init(&b, th->arena);
@@ -1052,6 +1064,101 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 		sbuf_printf(&b, "],\"next_cursor\":\"v%" PRIu64 "\"}", v);
 	else
 		sbuf_adds(&b, "],\"next_cursor\":null}");
+	if (b.failed) {
+		internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	resp_json(resp, 200, b.data, b.len);
+}
+
+/* ---- kinds read from LMDB (staff; not in the image) ------------------------- */
+
+/* GET /{plural}/{id}: the current version, archived ones included. */
+static void h_entity_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			 const route_t *rt)
+{
+	store_id_t id;
+	store_rec_t rec;
+	if (!route_product_id(th, req, resp, rt, &id) ||
+	    !load_record(th, req, resp, rt, &id, false, &rec))
+		return;
+	bool ok = record_body(th, resp, &rec.id, rec.version, rec.seq, rec.time_ms, rec.archived,
+			      rec.doc, rec.doc_len);
+	uint64_t version = rec.version;
+	store_rec_deinit(&rec);
+	if (!ok) {
+		internal(th, req, resp, SOUK_ECORRUPT);
+		return;
+	}
+	resp_header_u64(resp, "ETag", version, true);
+	resp->status = 200;
+}
+
+typedef struct {
+	sbuf_t *b;
+	store_id_t after;
+	bool have_after;
+	uint64_t limit, n;
+	store_id_t last;
+	bool more;
+	int rc;
+} entity_page_t;
+
+static int entity_page_cb(const store_rec_t *rec, void *arg)
+{
+	entity_page_t *pg = arg;
+	if (rec->archived ||
+	    (pg->have_after && memcmp(rec->id.b, pg->after.b, sizeof(rec->id.b)) <= 0))
+		return 0;
+	if (pg->n == pg->limit) {
+		pg->more = true;
+		return 1;
+	}
+	if ((pg->rc = hist_add(pg->b, rec, pg->n == 0)) != 0)
+		return 1;
+	pg->last = rec->id;
+	pg->n++;
+	return 0;
+}
+
+/* GET /{plural}: live records in id order, ?limit= a page from ?cursor= (the
+ * last id of the previous page). */
+static void h_entity_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			  const route_t *rt, const char *query, size_t query_len)
+{
+	sbuf_t b;
+	char cursor[40];
+	size_t n;
+	problem_t p;
+	entity_page_t pg = { .b = &b, .limit = API_LIST_DEFAULT };
+	problem_init(&p);
+	query_limit(query, query_len, &pg.limit, &p);
+	int rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
+	if (rc == 0 && n > 0) {
+		if (n != 32 || store_id_parse(cursor, &pg.after) != 0)
+			problem_field(&p, "cursor", "is not a cursor returned by this API");
+		pg.have_after = true;
+	} else if (rc != 0 && rc != SOUK_ENOENT) {
+		problem_field(&p, "cursor", "is not a cursor returned by this API");
+	}
+	if (p.status != 0) {
+		bad_query(th, req, resp, &p);
+		return;
+	}
+	sbuf_init(&b, th->arena);
+	sbuf_adds(&b, "{\"items\":[");
+	rc = store_scan(th->api->store, rt->kind->name, entity_page_cb, &pg);
+	if (pg.rc != 0 || (rc != 0 && rc != 1)) {
+		internal(th, req, resp, pg.rc ? pg.rc : rc);
+		return;
+	}
+	if (pg.more) {
+		char hex[33];
+		store_id_hex(&pg.last, hex);
+		sbuf_printf(&b, "],\"next_cursor\":\"%s\"}", hex);
+	} else {
+		sbuf_adds(&b, "],\"next_cursor\":null}");
+	}
 	if (b.failed) {
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
@@ -1294,20 +1401,8 @@ static bool current(api_thread_t *th, const api_req_t *req, api_resp_t *resp, co
 		    store_id_t *id, store_rec_t *rec)
 {
 	memset(rec, 0, sizeof(*rec));
-	if (!route_product_id(th, req, resp, rt, id))
-		return false;
-	int rc = store_get(th->api->store, rt->kind->name, id, rec);
-	if (rc == SOUK_ENOENT || (rc == 0 && rec->archived)) {
-		store_rec_deinit(rec);
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
-		     rt->kind->name);
-		return false;
-	}
-	if (rc != 0) {
-		internal(th, req, resp, rc);
-		return false;
-	}
-	return true;
+	return route_product_id(th, req, resp, rt, id) &&
+	       load_record(th, req, resp, rt, id, true, rec);
 }
 
 static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
@@ -1553,11 +1648,18 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	case ROUTE_PRODUCT_GET:
 	case ROUTE_PRODUCT_BY_SKU: h_get(th, req, resp, &rt, query, query_len); break;
 	case ROUTE_PRODUCT_LIST: h_list(th, req, resp, query, query_len); break;
+	case ROUTE_WAREHOUSE_HISTORY:
 	case ROUTE_PRODUCT_HISTORY: h_history(th, req, resp, &rt, query, query_len); break;
+	case ROUTE_WAREHOUSE_CREATE:
 	case ROUTE_PRODUCT_CREATE: h_create(th, req, resp, &rt); break;
+	case ROUTE_WAREHOUSE_UPDATE:
 	case ROUTE_PRODUCT_UPDATE: h_update(th, req, resp, &rt); break;
+	case ROUTE_WAREHOUSE_DELETE:
 	case ROUTE_PRODUCT_DELETE: h_delete(th, req, resp, &rt); break;
-	case ROUTE_PRODUCT_REVERT: h_revert(th, req, resp, &rt); break;
+	case ROUTE_PRODUCT_REVERT:
+	case ROUTE_WAREHOUSE_REVERT: h_revert(th, req, resp, &rt); break;
+	case ROUTE_WAREHOUSE_LIST: h_entity_list(th, req, resp, &rt, query, query_len); break;
+	case ROUTE_WAREHOUSE_GET: h_entity_get(th, req, resp, &rt); break;
 	case ROUTE_HEALTHZ: h_healthz(th, req, resp); break;
 	case ROUTE_METRICS: h_metrics(th, req, resp); break;
 	default:

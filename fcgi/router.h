@@ -14,6 +14,8 @@
  *   GET    /api/v1/products/by-sku/{sku}         ROUTE_PRODUCT_BY_SKU
  *   GET    /healthz                              ROUTE_HEALTHZ
  *   GET    /metrics                              ROUTE_METRICS
+ *   GET    /api/v1/warehouses (and POST, {id} GET/PATCH/DELETE, history,
+ *          revert: as products)                 ROUTE_WAREHOUSE_*
  * HEAD is accepted wherever GET is. Path segments are percent-decoded.
  */
 #include <stdbool.h>
@@ -33,6 +35,13 @@ typedef enum {
 	ROUTE_PRODUCT_BY_SKU,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_WAREHOUSE_LIST,
+	ROUTE_WAREHOUSE_CREATE,
+	ROUTE_WAREHOUSE_GET,
+	ROUTE_WAREHOUSE_UPDATE,
+	ROUTE_WAREHOUSE_DELETE,
+	ROUTE_WAREHOUSE_HISTORY,
+	ROUTE_WAREHOUSE_REVERT,
 	ROUTE__COUNT,
 } route_id_t;
 

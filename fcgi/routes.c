@@ -2,6 +2,7 @@
 #include "fcgi/routes.h"
 
 #include "domain/catalog/product.h"
+#include "domain/inventory/warehouse.h"
 
 /* A route row; a PERM_UNSET permission fails the build. */
 #define ROUTE(id_, method_, pattern_, perm_, flags_, kind_, name_)                          \
@@ -37,6 +38,21 @@ const route_def_t route_table[] = {
 	      W | ROUTE_F_IF_MATCH, &product_kind, "product_revert"),
 	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz"),
 	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics"),
+#define WH "/api/v1/warehouses"
+	ROUTE(ROUTE_WAREHOUSE_LIST, ROUTE_M_GET, WH, PERM_INVENTORY_READ, 0, &warehouse_kind,
+	      "warehouse_list"),
+	ROUTE(ROUTE_WAREHOUSE_CREATE, ROUTE_M_POST, WH, PERM_INVENTORY_WRITE, W | ROUTE_F_IDEM,
+	      &warehouse_kind, "warehouse_create"),
+	ROUTE(ROUTE_WAREHOUSE_GET, ROUTE_M_GET, WH "/{id}", PERM_INVENTORY_READ, 0,
+	      &warehouse_kind, "warehouse_get"),
+	ROUTE(ROUTE_WAREHOUSE_UPDATE, ROUTE_M_PATCH, WH "/{id}", PERM_INVENTORY_WRITE,
+	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_update"),
+	ROUTE(ROUTE_WAREHOUSE_DELETE, ROUTE_M_DELETE, WH "/{id}", PERM_INVENTORY_WRITE,
+	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_delete"),
+	ROUTE(ROUTE_WAREHOUSE_HISTORY, ROUTE_M_GET, WH "/{id}/history", PERM_INVENTORY_HISTORY, 0,
+	      &warehouse_kind, "warehouse_history"),
+	ROUTE(ROUTE_WAREHOUSE_REVERT, ROUTE_M_POST, WH "/{id}/revert", PERM_INVENTORY_WRITE,
+	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_revert"),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

@@ -47,6 +47,13 @@ static const authz_row_t matrix[] = {
     {"POST", "/api/v1/products/{id}/revert", {401, 401, 401, SERVED}},
     {"GET", "/healthz", {SERVED, SERVED, SERVED, SERVED}},
     {"GET", "/metrics", {SERVED, SERVED, SERVED, SERVED}},
+    {"GET", "/api/v1/warehouses", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/warehouses", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/warehouses/{id}", {401, 401, 401, SERVED}},
+    {"PATCH", "/api/v1/warehouses/{id}", {401, 401, 401, SERVED}},
+    {"DELETE", "/api/v1/warehouses/{id}", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/warehouses/{id}/history", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/warehouses/{id}/revert", {401, 401, 401, SERVED}},
 };
 
 typedef struct {

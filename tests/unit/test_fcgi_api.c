@@ -430,9 +430,96 @@ static void test_fcgi_api_follows_soukd_across_restarts(void **state)
 	assert_non_null(strstr(f->resp.body, "\nsouk_fcgi_segment_reattach_total 20\n"));
 }
 
+/* A kind with no code of its own (a table and route rows): warehouses get
+ * create, read, list, update, history, revert and archive, staff only, each
+ * write in history and the audit log. */
+static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
+{
+	fix_t *f = *state;
+	char uri[128], id[33], id2[33];
+	const char *W1 = "{\"code\":\"BER-1\",\"name\":\"Berlin\",\"address\":{\"line1\":\"Hafen 1\","
+			 "\"city\":\"Berlin\",\"country\":\"DE\"}}";
+	assert_int_equal(call(f, "POST", "/api/v1/warehouses", NULL, NULL, W1), 401);
+	assert_int_equal(call(f, "GET", "/api/v1/warehouses", NULL, NULL, NULL), 401);
+	/* validation walks the table and names every bad field */
+	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL,
+			      "{\"code\":\"a b\",\"type\":\"shed\",\"address\":{\"city\":\"X\"},"
+			      "\"sku\":\"1\"}"),
+			 422);
+	char *errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	static const char *const bad[] = { "\"code\"", "\"name\"", "\"type\"", "\"address/line1\"",
+					   "\"address/country\"", "\"sku\"" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strstr(errs, bad[i]) == NULL)
+			fail_msg("no error for %s in %s", bad[i], errs);
+	free(errs);
+	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL, W1), 201);
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	assert_string_equal(field(f, "type"), "warehouse"); /* default */
+	assert_true(has_header(f, "Location: /api/v1/warehouses/"));
+	/* the code is a unique key */
+	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL, W1), 409);
+	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL,
+			      "{\"code\":\"HAM-1\",\"name\":\"Hamburg\",\"type\":\"store\","
+			      "\"pickup\":true,\"address\":{\"line1\":\"Elbe 2\",\"city\":\"Hamburg\","
+			      "\"country\":\"DE\"}}"),
+			 201);
+	snprintf(id2, sizeof(id2), "%s", field(f, "id"));
+	snprintf(uri, sizeof(uri), "/api/v1/warehouses/%s", id);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	assert_string_equal(field(f, "name"), "Berlin");
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"name\":\"Berlin Hafen\"}"), 200);
+	assert_string_equal(field(f, "version"), "2");
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"name\":\"stale\"}"), 412);
+	/* a page of one, then the next */
+	assert_int_equal(call(f, "GET", "/api/v1/warehouses?limit=1", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
+	char next[128];
+	snprintf(next, sizeof(next), "/api/v1/warehouses?limit=1&cursor=%s", field(f, "next_cursor"));
+	const char *first = json_string_value(
+		json_object_get(json_array_get(json_object_get(f->body, "items"), 0), "id"));
+	char first_id[33];
+	snprintf(first_id, sizeof(first_id), "%s", first);
+	if (call(f, "GET", next, AUTH, NULL, NULL) != 200)
+		fail_msg("%s: %.*s", next, (int)f->resp.body_len, f->resp.body);
+	json_t *items = json_object_get(f->body, "items");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_not_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")),
+				first_id);
+	assert_true(json_is_null(json_object_get(f->body, "next_cursor")));
+	/* history, revert, archive */
+	snprintf(uri, sizeof(uri), "/api/v1/warehouses/%s/history", id);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	items = json_object_get(f->body, "items");
+	assert_int_equal(json_array_size(items), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "actor")),
+			    "admin");
+	snprintf(uri, sizeof(uri), "/api/v1/warehouses/%s/revert", id);
+	assert_int_equal(call(f, "POST", uri, AUTH, "\"2\"", "{\"version\":1}"), 200);
+	assert_string_equal(field(f, "name"), "Berlin");
+	assert_string_equal(field(f, "version"), "3");
+	snprintf(uri, sizeof(uri), "/api/v1/warehouses/%s", id);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"3\"", NULL), 204);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	assert_true(json_is_true(json_object_get(f->body, "archived")));
+	assert_int_equal(call(f, "GET", "/api/v1/warehouses", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
+	/* the released code may be used again */
+	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL, W1), 201);
+	/* every write is in the audit log, which verifies */
+	uint64_t bad_index = 0, size = 0;
+	uint8_t root[32];
+	assert_int_equal(store_audit_verify(f->s, &bad_index), 0);
+	assert_int_equal(store_audit_root(f->s, &size, root), 0);
+	assert_int_equal(size, 6);
+	(void)id2;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fcgi_api_warehouse_kind_from_its_table,
+						api_fix_setup, api_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, api_fix_setup, api_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_fcgi_api_writes_need_the_bearer_secret, api_fix_setup,
 						api_fix_teardown),
