@@ -248,86 +248,6 @@ int import_parse_decimal(const char *s, size_t len, unsigned exp, uint64_t *out)
 	return 0;
 }
 
-/* Keyword rules, first match wins; "WORD*" matches words starting with WORD. */
-static const struct {
-	const char *category;
-	const char *words[64];
-} category_rules[] = {
-	{ "christmas", { "CHRISTMAS", "XMAS", "SANTA", "REINDEER", "ADVENT", "NATIVITY",
-			 "BAUBLE*", "TINSEL", "SNOWMAN", "SNOWFLAKE*", "ELF", "STOCKING" } },
-	{ "bags", { "BAG", "BAGS", "HANDBAG", "PURSE", "SHOPPER", "TOTE", "RUCKSACK",
-		    "BACKPACK", "SATCHEL" } },
-	{ "toys", { "TOY*", "GAME*", "DOLL*", "JIGSAW", "PUZZLE*", "PLAYING", "SKITTLES", "BALL",
-		    "INFLATABLE", "DOMINO*", "SOLDIER*", "SPINNING", "YOYO", "TEDDY", "PUPPET*",
-		    "KIT", "MARBLES", "BINGO", "SPACEBOY", "RACING", "LUDO", "FELTCRAFT",
-		    "SNAKE*" } },
-	{ "stationery", { "CARD", "CARDS", "PEN", "PENS", "PENCIL*", "NOTEBOOK*", "NOTEPAD*",
-			  "PAPER", "WRAP", "WRAPPING", "ENVELOPE*", "STICKER*", "SCRAPBOOK",
-			  "TAPE", "CALENDAR", "DIARY", "JOURNAL", "ERASER*", "RUBBER",
-			  "BOOKMARK*", "STAMP*", "LABEL*", "TAG", "TAGS", "CRAYON*", "RULER",
-			  "BOOKCOVER", "CHALK", "POSTCARD*", "STATIONERY", "SCISSOR*",
-			  "COLOURING" } },
-	{ "kitchen", { "MUG", "MUGS", "CUP", "CUPS", "TEACUP*", "TEAPOT", "TEA", "COFFEE",
-		       "CAKE*", "BAKING", "KITCHEN", "PLATE*", "BOWL*", "JUG", "SPOON*", "APRON",
-		       "NAPKIN*", "JAR", "JARS", "LUNCH", "BOTTLE", "CUTLERY", "OVEN", "TRAY",
-		       "CHOPSTICK*", "BREAD", "BISCUIT*", "SUGAR", "TIN", "TINS", "GLASS",
-		       "BEAKER*", "SAUCER*", "EGG", "PANTRY", "JELLY", "RECIPE", "COASTER*",
-		       "DOILY", "DOILIES", "PLACEMAT*", "FLASK", "CASES" } },
-	{ "garden", { "GARDEN*", "PLANT*", "PLANTER*", "BIRD*", "WATERING", "SEED*", "HERB*",
-		      "PARASOL*", "FLOWERPOT", "POT", "POTS", "GNOME*", "WINDMILL", "BUTTERFLY",
-		      "BUNNY", "HEN", "CHICK*" } },
-	{ "jewellery", { "NECKLACE*", "BRACELET*", "EARRING*", "RING", "RINGS", "BROOCH*",
-			 "HAIRCLIP*", "HAIR", "BEAD*", "CHARM", "PENDANT", "JEWEL*", "DIAMANTE",
-			 "BANGLE*" } },
-	{ "party", { "PARTY", "BUNTING", "BALLOON*", "BIRTHDAY", "CONFETTI", "GARLAND",
-		     "CRACKER*", "STRAW*", "PICNIC" } },
-	{ "home", { "CANDLE*", "HOLDER", "LIGHT*", "LAMP", "LANTERN*", "FRAME*", "CLOCK*",
-		    "CUSHION*", "DOORMAT", "MIRROR", "SIGN", "HOOK*", "DRAWER*", "BOX", "BOXES",
-		    "HEART", "HEARTS", "VASE", "BLANKET", "THROW", "CHAIR", "SHELF", "CABINET",
-		    "WALL", "DECORATION", "ORNAMENT", "BASKET*", "STORAGE", "TISSUE*", "BATH*",
-		    "SOAP", "TOWEL*", "DOOR*", "HANGING", "WICKER", "PHOTO", "QUILT",
-		    "CUPBOARD", "RACK", "STOOL", "LAMPSHADE*", "MOBILE", "INCENSE", "TILE*",
-		    "FLANNEL", "SLIPPER*", "UMBRELLA", "WARMER" } },
-};
-
-static bool word_matches(const char *word, size_t n, const char *kw)
-{
-	size_t k = strlen(kw);
-	if (k && kw[k - 1] == '*')
-		return n >= k - 1 && memcmp(word, kw, k - 1) == 0;
-	return n == k && memcmp(word, kw, k) == 0;
-}
-
-const char *import_category(const char *title)
-{
-	char words[64][32];
-	size_t lens[64], nw = 0;
-	const char *p = title ? title : "";
-
-	while (*p && nw < SOUK_ARRAY_LEN(words)) {
-		while (*p && !isalnum((unsigned char)*p))
-			p++;
-		size_t n = 0;
-		while (isalnum((unsigned char)*p)) {
-			if (n < sizeof(words[0]) - 1)
-				words[nw][n++] = (char)toupper((unsigned char)*p);
-			p++;
-		}
-		if (n) {
-			words[nw][n] = '\0';
-			lens[nw++] = n;
-		}
-	}
-	for (size_t r = 0; r < SOUK_ARRAY_LEN(category_rules); r++)
-		for (size_t k = 0; k < SOUK_ARRAY_LEN(category_rules[r].words) &&
-				   category_rules[r].words[k];
-		     k++)
-			for (size_t w = 0; w < nw; w++)
-				if (word_matches(words[w], lens[w], category_rules[r].words[k]))
-					return category_rules[r].category;
-	return "other";
-}
-
 /* ---- validation --------------------------------------------------------------- */
 
 static bool locale_ok(const char *s)
@@ -627,21 +547,7 @@ static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
 	json_object_set_new(create, "status", json_string("active"));
 	json_object_set_new(create, "seller",
 			    json_string(o->seller && *o->seller ? o->seller : IMPORT_SELLER_DEFAULT));
-	const char *t = NULL;
-	if (title) {
-		json_t *te = json_object_get(title, DEFAULT_LOCALE);
-		if (!te) {
-			const char *k;
-			json_t *v;
-			json_object_foreach(title, k, v)
-			{
-				te = v;
-				break;
-			}
-		}
-		t = json_string_value(te);
-	}
-	json_object_set_new(create, "category", json_string(import_category(t)));
+	json_object_set_new(create, "category", json_string(IMPORT_CATEGORY_DEFAULT));
 	json_object_set_new(create, "stock",
 			    json_integer((json_int_t)(have_lines ? lines : o->default_stock)));
 	*set_out = set;
@@ -1088,31 +994,17 @@ static int import_jsonl(importer_t *im, const char *data, size_t len)
 			want = &id;
 			json_object_del(doc, "id");
 		}
-		/* a new product without status or category: active, and a category
-		 * from its title */
+		/* a new product without status or category: active, and the
+		 * default category */
 		json_t *create = json_object();
 		if (create) {
-			json_t *title = json_object_get(doc, "title");
-			json_t *t = json_object_get(title, DEFAULT_LOCALE);
-			if (!json_is_string(t)) {
-				const char *k;
-				json_t *val;
-				t = NULL;
-				json_object_foreach(title, k, val)
-				{
-					if (json_is_string(val)) {
-						t = val;
-						break;
-					}
-				}
-			}
 			json_object_set_new(create, "status", json_string("active"));
 			json_object_set_new(create, "seller",
 					    json_string(im->o->seller && *im->o->seller
 								? im->o->seller
 								: IMPORT_SELLER_DEFAULT));
 			json_object_set_new(create, "category",
-					    json_string(import_category(json_string_value(t))));
+					    json_string(IMPORT_CATEGORY_DEFAULT));
 		}
 		import_one(im, line, doc, create, true, want);
 		json_decref(create);

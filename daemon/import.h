@@ -20,16 +20,16 @@
  *   stock                        -> "stock"
  *   Lines                        -> "stock" of a new product only
  *   category, status, seller     -> same-named fields
- * A new product gets "status":"active", a category derived from keywords in
- * its title (import_category) and the default stock unless the file says
- * otherwise. An existing product gets only the fields the file has (other
+ * A new product gets "status":"active", the category IMPORT_CATEGORY_DEFAULT
+ * and the default stock unless the file says otherwise (the demo catalog
+ * carries its categories as a column). An existing product gets only the fields the file has (other
  * locales and currencies are kept).
  * JSON Lines: one product document per line, replacing the stored one; a
  * line without "status", "seller" or "category" keeps the stored ones (a new
- * product gets "active", the default seller and a category from its title); an optional "id" (32 hex)
+ * product gets "active", the default seller and IMPORT_CATEGORY_DEFAULT); an optional "id" (32 hex)
  * is used when the product is created (export writes it).
- * Every document is checked and normalised by fcgi/product.c's
- * product_validate, as API writes are; new products without a seller get
+ * Every document is checked and normalised by the product kind's table
+ * (model_validate, domain/catalog/product.c), as API writes are; new products without a seller get
  * opts->seller (default IMPORT_SELLER_DEFAULT).
  */
 #include <stdbool.h>
@@ -74,6 +74,7 @@ typedef struct {
 
 #define IMPORT_BATCH_DEFAULT 500
 #define IMPORT_SELLER_DEFAULT "house"
+#define IMPORT_CATEGORY_DEFAULT "other" /* category of new products without one */
 /* From the one product limit (fcgi/product.h): import reads whatever the API
  * accepts and export writes. A JSON line is the document plus its "id"; a
  * CSV record at most doubles text by quoting. */
@@ -117,9 +118,6 @@ int import_csv_next(import_csv_t *r, uint64_t *line, const char **err);
 /* "0.85" -> 85 with exp 2; exact, no floats. SOUK_EINVAL when malformed,
  * negative, with more significant decimals than exp, or above 10^15. */
 int import_parse_decimal(const char *s, size_t len, unsigned exp, uint64_t *out);
-/* A category from words of a title: "christmas", "kitchen", "bags", "toys",
- * "stationery", "garden", "jewellery", "party", "home" or "other". */
-const char *import_category(const char *title);
 /* Check and normalise a product document (product_validate): 0 and a new
  * reference in *normalized, or SOUK_EINVAL with a message naming the fields. */
 int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len);

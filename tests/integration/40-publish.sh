@@ -83,7 +83,7 @@ check "status shows the publisher's figures" \
 souk_stop_soukd
 check "a clean stop removes the instance's shared memory" \
 	bash -c "! ls /dev/shm/'$INST'.* >/dev/null 2>&1"
-printf 'StockCode,Description,MedianUnitPriceGBP,Lines\n10002,INFLATABLE POLITICAL GLOBE,1.05,73\nNEW1,BRAND NEW TEAPOT,12.5,1\n' >"$T/change2.csv"
+printf 'StockCode,Description,MedianUnitPriceGBP,Lines,category\n10002,INFLATABLE POLITICAL GLOBE,1.05,73,toys\nNEW1,BRAND NEW TEAPOT,12.5,1,kitchen\n' >"$T/change2.csv"
 "$SOUKCTL" --data "$T/state" import "$T/change2.csv" >/dev/null 2>&1
 check "soukd starts again" start_soukd
 check "changes made while soukd was down are in the first image" \

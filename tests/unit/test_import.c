@@ -132,20 +132,6 @@ static void test_import_parse_decimal_exact(void **state)
 	assert_int_equal(import_parse_decimal("99999999999999999999", 20, 2, &v), SOUK_EINVAL);
 }
 
-static void test_import_category_keywords(void **state)
-{
-	(void)state;
-	assert_string_equal(import_category("WHITE HANGING HEART T-LIGHT HOLDER"), "home");
-	assert_string_equal(import_category("JUMBO BAG RED RETROSPOT"), "bags");
-	assert_string_equal(import_category("CHRISTMAS CRAFT LITTLE FRIENDS"), "christmas");
-	assert_string_equal(import_category("INFLATABLE POLITICAL GLOBE"), "toys");
-	assert_string_equal(import_category("SET OF 3 CAKE TINS PANTRY DESIGN"), "kitchen");
-	assert_string_equal(import_category("COLOURING PENCILS BROWN TUBE"), "stationery");
-	assert_string_equal(import_category("GARDEN PATH JOURNAL"), "stationery");
-	assert_string_equal(import_category("Bank Charges"), "other");
-	assert_string_equal(import_category(""), "other");
-	assert_string_equal(import_category(NULL), "other");
-}
 
 static void test_import_csv_reader_quotes_and_line_numbers(void **state)
 {
@@ -397,7 +383,7 @@ static void test_import_jsonl_defaults_status_and_category(void **state)
 	assert_int_equal(st.created, 1);
 	json_t *d = get_sku(f->s, "K1");
 	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
-	assert_string_equal(json_string_value(json_object_get(d, "category")), "kitchen");
+	assert_string_equal(json_string_value(json_object_get(d, "category")), IMPORT_CATEGORY_DEFAULT);
 	json_decref(d);
 	/* set draft and another category, then a line without them keeps both */
 	const char *draft = "{\"sku\":\"K1\",\"status\":\"draft\",\"category\":\"gifts\","
@@ -601,7 +587,6 @@ int main(void)
 	log_set_level(LOG_ERR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_import_parse_decimal_exact),
-		cmocka_unit_test(test_import_category_keywords),
 		cmocka_unit_test(test_import_csv_reader_quotes_and_line_numbers),
 		cmocka_unit_test_setup_teardown(test_import_demo_csv_creates_all_products, setup,
 						teardown),
