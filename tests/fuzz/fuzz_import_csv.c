@@ -75,12 +75,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	import_csv_deinit(&r);
 
 	(void)import_parse_decimal((const char *)data, size, 2, &v);
-	if (size < 512) {
-		char *t = malloc(size + 1);
-		memcpy(t, data, size);
-		t[size] = '\0';
-		(void)import_category(t);
-		free(t);
-	}
 	return 0;
 }
