@@ -16,6 +16,7 @@
 #   tests/unit/test_*.c       -> one cmocka binary per module
 #   tests/tools/*.c           -> helper programs used by tests
 #   tests/shims/*.c           -> LD_PRELOAD shims (.so)
+#   tests/plugins/*.c         -> test plug-ins (.so) in $(O)/plugins/
 #   bench/*.c                 -> benchmark programs
 #   tests/fuzz/fuzz_*.c       -> libFuzzer targets (make fuzz)
 
@@ -69,6 +70,8 @@ TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(O)/tools/%)
 SHIM_SRC  := $(wildcard tests/shims/*.c)
 SHIM_SO   := $(SHIM_SRC:tests/shims/%.c=$(O)/shims/%.so)
+TPLUG_SRC := $(wildcard tests/plugins/*.c)
+TPLUG_SO  := $(TPLUG_SRC:tests/plugins/%.c=$(O)/plugins/%.so)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(O)/bench/%)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -76,7 +79,7 @@ FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 .PHONY: all deps check check-unit check-integration check-san check-tsan check-fuzz \
         run bench install clean format fuzz
 
-all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO)
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(SHIM_SO) $(TPLUG_SO) $(O)/obj/souk/plugin.h.ok
 
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -107,6 +110,19 @@ $(O)/bench/%: $(O)/obj/bench/%.o $(LIB)
 $(O)/shims/%.so: tests/shims/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
+# test plug-ins are dlopened by sanitized programs: like the shims they
+# carry no sanitizer runtime; some override a member of the initialiser
+$(O)/plugins/%.so: tests/plugins/%.c souk/plugin.h tests/plugins/test_plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Wno-override-init -Werror -fPIC -shared -o $@ $<
+# the public header builds alone, with the C standard library only
+$(O)/obj/souk/plugin.h.ok: souk/plugin.h
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -pedantic-errors -Wall -Wextra -Werror -fsyntax-only -x c $<
+	$(CC) -std=c11 -pedantic-errors -Wall -Wextra -Werror -fsyntax-only -x c \
+	      -include $< -x c /dev/null
+	@touch $@
 
 deps:
 	@scripts/deps run
@@ -171,6 +187,9 @@ install: $(PROGS)
 	install -m 0644 docs/man/soukctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/man/soukd.8 docs/man/souk-fcgi.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/operations.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(PREFIX)/include/souk $(DESTDIR)$(PREFIX)/lib/souk/plugins
+	install -m 0644 souk/plugin.h $(DESTDIR)$(PREFIX)/include/souk/plugin.h
+	install -m 0644 docs/plugins.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 packaging/examples/* $(DESTDIR)$(DOCDIR)/examples/
 
 # make deb / make rpm: packages into build/pkg/ (scripts/deps pkg installs the tools)

@@ -106,6 +106,10 @@ typedef struct {
 		char *signing_key_file;
 		uint64_t checkpoint_interval_ms;
 	} audit;
+	struct {
+		char *dir;  /* plug-in directory: <dir>/<name>.so */
+		char *load; /* names to load, separated by commas or spaces */
+	} plugins;
 
 	/* Line where each schema item was set in the file (0 = default). */
 	uint32_t line[CFG_ITEMS_MAX];

@@ -77,6 +77,24 @@ static int check_runtime_dir(const cfg_item_t *it, const void *value, char *why,
 	return 0;
 }
 
+/* plugins.load: plain names only, so a name never walks out of plugins.dir
+ * (plugins/loader.c checks each name again when it loads). */
+static int check_plugin_names(const cfg_item_t *it, const void *value, char *why, size_t why_len)
+{
+	const char *s = *(char *const *)value;
+	(void)it;
+	for (const char *p = s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '_' || *p == ',' || *p == ' ')
+			continue;
+		snprintf(why, why_len,
+			 "names of a-z, 0-9, '-' and '_' separated by commas or spaces ('/' and "
+			 "'..' are not allowed: plug-ins load from plugins.dir only)");
+		return SOUK_EINVAL;
+	}
+	return 0;
+}
+
 static int check_secret(const cfg_item_t *it, const void *value, char *why, size_t why_len)
 {
 	const char *path = *(char *const *)value;
@@ -237,6 +255,21 @@ static const cfg_item_t g_schema[] = {
       "Empty leaves checkpoints unsigned."),
     DUR("audit.checkpoint_interval", audit.checkpoint_interval_ms, 1 * MIN, 1 * DAY, "1h", 0,
 	"Interval between signed audit-log checkpoints."),
+    P("plugins.dir", plugins.dir, "/usr/lib/souk/plugins", CFG_F_RESTART | CFG_F_FCGI, NULL,
+      "Directory of plug-ins: plugins.load names <dir>/<name>.so. It must not be "
+      "world-writable, nor may a plug-in file be."),
+    {.name = "plugins.load",
+     .type = CFG_T_STRING,
+     FIELD(plugins.load),
+     .umax = 1024,
+     .def = "",
+     .flags = CFG_F_EMPTY_OK | CFG_F_RESTART | CFG_F_FCGI,
+     .check = check_plugin_names,
+     .help = "Plug-ins to load at start-up, as names separated by commas or spaces "
+	     "(for example 'stripe, dhl'); each is <plugins.dir>/<name>.so. soukd and "
+	     "souk-fcgi refuse to start when one cannot be loaded or was built for another "
+	     "plug-in ABI. The built-in providers (manual payment, spool notification) are "
+	     "always there. Empty: built-ins only."},
 };
 
 _Static_assert(SOUK_ARRAY_LEN(g_schema) <= CFG_ITEMS_MAX, "raise CFG_ITEMS_MAX");

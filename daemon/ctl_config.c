@@ -194,7 +194,7 @@ static int salvage(const char *path, cfg_t **out)
 /* Commands that reach soukd and go on with salvaged paths. */
 static bool online(const ctl_cmd_t *cmd)
 {
-	static const char *const names[] = {"status", "reload", "publish", "stats"};
+	static const char *const names[] = {"status", "reload", "publish", "stats", "plugins"};
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(names); i++)
 		if (strcmp(cmd->name, names[i]) == 0)
 			return true;

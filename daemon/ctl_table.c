@@ -15,6 +15,7 @@ static const struct {
 	{ ctl_ops_commands, &ctl_ops_ncommands },
 	{ ctl_store_commands, &ctl_store_ncommands },
 	{ ctl_catalog_commands, &ctl_catalog_ncommands },
+	{ ctl_plugins_commands, &ctl_plugins_ncommands },
 };
 
 const ctl_cmd_t *ctl_find(int argc, char **argv, int *used)

@@ -62,6 +62,8 @@ extern const ctl_cmd_t ctl_store_commands[];
 extern const size_t ctl_store_ncommands;
 extern const ctl_cmd_t ctl_catalog_commands[]; /* daemon/ctl_catalog.c */
 extern const size_t ctl_catalog_ncommands;
+extern const ctl_cmd_t ctl_plugins_commands[]; /* daemon/ctl_plugins.c */
+extern const size_t ctl_plugins_ncommands;
 
 /* Find a command for argv (one or two words); *used = words consumed. */
 const ctl_cmd_t *ctl_find(int argc, char **argv, int *used);

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "daemon/soukd.h"
 #include "daemon/jobs.h"
+#include "daemon/soukd_plugins.h"
 #include "daemon/soukd_publish.h"
 
 static void usage(FILE *f)
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	soukd_t *d = NULL;
 	soukd_publish_t *pub = NULL;
 	soukd_jobs_t *jobs = NULL;
+	plugin_set_t *plugins = NULL;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:tfVh", opts, NULL)) != -1) {
@@ -112,6 +114,10 @@ int main(int argc, char **argv)
 	if (ret != 0)
 		return 1;
 	ret = soukd_start(d);
+	/* before the store and shared memory: a plug-in that does not load
+	 * refuses start-up without touching either */
+	if (ret == 0)
+		ret = soukd_plugins_start(d, &plugins);
 	if (ret == 0)
 		ret = soukd_publish_start(d, &pub);
 	if (ret == 0)
@@ -122,11 +128,13 @@ int main(int argc, char **argv)
 		soukd_jobs_free(&jobs);
 		soukd_publish_free(&pub);
 		soukd_free(&d);
+		plugin_set_free(&plugins);
 		return 1;
 	}
 	ret = soukd_run(d);
 	soukd_jobs_free(&jobs);
 	soukd_publish_free(&pub);
 	soukd_free(&d);
+	plugin_set_free(&plugins);
 	return ret;
 }

@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "fcgi/api.h"
 #include "fcgi/worker.h"
+#include "plugins/loader.h"
 #include "store/store.h"
 
 #define ADMIN_SECRET_MIN 32 /* bytes of the first line of the secret file */
@@ -264,6 +265,8 @@ int main(int argc, char **argv)
 	char notify[256] = "";
 	api_t api;
 	bool api_up = false;
+	plugin_set_t *plugins = NULL;
+	char plugin_err[1024];
 	int rc = 1, listen_fd = -1;
 
 	o.log_level = -1;
@@ -302,6 +305,13 @@ int main(int argc, char **argv)
 	}
 	if (secret == NULL)
 		log_fcgi_warn("no admin secret file: every write is refused (401)");
+
+	/* the same plug-ins as soukd; one that does not load refuses start-up */
+	if (plugin_load_list(cfg->plugins.dir, cfg->plugins.load, data, &plugins, plugin_err,
+			     sizeof(plugin_err)) != 0) {
+		log_fcgi_err("%s; not starting", plugin_err);
+		goto out;
+	}
 
 	store_opts_t so = {
 		.map_size = o.map_size ? o.map_size : cfg->store.map_size,
@@ -365,6 +375,7 @@ out:
 	if (api_up)
 		api_deinit(&api);
 	store_close(&store);
+	plugin_set_free(&plugins);
 	if (secret != NULL) {
 		explicit_bzero(secret, secret_len);
 		free(secret);

@@ -80,6 +80,14 @@ for f in "${want[@]}"; do grep -qxF "$f" "$tmp/deb-files" || lack="$lack $f"; do
 	nok "deb lacks:$lack"
 dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/doc/souk/copyright 2>/dev/null |
 	grep -qx 'License: Apache-2.0' && ok "deb copyright says Apache-2.0 (DEP-5)" || nok "deb copyright licence"
+dev="$out/souk-dev_${version}_all.deb"
+if dpkg-deb -c "$dev" 2>/dev/null | grep -q ' ./usr/include/souk/plugin.h$' &&
+	dpkg-deb -c "$dev" | grep -q ' ./usr/share/doc/souk-dev/plugins.md$' &&
+	! grep -q '^/usr/include' "$tmp/deb-files"; then
+	ok "souk-dev holds souk/plugin.h and the plug-in guide; souk holds no header"
+else
+	nok "souk-dev package contents"
+fi
 # every source and script the project ships or runs names its licence
 nolic=$(git ls-files '*.c' '*.h' '*.sh' '*.lua' '*.py' 'scripts/*' Makefile 2>/dev/null |
 	while read -r f; do head -3 "$f" | grep -q 'SPDX-License-Identifier: Apache-2.0' || echo "$f"; done)
