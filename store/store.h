@@ -199,12 +199,46 @@ int store_backup(store_t *s, const char *dir);
 
 /* ---- extensions ---------------------------------------------------------- */
 
-#define STORE_SCHEMA_VERSION 2u /* 2: idempotency keys by principal, time index */
+#define STORE_SCHEMA_VERSION 3u /* 2: idempotency keys by principal, time index;
+                                   3: consumer cursors */
 #define STORE_KIND_MAX 32       /* [a-z0-9_]{1,32} */
 #define STORE_KEY_MAX 400       /* unique key bytes */
 #define STORE_IDEM_MAX 255      /* idempotency key bytes */
 #define STORE_DOC_MAX (4u << 20) /* document bytes */
 #define STORE_PROOF_MAX 64      /* hashes in any proof */
+
+/* ---- read transactions (store/consumer.c) ---- */
+
+/* One read transaction for several reads that must see the same committed
+ * state (a snapshot of one change-log sequence): the publisher reads the
+ * change log and the records it renders through one. Keep it short (it pins
+ * the pages it sees, so a long one makes the file grow); one thread at a
+ * time; no store_apply() while it is open on the same thread. */
+typedef struct store_read store_read_t;
+int store_read_begin(store_t *s, store_read_t **out);
+/* The last committed sequence as of the snapshot. */
+int store_read_last_seq(store_read_t *rt, uint64_t *out);
+int store_read_get(store_read_t *rt, const char *kind, const store_id_t *id, store_rec_t *out);
+int store_read_changes(store_read_t *rt, uint64_t after, store_change_cb cb, void *arg);
+/* Ends the transaction and frees *rt (NULL is fine); sets *rt to NULL. */
+void store_read_end(store_read_t **rt);
+
+/* ---- consumer cursors (store/consumer.c) ---- */
+
+/* A consumer of the change log (the publisher; later search indexing,
+ * notifications, webhooks) keeps the sequence up to which it has processed
+ * the log under its name: [a-z0-9_.-]{1,STORE_CONSUMER_NAME_MAX}. */
+#define STORE_CONSUMER_NAME_MAX 31
+/* *seq = the consumer's cursor, 0 (and 0 returned) for a consumer never
+ * advanced. */
+int store_consumer_get(store_t *s, const char *name, uint64_t *seq);
+/* Move the cursor to seq in a durable write transaction. Never backwards:
+ * seq below the stored cursor leaves it as is (0 returned); seq beyond the
+ * last committed sequence is SOUK_EINVAL. */
+int store_consumer_advance(store_t *s, const char *name, uint64_t seq);
+/* Every consumer's cursor, in name order; cb returns non-zero to stop. */
+typedef int (*store_consumer_cb)(const char *name, uint64_t seq, void *arg);
+int store_consumer_list(store_t *s, store_consumer_cb cb, void *arg);
 
 /* ---- idempotency keys (store/idem.c) ---- */
 
