@@ -25,10 +25,10 @@ struct consumer {
 	char (*kinds)[STORE_KIND_MAX + 1];
 };
 
-static void show(consumer_t *c)
+void consumer_show(consumer_t *c)
 {
 	uint64_t last = 0;
-	if (!c->o.ctl)
+	if (!c || !c->o.ctl)
 		return;
 	if (store_last_seq(c->store, &last) != 0)
 		last = 0;
@@ -64,7 +64,7 @@ int consumer_new(store_t *s, const consumer_opts_t *o, consumer_t **out)
 	}
 	c->cursor = c->durable;
 	c->durable_ms = 0; /* the first mark is durable at once */
-	show(c);
+	consumer_show(c);
 	*out = c;
 	return 0;
 }
@@ -108,7 +108,7 @@ int consumer_run(consumer_t *c, size_t *done)
 	if (rc && rc != COLLECT_FULL)
 		return rc;
 	if (k.n == 0) {
-		show(c);
+		consumer_show(c);
 		return 0;
 	}
 	if ((rc = c->o.batch(c->ch, k.n, c->o.arg)) != 0)
@@ -136,7 +136,7 @@ int consumer_mark(consumer_t *c, uint64_t seq, bool force)
 			c->durable_ms = now;
 		}
 	}
-	show(c);
+	consumer_show(c);
 	return rc;
 }
 

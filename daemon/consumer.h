@@ -57,6 +57,9 @@ int consumer_run(consumer_t *c, size_t *done);
  * has passed since the last durable advance; else only shown, and the next mark or consumer_flush
  * makes it durable. */
 int consumer_mark(consumer_t *c, uint64_t seq, bool force);
+/* Show the cursor and the last committed sequence in the control segment
+ * again (a consumer that is stuck still shows its lag growing). */
+void consumer_show(consumer_t *c);
 /* Make the last mark durable (shutdown). */
 int consumer_flush(consumer_t *c);
 /* The cursor as last marked or advanced (durable or not yet). */

@@ -923,6 +923,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	if (p->coalesce_armed)
 		return; /* a datagram's publish is on its way */
 	uint64_t last = 0;
+	consumer_show(p->cons); /* lag grows visibly while publishing fails */
 	/* an error is not "nothing changed": catch_up() below reports it */
 	if (!p->dirty && store_last_seq(p->store, &last) == 0 && last <= p->applied_seq) {
 		/* quiet for a whole interval: fold a delta of some size into a new
