@@ -20,13 +20,14 @@
 int store_consumer_migrate_to_3(store_t *s, MDB_txn *txn)
 {
 	MDB_dbi dbi;
-	(void)s;
-	return mdb_dbi_open(txn, "consumers.v3", MDB_CREATE, &dbi);
+	int rc = mdb_dbi_open(txn, "consumers.v3", MDB_CREATE, &dbi);
+	return rc ? rc : store_index_migrate(s, txn);
 }
 
 int store_consumer_open(store_t *s, MDB_txn *txn)
 {
-	return mdb_dbi_open(txn, "consumers.v3", 0, &s->db_consumer);
+	int rc = mdb_dbi_open(txn, "consumers.v3", 0, &s->db_consumer);
+	return rc ? rc : store_index_open(s, txn);
 }
 
 static bool name_ok(const char *name)

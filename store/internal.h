@@ -24,6 +24,7 @@ struct store {
 	MDB_dbi db_idem2, db_idem_time; /* idempotency keys, schema 2 (store/idem.c) */
 	_Atomic bool idem_v1_keys;      /* idem.v1 (schema 1) still holds keys */
 	MDB_dbi db_consumer;            /* consumer cursors, schema 3 (store/consumer.c) */
+	MDB_dbi db_index, db_ixver;     /* secondary indexes, schema 3 (store/index.c) */
 	pthread_mutex_t wlock;     /* one writer at a time (LMDB requires it) */
 	pthread_rwlock_t maplock;  /* txns hold it shared; map resizes exclusive */
 	store_opts_t opts;
@@ -171,3 +172,13 @@ int store_changes_in(store_t *s, MDB_txn *txn, uint64_t after, store_change_cb c
  * open it after the migrations (MDB codes). */
 int store_consumer_migrate_to_3(store_t *s, MDB_txn *txn);
 int store_consumer_open(store_t *s, MDB_txn *txn);
+
+/* Secondary indexes (store/index.c): tables (migration to 3, open after the
+ * migrations; MDB codes), a mutation's index keys checked before any write,
+ * and the entries moved from the current version (cur_version 0: none) to
+ * the new one inside the write txn. */
+int store_index_migrate(store_t *s, MDB_txn *txn);
+int store_index_open(store_t *s, MDB_txn *txn);
+int store_index_validate(const store_mut_t *m);
+int store_index_apply(store_t *s, MDB_txn *t, const store_mut_t *m, uint64_t cur_version,
+		      bool cur_archived, uint64_t new_version, bool new_archived);

@@ -354,7 +354,7 @@ static const struct {
 } migrations[] = {
 	{ 1, migrate_to_1, "records, history, change log, unique keys, idempotency keys, audit log, checkpoints" },
 	{ 2, store_idem_migrate_to_2, "idempotency keys by principal with a fingerprint and a time index" },
-	{ 3, store_consumer_migrate_to_3, "durable cursors of change-log consumers" },
+	{ 3, store_consumer_migrate_to_3, "durable cursors of change-log consumers, secondary indexes" },
 };
 
 static int open_dbis(store_t *s, MDB_txn *txn)
@@ -1143,7 +1143,7 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	int rc;
 
 	*wrote = false;
-	if ((rc = validate_mut(m)) != 0)
+	if ((rc = validate_mut(m)) != 0 || (rc = store_index_validate(m)) != 0)
 		return rc;
 	if (m->idem_key && (rc = store_idem_check(s, t, m, ik, &ikl)) != 0)
 		return rc == 1 ? 0 : rc;
@@ -1224,6 +1224,8 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 			memcpy(b->keys + new_keys_len, cur.keys, cur.keys_len);
 		cur_keys_len = cur.keys_len;
 	}
+	uint64_t cur_version = cur.version;
+	bool cur_archived = cur.flags & REC_ARCHIVED;
 	const uint8_t *new_keys = b->keys, *cur_keys = b->keys + new_keys_len;
 	nr.keys = new_keys;
 	nr.keys_len = new_keys_len;
@@ -1274,6 +1276,9 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	LMDB(mdb_put(t, s->db_chg, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
 
 	if ((rc = audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac)) != 0)
+		goto fail;
+	if ((rc = store_index_apply(s, t, m, have_cur ? cur_version : 0, cur_archived, nr.version,
+				    nr.flags & REC_ARCHIVED)) != 0)
 		goto fail;
 
 	m->version = nr.version;

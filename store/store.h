@@ -94,6 +94,13 @@ typedef struct {
 	const char *const *keys;      /* unique secondary keys, e.g. "sku\0ABC" */
 	const size_t *key_lens;
 	size_t nkeys;
+	/* secondary (non-unique) index keys of CREATE/UPDATE, "name\0value"
+	 * (name 1..64 bytes, no NUL in either, at most STORE_KEY_MAX bytes):
+	 * kept with the version; DELETE takes them out of the indexes, REVERT
+	 * restores those of version revert_to */
+	const char *const *index_keys;
+	const size_t *index_key_lens;
+	size_t nindex;
 	uint64_t revert_to;
 	const char *actor;            /* who */
 	const char *reason;           /* why (may be NULL) */
@@ -200,7 +207,7 @@ int store_backup(store_t *s, const char *dir);
 /* ---- extensions ---------------------------------------------------------- */
 
 #define STORE_SCHEMA_VERSION 3u /* 2: idempotency keys by principal, time index;
-                                   3: consumer cursors */
+                                   3: consumer cursors, secondary indexes */
 #define STORE_KIND_MAX 32       /* [a-z0-9_]{1,32} */
 #define STORE_KEY_MAX 400       /* unique key bytes */
 #define STORE_IDEM_MAX 255      /* idempotency key bytes */
@@ -222,6 +229,32 @@ int store_read_get(store_read_t *rt, const char *kind, const store_id_t *id, sto
 int store_read_changes(store_read_t *rt, uint64_t after, store_change_cb cb, void *arg);
 /* Ends the transaction and frees *rt (NULL is fine); sets *rt to NULL. */
 void store_read_end(store_read_t **rt);
+
+/* ---- secondary indexes (store/index.c) ---- */
+
+/* Entries of index `name` of a kind in (value, id) order. Each bound is a
+ * NUL-terminated value or NULL: from (values >= from), to (values < to),
+ * prefix (values starting with it; exact match: from = to-be-matched and
+ * prefix = the same, or a range [v, v"\x01")). after is the cursor of the
+ * previous page (NULL for the first): resumption is by position in the
+ * index, so entries added or removed between pages neither repeat nor
+ * hide others. limit 0 = no limit. */
+#define STORE_INDEX_CURSOR_MAX (2 * (STORE_KEY_MAX + 17) + 1)
+typedef struct {
+	const char *from, *to, *prefix;
+	const char *after;
+	size_t limit;
+} store_index_query_t;
+/* value is NUL-terminated (value_len bytes) and valid during the call. */
+typedef int (*store_index_cb)(const char *value, size_t value_len, const store_id_t *id,
+			      void *arg);
+/* next (may be NULL) gets the cursor of the next page, "" when this page
+ * reached the end. */
+int store_index_scan(store_t *s, const char *kind, const char *name,
+		     const store_index_query_t *q, store_index_cb cb, void *arg,
+		     char next[STORE_INDEX_CURSOR_MAX]);
+/* Parse a cursor (outside input): 0, or SOUK_EINVAL. */
+int store_index_cursor_parse(const char *hex, uint8_t *out, size_t cap, size_t *len);
 
 /* ---- consumer cursors (store/consumer.c) ---- */
 
