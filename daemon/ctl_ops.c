@@ -83,6 +83,31 @@ static json_t *workers_json(const shm_ctl_t *ctl, uint32_t nslots, unsigned *sta
 	return a;
 }
 
+/* Each change-log consumer soukd runs: how far it has processed the log and
+ * how far behind the last committed sequence soukd saw it is. */
+static json_t *consumers_json(const shm_ctl_t *ctl)
+{
+	shm_consumer_info_t info[SHM_CONSUMERS_MAX];
+	size_t n = 0;
+	uint64_t log_seq = 0;
+	json_t *a = json_array();
+	shm_ctl_consumers(ctl, info, SHM_CONSUMERS_MAX, &n, &log_seq);
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(info[i].name));
+		json_object_set_new(o, "cursor", json_integer((json_int_t)info[i].cursor));
+		json_object_set_new(o, "lag", json_integer((json_int_t)(
+						  log_seq > info[i].cursor ? log_seq - info[i].cursor : 0)));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static int durable_cursor_cb(const char *name, uint64_t seq, void *arg)
+{
+	return json_object_set_new(arg, name, json_integer((json_int_t)seq));
+}
+
 int ctl_facts_shm(const char *instance, json_t *out)
 {
 	shm_ctl_t *ctl = NULL;
@@ -114,6 +139,7 @@ int ctl_facts_shm(const char *instance, json_t *out)
 	json_object_set_new(out, "workers_live", json_integer((json_int_t)json_array_size(w)));
 	json_object_set_new(out, "slots_stale", json_integer(stale));
 	json_object_set_new(out, "workers", w);
+	json_object_set_new(out, "consumers", consumers_json(ctl));
 	shm_ctl_free(&ctl);
 	return 0;
 }
@@ -140,6 +166,13 @@ int ctl_facts_store(const char *dir, json_t *out)
 	json_object_set_new(out, "readers_used", json_integer(info.readers_used));
 	json_object_set_new(out, "max_readers", json_integer(info.max_readers));
 	json_object_set_new(out, "last_seq", json_integer((json_int_t)info.last_seq));
+	/* the cursors as recorded in LMDB (soukd records the publisher's at
+	 * most once a second; the live one is under shm.consumers) */
+	json_t *cur = json_object();
+	if (cur && store_consumer_list(s, durable_cursor_cb, cur) == 0)
+		json_object_set_new(out, "consumer_cursors", cur);
+	else
+		json_decref(cur);
 	store_close(&s);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "daemon/consumer.h"
 #include "daemon/render.h"
 #include "shm/catalog.h"
 
@@ -81,6 +82,7 @@ struct publisher {
 	size_t cap, n;
 	uint64_t applied_seq; /* the table includes every change up to this */
 	bool dirty;	      /* the table changed since the last image */
+	consumer_t *cons;     /* "publisher": how far the images have come */
 
 	size_t served; /* products in the table that are not archived */
 
@@ -367,11 +369,17 @@ static int id_cmp(const void *a, const void *b)
 }
 
 /* Bring the table up to the end of the change log. *changed gets how many
- * products were re-rendered. */
+ * products were re-rendered. The log and the records are read in one read
+ * transaction, so the image shows the catalog exactly as of ch.last_seq
+ * (with separate reads a record could be newer than the sequence the image
+ * claims, and the version in between would never be published). */
 static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 {
 	changes_t ch = {.last_seq = p->applied_seq};
-	int rc = store_changes(p->store, p->applied_seq, change_cb, &ch);
+	store_read_t *rt = NULL;
+	int rc = store_read_begin(p->store, &rt);
+	if (rc == 0)
+		rc = store_read_changes(rt, p->applied_seq, change_cb, &ch);
 	if (rc)
 		goto fail;
 	if (ch.n > 1)
@@ -390,7 +398,7 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	for (size_t i = 0; i < u; i++) {
 		store_rec_t rec;
 		memset(&rec, 0, sizeof(rec));
-		rc = store_get(p->store, PRODUCT_KIND, &ch.ids[i], &rec);
+		rc = store_read_get(rt, PRODUCT_KIND, &ch.ids[i], &rec);
 		if (rc == SOUK_ENOENT) {
 			table_del(p, &ch.ids[i]);
 			continue;
@@ -411,6 +419,7 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	*newest_ms = ch.newest_ms;
 	rc = 0;
 fail:
+	store_read_end(&rt);
 	free(ch.ids);
 	return rc;
 }
@@ -788,6 +797,17 @@ bool publisher_rebuilding(const publisher_t *p)
 	return p && p->magic == PUBLISHER_MAGIC && p->building;
 }
 
+/* The images include everything up to applied_seq: the publisher's cursor
+ * moves there (durable at most once a second; on restart the image is built
+ * in full anyway, so the cursor says how far publishing has come and a lost
+ * second costs nothing). */
+static void mark_published(publisher_t *p)
+{
+	int rc = consumer_mark(p->cons, p->applied_seq, false);
+	if (rc)
+		log_failure(p, "recording the publisher's cursor", rc);
+}
+
 static int catch_up(publisher_t *p, bool force)
 {
 	uint64_t changed = 0, newest = 0, c0 = thread_cpu_us();
@@ -796,10 +816,14 @@ static int catch_up(publisher_t *p, bool force)
 		log_failure(p, "reading the change log", rc);
 		return rc;
 	}
-	if (!p->dirty && !force)
+	if (!p->dirty && !force) {
+		mark_published(p);
 		return 0;
+	}
 	uint64_t base_before = p->base_gen;
 	rc = publish_image(p, changed, newest);
+	if (rc == 0 && !p->dirty)
+		mark_published(p);
 	/* only a full image (rare: the base was unusable) moves the base here,
 	 * and it is no measure of what the next delta will cost */
 	bool full = p->base_gen != base_before;
@@ -899,10 +923,12 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	if (p->coalesce_armed)
 		return; /* a datagram's publish is on its way */
 	uint64_t last = 0;
+	consumer_show(p->cons); /* lag grows visibly while publishing fails */
 	/* an error is not "nothing changed": catch_up() below reports it */
 	if (!p->dirty && store_last_seq(p->store, &last) == 0 && last <= p->applied_seq) {
 		/* quiet for a whole interval: fold a delta of some size into a new
 		 * base now, so that the next writes publish small deltas */
+		mark_published(p); /* a cursor marked while busy becomes durable */
 		bool quiet = p->applied_seq == p->idle_seq;
 		p->idle_seq = p->applied_seq;
 		if (quiet && !p->building && p->base_gen && p->dset.n >= p->rebuild_min)
@@ -1006,6 +1032,10 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	rc = publish_image(p, p->n, 0);
 	if (rc)
 		goto fail;
+	consumer_opts_t co = {.name = "publisher", .ctl = ctl, .persist_ms = 1000};
+	if ((rc = consumer_new(store, &co, &p->cons)) != 0)
+		goto fail;
+	mark_published(p);
 	log_daemon_info("publisher, full build of %llu products published in %llu ms (seq %llu)",
 			(unsigned long long)p->st.served,
 			(unsigned long long)(souk_now_mono_ms() - t0),
@@ -1077,6 +1107,10 @@ void publisher_free(publisher_t **pp)
 		close(p->pipe_r);
 	if (p->pipe_w >= 0)
 		close(p->pipe_w);
+	if (p->cons && consumer_flush(p->cons) != 0)
+		log_daemon_warn("publisher, cursor not recorded at shutdown (rebuilt in full at "
+				"start anyway)");
+	consumer_free(&p->cons);
 	table_clear(p);
 	grave_clear(p);
 	free(p->grave);

@@ -33,6 +33,32 @@ static void gauge(sbuf_t *b, const char *name, const char *help, const char *typ
 		    name, v);
 }
 
+/* Per consumer of the change log (soukd's publisher, ...): its cursor and how
+ * many committed changes it has not processed yet. */
+static void consumer_lag(sbuf_t *b, const shm_ctl_t *ctl, store_t *store)
+{
+	shm_consumer_info_t info[SHM_CONSUMERS_MAX];
+	size_t n = 0;
+	uint64_t log_seq = 0, last = 0;
+	shm_ctl_consumers(ctl, info, SHM_CONSUMERS_MAX, &n, &log_seq);
+	/* this worker's own view of the log is fresher than soukd's last look */
+	if (store && store_last_seq(store, &last) == 0 && last > log_seq)
+		log_seq = last;
+	if (n == 0)
+		return;
+	sbuf_printf(b, "# HELP souk_consumer_lag Committed changes the consumer has not "
+		       "processed yet (last sequence soukd saw minus its cursor).\n"
+		       "# TYPE souk_consumer_lag gauge\n");
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "souk_consumer_lag{consumer=\"%s\"} %" PRIu64 "\n", info[i].name,
+			    log_seq > info[i].cursor ? log_seq - info[i].cursor : 0);
+	sbuf_printf(b, "# HELP souk_consumer_cursor Change-log sequence the consumer has "
+		       "processed.\n# TYPE souk_consumer_cursor gauge\n");
+	for (size_t i = 0; i < n; i++)
+		sbuf_printf(b, "souk_consumer_cursor{consumer=\"%s\"} %" PRIu64 "\n",
+			    info[i].name, info[i].cursor);
+}
+
 void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store, const api_seg_stats_t *seg)
 {
 	static const char *const cls[MET_NCLASS] = { "2xx", "4xx", "5xx" };
@@ -108,6 +134,7 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store, const api_s
 		      "Product versions soukd could not render (the last good rendering is "
 		      "served).",
 		      "counter", st.render_failures);
+		consumer_lag(b, ctl, store);
 	}
 	if (seg != NULL) {
 		/* this process's own figures, not summed over the workers */

@@ -555,6 +555,59 @@ void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n)
 	atomic_fetch_add_explicit(&ctl->hdr->render_failures, n, memory_order_relaxed);
 }
 
+int shm_ctl_consumer_set(shm_ctl_t *ctl, const char *name, uint64_t cursor, uint64_t log_seq)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (!ctl || len == 0 || len > SHM_CONSUMER_NAME_MAX)
+		return SOUK_EINVAL;
+	shm_ctl_hdr_t *h = ctl->hdr;
+	shm_consumer_seg_t *free_e = NULL;
+	for (unsigned i = 0; i < SHM_CONSUMERS_MAX; i++) {
+		shm_consumer_seg_t *e = &h->consumers[i];
+		if (!atomic_load_explicit(&e->used, memory_order_acquire)) {
+			if (!free_e)
+				free_e = e;
+			continue;
+		}
+		if (strcmp(e->name, name) == 0) {
+			free_e = NULL;
+			atomic_store_explicit(&e->cursor, cursor, memory_order_relaxed);
+			goto seq;
+		}
+	}
+	if (!free_e)
+		return SOUK_ETOOBIG;
+	/* only soukd writes the table (one thread registers), so a free
+	 * entry stays free until it is published here */
+	memset(free_e->name, 0, sizeof(free_e->name));
+	memcpy(free_e->name, name, len);
+	atomic_store_explicit(&free_e->cursor, cursor, memory_order_relaxed);
+	atomic_store_explicit(&free_e->used, 1, memory_order_release);
+seq:
+	if (log_seq)
+		atomic_store_explicit(&h->log_seq, log_seq, memory_order_relaxed);
+	return 0;
+}
+
+void shm_ctl_consumers(const shm_ctl_t *ctl, shm_consumer_info_t *out, size_t cap, size_t *n,
+		       uint64_t *log_seq)
+{
+	const shm_ctl_hdr_t *h = ctl->hdr;
+	size_t k = 0;
+	for (unsigned i = 0; i < SHM_CONSUMERS_MAX && k < cap; i++) {
+		const shm_consumer_seg_t *e = &h->consumers[i];
+		if (!atomic_load_explicit(&e->used, memory_order_acquire))
+			continue;
+		memcpy(out[k].name, e->name, sizeof(out[k].name));
+		out[k].name[SHM_CONSUMER_NAME_MAX] = 0;
+		out[k].cursor = atomic_load_explicit(&e->cursor, memory_order_relaxed);
+		k++;
+	}
+	*n = k;
+	if (log_seq)
+		*log_seq = atomic_load_explicit(&h->log_seq, memory_order_relaxed);
+}
+
 void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out)
 {
 	const shm_ctl_hdr_t *h = ctl->hdr;

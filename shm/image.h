@@ -150,7 +150,8 @@
 
 #include "shm/shm.h"
 
-#define SHM_ABI_VERSION	   3u /* 2: base/delta images; 3: 512 slot counters */
+#define SHM_ABI_VERSION	   3u /* 2: base/delta images; 3: 512 slot counters, consumer
+				  * table in the control header */
 #define SHM_CTL_MAGIC	   0x314c54434b554f53ull /* "SOUKCTL1" */
 #define SHM_IMG_MAGIC	   0x31474d494b554f53ull /* "SOUKIMG1" */
 #define SHM_SECT_NAME_MAX  32			 /* including the NUL */
@@ -161,6 +162,15 @@
 #define SHM_SLOT_BUSY	   0xffffffffu
 #define SHM_INSTANCE_MAX   64
 #define SHM_SLOTS_MAX	   4096u
+
+/* A change-log consumer as soukd shows it (written by soukd only). The name
+ * is written once, before used is release-stored to 1, and never changes
+ * while the segment lives; cursor is the sequence it has processed. */
+typedef struct {
+	char name[32];		 /* NUL-terminated */
+	_Atomic uint64_t used;	 /* 1 once name is valid */
+	_Atomic uint64_t cursor; /* relaxed */
+} shm_consumer_seg_t;
 
 /* Control segment header: 4096 bytes, slots follow. */
 typedef struct {
@@ -182,7 +192,11 @@ typedef struct {
 	_Atomic uint64_t render_failures; /* product versions the publisher could
 					   * not render (zero in older segments:
 					   * taken from reserved, same ABI) */
-	uint8_t reserved[4096 - 112];
+	_Atomic uint64_t log_seq;	  /* last committed change-log sequence
+					   * soukd saw (consumer lag is measured
+					   * against it) */
+	shm_consumer_seg_t consumers[SHM_CONSUMERS_MAX];
+	uint8_t reserved[4096 - 120 - SHM_CONSUMERS_MAX * 48];
 } shm_ctl_hdr_t;
 
 /* One worker slot: 64-byte aligned to keep counters of two workers off one
@@ -233,6 +247,8 @@ _Static_assert(sizeof(shm_ctl_hdr_t) == 4096, "control header is one page");
 _Static_assert(offsetof(shm_ctl_hdr_t, generation) == 32, "ctl layout");
 _Static_assert(offsetof(shm_ctl_hdr_t, publisher_pid) == 80, "ctl layout");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 is plain u64");
+_Static_assert(sizeof(shm_consumer_seg_t) == 48, "consumer entry layout");
+_Static_assert(offsetof(shm_ctl_hdr_t, consumers) == 120, "ctl layout");
 _Static_assert(sizeof(shm_slot_seg_t) == 64 + 8 * SHM_SLOT_COUNTERS, "slot layout");
 _Static_assert(sizeof(shm_slot_seg_t) % 64 == 0, "slots are cache-line sized");
 _Static_assert(sizeof(shm_sect_t) == 64, "section entry layout");

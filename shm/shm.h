@@ -76,6 +76,24 @@ void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out);
 /* soukd: count n product versions the publisher could not render. */
 void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n);
 
+/* Change-log consumers (soukd's publisher, later search indexing,
+ * webhooks...) and how far each has processed the log, for /metrics and
+ * soukctl status; lag = log_seq - cursor. */
+#define SHM_CONSUMERS_MAX 16
+#define SHM_CONSUMER_NAME_MAX 31
+typedef struct {
+	char name[SHM_CONSUMER_NAME_MAX + 1];
+	uint64_t cursor;
+} shm_consumer_info_t;
+/* soukd: set consumer name's cursor (registering it on first use) and, when
+ * log_seq is not 0, the last committed sequence; SOUK_ETOOBIG when the
+ * table is full, SOUK_EINVAL for a bad name. */
+int shm_ctl_consumer_set(shm_ctl_t *ctl, const char *name, uint64_t cursor, uint64_t log_seq);
+/* The registered consumers (at most cap into out, *n of them) and the last
+ * committed sequence soukd saw into *log_seq (may be NULL). */
+void shm_ctl_consumers(const shm_ctl_t *ctl, shm_consumer_info_t *out, size_t cap, size_t *n,
+		       uint64_t *log_seq);
+
 /* ---- per-worker slots (pid + start time, generation in use, counters) --- */
 #define SHM_SLOT_COUNTERS 512 /* generic counters; fcgi assigns meanings (ABI 3) */
 typedef struct shm_slot shm_slot_t;

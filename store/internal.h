@@ -23,6 +23,8 @@ struct store {
 	MDB_dbi db_meta, db_rec, db_hist, db_chg, db_ukey, db_idem, db_audit, db_ckpt;
 	MDB_dbi db_idem2, db_idem_time; /* idempotency keys, schema 2 (store/idem.c) */
 	_Atomic bool idem_v1_keys;      /* idem.v1 (schema 1) still holds keys */
+	MDB_dbi db_consumer;            /* consumer cursors, schema 3 (store/consumer.c) */
+	MDB_dbi db_index, db_ixver;     /* secondary indexes, schema 3 (store/index.c) */
 	pthread_mutex_t wlock;     /* one writer at a time (LMDB requires it) */
 	pthread_rwlock_t maplock;  /* txns hold it shared; map resizes exclusive */
 	store_opts_t opts;
@@ -160,3 +162,23 @@ int store_idem_check(store_t *s, MDB_txn *txn, store_mut_t *m, uint8_t *scope, s
  * returns an MDB code. */
 int store_idem_put(store_t *s, MDB_txn *txn, const store_mut_t *m, const uint8_t *scope,
 		   size_t scope_len, uint64_t now);
+
+/* Reads inside a caller's read transaction (store_read_*, store/consumer.c). */
+int store_get_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *id,
+		 store_rec_t *out);
+int store_changes_in(store_t *s, MDB_txn *txn, uint64_t after, store_change_cb cb, void *arg);
+
+/* Consumer cursors (store/consumer.c): create the table (migration to 3) and
+ * open it after the migrations (MDB codes). */
+int store_consumer_migrate_to_3(store_t *s, MDB_txn *txn);
+int store_consumer_open(store_t *s, MDB_txn *txn);
+
+/* Secondary indexes (store/index.c): tables (migration to 3, open after the
+ * migrations; MDB codes), a mutation's index keys checked before any write,
+ * and the entries moved from the current version (cur_version 0: none) to
+ * the new one inside the write txn. */
+int store_index_migrate(store_t *s, MDB_txn *txn);
+int store_index_open(store_t *s, MDB_txn *txn);
+int store_index_validate(const store_mut_t *m);
+int store_index_apply(store_t *s, MDB_txn *t, const store_mut_t *m, uint64_t cur_version,
+		      bool cur_archived, uint64_t new_version, bool new_archived);

@@ -354,6 +354,7 @@ static const struct {
 } migrations[] = {
 	{ 1, migrate_to_1, "records, history, change log, unique keys, idempotency keys, audit log, checkpoints" },
 	{ 2, store_idem_migrate_to_2, "idempotency keys by principal with a fingerprint and a time index" },
+	{ 3, store_consumer_migrate_to_3, "durable cursors of change-log consumers, secondary indexes" },
 };
 
 static int open_dbis(store_t *s, MDB_txn *txn)
@@ -365,7 +366,8 @@ static int open_dbis(store_t *s, MDB_txn *txn)
 		if (rc)
 			return rc;
 	}
-	return store_idem_open(s, txn);
+	int rc = store_idem_open(s, txn);
+	return rc ? rc : store_consumer_open(s, txn);
 }
 
 static int read_schema_version(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
@@ -1141,7 +1143,7 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	int rc;
 
 	*wrote = false;
-	if ((rc = validate_mut(m)) != 0)
+	if ((rc = validate_mut(m)) != 0 || (rc = store_index_validate(m)) != 0)
 		return rc;
 	if (m->idem_key && (rc = store_idem_check(s, t, m, ik, &ikl)) != 0)
 		return rc == 1 ? 0 : rc;
@@ -1222,6 +1224,8 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 			memcpy(b->keys + new_keys_len, cur.keys, cur.keys_len);
 		cur_keys_len = cur.keys_len;
 	}
+	uint64_t cur_version = cur.version;
+	bool cur_archived = cur.flags & REC_ARCHIVED;
 	const uint8_t *new_keys = b->keys, *cur_keys = b->keys + new_keys_len;
 	nr.keys = new_keys;
 	nr.keys_len = new_keys_len;
@@ -1272,6 +1276,9 @@ static int apply_one(batch_t *b, store_mut_t *m, bool *wrote)
 	LMDB(mdb_put(t, s->db_chg, &k, &v, MDB_NOOVERWRITE | MDB_APPEND));
 
 	if ((rc = audit_append(t, s->db_audit, seq - 1, leaf, b->md, b->ac)) != 0)
+		goto fail;
+	if ((rc = store_index_apply(s, t, m, have_cur ? cur_version : 0, cur_archived, nr.version,
+				    nr.flags & REC_ARCHIVED)) != 0)
 		goto fail;
 
 	m->version = nr.version;
@@ -1435,19 +1442,32 @@ static int rec_read_end(store_t *s, MDB_txn *txn, int rc, const MDB_val *v, cons
 	return rc;
 }
 
-int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *out)
+int store_get_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *id,
+		 store_rec_t *out)
 {
 	uint8_t ek[EK_MAX];
-	MDB_txn *txn;
 	MDB_val k, v;
+	rec_view_t r;
+	if (!store_kind_ok(kind) || !id || !out)
+		return SOUK_EINVAL;
+	k = (MDB_val){ store_entity_key(ek, kind, id), ek };
+	int rc = store_mdb_err(mdb_get(txn, s->db_rec, &k, &v));
+	if (rc == 0)
+		rc = store_rec_parse(&v, &r);
+	return rc ? rc : rec_fill(&r, id, out);
+}
+
+int store_get(store_t *s, const char *kind, const store_id_t *id, store_rec_t *out)
+{
+	MDB_txn *txn;
 	if (!store_kind_ok(kind) || !id || !out)
 		return SOUK_EINVAL;
 	int rc = store_rd_begin(s, &txn);
 	if (rc)
 		return rc;
-	k = (MDB_val){ store_entity_key(ek, kind, id), ek };
-	rc = store_mdb_err(mdb_get(txn, s->db_rec, &k, &v));
-	return rec_read_end(s, txn, rc, &v, id, out);
+	rc = store_get_in(s, txn, kind, id, out);
+	store_rd_end(s, txn);
+	return rc;
 }
 
 int store_get_by_key(store_t *s, const char *kind, const char *key, size_t key_len,
@@ -1638,14 +1658,24 @@ out:
 int store_changes(store_t *s, uint64_t after, store_change_cb cb, void *arg)
 {
 	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
-	uint8_t sk[8];
-	MDB_val k, v;
 	if (!cb)
 		return SOUK_EINVAL;
 	int rc = store_rd_begin(s, &txn);
 	if (rc)
 		return rc;
+	rc = store_changes_in(s, txn, after, cb, arg);
+	store_rd_end(s, txn);
+	return rc;
+}
+
+int store_changes_in(store_t *s, MDB_txn *txn, uint64_t after, store_change_cb cb, void *arg)
+{
+	MDB_cursor *cur = NULL;
+	uint8_t sk[8];
+	MDB_val k, v;
+	int rc;
+	if (!cb)
+		return SOUK_EINVAL;
 	if ((rc = mdb_cursor_open(txn, s->db_chg, &cur)) != 0) {
 		rc = store_mdb_err(rc);
 		goto out;
@@ -1673,7 +1703,6 @@ int store_changes(store_t *s, uint64_t after, store_change_cb cb, void *arg)
 out:
 	if (cur)
 		mdb_cursor_close(cur);
-	store_rd_end(s, txn);
 	return rc;
 }
 

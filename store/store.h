@@ -94,6 +94,13 @@ typedef struct {
 	const char *const *keys;      /* unique secondary keys, e.g. "sku\0ABC" */
 	const size_t *key_lens;
 	size_t nkeys;
+	/* secondary (non-unique) index keys of CREATE/UPDATE, "name\0value"
+	 * (name 1..64 bytes, no NUL in either, at most STORE_KEY_MAX bytes):
+	 * kept with the version; DELETE takes them out of the indexes, REVERT
+	 * restores those of version revert_to */
+	const char *const *index_keys;
+	const size_t *index_key_lens;
+	size_t nindex;
 	uint64_t revert_to;
 	const char *actor;            /* who */
 	const char *reason;           /* why (may be NULL) */
@@ -199,12 +206,72 @@ int store_backup(store_t *s, const char *dir);
 
 /* ---- extensions ---------------------------------------------------------- */
 
-#define STORE_SCHEMA_VERSION 2u /* 2: idempotency keys by principal, time index */
+#define STORE_SCHEMA_VERSION 3u /* 2: idempotency keys by principal, time index;
+                                   3: consumer cursors, secondary indexes */
 #define STORE_KIND_MAX 32       /* [a-z0-9_]{1,32} */
 #define STORE_KEY_MAX 400       /* unique key bytes */
 #define STORE_IDEM_MAX 255      /* idempotency key bytes */
 #define STORE_DOC_MAX (4u << 20) /* document bytes */
 #define STORE_PROOF_MAX 64      /* hashes in any proof */
+
+/* ---- read transactions (store/consumer.c) ---- */
+
+/* One read transaction for several reads that must see the same committed
+ * state (a snapshot of one change-log sequence): the publisher reads the
+ * change log and the records it renders through one. Keep it short (it pins
+ * the pages it sees, so a long one makes the file grow); one thread at a
+ * time; no store_apply() while it is open on the same thread. */
+typedef struct store_read store_read_t;
+int store_read_begin(store_t *s, store_read_t **out);
+/* The last committed sequence as of the snapshot. */
+int store_read_last_seq(store_read_t *rt, uint64_t *out);
+int store_read_get(store_read_t *rt, const char *kind, const store_id_t *id, store_rec_t *out);
+int store_read_changes(store_read_t *rt, uint64_t after, store_change_cb cb, void *arg);
+/* Ends the transaction and frees *rt (NULL is fine); sets *rt to NULL. */
+void store_read_end(store_read_t **rt);
+
+/* ---- secondary indexes (store/index.c) ---- */
+
+/* Entries of index `name` of a kind in (value, id) order. Each bound is a
+ * NUL-terminated value or NULL: from (values >= from), to (values < to),
+ * prefix (values starting with it; exact match: from = to-be-matched and
+ * prefix = the same, or a range [v, v"\x01")). after is the cursor of the
+ * previous page (NULL for the first): resumption is by position in the
+ * index, so entries added or removed between pages neither repeat nor
+ * hide others. limit 0 = no limit. */
+#define STORE_INDEX_CURSOR_MAX (2 * (STORE_KEY_MAX + 17) + 1)
+typedef struct {
+	const char *from, *to, *prefix;
+	const char *after;
+	size_t limit;
+} store_index_query_t;
+/* value is NUL-terminated (value_len bytes) and valid during the call. */
+typedef int (*store_index_cb)(const char *value, size_t value_len, const store_id_t *id,
+			      void *arg);
+/* next (may be NULL) gets the cursor of the next page, "" when this page
+ * reached the end. */
+int store_index_scan(store_t *s, const char *kind, const char *name,
+		     const store_index_query_t *q, store_index_cb cb, void *arg,
+		     char next[STORE_INDEX_CURSOR_MAX]);
+/* Parse a cursor (outside input): 0, or SOUK_EINVAL. */
+int store_index_cursor_parse(const char *hex, uint8_t *out, size_t cap, size_t *len);
+
+/* ---- consumer cursors (store/consumer.c) ---- */
+
+/* A consumer of the change log (the publisher; later search indexing,
+ * notifications, webhooks) keeps the sequence up to which it has processed
+ * the log under its name: [a-z0-9_.-]{1,STORE_CONSUMER_NAME_MAX}. */
+#define STORE_CONSUMER_NAME_MAX 31
+/* *seq = the consumer's cursor, 0 (and 0 returned) for a consumer never
+ * advanced. */
+int store_consumer_get(store_t *s, const char *name, uint64_t *seq);
+/* Move the cursor to seq in a durable write transaction. Never backwards:
+ * seq below the stored cursor leaves it as is (0 returned); seq beyond the
+ * last committed sequence is SOUK_EINVAL. */
+int store_consumer_advance(store_t *s, const char *name, uint64_t seq);
+/* Every consumer's cursor, in name order; cb returns non-zero to stop. */
+typedef int (*store_consumer_cb)(const char *name, uint64_t seq, void *arg);
+int store_consumer_list(store_t *s, store_consumer_cb cb, void *arg);
 
 /* ---- idempotency keys (store/idem.c) ---- */
 
