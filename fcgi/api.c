@@ -68,6 +68,12 @@ static int apply_batch(void *arg, store_mut_t *muts, size_t n)
 	return store_apply(api->store, muts, n);
 }
 
+static int apply_work(void *arg, store_work_t *w, size_t n)
+{
+	api_t *api = arg;
+	return store_apply_work(api->store, w, n);
+}
+
 /* Count into the current segment's slot; the lock keeps it mapped meanwhile
  * (the committer thread holds no segment reference of its own). */
 static void count_current(api_t *api, unsigned i, uint64_t delta)
@@ -135,6 +141,7 @@ int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *sec
 			&api->commit);
 	if (rc != 0)
 		goto fail;
+	commit_set_work(api->commit, apply_work);
 	api_housekeeping(api);
 	return 0;
 fail:
