@@ -21,6 +21,7 @@
 #include "common/time.h"
 #include "common/util.h"
 #include "daemon/publisher.h"
+#include "fcgi/h_counter.h"
 #include "fcgi/metrics.h"
 #include "common/problem.h"
 #include "fcgi/product.h"
@@ -1107,6 +1108,25 @@ static void idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 	resp_problem(th, req, resp, &p);
 }
 
+void api_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const problem_t *p)
+{
+	resp_problem(th, req, resp, p);
+}
+
+json_t *api_read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	return read_body(th, req, resp);
+}
+
+void api_unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
+{
+	if (rc == SOUK_EPANIC)
+		internal(th, req, resp, rc);
+	else
+		unavailable(th, req, resp,
+			    "the write could not be committed and may not have been stored");
+}
+
 /* Submit one mutation; maps store results to problems. true when committed. */
 static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp, store_mut_t *m)
 {
@@ -1566,6 +1586,8 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	case ROUTE_PRODUCT_REVERT: h_revert(th, req, resp, &rt); break;
 	case ROUTE_HEALTHZ: h_healthz(th, req, resp); break;
 	case ROUTE_METRICS: h_metrics(th, req, resp); break;
+	case ROUTE_COUNTER_GET: h_counter_get(th, req, resp, &rt); break;
+	case ROUTE_COUNTER_ADD: h_counter_add(th, req, resp, &rt); break;
 	default:
 		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
 		break;

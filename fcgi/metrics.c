@@ -14,7 +14,7 @@ void metrics_request(shm_slot_t *slot, route_id_t route, int status, uint64_t el
 	if (slot == NULL)
 		return;
 	int cls = status >= 500 ? MET_CLASS_5XX : status >= 400 ? MET_CLASS_4XX : MET_CLASS_2XX;
-	if ((unsigned)route >= ROUTE__COUNT)
+	if ((unsigned)route >= MET_ROUTES)
 		route = ROUTE_NONE;
 	shm_slot_count(slot, MET_REQ(route, cls), 1);
 	for (unsigned i = 0; i < MET_NBUCKETS; i++) {
@@ -39,7 +39,7 @@ void metrics_render(sbuf_t *b, const shm_ctl_t *ctl, store_t *store, const api_s
 	if (ctl != NULL) {
 		sbuf_adds(b, "# HELP souk_http_requests_total Requests answered, by route and "
 			     "status class.\n# TYPE souk_http_requests_total counter\n");
-		for (unsigned r = 0; r < ROUTE__COUNT; r++)
+		for (unsigned r = 0; r < MET_ROUTES; r++)
 			for (unsigned c = 0; c < MET_NCLASS; c++)
 				sbuf_printf(b,
 					    "souk_http_requests_total{route=\"%s\",code=\"%s\"} "

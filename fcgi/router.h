@@ -14,6 +14,8 @@
  *   GET    /api/v1/products/by-sku/{sku}         ROUTE_PRODUCT_BY_SKU
  *   GET    /healthz                              ROUTE_HEALTHZ
  *   GET    /metrics                              ROUTE_METRICS
+ *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
+ *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
  * HEAD is accepted wherever GET is. Path segments are percent-decoded.
  */
 #include <stdbool.h>
@@ -33,6 +35,8 @@ typedef enum {
 	ROUTE_PRODUCT_BY_SKU,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_COUNTER_GET,
+	ROUTE_COUNTER_ADD,
 	ROUTE__COUNT,
 } route_id_t;
 
@@ -48,7 +52,7 @@ typedef struct {
 	bool write;          /* mutating route (body, X-Souk-Reason checked) */
 	perm_id_t perm;      /* permission the route needs (PERM_PUBLIC: anyone) */
 	char product_id[33]; /* lowercase hex, for {id} routes */
-	char sku[ROUTE_SKU_MAX + 1];
+	char sku[ROUTE_SKU_MAX + 1]; /* {sku}, or a counter's {name} */
 	size_t sku_len;
 } route_t;
 

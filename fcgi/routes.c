@@ -35,6 +35,10 @@ const route_def_t route_table[] = {
 	      W | ROUTE_F_IF_MATCH, "product", "product_revert"),
 	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz"),
 	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics"),
+	ROUTE(ROUTE_COUNTER_GET, ROUTE_M_GET, "/api/v1/counters/{name}", PERM_COUNTER_READ, 0,
+	      "counter", "counter_get"),
+	ROUTE(ROUTE_COUNTER_ADD, ROUTE_M_POST, "/api/v1/counters/{name}/add", PERM_COUNTER_WRITE, W,
+	      "counter", "counter_add"),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 
