@@ -86,15 +86,16 @@ won=$(count_code "$T/patch" 200); lost=$(count_code "$T/patch" 412)
 check "$N parallel PATCHes with If-Match \"1\": exactly one 200, the other $((N - 1)) 412 (won $won, lost $lost)" \
 	[ "$won" = 1 -a "$lost" = $((N - 1)) ]
 check "...answered by both worker processes" both_workers "$T/patch"
-_losers_412_problem() {
+# every answer in DIR with status CODE is a problem of type SLUG
+_problems_are() { # dir code slug
 	local f
-	for f in "$T"/patch/*.code; do
-		[ "$(cat "$f")" = 412 ] || continue
-		[ "$("$B/tools/fcgi_json" type <"${f%.code}.body")" = https://souk.dev/problems/precondition-failed ] ||
+	for f in "$1"/*.code; do
+		[ "$(cat "$f")" = "$2" ] || continue
+		[ "$("$B/tools/fcgi_json" type <"${f%.code}.body")" = "https://souk.dev/problems/$3" ] ||
 			return 1
 	done
 }
-check "...each 412 is a precondition-failed problem" _losers_412_problem
+check "...each 412 is a precondition-failed problem" _problems_are "$T/patch" 412 precondition-failed
 w=$(grep -lx 200 "$T"/patch/*.code | head -n1); w=${w##*/}; w=${w%.code}
 wseq=$(hdr "$T/patch/$w.hdr" Souk-Seq)
 check "...the winner's answer is version 2 (ETag \"2\") with its own body, one change later" \
@@ -169,15 +170,7 @@ echo "# claim answers (count code): $(codes "$T/claim")"
 check "$C parallel claims of the last unit: exactly one 200, $((C - 1)) 409" \
 	[ "$(count_code "$T/claim" 200)" = 1 -a "$(count_code "$T/claim" 409)" = $((C - 1)) ]
 check "...answered by both worker processes" both_workers "$T/claim"
-_claims_problem() {
-	local f
-	for f in "$T"/claim/*.code; do
-		[ "$(cat "$f")" = 409 ] || continue
-		[ "$("$B/tools/fcgi_json" type <"${f%.code}.body")" = https://souk.dev/problems/counter-limit ] ||
-			return 1
-	done
-}
-check "...each refusal is a counter-limit problem" _claims_problem
+check "...each refusal is a counter-limit problem" _problems_are "$T/claim" 409 counter-limit
 admin GET /api/v1/counters/race-last
 check "...the counter is 0, not below" [ "$STATUS" = 200 -a "$(json value)" = 0 ]
 
