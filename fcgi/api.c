@@ -1588,6 +1588,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	case ROUTE_METRICS: h_metrics(th, req, resp); break;
 	case ROUTE_COUNTER_GET: h_counter_get(th, req, resp, &rt); break;
 	case ROUTE_COUNTER_ADD: h_counter_add(th, req, resp, &rt); break;
+	case ROUTE_BATCH: h_batch(th, req, resp); break;
 	default:
 		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
 		break;

@@ -17,6 +17,9 @@
 void h_counter_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt);
 void h_counter_add(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt);
 
+/* POST /api/v1/batch (fcgi/h_batch.c): operations as one unit of work. */
+void h_batch(api_thread_t *th, const api_req_t *req, api_resp_t *resp);
+
 /* api.c's response helpers, for handlers in their own files. */
 void api_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const problem_t *p);
 json_t *api_read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp);

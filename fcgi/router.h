@@ -16,6 +16,7 @@
  *   GET    /metrics                              ROUTE_METRICS
  *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
  *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
+ *   POST   /api/v1/batch                         ROUTE_BATCH
  * HEAD is accepted wherever GET is. Path segments are percent-decoded.
  */
 #include <stdbool.h>
@@ -37,6 +38,7 @@ typedef enum {
 	ROUTE_METRICS,
 	ROUTE_COUNTER_GET,
 	ROUTE_COUNTER_ADD,
+	ROUTE_BATCH,
 	ROUTE__COUNT,
 } route_id_t;
 

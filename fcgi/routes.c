@@ -39,6 +39,7 @@ const route_def_t route_table[] = {
 	      "counter", "counter_get"),
 	ROUTE(ROUTE_COUNTER_ADD, ROUTE_M_POST, "/api/v1/counters/{name}/add", PERM_COUNTER_WRITE, W,
 	      "counter", "counter_add"),
+	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch"),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 
