@@ -17,6 +17,13 @@
  *   raw   commits=N seconds=S commits_per_s=R cpu_us_per_commit=C value_bytes=B
  *   store batch=K commits=N seconds=S commits_per_s=R mutations_per_s=M
  *         cpu_us_per_mutation=C doc_bytes=B
+ * Mode "unit": batches of BATCH checkout-shaped units of work
+ * (store_apply_work; each unit creates one record with a unique key and
+ * takes 1 from three counters: a per-SKU stock out of 64, a coupon and a
+ * usage limit that every unit shares), at 1 and 64 units per batch: what 1
+ * and 64 concurrent submitters of the group commit get:
+ *   unit  batch=K commits=N seconds=S commits_per_s=R units_per_s=U
+ *         cpu_us_per_unit=C doc_bytes=B
  * and last the ratio of batch-64 (or the largest batch up to 64) mutations/s
  * to raw commits/s:
  *   ratio batch=64 mutations_per_s/raw_commits_per_s=X
@@ -65,10 +72,60 @@ typedef struct {
 	size_t *dlens, *klens, cap, doc_bytes;
 	const char **kp;
 	store_mut_t *m;
+	bool unit;           /* checkout-shaped units instead of plain creates */
+	store_work_t *w;
 } bmode_t;
 
 static char *raw_val;
 static bool ordered_ids; /* -o */
+
+/* ---- checkout-shaped units ---- */
+
+#define UNIT_SKUS 64
+#define UNIT_STOCK (1ll << 40) /* never runs out in a bench run */
+
+static int seed_unit(store_txn_t *t, void *arg)
+{
+	char name[32];
+	int rc = 0;
+	for (int i = 0; i < UNIT_SKUS && rc == 0; i++) {
+		snprintf(name, sizeof(name), "stock:%d", i);
+		rc = store_counter_add(t, name, strlen(name), UNIT_STOCK, 0, INT64_MAX, NULL);
+	}
+	if (rc == 0)
+		rc = store_counter_add(t, "coupon:bench", 12, UNIT_STOCK, 0, INT64_MAX, NULL);
+	if (rc == 0)
+		rc = store_counter_add(t, "limit:bench", 11, UNIT_STOCK, 0, INT64_MAX, NULL);
+	return rc;
+}
+
+static int counters_seed(store_t *s)
+{
+	store_work_t w = { .fn = seed_unit, .actor = "bench" };
+	int rc = store_apply_work(s, &w, 1);
+	if (rc == 0)
+		rc = w.result;
+	if (rc)
+		fprintf(stderr, "store_commit, counter seed failed (%s)\n", souk_strerror(rc));
+	return rc ? -1 : 0;
+}
+
+/* 1 record + 3 counters, as a checkout of one line would be. */
+static int checkout_unit(store_txn_t *t, void *arg)
+{
+	store_mut_t m = *(const store_mut_t *)arg;
+	char name[32];
+	int rc;
+	if ((rc = store_txn_put(t, &m)) != 0)
+		return rc;
+	/* the SKU's stock: from the last two digits of its unique key */
+	const char *k = m.keys[0] + m.key_lens[0] - 2;
+	int n = snprintf(name, sizeof(name), "stock:%d", ((k[0] - '0') * 10 + (k[1] - '0')) % UNIT_SKUS);
+	if ((rc = store_counter_add(t, name, (size_t)n, -1, 0, INT64_MAX, NULL)) != 0 ||
+	    (rc = store_counter_add(t, "coupon:bench", 12, -1, 0, INT64_MAX, NULL)) != 0)
+		return rc;
+	return store_counter_add(t, "limit:bench", 11, -1, 0, INT64_MAX, NULL);
+}
 
 static int mode_open(bmode_t *md, const char *dir, size_t size)
 {
@@ -96,13 +153,14 @@ static int mode_open(bmode_t *md, const char *dir, size_t size)
 	md->klens = calloc(n, sizeof(size_t));
 	md->kp = calloc(n, sizeof(char *));
 	md->m = calloc(n, sizeof(*md->m));
-	if (!md->docs || !md->keys || !md->dlens || !md->klens || !md->kp || !md->m)
+	md->w = calloc(n, sizeof(*md->w));
+	if (!md->docs || !md->keys || !md->dlens || !md->klens || !md->kp || !md->m || !md->w)
 		return -1;
 	if ((rc = store_open(dir, &o, &md->s)) != 0) {
 		fprintf(stderr, "store_commit, store open failed (%s)\n", souk_strerror(rc));
 		return -1;
 	}
-	return 0;
+	return md->unit ? counters_seed(md->s) : 0;
 }
 
 static void mode_close(bmode_t *md)
@@ -116,6 +174,7 @@ static void mode_close(bmode_t *md)
 	free(md->klens);
 	free(md->kp);
 	free(md->m);
+	free(md->w);
 }
 
 /* A product-like JSON document of about size bytes, numbered n. */
@@ -154,6 +213,7 @@ static int mode_prepare(bmode_t *md, size_t size)
 		m->key_lens = &md->klens[i];
 		m->nkeys = 1;
 		m->actor = "bench";
+		md->w[i] = (store_work_t){ .fn = checkout_unit, .arg = m, .actor = "bench" };
 	}
 	return 0;
 }
@@ -175,12 +235,14 @@ static int mode_commit(bmode_t *md, size_t size)
 		}
 		return 0;
 	}
-	if ((rc = store_apply(md->s, md->m, md->batch)) != 0) {
+	rc = md->unit ? store_apply_work(md->s, md->w, md->batch)
+		      : store_apply(md->s, md->m, md->batch);
+	if (rc != 0) {
 		fprintf(stderr, "store_commit, apply failed (%s)\n", souk_strerror(rc));
 		return -1;
 	}
 	for (size_t i = 0; i < md->batch; i++)
-		md->failed += md->m[i].result != 0;
+		md->failed += (md->unit ? md->w[i].result : md->m[i].result) != 0;
 	return 0;
 }
 
@@ -208,7 +270,7 @@ int main(int argc, char **argv)
 	uint64_t count = 1000000, size = 600, batches[MAX_BATCHES] = { 1, 16, 64, 256 };
 	size_t nb = 4, userb = 0;
 	double secs = 4;
-	bmode_t modes[MAX_BATCHES + 1];
+	bmode_t modes[MAX_BATCHES + 3];
 	int ch, rc = 0;
 	char tmpl[] = "/tmp/souk-bench-XXXXXX", path[300];
 	log_init("store_commit", LOG_TARGET_STDERR);
@@ -234,12 +296,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(modes, 0, sizeof(modes));
-	for (size_t i = 0; i <= nb; i++) {
-		modes[i].batch = i == 0 ? 0 : (size_t)batches[i - 1];
+	size_t nm = nb + 3; /* raw, the store batches, units at 1 and 64 */
+	for (size_t i = 0; i < nm; i++) {
+		modes[i].batch = i == 0 ? 0 : i <= nb ? (size_t)batches[i - 1] : i == nb + 1 ? 1 : 64;
+		modes[i].unit = i > nb;
 		if (i == 0)
 			snprintf(path, sizeof(path), "%s/raw", base);
 		else
-			snprintf(path, sizeof(path), "%s/store-%zu-%zu", base, i, modes[i].batch);
+			snprintf(path, sizeof(path), "%s/%s-%zu-%zu", base, modes[i].unit ? "unit" : "store",
+				 i, modes[i].batch);
 		if (i == 0 && mkdir(path, 0700) != 0 && errno != EEXIST) {
 			perror("mkdir");
 			rc = 1;
@@ -252,9 +317,9 @@ int main(int argc, char **argv)
 	}
 	/* round robin in short slices, so every mode sees the same disk */
 	uint64_t limit = (uint64_t)(secs * 1e9), slice = 200000000ull, t0 = souk_now_mono_ns();
-	for (bool more = true; more && souk_now_mono_ns() - t0 < 4 * limit * (nb + 1);) {
+	for (bool more = true; more && souk_now_mono_ns() - t0 < 4 * limit * nm;) {
 		more = false;
-		for (size_t i = 0; i <= nb; i++) {
+		for (size_t i = 0; i < nm; i++) {
 			bmode_t *md = &modes[i];
 			if (md->broken || md->commits >= count || md->wall_ns >= limit)
 				continue;
@@ -264,7 +329,7 @@ int main(int argc, char **argv)
 	}
 	double raw = 0, pick_rate = 0;
 	size_t pick = 0;
-	for (size_t i = 0; i <= nb; i++) {
+	for (size_t i = 0; i < nm; i++) {
 		bmode_t *md = &modes[i];
 		double sec = (double)md->wall_ns / 1e9, cpu = (double)md->cpu_ns / 1e3;
 		double cps = sec > 0 ? (double)md->commits / sec : 0.0;
@@ -278,6 +343,18 @@ int main(int argc, char **argv)
 		}
 		uint64_t muts = md->commits * md->batch;
 		double mps = sec > 0 ? (double)muts / sec : 0.0;
+		if (md->unit) {
+			printf("unit  batch=%zu commits=%llu seconds=%.3f commits_per_s=%.0f units_per_s=%.0f "
+			       "cpu_us_per_unit=%.1f doc_bytes=%zu\n",
+			       md->batch, (unsigned long long)md->commits, sec, cps, mps,
+			       muts ? cpu / (double)muts : 0.0, md->doc_bytes);
+			if (md->failed) {
+				fprintf(stderr, "store_commit, %llu units failed\n",
+					(unsigned long long)md->failed);
+				rc = 1;
+			}
+			continue;
+		}
 		printf("store batch=%zu commits=%llu seconds=%.3f commits_per_s=%.0f mutations_per_s=%.0f "
 		       "cpu_us_per_mutation=%.1f doc_bytes=%zu\n",
 		       md->batch, (unsigned long long)md->commits, sec, cps, mps,
@@ -295,7 +372,7 @@ int main(int argc, char **argv)
 	if (pick && raw > 0)
 		printf("ratio batch=%zu mutations_per_s/raw_commits_per_s=%.2f\n", pick, pick_rate / raw);
 out:
-	for (size_t i = 0; i <= nb; i++)
+	for (size_t i = 0; i < nb + 3; i++)
 		mode_close(&modes[i]);
 	free(raw_val);
 	if (base == tmpl) {

@@ -28,6 +28,7 @@ const char *souk_strerror(int code)
 	case SOUK_ENOMEM: return "out of memory";
 	case SOUK_EPANIC: return "storage environment had a fatal error (restart to reopen it)";
 	case SOUK_EREUSED: return "idempotency key already used for another request";
+	case SOUK_ELIMIT: return "counter would go below its floor or above its ceiling";
 	default: break;
 	}
 	if (code < 0 && code > SOUK_EBASE)

@@ -32,7 +32,8 @@ enum {
 	SOUK_ENOMEM = -1019,    /* allocation failed */
 	SOUK_EPANIC = -1020,    /* storage environment had a fatal error: restart */
 	SOUK_EREUSED = -1021,   /* idempotency key reused for another request */
-	SOUK_ELAST = -1022,
+	SOUK_ELIMIT = -1022,    /* a counter would leave its floor..ceiling range */
+	SOUK_ELAST = -1023,
 };
 
 /* Human-readable text for any souk return code (project codes or -errno). */

@@ -28,6 +28,7 @@
 #define PROBLEM_PRECONDITION "precondition-failed" /* 412 stale If-Match */
 #define PROBLEM_PRECONDITION_REQUIRED "precondition-required" /* 428 */
 #define PROBLEM_CONFLICT "conflict"               /* 409 unique key taken */
+#define PROBLEM_COUNTER_LIMIT "counter-limit"   /* 409 floor or ceiling refused */
 #define PROBLEM_IDEM_REUSED "idempotency-key-reused" /* 422 key sent with another request */
 #define PROBLEM_NOT_VISIBLE "not-yet-visible"     /* 503 Souk-Min-Seq wait expired */
 #define PROBLEM_MIN_SEQ_AHEAD "min-seq-ahead"     /* 400 Souk-Min-Seq not committed */

@@ -21,6 +21,7 @@
 #include "common/time.h"
 #include "common/util.h"
 #include "daemon/publisher.h"
+#include "fcgi/h_counter.h"
 #include "fcgi/metrics.h"
 #include "common/problem.h"
 #include "domain/catalog/product.h"
@@ -65,6 +66,12 @@ static int apply_batch(void *arg, store_mut_t *muts, size_t n)
 {
 	api_t *api = arg;
 	return store_apply(api->store, muts, n);
+}
+
+static int apply_work(void *arg, store_work_t *w, size_t n)
+{
+	api_t *api = arg;
+	return store_apply_work(api->store, w, n);
 }
 
 /* Count into the current segment's slot; the lock keeps it mapped meanwhile
@@ -134,6 +141,7 @@ int api_init(api_t *api, const api_opts_t *opts, store_t *store, const char *sec
 			&api->commit);
 	if (rc != 0)
 		goto fail;
+	commit_set_work(api->commit, apply_work);
 	api_housekeeping(api);
 	return 0;
 fail:
@@ -1208,6 +1216,25 @@ static void idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 	resp_problem(th, req, resp, &p);
 }
 
+void api_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const problem_t *p)
+{
+	resp_problem(th, req, resp, p);
+}
+
+json_t *api_read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	return read_body(th, req, resp);
+}
+
+void api_unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
+{
+	if (rc == SOUK_EPANIC)
+		internal(th, req, resp, rc);
+	else
+		unavailable(th, req, resp,
+			    "the write could not be committed and may not have been stored");
+}
+
 /* Submit one mutation; maps store results to problems. true when committed. */
 static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		   const model_kind_t *k, store_mut_t *m)
@@ -1662,6 +1689,9 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	case ROUTE_WAREHOUSE_GET: h_entity_get(th, req, resp, &rt); break;
 	case ROUTE_HEALTHZ: h_healthz(th, req, resp); break;
 	case ROUTE_METRICS: h_metrics(th, req, resp); break;
+	case ROUTE_COUNTER_GET: h_counter_get(th, req, resp, &rt); break;
+	case ROUTE_COUNTER_ADD: h_counter_add(th, req, resp, &rt); break;
+	case ROUTE_BATCH: h_batch(th, req, resp); break;
 	default:
 		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
 		break;

@@ -30,6 +30,19 @@ int commit_new(commit_apply_fn apply, commit_after_fn after, void *arg, size_t m
  * the commit error (m->result is set to it too). SOUK_EBUSY after
  * commit_free() started. */
 int commit_submit(commit_t *c, store_mut_t *m);
+/* Units of work (store_apply_work) share the group commit with plain
+ * mutations: a batch with at least one unit goes to apply_work instead of
+ * apply. Set it once after commit_new(), before units are submitted.
+ * after() sees each unit as a mutation with op 0 whose result and seq are
+ * the unit's (its last change-log sequence). */
+typedef int (*commit_work_fn)(void *arg, store_work_t *w, size_t n);
+void commit_set_work(commit_t *c, commit_work_fn apply_work);
+/* Submit a unit and wait until its batch is committed: the batch result as
+ * commit_submit(); *result (may be NULL) is the unit's own outcome (0 = its
+ * writes are durable, else what fn returned) or the commit error. fn may
+ * run more than once (store.h); actor is who makes the counter changes.
+ * SOUK_EINVAL when no apply_work was set. */
+int commit_submit_unit(commit_t *c, store_unit_fn fn, void *arg, const char *actor, int *result);
 /* Commit what is queued, stop the thread, free. */
 void commit_free(commit_t **c);
 

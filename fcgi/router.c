@@ -153,7 +153,9 @@ static bool pattern_match(const char *pat, const char *const *seg, const size_t 
 		if (plen == 4 && memcmp(start, "{id}", 4) == 0) {
 			if (!parse_id(seg[k], seglen[k], out->product_id))
 				return false;
-		} else if (plen == 5 && memcmp(start, "{sku}", 5) == 0) {
+		} else if ((plen == 5 && memcmp(start, "{sku}", 5) == 0) ||
+			   (plen == 6 && memcmp(start, "{name}", 6) == 0)) {
+			/* {name} (a counter's) shares the sku slot */
 			size_t n;
 			if (url_decode(seg[k], seglen[k], false, out->sku, sizeof(out->sku), &n) != 0)
 				return false;

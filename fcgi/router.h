@@ -16,6 +16,9 @@
  *   GET    /metrics                              ROUTE_METRICS
  *   GET    /api/v1/warehouses (and POST, {id} GET/PATCH/DELETE, history,
  *          revert: as products)                 ROUTE_WAREHOUSE_*
+ *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
+ *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
+ *   POST   /api/v1/batch                         ROUTE_BATCH
  * HEAD is accepted wherever GET is. Path segments are percent-decoded.
  */
 #include <stdbool.h>
@@ -42,6 +45,9 @@ typedef enum {
 	ROUTE_WAREHOUSE_DELETE,
 	ROUTE_WAREHOUSE_HISTORY,
 	ROUTE_WAREHOUSE_REVERT,
+	ROUTE_COUNTER_GET,
+	ROUTE_COUNTER_ADD,
+	ROUTE_BATCH,
 	ROUTE__COUNT,
 } route_id_t;
 
@@ -58,7 +64,7 @@ typedef struct {
 	perm_id_t perm;      /* permission the route needs (PERM_PUBLIC: anyone) */
 	const struct model_kind *kind; /* the kind the route serves, NULL for none */
 	char product_id[33]; /* lowercase hex, for {id} routes */
-	char sku[ROUTE_SKU_MAX + 1];
+	char sku[ROUTE_SKU_MAX + 1]; /* {sku}, or a counter's {name} */
 	size_t sku_len;
 } route_t;
 

@@ -53,6 +53,11 @@ const route_def_t route_table[] = {
 	      &warehouse_kind, "warehouse_history"),
 	ROUTE(ROUTE_WAREHOUSE_REVERT, ROUTE_M_POST, WH "/{id}/revert", PERM_INVENTORY_WRITE,
 	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_revert"),
+	ROUTE(ROUTE_COUNTER_GET, ROUTE_M_GET, "/api/v1/counters/{name}", PERM_COUNTER_READ, 0,
+	      NULL, "counter_get"),
+	ROUTE(ROUTE_COUNTER_ADD, ROUTE_M_POST, "/api/v1/counters/{name}/add", PERM_COUNTER_WRITE, W,
+	      NULL, "counter_add"),
+	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch"),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

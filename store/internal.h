@@ -106,6 +106,21 @@ int store_mdb_rc(store_t *s, int rc);
  * fatal, else rc translated. */
 int store_commit_err(store_t *s, int rc);
 
+/* A unit's view of the batch (store.c runs units, store/unit.c reads and
+ * writes through it). */
+struct store_txn {
+	store_t *s;
+	MDB_txn *txn;          /* the unit's nested txn */
+	void *batch;           /* store.c's batch state */
+	const char *actor;     /* for counter changes */
+	int fatal;             /* batch-level error a put hit: the batch fails */
+	int broken;            /* a put failed after it wrote: the unit is dropped */
+};
+/* One mutation in the unit's txn, as in a batch. */
+int store_batch_put(store_txn_t *t, store_mut_t *m);
+/* A record view into a store_rec_t (heap copy of the doc). */
+int store_rec_fill(const rec_view_t *r, const store_id_t *id, store_rec_t *out);
+
 /* Big-endian helpers for keys and values. */
 static inline void store_put_u64(uint8_t *p, uint64_t v)
 {

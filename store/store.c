@@ -625,7 +625,7 @@ int store_rec_parse(const MDB_val *v, rec_view_t *r)
 }
 
 /* Copy a record view into out; doc gets a NUL terminator. */
-static int rec_fill(const rec_view_t *r, const store_id_t *id, store_rec_t *out)
+int store_rec_fill(const rec_view_t *r, const store_id_t *id, store_rec_t *out)
 {
 	char *doc = malloc(r->doc_len + 1);
 	if (!doc)
@@ -646,6 +646,8 @@ static int rec_fill(const rec_view_t *r, const store_id_t *id, store_rec_t *out)
 	memcpy(out->reason, r->reason, b);
 	return 0;
 }
+
+#define rec_fill store_rec_fill
 
 void store_rec_deinit(store_rec_t *r)
 {
@@ -1300,11 +1302,78 @@ static void mut_reset(store_mut_t *m, int result)
 	m->replayed = false;
 }
 
-/* Every mutation of the batch in txn. Returns 0 or a batch-level error
+/* A unit's mutation: apply_one in the unit's nested txn. A failure after
+ * the first write breaks the unit (its txn holds partial writes); a
+ * batch-level error fails the batch. */
+int store_batch_put(store_txn_t *t, store_mut_t *m)
+{
+	batch_t *b = t->batch;
+	bool wrote;
+	if (t->fatal || t->broken) {
+		mut_reset(m, t->fatal ? t->fatal : t->broken);
+		return m->result;
+	}
+	mut_reset(m, 0);
+	MDB_txn *saved = b->txn;
+	b->txn = t->txn;
+	int r = apply_one(b, m, &wrote);
+	b->txn = saved;
+	if (r == 0) {
+		if (wrote)
+			b->seq = m->seq;
+		return 0;
+	}
+	if (!mut_level_error(r))
+		t->fatal = r;
+	else if (wrote)
+		t->broken = r;
+	mut_reset(m, r);
+	return r;
+}
+
+/* One unit in a nested txn of txn. A dropped unit leaves the batch's
+ * sequence and audit cache as they were before it (the nodes it appended
+ * go with its txn). Returns 0 or a batch-level error. */
+static int run_unit(batch_t *b, MDB_txn *txn, store_work_t *w)
+{
+	audit_cache_t snap;
+	uint64_t seq0 = b->seq;
+	MDB_txn *child;
+	if (b->ac)
+		snap = *b->ac;
+	w->result = 0;
+	w->seq = 0;
+	int rc = mdb_txn_begin(b->s->env, txn, 0, &child);
+	if (rc)
+		return store_mdb_err(rc);
+	store_txn_t t = { .s = b->s, .txn = child, .batch = b, .actor = w->actor };
+	int r = w->fn(&t, w->arg);
+	if (t.fatal) {
+		mdb_txn_abort(child);
+		return t.fatal;
+	}
+	if (r == 0 && t.broken)
+		r = t.broken;
+	if (r == 0) {
+		if ((rc = mdb_txn_commit(child)) != 0)
+			return store_mdb_err(rc);
+		w->seq = b->seq != seq0 ? b->seq : 0;
+		return 0;
+	}
+	mdb_txn_abort(child);
+	b->seq = seq0;
+	if (b->ac)
+		*b->ac = snap;
+	w->result = r < 0 ? r : SOUK_EINVAL;
+	return 0;
+}
+
+/* Every entry of the batch in txn: muts[i], or works[i] (a mutation or a
+ * unit) when works is set. Returns 0 or a batch-level error
  * (SOUK_EMAPFULL: grow and run again); *redo asks for the batch again with
  * nested txns. */
-static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bool nested,
-		       bool *redo)
+static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, store_work_t *works,
+		       size_t n, bool nested, bool *redo)
 {
 	audit_cache_t ac;
 	uint64_t seq0;
@@ -1316,7 +1385,12 @@ static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bo
 	ac.valid = 0;
 	b->ac = nested ? NULL : &ac;
 	for (size_t i = 0; i < n; i++) {
-		store_mut_t *m = &muts[i];
+		if (works && works[i].fn) {
+			if ((rc = run_unit(b, txn, &works[i])) != 0)
+				return rc;
+			continue;
+		}
+		store_mut_t *m = works ? works[i].mut : &muts[i];
 		MDB_txn *child = NULL;
 		bool wrote;
 		mut_reset(m, 0);
@@ -1357,6 +1431,7 @@ static int apply_batch(batch_t *b, MDB_txn *txn, store_mut_t *muts, size_t n, bo
 typedef struct {
 	batch_t *b;
 	store_mut_t *muts;
+	store_work_t *works;
 	size_t n;
 	bool nested;
 } apply_ctx_t;
@@ -1366,7 +1441,7 @@ static int apply_txn(store_t *s, MDB_txn *txn, void *arg)
 	apply_ctx_t *a = arg;
 	bool redo = false;
 	a->b->now = souk_now_real_ms();
-	int rc = apply_batch(a->b, txn, a->muts, a->n, a->nested, &redo);
+	int rc = apply_batch(a->b, txn, a->muts, a->works, a->n, a->nested, &redo);
 	if (rc == 0 && redo) {
 		log_store_info("a mutation failed after its first write; the batch of %zu runs again with a nested txn per mutation",
 			       a->n);
@@ -1376,7 +1451,13 @@ static int apply_txn(store_t *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
-int store_apply(store_t *s, store_mut_t *muts, size_t n)
+static store_mut_t *entry_mut(store_mut_t *muts, store_work_t *works, size_t i)
+{
+	return works ? works[i].mut : &muts[i];
+}
+
+/* store_apply and store_apply_work: muts, or works when set. */
+static int apply_entries(store_t *s, store_mut_t *muts, store_work_t *works, size_t n)
 {
 	batch_t b = { .s = s };
 	int rc = store_check_handle(s);
@@ -1384,15 +1465,20 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		return rc;
 	if (n == 0)
 		return 0;
-	if (!muts)
+	if (!muts && !works)
 		return SOUK_EINVAL;
+	for (size_t i = 0; works && i < n; i++)
+		if (!works[i].mut == !works[i].fn)
+			return SOUK_EINVAL; /* exactly one of the two */
 	if (s->opts.read_only) {
 		rc = -EROFS;
 		goto done;
 	}
 	/* fresh ids and the hashing context, outside the write lock */
-	for (size_t i = 0; i < n; i++)
-		b.nids += muts[i].op == STORE_OP_CREATE && id_is_zero(&muts[i].id);
+	for (size_t i = 0; i < n; i++) {
+		store_mut_t *m = entry_mut(muts, works, i);
+		b.nids += m && m->op == STORE_OP_CREATE && id_is_zero(&m->id);
+	}
 	if (b.nids && (!(b.ids = malloc(16 * b.nids)) || souk_random(b.ids, 16 * b.nids) != 0))
 		b.nids = 0; /* store_id_new() per create then */
 	if (!(b.md = EVP_MD_CTX_new()) || reserve(&b.val, &b.val_cap, 2048) != 0 ||
@@ -1400,7 +1486,7 @@ int store_apply(store_t *s, store_mut_t *muts, size_t n)
 		rc = SOUK_ENOMEM;
 		goto done;
 	}
-	apply_ctx_t ac = { &b, muts, n, false };
+	apply_ctx_t ac = { &b, muts, works, n, false };
 	if ((rc = store_write_txn(s, apply_txn, &ac)) == 0) {
 		bool force = atomic_fetch_add(&s->applies_since_check, 1) + 1 >= READER_CHECK_EVERY;
 		if (force)
@@ -1420,10 +1506,25 @@ done:
 		if (log_ratelimit_ok(&rl, &sup))
 			log_store_err("commit of %zu mutations failed (%s)", n, souk_strerror(rc));
 		pthread_mutex_unlock(&registry_lock);
-		for (size_t i = 0; i < n; i++)
-			mut_reset(&muts[i], rc);
+		for (size_t i = 0; i < n; i++) {
+			store_mut_t *m = entry_mut(muts, works, i);
+			if (m)
+				mut_reset(m, rc);
+			else
+				works[i].result = rc, works[i].seq = 0;
+		}
 	}
 	return rc;
+}
+
+int store_apply(store_t *s, store_mut_t *muts, size_t n)
+{
+	return apply_entries(s, muts, NULL, n);
+}
+
+int store_apply_work(store_t *s, store_work_t *w, size_t n)
+{
+	return apply_entries(s, NULL, w, n);
 }
 
 /* ---- reads -------------------------------------------------------------------------- */

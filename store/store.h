@@ -127,6 +127,40 @@ typedef struct {
  * with the same idempotency keys after a restart). */
 int store_apply(store_t *s, store_mut_t *muts, size_t n);
 
+/* ---- units of work (store/unit.c) ----
+ *
+ * A unit is a function that runs inside the batch's write transaction: it
+ * reads current records (seeing what earlier entries of the same batch
+ * wrote), checks, and writes several entities and counters. It returns 0 to
+ * keep its writes or a SOUK_* code to drop them: each unit runs in an LMDB
+ * nested transaction, so a failed unit takes back only its own writes (and
+ * the batch's change-log sequence and audit tree stay as if it never ran)
+ * while the rest of the batch commits. Nothing is durable before the batch
+ * is: store_apply_work() returns after the commit.
+ * A unit may run more than once (map growth, a batch run again): it must
+ * keep every effect inside the txn and set its outputs from scratch. It must
+ * not call store functions other than store_txn_* and store_counter_add.
+ * A put that fails after it began writing (a damaged environment) drops the
+ * unit whatever the function returns; a batch-level error (map full, LMDB)
+ * fails the whole batch. */
+typedef struct store_txn store_txn_t;
+typedef int (*store_unit_fn)(store_txn_t *t, void *arg);
+
+/* One entry of a batch: either a mutation (mut) or a unit (fn, arg). */
+typedef struct {
+	store_mut_t *mut;      /* a plain mutation, or NULL */
+	store_unit_fn fn;      /* a unit, or NULL */
+	void *arg;
+	const char *actor;     /* a unit's actor for its counter changes */
+	/* out (units; a mutation's outcome is in *mut) */
+	int result;            /* the unit's return, or the commit error */
+	uint64_t seq;          /* last change-log sequence it wrote, 0 = none */
+} store_work_t;
+
+/* Apply a batch of mutations and units in one durable write transaction:
+ * the store_apply() contract, entry by entry. */
+int store_apply_work(store_t *s, store_work_t *w, size_t n);
+
 /* A record as read: doc is heap memory the caller frees. */
 typedef struct {
 	store_id_t id;
@@ -370,3 +404,35 @@ int store_checkpoint_verify_sig(const store_checkpoint_t *cp, const char *key_pa
 /* Check that the current log extends the checkpointed one (consistency
  * proof from cp->size to the current size): 0 or SOUK_ECORRUPT. */
 int store_audit_check_checkpoint(store_t *s, const store_checkpoint_t *cp);
+
+/* ---- inside a unit ---- */
+
+/* Reads in the unit's txn: the record as the batch has it so far. */
+int store_txn_get(store_txn_t *t, const char *kind, const store_id_t *id, store_rec_t *out);
+int store_txn_get_by_key(store_txn_t *t, const char *kind, const char *key, size_t key_len,
+			 store_rec_t *out);
+/* A mutation as store_apply() does it (history, change log, audit leaf,
+ * unique keys, idempotency key); returns and sets m->result. */
+int store_txn_put(store_txn_t *t, store_mut_t *m);
+
+/* Counters: named int64 values for stock and usage limits.
+ * A counter is a record of kind STORE_COUNTER_KIND whose id is the first 16
+ * bytes of SHA-256("souk-counter" \0 name) and whose document is compact,
+ * {"name":"...","value":N}: every change is a version like any record's
+ * (history with actor and time, change-log entry, audit leaf), so the audit
+ * stays complete and store_audit_verify covers counters with no new
+ * sub-database or schema change. The publisher ignores the kind. A counter
+ * never written reads as SOUK_ENOENT and starts at 0 on its first add.
+ * Names: 1..STORE_COUNTER_NAME_MAX of [A-Za-z0-9._:-]. */
+#define STORE_COUNTER_KIND "counter"
+#define STORE_COUNTER_NAME_MAX 128
+bool store_counter_name_ok(const char *name, size_t len);
+int store_counter_id(const char *name, size_t len, store_id_t *out);
+/* Add delta (may be negative) inside a unit: SOUK_ELIMIT when the result
+ * would be < floor or > ceiling (or overflow), and nothing is written;
+ * else the new value in *value_out (may be NULL). The change's actor is the
+ * unit's (store_work_t.actor). */
+int store_counter_add(store_txn_t *t, const char *name, size_t name_len, int64_t delta,
+		      int64_t floor, int64_t ceiling, int64_t *value_out);
+/* The committed value, outside any txn: 0 or SOUK_ENOENT. */
+int store_counter_get(store_t *s, const char *name, size_t name_len, int64_t *value_out);

@@ -9,7 +9,11 @@
 #     one new version, and the product is the winner's body;
 #   - M POSTs with one Idempotency-Key and body: one product, one change,
 #     every answer the first one (201, replays say Idempotent-Replayed);
-#     the key with another body is 422.
+#     the key with another body is 422;
+#   - 64 concurrent decrements of one counter (units of work in the group
+#     commit): all 200, none 412, and the final value is exact;
+#   - 50 concurrent claims (delta -1, floor 0) of a counter with one unit
+#     left: exactly one 200 and 49 counter-limit problems (409).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -82,15 +86,16 @@ won=$(count_code "$T/patch" 200); lost=$(count_code "$T/patch" 412)
 check "$N parallel PATCHes with If-Match \"1\": exactly one 200, the other $((N - 1)) 412 (won $won, lost $lost)" \
 	[ "$won" = 1 -a "$lost" = $((N - 1)) ]
 check "...answered by both worker processes" both_workers "$T/patch"
-_losers_412_problem() {
+# every answer in DIR with status CODE is a problem of type SLUG
+_problems_are() { # dir code slug
 	local f
-	for f in "$T"/patch/*.code; do
-		[ "$(cat "$f")" = 412 ] || continue
-		[ "$("$B/tools/fcgi_json" type <"${f%.code}.body")" = https://souk.dev/problems/precondition-failed ] ||
+	for f in "$1"/*.code; do
+		[ "$(cat "$f")" = "$2" ] || continue
+		[ "$("$B/tools/fcgi_json" type <"${f%.code}.body")" = "https://souk.dev/problems/$3" ] ||
 			return 1
 	done
 }
-check "...each 412 is a precondition-failed problem" _losers_412_problem
+check "...each 412 is a precondition-failed problem" _problems_are "$T/patch" 412 precondition-failed
 w=$(grep -lx 200 "$T"/patch/*.code | head -n1); w=${w##*/}; w=${w%.code}
 wseq=$(hdr "$T/patch/$w.hdr" Souk-Seq)
 check "...the winner's answer is version 2 (ETag \"2\") with its own body, one change later" \
@@ -140,6 +145,34 @@ check "...and creates nothing" [ "$STATUS" = 404 ]
 admin PATCH "/api/v1/products/$id" "${JSON[@]}" -H 'If-Match: "2"' -d '{"stock":1}'
 check "the next write is the next change: the race and the 422 added exactly one ($(header Souk-Seq))" \
 	[ "$STATUS" = 200 -a "$(header Souk-Seq)" = $((wseq + 2)) ]
+
+# ---- 3. counters: concurrent decrements and claims -------------------------------
+D=64 # parallel decrements
+C=50 # parallel claims of the last unit
+admin POST /api/v1/counters/race-stock/add "${JSON[@]}" -d "{\"delta\":$D,\"floor\":0}"
+check "a counter with $D units is set up" [ "$STATUS" = 200 -a "$(json value)" = "$D" ]
+fire "$T/dec" "$D" POST /api/v1/counters/race-stock/add '{"delta":-1,"floor":0}'
+echo "# decrement answers (count code): $(codes "$T/dec")"
+check "$D parallel decrements of one counter: all 200 (none 412)" \
+	[ "$(count_code "$T/dec" 200)" = "$D" ]
+check "...answered by both worker processes" both_workers "$T/dec"
+vals=$(for f in "$T"/dec/*.body; do "$B/tools/fcgi_json" value <"$f"; done | sort -n | uniq)
+check "...each saw its own value: 0..$((D - 1)) once each" \
+	[ "$(wc -l <<<"$vals")" = "$D" -a "$(head -n1 <<<"$vals")" = 0 \
+	-a "$(tail -n1 <<<"$vals")" = $((D - 1)) ]
+admin GET /api/v1/counters/race-stock
+check "...the counter is exactly 0" [ "$STATUS" = 200 -a "$(json value)" = 0 ]
+
+admin POST /api/v1/counters/race-last/add "${JSON[@]}" -d '{"delta":1,"floor":0}'
+check "a counter with one unit left is set up" [ "$STATUS" = 200 -a "$(json value)" = 1 ]
+fire "$T/claim" "$C" POST /api/v1/counters/race-last/add '{"delta":-1,"floor":0}'
+echo "# claim answers (count code): $(codes "$T/claim")"
+check "$C parallel claims of the last unit: exactly one 200, $((C - 1)) 409" \
+	[ "$(count_code "$T/claim" 200)" = 1 -a "$(count_code "$T/claim" 409)" = $((C - 1)) ]
+check "...answered by both worker processes" both_workers "$T/claim"
+check "...each refusal is a counter-limit problem" _problems_are "$T/claim" 409 counter-limit
+admin GET /api/v1/counters/race-last
+check "...the counter is 0, not below" [ "$STATUS" = 200 -a "$(json value)" = 0 ]
 
 check "souk-fcgi (first) exits 0 on SIGTERM" souk_stop_fcgi
 kill -TERM "$FCGI2_PID"

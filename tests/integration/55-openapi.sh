@@ -29,9 +29,13 @@ scratch=$(json id)
 _visible() { api GET /api/v1/products/by-sku/OA-SCRATCH; [ "$STATUS" = 200 ]; }
 check "both are published" wait_for 30 _visible
 
+admin POST /api/v1/counters/oa-stock/add "${JSON[@]}" -d '{"delta":5,"floor":0}'
+check "a counter to read is created" [ "$STATUS" = 200 ]
+
 python3 tests/tools/openapi_check.py --spec docs/openapi.yaml \
 	--base "http://127.0.0.1:$WEB_PORT" --token-file "$SECRET_FILE" \
 	--param "id=$id" --param sku=OA-READ --scratch "id=$scratch" --scratch sku=OA-SCRATCH \
+	--param name=oa-stock --scratch name=oa-scratch \
 	--problems common/problem.h >"$T/openapi.out" 2>&1
 rc=$?
 cat "$T/openapi.out"

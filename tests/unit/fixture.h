@@ -85,3 +85,32 @@ static inline void fixture_instance(char *inst, size_t n, const char *tag)
 	souk_random(&rnd, sizeof(rnd));
 	snprintf(inst, n, "souktest-%s-%d-%u-%08x", tag, (int)getpid(), counter++, rnd);
 }
+
+/* A temporary directory with a store, for cmocka set-up and tear-down of a
+ * test that needs only that. */
+typedef struct {
+	char dir[64];
+	char db[128];
+	store_t *s;
+} fixture_store_t;
+
+static inline int fixture_store_setup(void **state, const char *tag)
+{
+	fixture_store_t *f = calloc(1, sizeof(*f));
+	if (!f || fixture_tmpdir(f->dir, sizeof(f->dir), tag) != 0 ||
+	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static inline int fixture_store_teardown(void **state)
+{
+	fixture_store_t *f = *state;
+	store_close(&f->s);
+	fixture_rm_rf(f->dir);
+	free(f);
+	return 0;
+}

@@ -47,6 +47,9 @@ static const authz_row_t matrix[] = {
     {"POST", "/api/v1/products/{id}/revert", {401, 401, 401, SERVED}},
     {"GET", "/healthz", {SERVED, SERVED, SERVED, SERVED}},
     {"GET", "/metrics", {SERVED, SERVED, SERVED, SERVED}},
+    {"GET", "/api/v1/counters/{name}", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/counters/{name}/add", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/batch", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/warehouses", {401, 401, 401, SERVED}},
     {"POST", "/api/v1/warehouses", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/warehouses/{id}", {401, 401, 401, SERVED}},
@@ -83,6 +86,8 @@ static void uri_of(const ctx_t *c, const char *pattern, char *out, size_t cap)
 			val = c->id, skip = 4;
 		else if (strncmp(p, "{sku}", 5) == 0)
 			val = c->sku, skip = 5;
+		else if (strncmp(p, "{name}", 6) == 0)
+			val = "authz.counter", skip = 6;
 		if (val) {
 			size_t n = strlen(val);
 			assert_true(o + n < cap);

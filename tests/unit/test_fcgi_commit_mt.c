@@ -14,6 +14,8 @@
 #include "common/error.h"
 #include "fcgi/arena.h"
 #include "fcgi/commit.h"
+#include "store/store.h"
+#include "tests/unit/fixture.h"
 
 #define NTHREADS 8
 #define PER_THREAD 50
@@ -204,6 +206,108 @@ static void test_commit_failure_fails_whole_batch(void **state)
 	pthread_mutex_destroy(&f.lock);
 }
 
+/* ---- units through the committer, on a real store ---- */
+
+static int real_apply(void *arg, store_mut_t *m, size_t n)
+{
+	return store_apply(arg, m, n);
+}
+
+static int real_work(void *arg, store_work_t *w, size_t n)
+{
+	return store_apply_work(arg, w, n);
+}
+
+static int add64(store_txn_t *t, void *arg)
+{
+	return store_counter_add(t, "stock:x", 7, 64, 0, 1000, arg);
+}
+
+static int take_one(store_txn_t *t, void *arg)
+{
+	return store_counter_add(t, "stock:x", 7, -1, 0, 1000, arg);
+}
+
+typedef struct {
+	commit_t *c;
+	int ok, limited, other;
+	int plain_ok;
+} unit_worker_t;
+
+#define UNIT_THREADS 8
+#define UNIT_PER_THREAD 8
+
+static void *unit_worker(void *p)
+{
+	unit_worker_t *w = p;
+	for (int i = 0; i < UNIT_PER_THREAD + 1; i++) {
+		int64_t v = -1;
+		int result = 1;
+		int rc = commit_submit_unit(w->c, take_one, &v, "test", &result);
+		if (rc == 0 && result == 0 && v >= 0)
+			w->ok++;
+		else if (rc == 0 && result == SOUK_ELIMIT)
+			w->limited++;
+		else
+			w->other++;
+		/* plain mutations share the batches */
+		store_mut_t m = { .op = STORE_OP_CREATE, .kind = "item", .doc = "{}", .doc_len = 2,
+				  .actor = "test" };
+		if (commit_submit(w->c, &m) == 0 && m.result == 0)
+			w->plain_ok++;
+	}
+	return NULL;
+}
+
+/* 64 decrements of one counter from 8 threads through the group commit all
+ * succeed (no conflicts), the 8 attempts beyond them are refused by the
+ * floor, plain mutations in the same batches commit, and the audit log
+ * verifies. */
+static void test_commit_units_share_group_commit(void **state)
+{
+	fixture_store_t *f;
+	commit_t *c = NULL;
+	void *st = NULL;
+	(void)state;
+	assert_int_equal(fixture_store_setup(&st, "cunit"), 0);
+	f = st;
+	assert_int_equal(commit_new(real_apply, NULL, f->s, 64, &c), 0);
+	int result = 0;
+	int64_t v;
+	/* no apply_work yet: refused, nothing queued */
+	assert_int_equal(commit_submit_unit(c, take_one, &v, "test", &result), SOUK_EINVAL);
+	commit_set_work(c, real_work);
+	assert_int_equal(commit_submit_unit(c, NULL, NULL, "test", &result), SOUK_EINVAL);
+	pthread_t t[UNIT_THREADS];
+	unit_worker_t w[UNIT_THREADS];
+	assert_int_equal(store_counter_get(f->s, "stock:x", 7, &v), SOUK_ENOENT);
+	/* the counter starts at 64 */
+	assert_int_equal(commit_submit_unit(c, add64, &v, "test", &result), 0);
+	assert_int_equal(result, 0);
+	assert_int_equal(v, 64);
+	for (int i = 0; i < UNIT_THREADS; i++) {
+		w[i] = (unit_worker_t){ .c = c };
+		assert_int_equal(pthread_create(&t[i], NULL, unit_worker, &w[i]), 0);
+	}
+	int ok = 0, limited = 0, plain = 0;
+	for (int i = 0; i < UNIT_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].other, 0);
+		ok += w[i].ok;
+		limited += w[i].limited;
+		plain += w[i].plain_ok;
+	}
+	assert_int_equal(ok, 64);
+	assert_int_equal(limited, UNIT_THREADS);
+	assert_int_equal(plain, UNIT_THREADS * (UNIT_PER_THREAD + 1));
+	assert_int_equal(store_counter_get(f->s, "stock:x", 7, &v), 0);
+	assert_int_equal(v, 0);
+	commit_free(&c);
+	uint64_t bad = 0;
+	assert_int_equal(store_audit_verify(f->s, &bad), 0);
+	fixture_store_teardown(&st);
+}
+
 static void test_arena_reset_and_ceiling(void **state)
 {
 	arena_t *a = NULL;
@@ -231,6 +335,7 @@ static void test_arena_reset_and_ceiling(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commit_units_share_group_commit),
 		cmocka_unit_test(test_commit_acknowledges_every_mutation),
 		cmocka_unit_test(test_commit_batches_waiting_requests),
 		cmocka_unit_test(test_commit_failure_fails_whole_batch),

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fcgi/h_batch.c - POST /api/v1/batch: a list of operations run as ONE unit
+ * of work in the group commit, all or nothing.
+ *
+ *   {"operations":[
+ *     {"op":"create","kind":"product","doc":{...}},
+ *     {"op":"update","kind":"product","id":"...","version":3,"doc":{...}},
+ *     {"op":"delete","kind":"product","id":"...","version":4},
+ *     {"op":"counter_add","name":"stock:x","delta":-1,"floor":0,"ceiling":9}]}
+ *
+ * Documents are validated as the single-entity routes validate them before
+ * anything is submitted (update replaces the whole document; "version" is
+ * the optional If-Match). Inside the unit the operations run in order; the
+ * first failure drops every write of the batch and is answered as the
+ * problem the single route would give, naming the operation. On success the
+ * answer lists each operation's result, after the commit is durable.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "fcgi/arena.h"
+#include "fcgi/commit.h"
+#include "fcgi/h_counter.h"
+#include "domain/catalog/product.h"
+#include "store/store.h"
+
+#define BATCH_OPS_MAX 16
+#define BATCH_KIND "product" /* the kinds the API writes today */
+
+typedef struct {
+	bool counter;
+	store_mut_t tpl;   /* the mutation as prepared (id zero for a create) */
+	store_mut_t done;  /* as the unit ran it */
+	const char *key;   /* "sku\0<sku>" */
+	size_t key_len;
+	const char *name;  /* counter */
+	size_t name_len;
+	int64_t delta, floor, ceiling, value;
+} batch_op_t;
+
+typedef struct {
+	batch_op_t ops[BATCH_OPS_MAX];
+	size_t n;
+	size_t failed_at;
+} batch_t;
+
+static int batch_unit(store_txn_t *t, void *arg)
+{
+	batch_t *b = arg;
+	int rc = 0;
+	for (size_t i = 0; i < b->n && rc == 0; i++) {
+		batch_op_t *o = &b->ops[i];
+		b->failed_at = i;
+		if (o->counter) {
+			rc = store_counter_add(t, o->name, o->name_len, o->delta, o->floor, o->ceiling,
+					       &o->value);
+			continue;
+		}
+		o->done = o->tpl; /* a unit may run again: from the template */
+		if (o->key) {
+			o->done.keys = &o->key;
+			o->done.key_lens = &o->key_len;
+			o->done.nkeys = 1;
+		}
+		rc = store_txn_put(t, &o->done);
+	}
+	return rc;
+}
+
+static bool op_int(json_t *op, const char *name, int64_t *out, bool required, problem_t *p,
+		   size_t i)
+{
+	json_t *v = json_object_get(op, name);
+	if (v == NULL && !required)
+		return true;
+	if (!json_is_integer(v)) {
+		problem_field(p, "operations", "operation %zu: %s must be an integer", i, name);
+		return false;
+	}
+	*out = (int64_t)json_integer_value(v);
+	return true;
+}
+
+/* One operation of the body into o; false with a field error in p. */
+static bool op_prepare(api_thread_t *th, const api_req_t *req, json_t *op, size_t i,
+		       batch_op_t *o, problem_t *p)
+{
+	const char *kind_s = json_string_value(json_object_get(op, "op"));
+	memset(o, 0, sizeof(*o));
+	if (kind_s == NULL) {
+		problem_field(p, "operations", "operation %zu: \"op\" is required", i);
+		return false;
+	}
+	if (strcmp(kind_s, "counter_add") == 0) {
+		const char *name = json_string_value(json_object_get(op, "name"));
+		o->counter = true;
+		o->floor = INT64_MIN;
+		o->ceiling = INT64_MAX;
+		if (name == NULL || !store_counter_name_ok(name, strlen(name))) {
+			problem_field(p, "operations", "operation %zu: a counter name is required", i);
+			return false;
+		}
+		/* the body is freed before the unit runs */
+		o->name_len = strlen(name);
+		if ((o->name = arena_strndup(th->arena, name, o->name_len)) == NULL) {
+			problem_field(p, "operations", "operation %zu: out of memory", i);
+			return false;
+		}
+		return op_int(op, "delta", &o->delta, true, p, i) &&
+		       op_int(op, "floor", &o->floor, false, p, i) &&
+		       op_int(op, "ceiling", &o->ceiling, false, p, i);
+	}
+	store_op_t sop = strcmp(kind_s, "create") == 0 ? STORE_OP_CREATE
+			 : strcmp(kind_s, "update") == 0 ? STORE_OP_UPDATE
+			 : strcmp(kind_s, "delete") == 0 ? STORE_OP_DELETE
+							 : 0;
+	const char *kind = json_string_value(json_object_get(op, "kind"));
+	if (sop == 0 || kind == NULL || strcmp(kind, BATCH_KIND) != 0) {
+		problem_field(p, "operations",
+			      "operation %zu: op is create, update, delete (kind product) or counter_add",
+			      i);
+		return false;
+	}
+	store_mut_t *m = &o->tpl;
+	m->op = sop;
+	m->kind = BATCH_KIND;
+	m->actor = th->principal.id;
+	m->reason = req->reason;
+	int64_t ver = 0;
+	if (!op_int(op, "version", &ver, false, p, i))
+		return false;
+	m->expect_version = ver > 0 ? (uint64_t)ver : 0;
+	if (sop != STORE_OP_CREATE) {
+		const char *id = json_string_value(json_object_get(op, "id"));
+		if (id == NULL || store_id_parse(id, &m->id) != 0) {
+			problem_field(p, "operations", "operation %zu: a 32-hex-digit id is required", i);
+			return false;
+		}
+	}
+	if (sop == STORE_OP_DELETE)
+		return true;
+	json_t *norm = NULL;
+	problem_t vp;
+	problem_init(&vp);
+	if (product_validate(json_object_get(op, "doc"), false, &norm, &vp) != 0) {
+		for (size_t k = 0; k < vp.nerrors; k++)
+			problem_field(p, "operations", "operation %zu: %s: %s", i, vp.errors[k].field,
+				      vp.errors[k].detail);
+		if (vp.nerrors == 0)
+			problem_field(p, "operations", "operation %zu: doc: %s", i, vp.detail);
+		return false;
+	}
+	const char *sku = json_string_value(json_object_get(norm, "sku"));
+	const char *status = json_string_value(json_object_get(norm, "status"));
+	char *s = json_dumps(norm, JSON_COMPACT);
+	bool ok = s != NULL && sku != NULL && !(status && strcmp(status, "archived") == 0);
+	if (ok) {
+		size_t sl = strlen(sku);
+		char *key = arena_alloc(th->arena, 4 + sl);
+		m->doc = arena_strndup(th->arena, s, strlen(s));
+		ok = key != NULL && m->doc != NULL;
+		if (ok) {
+			memcpy(key, "sku", 4);
+			memcpy(key + 4, sku, sl);
+			o->key = key;
+			o->key_len = 4 + sl;
+			m->doc_len = strlen(m->doc);
+			m->doc_is_json_object = true;
+		}
+	} else if (s != NULL) {
+		problem_field(p, "operations", "operation %zu: use delete to archive a product", i);
+	}
+	free(s);
+	json_decref(norm);
+	return ok;
+}
+
+static void batch_failed(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			 const batch_t *b, int rc)
+{
+	problem_t p;
+	problem_init(&p);
+	const char *what = souk_strerror(rc);
+	size_t i = b->failed_at;
+	switch (rc) {
+	case SOUK_ELIMIT:
+		problem_set(&p, 409, PROBLEM_COUNTER_LIMIT, "Counter limit",
+			    "operation %zu: %s; nothing in the batch was changed", i, what);
+		break;
+	case SOUK_ECONFLICT:
+		problem_set(&p, 412, PROBLEM_PRECONDITION, "Precondition failed",
+			    "operation %zu: the entity changed since the version given; nothing in "
+			    "the batch was changed", i);
+		break;
+	case SOUK_EEXIST:
+		problem_set(&p, 409, PROBLEM_CONFLICT, "Conflict",
+			    "operation %zu: another product already uses this sku; nothing in the "
+			    "batch was changed", i);
+		break;
+	case SOUK_ENOENT:
+		problem_set(&p, 404, PROBLEM_NOT_FOUND, "Not found",
+			    "operation %zu: no such entity; nothing in the batch was changed", i);
+		break;
+	case SOUK_EINVAL:
+	case SOUK_ETOOBIG:
+		problem_set(&p, 422, PROBLEM_VALIDATION, "Validation failed",
+			    "operation %zu: %s; nothing in the batch was changed", i, what);
+		break;
+	default: api_unavailable(th, req, resp, rc); return;
+	}
+	api_problem(th, req, resp, &p);
+}
+
+void h_batch(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+{
+	batch_t *b = arena_alloc(th->arena, sizeof(*b));
+	problem_t p;
+	json_t *doc = api_read_body(th, req, resp);
+	if (doc == NULL)
+		return;
+	problem_init(&p);
+	json_t *ops = json_object_get(doc, "operations");
+	if (b == NULL) {
+		api_unavailable(th, req, resp, SOUK_ENOMEM);
+		json_decref(doc);
+		return;
+	}
+	memset(b, 0, sizeof(*b));
+	if (!json_is_array(ops) || json_array_size(ops) == 0 ||
+	    json_array_size(ops) > BATCH_OPS_MAX) {
+		problem_field(&p, "operations", "a list of 1 to %d operations is required",
+			      BATCH_OPS_MAX);
+	} else {
+		b->n = json_array_size(ops);
+		for (size_t i = 0; i < b->n; i++)
+			op_prepare(th, req, json_array_get(ops, i), i, &b->ops[i], &p);
+	}
+	json_decref(doc);
+	if (p.status != 0) {
+		api_problem(th, req, resp, &p);
+		return;
+	}
+	int result = 0;
+	int rc = commit_submit_unit(th->api->commit, batch_unit, b, th->principal.id, &result);
+	if (rc != 0 || result != 0) {
+		batch_failed(th, req, resp, b, rc != 0 ? rc : result);
+		return;
+	}
+	sbuf_t out;
+	uint64_t seq = 0;
+	sbuf_init(&out, th->arena);
+	sbuf_adds(&out, "{\"results\":[");
+	for (size_t i = 0; i < b->n; i++) {
+		const batch_op_t *o = &b->ops[i];
+		if (i)
+			sbuf_adds(&out, ",");
+		if (o->counter) {
+			sbuf_adds(&out, "{\"op\":\"counter_add\",\"name\":");
+			sbuf_add_json_str(&out, o->name, o->name_len);
+			sbuf_printf(&out, ",\"value\":%" PRId64 "}", o->value);
+			continue;
+		}
+		char hex[33];
+		store_id_hex(&o->done.id, hex);
+		static const char *const names[] = { "", "create", "update", "delete", "revert" };
+		sbuf_printf(&out, "{\"op\":\"%s\",\"id\":\"%s\",\"version\":%" PRIu64 ",\"seq\":%" PRIu64 "}",
+			    names[o->done.op], hex, o->done.version, o->done.seq);
+		if (o->done.seq > seq)
+			seq = o->done.seq;
+	}
+	sbuf_adds(&out, "]}");
+	if (seq)
+		sbuf_printf(&resp->headers, "Souk-Seq: %" PRIu64 "\r\n", seq);
+	resp->status = 200;
+	resp->content_type = "application/json";
+	resp->body = out.data;
+	resp->body_len = out.failed ? 0 : out.len;
+}
