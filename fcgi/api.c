@@ -1387,6 +1387,9 @@ static bool entity_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 	m->keys = pr->keys.unique;
 	m->key_lens = pr->keys.unique_len;
 	m->nkeys = pr->keys.nunique;
+	m->index_keys = pr->keys.index;
+	m->index_key_lens = pr->keys.index_len;
+	m->nindex = pr->keys.nindex;
 	return true;
 }
 

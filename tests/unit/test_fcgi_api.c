@@ -37,7 +37,6 @@ static const char *field(fix_t *f, const char *name)
 	return "";
 }
 
-
 static const char *P1 = "{\"sku\":\"A-1\",\"seller\":\"s1\",\"category\":\"home\","
 			"\"title\":{\"en\":\"Mug\"},\"price\":{\"GBP\":250}}";
 
@@ -63,19 +62,20 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 
 	/* not published yet: a bounded Souk-Min-Seq wait gives 503 */
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
-	api_req_t rq = { .method = "GET", .uri = uri, .min_seq = "1" };
+	api_req_t rq = {.method = "GET", .uri = uri, .min_seq = "1"};
 	api_finish(&f->th);
 	api_handle(&f->th, &rq, &f->resp);
 	assert_int_equal(f->resp.status, 503);
 	assert_true(has_header(f, "Retry-After: 1"));
 	/* a change not made yet is refused (400, not the 503 of a wait) */
-	const char *ahead[] = { "2", "999999999", "18446744073709551615" };
+	const char *ahead[] = {"2", "999999999", "18446744073709551615"};
 	for (size_t i = 0; i < 3; i++) {
-		api_req_t a = { .method = "GET", .uri = uri, .min_seq = ahead[i] };
+		api_req_t a = {.method = "GET", .uri = uri, .min_seq = ahead[i]};
 		api_finish(&f->th);
 		api_handle(&f->th, &a, &f->resp);
 		assert_int_equal(f->resp.status, 400);
-		assert_non_null(memmem(f->resp.body, f->resp.body_len, "problems/min-seq-ahead", 22));
+		assert_non_null(
+		    memmem(f->resp.body, f->resp.body_len, "problems/min-seq-ahead", 22));
 	}
 
 	assert_int_equal(publisher_catch_up(f->p), 0);
@@ -87,10 +87,10 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 	assert_string_equal(field(f, "id"), id);
 	assert_string_equal(f->resp.etag, "\"1\"");
 	/* If-None-Match (weak comparison): 304 without a body */
-	const char *inm[] = { "\"1\"", "W/\"1\"", "\"7\", \"1\"", "*", "\"2\"", "1" };
-	const int inm_status[] = { 304, 304, 304, 304, 200, 200 };
+	const char *inm[] = {"\"1\"", "W/\"1\"", "\"7\", \"1\"", "*", "\"2\"", "1"};
+	const int inm_status[] = {304, 304, 304, 304, 200, 200};
 	for (size_t i = 0; i < 6; i++) {
-		api_req_t c = { .method = "GET", .uri = uri, .if_none_match = inm[i] };
+		api_req_t c = {.method = "GET", .uri = uri, .if_none_match = inm[i]};
 		api_finish(&f->th);
 		api_handle(&f->th, &c, &f->resp);
 		assert_int_equal(f->resp.status, inm_status[i]);
@@ -102,7 +102,7 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 	assert_non_null(f->resp.etag);
 	char list_etag[64];
 	snprintf(list_etag, sizeof(list_etag), "%s", f->resp.etag);
-	api_req_t lc = { .method = "GET", .uri = "/api/v1/products", .if_none_match = list_etag };
+	api_req_t lc = {.method = "GET", .uri = "/api/v1/products", .if_none_match = list_etag};
 	api_finish(&f->th);
 	api_handle(&f->th, &lc, &f->resp);
 	assert_int_equal(f->resp.status, 304);
@@ -152,8 +152,12 @@ static void test_fcgi_api_create_read_update_revert_delete(void **state)
 static void test_fcgi_api_idempotent_replay_returns_first_result(void **state)
 {
 	fix_t *f = *state;
-	api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
-			 .idem_key = "k-1", .body = P1, .body_len = strlen(P1) };
+	api_req_t rq = {.method = "POST",
+			.uri = "/api/v1/products",
+			.authorization = AUTH,
+			.idem_key = "k-1",
+			.body = P1,
+			.body_len = strlen(P1)};
 	api_handle(&f->th, &rq, &f->resp);
 	assert_int_equal(f->resp.status, 201);
 	char *first = strndup(f->resp.body, f->resp.body_len);
@@ -177,8 +181,12 @@ static void test_fcgi_api_idempotency_key_with_another_body_is_422(void **state)
 	fix_t *f = *state;
 	const char *p2 = "{\"sku\":\"A-2\",\"seller\":\"s1\",\"category\":\"home\","
 			 "\"title\":{\"en\":\"Cup\"},\"price\":{\"GBP\":300}}";
-	api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
-			 .idem_key = "k-2", .body = P1, .body_len = strlen(P1) };
+	api_req_t rq = {.method = "POST",
+			.uri = "/api/v1/products",
+			.authorization = AUTH,
+			.idem_key = "k-2",
+			.body = P1,
+			.body_len = strlen(P1)};
 	assert_int_equal(call_req(f, &rq), 201);
 	char id[33];
 	snprintf(id, sizeof(id), "%s", field(f, "id"));
@@ -214,12 +222,14 @@ static void test_fcgi_api_bad_input_is_a_problem(void **state)
 	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, "{\"sku\":"), 400);
 	assert_string_equal(f->resp.content_type, "application/problem+json");
 	assert_string_equal(field(f, "type"), "https://souk.dev/problems/malformed-request");
-	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, "[[[[[[[[[[[[1]]]]]]]]]]]]"),
-			 400);
+	assert_int_equal(
+	    call(f, "POST", "/api/v1/products", AUTH, NULL, "[[[[[[[[[[[[1]]]]]]]]]]]]"), 400);
 	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, "{}"), 422);
 	assert_int_equal(json_array_size(json_object_get(f->body, "errors")), 5);
-	api_req_t big = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
-			  .body_too_large = true };
+	api_req_t big = {.method = "POST",
+			 .uri = "/api/v1/products",
+			 .authorization = AUTH,
+			 .body_too_large = true};
 	api_finish(&f->th);
 	api_handle(&f->th, &big, &f->resp);
 	assert_int_equal(f->resp.status, 413);
@@ -246,9 +256,9 @@ static void test_fcgi_api_write_answers_the_stored_version(void **state)
 			      "{\"title\":{\"fr\":\"Tasse \\\"caf\u00e9\\\"\"},\"stock\":7}"),
 			 200);
 	written[1] = json_incref(f->body);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(written[1], "title"),
-								 "fr")),
-			    "Tasse \"caf\u00e9\"");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(written[1], "title"), "fr")),
+	    "Tasse \"caf\u00e9\"");
 	assert_true(json_is_false(json_object_get(written[1], "archived")));
 
 	snprintf(uri, sizeof(uri), "/api/v1/products/%s/history", id);
@@ -298,11 +308,12 @@ static void test_fcgi_api_history_and_drafts(void **state)
 		assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
 		json_t *items = json_object_get(f->body, "items");
 		for (size_t i = 0; i < json_array_size(items); i++)
-			assert_int_equal(json_integer_value(json_object_get(json_array_get(items, i),
-									    "version")),
+			assert_int_equal(json_integer_value(
+					     json_object_get(json_array_get(items, i), "version")),
 					 want--);
 		json_t *next = json_object_get(f->body, "next_cursor");
-		snprintf(cursor, sizeof(cursor), "%s", json_is_string(next) ? json_string_value(next) : "");
+		snprintf(cursor, sizeof(cursor), "%s",
+			 json_is_string(next) ? json_string_value(next) : "");
 		assert_true(++pages <= 3);
 	} while (cursor[0]);
 	assert_int_equal(want, 0);
@@ -339,10 +350,14 @@ static void test_fcgi_api_reason_is_validated_text(void **state)
 	char long_reason[300];
 	memset(long_reason, 'r', sizeof(long_reason) - 1);
 	long_reason[sizeof(long_reason) - 1] = '\0';
-	const char *bad[] = { "bad \xff\xfe bytes", "line\nbreak", "esc \x1b[31m", long_reason };
+	const char *bad[] = {"bad \xff\xfe bytes", "line\nbreak", "esc \x1b[31m", long_reason};
 	for (size_t i = 0; i < 4; i++) {
-		api_req_t rq = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
-				 .reason = bad[i], .body = P1, .body_len = strlen(P1) };
+		api_req_t rq = {.method = "POST",
+				.uri = "/api/v1/products",
+				.authorization = AUTH,
+				.reason = bad[i],
+				.body = P1,
+				.body_len = strlen(P1)};
 		json_decref(f->body);
 		f->body = NULL;
 		api_finish(&f->th);
@@ -355,8 +370,12 @@ static void test_fcgi_api_reason_is_validated_text(void **state)
 				    "X-Souk-Reason");
 	}
 	/* nothing was written: the sku is still free */
-	api_req_t ok = { .method = "POST", .uri = "/api/v1/products", .authorization = AUTH,
-			 .reason = "caf\u00e9 price \u2192 new", .body = P1, .body_len = strlen(P1) };
+	api_req_t ok = {.method = "POST",
+			.uri = "/api/v1/products",
+			.authorization = AUTH,
+			.reason = "caf\u00e9 price \u2192 new",
+			.body = P1,
+			.body_len = strlen(P1)};
 	api_finish(&f->th);
 	api_handle(&f->th, &ok, &f->resp);
 	assert_int_equal(f->resp.status, 201);
@@ -402,7 +421,7 @@ static void test_fcgi_api_follows_soukd_across_restarts(void **state)
 		api_seg_stats(&f->api, &st);
 		assert_true(st.removed);
 		assert_int_equal(shm_ctl_create(f->inst, 8, &f->ctl), 0);
-		publisher_opts_t po = { 0 };
+		publisher_opts_t po = {0};
 		assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
 		assert_int_equal(publisher_catch_up(f->p), 0);
 		api_housekeeping(&f->api);
@@ -416,7 +435,7 @@ static void test_fcgi_api_follows_soukd_across_restarts(void **state)
 		assert_non_null(h);
 		snprintf(seq, sizeof(seq), "%.*s", (int)strcspn(h + 10, "\r"), h + 10);
 		assert_int_equal(publisher_catch_up(f->p), 0);
-		api_req_t rq = { .method = "GET", .uri = uri, .min_seq = seq };
+		api_req_t rq = {.method = "GET", .uri = uri, .min_seq = seq};
 		api_finish(&f->th);
 		api_handle(&f->th, &rq, &f->resp);
 		assert_int_equal(f->resp.status, 200);
@@ -430,6 +449,13 @@ static void test_fcgi_api_follows_soukd_across_restarts(void **state)
 	assert_non_null(strstr(f->resp.body, "\nsouk_fcgi_segment_reattach_total 20\n"));
 }
 
+static int count_hit(const char *value, size_t len, const store_id_t *id, void *arg)
+{
+	(void)value, (void)len, (void)id;
+	++*(unsigned *)arg;
+	return 0;
+}
+
 /* A kind with no code of its own (a table and route rows): warehouses get
  * create, read, list, update, history, revert and archive, staff only, each
  * write in history and the audit log. */
@@ -437,8 +463,9 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 {
 	fix_t *f = *state;
 	char uri[128], id[33], id2[33];
-	const char *W1 = "{\"code\":\"BER-1\",\"name\":\"Berlin\",\"address\":{\"line1\":\"Hafen 1\","
-			 "\"city\":\"Berlin\",\"country\":\"DE\"}}";
+	const char *W1 =
+	    "{\"code\":\"BER-1\",\"name\":\"Berlin\",\"address\":{\"line1\":\"Hafen 1\","
+	    "\"city\":\"Berlin\",\"country\":\"DE\"}}";
 	assert_int_equal(call(f, "POST", "/api/v1/warehouses", NULL, NULL, W1), 401);
 	assert_int_equal(call(f, "GET", "/api/v1/warehouses", NULL, NULL, NULL), 401);
 	/* validation walks the table and names every bad field */
@@ -447,8 +474,9 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 			      "\"sku\":\"1\"}"),
 			 422);
 	char *errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
-	static const char *const bad[] = { "\"code\"", "\"name\"", "\"type\"", "\"address/line1\"",
-					   "\"address/country\"", "\"sku\"" };
+	static const char *const bad[] = {
+	    "\"code\"", "\"name\"", "\"type\"", "\"address/line1\"", "\"address/country\"",
+	    "\"sku\""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (strstr(errs, bad[i]) == NULL)
 			fail_msg("no error for %s in %s", bad[i], errs);
@@ -459,11 +487,12 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 	assert_true(has_header(f, "Location: /api/v1/warehouses/"));
 	/* the code is a unique key */
 	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL, W1), 409);
-	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL,
-			      "{\"code\":\"HAM-1\",\"name\":\"Hamburg\",\"type\":\"store\","
-			      "\"pickup\":true,\"address\":{\"line1\":\"Elbe 2\",\"city\":\"Hamburg\","
-			      "\"country\":\"DE\"}}"),
-			 201);
+	assert_int_equal(
+	    call(f, "POST", "/api/v1/warehouses", AUTH, NULL,
+		 "{\"code\":\"HAM-1\",\"name\":\"Hamburg\",\"type\":\"store\","
+		 "\"pickup\":true,\"address\":{\"line1\":\"Elbe 2\",\"city\":\"Hamburg\","
+		 "\"country\":\"DE\"}}"),
+	    201);
 	snprintf(id2, sizeof(id2), "%s", field(f, "id"));
 	snprintf(uri, sizeof(uri), "/api/v1/warehouses/%s", id);
 	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
@@ -475,9 +504,10 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 	assert_int_equal(call(f, "GET", "/api/v1/warehouses?limit=1", AUTH, NULL, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
 	char next[128];
-	snprintf(next, sizeof(next), "/api/v1/warehouses?limit=1&cursor=%s", field(f, "next_cursor"));
+	snprintf(next, sizeof(next), "/api/v1/warehouses?limit=1&cursor=%s",
+		 field(f, "next_cursor"));
 	const char *first = json_string_value(
-		json_object_get(json_array_get(json_object_get(f->body, "items"), 0), "id"));
+	    json_object_get(json_array_get(json_object_get(f->body, "items"), 0), "id"));
 	char first_id[33];
 	snprintf(first_id, sizeof(first_id), "%s", first);
 	if (call(f, "GET", next, AUTH, NULL, NULL) != 200)
@@ -506,6 +536,18 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
 	/* the released code may be used again */
 	assert_int_equal(call(f, "POST", "/api/v1/warehouses", AUTH, NULL, W1), 201);
+	/* the kind table's secondary keys are indexed in the same transaction:
+	 * one live store; the archived Berlin left the index, its new twin is in */
+	store_index_query_t q = {.from = "store", .prefix = "store", .limit = 10};
+	unsigned hits = 0;
+	assert_int_equal(store_index_scan(f->s, "warehouse", "type", &q, count_hit, &hits, NULL),
+			 0);
+	assert_int_equal(hits, 1);
+	store_index_query_t qw = {.prefix = "ware", .limit = 10};
+	hits = 0;
+	assert_int_equal(store_index_scan(f->s, "warehouse", "type", &qw, count_hit, &hits, NULL),
+			 0);
+	assert_int_equal(hits, 1);
 	/* every write is in the audit log, which verifies */
 	uint64_t bad_index = 0, size = 0;
 	uint8_t root[32];
@@ -518,25 +560,26 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fcgi_api_warehouse_kind_from_its_table,
-						api_fix_setup, api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, api_fix_setup, api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_writes_need_the_bearer_secret, api_fix_setup,
-						api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_create_read_update_revert_delete,
-						api_fix_setup, api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_idempotent_replay_returns_first_result,
-						api_fix_setup, api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_idempotency_key_with_another_body_is_422,
-						api_fix_setup, api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_bad_input_is_a_problem, api_fix_setup,
-						api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_write_answers_the_stored_version,
-						api_fix_setup, api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_follows_soukd_across_restarts, api_fix_setup,
-						api_fix_teardown),
-		cmocka_unit_test_setup_teardown(test_fcgi_api_reason_is_validated_text, api_fix_setup,
-						api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_warehouse_kind_from_its_table,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_writes_need_the_bearer_secret,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_create_read_update_revert_delete,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_idempotent_replay_returns_first_result,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_idempotency_key_with_another_body_is_422,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_bad_input_is_a_problem, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_write_answers_the_stored_version,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_follows_soukd_across_restarts,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_reason_is_validated_text, api_fix_setup,
+					    api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
