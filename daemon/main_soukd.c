@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"  -h, --help            print this help and exit\n"
 		"\n"
 		"Signals: SIGHUP reloads the configuration, SIGTERM and SIGINT stop.\n"
-		"Control socket: <paths.runtime_dir>/control.sock (status, reload, stop).\n",
+		"Control socket: <paths.runtime_dir>/control.sock (status, reload, stop, publish, stats, plugins).\n",
 		CFG_DEFAULT_FILE);
 }
 
