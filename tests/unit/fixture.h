@@ -38,7 +38,7 @@ static inline int fixture_rm_rf(const char *dir)
 /* A store in <dir>/db (that path into db, n bytes) with a 64 MiB map; 0 or -1. */
 static inline int fixture_store_open(const char *dir, char *db, size_t n, store_t **s)
 {
-	store_opts_t o = { .map_size = 64u << 20 };
+	store_opts_t o = {.map_size = 64u << 20};
 	int len = snprintf(db, n, "%s/db", dir);
 	if (len < 0 || (size_t)len >= n)
 		return -1;
@@ -110,7 +110,7 @@ static inline int fixture_store_teardown(void **state)
 {
 	fixture_store_t *f = *state;
 	store_close(&f->s);
-	fixture_rm_rf(f->dir);
+	int rc = fixture_rm_rf(f->dir);
 	free(f);
-	return 0;
+	return rc;
 }

@@ -28,32 +28,14 @@
 #include "store/store.h"
 #include "tests/unit/fixture.h"
 
-#define NOLD 200
+#define NOLD	200
 #define PER_TXN 10
 
-typedef struct {
-	char dir[64];
-	char db[128];
-	store_t *s;
-} fx_t;
+typedef fixture_store_t fx_t;
 
 static int setup(void **state)
 {
-	fx_t *f = calloc(1, sizeof(*f));
-	if (!f || fixture_tmpdir(f->dir, sizeof(f->dir), "idem") != 0 ||
-	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_t *f = *state;
-	store_close(&f->s);
-	fixture_rm_rf(f->dir);
-	free(f);
-	return 0;
+	return fixture_store_setup(state, "idem");
 }
 
 static store_mut_t mk(const char *actor, const char *key, const uint8_t *fp)
@@ -172,8 +154,8 @@ static void test_idem_expiry_chunks_let_writers_commit(void **state)
 	bool rep;
 	uint64_t t = old_keys(f), removed = 0;
 	assert_int_equal(pthread_create(&th, NULL, writer, &c), 0);
-	store_idem_expire_opts_t o = {.per_txn = PER_TXN, .now_ms = t, .between = between,
-				      .arg = &c};
+	store_idem_expire_opts_t o = {
+	    .per_txn = PER_TXN, .now_ms = t, .between = between, .arg = &c};
 	assert_int_equal(store_idem_expire_opts(f->s, 0, &o, &removed), 0);
 	pthread_mutex_lock(&c.mu);
 	c.go = true; /* in case between() never ran */
@@ -193,11 +175,14 @@ static void test_idem_expiry_chunks_let_writers_commit(void **state)
 static void test_idem_expiry_stopped_between_chunks_goes_on_later(void **state)
 {
 	fx_t *f = *state;
-	chunk_t c = {.s = f->s, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-		     .done = true, .stop_after = 1};
+	chunk_t c = {.s = f->s,
+		     .mu = PTHREAD_MUTEX_INITIALIZER,
+		     .cv = PTHREAD_COND_INITIALIZER,
+		     .done = true,
+		     .stop_after = 1};
 	uint64_t t = old_keys(f), removed = 0;
-	store_idem_expire_opts_t o = {.per_txn = PER_TXN, .now_ms = t, .between = between,
-				      .arg = &c};
+	store_idem_expire_opts_t o = {
+	    .per_txn = PER_TXN, .now_ms = t, .between = between, .arg = &c};
 	assert_int_equal(store_idem_expire_opts(f->s, 0, &o, &removed), 0);
 	assert_int_equal(removed, PER_TXN);
 	o.between = NULL;
@@ -275,8 +260,8 @@ static void make_v1(fx_t *f, uint64_t old_ms, uint64_t young_ms)
 		uint8_t val[40] = {0};
 		for (int b = 0; b < 8; b++)
 			val[7 - b] = (uint8_t)(times[i] >> (8 * b));
-		val[31] = 1;                /* version */
-		val[39] = (uint8_t)(7 + i); /* seq */
+		val[31] = 1;		       /* version */
+		val[39] = (uint8_t)(7 + i);    /* seq */
 		memset(val + 8, 0xa0 + i, 16); /* id */
 		k = (MDB_val){6 + strlen(keys[i] + 6), (void *)keys[i]};
 		v = (MDB_val){40, val};
@@ -325,16 +310,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_idem_expiry_forgets_old_keeps_young, setup,
-					    teardown),
+					    fixture_store_teardown),
 	    cmocka_unit_test_setup_teardown(test_idem_expiry_chunks_let_writers_commit, setup,
-					    teardown),
+					    fixture_store_teardown),
 	    cmocka_unit_test_setup_teardown(test_idem_expiry_stopped_between_chunks_goes_on_later,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_idem_scoped_by_principal, setup, teardown),
+					    setup, fixture_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_idem_scoped_by_principal, setup,
+					    fixture_store_teardown),
 	    cmocka_unit_test_setup_teardown(test_idem_replay_with_another_fingerprint_fails, setup,
-					    teardown),
+					    fixture_store_teardown),
 	    cmocka_unit_test_setup_teardown(test_idem_schema1_keys_replay_and_expire, setup,
-					    teardown),
+					    fixture_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

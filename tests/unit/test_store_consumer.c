@@ -19,36 +19,21 @@
 #include "store/store.h"
 #include "tests/unit/fixture.h"
 
-typedef struct {
-	char dir[64];
-	char db[128];
-	store_t *s;
-} fx_t;
+typedef fixture_store_t fx_t;
 
 static int setup(void **state)
 {
-	fx_t *f = calloc(1, sizeof(*f));
-	if (!f || fixture_tmpdir(f->dir, sizeof(f->dir), "consumer") != 0 ||
-	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_t *f = *state;
-	store_close(&f->s);
-	int rc = fixture_rm_rf(f->dir);
-	free(f);
-	return rc;
+	return fixture_store_setup(state, "consumer");
 }
 
 static store_id_t put(store_t *s, const store_id_t *id, uint64_t expect, const char *doc)
 {
-	store_mut_t m = { .op = id ? STORE_OP_UPDATE : STORE_OP_CREATE, .kind = "product",
-			  .expect_version = expect, .doc = doc, .doc_len = strlen(doc),
-			  .actor = "test" };
+	store_mut_t m = {.op = id ? STORE_OP_UPDATE : STORE_OP_CREATE,
+			 .kind = "product",
+			 .expect_version = expect,
+			 .doc = doc,
+			 .doc_len = strlen(doc),
+			 .actor = "test"};
 	if (id)
 		m.id = *id;
 	assert_int_equal(store_apply(s, &m, 1), 0);
@@ -118,7 +103,7 @@ static void test_consumer_cursor_survives_reopen(void **state)
 	assert_string_equal(list, "publisher=2;webhooks=4;");
 	/* a read-only open (tools) reads cursors but cannot move them */
 	store_close(&f->s);
-	store_opts_t ro = { .read_only = true };
+	store_opts_t ro = {.read_only = true};
 	assert_int_equal(store_open(f->db, &ro, &f->s), 0);
 	assert_int_equal(store_consumer_get(f->s, "publisher", &seq), 0);
 	assert_int_equal(seq, 2);
@@ -133,7 +118,7 @@ static void test_consumer_schema2_environment_migrates(void **state)
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi meta, dbi;
-	uint8_t v2[4] = { 0, 0, 0, 2 };
+	uint8_t v2[4] = {0, 0, 0, 2};
 	uint32_t ver = 0;
 	uint64_t seq = 1;
 	fill(f->s, 3);
@@ -146,12 +131,12 @@ static void test_consumer_schema2_environment_migrates(void **state)
 	assert_int_equal(mdb_dbi_open(txn, "consumers.v3", 0, &dbi), 0);
 	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-	MDB_val k = { 14, "schema_version" }, d = { 4, v2 };
+	MDB_val k = {14, "schema_version"}, d = {4, v2};
 	assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	/* read-only tools refuse until a read-write open migrated it */
-	store_opts_t ro = { .read_only = true };
+	store_opts_t ro = {.read_only = true};
 	assert_int_equal(store_open(f->db, &ro, &f->s), SOUK_EVERSION);
 	assert_int_equal(fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s), 0);
 	assert_int_equal(store_schema_version(f->s, &ver), 0);
@@ -186,7 +171,7 @@ static void test_read_txn_is_one_snapshot(void **state)
 	store_read_t *rt = NULL;
 	store_rec_t rec;
 	uint64_t last = 0;
-	seen_t seen = { .n = 0 };
+	seen_t seen = {.n = 0};
 	store_id_t id = put(f->s, NULL, 0, "{\"v\":1}");
 	assert_int_equal(store_read_begin(f->s, &rt), 0);
 	put(f->s, &id, 1, "{\"v\":2}");
@@ -212,7 +197,7 @@ static void test_read_txn_is_one_snapshot(void **state)
 	assert_int_equal(store_read_get(rt, "product", &id, &rec), 0);
 	assert_int_equal(rec.version, 2);
 	store_rec_deinit(&rec);
-	store_id_t none = { { 7 } };
+	store_id_t none = {{7}};
 	assert_int_equal(store_read_get(rt, "product", &none, &rec), SOUK_ENOENT);
 	store_read_end(&rt);
 }
@@ -220,12 +205,14 @@ static void test_read_txn_is_one_snapshot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_consumer_cursor_moves_forward_only, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_consumer_cursor_survives_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_consumer_schema2_environment_migrates, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_read_txn_is_one_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_consumer_cursor_moves_forward_only, setup,
+					    fixture_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_consumer_cursor_survives_reopen, setup,
+					    fixture_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_consumer_schema2_environment_migrates, setup,
+					    fixture_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_read_txn_is_one_snapshot, setup,
+					    fixture_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

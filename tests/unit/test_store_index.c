@@ -19,29 +19,11 @@
 #include "store/store.h"
 #include "tests/unit/fixture.h"
 
-typedef struct {
-	char dir[64];
-	char db[128];
-	store_t *s;
-} fx_t;
+typedef fixture_store_t fx_t;
 
 static int setup(void **state)
 {
-	fx_t *f = calloc(1, sizeof(*f));
-	if (!f || fixture_tmpdir(f->dir, sizeof(f->dir), "index") != 0 ||
-	    fixture_store_open(f->dir, f->db, sizeof(f->db), &f->s) != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fx_t *f = *state;
-	store_close(&f->s);
-	int rc = fixture_rm_rf(f->dir);
-	free(f);
-	return rc;
+	return fixture_store_setup(state, "index");
 }
 
 /* m with one index key color\0<color>; *id in/out */
@@ -50,10 +32,15 @@ static int mut(store_t *s, store_op_t op, store_id_t *id, uint64_t v, const char
 {
 	char key[64];
 	size_t kl = (size_t)snprintf(key, sizeof(key), "color%c%s", 0, color ? color : "");
-	const char *keys[] = { key };
-	size_t lens[] = { kl };
-	store_mut_t m = { .op = op, .kind = "product", .expect_version = v, .doc = "{}",
-			  .doc_len = 2, .actor = "test", .revert_to = revert_to };
+	const char *keys[] = {key};
+	size_t lens[] = {kl};
+	store_mut_t m = {.op = op,
+			 .kind = "product",
+			 .expect_version = v,
+			 .doc = "{}",
+			 .doc_len = 2,
+			 .actor = "test",
+			 .revert_to = revert_to};
 	if (color) {
 		m.index_keys = keys;
 		m.index_key_lens = lens;
@@ -94,14 +81,14 @@ static const char *scan(store_t *s, const store_index_query_t *q, seen_t *out, c
 static void test_index_follows_every_operation(void **state)
 {
 	fx_t *f = *state;
-	store_id_t a = { { 0 } }, b = { { 0 } }, c = { { 0 } };
+	store_id_t a = {{0}}, b = {{0}}, c = {{0}};
 	seen_t sn;
 	mut(f->s, STORE_OP_CREATE, &a, 0, "red", 0);
 	mut(f->s, STORE_OP_CREATE, &b, 0, "blue", 0);
 	mut(f->s, STORE_OP_CREATE, &c, 0, "red", 0);
 	assert_string_equal(scan(f->s, NULL, &sn, NULL), "blue;red;red;");
 	/* exact match, ids in order */
-	store_index_query_t q = { .from = "red", .prefix = "red" };
+	store_index_query_t q = {.from = "red", .prefix = "red"};
 	assert_string_equal(scan(f->s, &q, &sn, NULL), "red;red;");
 	assert_true(memcmp(&sn.ids[0], &sn.ids[1], sizeof(store_id_t)) < 0);
 	/* an update leaves its old value and joins the new one */
@@ -120,10 +107,16 @@ static void test_index_follows_every_operation(void **state)
 	uint64_t bad = 0;
 	assert_int_equal(store_audit_verify(f->s, &bad), 0);
 	/* bad keys are refused before anything is written */
-	const char *k1[] = { "nonul" };
-	size_t l1[] = { 5 };
-	store_mut_t m = { .op = STORE_OP_CREATE, .kind = "product", .doc = "{}", .doc_len = 2,
-			  .actor = "test", .index_keys = k1, .index_key_lens = l1, .nindex = 1 };
+	const char *k1[] = {"nonul"};
+	size_t l1[] = {5};
+	store_mut_t m = {.op = STORE_OP_CREATE,
+			 .kind = "product",
+			 .doc = "{}",
+			 .doc_len = 2,
+			 .actor = "test",
+			 .index_keys = k1,
+			 .index_key_lens = l1,
+			 .nindex = 1};
 	assert_int_equal(store_apply(f->s, &m, 1), 0);
 	assert_int_equal(m.result, SOUK_EINVAL);
 	assert_int_equal(fixture_last_seq(f->s), 8); /* nothing written */
@@ -132,7 +125,8 @@ static void test_index_follows_every_operation(void **state)
 static void test_index_prefix_range_and_pages(void **state)
 {
 	fx_t *f = *state;
-	static const char *colors[] = { "amber", "apple", "apricot", "azure", "beige", "black", "blue" };
+	static const char *colors[] = {"amber", "apple", "apricot", "azure",
+				       "beige", "black", "blue"};
 	store_id_t ids[7];
 	seen_t sn;
 	char next[STORE_INDEX_CURSOR_MAX];
@@ -140,22 +134,22 @@ static void test_index_prefix_range_and_pages(void **state)
 		memset(&ids[i], 0, sizeof(ids[i]));
 		mut(f->s, STORE_OP_CREATE, &ids[i], 0, colors[i], 0);
 	}
-	store_index_query_t q = { .prefix = "ap" };
+	store_index_query_t q = {.prefix = "ap"};
 	assert_string_equal(scan(f->s, &q, &sn, next), "apple;apricot;");
 	assert_string_equal(next, "");
-	q = (store_index_query_t){ .from = "apricot", .to = "black" };
+	q = (store_index_query_t){.from = "apricot", .to = "black"};
 	assert_string_equal(scan(f->s, &q, &sn, NULL), "apricot;azure;beige;");
-	q = (store_index_query_t){ .from = "b", .prefix = "a" };
+	q = (store_index_query_t){.from = "b", .prefix = "a"};
 	assert_string_equal(scan(f->s, &q, &sn, NULL), "");
 	/* pages of 2; between pages an entry before the cursor goes and one
 	 * after it comes: nothing repeats, nothing is skipped */
-	q = (store_index_query_t){ .limit = 2 };
+	q = (store_index_query_t){.limit = 2};
 	assert_string_equal(scan(f->s, &q, &sn, next), "amber;apple;");
 	assert_string_not_equal(next, "");
 	char cur[STORE_INDEX_CURSOR_MAX];
 	strcpy(cur, next);
 	assert_int_equal(mut(f->s, STORE_OP_DELETE, &ids[0], 1, NULL, 0), 0);
-	store_id_t n1 = { { 0 } };
+	store_id_t n1 = {{0}};
 	mut(f->s, STORE_OP_CREATE, &n1, 0, "aqua", 0);
 	q.after = cur;
 	assert_string_equal(scan(f->s, &q, &sn, next), "apricot;aqua;");
@@ -182,8 +176,10 @@ static void test_index_prefix_range_and_pages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_index_follows_every_operation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_index_prefix_range_and_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_follows_every_operation, setup,
+					    fixture_store_teardown),
+	    cmocka_unit_test_setup_teardown(test_index_prefix_range_and_pages, setup,
+					    fixture_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
