@@ -613,7 +613,7 @@ static bool reason_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 }
 
 /* The entity id in the route; false once a 404 problem is sent. */
-static bool route_product_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+static bool route_entity_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			     const route_t *rt, store_id_t *id)
 {
 	if (store_id_parse(rt->product_id, id) != 0) {
@@ -759,7 +759,7 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
 		rc = catalog_get_by_sku(&view, rt->sku, rt->sku_len, locale, &json, &len, &version);
 	} else {
-		if (!route_product_id(th, req, resp, rt, &id))
+		if (!route_entity_id(th, req, resp, rt, &id))
 			return;
 		rc = catalog_get(&view, &id, locale, &json, &len, &version);
 	}
@@ -1039,7 +1039,7 @@ static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT, from = UINT64_MAX;
 	problem_t p;
-	if (!route_product_id(th, req, resp, rt, &id))
+	if (!route_entity_id(th, req, resp, rt, &id))
 		return;
 	problem_init(&p);
 	query_limit(query, query_len, &limit, &p);
@@ -1087,7 +1087,7 @@ static void h_entity_get(api_thread_t *th, const api_req_t *req, api_resp_t *res
 {
 	store_id_t id;
 	store_rec_t rec;
-	if (!route_product_id(th, req, resp, rt, &id) ||
+	if (!route_entity_id(th, req, resp, rt, &id) ||
 	    !load_record(th, req, resp, rt, &id, false, &rec))
 		return;
 	bool ok = record_body(th, resp, &rec.id, rec.version, rec.seq, rec.time_ms, rec.archived,
@@ -1431,7 +1431,7 @@ static bool current(api_thread_t *th, const api_req_t *req, api_resp_t *resp, co
 		    store_id_t *id, store_rec_t *rec)
 {
 	memset(rec, 0, sizeof(*rec));
-	return route_product_id(th, req, resp, rt, id) &&
+	return route_entity_id(th, req, resp, rt, id) &&
 	       load_record(th, req, resp, rt, id, true, rec);
 }
 
@@ -1486,7 +1486,7 @@ static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	store_mut_t m;
 	if (!required_version(th, req, resp, &want))
 		return;
-	if (!route_product_id(th, req, resp, rt, &id))
+	if (!route_entity_id(th, req, resp, rt, &id))
 		return;
 	mut_init(th, req, rt->kind, &m, STORE_OP_DELETE);
 	m.id = id;
@@ -1504,7 +1504,7 @@ static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, c
 	json_t *in = NULL;
 	if (!required_version(th, req, resp, &want))
 		return;
-	if (!route_product_id(th, req, resp, rt, &id))
+	if (!route_entity_id(th, req, resp, rt, &id))
 		return;
 	if ((in = read_body(th, req, resp)) == NULL)
 		return;
