@@ -1027,7 +1027,7 @@ static bool load_record(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 	return true;
 }
 
-/* GET /products/{id}/history: staff only (it holds drafts, archived versions,
+/* GET /{plural}/{id}/history: staff only (it holds drafts, archived versions,
  * actors and reasons), newest first, ?limit= versions a page from ?cursor=. */
 static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
 		      const char *query, size_t query_len)
