@@ -21,45 +21,45 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/consumer.h"
-#include "daemon/render.h"
-#include "shm/catalog.h"
+#include "domain/catalog/provider.h"
 
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
-#define PRODUCT_KIND	"product"
 /* the busy cap never holds a change back longer than this */
 #define PUBLISH_GAP_MAX_US 1000000u
 /* ... nor a new base (while it waits, deltas go on being published) */
 #define REBUILD_GAP_MAX_US 30000000u
 
-/* A set of product ids (open addressing, linear probing). */
-typedef struct {
-	store_id_t *ids;
-	uint8_t *used;
-	size_t cap, n;
-} idset_t;
-
-/* A base image being built on a worker thread from a snapshot of the
- * rendered table. The products it points to are immutable; while it runs the
- * table defers freeing replaced products (the graveyard). */
+/* A base image being built on a worker thread from the providers'
+ * snapshots. */
 typedef struct {
 	pthread_t thread;
-	const catalog_product_t **arr; /* snapshot, owned */
-	size_t n;
-	uint64_t seq; /* change-log sequence of the snapshot */
+	void *snap[PUBLISHER_PROVIDERS_MAX]; /* one per provider, owned */
+	size_t nsnap;
+	const provider_t *prov;
+	uint64_t seq; /* change-log sequence of the snapshots */
 	shm_ctl_t *ctl;
 	int wfd; /* written once when done */
 	/* results, read after join */
 	int rc;
 	uint64_t gen, us, cpu_us;
-	size_t bytes;
+	size_t bytes[PUBLISHER_PROVIDERS_MAX];
+	uint64_t items; /* entities in the snapshots */
 } rebuild_t;
+
+/* A provider as the publisher drives it. */
+typedef struct {
+	bool dirty;	     /* changed since the last image */
+	uint64_t builds;     /* sections built (base or delta) */
+	uint64_t copies;     /* ... copied unchanged from the previous image */
+	uint64_t bytes;	     /* its sections in the last image (a delta's own) */
+	uint64_t base_bytes; /* ... in the current base */
+} prov_run_t;
 
 struct publisher {
 	uint32_t magic;
 	struct event_base *base;
 	store_t *store;
 	shm_ctl_t *ctl;
-	char default_locale[CATALOG_LOCALE_MAX];
 	uint32_t coalesce_ms, poll_ms, max_busy_pct;
 	uint64_t last_end_ns, last_us; /* the last image: when it was done, and the
 					* CPU time reading, rendering and building it took */
@@ -69,36 +69,29 @@ struct publisher {
 	uint64_t base_cost_us, delta_cost_us, cost_floor_us;
 	uint64_t base_end_ns; /* when the current base was published */
 	uint64_t idle_seq;    /* applied_seq at the previous poll */
-	publisher_sections_fn sections;
-	void *sections_arg;
+
+	provider_t prov[PUBLISHER_PROVIDERS_MAX];
+	prov_run_t run[PUBLISHER_PROVIDERS_MAX];
+	size_t nprov;
 
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int fd;
 	struct event *ev_sock, *ev_coalesce, *ev_poll;
 	bool coalesce_armed;
 
-	/* rendered products by id: open addressing, linear probing */
-	render_product_t **slot;
-	size_t cap, n;
-	uint64_t applied_seq; /* the table includes every change up to this */
-	bool dirty;	      /* the table changed since the last image */
+	uint64_t applied_seq; /* the providers include every change up to this */
+	bool dirty;	      /* a provider changed since the last image */
 	consumer_t *cons;     /* "publisher": how far the images have come */
 
-	size_t served; /* products in the table that are not archived */
-
 	/* base + delta publishing (shm/image.h): base_gen is the base of the
-	 * current image; dset the products changed since it (the next delta) */
+	 * current image */
 	uint64_t base_gen;
-	idset_t dset;
 	uint32_t rebuild_pct, rebuild_min;
 	uint64_t rebuild_bytes;
-	/* a base rebuild in progress: changes since its snapshot go to dnext
-	 * too; replaced products wait in the graveyard */
+	/* a base rebuild in progress (the providers keep what changed since
+	 * its snapshots) */
 	bool building;
 	rebuild_t rb;
-	idset_t dnext;
-	render_product_t **grave;
-	size_t ngrave, grave_cap;
 	int pipe_r, pipe_w;
 	struct event *ev_rebuilt;
 
@@ -106,241 +99,60 @@ struct publisher {
 	log_ratelimit_t rl;
 };
 
-/* ---- the table ------------------------------------------------------------ */
-
-static uint64_t id_hash(const store_id_t *id)
+bool provider_follows(const provider_ops_t *ops, const char *kind)
 {
-	uint64_t a, b;
-	memcpy(&a, id->b, 8);
-	memcpy(&b, id->b + 8, 8);
-	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
-	return h ^ (h >> 32);
+	if (!ops || !ops->kinds || !kind)
+		return false;
+	for (size_t i = 0; ops->kinds[i]; i++)
+		if (strcmp(ops->kinds[i], kind) == 0)
+			return true;
+	return false;
 }
 
-static size_t table_find(const publisher_t *p, const store_id_t *id)
+/* Sum of the providers' weights. */
+static void weight_sum(const publisher_t *p, provider_weight_t *w)
 {
-	size_t mask = p->cap - 1, i = (size_t)id_hash(id) & mask;
-	while (p->slot[i] && memcmp(p->slot[i]->cp.id.b, id->b, 16) != 0)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int table_grow(publisher_t *p)
-{
-	size_t ncap = p->cap ? p->cap * 2 : 1024;
-	render_product_t **old = p->slot;
-	size_t ocap = p->cap;
-	p->slot = calloc(ncap, sizeof(*p->slot));
-	if (!p->slot) {
-		p->slot = old;
-		return SOUK_ENOMEM;
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < p->nprov; i++) {
+		provider_weight_t x = {0};
+		p->prov[i].ops->weight(p->prov[i].st, &x);
+		w->items += x.items;
+		w->served += x.served;
+		w->delta_items += x.delta_items;
+		w->heap_bytes += x.heap_bytes;
+		w->errors += x.errors;
 	}
-	p->cap = ncap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i])
-			p->slot[table_find(p, &old[i]->cp.id)] = old[i];
-	free(old);
-	return 0;
-}
-
-/* Free a product leaving the table, or keep it until the base being built
- * from a snapshot that may point to it is done. */
-static void product_retire(publisher_t *p, render_product_t **r)
-{
-	if (!*r)
-		return;
-	if (!(*r)->cp.archived)
-		p->served--;
-	if (p->building) {
-		if (p->ngrave == p->grave_cap) {
-			size_t ncap = p->grave_cap ? p->grave_cap * 2 : 256;
-			render_product_t **g = realloc(p->grave, ncap * sizeof(*g));
-			if (!g) {
-				/* cannot defer: wait for the build rather than free under it */
-				pthread_join(p->rb.thread, NULL);
-				p->rb.thread = 0;
-				render_product_free(r);
-				return;
-			}
-			p->grave = g;
-			p->grave_cap = ncap;
-		}
-		p->grave[p->ngrave++] = *r;
-		*r = NULL;
-		return;
-	}
-	render_product_free(r);
-}
-
-static void grave_clear(publisher_t *p)
-{
-	for (size_t i = 0; i < p->ngrave; i++)
-		render_product_free(&p->grave[i]);
-	p->ngrave = 0;
-}
-
-/* Takes ownership of r, replacing (and retiring) any product with its id. */
-static int table_put(publisher_t *p, render_product_t *r)
-{
-	int rc;
-	if ((p->n + 1) * 4 > p->cap * 3) {
-		rc = table_grow(p);
-		if (rc)
-			return rc;
-	}
-	size_t i = table_find(p, &r->cp.id);
-	if (p->slot[i]) {
-		product_retire(p, &p->slot[i]);
-	} else {
-		p->n++;
-	}
-	p->slot[i] = r;
-	if (!r->cp.archived)
-		p->served++;
-	return 0;
-}
-
-static void table_del(publisher_t *p, const store_id_t *id)
-{
-	if (!p->cap)
-		return;
-	size_t mask = p->cap - 1, i = table_find(p, id);
-	if (!p->slot[i])
-		return;
-	product_retire(p, &p->slot[i]);
-	p->n--;
-	/* backward-shift deletion keeps probe chains intact */
-	for (size_t j = (i + 1) & mask; p->slot[j]; j = (j + 1) & mask) {
-		size_t home = (size_t)id_hash(&p->slot[j]->cp.id) & mask;
-		bool movable = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
-		if (movable) {
-			p->slot[i] = p->slot[j];
-			p->slot[j] = NULL;
-			i = j;
-		}
-	}
-}
-
-static void table_clear(publisher_t *p)
-{
-	for (size_t i = 0; i < p->cap; i++)
-		render_product_free(&p->slot[i]);
-	souk_free(&p->slot);
-	p->cap = p->n = p->served = 0;
-}
-
-/* ---- id sets ---------------------------------------------------------------- */
-
-static int idset_grow(idset_t *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 256;
-	store_id_t *ids = malloc(ncap * sizeof(*ids));
-	uint8_t *used = calloc(ncap, 1);
-	if (!ids || !used) {
-		free(ids);
-		free(used);
-		return SOUK_ENOMEM;
-	}
-	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->used[i])
-			continue;
-		size_t j = (size_t)id_hash(&s->ids[i]) & (ncap - 1);
-		while (used[j])
-			j = (j + 1) & (ncap - 1);
-		ids[j] = s->ids[i];
-		used[j] = 1;
-	}
-	free(s->ids);
-	free(s->used);
-	s->ids = ids;
-	s->used = used;
-	s->cap = ncap;
-	return 0;
-}
-
-static int idset_add(idset_t *s, const store_id_t *id)
-{
-	if ((s->n + 1) * 2 > s->cap) {
-		int rc = idset_grow(s);
-		if (rc)
-			return rc;
-	}
-	size_t j = (size_t)id_hash(id) & (s->cap - 1);
-	while (s->used[j]) {
-		if (memcmp(s->ids[j].b, id->b, 16) == 0)
-			return 0;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->ids[j] = *id;
-	s->used[j] = 1;
-	s->n++;
-	return 0;
-}
-
-static void idset_clear(idset_t *s)
-{
-	if (s->cap > 4096) { /* do not keep a large table for a small delta */
-		souk_free(&s->ids);
-		souk_free(&s->used);
-		s->cap = 0;
-	} else if (s->cap) {
-		memset(s->used, 0, s->cap);
-	}
-	s->n = 0;
-}
-
-static void idset_free(idset_t *s)
-{
-	souk_free(&s->ids);
-	souk_free(&s->used);
-	s->cap = s->n = 0;
-}
-
-/* Render rec and put it in the table. A version that does not render
- * (validation keeps new writes renderable; older or foreign documents may
- * not be) leaves the last good rendering in the catalog, logged and counted,
- * rather than stopping publishing or hiding a product that was served. */
-static int table_render(publisher_t *p, const store_rec_t *rec)
-{
-	render_product_t *r = NULL;
-	int rc = render_product(rec, p->default_locale, &r);
-	if (rc == SOUK_ENOMEM)
-		return rc;
-	if (rc) {
-		char hex[33];
-		uint32_t suppressed = 0;
-		bool kept = p->cap && p->slot[table_find(p, &rec->id)];
-		p->st.render_errors++;
-		shm_ctl_count_render_failures(p->ctl, 1);
-		store_id_hex(&rec->id, hex);
-		if (log_ratelimit_ok(&p->rl, &suppressed))
-			log_daemon_warn("publisher, product '%s' version %" PRIu64
-					" did not render (%s), %s%s",
-					hex, rec->version, souk_strerror(rc),
-					kept ? "serving its last good rendering"
-					     : "left out of the catalog",
-					suppressed ? ", more suppressed" : "");
-		return 0;
-	}
-	rc = table_put(p, r);
-	if (rc)
-		render_product_free(&r);
-	return rc;
-}
-
-static int scan_cb(const store_rec_t *rec, void *arg)
-{
-	return table_render(arg, rec);
 }
 
 /* ---- following the change log --------------------------------------------- */
 
+/* One changed entity of a kind a provider follows. */
 typedef struct {
-	store_id_t *ids;
+	uint16_t prov, kind; /* provider index, index into its kinds */
+	store_id_t id;
+} change_t;
+
+typedef struct {
+	const publisher_t *p;
+	change_t *c;
 	size_t n, cap;
 	uint64_t last_seq;
 	uint64_t newest_ms;
 } changes_t;
+
+static int change_add(changes_t *ch, uint16_t prov, uint16_t kind, const store_id_t *id)
+{
+	if (ch->n == ch->cap) {
+		size_t ncap = ch->cap ? ch->cap * 2 : 64;
+		change_t *c = realloc(ch->c, ncap * sizeof(*c));
+		if (!c)
+			return SOUK_ENOMEM;
+		ch->c = c;
+		ch->cap = ncap;
+	}
+	ch->c[ch->n++] = (change_t){.prov = prov, .kind = kind, .id = *id};
+	return 0;
+}
 
 static int change_cb(const store_change_t *c, void *arg)
 {
@@ -349,33 +161,40 @@ static int change_cb(const store_change_t *c, void *arg)
 		ch->last_seq = c->seq;
 	if (c->time_ms > ch->newest_ms)
 		ch->newest_ms = c->time_ms;
-	if (!c->kind || strcmp(c->kind, PRODUCT_KIND) != 0)
+	if (!c->kind)
 		return 0;
-	if (ch->n == ch->cap) {
-		size_t ncap = ch->cap ? ch->cap * 2 : 64;
-		store_id_t *ids = realloc(ch->ids, ncap * sizeof(*ids));
-		if (!ids)
-			return SOUK_ENOMEM;
-		ch->ids = ids;
-		ch->cap = ncap;
+	for (size_t i = 0; i < ch->p->nprov; i++) {
+		const char *const *k = ch->p->prov[i].ops->kinds;
+		for (size_t j = 0; k && k[j]; j++) {
+			if (strcmp(k[j], c->kind) != 0)
+				continue;
+			int rc = change_add(ch, (uint16_t)i, (uint16_t)j, &c->id);
+			if (rc)
+				return rc;
+		}
 	}
-	ch->ids[ch->n++] = c->id;
 	return 0;
 }
 
-static int id_cmp(const void *a, const void *b)
+static int change_cmp(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(store_id_t));
+	const change_t *x = a, *y = b;
+	if (x->prov != y->prov)
+		return x->prov < y->prov ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return memcmp(&x->id, &y->id, sizeof(store_id_t));
 }
 
-/* Bring the table up to the end of the change log. *changed gets how many
- * products were re-rendered. The log and the records are read in one read
- * transaction, so the image shows the catalog exactly as of ch.last_seq
- * (with separate reads a record could be newer than the sequence the image
- * claims, and the version in between would never be published). */
+/* Bring the providers up to the end of the change log. *changed gets how
+ * many entities they were given. The log and the records are read in one
+ * read transaction, so the image shows everything exactly as of
+ * ch.last_seq (with separate reads a record could be newer than the
+ * sequence the image claims, and the version in between would never be
+ * published). */
 static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 {
-	changes_t ch = {.last_seq = p->applied_seq};
+	changes_t ch = {.p = p, .last_seq = p->applied_seq};
 	store_read_t *rt = NULL;
 	int rc = store_read_begin(p->store, &rt);
 	if (rc == 0)
@@ -383,36 +202,24 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	if (rc)
 		goto fail;
 	if (ch.n > 1)
-		qsort(ch.ids, ch.n, sizeof(*ch.ids), id_cmp);
+		qsort(ch.c, ch.n, sizeof(*ch.c), change_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < ch.n; i++)
-		if (u == 0 || memcmp(&ch.ids[u - 1], &ch.ids[i], sizeof(store_id_t)) != 0)
-			ch.ids[u++] = ch.ids[i];
+		if (u == 0 || change_cmp(&ch.c[u - 1], &ch.c[i]) != 0)
+			ch.c[u++] = ch.c[i];
 	for (size_t i = 0; i < u; i++) {
-		rc = idset_add(&p->dset, &ch.ids[i]);
-		if (rc == 0 && p->building)
-			rc = idset_add(&p->dnext, &ch.ids[i]);
+		const provider_t *pv = &p->prov[ch.c[i].prov];
+		bool ch_state = false;
+		rc = pv->ops->apply(pv->st, rt, pv->ops->kinds[ch.c[i].kind], &ch.c[i].id,
+				    &ch_state);
 		if (rc)
 			goto fail;
-	}
-	for (size_t i = 0; i < u; i++) {
-		store_rec_t rec;
-		memset(&rec, 0, sizeof(rec));
-		rc = store_read_get(rt, PRODUCT_KIND, &ch.ids[i], &rec);
-		if (rc == SOUK_ENOENT) {
-			table_del(p, &ch.ids[i]);
-			continue;
-		}
-		if (rc)
-			goto fail;
-		rc = table_render(p, &rec);
-		store_rec_deinit(&rec);
-		if (rc)
-			goto fail;
+		/* an entity that did not render still goes into the next delta
+		 * (with its last good state), as it always did */
+		p->run[ch.c[i].prov].dirty = true;
+		p->dirty = true;
 	}
 	/* changes of other kinds move the sequence but need no new image */
-	if (u)
-		p->dirty = true;
 	if (ch.last_seq > p->applied_seq)
 		p->applied_seq = ch.last_seq;
 	*changed = u;
@@ -420,7 +227,7 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	rc = 0;
 fail:
 	store_read_end(&rt);
-	free(ch.ids);
+	free(ch.c);
 	return rc;
 }
 
@@ -433,30 +240,22 @@ static void log_failure(publisher_t *p, const char *what, int rc)
 			       suppressed ? ", more suppressed" : "");
 }
 
-/* Every product of the table (any order: catalog_build sorts). */
-static int table_snapshot(const publisher_t *p, const catalog_product_t ***out, size_t *n)
-{
-	const catalog_product_t **arr = malloc((p->n ? p->n : 1) * sizeof(*arr));
-	size_t k = 0;
-	if (!arr)
-		return SOUK_ENOMEM;
-	for (size_t i = 0; i < p->cap; i++)
-		if (p->slot[i])
-			arr[k++] = &p->slot[i]->cp;
-	*out = arr;
-	*n = k;
-	return 0;
-}
-
 static void published(publisher_t *p, uint64_t gen, uint64_t t0, uint64_t changed,
-		      uint64_t newest_ms, size_t bytes)
+		      uint64_t newest_ms)
 {
-	uint64_t us = (souk_now_mono_ns() - t0) / 1000u;
+	uint64_t us = (souk_now_mono_ns() - t0) / 1000u, bytes = 0, base_bytes = 0;
+	provider_weight_t w;
+	weight_sum(p, &w);
+	for (size_t i = 0; i < p->nprov; i++) {
+		bytes += p->run[i].bytes;
+		base_bytes += p->run[i].base_bytes;
+		p->run[i].dirty = false;
+	}
 	p->dirty = false;
 	p->st.publishes++;
 	p->st.last_generation = gen;
 	p->st.base_generation = p->base_gen;
-	p->st.delta_products = p->dset.n;
+	p->st.delta_products = w.delta_items;
 	p->st.last_seq = p->applied_seq;
 	p->st.last_publish_ms = souk_now_real_ms();
 	p->st.last_duration_us = us;
@@ -468,24 +267,16 @@ static void published(publisher_t *p, uint64_t gen, uint64_t t0, uint64_t change
 		p->st.last_lag_ms =
 		    p->st.last_publish_ms > newest_ms ? p->st.last_publish_ms - newest_ms : 0;
 	p->st.catalog_bytes = bytes;
-	p->st.products = p->n;
-	p->st.served = p->served;
-	log_daemon_debug("publisher, published generation %llu over base %llu (seq %llu, %zu "
-			 "products, %zu in the delta, %llu us)",
+	p->st.base_catalog_bytes = base_bytes;
+	p->st.products = w.items;
+	p->st.served = w.served;
+	p->st.table_bytes = w.heap_bytes;
+	p->st.render_errors = w.errors;
+	log_daemon_debug("publisher, published generation %llu over base %llu (seq %llu, %llu "
+			 "served, %llu in the delta, %llu us)",
 			 (unsigned long long)gen, (unsigned long long)p->base_gen,
-			 (unsigned long long)p->applied_seq, p->served, p->dset.n,
-			 (unsigned long long)us);
-}
-
-/* The sections the caller adds to every image (if any), then publish b as *gen. */
-static int add_sections_and_publish(publisher_t *p, shm_builder_t **b, uint64_t *gen)
-{
-	if (p->sections) {
-		int rc = p->sections(p->sections_arg, *b);
-		if (rc)
-			return rc;
-	}
-	return shm_builder_publish(b, gen);
+			 (unsigned long long)p->applied_seq, (unsigned long long)w.served,
+			 (unsigned long long)w.delta_items, (unsigned long long)us);
 }
 
 /* CPU time of the calling thread: what an image cost, whatever else the
@@ -498,96 +289,138 @@ static uint64_t thread_cpu_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Every provider's snapshot into snap[]; on failure none is left. */
+static int snapshots_take(publisher_t *p, void **snap)
+{
+	for (size_t i = 0; i < p->nprov; i++) {
+		int rc = p->prov[i].ops->snapshot(p->prov[i].st, &snap[i]);
+		if (rc) {
+			while (i-- > 0) {
+				p->prov[i].ops->snapshot_free(p->prov[i].st, snap[i]);
+				p->prov[i].ops->rebased(p->prov[i].st, false);
+			}
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void snapshots_free(publisher_t *p, void **snap)
+{
+	for (size_t i = 0; i < p->nprov; i++) {
+		p->prov[i].ops->snapshot_free(p->prov[i].st, snap[i]);
+		snap[i] = NULL;
+	}
+}
+
+/* A base built from the snapshots was published (ok) or dropped. */
+static void rebased_all(publisher_t *p, bool ok)
+{
+	for (size_t i = 0; i < p->nprov; i++)
+		p->prov[i].ops->rebased(p->prov[i].st, ok);
+}
+
+/* Every provider's base sections from its snapshot into b. */
+static int build_bases(const provider_t *prov, size_t n, void *const *snap, shm_builder_t *b,
+		       uint64_t seq, size_t *bytes)
+{
+	for (size_t i = 0; i < n; i++) {
+		bytes[i] = 0;
+		int rc = prov[i].ops->build_base(snap[i], b, seq, &bytes[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* A full image: the first one, or when no base can be used. */
 static int publish_full(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 {
 	uint64_t t0 = souk_now_mono_ns(), c0 = thread_cpu_us(), gen = 0;
-	const catalog_product_t **arr = NULL;
+	void *snap[PUBLISHER_PROVIDERS_MAX] = {0};
+	size_t bytes[PUBLISHER_PROVIDERS_MAX] = {0};
 	shm_builder_t *b = NULL;
-	size_t n = 0, bytes = 0, table_bytes = 0;
 	int rc;
 
-	rc = table_snapshot(p, &arr, &n);
+	rc = snapshots_take(p, snap);
 	if (rc)
 		goto fail;
-	for (size_t i = 0; i < p->cap; i++)
-		if (p->slot[i])
-			table_bytes += render_product_bytes(p->slot[i]);
 	rc = shm_builder_new(p->ctl, &b);
-	if (rc)
-		goto fail;
-	shm_builder_set_seq(b, p->applied_seq);
-	rc = catalog_build(b, arr, n, p->applied_seq, &bytes);
-	if (rc)
-		goto fail;
-	rc = add_sections_and_publish(p, &b, &gen);
+	if (rc == 0) {
+		shm_builder_set_seq(b, p->applied_seq);
+		rc = build_bases(p->prov, p->nprov, snap, b, p->applied_seq, bytes);
+	}
+	if (rc == 0)
+		rc = shm_builder_publish(&b, &gen);
+	snapshots_free(p, snap);
+	rebased_all(p, rc == 0);
 	if (rc)
 		goto fail;
 	p->base_gen = gen;
 	p->base_cost_us = thread_cpu_us() - c0;
 	p->base_end_ns = souk_now_mono_ns();
 	p->delta_cost_us = 0;
-	idset_clear(&p->dset);
-	idset_clear(&p->dnext);
-	p->st.base_catalog_bytes = bytes;
-	p->st.table_bytes = table_bytes;
-	published(p, gen, t0, changed, newest_ms, bytes);
+	for (size_t i = 0; i < p->nprov; i++) {
+		p->run[i].builds++;
+		p->run[i].bytes = p->run[i].base_bytes = bytes[i];
+	}
+	published(p, gen, t0, changed, newest_ms);
 	rc = 0;
 fail:
 	shm_builder_free(&b);
-	free(arr);
 	if (rc)
 		log_failure(p, "full publish", rc);
 	return rc;
 }
 
-/* A delta over base_gen holding the products of set (those no longer in the
- * table as "gone" tombstones). */
-static int publish_delta(publisher_t *p, uint64_t base_gen, const idset_t *set, uint64_t changed,
+/* A delta over base_gen: each provider's changes since that base, or, with
+ * since_snapshot, since the snapshots the base was built from. A provider
+ * unchanged since the previous image (a delta over the same base) has its
+ * sections copied from it rather than built again. */
+static int publish_delta(publisher_t *p, uint64_t base_gen, bool since_snapshot, uint64_t changed,
 			 uint64_t newest_ms, size_t *out_bytes)
 {
 	uint64_t t0 = souk_now_mono_ns(), gen = 0;
-	const catalog_product_t **arr = NULL;
-	store_id_t *gone = NULL;
+	size_t bytes[PUBLISHER_PROVIDERS_MAX] = {0}, total = 0;
+	bool copied[PUBLISHER_PROVIDERS_MAX] = {0};
 	shm_builder_t *b = NULL;
-	size_t n = 0, ngone = 0, bytes = 0;
 	int rc;
 
-	arr = malloc((set->n ? set->n : 1) * sizeof(*arr));
-	gone = malloc((set->n ? set->n : 1) * sizeof(*gone));
-	if (!arr || !gone) {
-		rc = SOUK_ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < set->cap; i++) {
-		if (!set->used[i])
-			continue;
-		size_t k = table_find(p, &set->ids[i]);
-		if (p->slot[k])
-			arr[n++] = &p->slot[k]->cp;
-		else
-			gone[ngone++] = set->ids[i];
-	}
 	rc = shm_builder_new_delta(p->ctl, base_gen, &b);
 	if (rc)
-		goto fail;
+		return rc;
 	shm_builder_set_seq(b, p->applied_seq);
-	rc = catalog_build_delta(b, arr, n, gone, ngone, p->served, p->applied_seq, &bytes);
-	if (rc)
-		goto fail;
-	rc = add_sections_and_publish(p, &b, &gen);
-	if (rc)
-		goto fail;
-	p->base_gen = base_gen;
-	if (out_bytes)
-		*out_bytes = bytes;
-	published(p, gen, t0, changed, newest_ms, bytes);
-	rc = 0;
-fail:
+	for (size_t i = 0; rc == 0 && i < p->nprov; i++) {
+		const provider_t *pv = &p->prov[i];
+		if (!since_snapshot && !p->run[i].dirty) {
+			rc = shm_builder_copy(b, pv->ops->prefix, &bytes[i]);
+			if (rc == 0) {
+				copied[i] = true;
+				continue;
+			}
+			if (rc != SOUK_ESTALE)
+				break;
+		}
+		rc = pv->ops->build_delta(pv->st, b, p->applied_seq, since_snapshot, &bytes[i]);
+	}
+	if (rc == 0)
+		rc = shm_builder_publish(&b, &gen);
 	shm_builder_free(&b);
-	free(arr);
-	free(gone);
-	return rc;
+	if (rc)
+		return rc;
+	p->base_gen = base_gen;
+	for (size_t i = 0; i < p->nprov; i++) {
+		if (copied[i])
+			p->run[i].copies++;
+		else
+			p->run[i].builds++;
+		p->run[i].bytes = bytes[i];
+		total += bytes[i];
+	}
+	if (out_bytes)
+		*out_bytes = total;
+	published(p, gen, t0, changed, newest_ms);
+	return 0;
 }
 
 /* ---- base rebuilds ------------------------------------------------------------ */
@@ -602,7 +435,7 @@ static void *rebuild_main(void *arg)
 	rb->rc = shm_builder_new_base(rb->ctl, &b);
 	if (rb->rc == 0) {
 		shm_builder_set_seq(b, rb->seq);
-		rb->rc = catalog_build(b, rb->arr, rb->n, rb->seq, &rb->bytes);
+		rb->rc = build_bases(rb->prov, rb->nsnap, rb->snap, b, rb->seq, rb->bytes);
 	}
 	if (rb->rc == 0)
 		rb->rc = shm_builder_finish(&b, &rb->gen);
@@ -614,33 +447,38 @@ static void *rebuild_main(void *arg)
 	return NULL;
 }
 
-/* Start building a new base from a snapshot of the table on a worker thread;
- * deltas go on being published meanwhile. */
+/* Start building a new base from the providers' snapshots on a worker
+ * thread; deltas go on being published meanwhile. */
 static int rebuild_start(publisher_t *p)
 {
+	provider_weight_t w;
 	int rc;
 	if (p->building)
 		return SOUK_EBUSY;
 	if (p->pipe_w < 0)
 		return SOUK_EINVAL;
 	memset(&p->rb, 0, sizeof(p->rb));
-	rc = table_snapshot(p, &p->rb.arr, &p->rb.n);
+	rc = snapshots_take(p, p->rb.snap);
 	if (rc)
 		return rc;
+	weight_sum(p, &w);
+	p->rb.items = w.items;
+	p->rb.nsnap = p->nprov;
+	p->rb.prov = p->prov;
 	p->rb.seq = p->applied_seq;
 	p->rb.ctl = p->ctl;
 	p->rb.wfd = p->pipe_w;
-	idset_clear(&p->dnext);
 	p->building = true;
 	rc = pthread_create(&p->rb.thread, NULL, rebuild_main, &p->rb);
 	if (rc) {
 		p->building = false;
-		souk_free(&p->rb.arr);
+		snapshots_free(p, p->rb.snap);
+		rebased_all(p, false);
 		return -rc;
 	}
 	p->st.base_rebuilds_started++;
-	log_daemon_debug("publisher, building a new base of %zu products (seq %llu)", p->rb.n,
-			 (unsigned long long)p->rb.seq);
+	log_daemon_debug("publisher, building a new base of %llu entities (seq %llu)",
+			 (unsigned long long)p->rb.items, (unsigned long long)p->rb.seq);
 	return 0;
 }
 
@@ -651,60 +489,72 @@ static void start_rebuild_for(publisher_t *p, uint64_t *counter, const char *why
 	int rc = rebuild_start(p);
 	if (rc == 0) {
 		(*counter)++;
-		log_daemon_debug("publisher, new base: %s (%zu products in the delta)", why,
-				 p->dset.n);
+		log_daemon_debug("publisher, new base: %s (%llu entities in the delta)", why,
+				 (unsigned long long)p->st.delta_products);
 	} else if (rc != SOUK_EBUSY) {
 		log_failure(p, "starting a base rebuild", rc);
 	}
 }
 
-/* Wait for the worker; the graveyard can go. */
+/* Wait for the worker; the snapshots can go (the providers still know what
+ * changed since them until rebased). */
 static void rebuild_join(publisher_t *p)
 {
 	if (p->rb.thread)
 		pthread_join(p->rb.thread, NULL);
 	p->rb.thread = 0;
 	p->building = false;
-	souk_free(&p->rb.arr);
-	grave_clear(p);
+	snapshots_free(p, p->rb.snap);
+}
+
+/* A rebuild is dropped: its base (if finished) is removed. */
+static void rebuild_abandon(publisher_t *p)
+{
+	rebuild_join(p);
+	if (p->rb.rc == 0 && p->rb.gen)
+		shm_image_discard(p->ctl, p->rb.gen);
+	rebased_all(p, false);
 }
 
 /* The worker is done: publish a delta over the new base holding what changed
- * since its snapshot, which makes it current. */
+ * since its snapshots, which makes it current. */
 static void rebuild_done(publisher_t *p)
 {
 	uint64_t gen;
-	size_t bytes = 0;
 	int rc;
 
 	rebuild_join(p);
 	gen = p->rb.gen;
 	rc = p->rb.rc;
 	if (rc == 0) {
-		rc = publish_delta(p, gen, &p->dnext, p->dnext.n, 0, &bytes);
+		rc = publish_delta(p, gen, true, 0, 0, NULL);
 		if (rc)
 			shm_image_discard(p->ctl, gen);
 	}
+	rebased_all(p, rc == 0);
 	if (rc) {
 		p->st.base_rebuild_failures++;
 		log_failure(p, "base rebuild", rc);
-		idset_clear(&p->dnext);
 		return;
 	}
-	/* the changes since the snapshot are the new delta */
-	idset_t t = p->dset;
-	p->dset = p->dnext;
-	p->dnext = t;
-	idset_clear(&p->dnext);
-	p->st.delta_products = p->dset.n;
+	uint64_t base_bytes = 0;
+	for (size_t i = 0; i < p->nprov; i++) {
+		p->run[i].builds++;
+		p->run[i].base_bytes = p->rb.bytes[i];
+		base_bytes += p->rb.bytes[i];
+	}
+	provider_weight_t w;
+	weight_sum(p, &w);
+	p->st.delta_products = w.delta_items;
 	p->st.base_rebuilds++;
 	p->st.last_base_build_us = p->rb.us;
 	p->base_cost_us = p->rb.cpu_us;
 	p->base_end_ns = souk_now_mono_ns();
 	p->delta_cost_us = 0;
-	p->st.base_catalog_bytes = p->rb.bytes;
-	log_daemon_info("publisher, new base generation %llu of %zu products built in %llu ms",
-			(unsigned long long)gen, p->rb.n, (unsigned long long)(p->rb.us / 1000u));
+	p->st.base_catalog_bytes = base_bytes;
+	log_daemon_info("publisher, new base generation %llu of %llu entities built in %llu ms",
+			(unsigned long long)gen, (unsigned long long)p->rb.items,
+			(unsigned long long)(p->rb.us / 1000u));
 }
 
 static void on_rebuilt(evutil_socket_t fd, short what, void *arg)
@@ -745,6 +595,8 @@ static bool rebuild_due(const publisher_t *p)
 
 /* Publish what changed: a delta over the current base; start a new base when
  * the delta grew too large. */
+/* Publish what changed: a delta over the current base; start a new base when
+ * the delta grew too large. */
 static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 {
 	size_t bytes = 0;
@@ -752,17 +604,14 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 
 	if (p->base_gen == 0)
 		return publish_full(p, changed, newest_ms);
-	rc = publish_delta(p, p->base_gen, &p->dset, changed, newest_ms, &bytes);
+	rc = publish_delta(p, p->base_gen, false, changed, newest_ms, &bytes);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
 		/* the base is gone or unusable: start over with a full image */
 		log_daemon_warn("publisher, base generation %llu unusable (%s), publishing a full "
 				"image",
 				(unsigned long long)p->base_gen, souk_strerror(rc));
-		if (p->building) {
-			rebuild_join(p); /* started from the old state: drop it */
-			if (p->rb.rc == 0 && p->rb.gen)
-				shm_image_discard(p->ctl, p->rb.gen);
-		}
+		if (p->building)
+			rebuild_abandon(p); /* started from the old state: drop it */
 		return publish_full(p, changed, newest_ms);
 	}
 	if (rc) {
@@ -770,16 +619,18 @@ static int publish_image(publisher_t *p, uint64_t changed, uint64_t newest_ms)
 		return rc;
 	}
 	if (!p->building) {
-		/* both limits grow with the catalog: a base costs in proportion
+		/* both limits grow with the state: a base costs in proportion
 		 * to it, so a fixed limit would rebuild a large catalog's base
 		 * as often as a small one's */
-		size_t limit = (size_t)((uint64_t)p->n * p->rebuild_pct / 100u);
+		provider_weight_t w;
+		weight_sum(p, &w);
+		uint64_t limit = w.items * p->rebuild_pct / 100u;
 		uint64_t blimit = p->st.base_catalog_bytes * p->rebuild_pct / 100u;
 		if (limit < p->rebuild_min)
 			limit = p->rebuild_min;
 		if (blimit < p->rebuild_bytes)
 			blimit = p->rebuild_bytes;
-		if ((p->dset.n > limit || bytes > blimit) && rebuild_due(p))
+		if ((w.delta_items > limit || bytes > blimit) && rebuild_due(p))
 			start_rebuild_for(p, &p->st.base_rebuilds_size, "the delta grew too large");
 	}
 	return 0;
@@ -931,7 +782,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 		mark_published(p); /* a cursor marked while busy becomes durable */
 		bool quiet = p->applied_seq == p->idle_seq;
 		p->idle_seq = p->applied_seq;
-		if (quiet && !p->building && p->base_gen && p->dset.n >= p->rebuild_min)
+		if (quiet && !p->building && p->base_gen && p->st.delta_products >= p->rebuild_min)
 			start_rebuild_for(p, &p->st.base_rebuilds_idle, "quiet");
 		return;
 	}
@@ -969,6 +820,7 @@ static int socket_bind(publisher_t *p)
 	return 0;
 }
 
+
 int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		  const publisher_opts_t *opts, publisher_t **out)
 {
@@ -984,8 +836,11 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		opts = &def;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		for (size_t i = 0; i < opts->nproviders && opts->providers; i++)
+			opts->providers[i].ops->free(opts->providers[i].st);
 		return SOUK_ENOMEM;
+	}
 	p->magic = PUBLISHER_MAGIC;
 	p->base = base;
 	p->store = store;
@@ -999,12 +854,29 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 	p->coalesce_ms = opts->coalesce_ms;
 	p->max_busy_pct = opts->max_busy_pct;
 	p->poll_ms = opts->poll_ms ? opts->poll_ms : 1000;
-	p->sections = opts->sections;
-	p->sections_arg = opts->sections_arg;
 	p->rl = (log_ratelimit_t)LOG_RATELIMIT_INIT(60, 10);
-	snprintf(p->default_locale, sizeof(p->default_locale), "%s",
-		 opts->default_locale && *opts->default_locale ? opts->default_locale
-							       : CATALOG_DEFAULT_LOCALE);
+
+	/* the providers: given ones are ours from here on */
+	for (size_t i = 0; i < opts->nproviders && opts->providers; i++) {
+		if (p->nprov == PUBLISHER_PROVIDERS_MAX || !opts->providers[i].ops) {
+			if (opts->providers[i].ops)
+				opts->providers[i].ops->free(opts->providers[i].st);
+			rc = SOUK_EINVAL;
+			continue;
+		}
+		p->prov[p->nprov++] = opts->providers[i];
+	}
+	if (p->nprov < opts->nproviders) {
+		log_daemon_err("publisher, at most %d section providers", PUBLISHER_PROVIDERS_MAX);
+		rc = SOUK_EINVAL;
+		goto fail;
+	}
+	if (p->nprov == 0) {
+		catalog_provider_opts_t co = {.default_locale = opts->default_locale, .ctl = ctl};
+		if ((rc = catalog_provider_new(&co, &p->prov[0])) != 0)
+			goto fail;
+		p->nprov = 1;
+	}
 	if (opts->socket_path || (opts->runtime_dir && *opts->runtime_dir)) {
 		int n = opts->socket_path
 			    ? snprintf(p->sock_path, sizeof(p->sock_path), "%s", opts->socket_path)
@@ -1018,18 +890,20 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		}
 	}
 
-	/* full build: the seq is read first, so anything committed during the
-	 * scan is seen again by the first catch-up */
+	/* full build in one read transaction, from its sequence on */
 	uint64_t t0 = souk_now_mono_ms();
-	rc = store_last_seq(store, &p->applied_seq);
+	store_read_t *rt = NULL;
+	rc = store_read_begin(store, &rt);
 	if (rc == 0)
-		rc = table_grow(p);
+		rc = store_read_last_seq(rt, &p->applied_seq);
+	for (size_t i = 0; rc == 0 && i < p->nprov; i++)
+		rc = p->prov[i].ops->load(p->prov[i].st, rt);
+	store_read_end(&rt);
 	if (rc)
 		goto fail;
-	rc = store_scan(store, PRODUCT_KIND, scan_cb, p);
-	if (rc)
-		goto fail;
-	rc = publish_image(p, p->n, 0);
+	provider_weight_t w;
+	weight_sum(p, &w);
+	rc = publish_image(p, w.items, 0);
 	if (rc)
 		goto fail;
 	consumer_opts_t co = {.name = "publisher", .ctl = ctl, .persist_ms = 1000};
@@ -1096,11 +970,8 @@ void publisher_free(publisher_t **pp)
 		close(p->fd);
 		unlink(p->sock_path);
 	}
-	if (p->building) {
-		rebuild_join(p);
-		if (p->rb.rc == 0 && p->rb.gen)
-			shm_image_discard(p->ctl, p->rb.gen);
-	}
+	if (p->building)
+		rebuild_abandon(p);
 	if (p->ev_rebuilt)
 		event_free(p->ev_rebuilt);
 	if (p->pipe_r >= 0)
@@ -1111,11 +982,8 @@ void publisher_free(publisher_t **pp)
 		log_daemon_warn("publisher, cursor not recorded at shutdown (rebuilt in full at "
 				"start anyway)");
 	consumer_free(&p->cons);
-	table_clear(p);
-	grave_clear(p);
-	free(p->grave);
-	idset_free(&p->dset);
-	idset_free(&p->dnext);
+	for (size_t i = 0; i < p->nprov; i++)
+		p->prov[i].ops->free(p->prov[i].st);
 	p->magic = 0;
 	free(p);
 	*pp = NULL;
@@ -1128,6 +996,51 @@ void publisher_stats(const publisher_t *p, publisher_stats_t *out)
 	memset(out, 0, sizeof(*out));
 	if (p && p->magic == PUBLISHER_MAGIC)
 		*out = p->st;
+}
+
+int publisher_provider_stats(const publisher_t *p, size_t i, publisher_provider_stats_t *out)
+{
+	if (!p || p->magic != PUBLISHER_MAGIC || !out)
+		return SOUK_EINVAL;
+	if (i >= p->nprov)
+		return SOUK_ENOENT;
+	provider_weight_t w = {0};
+	p->prov[i].ops->weight(p->prov[i].st, &w);
+	memset(out, 0, sizeof(*out));
+	out->name = p->prov[i].ops->name;
+	out->builds = p->run[i].builds;
+	out->copies = p->run[i].copies;
+	out->bytes = p->run[i].bytes;
+	out->base_bytes = p->run[i].base_bytes;
+	out->items = w.items;
+	out->delta_items = w.delta_items;
+	return 0;
+}
+
+provider_t *publisher_provider(publisher_t *p, const char *name)
+{
+	if (!p || p->magic != PUBLISHER_MAGIC || !name)
+		return NULL;
+	for (size_t i = 0; i < p->nprov; i++)
+		if (strcmp(p->prov[i].ops->name, name) == 0)
+			return &p->prov[i];
+	return NULL;
+}
+
+int publisher_provider_changed(publisher_t *p, const char *name)
+{
+	if (!p || p->magic != PUBLISHER_MAGIC || !name)
+		return SOUK_EINVAL;
+	for (size_t i = 0; i < p->nprov; i++) {
+		if (strcmp(p->prov[i].ops->name, name) != 0)
+			continue;
+		p->run[i].dirty = true;
+		p->dirty = true;
+		if (p->ev_coalesce)
+			arm_coalesce(p);
+		return 0;
+	}
+	return SOUK_ENOENT;
 }
 
 int publisher_set_timing(publisher_t *p, uint32_t coalesce_ms, uint32_t poll_ms,

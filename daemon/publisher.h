@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * daemon/publisher.h - soukd's catalog publisher.
+ * daemon/publisher.h - soukd's image publisher, driving the section providers.
  *
  * Runs inside soukd's libevent loop. At start it renders every product from
  * LMDB (store_scan) into an in-memory table and publishes a first image; after
@@ -29,15 +29,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/provider.h"
 #include "shm/shm.h"
 #include "store/store.h"
 
 struct event_base;
 typedef struct publisher publisher_t;
 
-/* Extra sections for the same image (prices, search, ...): called with the
- * builder before each publish; non-zero fails that publish. */
-typedef int (*publisher_sections_fn)(void *arg, shm_builder_t *b);
+#define PUBLISHER_PROVIDERS_MAX 16
 
 typedef struct {
 	const char *runtime_dir;	/* socket at <runtime_dir>/publish.sock */
@@ -52,11 +51,12 @@ typedef struct {
 					 * and a new base as long after the last
 					 * (publisher_rebuild_wait_us); 0 or 100 =
 					 * no cap */
-	const char *default_locale;	/* NULL = "en" */
-	publisher_sections_fn sections; /* called for every published image
-					 * (full or delta; not for bases built
-					 * on the worker thread) */
-	void *sections_arg;
+	const char *default_locale;	/* NULL = "en" (the default catalog provider) */
+	/* The section providers (daemon/provider.h), given to the publisher
+	 * (freed by it, also when publisher_new fails). None = the catalog
+	 * provider alone, with default_locale. */
+	const provider_t *providers;
+	size_t nproviders;
 	uint32_t base_rebuild_pct;     /* 0 = 5 */
 	uint32_t base_rebuild_min;     /* 0 = 256 products; also the smallest delta
 					* folded into a new base when quiet */
@@ -107,6 +107,24 @@ typedef struct {
 int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		  const publisher_opts_t *opts, publisher_t **out);
 void publisher_free(publisher_t **p);
+
+/* One provider's figures (i from 0; SOUK_ENOENT past the last). */
+typedef struct {
+	const char *name;
+	uint64_t builds;      /* its sections built (bases and deltas) */
+	uint64_t copies;      /* ... copied unchanged from the previous image */
+	uint64_t bytes;	      /* its sections in the last image (a delta's own) */
+	uint64_t base_bytes;  /* ... in the current base */
+	uint64_t items;	      /* entities it holds */
+	uint64_t delta_items; /* ... changed since the base */
+} publisher_provider_stats_t;
+int publisher_provider_stats(const publisher_t *p, size_t i, publisher_provider_stats_t *out);
+/* The provider called name (NULL when there is none): its owner updates its
+ * state on the loop thread, then calls publisher_provider_changed. */
+provider_t *publisher_provider(publisher_t *p, const char *name);
+/* Provider name changed outside the change log (e.g. settings on a reload):
+ * publish it after the coalescing delay. SOUK_ENOENT for an unknown name. */
+int publisher_provider_changed(publisher_t *p, const char *name);
 
 /* Apply pending changes and publish now, even when nothing changed
  * (soukctl publish). */

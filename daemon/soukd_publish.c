@@ -14,7 +14,9 @@
 #include "common/util.h"
 #include "daemon/control.h"
 #include "daemon/notify.h"
+#include "daemon/prov_settings.h"
 #include "daemon/publisher.h"
+#include "domain/catalog/provider.h"
 #include "shm/shm.h"
 #include "store/store.h"
 
@@ -101,6 +103,18 @@ static void on_status(soukd_t *d, json_t *status, void *arg)
 	if (src != 0)
 		bad |= json_object_set_new(o, "store_error", json_string(souk_strerror(src)));
 	bad |= json_object_set_new(o, "socket", json_string(publisher_socket_path(sp->pub)));
+	json_t *pa = json_array();
+	publisher_provider_stats_t ps;
+	for (size_t i = 0; pa && publisher_provider_stats(sp->pub, i, &ps) == 0; i++) {
+		json_t *e = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "name", ps.name,
+				      "builds", (json_int_t)ps.builds, "copies",
+				      (json_int_t)ps.copies, "bytes", (json_int_t)ps.bytes,
+				      "base_bytes", (json_int_t)ps.base_bytes, "items",
+				      (json_int_t)ps.items, "delta_items",
+				      (json_int_t)ps.delta_items);
+		bad |= json_array_append_new(pa, e);
+	}
+	bad |= json_object_set_new(o, "providers", pa ? pa : json_null());
 	if (bad | json_object_set_new(status, "publisher", o))
 		log_daemon_err("status, fields of the publisher section are missing (out of memory)");
 }
@@ -111,6 +125,10 @@ static void on_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,
 	soukd_publish_t *sp = arg;
 	(void)d;
 	(void)diff;
+	/* the workers' settings travel in the image: only that section is new */
+	if (settings_provider_update(publisher_provider(sp->pub, "settings"), new_cfg) &&
+	    publisher_provider_changed(sp->pub, "settings") != 0)
+		log_daemon_warn("publisher, new worker settings not published");
 	if (old_cfg->publish.coalesce_ms == new_cfg->publish.coalesce_ms &&
 	    old_cfg->publish.poll_interval_ms == new_cfg->publish.poll_interval_ms &&
 	    old_cfg->publish.max_busy_pct == new_cfg->publish.max_busy_pct)
@@ -158,7 +176,17 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			       souk_strerror(rc));
 		goto fail;
 	}
+	provider_t prov[2];
+	catalog_provider_opts_t cpo = {.ctl = sp->ctl};
+	if ((rc = catalog_provider_new(&cpo, &prov[0])) != 0)
+		goto fail;
+	if ((rc = settings_provider_new(cfg, &prov[1])) != 0) {
+		prov[0].ops->free(prov[0].st);
+		goto fail;
+	}
 	publisher_opts_t po = {
+	    .providers = prov,
+	    .nproviders = 2,
 	    .runtime_dir = cfg->paths.runtime_dir,
 	    .coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
 	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),

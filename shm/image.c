@@ -439,6 +439,61 @@ int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void
 	return rc;
 }
 
+/* Copy the sections named prefix* of the current image, a delta over the
+ * same base as b, into b (the publisher's sections of a provider that did
+ * not change since). The image is soukd's own and was validated when it was
+ * built: the structure is checked again, the checksum is not. */
+int shm_builder_copy(shm_builder_t *b, const char *prefix, size_t *bytes)
+{
+	char name[SHM_INSTANCE_MAX + 32];
+	shm_image_t view;
+	const char *why = NULL;
+	struct stat st;
+	uint64_t gen;
+	void *map = MAP_FAILED;
+	size_t plen, total = 0;
+	int fd, rc;
+
+	if (!b || b->magic != SHM_BUILDER_MAGIC || !prefix || !bytes)
+		return SOUK_EINVAL;
+	*bytes = 0;
+	if (b->kind != BUILD_DELTA)
+		return SOUK_EINVAL;
+	gen = atomic_load_explicit(&b->ctl->hdr->generation, memory_order_acquire);
+	if (gen == 0)
+		return SOUK_ESTALE;
+	shm_name_img(b->ctl->instance, gen, name, sizeof(name));
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == ENOENT ? SOUK_ESTALE : -errno;
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if ((size_t)st.st_size >= sizeof(shm_img_hdr_t) && (size_t)st.st_size <= SHM_IMAGE_MAX)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	rc = map == MAP_FAILED ? (errno ? -errno : SOUK_ECORRUPT) : 0;
+	close(fd);
+	if (rc)
+		return rc;
+	rc = shm_image_check(map, (size_t)st.st_size, gen, 1, &view, &why);
+	if (rc == 0 && (!(view.hdr->flags & SHM_IMG_DELTA) || view.hdr->base_gen != b->base_gen))
+		rc = SOUK_ESTALE; /* not over the same base: nothing to copy from */
+	plen = strlen(prefix);
+	for (uint32_t i = 0; rc == 0 && i < view.hdr->nsect; i++) {
+		const shm_sect_t *s = &view.sect[i];
+		if (strncmp(s->name, prefix, plen) != 0)
+			continue;
+		rc = shm_builder_add(b, s->name, s->align, view.base + s->offset, (size_t)s->len);
+		total += (size_t)s->len;
+	}
+	munmap(map, (size_t)st.st_size);
+	if (rc == 0)
+		*bytes = total;
+	return rc;
+}
+
 /* Write the section table, header and checksum; drop the mapping and fd.
  * The file stays (unlinked only by shm_builder_free while fd >= 0). */
 static int builder_seal(shm_builder_t *b, uint64_t created_ms, size_t *out_size)

@@ -143,6 +143,12 @@ uint64_t shm_builder_generation(const shm_builder_t *b);
 int shm_builder_reserve(shm_builder_t *b, const char *name, size_t align, size_t len, void **out);
 /* Copy data into a new named section. */
 int shm_builder_add(shm_builder_t *b, const char *name, size_t align, const void *data, size_t len);
+/* Delta builders: copy the sections whose names start with prefix from the
+ * current image into b, for sections that did not change since it.
+ * SOUK_ESTALE when the current image is not a delta over b's base (then
+ * there is nothing to copy: build them instead). *bytes gets what was
+ * copied (0 when the current image had none: they are then its base's). */
+int shm_builder_copy(shm_builder_t *b, const char *prefix, size_t *bytes);
 /* Checksum, publish (release-store of the generation), unlink the images the
  * new one no longer needs. The builder is consumed (freed) whatever the
  * result. Not for base builders (SOUK_EINVAL). */

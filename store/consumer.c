@@ -189,6 +189,13 @@ int store_read_changes(store_read_t *rt, uint64_t after, store_change_cb cb, voi
 	return store_changes_in(rt->s, rt->txn, after, cb, arg);
 }
 
+int store_read_scan(store_read_t *rt, const char *kind, store_rec_cb cb, void *arg)
+{
+	if (!rt)
+		return SOUK_EINVAL;
+	return store_scan_in(rt->s, rt->txn, kind, cb, arg);
+}
+
 void store_read_end(store_read_t **rtp)
 {
 	store_read_t *rt = rtp ? *rtp : NULL;

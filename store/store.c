@@ -1715,25 +1715,20 @@ int store_history(store_t *s, const char *kind, const store_id_t *id, store_rec_
 	return rc;
 }
 
-int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
+int store_scan_in(store_t *s, MDB_txn *txn, const char *kind, store_rec_cb cb, void *arg)
 {
 	uint8_t pk[STORE_KIND_MAX + 1];
-	MDB_txn *txn;
 	MDB_cursor *cur = NULL;
 	cbbuf_t buf = { NULL, 0 };
 	MDB_val k, v;
+	int rc;
 	if (!store_kind_ok(kind) || !cb)
 		return SOUK_EINVAL;
 	size_t n = strlen(kind);
 	memcpy(pk, kind, n);
 	pk[n] = 0;
-	int rc = store_rd_begin(s, &txn);
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->db_rec, &cur)) != 0) {
-		rc = store_mdb_err(rc);
-		goto out;
-	}
+	if ((rc = mdb_cursor_open(txn, s->db_rec, &cur)) != 0)
+		return store_mdb_err(rc);
 	k = (MDB_val){ n + 1, pk };
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -1749,10 +1744,21 @@ int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
 	}
 	rc = (rc == MDB_NOTFOUND || rc == 0) ? 0 : store_mdb_err(rc);
 out:
-	if (cur)
-		mdb_cursor_close(cur);
-	store_rd_end(s, txn);
+	mdb_cursor_close(cur);
 	free(buf.buf);
+	return rc;
+}
+
+int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
+{
+	MDB_txn *txn;
+	if (!store_kind_ok(kind) || !cb)
+		return SOUK_EINVAL;
+	int rc = store_rd_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = store_scan_in(s, txn, kind, cb, arg);
+	store_rd_end(s, txn);
 	return rc;
 }
 

@@ -260,6 +260,8 @@ int store_read_begin(store_t *s, store_read_t **out);
 /* The last committed sequence as of the snapshot. */
 int store_read_last_seq(store_read_t *rt, uint64_t *out);
 int store_read_get(store_read_t *rt, const char *kind, const store_id_t *id, store_rec_t *out);
+/* store_scan in the read transaction (the records as of its sequence). */
+int store_read_scan(store_read_t *rt, const char *kind, store_rec_cb cb, void *arg);
 int store_read_changes(store_read_t *rt, uint64_t after, store_change_cb cb, void *arg);
 /* Ends the transaction and frees *rt (NULL is fine); sets *rt to NULL. */
 void store_read_end(store_read_t **rt);

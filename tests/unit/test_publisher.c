@@ -19,8 +19,12 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "config/config.h"
+#include "daemon/prov_settings.h"
 #include "daemon/publisher.h"
+#include "domain/catalog/provider.h"
 #include "shm/catalog.h"
+#include "shm/settings.h"
 #include "shm/shm.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
@@ -938,6 +942,118 @@ static void test_publisher_capped_rebuild_still_comes(void **state)
 	assert_int_equal(served(f), BASE + 10 + extra);
 }
 
+/* ---- section providers -------------------------------------------------- */
+
+static void start_with_settings(fix_t *f, const cfg_t *cfg)
+{
+	provider_t prov[2];
+	catalog_provider_opts_t co = {.ctl = f->ctl};
+	assert_int_equal(catalog_provider_new(&co, &prov[0]), 0);
+	assert_int_equal(settings_provider_new(cfg, &prov[1]), 0);
+	publisher_opts_t o;
+	memset(&o, 0, sizeof(o));
+	o.runtime_dir = f->dir;
+	o.poll_ms = 60000;
+	o.providers = prov;
+	o.nproviders = 2;
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &o, &f->p), 0);
+}
+
+/* The worker settings in the current image (what souk-fcgi reads). */
+static uint64_t image_depth(fix_t *f)
+{
+	const shm_image_t *img;
+	const shm_settings_t *st = NULL;
+	assert_int_equal(shm_reader_acquire(f->r, &img), 0);
+	assert_int_equal(settings_get(img, &st), 0);
+	uint64_t d = st->max_json_depth;
+	shm_reader_release(f->r);
+	return d;
+}
+
+static void prov_stats(fix_t *f, const char *name, publisher_provider_stats_t *out)
+{
+	for (size_t i = 0; publisher_provider_stats(f->p, i, out) == 0; i++)
+		if (strcmp(out->name, name) == 0)
+			return;
+	fail_msg("no provider %s", name);
+}
+
+/* A settings change publishes the settings alone: the catalog's delta is
+ * carried over unchanged, not rebuilt; a product change does not rebuild
+ * the settings; a new base holds both as they are. */
+static void test_publisher_providers_change_independently(void **state)
+{
+	fix_t *f = *state;
+	cfg_t *cfg = NULL;
+	store_id_t id;
+	uint64_t version = 1;
+	char title[64];
+	publisher_provider_stats_t cat, set, cat2, set2;
+
+	assert_int_equal(cfg_defaults(&cfg), 0);
+	cfg->fcgi.max_json_depth = 20;
+	create(f, "P1", "One", 100, &id);
+	start_with_settings(f, cfg);
+	assert_int_equal(image_depth(f), 20);
+	assert_int_equal(served(f), 1);
+
+	/* a product change: a delta with the catalog's sections only */
+	uint64_t gen = shm_ctl_generation(f->ctl);
+	uint64_t seq = commit(f, STORE_OP_UPDATE, &id, &version, "P1", "Two", 100);
+	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq), 0);
+	assert_true(run_until_generation(f, gen));
+	image_title(f, "P1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Two");
+	assert_int_equal(image_depth(f), 20); /* read from the base */
+	prov_stats(f, "catalog", &cat);
+	prov_stats(f, "settings", &set);
+	assert_int_equal(cat.delta_items, 1);
+
+	/* a settings change: the catalog delta is copied, not built */
+	cfg->fcgi.max_json_depth = 7;
+	assert_true(settings_provider_update(publisher_provider(f->p, "settings"), cfg));
+	assert_false(settings_provider_update(publisher_provider(f->p, "settings"), cfg));
+	gen = shm_ctl_generation(f->ctl);
+	assert_int_equal(publisher_provider_changed(f->p, "settings"), 0);
+	assert_int_equal(publisher_provider_changed(f->p, "nosuch"), SOUK_ENOENT);
+	assert_true(run_until_generation(f, gen));
+	assert_int_equal(image_depth(f), 7);
+	image_title(f, "P1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Two");
+	prov_stats(f, "catalog", &cat2);
+	prov_stats(f, "settings", &set2);
+	assert_int_equal(cat2.builds, cat.builds);
+	assert_int_equal(cat2.copies, cat.copies + 1);
+	assert_true(cat2.bytes > 0);
+	assert_int_equal(set2.builds, set.builds + 1);
+
+	/* a product change: the settings (changed since the base) are copied */
+	gen = shm_ctl_generation(f->ctl);
+	seq = commit(f, STORE_OP_UPDATE, &id, &version, "P1", "Three", 100);
+	assert_int_equal(publisher_notify(f->nfd, publisher_socket_path(f->p), seq), 0);
+	assert_true(run_until_generation(f, gen));
+	image_title(f, "P1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Three");
+	assert_int_equal(image_depth(f), 7);
+	prov_stats(f, "catalog", &cat);
+	prov_stats(f, "settings", &set);
+	assert_int_equal(cat.builds, cat2.builds + 1);
+	assert_int_equal(set.builds, set2.builds);
+	assert_int_equal(set.copies, set2.copies + 1);
+
+	/* a new base holds both as they are; the next delta has neither */
+	assert_int_equal(publisher_rebuild_base(f->p), 0);
+	run_until_rebuilt(f);
+	assert_int_equal(image_depth(f), 7);
+	image_title(f, "P1", title, sizeof(title), NULL);
+	assert_string_equal(title, "Three");
+	prov_stats(f, "catalog", &cat);
+	assert_int_equal(cat.delta_items, 0);
+	assert_int_equal(cat.bytes, 0);
+	cfg_free(&cfg);
+}
+
 int main(void)
 {
 	log_init("test_publisher", LOG_TARGET_STDERR);
@@ -974,6 +1090,8 @@ int main(void)
 	    cmocka_unit_test(test_publisher_rebuild_wait_arithmetic),
 	    cmocka_unit_test_setup_teardown(test_publisher_poll_reports_dead_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_publisher_capped_rebuild_still_comes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_publisher_providers_change_independently, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
