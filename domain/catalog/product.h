@@ -39,7 +39,7 @@
 /*
  * The one document limit. Everything else that bounds a product derives
  * from these: the publisher renders any document validation accepts
- * (daemon/render.c), `soukctl import` reads any document an export wrote
+ * (domain/catalog/render.c), `soukctl import` reads any document an export wrote
  * (daemon/import.h), and the store's STORE_DOC_MAX is an absolute ceiling
  * above them. Validation refuses a document past them with a 422 naming the
  * field, so a write that was answered 200 always renders.

@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon/render.h"
+#include "domain/catalog/render.h"
 #include "shm/catalog.h"
 
 #define PRODUCT_KIND "product"

@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
-#include "daemon/render.h"
+#include "domain/catalog/render.h"
 #include "common/problem.h"
 #include "domain/catalog/product.h"
 #include "model/model.h"
@@ -297,7 +297,7 @@ static void test_product_holds_the_document_limit(void **state)
 	json_decref(doc);
 }
 
-/* What validation accepts at the edge of the limit renders (daemon/render.c). */
+/* What validation accepts at the edge of the limit renders (domain/catalog/render.c). */
 static void test_product_accepted_documents_render(void **state)
 {
 	(void)state;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * daemon/render.h - render stored product documents for the catalog image.
+ * domain/catalog/render.h - render stored product documents for the catalog image.
  *
  * A stored product (JSON from LMDB, see shm/catalog.h) plus its id, version,
  * change-log sequence and time becomes one JSON document per locale. Output

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "daemon/render.h"
+#include "domain/catalog/render.h"
 
 #include <stdbool.h>
 #include <stdio.h>
