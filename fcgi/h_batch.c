@@ -5,13 +5,17 @@
  *
  *   {"operations":[
  *     {"op":"create","kind":"product","doc":{...}},
- *     {"op":"update","kind":"product","id":"...","version":3,"doc":{...}},
+ *     {"op":"update","kind":"warehouse","id":"...","version":3,"doc":{...}},
  *     {"op":"delete","kind":"product","id":"...","version":4},
  *     {"op":"counter_add","name":"stock:x","delta":-1,"floor":0,"ceiling":9}]}
  *
- * Documents are validated as the single-entity routes validate them before
- * anything is submitted (update replaces the whole document; "version" is
- * the optional If-Match). Inside the unit the operations run in order; the
+ * Any kind of the registry (model_kinds[]) may be written; each operation
+ * needs the permission its single route needs (the kind's write permission,
+ * counter.write for counters) besides batch.write, checked before anything
+ * runs (403 naming the operation). Documents are validated by the kind's
+ * table as the single-entity routes validate them, and claim the same
+ * unique and secondary keys (update replaces the whole document; "version"
+ * is the optional If-Match). Inside the unit the operations run in order; the
  * first failure drops every write of the batch and is answered as the
  * problem the single route would give, naming the operation. On success the
  * answer lists each operation's result, after the commit is durable.
@@ -24,18 +28,19 @@
 #include "fcgi/arena.h"
 #include "fcgi/commit.h"
 #include "fcgi/h_counter.h"
-#include "domain/catalog/product.h"
+#include "model/model.h"
 #include "store/store.h"
 
 #define BATCH_OPS_MAX 16
-#define BATCH_KIND "product" /* the kinds the API writes today */
 
 typedef struct {
 	bool counter;
 	store_mut_t tpl;   /* the mutation as prepared (id zero for a create) */
 	store_mut_t done;  /* as the unit ran it */
-	const char *key;   /* "sku\0<sku>" */
-	size_t key_len;
+	const model_kind_t *kind;
+	/* the keys the document claims (copied into the arena) */
+	const char *keys[MODEL_KEYS_MAX], *index[MODEL_KEYS_MAX];
+	size_t key_lens[MODEL_KEYS_MAX], index_lens[MODEL_KEYS_MAX];
 	const char *name;  /* counter */
 	size_t name_len;
 	int64_t delta, floor, ceiling, value;
@@ -60,11 +65,6 @@ static int batch_unit(store_txn_t *t, void *arg)
 			continue;
 		}
 		o->done = o->tpl; /* a unit may run again: from the template */
-		if (o->key) {
-			o->done.keys = &o->key;
-			o->done.key_lens = &o->key_len;
-			o->done.nkeys = 1;
-		}
 		rc = store_txn_put(t, &o->done);
 	}
 	return rc;
@@ -81,6 +81,73 @@ static bool op_int(json_t *op, const char *name, int64_t *out, bool required, pr
 		return false;
 	}
 	*out = (int64_t)json_integer_value(v);
+	return true;
+}
+
+/* "product, warehouse": the kinds a batch may write, for the error. */
+static const char *kind_names(char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < model_nkinds && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", model_kinds[i]->name);
+	return buf;
+}
+
+/* Copy len bytes into the arena (the request body and model_keys_t are
+ * gone before the unit runs). */
+static const char *arena_copy(api_thread_t *th, const char *s, size_t len)
+{
+	char *d = arena_alloc(th->arena, len ? len : 1);
+	if (d != NULL && len)
+		memcpy(d, s, len);
+	return d;
+}
+
+/* The normalised document of o and the keys it claims, into the arena. */
+static bool prepare_doc(api_thread_t *th, const model_kind_t *k, const json_t *norm,
+			batch_op_t *o, size_t i, problem_t *p)
+{
+	const char *status = json_string_value(json_object_get(norm, "status"));
+	model_keys_t *keys = arena_alloc(th->arena, sizeof(*keys));
+	store_mut_t *m = &o->tpl;
+	if ((k->flags & MODEL_K_STATUS) && status != NULL && strcmp(status, "archived") == 0) {
+		problem_field(p, "operations", "operation %zu: use delete to archive a %s", i,
+			      k->name);
+		return false;
+	}
+	if (keys == NULL || model_keys(k, norm, keys) != 0) {
+		problem_field(p, "operations", "operation %zu: a key of the document is too long",
+			      i);
+		return false;
+	}
+	char *s = json_dumps(norm, JSON_COMPACT);
+	bool ok = s != NULL;
+	if (ok) {
+		m->doc_len = strlen(s);
+		m->doc = arena_copy(th, s, m->doc_len);
+		m->doc_is_json_object = true;
+		ok = m->doc != NULL;
+	}
+	free(s);
+	for (size_t j = 0; ok && j < keys->nunique; j++) {
+		o->key_lens[j] = keys->unique_len[j];
+		ok = (o->keys[j] = arena_copy(th, keys->unique[j], keys->unique_len[j])) != NULL;
+	}
+	for (size_t j = 0; ok && j < keys->nindex; j++) {
+		o->index_lens[j] = keys->index_len[j];
+		ok = (o->index[j] = arena_copy(th, keys->index[j], keys->index_len[j])) != NULL;
+	}
+	if (!ok) {
+		problem_field(p, "operations", "operation %zu: out of memory", i);
+		return false;
+	}
+	m->keys = o->keys;
+	m->key_lens = o->key_lens;
+	m->nkeys = keys->nunique;
+	m->index_keys = o->index;
+	m->index_key_lens = o->index_lens;
+	m->nindex = keys->nindex;
 	return true;
 }
 
@@ -118,15 +185,19 @@ static bool op_prepare(api_thread_t *th, const api_req_t *req, json_t *op, size_
 			 : strcmp(kind_s, "delete") == 0 ? STORE_OP_DELETE
 							 : 0;
 	const char *kind = json_string_value(json_object_get(op, "kind"));
-	if (sop == 0 || kind == NULL || strcmp(kind, BATCH_KIND) != 0) {
+	const model_kind_t *k = kind ? model_kind_find(kind) : NULL;
+	if (sop == 0 || k == NULL) {
+		char names[256];
 		problem_field(p, "operations",
-			      "operation %zu: op is create, update, delete (kind product) or counter_add",
-			      i);
+			      "operation %zu: op is create, update, delete (with a kind: %s) or "
+			      "counter_add",
+			      i, kind_names(names, sizeof(names)));
 		return false;
 	}
 	store_mut_t *m = &o->tpl;
+	o->kind = k;
 	m->op = sop;
-	m->kind = BATCH_KIND;
+	m->kind = k->name;
 	m->actor = th->principal.id;
 	m->reason = req->reason;
 	int64_t ver = 0;
@@ -145,35 +216,15 @@ static bool op_prepare(api_thread_t *th, const api_req_t *req, json_t *op, size_
 	json_t *norm = NULL;
 	problem_t vp;
 	problem_init(&vp);
-	if (product_validate(json_object_get(op, "doc"), false, &norm, &vp) != 0) {
-		for (size_t k = 0; k < vp.nerrors; k++)
-			problem_field(p, "operations", "operation %zu: %s: %s", i, vp.errors[k].field,
-				      vp.errors[k].detail);
+	if (model_validate(k, NULL, json_object_get(op, "doc"), false, &norm, &vp) != 0) {
+		for (size_t e = 0; e < vp.nerrors; e++)
+			problem_field(p, "operations", "operation %zu: %s: %s", i, vp.errors[e].field,
+				      vp.errors[e].detail);
 		if (vp.nerrors == 0)
 			problem_field(p, "operations", "operation %zu: doc: %s", i, vp.detail);
 		return false;
 	}
-	const char *sku = json_string_value(json_object_get(norm, "sku"));
-	const char *status = json_string_value(json_object_get(norm, "status"));
-	char *s = json_dumps(norm, JSON_COMPACT);
-	bool ok = s != NULL && sku != NULL && !(status && strcmp(status, "archived") == 0);
-	if (ok) {
-		size_t sl = strlen(sku);
-		char *key = arena_alloc(th->arena, 4 + sl);
-		m->doc = arena_strndup(th->arena, s, strlen(s));
-		ok = key != NULL && m->doc != NULL;
-		if (ok) {
-			memcpy(key, "sku", 4);
-			memcpy(key + 4, sku, sl);
-			o->key = key;
-			o->key_len = 4 + sl;
-			m->doc_len = strlen(m->doc);
-			m->doc_is_json_object = true;
-		}
-	} else if (s != NULL) {
-		problem_field(p, "operations", "operation %zu: use delete to archive a product", i);
-	}
-	free(s);
+	bool ok = prepare_doc(th, k, norm, o, i, p);
 	json_decref(norm);
 	return ok;
 }
@@ -197,8 +248,11 @@ static void batch_failed(api_thread_t *th, const api_req_t *req, api_resp_t *res
 		break;
 	case SOUK_EEXIST:
 		problem_set(&p, 409, PROBLEM_CONFLICT, "Conflict",
-			    "operation %zu: another product already uses this sku; nothing in the "
-			    "batch was changed", i);
+			    "operation %zu: another %s already uses this %s; nothing in the batch "
+			    "was changed",
+			    i, b->ops[i].kind ? b->ops[i].kind->name : "entity",
+			    b->ops[i].kind && b->ops[i].kind->nkeys ? b->ops[i].kind->keys[0].name
+								    : "key");
 		break;
 	case SOUK_ENOENT:
 		problem_set(&p, 404, PROBLEM_NOT_FOUND, "Not found",
@@ -242,6 +296,16 @@ void h_batch(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	if (p.status != 0) {
 		api_problem(th, req, resp, &p);
 		return;
+	}
+	/* every operation needs what its own route needs */
+	for (size_t i = 0; i < b->n; i++) {
+		perm_id_t need = b->ops[i].counter ? PERM_COUNTER_WRITE : b->ops[i].kind->perm_write;
+		if (!perm_allowed(&th->principal, need, NULL)) {
+			problem_set(&p, 403, PROBLEM_FORBIDDEN, "Forbidden",
+				    "operation %zu needs the permission '%s'", i, perm_name(need));
+			api_problem(th, req, resp, &p);
+			return;
+		}
 	}
 	int result = 0;
 	int rc = commit_submit_unit(th->api->commit, batch_unit, b, th->principal.id, &result);

@@ -53,6 +53,27 @@ admin POST /api/v1/batch "${JSON[@]}" -d '{"operations":[{"op":"create","kind":"
 check "an invalid document is 422 naming the operation, before anything runs" \
 	[ "$STATUS" = 422 -a "$(json type)" = https://souk.dev/problems/validation ]
 
+# ---- 1b. any kind of the registry -------------------------------------------------
+wh() { printf '{"op":"create","kind":"warehouse","doc":{"code":"%s","name":"W","address":{"line1":"1 Quay","city":"Leith","country":"GB"}}}' "$1"; }
+admin POST /api/v1/batch "${JSON[@]}" -d "{\"operations\":[$(wh BW1),$(create_op BW-p)]}"
+check "a warehouse and a product commit in one batch" \
+	[ "$STATUS" = 200 -a "$(json 'results#')" = 2 ]
+wid=$(json results.0.id)
+seq=$(header Souk-Seq)
+admin GET "/api/v1/warehouses/$wid"
+check "...the warehouse is there with its code" [ "$STATUS" = 200 -a "$(json code)" = BW1 ]
+admin POST /api/v1/batch "${JSON[@]}" -d "{\"operations\":[$(create_op BW-q),$(wh BW1)]}"
+check "a batch reusing a warehouse code is 409 naming the warehouse's code" \
+	[ "$STATUS" = 409 ] && grep -q "warehouse already uses this code" <<<"$(json detail)"
+admin POST /api/v1/batch "${JSON[@]}" -d "{\"operations\":[$(create_op BW-q)]}"
+check "...and its product create did not happen" [ "$STATUS" = 200 ]
+admin POST /api/v1/batch "${JSON[@]}" -d '{"operations":[{"op":"create","kind":"nosuch","doc":{}}]}'
+check "an unknown kind is 422 listing the kinds" \
+	[ "$STATUS" = 422 ] && grep -q "warehouse" <<<"$(json errors.0.detail)"
+admin POST /api/v1/batch "${JSON[@]}" -d '{"operations":[{"op":"create","kind":"warehouse","doc":{"code":"BW2"}}]}'
+check "a warehouse missing fields is 422 naming them" \
+	[ "$STATUS" = 422 ] && grep -q "name" <<<"$(json errors.0.detail)"
+
 # ---- 2. kill -9 while batches are sent -------------------------------------------
 _sender() { # round
 	local i
