@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "config/config.h"
-#include "daemon/provider.h"
+#include "model/provider.h"
 #include "shm/settings.h"
 
 int settings_provider_new(const cfg_t *cfg, provider_t *out);

@@ -99,16 +99,6 @@ struct publisher {
 	log_ratelimit_t rl;
 };
 
-bool provider_follows(const provider_ops_t *ops, const char *kind)
-{
-	if (!ops || !ops->kinds || !kind)
-		return false;
-	for (size_t i = 0; ops->kinds[i]; i++)
-		if (strcmp(ops->kinds[i], kind) == 0)
-			return true;
-	return false;
-}
-
 /* Sum of the providers' weights. */
 static void weight_sum(const publisher_t *p, provider_weight_t *w)
 {

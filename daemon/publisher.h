@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/provider.h"
+#include "model/provider.h"
 #include "shm/shm.h"
 #include "store/store.h"
 
@@ -52,7 +52,7 @@ typedef struct {
 					 * (publisher_rebuild_wait_us); 0 or 100 =
 					 * no cap */
 	const char *default_locale;	/* NULL = "en" (the default catalog provider) */
-	/* The section providers (daemon/provider.h), given to the publisher
+	/* The section providers (model/provider.h), given to the publisher
 	 * (freed by it, also when publisher_new fails). None = the catalog
 	 * provider alone, with default_locale. */
 	const provider_t *providers;

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "model/model.h"
+#include "model/provider.h"
 #include "store/store.h"
 
 int model_key_encode(const char *name, const char *value, size_t value_len, char *buf, size_t cap)
@@ -141,6 +142,16 @@ static int fields_check(const char *kind, const model_field_t *fields, size_t n,
 	return 0;
 }
 
+bool provider_follows(const provider_ops_t *ops, const char *kind)
+{
+	if (!ops || !ops->kinds || !kind)
+		return false;
+	for (size_t i = 0; ops->kinds[i]; i++)
+		if (strcmp(ops->kinds[i], kind) == 0)
+			return true;
+	return false;
+}
+
 int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 {
 	if (k->magic != MODEL_MAGIC)
@@ -154,6 +165,10 @@ int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 			   "");
 	if (k->doc_max == 0 || k->doc_max > STORE_DOC_MAX)
 		return why(w, wl, "kind %s: doc_max must be 1..STORE_DOC_MAX%s", k->name, "");
+	if (k->image && (!provider_follows(k->image, k->name) || !k->image->prefix ||
+			 !k->image->prefix[0]))
+		return why(w, wl, "kind %s: its image provider %s must follow it and name a section "
+			   "prefix", k->name, k->image->name ? k->image->name : "?");
 	if (k->nkeys > MODEL_KEYS_MAX)
 		return why(w, wl, "kind %s: too many keys%s", k->name, "");
 	int rc = fields_check(k->name, k->fields, k->nfields, w, wl);

@@ -114,7 +114,7 @@ typedef struct {
 #define MODEL_K_STATUS 0x02u      /* has a "status" enum with "draft" hidden
 				   * from public reads */
 
-struct model_provider; /* model/provider.h: the kind's image sections */
+struct provider_ops; /* model/provider.h: the section provider of a kind in the image */
 
 typedef struct model_kind model_kind_t;
 struct model_kind {
@@ -132,7 +132,7 @@ struct model_kind {
 	perm_id_t perm_write;
 	perm_id_t perm_history;
 	unsigned flags;                 /* MODEL_K_* */
-	const struct model_provider *image; /* NULL: not in the image */
+	const struct provider_ops *image; /* its section provider; NULL: not in the image */
 	/* Checks beyond the field table on a normalised full document (cross-
 	 * field rules, render limits); record field errors in err. May be NULL. */
 	void (*check)(const model_kind_t *k, const json_t *doc, problem_t *err);

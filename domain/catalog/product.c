@@ -3,6 +3,7 @@
  * limits. Validation, keys and the REST handlers are the generic ones that
  * walk this table (model/). */
 #include "domain/catalog/product.h"
+#include "domain/catalog/provider.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,7 @@ const model_kind_t product_kind = {
     .perm_history = PERM_CATALOG_HISTORY,
     .flags = MODEL_K_PUBLIC_READ | MODEL_K_STATUS,
     .check = check_limits,
+    .image = &catalog_provider_ops,
 };
 
 int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)

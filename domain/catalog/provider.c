@@ -439,7 +439,7 @@ static void cat_free(void *st)
 
 static const char *const cat_kinds[] = {PRODUCT_KIND, NULL};
 
-static const provider_ops_t catalog_provider_ops = {
+const provider_ops_t catalog_provider_ops = {
 	.name = "catalog",
 	.prefix = "cat.",
 	.kinds = cat_kinds,

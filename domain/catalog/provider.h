@@ -8,12 +8,15 @@
  * delta. Products replaced while a base is built from a snapshot are freed
  * once the snapshot is (the snapshot points to them).
  */
-#include "daemon/provider.h"
+#include "model/provider.h"
 #include "shm/shm.h"
 
 typedef struct {
 	const char *default_locale; /* NULL = CATALOG_DEFAULT_LOCALE */
 	shm_ctl_t *ctl;		    /* render failures are counted there (may be NULL) */
 } catalog_provider_opts_t;
+
+/* Its operations: the product kind's image provider (product_kind.image). */
+extern const provider_ops_t catalog_provider_ops;
 
 int catalog_provider_new(const catalog_provider_opts_t *o, provider_t *out);

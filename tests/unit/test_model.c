@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "domain/catalog/provider.h"
 #include "model/model.h"
 #include "model/perm.h"
 
@@ -197,6 +198,12 @@ static void test_model_kinds_are_sound(void **state)
 	bad.keys = badkey;
 	bad.nkeys = 1;
 	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+	/* a kind's image provider must follow it */
+	assert_ptr_equal(model_kind_find("product")->image, &catalog_provider_ops);
+	bad = t_kind;
+	bad.image = &catalog_provider_ops; /* follows products, not this kind */
+	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+	assert_non_null(strstr(why, "image provider catalog"));
 }
 
 /* A product holds its sku as a unique key and seller and category as

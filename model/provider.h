@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * daemon/provider.h - section providers: the domains that put hot data into
+ * model/provider.h - section providers: the domains that put hot data into
  * the published image (catalog, settings; later prices, availability,
  * search, recommendations, risk models...).
  *
