@@ -1115,8 +1115,7 @@ typedef struct {
 static int entity_page_cb(const store_rec_t *rec, void *arg)
 {
 	entity_page_t *pg = arg;
-	if (rec->archived ||
-	    (pg->have_after && memcmp(rec->id.b, pg->after.b, sizeof(rec->id.b)) <= 0))
+	if (rec->archived)
 		return 0;
 	if (pg->n == pg->limit) {
 		pg->more = true;
@@ -1155,7 +1154,8 @@ static void h_entity_list(api_thread_t *th, const api_req_t *req, api_resp_t *re
 	}
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
-	rc = store_scan(th->api->store, rt->kind->name, entity_page_cb, &pg);
+	rc = store_scan_after(th->api->store, rt->kind->name, pg.have_after ? &pg.after : NULL,
+			      entity_page_cb, &pg);
 	if (pg.rc != 0 || (rc != 0 && rc != 1)) {
 		internal(th, req, resp, pg.rc ? pg.rc : rc);
 		return;

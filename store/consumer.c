@@ -193,7 +193,7 @@ int store_read_scan(store_read_t *rt, const char *kind, store_rec_cb cb, void *a
 {
 	if (!rt)
 		return SOUK_EINVAL;
-	return store_scan_in(rt->s, rt->txn, kind, cb, arg);
+	return store_scan_in(rt->s, rt->txn, kind, NULL, cb, arg);
 }
 
 void store_read_end(store_read_t **rtp)

@@ -1715,9 +1715,10 @@ int store_history(store_t *s, const char *kind, const store_id_t *id, store_rec_
 	return rc;
 }
 
-int store_scan_in(store_t *s, MDB_txn *txn, const char *kind, store_rec_cb cb, void *arg)
+int store_scan_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *after,
+		  store_rec_cb cb, void *arg)
 {
-	uint8_t pk[STORE_KIND_MAX + 1];
+	uint8_t pk[STORE_KIND_MAX + 1 + 16];
 	MDB_cursor *cur = NULL;
 	cbbuf_t buf = { NULL, 0 };
 	MDB_val k, v;
@@ -1729,7 +1730,10 @@ int store_scan_in(store_t *s, MDB_txn *txn, const char *kind, store_rec_cb cb, v
 	pk[n] = 0;
 	if ((rc = mdb_cursor_open(txn, s->db_rec, &cur)) != 0)
 		return store_mdb_err(rc);
-	k = (MDB_val){ n + 1, pk };
+	/* from the kind's first record, or from after (itself skipped) */
+	if (after)
+		memcpy(pk + n + 1, after->b, 16);
+	k = (MDB_val){ n + 1 + (after ? 16 : 0), pk };
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		rec_view_t r;
@@ -1738,6 +1742,8 @@ int store_scan_in(store_t *s, MDB_txn *txn, const char *kind, store_rec_cb cb, v
 		if (k.mv_size != n + 17 || memcmp(k.mv_data, pk, n + 1) != 0)
 			break;
 		memcpy(id.b, (const uint8_t *)k.mv_data + n + 1, 16);
+		if (after && memcmp(id.b, after->b, 16) == 0)
+			continue;
 		if ((rc = store_rec_parse(&v, &r)) != 0 || (rc = rec_view_cb(&buf, &r, &id, &rec)) != 0 ||
 		    (rc = cb(&rec, arg)) != 0)
 			goto out;
@@ -1749,7 +1755,8 @@ out:
 	return rc;
 }
 
-int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
+int store_scan_after(store_t *s, const char *kind, const store_id_t *after, store_rec_cb cb,
+		     void *arg)
 {
 	MDB_txn *txn;
 	if (!store_kind_ok(kind) || !cb)
@@ -1757,9 +1764,14 @@ int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
 	int rc = store_rd_begin(s, &txn);
 	if (rc)
 		return rc;
-	rc = store_scan_in(s, txn, kind, cb, arg);
+	rc = store_scan_in(s, txn, kind, after, cb, arg);
 	store_rd_end(s, txn);
 	return rc;
+}
+
+int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg)
+{
+	return store_scan_after(s, kind, NULL, cb, arg);
 }
 
 int store_changes(store_t *s, uint64_t after, store_change_cb cb, void *arg)

@@ -193,6 +193,10 @@ int store_history(store_t *s, const char *kind, const store_id_t *id,
 		  store_rec_cb cb, void *arg);
 /* Every current record of a kind (archived included), in id order. */
 int store_scan(store_t *s, const char *kind, store_rec_cb cb, void *arg);
+/* The same from the record after id `after` (NULL = from the first), in id
+ * order: a page costs what it reads, not the kind's size. */
+int store_scan_after(store_t *s, const char *kind, const store_id_t *after, store_rec_cb cb,
+		     void *arg);
 
 /* Change log: entries with sequence > after, in order. */
 typedef struct {

@@ -443,6 +443,58 @@ static void test_store_changes_and_scan(void **state)
 	assert_true(n >= 1 && n <= 2);
 }
 
+typedef struct {
+	store_id_t ids[16];
+	int n;
+} ids_t;
+
+static int ids_cb(const store_rec_t *r, void *arg)
+{
+	ids_t *x = arg;
+	if (x->n < 16)
+		x->ids[x->n] = r->id;
+	x->n++;
+	return 0;
+}
+
+static int id_order(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(store_id_t));
+}
+
+/* store_scan_after pages in id order from just after a given id, which need
+ * not exist any more, and never leaves the kind. */
+static void test_store_scan_after(void **state)
+{
+	fx_t *f = *state;
+	store_id_t all[6];
+	for (int i = 0; i < 6; i++)
+		all[i] = create(f->s, "{}", NULL);
+	store_mut_t m = mk(STORE_OP_CREATE, "seller", "{}", NULL);
+	store_apply(f->s, &m, 1);
+	qsort(all, 6, sizeof(all[0]), id_order);
+	ids_t x = {.n = 0};
+	assert_int_equal(store_scan_after(f->s, "product", &all[1], ids_cb, &x), 0);
+	assert_int_equal(x.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_memory_equal(&x.ids[i], &all[i + 2], sizeof(store_id_t));
+	/* from an id between two records: the next one */
+	store_id_t mid = all[3];
+	mid.b[15] ^= 1; /* not a record; sorts next to all[3] */
+	x.n = 0;
+	assert_int_equal(store_scan_after(f->s, "product", &mid, ids_cb, &x), 0);
+	int want = memcmp(&mid, &all[3], sizeof(mid)) < 0 ? 3 : 2;
+	assert_int_equal(x.n, want);
+	assert_memory_equal(&x.ids[0], &all[6 - want], sizeof(store_id_t));
+	/* after the last: nothing, and not the other kind's records */
+	x.n = 0;
+	assert_int_equal(store_scan_after(f->s, "product", &all[5], ids_cb, &x), 0);
+	assert_int_equal(x.n, 0);
+	x.n = 0;
+	assert_int_equal(store_scan_after(f->s, "product", NULL, ids_cb, &x), 0);
+	assert_int_equal(x.n, 6);
+}
+
 /* ---- RFC 6962 ---------------------------------------------------------------- */
 
 static const char *const vec_leaves[] = {
@@ -1460,6 +1512,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_idempotency_replay_and_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_batch_conflict_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_changes_and_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_scan_after, setup, teardown),
 		cmocka_unit_test(test_store_audit_rfc6962_vectors),
 		cmocka_unit_test(test_store_refuses_network_filesystems),
 		cmocka_unit_test_setup_teardown(test_store_audit_root_and_proofs_from_log, setup, teardown),
