@@ -580,7 +580,7 @@ static int part_from_image(const shm_image_t *img, catalog_part_t *p)
 	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len, &p->rec_len, &p->id_idx_len,
 					  &p->sku_idx_len, &p->order_len};
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
-		int rc = shm_image_section(img, catalog_section_names[i], ptr[i], len[i]);
+		int rc = shm_image_section_own(img, catalog_section_names[i], ptr[i], len[i]);
 		if (rc)
 			return rc == SOUK_ENOENT && i > 0 ? SOUK_ECORRUPT : rc;
 	}

@@ -177,7 +177,8 @@ int shm_image_peek(const char *instance, uint64_t gen, shm_img_hdr_t *out)
 	return rc;
 }
 
-int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len)
+int shm_image_section_own(const shm_image_t *img, const char *name, const void **data,
+			  size_t *len)
 {
 	for (uint32_t i = 0; i < img->hdr->nsect; i++) {
 		const shm_sect_t *s = &img->sect[i];
@@ -188,6 +189,17 @@ int shm_image_section(const shm_image_t *img, const char *name, const void **dat
 		}
 	}
 	return SOUK_ENOENT;
+}
+
+int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len)
+{
+	int rc = shm_image_section_own(img, name, data, len);
+
+	/* a delta holds only the sections whose provider had changes: the
+	 * others are its base's (a base is never a delta, so one step) */
+	if (rc == SOUK_ENOENT && img->base_img != NULL)
+		rc = shm_image_section_own(img->base_img, name, data, len);
+	return rc;
 }
 
 /* ---- builder -------------------------------------------------------------- */

@@ -72,6 +72,16 @@
  * reader only guarantees that a request sees one consistent (base, delta)
  * pair: the delta holds a reference on its base mapping.
  *
+ * Sections are written by providers (catalog, worker settings, ...), each
+ * writing its own names. A provider with nothing new since the base writes
+ * nothing into a delta: a section absent from the delta's table is read
+ * from its base (shm_image_section looks in the delta, then in the base),
+ * so a settings change does not copy the catalog and a price change does
+ * not copy the settings. A provider whose delta sections are changes over
+ * the base's rather than replacements (the catalog) tells the two cases
+ * apart with shm_image_section_own, and either writes all of its sections
+ * into a delta or none of them.
+ *
  * The publisher writes one delta per coalesced burst (cost proportional to
  * the changes) and replaces the base when the delta grows too large: the new
  * base is built from a snapshot of the rendered products, then published by

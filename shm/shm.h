@@ -192,9 +192,17 @@ size_t shm_image_size(const shm_image_t *img);
 uint64_t shm_image_seq(const shm_image_t *img); /* change-log sequence */
 /* A delta's base (held as long as the delta is), or NULL for a full image. */
 const shm_image_t *shm_image_base(const shm_image_t *img);
-/* Find a section of this image by name (a delta's own sections only; its
- * base's through shm_image_base): 0, or SOUK_ENOENT. */
+/* Find a section of this image by name: 0, or SOUK_ENOENT. A section a
+ * delta does not hold is looked up in its base (see shm/image.h, "Base and
+ * delta images"), so a provider whose data did not change writes nothing
+ * into the delta. Images over plain memory (shm_image_check) have no base:
+ * their own sections only. */
 int shm_image_section(const shm_image_t *img, const char *name, const void **data, size_t *len);
+/* The image's own sections only, never its base's: for readers that must
+ * know whether a delta carries a section (e.g. the catalog, whose delta
+ * sections are changes over the base's rather than replacements). */
+int shm_image_section_own(const shm_image_t *img, const char *name, const void **data,
+			  size_t *len);
 
 /* ---- lookups over an image ---------------------------------------------- */
 /* Read-only hash index (key bytes -> 64-bit value, e.g. a record offset).

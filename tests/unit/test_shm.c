@@ -874,6 +874,55 @@ static void test_delta_pairs_follow_bases_and_old_pairs_stay_valid(void **state)
 	shm_reader_free(&r2);
 }
 
+/* A delta without a section reads it from its base; one with the section
+ * reads its own; the _own lookup never falls back. */
+static void test_delta_section_absent_is_read_from_base(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	const void *p;
+	size_t len;
+
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	assert_int_equal(shm_builder_add(b, "t.only", 8, "base only", 10), 0);
+	uint64_t base = publish_text(b, "base text");
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+
+	/* a delta with t.text but without t.only */
+	assert_int_equal(shm_builder_new_delta(f->ctl, base, &b), 0);
+	publish_text(b, "delta text");
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_non_null(shm_image_base(img));
+	assert_string_equal(text_of(img), "delta text");
+	assert_int_equal(shm_image_section(img, "t.only", &p, &len), 0);
+	assert_int_equal(len, 10);
+	assert_string_equal(p, "base only");
+	assert_int_equal(shm_image_section_own(img, "t.only", &p, &len), SOUK_ENOENT);
+	assert_int_equal(shm_image_section_own(img, "t.text", &p, &len), 0);
+	assert_string_equal(p, "delta text");
+	assert_int_equal(shm_image_section(img, "t.none", &p, &len), SOUK_ENOENT);
+	shm_reader_release(r);
+
+	/* a delta that holds neither reads both from the base */
+	assert_int_equal(shm_builder_new_delta(f->ctl, base, &b), 0);
+	uint64_t gen = 0;
+	assert_int_equal(shm_builder_add(b, "t.other", 8, "x", 2), 0);
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), gen);
+	assert_string_equal(text_of(img), "base text");
+	assert_int_equal(shm_image_section(img, "t.only", &p, &len), 0);
+	assert_string_equal(p, "base only");
+	assert_int_equal(shm_image_section_own(img, "t.text", &p, &len), SOUK_ENOENT);
+	/* the base itself has only its own */
+	assert_int_equal(shm_image_section(shm_image_base(img), "t.other", &p, &len),
+			 SOUK_ENOENT);
+	shm_reader_release(r);
+	shm_reader_free(&r);
+}
+
 
 /* A base is mapped and checksummed once per process, however many deltas
  * over it are read (also when it was first read as the current image). */
@@ -1015,6 +1064,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delta_pairs_follow_bases_and_old_pairs_stay_valid,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delta_with_bad_base_or_bad_body_is_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_delta_section_absent_is_read_from_base, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_delta_base_is_mapped_once_per_process, setup,
 					    teardown),
