@@ -573,22 +573,28 @@ static int view_bind(catalog_view_t *v)
 	return 0;
 }
 
+/* The image's own "cat.*" sections into p: 0 with all five, SOUK_ENOENT
+ * with none, SOUK_ECORRUPT with some (a provider writes all or none). */
 static int part_from_image(const shm_image_t *img, catalog_part_t *p)
 {
 	const void **ptr[CATALOG_NSECTIONS] = {&p->meta, &p->rec, &p->id_idx, &p->sku_idx,
 					       &p->order};
 	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len, &p->rec_len, &p->id_idx_len,
 					  &p->sku_idx_len, &p->order_len};
+	int found = 0;
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 		int rc = shm_image_section_own(img, catalog_section_names[i], ptr[i], len[i]);
-		if (rc)
-			return rc == SOUK_ENOENT && i > 0 ? SOUK_ECORRUPT : rc;
+		if (rc == 0)
+			found++;
+		else if (rc != SOUK_ENOENT)
+			return rc;
 	}
-	return 0;
+	return found == CATALOG_NSECTIONS ? 0 : found == 0 ? SOUK_ENOENT : SOUK_ECORRUPT;
 }
 
 int catalog_view_init(const shm_image_t *img, catalog_view_t *out)
 {
+	const shm_image_t *base;
 	catalog_view_t v;
 	int rc;
 
@@ -596,11 +602,26 @@ int catalog_view_init(const shm_image_t *img, catalog_view_t *out)
 		return SOUK_EINVAL;
 	memset(&v, 0, sizeof(v));
 	v.img = img;
+	base = shm_image_base(img);
 	rc = part_from_image(img, &v.top);
+	if (rc == SOUK_ENOENT && base) {
+		/* a delta over which the catalog did not change: the base's
+		 * catalog alone, as of the delta's sequence */
+		rc = part_from_image(base, &v.top);
+		if (rc)
+			return rc == SOUK_ENOENT ? SOUK_ECORRUPT : rc;
+		rc = view_bind(&v);
+		if (rc)
+			return rc;
+		if (shm_image_seq(img) > v.seq)
+			v.seq = shm_image_seq(img);
+		*out = v;
+		return 0;
+	}
 	if (rc)
 		return rc;
-	if (shm_image_base(img)) {
-		rc = part_from_image(shm_image_base(img), &v.base);
+	if (base) {
+		rc = part_from_image(base, &v.base);
 		if (rc)
 			return rc == SOUK_ENOENT ? SOUK_ECORRUPT : rc;
 		v.has_base = true;

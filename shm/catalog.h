@@ -124,7 +124,10 @@ typedef struct {
 
 /* Bind a view to an image (a delta with its base, see shm_image_base);
  * SOUK_ENOENT when the image has no catalog, SOUK_ECORRUPT when its sections
- * are malformed or a delta's catalog does not fit its base. */
+ * are malformed, only some of the five are there, or a delta's catalog does
+ * not fit its base. A delta without any "cat.*" section (published for
+ * another provider's change) serves its base's catalog as the base does,
+ * with the delta's sequence as the view's seq (img stays the delta). */
 int catalog_view_init(const shm_image_t *img, catalog_view_t *out);
 /* Bind a view to sections in memory (see catalog_build_mem). */
 int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS],

@@ -919,6 +919,21 @@ static void same_get(const catalog_view_t *a, const catalog_view_t *b, const sto
 	}
 }
 
+/* Same answers for the ids and SKUs (both spellings) of products 0..n-1. */
+static void same_gets(const catalog_view_t *a, const catalog_view_t *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		store_id_t id;
+		char sku[16];
+		make_id(&id, i);
+		same_get(a, b, &id, NULL);
+		snprintf(sku, sizeof(sku), "SKU%05u", i);
+		same_get(a, b, NULL, sku);
+		snprintf(sku, sizeof(sku), "NEW%05u", i);
+		same_get(a, b, NULL, sku);
+	}
+}
+
 /* A delta over a base answers exactly like a full build of the final set:
  * updates (also of category and SKU) override the base, archived and gone
  * products are hidden, new ones appear, lists page without duplicates or
@@ -976,16 +991,7 @@ static void test_catalog_delta_matches_full_build(void **state)
 	assert_int_equal(vd.count, vf.count);
 	assert_int_equal(vd.seq, 20);
 
-	for (uint32_t i = 0; i < NBASE + NNEW + 3; i++) {
-		store_id_t id;
-		char sku[16];
-		make_id(&id, i);
-		same_get(&vd, &vf, &id, NULL);
-		snprintf(sku, sizeof(sku), "SKU%05u", i);
-		same_get(&vd, &vf, NULL, sku);
-		snprintf(sku, sizeof(sku), "NEW%05u", i);
-		same_get(&vd, &vf, NULL, sku);
-	}
+	same_gets(&vd, &vf, NBASE + NNEW + 3);
 	/* spot checks of what a user sees */
 	const char *json;
 	size_t len;
@@ -1106,6 +1112,107 @@ static void test_catalog_corrupt_delta_fails_cleanly(void **state)
 	cat_free(&c);
 }
 
+/* A delta published for another provider's change (no "cat.*" section)
+ * serves the base's catalog exactly as the base does: gets, lists, cursors
+ * and count, with the delta's sequence. Some but not all of the sections
+ * is a corrupt catalog. */
+static void test_catalog_delta_without_catalog_serves_base(void **state)
+{
+	enum { N = 30 };
+	char inst[64];
+	uint32_t rnd = 0;
+	shm_ctl_t *ctl = NULL;
+	shm_builder_t *b = NULL;
+	shm_reader_t *rb = NULL, *rd = NULL;
+	const shm_image_t *bimg, *dimg;
+	catalog_view_t bv, dv;
+	render_product_t *p[N];
+	const catalog_product_t *arr[N];
+	uint64_t base_gen, gen;
+	(void)state;
+
+	souk_random(&rnd, sizeof(rnd));
+	snprintf(inst, sizeof(inst), "souktest-catd-%d-%08x", (int)getpid(), rnd);
+	assert_int_equal(shm_ctl_create(inst, 4, &ctl), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		p[i] = make_product(i, i % 7 == 3);
+		arr[i] = &p[i]->cp;
+	}
+	assert_int_equal(shm_builder_new(ctl, &b), 0);
+	shm_builder_set_seq(b, 50);
+	assert_int_equal(catalog_build(b, arr, N, 50, NULL), 0);
+	assert_int_equal(shm_builder_publish(&b, &base_gen), 0);
+	assert_int_equal(shm_reader_new(ctl, &rb), 0);
+	assert_int_equal(shm_reader_new(ctl, &rd), 0);
+	assert_int_equal(shm_reader_acquire(rb, &bimg), 0); /* held to compare */
+	assert_int_equal(catalog_view_init(bimg, &bv), 0);
+
+	/* a delta holding only another provider's section */
+	assert_int_equal(shm_builder_new_delta(ctl, base_gen, &b), 0);
+	shm_builder_set_seq(b, 60);
+	assert_int_equal(shm_builder_add(b, "set.other", 8, "12345678", 8), 0);
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+	assert_int_equal(shm_reader_acquire(rd, &dimg), 0);
+	assert_int_equal(shm_image_generation(dimg), gen);
+	assert_ptr_equal(shm_image_base(dimg), bimg);
+	assert_int_equal(catalog_view_init(dimg, &dv), 0);
+	assert_ptr_equal(dv.img, dimg);
+	assert_int_equal(dv.count, bv.count);
+	assert_int_equal(dv.count, N - 4); /* 3, 10, 17 and 24 archived */
+	assert_int_equal(bv.seq, 50);
+	assert_int_equal(dv.seq, 60);
+
+	same_gets(&bv, &dv, N + 2);
+	static text_t ta, tb;
+	const char *cat_filter[] = {NULL, "home", "toys"};
+	for (size_t c = 0; c < SOUK_ARRAY_LEN(cat_filter); c++) {
+		list_pages(&bv, cat_filter[c], 4, &ta);
+		list_pages(&dv, cat_filter[c], 4, &tb);
+		assert_true(ta.len > 0);
+		assert_int_equal(ta.len, tb.len);
+		assert_memory_equal(ta.buf, tb.buf, ta.len);
+	}
+	/* a cursor from the base resumes the same in the delta, and back */
+	char next_b[CATALOG_CURSOR_MAX], next_d[CATALOG_CURSOR_MAX], again[CATALOG_CURSOR_MAX];
+	ta.len = tb.len = 0;
+	assert_int_equal(catalog_list(&bv, NULL, NULL, 5, NULL, text_cb, &ta, next_b), 0);
+	assert_int_equal(catalog_list(&dv, NULL, next_b, 5, NULL, text_cb, &tb, next_d), 0);
+	ta.len = 0;
+	assert_int_equal(catalog_list(&bv, NULL, next_b, 5, NULL, text_cb, &ta, again), 0);
+	assert_string_equal(next_d, again);
+	assert_int_equal(ta.len, tb.len);
+	assert_memory_equal(ta.buf, tb.buf, ta.len);
+	shm_reader_release(rd);
+
+	/* a delta with some of the catalog's sections is corrupt */
+	const void *meta;
+	size_t meta_len;
+	assert_int_equal(shm_image_section(bimg, "cat.meta", &meta, &meta_len), 0);
+	assert_int_equal(shm_builder_new_delta(ctl, base_gen, &b), 0);
+	assert_int_equal(shm_builder_add(b, "cat.meta", 8, meta, meta_len), 0);
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+	assert_int_equal(shm_reader_acquire(rd, &dimg), 0);
+	assert_int_equal(shm_image_generation(dimg), gen);
+	assert_int_equal(catalog_view_init(dimg, &dv), SOUK_ECORRUPT);
+	shm_reader_release(rd);
+	/* and so is a full image with some */
+	assert_int_equal(shm_builder_new(ctl, &b), 0);
+	assert_int_equal(shm_builder_add(b, "cat.order", 8, "\0\0\0\0\0\0\0\0", 8), 0);
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+	assert_int_equal(shm_reader_acquire(rd, &dimg), 0);
+	assert_int_equal(shm_image_generation(dimg), gen);
+	assert_int_equal(catalog_view_init(dimg, &dv), SOUK_ECORRUPT);
+	shm_reader_release(rd);
+
+	shm_reader_release(rb);
+	for (uint32_t i = 0; i < N; i++)
+		render_product_free(&p[i]);
+	shm_reader_free(&rb);
+	shm_reader_free(&rd);
+	shm_ctl_free(&ctl);
+	shm_ctl_unlink(inst);
+}
+
 int main(void)
 {
 	log_init("test_catalog", LOG_TARGET_STDERR);
@@ -1129,6 +1236,7 @@ int main(void)
 	    cmocka_unit_test(test_catalog_duplicate_sku_keeps_newest),
 	    cmocka_unit_test(test_catalog_delta_matches_full_build),
 	    cmocka_unit_test(test_catalog_corrupt_delta_fails_cleanly),
+	    cmocka_unit_test(test_catalog_delta_without_catalog_serves_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
