@@ -139,6 +139,10 @@ void cfg_errors_print(const cfg_errors_t *errs, FILE *f);
 #define CFG_F_FCGI	0x4u
 #define CFG_F_FCGI_ONLY 0x8u /* with CFG_F_FCGI: soukd does not use the item */
 #define CFG_F_WORKER	(CFG_F_FCGI | CFG_F_FCGI_ONLY)
+/* with CFG_F_FCGI: soukd publishes the value it runs with to the workers in
+ * the image (shm/settings.h), so a reload reaches running workers; the
+ * file's value is theirs until soukd has published one. */
+#define CFG_F_PUBLISHED 0x10u
 
 typedef struct {
 	const char *name;

@@ -91,6 +91,7 @@ static json_t *item_json(const cfg_item_t *it)
 			    json_string(!(it->flags & CFG_F_FCGI)	  ? "soukd"
 					: it->flags & CFG_F_FCGI_ONLY ? "souk-fcgi"
 								      : "soukd,souk-fcgi"));
+	json_object_set_new(o, "published_to_workers", json_boolean(it->flags & CFG_F_PUBLISHED));
 	json_object_set_new(o, "help", json_string(it->help));
 	return o;
 }
@@ -188,13 +189,16 @@ int cfg_dump_schema_markdown(FILE *f)
 	      "`systemctl restart soukd`.\n"
 	      "\n"
 	      "The workers (souk-fcgi) read the file once, at start, with the same schema,\n"
-	      "so that they start and serve while soukd is down; they ignore SIGHUP and\n"
-	      "soukd's reloads. An item marked *read by souk-fcgi* reaches the workers\n"
-	      "only with `systemctl restart souk-fcgi` (or a restart of the spawn-fcgi\n"
-	      "processes); each worker finishes its requests in progress before it exits,\n"
-	      "and the socket stays open meanwhile. soukd lists a changed item that only\n"
-	      "the workers use as `restart_pending` too, as a reminder, until soukd\n"
-	      "itself restarts: it cannot tell whether the workers were restarted.\n",
+	      "so that they start and serve while soukd is down; they ignore SIGHUP. An\n"
+	      "item marked *read by souk-fcgi at start* reaches the workers only with\n"
+	      "`systemctl restart souk-fcgi` (or a restart of the spawn-fcgi processes);\n"
+	      "each worker finishes its requests in progress before it exits, and the\n"
+	      "socket stays open meanwhile. soukd lists a changed item that only the\n"
+	      "workers use as `restart_pending` too, as a reminder, until soukd itself\n"
+	      "restarts: it cannot tell whether the workers were restarted. An item\n"
+	      "marked *taken from soukd's image* follows soukd's reloads: soukd publishes\n"
+	      "the value it runs with in the shared-memory image and the workers use it\n"
+	      "from their next request on (the file's value until soukd has published).\n",
 	      f);
 	for (size_t i = 0; i < n; i++) {
 		const cfg_item_t *it = &schema[i];
@@ -232,7 +236,11 @@ int cfg_dump_schema_markdown(FILE *f)
 			fprintf(f, "- soukd applies it on: %s\n",
 				it->flags & CFG_F_RESTART ? "restart (`systemctl restart soukd`)"
 							  : "reload");
-		if (it->flags & CFG_F_FCGI)
+		if (it->flags & CFG_F_PUBLISHED)
+			fputs("- read by souk-fcgi at start, then taken from soukd's image: a "
+			      "reload reaches running workers\n",
+			      f);
+		else if (it->flags & CFG_F_FCGI)
 			fprintf(f, "- read by souk-fcgi at start: a change needs `systemctl "
 				   "restart souk-fcgi`%s\n",
 				it->flags & CFG_F_FCGI_ONLY ? " (soukd does not use it)" : "");

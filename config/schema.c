@@ -207,18 +207,23 @@ static const cfg_item_t g_schema[] = {
       "spawn-fcgi's business: one per souk-fcgi started)."),
     U("fcgi.backlog", fcgi.backlog, 1, 65535, "1024", NULL, CFG_F_RESTART | CFG_F_WORKER,
       "Listen backlog of the FastCGI socket."),
-    SZ("fcgi.max_body", fcgi.max_body, 1 * KiB, 1 * GiB, "1M", CFG_F_RESTART | CFG_F_WORKER,
-       "Largest request body accepted; larger requests get 413."),
+    SZ("fcgi.max_body", fcgi.max_body, 1 * KiB, 1 * GiB, "1M", CFG_F_FCGI | CFG_F_PUBLISHED,
+       "Largest request body accepted; larger requests get 413. A reload can lower "
+       "it for running workers; raising it above the value a worker started with "
+       "needs `systemctl restart souk-fcgi` (a worker sizes its request buffers at "
+       "start)."),
     U("fcgi.max_json_depth", fcgi.max_json_depth, 1, 256, "32", NULL,
-      CFG_F_RESTART | CFG_F_WORKER,
+      CFG_F_FCGI | CFG_F_PUBLISHED,
       "Deepest nesting of JSON arrays and objects accepted in a request body."),
     DUR("fcgi.request_timeout", fcgi.request_timeout_ms, 100, 10 * MIN, "30s",
-	CFG_F_RESTART | CFG_F_WORKER,
+	CFG_F_FCGI | CFG_F_PUBLISHED,
 	"Receive and send timeout of a FastCGI connection (SO_RCVTIMEO, SO_SNDTIMEO): "
 	"a web server that sends no request bytes, or reads no answer bytes, for this "
-	"long has its connection closed. It also bounds how long a stopping worker "
-	"waits for requests in progress."),
-    DUR("fcgi.min_seq_wait", fcgi.min_seq_wait_ms, 0, 60 * SEC, "1s", CFG_F_RESTART | CFG_F_WORKER,
+	"long has its connection closed. After a reload it applies to the connections "
+	"accepted from then on. It also bounds how long a stopping worker waits for "
+	"requests in progress."),
+    DUR("fcgi.min_seq_wait", fcgi.min_seq_wait_ms, 0, 60 * SEC, "1s",
+	CFG_F_FCGI | CFG_F_PUBLISHED,
 	"Longest wait for an image that includes a client's last write "
 	"(read-your-writes); 0 disables waiting."),
     DUR("fcgi.idempotency_ttl", fcgi.idempotency_ttl_ms, 1 * MIN, 30 * DAY, "1d", 0,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "domain/catalog/product.h"
 #include "model/model.h"
 #include "shm/catalog.h"
+#include "shm/settings.h"
 
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX	 200
@@ -199,6 +201,14 @@ static int attach(api_t *api, api_seg_t **out)
 		free(seg);
 		return rc;
 	}
+	/* bound once per image, before this process maps any of the new
+	 * segment's images */
+	if ((rc = shm_ctl_add_view(seg->ctl, &catalog_view_def, &seg->catalog_view)) != 0 ||
+	    (rc = shm_ctl_add_view(seg->ctl, &settings_view_def, &seg->settings_view)) != 0) {
+		shm_ctl_free(&seg->ctl);
+		free(seg);
+		return rc;
+	}
 	rc = shm_slot_claim(seg->ctl, &seg->slot);
 	if (rc != 0)
 		log_fcgi_warn("no worker slot in instance '%s' (%s), metrics of this process are "
@@ -317,6 +327,7 @@ void api_finish(api_thread_t *th)
 	if (th->acquired)
 		shm_reader_release(th->reader);
 	th->acquired = false;
+	th->limits_read = false;
 	arena_reset(th->arena);
 }
 
@@ -636,6 +647,48 @@ static int thread_reader(api_thread_t *th)
 	return 0;
 }
 
+/* The current image's limits (its worker settings view, bound once per
+ * image) over the start-up ones; an acquire of its own, nested when the
+ * request holds the image already. Published zeros (never valid for these
+ * items) leave the start-up value. */
+static void limits_of_image(api_thread_t *th, api_limits_t *out)
+{
+	const api_opts_t *o = &th->api->opts;
+	const shm_image_t *img = NULL;
+	const void *v = NULL;
+	*out = (api_limits_t){.max_body = o->max_body,
+			      .max_json_depth = o->max_json_depth,
+			      .min_seq_wait_ms = o->min_seq_wait_ms};
+	if (th->seg == NULL || thread_reader(th) != 0 || shm_reader_acquire(th->reader, &img) != 0)
+		return;
+	if (shm_image_view(img, th->seg->settings_view, &v) == 0) {
+		const shm_settings_t *set = v;
+		if (set->max_body != 0 && set->max_body < out->max_body)
+			out->max_body = set->max_body;
+		if (set->max_json_depth != 0 && set->max_json_depth <= UINT_MAX)
+			out->max_json_depth = (unsigned)set->max_json_depth;
+		out->min_seq_wait_ms = set->min_seq_wait_ms;
+		out->request_timeout_ms = set->request_timeout_ms;
+	}
+	shm_reader_release(th->reader);
+}
+
+/* The limits of the current request, read at first use. */
+static const api_limits_t *req_limits(api_thread_t *th)
+{
+	if (!th->limits_read) {
+		limits_of_image(th, &th->limits);
+		th->limits_read = true;
+	}
+	return &th->limits;
+}
+
+void api_thread_limits(api_thread_t *th, api_limits_t *out)
+{
+	thread_follow(th); /* between requests: nothing is held */
+	limits_of_image(th, out);
+}
+
 /* Is min_seq beyond the last committed change? The image's sequence and
  * this process's commits answer most cases; the store's meta (a read
  * transaction) the rest, e.g. a write made through another worker. */
@@ -654,7 +707,8 @@ static bool min_seq_ahead(api_t *api, shm_ctl_t *ctl, uint64_t min_seq)
 /* Acquire the current image, waiting (bounded) for Souk-Min-Seq. A
  * sequence not committed yet is refused at once; at most max_waiters
  * threads wait, the others are answered 503. */
-static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, catalog_view_t *view)
+static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		    const catalog_view_t **view)
 {
 	api_t *api = th->api;
 	uint64_t min_seq = 0;
@@ -666,7 +720,8 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 		     "Souk-Min-Seq must be a non-negative integer");
 		return SOUK_EINVAL;
 	}
-	uint64_t deadline = souk_now_mono_ms() + api->opts.min_seq_wait_ms;
+	/* only a read that waits for its write needs the bound */
+	uint64_t deadline = min_seq == 0 ? 0 : souk_now_mono_ms() + req_limits(th)->min_seq_wait_ms;
 	for (;;) {
 		if (th->seg == NULL) {
 			unavailable(th, req, resp, "no catalog image has been published yet");
@@ -689,12 +744,14 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp, ca
 		}
 		if (!no_image) {
 			th->acquired = true;
-			rc = catalog_view_init(img, view);
+			const void *v = NULL;
+			rc = shm_image_view(img, th->seg->catalog_view, &v);
 			if (rc != 0) {
 				unavailable(th, req, resp, "the current image has no usable catalog");
 				goto out;
 			}
-			if (view->seq >= min_seq)
+			*view = v;
+			if ((*view)->seq >= min_seq)
 				goto out;
 			shm_reader_release(th->reader);
 			th->acquired = false;
@@ -747,7 +804,7 @@ out:
 static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
 		  const char *query, size_t query_len)
 {
-	catalog_view_t view;
+	const catalog_view_t *view;
 	store_id_t id;
 	const char *json = NULL;
 	size_t len = 0;
@@ -757,11 +814,11 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 		return;
 	const char *locale = req_locale(th, req, query, query_len);
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
-		rc = catalog_get_by_sku(&view, rt->sku, rt->sku_len, locale, &json, &len, &version);
+		rc = catalog_get_by_sku(view, rt->sku, rt->sku_len, locale, &json, &len, &version);
 	} else {
 		if (!route_entity_id(th, req, resp, rt, &id))
 			return;
-		rc = catalog_get(&view, &id, locale, &json, &len, &version);
+		rc = catalog_get(view, &id, locale, &json, &len, &version);
 	}
 	if (rc == SOUK_ENOENT) {
 		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
@@ -775,7 +832,7 @@ static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, cons
 	size_t n = souk_u64_dec(version, etag + 1);
 	etag[0] = etag[n + 1] = '"';
 	bool same = public_read(th, req, resp, etag, n + 2);
-	resp_header_u64(resp, "Souk-Seq", view.seq, false);
+	resp_header_u64(resp, "Souk-Seq", view->seq, false);
 	if (!same)
 		resp_json(resp, 200, json, len);
 }
@@ -822,7 +879,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT;
 	problem_t p;
-	catalog_view_t view;
+	const catalog_view_t *view;
 	problem_init(&p);
 	bool have_cat = false, have_cursor = false;
 	int rc = query_get(query, query_len, "category", category, sizeof(category), &n);
@@ -844,7 +901,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 		bad_query(th, req, resp, &p);
 		return;
 	}
-	if (get_view(th, req, resp, &view) != 0 || list_not_modified(th, req, resp, &view))
+	if (get_view(th, req, resp, &view) != 0 || list_not_modified(th, req, resp, view))
 		return;
 	const char *locale = req_locale(th, req, query, query_len);
 	sbuf_t b;
@@ -852,7 +909,7 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	sbuf_adds(&b, "{\"items\":[");
 	list_ctx_t l = {.b = &b, .n = 0};
 	char next[CATALOG_CURSOR_MAX] = "";
-	rc = catalog_list(&view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
+	rc = catalog_list(view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
 			  (uint32_t)limit, locale, list_cb, &l, next);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
 		problem_field(&p, "cursor",
@@ -871,12 +928,12 @@ static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 		sbuf_printf(&b, "\"%s\"", next);
 	else
 		sbuf_adds(&b, "null");
-	sbuf_printf(&b, ",\"seq\":%" PRIu64 "}", view.seq);
+	sbuf_printf(&b, ",\"seq\":%" PRIu64 "}", view->seq);
 	if (b.failed) {
 		internal(th, req, resp, SOUK_ENOMEM);
 		return;
 	}
-	resp_header_u64(resp, "Souk-Seq", view.seq, false);
+	resp_header_u64(resp, "Souk-Seq", view->seq, false);
 	resp_json(resp, 200, b.data, b.len);
 }
 
@@ -1197,7 +1254,7 @@ static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	if (!json_content(th, req, resp))
 		return NULL;
 	problem_init(&p);
-	if (model_parse_body(req->body, req->body_len, th->api->opts.max_json_depth, &doc, &p) !=
+	if (model_parse_body(req->body, req->body_len, req_limits(th)->max_json_depth, &doc, &p) !=
 	    0) {
 		resp_problem(th, req, resp, &p);
 		return NULL;
@@ -1553,7 +1610,6 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	api_t *api = th->api;
 	sbuf_t b;
-	catalog_view_t view;
 	store_info_t si;
 	bool have_image = false;
 	uint64_t gen = 0, age = 0, seq = 0, count = 0;
@@ -1565,10 +1621,12 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 			gen = shm_image_generation(img);
 			uint64_t now = souk_now_real_ms(), created = shm_image_created_ms(img);
 			age = now > created ? now - created : 0;
-			if (catalog_view_init(img, &view) == 0) {
+			const void *v = NULL;
+			if (shm_image_view(img, th->seg->catalog_view, &v) == 0) {
+				const catalog_view_t *view = v;
 				have_image = true;
-				seq = view.seq;
-				count = view.count;
+				seq = view->seq;
+				count = view->count;
 			}
 		}
 	}
@@ -1626,6 +1684,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	sbuf_init(&resp->headers, th->arena);
 	resp->route = ROUTE_NONE;
 	principal_anonymous(&th->principal);
+	th->limits_read = false;
 	thread_follow(th);
 	if (req->method == NULL || req->uri == NULL) {
 		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
@@ -1665,10 +1724,10 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	if (!authorize(th, req, resp, rt.perm))
 		return;
 	if (rt.write) {
-		if (req->body_too_large) {
+		uint64_t max_body = req_limits(th)->max_body;
+		if (req->body_too_large || req->body_len > max_body) {
 			fail(th, req, resp, 413, PROBLEM_TOO_LARGE, "Content too large",
-			     "the request body is larger than %" PRIu64 " bytes",
-			     th->api->opts.max_body);
+			     "the request body is larger than %" PRIu64 " bytes", max_body);
 			return;
 		}
 		if (!reason_ok(th, req, resp))

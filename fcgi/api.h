@@ -45,6 +45,8 @@ typedef struct {
 	shm_ctl_t *ctl;
 	shm_slot_t *slot;          /* NULL: no slot (metrics not counted) */
 	unsigned refs;
+	unsigned catalog_view;     /* view slots registered on ctl at attach */
+	unsigned settings_view;
 } api_seg_t;
 
 /* Figures of the segments this process followed (for /metrics). */
@@ -71,6 +73,17 @@ typedef struct api {
 	_Atomic uint64_t committed_seq; /* highest sequence this process committed */
 } api_t;
 
+/* The limits one request is served with: the start-up values (api_opts_t,
+ * from the command line or YAML), or those soukd published in the current
+ * image's worker settings (shm/settings.h), so that they follow a reload. */
+typedef struct {
+	uint64_t max_body;           /* never above api_opts_t.max_body: the
+				      * arenas were sized for it at start */
+	unsigned max_json_depth;
+	uint64_t min_seq_wait_ms;
+	uint64_t request_timeout_ms; /* 0: none published, the transport's own */
+} api_limits_t;
+
 /* Per request thread. */
 typedef struct {
 	api_t *api;
@@ -81,6 +94,8 @@ typedef struct {
 	bool acquired;
 	principal_t principal;     /* who makes the current request: the audit
 				    * actor and the idempotency scope */
+	api_limits_t limits;       /* of the current request, once read */
+	bool limits_read;
 } api_thread_t;
 
 typedef struct {
@@ -96,7 +111,7 @@ typedef struct {
 	const char *reason;        /* X-Souk-Reason: why, for the history */
 	const char *body;
 	size_t body_len;
-	bool body_too_large;       /* transport saw more than max_body */
+	bool body_too_large;       /* transport saw more than api_opts_t.max_body */
 } api_req_t;
 
 typedef struct {
@@ -132,6 +147,9 @@ void api_thread_deinit(api_thread_t *th);
 void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp);
 /* After the response is written: release the image, reset the arena. */
 void api_finish(api_thread_t *th);
+/* Between requests (the transport, e.g. for a new connection's timeout):
+ * the limits of the current image, or the start-up ones. */
+void api_thread_limits(api_thread_t *th, api_limits_t *out);
 /* The slot this thread counts into (NULL: none). */
 shm_slot_t *api_thread_slot(const api_thread_t *th);
 

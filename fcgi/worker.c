@@ -46,6 +46,7 @@ typedef struct {
 } wthread_t;
 
 static atomic_int stop_flag;
+static _Atomic uint64_t longest_timeout_ms; /* any connection got, for the stop */
 static _Thread_local wthread_t *tl_self;
 
 static void on_wake(int sig)
@@ -331,8 +332,19 @@ static void *thread_main(void *arg)
 		}
 		/* a stuck client or upstream times out instead of pinning the
 		 * thread; an idle kept connection is closed after the timeout */
-		if (!kept)
-			set_timeouts(rq.ipcFd, w->opts->request_timeout_ms);
+		if (!kept) {
+			/* soukd's published value once it changed (a reload),
+			 * for the connections accepted from then on */
+			api_limits_t lim;
+			api_thread_limits(&th, &lim);
+			uint64_t ms = lim.request_timeout_ms ? lim.request_timeout_ms
+							     : w->opts->request_timeout_ms;
+			uint64_t longest = atomic_load(&longest_timeout_ms);
+			while (ms > longest &&
+			       !atomic_compare_exchange_weak(&longest_timeout_ms, &longest, ms))
+				;
+			set_timeouts(rq.ipcFd, ms);
+		}
 		serve(&th, &rq);
 		FCGX_Finish_r(&rq);
 	}
@@ -352,6 +364,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	if (ws == NULL)
 		return SOUK_ENOMEM;
 	atomic_store(&stop_flag, 0);
+	atomic_store(&longest_timeout_ms, opts->request_timeout_ms);
 	api_set_threads(api, opts->threads);
 
 	memset(&sa, 0, sizeof(sa));
@@ -393,7 +406,8 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
-			log_fcgi_info("SIGHUP ignored (settings need a restart)");
+			log_fcgi_info("SIGHUP ignored (the settings a reload changes come "
+				      "from soukd's image; the others need a restart)");
 		api_housekeeping(api);
 		/* a dead store needs a new process: exit non-zero so that the
 		 * service manager restarts the worker (the socket keeps the
@@ -406,7 +420,7 @@ int worker_run(api_t *api, const worker_opts_t *opts)
 	log_fcgi_info("stopping (finishing requests in flight)");
 	atomic_store(&stop_flag, 1);
 	FCGX_ShutdownPending();
-	uint64_t deadline = souk_now_mono_ms() + opts->request_timeout_ms + 1000;
+	uint64_t deadline = souk_now_mono_ms() + atomic_load(&longest_timeout_ms) + 1000;
 	for (;;) {
 		bool all = true;
 		for (unsigned i = 0; i < opts->threads; i++) {

@@ -11,7 +11,10 @@
  *
  * Timeouts: SO_RCVTIMEO/SO_SNDTIMEO (the request timeout) are set once per
  * accepted connection, so a stuck client or upstream cannot pin a thread;
- * an idle kept connection is closed after the same time.
+ * an idle kept connection is closed after the same time. The timeout is
+ * the one soukd published in the current image's worker settings (it
+ * follows a reload for the connections accepted after it), else
+ * worker_opts_t.request_timeout_ms.
  *
  * Per request the loop makes the system calls a bare libfcgi responder
  * makes: one read, one write (answer and end of request together when they
@@ -19,7 +22,7 @@
  *
  * Shutdown (SIGTERM/SIGINT, taken by sigtimedwait in the calling thread):
  * stop accepting (FCGX_ShutdownPending), let in-flight requests finish
- * (bounded by the request timeout), wake idle threads with SIGUSR1 (no
+ * (bounded by the longest request timeout given), wake idle threads with SIGUSR1 (no
  * SA_RESTART, FCGI_FAIL_ACCEPT_ON_INTR; sent only to idle threads, never
  * into a request), exit 0. The listening socket is left alone: it may be
  * shared with other workers (spawn-fcgi) or held by systemd.
@@ -31,7 +34,7 @@
 typedef struct {
 	int listen_fd;
 	unsigned threads;
-	uint64_t request_timeout_ms;
+	uint64_t request_timeout_ms; /* start-up value, see above */
 } worker_opts_t;
 
 /* Run until SIGTERM/SIGINT (0 on a clean stop) or until the store is dead

@@ -633,6 +633,13 @@ int catalog_view_init(const shm_image_t *img, catalog_view_t *out)
 	return 0;
 }
 
+static int catalog_view_bind(const shm_image_t *img, void *view)
+{
+	return catalog_view_init(img, view);
+}
+
+const shm_view_def_t catalog_view_def = {"catalog", sizeof(catalog_view_t), catalog_view_bind};
+
 static void part_from_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[CATALOG_NSECTIONS],
 			  catalog_part_t *p)
 {

@@ -129,6 +129,9 @@ typedef struct {
  * another provider's change) serves its base's catalog as the base does,
  * with the delta's sequence as the view's seq (img stays the delta). */
 int catalog_view_init(const shm_image_t *img, catalog_view_t *out);
+/* catalog_view_init as a view bound once per image (shm_ctl_add_view): the
+ * view is a catalog_view_t, valid while the image is held. */
+extern const shm_view_def_t catalog_view_def;
 /* Bind a view to sections in memory (see catalog_build_mem). */
 int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS],
 			  const size_t len[CATALOG_NSECTIONS], catalog_view_t *out);

@@ -128,6 +128,7 @@ void shm_image_unref(shm_image_t *img)
 		munmap((void *)img->base, img->map_len);
 	if (img->base_img != NULL)
 		shm_image_unref(img->base_img);
+	shm_image_free_views(img);
 	img->magic = 0;
 	free(img);
 }
@@ -818,6 +819,11 @@ static int image_map(shm_ctl_t *ctl, uint64_t *gen, shm_image_t **out, const cha
 				shm_image_unref(img);
 				img = NULL;
 			}
+		}
+		if (rc == 0 && shm_image_bind_views(ctl, img) != 0) {
+			shm_image_unref(img);
+			*why = "out of memory for its views";
+			return SOUK_ENOMEM;
 		}
 		if (rc == 0) {
 			*out = img;

@@ -116,6 +116,10 @@
  *     is missing while the generation moved on is an unlink race (retry with
  *     the new generation); missing while it did not move, or not matching,
  *     refuses the delta (permanent, the last good pair is kept).
+ *   - bind the views registered on the shm_ctl_t (shm_ctl_add_view) once,
+ *     for every thread: a view whose sections are missing or unusable keeps
+ *     its bind's error (shm_image_view answers it), the image is still
+ *     served; only running out of memory fails the switch (transient).
  *   - on a permanent failure (ECORRUPT, EVERSION, image missing): log
  *     (rate-limited) "shm, refused image ... (reason)", remember G as bad so
  *     the next requests do not retry it (still no syscall), and keep serving
@@ -278,6 +282,13 @@ struct shm_image {
 	const shm_sect_t *sect;
 	struct shm_image *base_img; /* a delta's base (one reference), else NULL */
 	_Atomic uint32_t refs;
+	/* views bound when the image was mapped (shm/view.c), written before
+	 * the image is shared, read-only afterwards; 0 for a view over plain
+	 * memory or an image mapped only as a base */
+	uint32_t nviews;
+	int view_rc[SHM_VIEWS_MAX]; /* each bind's result */
+	void *view[SHM_VIEWS_MAX];  /* its storage, inside view_mem */
+	void *view_mem;		    /* one allocation, freed with the image */
 };
 #define SHM_IMAGE_OBJ_MAGIC 0x6a626f2e676d6973ull
 

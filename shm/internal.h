@@ -33,9 +33,16 @@ struct shm_ctl {
 	uint64_t gen_hi;	 /* highest generation handed to any builder */
 	uint64_t pub_base;	 /* writer: base of the current image (itself when
 				  * full; 0 = unknown) */
+	shm_view_def_t views[SHM_VIEWS_MAX]; /* under lock, fixed once images are mapped */
+	uint32_t nviews;
 };
 #define SHM_CTL_OBJ_MAGIC 0x6a626f2e6c746373ull
 
+/* Bind ctl's views on img (ctl->lock held, img not yet shared): 0, or
+ * SOUK_ENOMEM (nothing bound). A bind's own error is kept per view. */
+int shm_image_bind_views(shm_ctl_t *ctl, shm_image_t *img);
+/* Free what shm_image_bind_views allocated. */
+void shm_image_free_views(shm_image_t *img);
 /* Drop one reference; unmaps and frees at zero. */
 void shm_image_unref(shm_image_t *img);
 /* Unlink every image file of the instance except generations keep and keep2

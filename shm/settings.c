@@ -43,3 +43,15 @@ int settings_get(const shm_image_t *img, const shm_settings_t **out)
 		return rc;
 	return settings_check(data, len, out);
 }
+
+static int settings_view_bind(const shm_image_t *img, void *view)
+{
+	const shm_settings_t *s = NULL;
+	int rc = settings_get(img, &s);
+	if (rc == 0)
+		memcpy(view, s, sizeof(*s));
+	return rc;
+}
+
+const shm_view_def_t settings_view_def = {"worker settings", sizeof(shm_settings_t),
+					  settings_view_bind};

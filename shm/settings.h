@@ -47,3 +47,6 @@ int settings_check(const void *data, size_t len, const shm_settings_t **out);
 /* The settings of an image (a delta's own, else its base's): 0,
  * SOUK_ENOENT when the image has none, or what settings_check says. */
 int settings_get(const shm_image_t *img, const shm_settings_t **out);
+/* settings_get as a view bound once per image (shm_ctl_add_view): the view
+ * is a copy of the image's shm_settings_t; SOUK_ENOENT when it has none. */
+extern const shm_view_def_t settings_view_def;

@@ -210,6 +210,38 @@ int shm_image_section(const shm_image_t *img, const char *name, const void **dat
 int shm_image_section_own(const shm_image_t *img, const char *name, const void **data,
 			  size_t *len);
 
+/* ---- views: what readers derive from an image, once per image ------------ */
+/* A view is what a reader binds from an image's sections (the catalog's five
+ * sections checked and located, the worker settings checked): bind fills
+ * size bytes of zeroed storage from img and returns 0, SOUK_ENOENT when the
+ * image lacks the view's sections, SOUK_ECORRUPT (or another error) when
+ * they are unusable. Views are registered on a shm_ctl_t; every image the
+ * readers of that ctl map is bound once, when it is mapped and validated
+ * (under the ctl's mutex, off the hot path, by the first thread that sees
+ * the generation), and the result is shared by every thread of the process
+ * and freed with the image. bind may read img and its base (shm_image_base,
+ * shm_image_section) but must not use readers of the same ctl; name points
+ * to static storage (log lines name the view). */
+#define SHM_VIEWS_MAX	  8
+#define SHM_VIEW_SIZE_MAX ((size_t)64 << 10)
+typedef struct {
+	const char *name;
+	size_t size; /* 1..SHM_VIEW_SIZE_MAX bytes of storage per image */
+	int (*bind)(const shm_image_t *img, void *view);
+} shm_view_def_t;
+/* Register def (copied) on ctl before its readers map any image: 0 and its
+ * *slot, SOUK_EBUSY once an image was mapped through ctl, SOUK_ETOOBIG past
+ * SHM_VIEWS_MAX, SOUK_EINVAL for a bad definition. A process that attaches a
+ * new ctl (soukd re-created the segment) registers its views there again. */
+int shm_ctl_add_view(shm_ctl_t *ctl, const shm_view_def_t *def, unsigned *slot);
+/* The bound view of img: 0 and *view (valid while img is held), else what
+ * the bind returned (SOUK_ENOENT: the image lacks those sections;
+ * SOUK_ECORRUPT: unusable) and *view NULL. No syscall, no lock. SOUK_EINVAL
+ * for a slot not bound on img, which is every slot of an image over plain
+ * memory (shm_image_check: no ctl, no registry): such callers bind
+ * themselves (e.g. catalog_view_init). */
+int shm_image_view(const shm_image_t *img, unsigned slot, const void **view);
+
 /* ---- lookups over an image ---------------------------------------------- */
 /* Read-only hash index (key bytes -> 64-bit value, e.g. a record offset).
  * Build into a buffer that is then added as a section. */

@@ -262,9 +262,10 @@ static void test_cfg_reference_doc_is_current(void **state)
 }
 
 /*
- * The items souk-fcgi takes from the file at start (fcgi/main_fcgi.c): the
- * workers never see soukd's reloads, so the reference, the shipped file and
- * soukd's reload must all say that a change needs a restart of souk-fcgi.
+ * The items souk-fcgi takes from the file at start (fcgi/main_fcgi.c). Those
+ * soukd publishes in the image (CFG_F_PUBLISHED) follow a reload; for the
+ * others the reference, the shipped file and soukd's reload must all say
+ * that a change needs a restart of souk-fcgi.
  */
 static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
 {
@@ -272,14 +273,13 @@ static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
 	    "instance",	       "paths.state_dir",	"paths.runtime_dir",
 	    "log.level",       "log.target",		"store.map_size",
 	    "store.map_max",   "store.max_readers",	"fcgi.listen",
-	    "fcgi.threads",    "fcgi.backlog",		"fcgi.max_body",
-	    "fcgi.max_json_depth", "fcgi.request_timeout", "fcgi.min_seq_wait",
-	    "auth.admin_secret_file",
+	    "fcgi.threads",    "fcgi.backlog",		"auth.admin_secret_file",
 	};
 	/* soukd does not use these: a reload must not claim to apply them */
-	static const char *const fcgi_only[] = {
-	    "fcgi.max_body",	    "fcgi.max_json_depth", "fcgi.request_timeout",
-	    "fcgi.min_seq_wait",    "auth.admin_secret_file",
+	static const char *const fcgi_only[] = {"auth.admin_secret_file"};
+	/* soukd publishes these to the workers: a reload reaches them */
+	static const char *const published[] = {
+	    "fcgi.max_body", "fcgi.max_json_depth", "fcgi.request_timeout", "fcgi.min_seq_wait",
 	};
 	char *md = NULL, *yaml = NULL;
 	size_t len = 0;
@@ -294,13 +294,16 @@ static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
 	assert_null(strstr(md, "reload souk`"));
 	assert_int_equal(cfg_load("config/souk.yaml", &cfg, NULL), 0);
 	assert_int_equal(souk_read_file("config/souk.yaml", CFG_FILE_MAX, &yaml, NULL), 0);
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(worker_items); i++) {
-		const cfg_item_t *it = cfg_item_find(worker_items[i]);
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(worker_items) + SOUK_ARRAY_LEN(published); i++) {
+		bool pub = i >= SOUK_ARRAY_LEN(worker_items);
+		const char *name = pub ? published[i - SOUK_ARRAY_LEN(worker_items)] : worker_items[i];
+		const cfg_item_t *it = cfg_item_find(name);
 		char head[96];
 		assert_non_null(it);
 		if (!(it->flags & CFG_F_FCGI))
 			fail_msg("item '%s' is read by souk-fcgi but not flagged CFG_F_FCGI",
 				 it->name);
+		assert_int_equal(!!(it->flags & CFG_F_PUBLISHED), pub);
 		/* its section of the reference, up to the next item */
 		snprintf(head, sizeof(head), "### `%s`", it->name);
 		char *sec = strstr(md, head);
@@ -308,8 +311,15 @@ static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
 		char *end = strstr(sec + 1, "\n### ");
 		size_t slen = end ? (size_t)(end - sec) : strlen(sec);
 		char *text = strndup(sec, slen);
-		if (strstr(text, "`systemctl restart souk-fcgi`") == NULL)
+		if (!pub && strstr(text, "`systemctl restart souk-fcgi`") == NULL)
 			fail_msg("docs for '%s' do not say 'restart souk-fcgi'", it->name);
+		if (pub && (strstr(text, "a reload reaches running workers") == NULL ||
+			    strstr(text, "soukd applies it on: reload") == NULL))
+			fail_msg("docs for '%s' do not say that a reload reaches the workers",
+				 it->name);
+		/* raising max_body still needs new workers: their arenas */
+		if (strcmp(it->name, "fcgi.max_body") == 0)
+			assert_non_null(strstr(text, "needs `systemctl restart souk-fcgi`"));
 		free(text);
 		/* the comment line right above it in the shipped file */
 		char *p = yaml, *prev = yaml;
@@ -319,9 +329,9 @@ static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
 		}
 		assert_non_null(p);
 		char *line = strndup(prev, (size_t)(p - prev));
-		if (strstr(line, "souk-fcgi)") == NULL)
-			fail_msg("config/souk.yaml: the comment above '%s' does not say (souk-fcgi)",
-				 it->name);
+		if (strstr(line, pub ? "(souk-fcgi, follows reload)" : "souk-fcgi)") == NULL)
+			fail_msg("config/souk.yaml: the comment above '%s' does not say %s",
+				 it->name, pub ? "(souk-fcgi, follows reload)" : "(souk-fcgi)");
 		free(line);
 	}
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(fcgi_only); i++) {
@@ -330,6 +340,11 @@ static void test_cfg_worker_items_say_restart_souk_fcgi(void **state)
 		assert_true(it->flags & CFG_F_FCGI_ONLY);
 		/* soukd holds the running value and lists it as restart_pending */
 		assert_true(it->flags & CFG_F_RESTART);
+	}
+	for (size_t i = 0; i < SOUK_ARRAY_LEN(published); i++) {
+		const cfg_item_t *it = cfg_item_find(published[i]);
+		/* soukd takes the new value at a reload, to publish it */
+		assert_false(it->flags & (CFG_F_RESTART | CFG_F_FCGI_ONLY));
 	}
 	/* removed: nothing read them */
 	assert_null(cfg_item_find("fcgi.processes"));
@@ -375,7 +390,12 @@ static void test_cfg_schema_json_lists_every_item(void **state)
 			assert_string_equal(json_string_value(json_object_get(it, "read_by")),
 					    "soukd,souk-fcgi");
 		}
-		if (strcmp(schema[i].name, "fcgi.max_body") == 0)
+		if (strcmp(schema[i].name, "fcgi.max_body") == 0) {
+			assert_string_equal(json_string_value(json_object_get(it, "read_by")),
+					    "soukd,souk-fcgi");
+			assert_true(json_is_true(json_object_get(it, "published_to_workers")));
+		}
+		if (strcmp(schema[i].name, "auth.admin_secret_file") == 0)
 			assert_string_equal(json_string_value(json_object_get(it, "read_by")),
 					    "souk-fcgi");
 		if (strcmp(schema[i].name, "publish.coalesce") == 0)

@@ -20,6 +20,8 @@
 #include "common/util.h"
 #include "daemon/publisher.h"
 #include "fcgi/api.h"
+#include "shm/catalog.h"
+#include "shm/settings.h"
 #include "shm/shm.h"
 #include "store/store.h"
 #include "tests/unit/api_fixture.h"
@@ -557,6 +559,163 @@ static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 	(void)id2;
 }
 
+/* What soukd's settings provider does on a reload: a delta over the
+ * current base carrying the worker settings (set NULL: a damaged section),
+ * and the catalog's changes over that base as they are (the catalog did not
+ * change). */
+static void publish_settings(fix_t *f, const shm_settings_t *set)
+{
+	shm_ctl_stats_t cs;
+	shm_reader_t *r = NULL;
+	shm_builder_t *b = NULL;
+	const shm_image_t *img;
+	uint64_t gen = 0;
+	shm_ctl_stats(f->ctl, &cs);
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_builder_new_delta(f->ctl, cs.base_generation, &b), 0);
+	shm_builder_set_seq(b, shm_image_seq(img));
+	for (int i = 0; i < CATALOG_NSECTIONS && cs.base_generation != cs.generation; i++) {
+		const void *p;
+		size_t len;
+		assert_int_equal(shm_image_section_own(img, catalog_section_names[i], &p, &len), 0);
+		assert_int_equal(shm_builder_add(b, catalog_section_names[i], 8, p, len), 0);
+	}
+	shm_reader_release(r);
+	shm_reader_free(&r);
+	if (set != NULL) {
+		assert_int_equal(settings_build(b, set), 0);
+	} else { /* a damaged section */
+		static const uint8_t zeros[sizeof(shm_settings_t)];
+		assert_int_equal(shm_builder_add(b, SETTINGS_SECTION, 8, zeros, sizeof(zeros)), 0);
+	}
+	assert_int_equal(shm_builder_publish(&b, &gen), 0);
+}
+
+/* A product body (SKU N-<n>) nested depth levels deep, padded with
+ * blanks to size bytes. Beyond depth 3 the nesting is in its attributes,
+ * which a product refuses (422) once the body is parsed. */
+static const char *nested_body(unsigned n, unsigned depth, size_t size)
+{
+	static char buf[4096];
+	size_t len = (size_t)snprintf(buf, sizeof(buf),
+				      "{\"sku\":\"N-%u\",\"seller\":\"s1\",\"category\":\"home\","
+				      "\"title\":{\"en\":\"Nest\"},\"price\":{\"GBP\":1},"
+				      "\"attributes\":{\"k\":[1]",
+				      n);
+	for (unsigned d = 3; depth > 3 && d <= depth; d++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, ",\"a\":{\"b\":1");
+	for (unsigned d = 3; depth > 3 && d <= depth; d++)
+		buf[len++] = '}';
+	buf[len++] = '}';
+	while (len + 2 < size && len + 2 < sizeof(buf))
+		buf[len++] = ' ';
+	buf[len++] = '}';
+	buf[len] = '\0';
+	return buf;
+}
+
+/* A product write: its status and, when want_detail, its problem's type
+ * and detail ("<type> <detail>"). */
+static int write_problem(fix_t *f, const char *body, const char *want_detail)
+{
+	char got[512];
+	int st = call(f, "POST", "/api/v1/products", AUTH, NULL, body);
+	snprintf(got, sizeof(got), "%s %s", field(f, "type"), field(f, "detail"));
+	if (want_detail != NULL)
+		assert_string_equal(got, want_detail);
+	return st;
+}
+
+/* The limits a connection accepted now would get. */
+static void check_limits(fix_t *f, uint64_t max_body, unsigned depth, uint64_t wait_ms,
+			 uint64_t timeout_ms)
+{
+	api_limits_t lim;
+	api_finish(&f->th);
+	api_thread_limits(&f->th, &lim);
+	assert_int_equal(lim.max_body, max_body);
+	assert_int_equal(lim.max_json_depth, depth);
+	assert_int_equal(lim.min_seq_wait_ms, wait_ms);
+	assert_int_equal(lim.request_timeout_ms, timeout_ms);
+}
+
+#define DEPTH_PROBLEM "https://souk.dev/problems/malformed-request JSON nesting deeper than "
+#define SIZE_PROBLEM  "https://souk.dev/problems/payload-too-large the request body is larger than "
+
+/* soukd's worker settings in the image lower max_json_depth and max_body
+ * for the next requests: the same problems the start-up limits give; an
+ * image without settings (or before any) keeps the start-up limits
+ * (api_fix_setup: max_body 4096, max_json_depth 8). */
+static void test_fcgi_api_follows_published_worker_settings(void **state)
+{
+	fix_t *f = *state;
+	char uri[96];
+	api_req_t big = {.method = "POST",
+			 .uri = "/api/v1/products",
+			 .authorization = AUTH,
+			 .body_too_large = true};
+
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, P1), 201);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", field(f, "id"));
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	check_limits(f, 4096, 8, 50, 0);
+	/* the start-up limits: depth 9 and a body over 4096 bytes refused,
+	 * depth 5 past the parser (then 422: products are flat), 1500 bytes
+	 * taken */
+	assert_int_equal(write_problem(f, nested_body(1, 9, 300), DEPTH_PROBLEM "8 levels"), 400);
+	assert_int_equal(call_req(f, &big), 413);
+	assert_string_equal(field(f, "type"), "https://souk.dev/problems/payload-too-large");
+	assert_string_equal(field(f, "detail"), "the request body is larger than 4096 bytes");
+	assert_int_equal(write_problem(f, nested_body(1, 5, 300), NULL), 422);
+	const char *ok = nested_body(1, 3, 1500);
+	assert_int_equal(strlen(ok), 1499);
+	assert_int_equal(write_problem(f, ok, NULL), 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+
+	shm_settings_t set = {.generation = 1,
+			      .max_json_depth = 4,
+			      .min_seq_wait_ms = 20,
+			      .request_timeout_ms = 7000,
+			      .max_body = 1024};
+	publish_settings(f, &set);
+	check_limits(f, 1024, 4, 20, 7000);
+	assert_int_equal(write_problem(f, nested_body(2, 5, 300), DEPTH_PROBLEM "4 levels"), 400);
+	assert_int_equal(write_problem(f, nested_body(2, 3, 1500), SIZE_PROBLEM "1024 bytes"), 413);
+	assert_int_equal(call_req(f, &big), 413);
+	assert_string_equal(field(f, "detail"), "the request body is larger than 1024 bytes");
+	assert_int_equal(write_problem(f, nested_body(2, 3, 900), NULL), 201);
+	/* reads still come from the catalog the delta left as it was */
+	assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+	assert_string_equal(field(f, "sku"), "A-1");
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/N-1", NULL, NULL, NULL), 200);
+	assert_int_equal(call(f, "GET", "/healthz", NULL, NULL, NULL), 200);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(f->body, "image"), "products")), 2);
+
+	/* a max_body above the start-up one cannot raise it (arenas) */
+	set.generation = 2;
+	set.max_body = 1u << 20;
+	publish_settings(f, &set);
+	check_limits(f, 4096, 4, 20, 7000);
+	assert_int_equal(call_req(f, &big), 413);
+	assert_string_equal(field(f, "detail"), "the request body is larger than 4096 bytes");
+	assert_int_equal(write_problem(f, nested_body(3, 3, 1500), NULL), 201);
+
+	/* the next image without settings: the start-up limits again */
+	assert_int_equal(write_problem(f, nested_body(4, 3, 300), NULL), 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/N-4", NULL, NULL, NULL), 200);
+	check_limits(f, 4096, 8, 50, 0);
+	assert_int_equal(write_problem(f, nested_body(5, 5, 300), NULL), 422);
+	assert_int_equal(write_problem(f, nested_body(5, 9, 300), DEPTH_PROBLEM "8 levels"), 400);
+
+	/* damaged settings: the start-up limits, and the catalog is served */
+	publish_settings(f, NULL);
+	check_limits(f, 4096, 8, 50, 0);
+	assert_int_equal(call(f, "GET", "/api/v1/products/by-sku/N-4", NULL, NULL, NULL), 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +739,8 @@ int main(void)
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_reason_is_validated_text, api_fix_setup,
 					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_follows_published_worker_settings,
+					    api_fix_setup, api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

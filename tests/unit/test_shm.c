@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -923,6 +925,186 @@ static void test_delta_section_absent_is_read_from_base(void **state)
 	shm_reader_free(&r);
 }
 
+/* ---- views ------------------------------------------------------------------ */
+
+/* A test view: the generation it was bound for and the text of "t.text"
+ * (from the base when a delta lacks it); no t.text is SOUK_ENOENT, the text
+ * "bad" SOUK_ECORRUPT. Binds are counted. */
+typedef struct {
+	uint64_t gen;
+	char text[32];
+} text_view_t;
+
+static atomic_uint text_binds;
+
+static int text_bind(const shm_image_t *img, void *view)
+{
+	text_view_t *v = view;
+	const void *p;
+	size_t len;
+	atomic_fetch_add(&text_binds, 1);
+	int rc = shm_image_section(img, "t.text", &p, &len);
+	if (rc != 0)
+		return rc;
+	if (len == 0 || len > sizeof(v->text) || strcmp(p, "bad") == 0)
+		return SOUK_ECORRUPT;
+	v->gen = shm_image_generation(img);
+	memcpy(v->text, p, len);
+	return 0;
+}
+
+static const shm_view_def_t text_view_def = {"test text", sizeof(text_view_t), text_bind};
+
+typedef struct {
+	shm_ctl_t *ctl;
+	unsigned slot;
+	uint64_t want_gen;
+	int bad; /* acquires that did not see the expected view */
+} view_reader_t;
+
+static void *view_reader_main(void *arg)
+{
+	view_reader_t *vr = arg;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	const void *v;
+	if (shm_reader_new(vr->ctl, &r) != 0) {
+		vr->bad++;
+		return NULL;
+	}
+	for (int i = 0; i < 200; i++) {
+		if (shm_reader_acquire(r, &img) != 0) {
+			vr->bad++;
+			continue;
+		}
+		const text_view_t *tv;
+		if (shm_image_view(img, vr->slot, &v) != 0 ||
+		    (tv = v)->gen != shm_image_generation(img) || tv->gen != vr->want_gen)
+			vr->bad++;
+		shm_reader_release(r);
+	}
+	shm_reader_free(&r);
+	return NULL;
+}
+
+/* Many acquires on several threads bind each image once. */
+static void readers_see_view(fix_t *f, unsigned slot, uint64_t gen)
+{
+	enum { NT = 4 };
+	pthread_t t[NT];
+	view_reader_t vr[NT];
+	for (int i = 0; i < NT; i++) {
+		vr[i] = (view_reader_t){.ctl = f->ctl, .slot = slot, .want_gen = gen};
+		assert_int_equal(pthread_create(&t[i], NULL, view_reader_main, &vr[i]), 0);
+	}
+	for (int i = 0; i < NT; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(vr[i].bad, 0);
+	}
+}
+
+static void test_views_bound_once_per_image(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	const void *v;
+	unsigned slot = 99, slot2 = 99;
+
+	atomic_store(&text_binds, 0);
+	shm_view_def_t bad_def = text_view_def;
+	bad_def.size = 0;
+	assert_int_equal(shm_ctl_add_view(f->ctl, &bad_def, &slot), SOUK_EINVAL);
+	bad_def = text_view_def;
+	bad_def.bind = NULL;
+	assert_int_equal(shm_ctl_add_view(f->ctl, &bad_def, &slot), SOUK_EINVAL);
+	assert_int_equal(shm_ctl_add_view(f->ctl, &text_view_def, &slot), 0);
+	assert_int_equal(slot, 0);
+	assert_int_equal(shm_ctl_add_view(f->ctl, &text_view_def, &slot2), 0);
+	assert_int_equal(slot2, 1);
+
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t g1 = publish_text(b, "first");
+	readers_see_view(f, slot, g1);
+	/* two views registered, one image: two binds, whatever the acquires */
+	assert_int_equal(atomic_load(&text_binds), 2);
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_view(img, slot2, &v), 0);
+	assert_string_equal(((const text_view_t *)v)->text, "first");
+	assert_int_equal(shm_image_view(img, 2, &v), SOUK_EINVAL);
+	assert_null(v);
+	shm_reader_release(r);
+	/* too late once images are mapped: they would never have it */
+	assert_int_equal(shm_ctl_add_view(f->ctl, &text_view_def, &slot2), SOUK_EBUSY);
+
+	/* a new generation binds again; a delta sees its base's section */
+	assert_int_equal(shm_builder_new_delta(f->ctl, g1, &b), 0);
+	uint64_t g2 = 0;
+	assert_int_equal(shm_builder_add(b, "t.other", 8, "x", 2), 0);
+	assert_int_equal(shm_builder_publish(&b, &g2), 0);
+	readers_see_view(f, slot, g2);
+	assert_int_equal(atomic_load(&text_binds), 4);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_view(img, slot, &v), 0);
+	assert_string_equal(((const text_view_t *)v)->text, "first");
+	shm_reader_release(r);
+	assert_int_equal(atomic_load(&text_binds), 4);
+
+	/* the bind's refusals are what readers get; the image is still served */
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t g3 = publish_text(b, "bad");
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g3);
+	assert_int_equal(shm_image_view(img, slot, &v), SOUK_ECORRUPT);
+	assert_null(v);
+	shm_reader_release(r);
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	uint64_t g4 = 0;
+	assert_int_equal(shm_builder_add(b, "t.other", 8, "x", 2), 0);
+	assert_int_equal(shm_builder_publish(&b, &g4), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_generation(img), g4);
+	assert_int_equal(shm_image_view(img, slot, &v), SOUK_ENOENT);
+	assert_int_equal(shm_image_view(img, slot, &v), SOUK_ENOENT);
+	shm_reader_release(r);
+	assert_int_equal(atomic_load(&text_binds), 8);
+	shm_reader_free(&r);
+}
+
+/* Views over plain memory have no registry: every slot is SOUK_EINVAL. */
+static void test_views_over_plain_memory_are_not_bound(void **state)
+{
+	fix_t *f = *state;
+	shm_builder_t *b = NULL;
+	shm_reader_t *r = NULL;
+	const shm_image_t *img;
+	shm_image_t copy;
+	const void *v = &v;
+	const char *why;
+	unsigned slot;
+
+	assert_int_equal(shm_ctl_add_view(f->ctl, &text_view_def, &slot), 0);
+	for (unsigned i = 1; i < SHM_VIEWS_MAX; i++)
+		assert_int_equal(shm_ctl_add_view(f->ctl, &text_view_def, &slot), 0);
+	assert_int_equal(shm_ctl_add_view(f->ctl, &text_view_def, &slot), SOUK_ETOOBIG);
+	assert_int_equal(shm_builder_new(f->ctl, &b), 0);
+	publish_text(b, "plain");
+	assert_int_equal(shm_reader_new(f->ctl, &r), 0);
+	assert_int_equal(shm_reader_acquire(r, &img), 0);
+	assert_int_equal(shm_image_view(img, 0, &v), 0);
+	void *buf = aligned_alloc(8, (shm_image_size(img) + 7) & ~(size_t)7);
+	assert_non_null(buf);
+	memcpy(buf, img->base, shm_image_size(img));
+	shm_reader_release(r);
+	assert_int_equal(shm_image_check(buf, shm_image_size(img), 0, 0, &copy, &why), 0);
+	assert_int_equal(shm_image_view(&copy, 0, &v), SOUK_EINVAL);
+	assert_null(v);
+	free(buf);
+	shm_reader_free(&r);
+}
+
 
 /* A base is mapped and checksummed once per process, however many deltas
  * over it are read (also when it was first read as the current image). */
@@ -1066,6 +1248,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delta_with_bad_base_or_bad_body_is_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_delta_section_absent_is_read_from_base, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_views_bound_once_per_image, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_views_over_plain_memory_are_not_bound, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_delta_base_is_mapped_once_per_process, setup,
 					    teardown),
