@@ -22,16 +22,14 @@
 #include "common/time.h"
 #include "common/util.h"
 #include "daemon/publisher.h"
-#include "fcgi/h_counter.h"
+#include "fcgi/api_int.h"
+#include "fcgi/handlers.h"
 #include "fcgi/metrics.h"
 #include "common/problem.h"
-#include "domain/catalog/product.h"
 #include "model/model.h"
 #include "shm/catalog.h"
 #include "shm/settings.h"
 
-#define API_LIST_DEFAULT 50
-#define API_LIST_MAX	 200
 #define API_REASON_MAX	 255 /* bytes of X-Souk-Reason (store_rec_t.reason) */
 /* public catalog reads: shared caches may keep them briefly */
 #define API_PUBLIC_CACHE "public, max-age=5"
@@ -333,9 +331,7 @@ void api_finish(api_thread_t *th)
 
 /* ---- responses ----------------------------------------------------------- */
 
-static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt, ...)
+void api_resp_header(api_thread_t *th, api_resp_t *resp, const char *name, const char *fmt, ...)
 {
 	char val[512];
 	va_list ap;
@@ -346,7 +342,7 @@ static void resp_header(api_thread_t *th, api_resp_t *resp, const char *name, co
 }
 
 /* "Name: v" or "Name: \"v\"" (an ETag) without printf: the read path's headers. */
-static void resp_header_u64(api_resp_t *resp, const char *name, uint64_t v, bool quoted)
+void api_resp_header_u64(api_resp_t *resp, const char *name, uint64_t v, bool quoted)
 {
 	char num[SOUK_U64_DEC_MAX];
 	size_t n = souk_u64_dec(v, num);
@@ -356,7 +352,7 @@ static void resp_header_u64(api_resp_t *resp, const char *name, uint64_t v, bool
 	sbuf_add(&resp->headers, quoted ? "\"\r\n" : "\r\n", quoted ? 3 : 2);
 }
 
-static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+void api_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			 const problem_t *p)
 {
 	char *s = problem_render(p, NULL);
@@ -377,10 +373,7 @@ static void resp_problem(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	free(s);
 }
 
-static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
-		 const char *slug, const char *title, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
+void api_fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
 		 const char *slug, const char *title, const char *fmt, ...)
 {
 	problem_t p;
@@ -392,29 +385,26 @@ static void fail(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int s
 	va_start(ap, fmt);
 	vsnprintf(p.detail, sizeof(p.detail), fmt, ap);
 	va_end(ap);
-	resp_problem(th, req, resp, &p);
+	api_problem(th, req, resp, &p);
 }
 
-static void unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			const char *detail);
-
-static void internal(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
+void api_internal(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
 {
 	if (rc == SOUK_EPANIC) { /* a dead store: the restarted worker serves it */
-		unavailable(th, req, resp, "the store is unavailable; retry shortly");
+		api_unavailable_why(th, req, resp, "the store is unavailable; retry shortly");
 		return;
 	}
-	fail(th, req, resp, 500, PROBLEM_INTERNAL, "Internal error", "%s", souk_strerror(rc));
+	api_fail(th, req, resp, 500, PROBLEM_INTERNAL, "Internal error", "%s", souk_strerror(rc));
 }
 
-static void unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+void api_unavailable_why(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			const char *detail)
 {
-	resp_header(th, resp, "Retry-After", "1");
-	fail(th, req, resp, 503, PROBLEM_UNAVAILABLE, "Service unavailable", "%s", detail);
+	api_resp_header(th, resp, "Retry-After", "1");
+	api_fail(th, req, resp, 503, PROBLEM_UNAVAILABLE, "Service unavailable", "%s", detail);
 }
 
-static void resp_json(api_resp_t *resp, int status, const char *body, size_t len)
+void api_resp_json(api_resp_t *resp, int status, const char *body, size_t len)
 {
 	resp->status = status;
 	resp->content_type = "application/json";
@@ -426,7 +416,7 @@ static void resp_json(api_resp_t *resp, int status, const char *body, size_t len
 
 /* The locales the request prefers, as the catalog's priority list ("de,fr"):
  * ?locale= (one tag), else Accept-Language by q-value; NULL = default */
-static const char *req_locale(api_thread_t *th, const api_req_t *req, const char *query,
+const char *api_req_locale(api_thread_t *th, const api_req_t *req, const char *query,
 			      size_t query_len)
 {
 	char buf[40], list[256];
@@ -464,8 +454,8 @@ static bool authenticate(api_thread_t *th, const api_req_t *req, api_resp_t *res
 		if (need == PERM_PUBLIC)
 			return true;
 		count_auth_failure(th);
-		resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\"");
-		fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
+		api_resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\"");
+		api_fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
 		     "this request needs an Authorization: Bearer token");
 		return false;
 	}
@@ -482,8 +472,8 @@ static bool authenticate(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	if (need == PERM_PUBLIC)
 		return true;
 	count_auth_failure(th);
-	resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\", error=\"invalid_token\"");
-	fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
+	api_resp_header(th, resp, "WWW-Authenticate", "Bearer realm=\"souk\", error=\"invalid_token\"");
+	api_fail(th, req, resp, 401, PROBLEM_UNAUTHORIZED, "Unauthorized",
 	     "the bearer token is not valid");
 	return false;
 }
@@ -497,64 +487,11 @@ static bool authorize(api_thread_t *th, const api_req_t *req, api_resp_t *resp, 
 		return false;
 	if (perm_allowed(&th->principal, need, NULL))
 		return true;
-	fail(th, req, resp, 403, PROBLEM_FORBIDDEN, "Forbidden",
+	api_fail(th, req, resp, 403, PROBLEM_FORBIDDEN, "Forbidden",
 	     "this request needs the permission '%s'", perm_name(need));
 	return false;
 }
 
-/* If-Match: "N" or N. 0 = absent, 1 = parsed, 2 = "*" (any current
- * version), 3 = a weak tag (W/"N": If-Match compares strongly, RFC 9110
- * 13.1.1, so it never matches), -1 = malformed */
-static int parse_if_match(const char *h, uint64_t *version)
-{
-	char buf[32];
-	if (h == NULL)
-		return 0;
-	while (*h == ' ')
-		h++;
-	if (h[0] == '*' && h[1 + strspn(h + 1, " ")] == '\0') {
-		*version = 0;
-		return 2;
-	}
-	if (strncmp(h, "W/", 2) == 0)
-		return 3;
-	size_t len = strlen(h);
-	while (len > 0 && h[len - 1] == ' ')
-		len--;
-	if (len >= 2 && h[0] == '"' && h[len - 1] == '"') {
-		h++;
-		len -= 2;
-	}
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, h, len);
-	buf[len] = '\0';
-	return souk_parse_u64(buf, 1, UINT64_MAX, version) == 0 ? 1 : -1;
-}
-
-/* The version an update, delete or revert names in If-Match; false once a
- * problem is sent: 400 malformed, 412 weak tag, 428 absent or "*". */
-static bool required_version(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			     uint64_t *want)
-{
-	switch (parse_if_match(req->if_match, want)) {
-	case 1: return true;
-	case 3:
-		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
-		     "If-Match needs the strong ETag of the version read, such as \"3\"; a weak "
-		     "tag never matches");
-		return false;
-	case 0:
-	case 2:
-		fail(th, req, resp, 428, PROBLEM_PRECONDITION_REQUIRED, "Precondition required",
-		     "send If-Match with the version (ETag) you read");
-		return false;
-	default:
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "If-Match must be a version such as \"3\"");
-		return false;
-	}
-}
 
 /* Does the If-None-Match list h name etag (quoted)? "*" names any; weak
  * comparison (RFC 9110 13.1.2), so a W/ prefix does not matter. */
@@ -581,7 +518,7 @@ static bool none_match(const char *h, const char *etag, size_t etag_len)
 /* A public catalog read: ETag, a short public max-age, Vary (the locale
  * may come from Accept-Language). true when If-None-Match names the tag:
  * then the answer is a 304 without a body. */
-static bool public_read(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+bool api_public_read(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			const char *etag, size_t etag_len)
 {
 	resp->etag = arena_strndup(th->arena, etag, etag_len);
@@ -594,15 +531,15 @@ static bool public_read(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 
 /* The list's ETag: the image's change sequence and creation time (a
  * soukd restart may reuse generation numbers, never both of these). */
-static bool list_not_modified(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+bool api_list_not_modified(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			      const catalog_view_t *view)
 {
 	char etag[64];
 	int n = snprintf(etag, sizeof(etag), "\"%" PRIu64 ".%" PRIu64 "\"", view->seq,
 			 shm_image_created_ms(view->img));
-	if (!public_read(th, req, resp, etag, (size_t)n))
+	if (!api_public_read(th, req, resp, etag, (size_t)n))
 		return false;
-	resp_header_u64(resp, "Souk-Seq", view->seq, false);
+	api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
 	return true;
 }
 
@@ -619,16 +556,16 @@ static bool reason_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	problem_t p;
 	problem_init(&p);
 	problem_field(&p, "X-Souk-Reason", "%s", why);
-	resp_problem(th, req, resp, &p);
+	api_problem(th, req, resp, &p);
 	return false;
 }
 
 /* The entity id in the route; false once a 404 problem is sent. */
-static bool route_entity_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+bool api_route_entity_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			     const route_t *rt, store_id_t *id)
 {
-	if (store_id_parse(rt->product_id, id) != 0) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
+	if (store_id_parse(rt->entity_id, id) != 0) {
+		api_fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
 		     rt->kind ? rt->kind->name : "resource");
 		return false;
 	}
@@ -707,7 +644,7 @@ static bool min_seq_ahead(api_t *api, shm_ctl_t *ctl, uint64_t min_seq)
 /* Acquire the current image, waiting (bounded) for Souk-Min-Seq. A
  * sequence not committed yet is refused at once; at most max_waiters
  * threads wait, the others are answered 503. */
-static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+int api_get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		    const catalog_view_t **view)
 {
 	api_t *api = th->api;
@@ -716,7 +653,7 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 	bool waiting = false;
 	int rc;
 	if (req->min_seq != NULL && souk_parse_u64(req->min_seq, 0, UINT64_MAX, &min_seq) != 0) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		api_fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "Souk-Min-Seq must be a non-negative integer");
 		return SOUK_EINVAL;
 	}
@@ -724,13 +661,13 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 	uint64_t deadline = min_seq == 0 ? 0 : souk_now_mono_ms() + req_limits(th)->min_seq_wait_ms;
 	for (;;) {
 		if (th->seg == NULL) {
-			unavailable(th, req, resp, "no catalog image has been published yet");
+			api_unavailable_why(th, req, resp, "no catalog image has been published yet");
 			rc = SOUK_ENOENT;
 			goto out;
 		}
 		rc = thread_reader(th);
 		if (rc != 0) {
-			unavailable(th, req, resp, "cannot read the shared-memory images");
+			api_unavailable_why(th, req, resp, "cannot read the shared-memory images");
 			goto out;
 		}
 		/* no image: none published yet, or the segment was replaced and
@@ -738,7 +675,7 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		 * its write waits for the new segment's image too */
 		bool no_image = shm_reader_acquire(th->reader, &img) != 0;
 		if (no_image && min_seq == 0) {
-			unavailable(th, req, resp, "no catalog image has been published yet");
+			api_unavailable_why(th, req, resp, "no catalog image has been published yet");
 			rc = SOUK_ENOENT;
 			goto out;
 		}
@@ -747,7 +684,7 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			const void *v = NULL;
 			rc = shm_image_view(img, th->seg->catalog_view, &v);
 			if (rc != 0) {
-				unavailable(th, req, resp, "the current image has no usable catalog");
+				api_unavailable_why(th, req, resp, "the current image has no usable catalog");
 				goto out;
 			}
 			*view = v;
@@ -758,7 +695,7 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		}
 		if (!waiting) {
 			if (min_seq_ahead(api, th->seg->ctl, min_seq)) {
-				fail(th, req, resp, 400, PROBLEM_MIN_SEQ_AHEAD, "Sequence not committed",
+				api_fail(th, req, resp, 400, PROBLEM_MIN_SEQ_AHEAD, "Sequence not committed",
 				     "Souk-Min-Seq names a change that has not been made; send the "
 				     "Souk-Seq of a write");
 				rc = SOUK_EINVAL;
@@ -767,7 +704,7 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			if (atomic_fetch_add(&api->waiters, 1) >= api->max_waiters) {
 				atomic_fetch_sub(&api->waiters, 1);
 				shm_slot_count(api_thread_slot(th), MET_MIN_SEQ_BUSY, 1);
-				unavailable(th, req, resp,
+				api_unavailable_why(th, req, resp,
 					    "too many reads are waiting for their writes; retry");
 				rc = SOUK_EBUSY;
 				goto out;
@@ -789,8 +726,8 @@ static int get_view(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		thread_follow(th);
 	}
 	shm_slot_count(api_thread_slot(th), MET_MIN_SEQ_TIMEOUTS, 1);
-	resp_header(th, resp, "Retry-After", "1");
-	fail(th, req, resp, 503, PROBLEM_NOT_VISIBLE, "Not yet visible",
+	api_resp_header(th, resp, "Retry-After", "1");
+	api_fail(th, req, resp, 503, PROBLEM_NOT_VISIBLE, "Not yet visible",
 	     "the catalog does not include change %" PRIu64 " yet", min_seq);
 	rc = SOUK_ETIMEOUT;
 out:
@@ -801,58 +738,9 @@ out:
 
 /* ---- reads from the image ----------------------------------------------- */
 
-static void h_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
-		  const char *query, size_t query_len)
-{
-	const catalog_view_t *view;
-	store_id_t id;
-	const char *json = NULL;
-	size_t len = 0;
-	uint64_t version = 0;
-	int rc;
-	if (get_view(th, req, resp, &view) != 0)
-		return;
-	const char *locale = req_locale(th, req, query, query_len);
-	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
-		rc = catalog_get_by_sku(view, rt->sku, rt->sku_len, locale, &json, &len, &version);
-	} else {
-		if (!route_entity_id(th, req, resp, rt, &id))
-			return;
-		rc = catalog_get(view, &id, locale, &json, &len, &version);
-	}
-	if (rc == SOUK_ENOENT) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
-		return;
-	}
-	if (rc != 0) {
-		internal(th, req, resp, rc);
-		return;
-	}
-	char etag[SOUK_U64_DEC_MAX + 2];
-	size_t n = souk_u64_dec(version, etag + 1);
-	etag[0] = etag[n + 1] = '"';
-	bool same = public_read(th, req, resp, etag, n + 2);
-	resp_header_u64(resp, "Souk-Seq", view->seq, false);
-	if (!same)
-		resp_json(resp, 200, json, len);
-}
-
-typedef struct {
-	sbuf_t *b;
-	unsigned n;
-} list_ctx_t;
-
-static int list_cb(const char *json, size_t len, void *arg)
-{
-	list_ctx_t *l = arg;
-	if (l->n++ > 0)
-		sbuf_add(l->b, ",", 1);
-	sbuf_add(l->b, json, len);
-	return l->b->failed ? SOUK_ENOMEM : 0;
-}
 
 /* ?limit= of a page: 1..API_LIST_MAX, else a field error in p */
-static void query_limit(const char *query, size_t query_len, uint64_t *limit, problem_t *p)
+void api_query_limit(const char *query, size_t query_len, uint64_t *limit, problem_t *p)
 {
 	char s[24];
 	size_t n;
@@ -863,373 +751,22 @@ static void query_limit(const char *query, size_t query_len, uint64_t *limit, pr
 }
 
 /* 400 with the query parameters p names */
-static void bad_query(api_thread_t *th, const api_req_t *req, api_resp_t *resp, problem_t *p)
+void api_bad_query(api_thread_t *th, const api_req_t *req, api_resp_t *resp, problem_t *p)
 {
 	p->status = 400;
 	p->slug = PROBLEM_MALFORMED;
 	p->title = "Malformed request";
 	snprintf(p->detail, sizeof(p->detail), "invalid query parameters");
-	resp_problem(th, req, resp, p);
+	api_problem(th, req, resp, p);
 }
 
-static void h_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const char *query,
-		   size_t query_len)
-{
-	char category[PRODUCT_NAME_MAX + 1], cursor[CATALOG_CURSOR_MAX];
-	size_t n;
-	uint64_t limit = API_LIST_DEFAULT;
-	problem_t p;
-	const catalog_view_t *view;
-	problem_init(&p);
-	bool have_cat = false, have_cursor = false;
-	int rc = query_get(query, query_len, "category", category, sizeof(category), &n);
-	if (rc == 0) {
-		if (!product_name_valid(category, n, PRODUCT_NAME_MAX))
-			problem_field(&p, "category", "is not a category name");
-		have_cat = true;
-	} else if (rc != SOUK_ENOENT) {
-		problem_field(&p, "category", "is not a category name");
-	}
-	query_limit(query, query_len, &limit, &p);
-	rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
-	if (rc == 0 && n > 0) {
-		have_cursor = true; /* catalog_list checks its form */
-	} else if (rc != 0 && rc != SOUK_ENOENT) {
-		problem_field(&p, "cursor", "is not a cursor returned by this API");
-	}
-	if (p.status != 0) {
-		bad_query(th, req, resp, &p);
-		return;
-	}
-	if (get_view(th, req, resp, &view) != 0 || list_not_modified(th, req, resp, view))
-		return;
-	const char *locale = req_locale(th, req, query, query_len);
-	sbuf_t b;
-	sbuf_init(&b, th->arena);
-	sbuf_adds(&b, "{\"items\":[");
-	list_ctx_t l = {.b = &b, .n = 0};
-	char next[CATALOG_CURSOR_MAX] = "";
-	rc = catalog_list(view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
-			  (uint32_t)limit, locale, list_cb, &l, next);
-	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
-		problem_field(&p, "cursor",
-			      rc == SOUK_EINVAL ? "is not a cursor returned by this API"
-						: "names a product no longer in the catalog; start "
-						  "again without it");
-		bad_query(th, req, resp, &p);
-		return;
-	}
-	if (rc != 0 || b.failed) {
-		internal(th, req, resp, rc ? rc : SOUK_ENOMEM);
-		return;
-	}
-	sbuf_adds(&b, "],\"next_cursor\":");
-	if (next[0])
-		sbuf_printf(&b, "\"%s\"", next);
-	else
-		sbuf_adds(&b, "null");
-	sbuf_printf(&b, ",\"seq\":%" PRIu64 "}", view->seq);
-	if (b.failed) {
-		internal(th, req, resp, SOUK_ENOMEM);
-		return;
-	}
-	resp_header_u64(resp, "Souk-Seq", view->seq, false);
-	resp_json(resp, 200, b.data, b.len);
-}
 
 /* ---- records from LMDB --------------------------------------------------- */
 
-/* {"id","version","seq","updated_at","archived","actor"[,"reason"], stored
- * fields...}: one version in a history */
-static json_t *record_json(const store_rec_t *rec)
-{
-	char hex[33], when[32];
-	json_error_t je;
-	json_t *doc = json_loadb(rec->doc, rec->doc_len, 0, &je);
-	if (doc == NULL || !json_is_object(doc)) {
-		json_decref(doc);
-		return NULL;
-	}
-	json_t *out = json_object();
-	if (out == NULL) {
-		json_decref(doc);
-		return NULL;
-	}
-	store_id_hex(&rec->id, hex);
-	(void)souk_rfc3339(rec->time_ms, when);
-	json_object_set_new(out, "id", json_string(hex));
-	json_object_set_new(out, "version", json_integer((json_int_t)rec->version));
-	json_object_set_new(out, "seq", json_integer((json_int_t)rec->seq));
-	json_object_set_new(out, "updated_at", json_string(when));
-	json_object_set_new(out, "archived", json_boolean(rec->archived));
-	json_object_set_new(out, "actor", json_string(rec->actor));
-	if (rec->reason[0])
-		json_object_set_new(out, "reason", json_string(rec->reason));
-	json_object_update(out, doc);
-	json_decref(doc);
-	return out;
-}
-
-/* The body of a written or read version: {"id","version","seq","updated_at",
- * "archived", stored fields...}, made by splicing. The stored document is
- * the compact JSON object the API or the import wrote from validated
- * product fields (none of which is a record field), so its members follow
- * the record's. false when the document is not an object or memory ran
- * out. */
-static bool record_body(api_thread_t *th, api_resp_t *resp, const store_id_t *id,
-			uint64_t version, uint64_t seq, uint64_t time_ms, bool archived,
-			const char *doc, size_t doc_len)
-{
-	char hex[33], when[32];
-	sbuf_t b;
-	if (doc_len < 2 || doc[0] != '{' || doc[doc_len - 1] != '}')
-		return false;
-	store_id_hex(id, hex);
-	(void)souk_rfc3339(time_ms, when);
-	sbuf_init(&b, th->arena);
-	sbuf_printf(&b, "{\"id\":\"%s\",\"version\":%" PRIu64 ",\"seq\":%" PRIu64
-		    ",\"updated_at\":\"%s\",\"archived\":%s",
-		    hex, version, seq, when, archived ? "true" : "false");
-	if (doc_len > 2)
-		sbuf_add(&b, ",", 1);
-	sbuf_add(&b, doc + 1, doc_len - 1);
-	if (b.failed)
-		return false;
-	resp->body = b.data;
-	resp->body_len = b.len;
-	resp->content_type = "application/json";
-	return true;
-}
-
-static void respond_record(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			   const model_kind_t *k, const store_id_t *id, uint64_t version, int status)
-{
-	store_rec_t rec;
-	memset(&rec, 0, sizeof(rec));
-	int rc = store_get_version(th->api->store, k->name, id, version, &rec);
-	if (rc != 0) {
-		internal(th, req, resp, rc);
-		return;
-	}
-	bool ok = record_body(th, resp, &rec.id, rec.version, rec.seq, rec.time_ms, rec.archived,
-			      rec.doc, rec.doc_len);
-	store_rec_deinit(&rec);
-	if (!ok) {
-		internal(th, req, resp, SOUK_ECORRUPT);
-		return;
-	}
-	resp->status = status;
-}
-
-/* The version m just wrote from doc, answered without reading it back; a
- * replayed Idempotency-Key answers with the version it wrote then. */
-static void respond_written(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			    const model_kind_t *k, const store_mut_t *m, const char *doc, int status)
-{
-	if (m->replayed) {
-		respond_record(th, req, resp, k, &m->id, m->version, status);
-		return;
-	}
-	if (!record_body(th, resp, &m->id, m->version, m->seq, m->time_ms, false, doc,
-			 strlen(doc))) {
-		internal(th, req, resp, SOUK_ENOMEM);
-		return;
-	}
-	resp->status = status;
-}
-
-/* One version as history JSON appended to b (',' first unless first). */
-static int hist_add(sbuf_t *b, const store_rec_t *rec, bool first)
-{
-	json_t *j = record_json(rec);
-	if (j == NULL)
-		return SOUK_ECORRUPT;
-	char *s = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (s == NULL)
-		return SOUK_ENOMEM;
-	if (!first)
-		sbuf_add(b, ",", 1);
-	sbuf_adds(b, s);
-	free(s);
-	return b->failed ? SOUK_ENOMEM : 0;
-}
-
-/* History cursor: "v<N>", the newest version the next page starts at. */
-static int hist_cursor(const char *s, uint64_t *version)
-{
-	if (s[0] != 'v' || souk_parse_u64(s + 1, 1, UINT64_MAX, version) != 0)
-		return SOUK_EINVAL;
-	return 0;
-}
-
-/* The current version of the route's entity into rec (the caller deinits
- * it); live_only: an archived one is not found. false once a problem has
- * been sent. */
-static bool load_record(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			const route_t *rt, const store_id_t *id, bool live_only, store_rec_t *rec)
-{
-	memset(rec, 0, sizeof(*rec));
-	int rc = store_get(th->api->store, rt->kind->name, id, rec);
-	if (rc == SOUK_ENOENT || (rc == 0 && live_only && rec->archived)) {
-		store_rec_deinit(rec);
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s",
-		     rt->kind->name);
-		return false;
-	}
-	if (rc != 0) {
-		internal(th, req, resp, rc);
-		return false;
-	}
-	return true;
-}
-
-/* GET /{plural}/{id}/history: staff only (it holds drafts, archived versions,
- * actors and reasons), newest first, ?limit= versions a page from ?cursor=. */
-static void h_history(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
-		      const char *query, size_t query_len)
-{
-	store_id_t id;
-	store_rec_t rec;
-	sbuf_t b;
-	char cursor[24];
-	size_t n;
-	uint64_t limit = API_LIST_DEFAULT, from = UINT64_MAX;
-	problem_t p;
-	if (!route_entity_id(th, req, resp, rt, &id))
-		return;
-	problem_init(&p);
-	query_limit(query, query_len, &limit, &p);
-	int rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
-	if ((rc == 0 && n > 0 && hist_cursor(cursor, &from) != 0) ||
-	    (rc != 0 && rc != SOUK_ENOENT))
-		problem_field(&p, "cursor", "is not a cursor returned by this API");
-	if (p.status != 0) {
-		bad_query(th, req, resp, &p);
-		return;
-	}
-	if (!load_record(th, req, resp, rt, &id, false, &rec))
-		return;
-	uint64_t v = rec.version < from ? rec.version : from;
-	store_rec_deinit(&rec);
-	sbuf_init(&b, th->arena);
-	sbuf_adds(&b, "{\"items\":[");
-	for (uint64_t k = 0; k < limit && v >= 1; k++, v--) {
-		memset(&rec, 0, sizeof(rec));
-		rc = store_get_version(th->api->store, rt->kind->name, &id, v, &rec);
-		if (rc == 0)
-			rc = hist_add(&b, &rec, k == 0);
-		store_rec_deinit(&rec);
-		if (rc != 0) {
-			internal(th, req, resp, rc);
-			return;
-		}
-	}
-	if (v >= 1)
-		sbuf_printf(&b, "],\"next_cursor\":\"v%" PRIu64 "\"}", v);
-	else
-		sbuf_adds(&b, "],\"next_cursor\":null}");
-	if (b.failed) {
-		internal(th, req, resp, SOUK_ENOMEM);
-		return;
-	}
-	resp_json(resp, 200, b.data, b.len);
-}
 
 /* ---- kinds read from LMDB (staff; not in the image) ------------------------- */
 
-/* GET /{plural}/{id}: the current version, archived ones included. */
-static void h_entity_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			 const route_t *rt)
-{
-	store_id_t id;
-	store_rec_t rec;
-	if (!route_entity_id(th, req, resp, rt, &id) ||
-	    !load_record(th, req, resp, rt, &id, false, &rec))
-		return;
-	bool ok = record_body(th, resp, &rec.id, rec.version, rec.seq, rec.time_ms, rec.archived,
-			      rec.doc, rec.doc_len);
-	uint64_t version = rec.version;
-	store_rec_deinit(&rec);
-	if (!ok) {
-		internal(th, req, resp, SOUK_ECORRUPT);
-		return;
-	}
-	resp_header_u64(resp, "ETag", version, true);
-	resp->status = 200;
-}
 
-typedef struct {
-	sbuf_t *b;
-	store_id_t after;
-	bool have_after;
-	uint64_t limit, n;
-	store_id_t last;
-	bool more;
-	int rc;
-} entity_page_t;
-
-static int entity_page_cb(const store_rec_t *rec, void *arg)
-{
-	entity_page_t *pg = arg;
-	if (rec->archived)
-		return 0;
-	if (pg->n == pg->limit) {
-		pg->more = true;
-		return 1;
-	}
-	if ((pg->rc = hist_add(pg->b, rec, pg->n == 0)) != 0)
-		return 1;
-	pg->last = rec->id;
-	pg->n++;
-	return 0;
-}
-
-/* GET /{plural}: live records in id order, ?limit= a page from ?cursor= (the
- * last id of the previous page). */
-static void h_entity_list(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			  const route_t *rt, const char *query, size_t query_len)
-{
-	sbuf_t b;
-	char cursor[40];
-	size_t n;
-	problem_t p;
-	entity_page_t pg = { .b = &b, .limit = API_LIST_DEFAULT };
-	problem_init(&p);
-	query_limit(query, query_len, &pg.limit, &p);
-	int rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
-	if (rc == 0 && n > 0) {
-		if (n != 32 || store_id_parse(cursor, &pg.after) != 0)
-			problem_field(&p, "cursor", "is not a cursor returned by this API");
-		pg.have_after = true;
-	} else if (rc != 0 && rc != SOUK_ENOENT) {
-		problem_field(&p, "cursor", "is not a cursor returned by this API");
-	}
-	if (p.status != 0) {
-		bad_query(th, req, resp, &p);
-		return;
-	}
-	sbuf_init(&b, th->arena);
-	sbuf_adds(&b, "{\"items\":[");
-	rc = store_scan_after(th->api->store, rt->kind->name, pg.have_after ? &pg.after : NULL,
-			      entity_page_cb, &pg);
-	if (pg.rc != 0 || (rc != 0 && rc != 1)) {
-		internal(th, req, resp, pg.rc ? pg.rc : rc);
-		return;
-	}
-	if (pg.more) {
-		char hex[33];
-		store_id_hex(&pg.last, hex);
-		sbuf_printf(&b, "],\"next_cursor\":\"%s\"}", hex);
-	} else {
-		sbuf_adds(&b, "],\"next_cursor\":null}");
-	}
-	if (b.failed) {
-		internal(th, req, resp, SOUK_ENOMEM);
-		return;
-	}
-	resp_json(resp, 200, b.data, b.len);
-}
 
 /* ---- writes ---------------------------------------------------------------- */
 
@@ -1242,12 +779,12 @@ static bool json_content(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	if ((n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
 	    (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0))
 		return true;
-	fail(th, req, resp, 415, PROBLEM_MEDIA_TYPE, "Unsupported media type",
+	api_fail(th, req, resp, 415, PROBLEM_MEDIA_TYPE, "Unsupported media type",
 	     "send the body as application/json");
 	return false;
 }
 
-static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+json_t *api_read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	problem_t p;
 	json_t *doc = NULL;
@@ -1256,13 +793,13 @@ static json_t *read_body(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	problem_init(&p);
 	if (model_parse_body(req->body, req->body_len, req_limits(th)->max_json_depth, &doc, &p) !=
 	    0) {
-		resp_problem(th, req, resp, &p);
+		api_problem(th, req, resp, &p);
 		return NULL;
 	}
 	return doc;
 }
 
-static void idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+void api_idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 {
 	problem_t p;
 	problem_init(&p);
@@ -1270,321 +807,18 @@ static void idem_reused(api_thread_t *th, const api_req_t *req, api_resp_t *resp
 		    "this Idempotency-Key was sent with another request body; use a new key "
 		    "for a new request");
 	problem_field(&p, "Idempotency-Key", "already used for a different request");
-	resp_problem(th, req, resp, &p);
-}
-
-void api_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const problem_t *p)
-{
-	resp_problem(th, req, resp, p);
-}
-
-json_t *api_read_body(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
-{
-	return read_body(th, req, resp);
+	api_problem(th, req, resp, &p);
 }
 
 void api_unavailable(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int rc)
 {
 	if (rc == SOUK_EPANIC)
-		internal(th, req, resp, rc);
+		api_internal(th, req, resp, rc);
 	else
-		unavailable(th, req, resp,
+		api_unavailable_why(th, req, resp,
 			    "the write could not be committed and may not have been stored");
 }
 
-/* Submit one mutation; maps store results to problems. true when committed. */
-static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-		   const model_kind_t *k, store_mut_t *m)
-{
-	int rc = commit_submit(th->api->commit, m);
-	if (rc != 0) {
-		/* a failed commit may still have reached the disk (LMDB cannot
-		 * tell after a failed meta-page write) */
-		unavailable(th, req, resp,
-			    "the write could not be committed and may not have been stored; "
-			    "retry with the same Idempotency-Key");
-		return false;
-	}
-	switch (m->result) {
-	case 0:
-		resp_header_u64(resp, "Souk-Seq", m->seq, false);
-		if (m->replayed)
-			resp_header(th, resp, "Idempotent-Replayed", "true");
-		return true;
-	case SOUK_ECONFLICT:
-		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
-		     "the %s changed since the version in If-Match; read it again", k->name);
-		return false;
-	case SOUK_EEXIST:
-		fail(th, req, resp, 409, PROBLEM_CONFLICT, "Conflict", "another %s already uses this %s",
-		     k->name, k->nkeys > 0 ? k->keys[0].name : "key");
-		return false;
-	case SOUK_ENOENT:
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such %s (or version)",
-		     k->name);
-		return false;
-	case SOUK_EINVAL:
-	case SOUK_ETOOBIG:
-		fail(th, req, resp, 422, PROBLEM_VALIDATION, "Validation failed", "%s",
-		     souk_strerror(m->result));
-		return false;
-	case SOUK_EREUSED: idem_reused(th, req, resp); return false;
-	default: internal(th, req, resp, m->result); return false;
-	}
-}
-
-
-/*
- * The Idempotency-Key of a create, checked before the body is read, so that
- * a retried request gets the first response even when its body would not
- * validate any more: 0 when there is none or it is new (fp then holds the
- * request's fingerprint), 1 when it replays a recorded create (m filled as
- * store_apply() fills a replay), -1 once a problem has been sent (422 when
- * the key came with another body). Keys are scoped by the principal (the
- * admin bearer's actor).
- */
-static int idem_ok(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-		   const model_kind_t *k, uint8_t fp[32], store_mut_t *m)
-{
-	char route[80]; /* what a replay is compared with: the route and its body as sent */
-	const char *key = req->idem_key;
-	store_idem_t r;
-	if (key == NULL)
-		return 0;
-	size_t n = strlen(key);
-	bool ok = n > 0 && n <= STORE_IDEM_MAX;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (unsigned char)key[i] >= 0x21 && (unsigned char)key[i] < 0x7f;
-	if (!ok) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
-		     "Idempotency-Key must be 1 to 255 visible ASCII characters");
-		return -1;
-	}
-	snprintf(route, sizeof(route), "/api/v1/%s", k->plural);
-	int rc = store_idem_fingerprint("POST", route, req->body, req->body_len, fp);
-	if (rc == 0)
-		rc = store_idem_get(th->api->store, k->name, th->principal.id, key, n, fp, &r);
-	if (rc == SOUK_ENOENT)
-		return 0;
-	if (rc == SOUK_EREUSED)
-		idem_reused(th, req, resp);
-	else if (rc != 0)
-		internal(th, req, resp, rc);
-	if (rc != 0)
-		return -1;
-	memset(m, 0, sizeof(*m));
-	store_idem_replay(&r, m);
-	return 1;
-}
-
-/* validated document -> serialized doc + the keys it holds */
-typedef struct {
-	char *doc;
-	model_keys_t keys;
-} prepared_t;
-
-static bool prepare(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-		    const model_kind_t *k, json_t *norm, prepared_t *out)
-{
-	const char *status = json_string_value(json_object_get(norm, "status"));
-	if ((k->flags & MODEL_K_STATUS) && status != NULL && strcmp(status, "archived") == 0) {
-		problem_t p;
-		problem_init(&p);
-		problem_field(&p, "status", "use DELETE to archive a %s", k->name);
-		resp_problem(th, req, resp, &p);
-		return false;
-	}
-	int rc = model_keys(k, norm, &out->keys);
-	if (rc != 0) {
-		internal(th, req, resp, rc);
-		return false;
-	}
-	char *s = json_dumps(norm, JSON_COMPACT);
-	if (s == NULL) {
-		internal(th, req, resp, SOUK_ENOMEM);
-		return false;
-	}
-	out->doc = arena_strndup(th->arena, s, strlen(s));
-	free(s);
-	if (out->doc == NULL) {
-		internal(th, req, resp, SOUK_ENOMEM);
-		return false;
-	}
-	return true;
-}
-
-static void mut_init(const api_thread_t *th, const api_req_t *req, const model_kind_t *k,
-		     store_mut_t *m, store_op_t op)
-{
-	memset(m, 0, sizeof(*m));
-	m->op = op;
-	m->kind = k->name;
-	m->actor = th->principal.id;
-	m->reason = req->reason;
-}
-
-/* doc validated as a whole document of kind k into *norm, prepared into pr,
- * and the store mutation op of it in m; false once a problem has been sent. */
-static bool entity_mut(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-		       const model_kind_t *k, const json_t *doc, store_op_t op, json_t **norm,
-		       prepared_t *pr, store_mut_t *m)
-{
-	problem_t p;
-	problem_init(&p);
-	if (model_validate(k, NULL, doc, false, norm, &p) != 0) {
-		resp_problem(th, req, resp, &p);
-		return false;
-	}
-	if (!prepare(th, req, resp, k, *norm, pr))
-		return false;
-	mut_init(th, req, k, m, op);
-	m->doc = pr->doc;
-	m->doc_len = strlen(pr->doc);
-	m->doc_is_json_object = true; /* json_dumps of a validated object */
-	m->keys = pr->keys.unique;
-	m->key_lens = pr->keys.unique_len;
-	m->nkeys = pr->keys.nunique;
-	m->index_keys = pr->keys.index;
-	m->index_key_lens = pr->keys.index_len;
-	m->nindex = pr->keys.nindex;
-	return true;
-}
-
-static void h_create(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
-{
-	const model_kind_t *k = rt->kind;
-	json_t *in = NULL, *norm = NULL;
-	prepared_t pr = {.doc = NULL};
-	store_mut_t m;
-	uint8_t fp[32];
-	int idem = idem_ok(th, req, resp, k, fp, &m);
-	if (idem < 0)
-		return;
-	if (idem == 1) { /* a retry of a recorded create: its first answer */
-		resp_header_u64(resp, "Souk-Seq", m.seq, false);
-		resp_header(th, resp, "Idempotent-Replayed", "true");
-	} else {
-		if ((in = read_body(th, req, resp)) == NULL)
-			return;
-		if (!entity_mut(th, req, resp, k, in, STORE_OP_CREATE, &norm, &pr, &m))
-			goto out;
-		m.idem_key = req->idem_key;
-		m.idem_key_len = req->idem_key ? strlen(req->idem_key) : 0;
-		m.idem_fp = req->idem_key ? fp : NULL;
-		if (!submit(th, req, resp, k, &m))
-			goto out;
-	}
-	char hex[33];
-	store_id_hex(&m.id, hex);
-	resp_header(th, resp, "Location", "/api/v1/%s/%s", k->plural, hex);
-	resp_header_u64(resp, "ETag", m.version, true);
-	respond_written(th, req, resp, k, &m, pr.doc, 201);
-out:
-	json_decref(norm);
-	json_decref(in);
-}
-
-static bool current(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt,
-		    store_id_t *id, store_rec_t *rec)
-{
-	memset(rec, 0, sizeof(*rec));
-	return route_entity_id(th, req, resp, rt, id) &&
-	       load_record(th, req, resp, rt, id, true, rec);
-}
-
-static void h_update(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
-{
-	uint64_t want = 0;
-	store_id_t id;
-	store_rec_t rec;
-	json_t *patch = NULL, *cur = NULL, *merged = NULL, *norm = NULL;
-	prepared_t pr;
-	store_mut_t m;
-	if (!required_version(th, req, resp, &want))
-		return;
-	if ((patch = read_body(th, req, resp)) == NULL)
-		return;
-	if (!current(th, req, resp, rt, &id, &rec))
-		goto out;
-	if (rec.version != want) {
-		resp_header_u64(resp, "ETag", rec.version, true);
-		fail(th, req, resp, 412, PROBLEM_PRECONDITION, "Precondition failed",
-		     "the %s is at version %" PRIu64 ", not %" PRIu64, rt->kind->name, rec.version,
-		     want);
-		store_rec_deinit(&rec);
-		goto out;
-	}
-	json_error_t je;
-	cur = json_loadb(rec.doc, rec.doc_len, 0, &je);
-	store_rec_deinit(&rec);
-	if (cur == NULL || (merged = model_merge_patch(cur, patch)) == NULL) {
-		internal(th, req, resp, SOUK_ECORRUPT);
-		goto out;
-	}
-	if (!entity_mut(th, req, resp, rt->kind, merged, STORE_OP_UPDATE, &norm, &pr, &m))
-		goto out;
-	m.id = id;
-	m.expect_version = want;
-	if (!submit(th, req, resp, rt->kind, &m))
-		goto out;
-	resp_header_u64(resp, "ETag", m.version, true);
-	respond_written(th, req, resp, rt->kind, &m, pr.doc, 200);
-out:
-	json_decref(norm);
-	json_decref(merged);
-	json_decref(cur);
-	json_decref(patch);
-}
-
-static void h_delete(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
-{
-	uint64_t want = 0;
-	store_id_t id;
-	store_mut_t m;
-	if (!required_version(th, req, resp, &want))
-		return;
-	if (!route_entity_id(th, req, resp, rt, &id))
-		return;
-	mut_init(th, req, rt->kind, &m, STORE_OP_DELETE);
-	m.id = id;
-	m.expect_version = want;
-	if (!submit(th, req, resp, rt->kind, &m))
-		return;
-	resp->status = 204;
-}
-
-static void h_revert(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
-{
-	uint64_t want = 0;
-	store_id_t id;
-	store_mut_t m;
-	json_t *in = NULL;
-	if (!required_version(th, req, resp, &want))
-		return;
-	if (!route_entity_id(th, req, resp, rt, &id))
-		return;
-	if ((in = read_body(th, req, resp)) == NULL)
-		return;
-	json_t *v = json_object_get(in, "version");
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_object_size(in) != 1) {
-		problem_t p;
-		problem_init(&p);
-		problem_field(&p, "version",
-			      "the body must be {\"version\": N} with N an existing version >= 1");
-		resp_problem(th, req, resp, &p);
-		json_decref(in);
-		return;
-	}
-	mut_init(th, req, rt->kind, &m, STORE_OP_REVERT);
-	m.id = id;
-	m.expect_version = want;
-	m.revert_to = (uint64_t)json_integer_value(v);
-	json_decref(in);
-	if (!submit(th, req, resp, rt->kind, &m))
-		return;
-	resp_header_u64(resp, "ETag", m.version, true);
-	respond_record(th, req, resp, rt->kind, &m.id, m.version, 200);
-}
 
 /* ---- health and metrics -------------------------------------------------- */
 
@@ -1606,7 +840,7 @@ static bool soukd_reachable(const api_t *api)
 	return ok;
 }
 
-static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+API_HANDLER(h_healthz)
 {
 	api_t *api = th->api;
 	sbuf_t b;
@@ -1648,15 +882,15 @@ static void h_healthz(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 			    si.readers_used);
 	sbuf_printf(&b, "},\"soukd\":{\"reachable\":%s}}", soukd ? "true" : "false");
 	if (b.failed) {
-		internal(th, req, resp, SOUK_ENOMEM);
+		api_internal(th, req, resp, SOUK_ENOMEM);
 		return;
 	}
 	if (!healthy)
-		resp_header(th, resp, "Retry-After", "1");
-	resp_json(resp, healthy ? 200 : 503, b.data, b.len);
+		api_resp_header(th, resp, "Retry-After", "1");
+	api_resp_json(resp, healthy ? 200 : 503, b.data, b.len);
 }
 
-static void h_metrics(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+API_HANDLER(h_metrics)
 {
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
@@ -1664,7 +898,7 @@ static void h_metrics(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	api_seg_stats(th->api, &ss);
 	metrics_render(&b, th->seg != NULL ? th->seg->ctl : NULL, th->api->store, &ss);
 	if (b.failed) {
-		internal(th, req, resp, SOUK_ENOMEM);
+		api_internal(th, req, resp, SOUK_ENOMEM);
 		return;
 	}
 	resp->status = 200;
@@ -1687,12 +921,12 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	th->limits_read = false;
 	thread_follow(th);
 	if (req->method == NULL || req->uri == NULL) {
-		fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
+		api_fail(th, req, resp, 400, PROBLEM_MALFORMED, "Malformed request",
 		     "the web server sent no REQUEST_METHOD/REQUEST_URI");
 		return;
 	}
 	if (strlen(req->uri) > API_HEADER_MAX) {
-		fail(th, req, resp, 414, PROBLEM_HEADER_TOO_LARGE, "URI too long",
+		api_fail(th, req, resp, 414, PROBLEM_HEADER_TOO_LARGE, "URI too long",
 		     "the request URI is longer than %d bytes", API_HEADER_MAX);
 		return;
 	}
@@ -1701,7 +935,7 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 			      req->reason,	  req->if_none_match};
 	for (size_t i = 0; i < SOUK_ARRAY_LEN(hdrs); i++) {
 		if (hdrs[i] != NULL && strlen(hdrs[i]) > API_HEADER_MAX) {
-			fail(th, req, resp, 431, PROBLEM_HEADER_TOO_LARGE,
+			api_fail(th, req, resp, 431, PROBLEM_HEADER_TOO_LARGE,
 			     "Request header too large", "a request header is longer than %d bytes",
 			     API_HEADER_MAX);
 			return;
@@ -1712,12 +946,12 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	resp->route = rt.id;
 	resp->head = rt.head;
 	if (rt.status == 404) {
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
+		api_fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
 		return;
 	}
 	if (rt.status == 405) {
-		resp_header(th, resp, "Allow", "%s", rt.allow);
-		fail(th, req, resp, 405, PROBLEM_METHOD, "Method not allowed",
+		api_resp_header(th, resp, "Allow", "%s", rt.allow);
+		api_fail(th, req, resp, 405, PROBLEM_METHOD, "Method not allowed",
 		     "%s is not allowed here (allowed: %s)", req->method, rt.allow);
 		return;
 	}
@@ -1726,38 +960,18 @@ void api_handle(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
 	if (rt.write) {
 		uint64_t max_body = req_limits(th)->max_body;
 		if (req->body_too_large || req->body_len > max_body) {
-			fail(th, req, resp, 413, PROBLEM_TOO_LARGE, "Content too large",
+			api_fail(th, req, resp, 413, PROBLEM_TOO_LARGE, "Content too large",
 			     "the request body is larger than %" PRIu64 " bytes", max_body);
 			return;
 		}
 		if (!reason_ok(th, req, resp))
 			return;
 	}
-	switch (rt.id) {
-	case ROUTE_PRODUCT_GET:
-	case ROUTE_PRODUCT_BY_SKU: h_get(th, req, resp, &rt, query, query_len); break;
-	case ROUTE_PRODUCT_LIST: h_list(th, req, resp, query, query_len); break;
-	case ROUTE_WAREHOUSE_HISTORY:
-	case ROUTE_PRODUCT_HISTORY: h_history(th, req, resp, &rt, query, query_len); break;
-	case ROUTE_WAREHOUSE_CREATE:
-	case ROUTE_PRODUCT_CREATE: h_create(th, req, resp, &rt); break;
-	case ROUTE_WAREHOUSE_UPDATE:
-	case ROUTE_PRODUCT_UPDATE: h_update(th, req, resp, &rt); break;
-	case ROUTE_WAREHOUSE_DELETE:
-	case ROUTE_PRODUCT_DELETE: h_delete(th, req, resp, &rt); break;
-	case ROUTE_PRODUCT_REVERT:
-	case ROUTE_WAREHOUSE_REVERT: h_revert(th, req, resp, &rt); break;
-	case ROUTE_WAREHOUSE_LIST: h_entity_list(th, req, resp, &rt, query, query_len); break;
-	case ROUTE_WAREHOUSE_GET: h_entity_get(th, req, resp, &rt); break;
-	case ROUTE_HEALTHZ: h_healthz(th, req, resp); break;
-	case ROUTE_METRICS: h_metrics(th, req, resp); break;
-	case ROUTE_COUNTER_GET: h_counter_get(th, req, resp, &rt); break;
-	case ROUTE_COUNTER_ADD: h_counter_add(th, req, resp, &rt); break;
-	case ROUTE_BATCH: h_batch(th, req, resp); break;
-	default:
-		fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
-		break;
+	if (rt.handler == NULL) {
+		api_fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such resource");
+		return;
 	}
+	rt.handler(th, req, resp, &rt, query, query_len);
 	if (resp->status == 0)
-		internal(th, req, resp, SOUK_EINVAL);
+		api_internal(th, req, resp, SOUK_EINVAL);
 }

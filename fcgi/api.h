@@ -85,7 +85,7 @@ typedef struct {
 } api_limits_t;
 
 /* Per request thread. */
-typedef struct {
+typedef struct api_thread {
 	api_t *api;
 	arena_t *arena;
 	api_seg_t *seg;            /* segment this thread follows (one reference),
@@ -98,7 +98,7 @@ typedef struct {
 	bool limits_read;
 } api_thread_t;
 
-typedef struct {
+typedef struct api_req {
 	const char *method;
 	const char *uri;           /* REQUEST_URI (path + query) */
 	const char *content_type;
@@ -114,7 +114,7 @@ typedef struct {
 	bool body_too_large;       /* transport saw more than api_opts_t.max_body */
 } api_req_t;
 
-typedef struct {
+typedef struct api_resp {
 	int status;
 	const char *content_type;
 	sbuf_t headers;            /* extra "Name: value\r\n" lines */

@@ -27,7 +27,8 @@
 #include "common/error.h"
 #include "fcgi/arena.h"
 #include "fcgi/commit.h"
-#include "fcgi/h_counter.h"
+#include "fcgi/api_int.h"
+#include "fcgi/handlers.h"
 #include "model/model.h"
 #include "store/store.h"
 
@@ -268,7 +269,7 @@ static void batch_failed(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	api_problem(th, req, resp, &p);
 }
 
-void h_batch(api_thread_t *th, const api_req_t *req, api_resp_t *resp)
+API_HANDLER(h_batch)
 {
 	batch_t *b = arena_alloc(th->arena, sizeof(*b));
 	problem_t p;

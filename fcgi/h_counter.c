@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "fcgi/h_counter.h"
-
+/*
+ * fcgi/h_counter.c - counters over HTTP:
+ *   GET  /api/v1/counters/{name}       {"name","value"}
+ *   POST /api/v1/counters/{name}/add   {"delta":-1,"floor":0,"ceiling":N}
+ * An add is a unit of work in the group commit: it never conflicts with
+ * concurrent adds (they run one after another inside the batch), and a
+ * floor or ceiling refusal is a 409 counter-limit problem.
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "fcgi/api_int.h"
 #include "fcgi/arena.h"
 #include "fcgi/commit.h"
+#include "fcgi/handlers.h"
 #include "store/store.h"
 
 static void counter_problem(api_thread_t *th, const api_req_t *req, api_resp_t *resp, int status,
@@ -42,7 +50,7 @@ static void counter_answer(api_thread_t *th, api_resp_t *resp, const route_t *rt
 	resp->body_len = b.failed ? 0 : b.len;
 }
 
-void h_counter_get(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
+API_HANDLER(h_counter_get)
 {
 	int64_t v = 0;
 	if (!counter_name(th, req, resp, rt))
@@ -89,7 +97,7 @@ static bool int_member(const json_t *doc, const char *name, int64_t *out, bool r
 	return true;
 }
 
-void h_counter_add(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const route_t *rt)
+API_HANDLER(h_counter_add)
 {
 	counter_add_t a = { .name = rt->sku, .name_len = rt->sku_len, .floor = INT64_MIN,
 			    .ceiling = INT64_MAX };

@@ -151,7 +151,7 @@ static bool pattern_match(const char *pat, const char *const *seg, const size_t 
 		if (k == nseg)
 			return false;
 		if (plen == 4 && memcmp(start, "{id}", 4) == 0) {
-			if (!parse_id(seg[k], seglen[k], out->product_id))
+			if (!parse_id(seg[k], seglen[k], out->entity_id))
 				return false;
 		} else if ((plen == 5 && memcmp(start, "{sku}", 5) == 0) ||
 			   (plen == 6 && memcmp(start, "{name}", 6) == 0)) {
@@ -207,6 +207,7 @@ void router_match(const char *method, const char *path, size_t path_len, route_t
 			out->status = 0;
 			out->perm = d->perm;
 			out->kind = d->kind;
+			out->handler = d->handler;
 			out->write = (d->flags & ROUTE_F_WRITE) != 0;
 			return;
 		}

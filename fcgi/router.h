@@ -51,10 +51,19 @@ typedef enum {
 	ROUTE__COUNT,
 } route_id_t;
 
+/* A route's handler (fcgi/handlers.h): the types are fcgi/api.h's. */
+struct api_thread;
+struct api_req;
+struct api_resp;
+struct route;
+typedef void (*route_handler_fn)(struct api_thread *th, const struct api_req *req,
+				 struct api_resp *resp, const struct route *rt, const char *query,
+				 size_t query_len);
+
 #define ROUTE_SKU_MAX 64
 #define ROUTE_SEGMENTS_MAX 8 /* longer paths are never a route */
 
-typedef struct {
+typedef struct route {
 	route_id_t id;
 	int status;          /* 0 matched, 404 no such resource, 405 wrong method */
 	const char *allow;   /* for 405: the Allow header value (in allow_buf) */
@@ -63,7 +72,8 @@ typedef struct {
 	bool write;          /* mutating route (body, X-Souk-Reason checked) */
 	perm_id_t perm;      /* permission the route needs (PERM_PUBLIC: anyone) */
 	const struct model_kind *kind; /* the kind the route serves, NULL for none */
-	char product_id[33]; /* lowercase hex, for {id} routes */
+	route_handler_fn handler;      /* NULL unless matched */
+	char entity_id[33]; /* lowercase hex, for {id} routes */
 	char sku[ROUTE_SKU_MAX + 1]; /* {sku}, or a counter's {name} */
 	size_t sku_len;
 } route_t;

@@ -3,9 +3,10 @@
 
 #include "domain/catalog/product.h"
 #include "domain/inventory/warehouse.h"
+#include "fcgi/handlers.h"
 
 /* A route row; a PERM_UNSET permission fails the build. */
-#define ROUTE(id_, method_, pattern_, perm_, flags_, kind_, name_)                          \
+#define ROUTE(id_, method_, pattern_, perm_, flags_, kind_, name_, handler_)                \
 	{                                                                                   \
 		.id = (id_), .method = (method_), .pattern = (pattern_),                    \
 		.perm = (perm_id_t)((perm_) + 0 * sizeof(struct {                           \
@@ -14,6 +15,7 @@
 			int ok;                                                             \
 		})),                                                                        \
 		.flags = (flags_), .kind = (kind_), .name = (name_),                        \
+		.handler = (handler_),                                                      \
 	}
 
 #define P "/api/v1/products"
@@ -21,43 +23,43 @@
 
 const route_def_t route_table[] = {
 	ROUTE(ROUTE_PRODUCT_LIST, ROUTE_M_GET, P, PERM_PUBLIC, ROUTE_F_CACHE, &product_kind,
-	      "product_list"),
+	      "product_list", h_catalog_list),
 	ROUTE(ROUTE_PRODUCT_CREATE, ROUTE_M_POST, P, PERM_CATALOG_WRITE, W | ROUTE_F_IDEM,
-	      &product_kind, "product_create"),
+	      &product_kind, "product_create", h_entity_create),
 	ROUTE(ROUTE_PRODUCT_BY_SKU, ROUTE_M_GET, P "/by-sku/{sku}", PERM_PUBLIC, ROUTE_F_CACHE,
-	      &product_kind, "product_by_sku"),
+	      &product_kind, "product_by_sku", h_catalog_get),
 	ROUTE(ROUTE_PRODUCT_GET, ROUTE_M_GET, P "/{id}", PERM_PUBLIC, ROUTE_F_CACHE, &product_kind,
-	      "product_get"),
+	      "product_get", h_catalog_get),
 	ROUTE(ROUTE_PRODUCT_UPDATE, ROUTE_M_PATCH, P "/{id}", PERM_CATALOG_WRITE,
-	      W | ROUTE_F_IF_MATCH, &product_kind, "product_update"),
+	      W | ROUTE_F_IF_MATCH, &product_kind, "product_update", h_entity_update),
 	ROUTE(ROUTE_PRODUCT_DELETE, ROUTE_M_DELETE, P "/{id}", PERM_CATALOG_WRITE,
-	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &product_kind, "product_delete"),
+	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &product_kind, "product_delete", h_entity_delete),
 	ROUTE(ROUTE_PRODUCT_HISTORY, ROUTE_M_GET, P "/{id}/history", PERM_CATALOG_HISTORY, 0,
-	      &product_kind, "product_history"),
+	      &product_kind, "product_history", h_entity_history),
 	ROUTE(ROUTE_PRODUCT_REVERT, ROUTE_M_POST, P "/{id}/revert", PERM_CATALOG_WRITE,
-	      W | ROUTE_F_IF_MATCH, &product_kind, "product_revert"),
-	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz"),
-	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics"),
+	      W | ROUTE_F_IF_MATCH, &product_kind, "product_revert", h_entity_revert),
+	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz", h_healthz),
+	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics", h_metrics),
 #define WH "/api/v1/warehouses"
 	ROUTE(ROUTE_WAREHOUSE_LIST, ROUTE_M_GET, WH, PERM_INVENTORY_READ, 0, &warehouse_kind,
-	      "warehouse_list"),
+	      "warehouse_list", h_entity_list),
 	ROUTE(ROUTE_WAREHOUSE_CREATE, ROUTE_M_POST, WH, PERM_INVENTORY_WRITE, W | ROUTE_F_IDEM,
-	      &warehouse_kind, "warehouse_create"),
+	      &warehouse_kind, "warehouse_create", h_entity_create),
 	ROUTE(ROUTE_WAREHOUSE_GET, ROUTE_M_GET, WH "/{id}", PERM_INVENTORY_READ, 0,
-	      &warehouse_kind, "warehouse_get"),
+	      &warehouse_kind, "warehouse_get", h_entity_get),
 	ROUTE(ROUTE_WAREHOUSE_UPDATE, ROUTE_M_PATCH, WH "/{id}", PERM_INVENTORY_WRITE,
-	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_update"),
+	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_update", h_entity_update),
 	ROUTE(ROUTE_WAREHOUSE_DELETE, ROUTE_M_DELETE, WH "/{id}", PERM_INVENTORY_WRITE,
-	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_delete"),
+	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_delete", h_entity_delete),
 	ROUTE(ROUTE_WAREHOUSE_HISTORY, ROUTE_M_GET, WH "/{id}/history", PERM_INVENTORY_HISTORY, 0,
-	      &warehouse_kind, "warehouse_history"),
+	      &warehouse_kind, "warehouse_history", h_entity_history),
 	ROUTE(ROUTE_WAREHOUSE_REVERT, ROUTE_M_POST, WH "/{id}/revert", PERM_INVENTORY_WRITE,
-	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_revert"),
+	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_revert", h_entity_revert),
 	ROUTE(ROUTE_COUNTER_GET, ROUTE_M_GET, "/api/v1/counters/{name}", PERM_COUNTER_READ, 0,
-	      NULL, "counter_get"),
+	      NULL, "counter_get", h_counter_get),
 	ROUTE(ROUTE_COUNTER_ADD, ROUTE_M_POST, "/api/v1/counters/{name}/add", PERM_COUNTER_WRITE, W,
-	      NULL, "counter_add"),
-	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch"),
+	      NULL, "counter_add", h_counter_add),
+	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch", h_batch),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

@@ -4,8 +4,8 @@
  * fcgi/routes.h - the one route table.
  *
  * Every route souk-fcgi serves is a row of route_table[] (fcgi/routes.c):
- * method, path pattern, route id (the handler and the metrics index), the
- * permission it needs, flags, the kind it serves. router_match() matches
+ * method, path pattern, route id (the metrics index), the permission it
+ * needs, flags, the kind it serves and its handler. router_match() matches
  * requests against it, /metrics names routes from it, and the tests walk
  * it: the authorization matrix (every row x principal) and the OpenAPI
  * check (every row is documented with its methods and security, and the
@@ -13,7 +13,7 @@
  * compile time: a route without a permission does not build.
  *
  * Patterns are '/'-separated literals and placeholders: {id} (32 hex
- * digits, any case, answered lowercase in route_t.product_id) and {sku}
+ * digits, any case, answered lowercase in route_t.entity_id) and {sku}
  * (percent-decoded, at most ROUTE_SKU_MAX bytes, in route_t.sku).
  */
 #include <stddef.h>
@@ -42,6 +42,7 @@ typedef struct {
 	unsigned flags;      /* ROUTE_F_* */
 	const struct model_kind *kind; /* entity kind served, NULL for operational routes */
 	const char *name;    /* metrics name: "product_get" */
+	route_handler_fn handler; /* fcgi/handlers.h */
 } route_def_t;
 
 extern const route_def_t route_table[];

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r.id == ROUTE_PRODUCT_BY_SKU && (r.sku_len > ROUTE_SKU_MAX || strlen(r.sku) != r.sku_len))
 		abort();
-	if ((r.id == ROUTE_PRODUCT_GET || r.id == ROUTE_PRODUCT_UPDATE) && strlen(r.product_id) != 32)
+	if ((r.id == ROUTE_PRODUCT_GET || r.id == ROUTE_PRODUCT_UPDATE) && strlen(r.entity_id) != 32)
 		abort();
 	(void)router_name(r.id);
 	static const char *const names[] = { "category", "limit", "cursor", "locale" };

@@ -29,7 +29,7 @@ static void test_router_matches_product_routes(void **state)
 	route_t r = match("GET", "/api/v1/products/" ID);
 	assert_int_equal(r.id, ROUTE_PRODUCT_GET);
 	assert_int_equal(r.status, 0);
-	assert_string_equal(r.product_id, ID);
+	assert_string_equal(r.entity_id, ID);
 	assert_int_equal(match("PATCH", "/api/v1/products/" ID).id, ROUTE_PRODUCT_UPDATE);
 	assert_int_equal(match("DELETE", "/api/v1/products/" ID).id, ROUTE_PRODUCT_DELETE);
 	assert_int_equal(match("GET", "/api/v1/products/" ID "/history").id,
@@ -48,7 +48,7 @@ static void test_router_lowercases_id_and_decodes_sku(void **state)
 	(void)state;
 	route_t r = match("GET", "/api/v1/products/0123456789ABCDEF0123456789abcdef");
 	assert_int_equal(r.id, ROUTE_PRODUCT_GET);
-	assert_string_equal(r.product_id, ID);
+	assert_string_equal(r.entity_id, ID);
 	r = match("GET", "/api/v1/products/by-sku/AB%2D12");
 	assert_int_equal(r.id, ROUTE_PRODUCT_BY_SKU);
 	assert_string_equal(r.sku, "AB-12");
