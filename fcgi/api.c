@@ -27,7 +27,7 @@
 #include "fcgi/metrics.h"
 #include "common/problem.h"
 #include "model/model.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "shm/settings.h"
 
 #define API_REASON_MAX	 255 /* bytes of X-Souk-Reason (store_rec_t.reason) */

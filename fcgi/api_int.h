@@ -14,7 +14,7 @@
 #include "common/problem.h"
 #include "fcgi/api.h"
 #include "fcgi/router.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "store/store.h"
 
 #define API_LIST_DEFAULT 50  /* items of a page without ?limit= */

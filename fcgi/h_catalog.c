@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fcgi/h_catalog.c - the catalog's public reads, served from the image
- * (shm/catalog.h): a product by id or by SKU in the request's locale, and
+ * (domain/catalog/sections.h): a product by id or by SKU in the request's locale, and
  * cursor pages of the catalog, optionally of one category. No LMDB on this
  * path: one bound view per image, a lookup and a copy of JSON rendered at
  * publish time.
@@ -21,7 +21,7 @@
 #include "fcgi/handlers.h"
 #include "model/model.h"
 #include "domain/catalog/product.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 
 API_HANDLER(h_catalog_get)
 {

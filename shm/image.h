@@ -68,7 +68,7 @@
  * (shm_builder_finish) without ever being current; its generation comes
  * from the same counter, so names never repeat and base_gen < generation.
  * A delta never names a delta. What "changed" means is the business of the
- * sections (shm/catalog.c: records, tombstones and an order overlay); the
+ * sections (domain/catalog/sections.c: records, tombstones and an order overlay); the
  * reader only guarantees that a request sees one consistent (base, delta)
  * pair: the delta holds a reference on its base mapping.
  *

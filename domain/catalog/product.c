@@ -72,7 +72,7 @@ static void check_limits(const model_kind_t *k, const json_t *doc, problem_t *er
 
 static const char *const product_statuses[] = {"active", "draft", "archived", NULL};
 
-/* in the order of the stored document (shm/catalog.h) */
+/* in the order of the stored document (domain/catalog/sections.h) */
 static const model_field_t product_fields[] = {
     {.name = "sku",
      .type = MODEL_NAME,

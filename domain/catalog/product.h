@@ -3,7 +3,7 @@
 /*
  * domain/catalog/product.h - the product kind (its table: product_kind).
  *
- * The stored document format is the one written down in shm/catalog.h:
+ * The stored document format is the one written down in domain/catalog/sections.h:
  *   {"sku", "status", "seller", "category", "title": {locale: text},
  *    "description": {locale: text}, "price": {ISO 4217: minor units},
  *    "stock", "attributes": {...}}

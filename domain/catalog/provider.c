@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "domain/catalog/render.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 
 #define PRODUCT_KIND "product"
 

@@ -3,7 +3,7 @@
 /*
  * domain/catalog/provider.h - the catalog's section provider: products
  * rendered per locale (domain/catalog/render.h) in an in-memory table by id, built
- * into the "cat.*" sections of shm/catalog.h: all of them into a base, the
+ * into the "cat.*" sections of domain/catalog/sections.h: all of them into a base, the
  * products changed since the base (and tombstones of those gone) into a
  * delta. Products replaced while a base is built from a snapshot are freed
  * once the snapshot is (the snapshot points to them).

@@ -3,7 +3,7 @@
 /*
  * domain/catalog/render.h - render stored product documents for the catalog image.
  *
- * A stored product (JSON from LMDB, see shm/catalog.h) plus its id, version,
+ * A stored product (JSON from LMDB, see domain/catalog/sections.h) plus its id, version,
  * change-log sequence and time becomes one JSON document per locale. Output
  * is deterministic: the same record always renders to the same bytes.
  *
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "store/store.h"
 
 typedef struct {

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "common/error.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "shm/image.h"
 #include "shm/shm.h"
 

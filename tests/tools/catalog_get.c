@@ -15,7 +15,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "shm/shm.h"
 
 static int print_id(const char *json, size_t len, void *arg)

@@ -15,8 +15,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon/render.h"
-#include "shm/catalog.h"
+#include "domain/catalog/render.h"
+#include "domain/catalog/sections.h"
 #include "shm/shm.h"
 
 /* ---- helpers --------------------------------------------------------------- */

@@ -20,7 +20,7 @@
 #include "common/util.h"
 #include "daemon/publisher.h"
 #include "fcgi/api.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "shm/settings.h"
 #include "shm/shm.h"
 #include "store/store.h"

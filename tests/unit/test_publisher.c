@@ -23,7 +23,7 @@
 #include "daemon/prov_settings.h"
 #include "daemon/publisher.h"
 #include "domain/catalog/provider.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "shm/settings.h"
 #include "shm/shm.h"
 #include "store/store.h"

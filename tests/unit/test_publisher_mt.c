@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/publisher.h"
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 #include "shm/shm.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * shm/catalog.c - the product catalog sections of an image.
+ * domain/catalog/sections.c - the product catalog sections of an image.
  *
  * Layout (all integers native-endian, every structure 8-aligned, offsets
  * relative to the start of their section):
@@ -23,7 +23,7 @@
  * Readers trust nothing: each offset and length read from the image is
  * checked against the section it points into before use.
  */
-#include "shm/catalog.h"
+#include "domain/catalog/sections.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * shm/catalog.h - the product catalog inside a published image.
+ * domain/catalog/sections.h - the product catalog inside a published image.
  *
  * soukd (daemon/publisher.c) builds the catalog sections from LMDB; souk-fcgi
  * reads them lock-free. A product GET is a lookup and a copy of JSON that was
