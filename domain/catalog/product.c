@@ -135,6 +135,7 @@ const model_kind_t product_kind = {
     .perm_history = PERM_CATALOG_HISTORY,
     .flags = MODEL_K_PUBLIC_READ | MODEL_K_STATUS,
     .check = check_limits,
+    .import = &product_import,
 };
 
 int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)

@@ -16,6 +16,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/import.h"
+#include "domain/catalog/product.h"
+#include "domain/inventory/warehouse.h"
 #include "common/problem.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
@@ -383,7 +385,7 @@ static void test_import_jsonl_defaults_status_and_category(void **state)
 	assert_int_equal(st.created, 1);
 	json_t *d = get_sku(f->s, "K1");
 	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
-	assert_string_equal(json_string_value(json_object_get(d, "category")), IMPORT_CATEGORY_DEFAULT);
+	assert_string_equal(json_string_value(json_object_get(d, "category")), PRODUCT_CATEGORY_DEFAULT);
 	json_decref(d);
 	/* set draft and another category, then a line without them keeps both */
 	const char *draft = "{\"sku\":\"K1\",\"status\":\"draft\",\"category\":\"gifts\","
