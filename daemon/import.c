@@ -676,10 +676,31 @@ static json_t *defaults_new(const model_kind_t *k, const import_opts_t *o, bool 
 	return d;
 }
 
+/* Append the errors partial validation finds in the good cells of a line
+ * that has bad ones: the line names every bad field at once. */
+static void good_cells_errors(const model_kind_t *k, const json_t *set, char *err,
+			      size_t err_len)
+{
+	json_t *frag = json_copy((json_t *)set), *norm = NULL;
+	problem_t pb;
+	char more[512];
+	if (!frag)
+		return;
+	json_object_del(frag, "id");
+	problem_init(&pb);
+	if (model_validate(k, NULL, frag, true, &norm, &pb) == SOUK_EINVAL) {
+		problem_line(&pb, "", more, sizeof(more));
+		if (more[0])
+			add_err(err, err_len, "%s", more);
+	}
+	json_decref(norm);
+	json_decref(frag);
+}
+
 /* One CSV record to (set, create); err names every bad cell. */
-static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
-		       const json_t *defaults, json_t **set_out, json_t **create_out, char *err,
-		       size_t err_len)
+static int row_to_docs(const model_kind_t *k, const import_csv_t *r, const col_t *cols,
+		       size_t ncols, const json_t *defaults, json_t **set_out, json_t **create_out,
+		       char *err, size_t err_len)
 {
 	json_t *set = json_object(), *create = json_deep_copy(defaults);
 	char why[200];
@@ -720,8 +741,10 @@ static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
 			add_err(err, err_len, "column '%s' conflicts with another column", c->name);
 		rc = SOUK_EINVAL;
 	}
-	if (err[0])
+	if (err[0]) {
+		good_cells_errors(k, set, err, err_len);
 		goto fail;
+	}
 	*set_out = set;
 	*create_out = create;
 	return 0;
@@ -794,7 +817,7 @@ int import_csv_docs(const char *data, size_t len, const import_opts_t *opts,
 			cb(arg, line, NULL, NULL, perr);
 			continue;
 		}
-		rc = row_to_docs(&r, cols, ncols, defaults, &set, &create, err, sizeof(err));
+		rc = row_to_docs(k, &r, cols, ncols, defaults, &set, &create, err, sizeof(err));
 		if (rc == SOUK_ENOMEM)
 			goto out;
 		cb(arg, line, set, create, rc ? err : NULL);

@@ -661,7 +661,8 @@ static void test_import_warehouses_from_csv(void **state)
 	assert_true(json_is_true(json_object_get(d, "pickup")));
 	json_decref(d);
 
-	/* header errors: a product column, a bad boolean, no key column */
+	/* header errors (a product column, no key column), then a line with a
+	 * bad cell and a bad value */
 	f->nerr = 0;
 	const char *bad = "code,name,sku\nW9,X,1\n";
 	assert_int_equal(import_mem(f->s, bad, strlen(bad), &o, &st), SOUK_EINVAL);
@@ -674,6 +675,7 @@ static void test_import_warehouses_from_csv(void **state)
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(f->err_lines[2], 2);
 	assert_non_null(strstr(f->err_msgs[2], "column 'pickup', bad boolean 'maybe'"));
+	assert_non_null(strstr(f->err_msgs[2], "'type'")); /* the other bad field too */
 }
 
 static void test_import_warehouses_from_jsonl(void **state)
