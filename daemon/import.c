@@ -350,11 +350,6 @@ int import_validate(const model_kind_t *k, const json_t *doc, json_t **normalize
 	return 0;
 }
 
-int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len)
-{
-	return import_validate(NULL, doc, normalized, err, err_len);
-}
-
 /* ---- CSV columns from the field table ----------------------------------------- */
 
 #define COL_DEPTH 4 /* object nesting a column may name */

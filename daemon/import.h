@@ -159,8 +159,6 @@ int import_parse_decimal(const char *s, size_t len, unsigned exp, uint64_t *out)
  * *normalized, or SOUK_EINVAL with a message naming every bad field. */
 int import_validate(const model_kind_t *k, const json_t *doc, json_t **normalized, char *err,
 		    size_t err_len);
-/* import_validate of the default kind. */
-int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len);
 
 /* Map a CSV file to documents of opts->kind without a store (the fuzzer
  * uses it): cb gets each line's fields to set (an "id" member when the file
