@@ -774,6 +774,46 @@ static void test_import_warehouse_export_roundtrip(void **state)
 				  "address.city,address.postal_code,address.region,address.country\n");
 }
 
+/* A record's id finds its entity before the unique key does: an exported
+ * line with another code renames that warehouse; a CSV id column does the
+ * same; an id the store does not hold creates the entity under it. */
+static void test_import_matches_by_id_first(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	store_rec_t rec;
+	store_id_t id;
+	o.kind = &warehouse_kind;
+	const char *jl = "{\"id\":\"00112233445566778899aabbccddeeff\",\"code\":\"A1\",\"name\":\"A\","
+			 "\"address\":{\"line1\":\"1 St\",\"city\":\"Leeds\",\"country\":\"GB\"}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(store_id_parse("00112233445566778899aabbccddeeff", &id), 0);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(store_get(f->s, "warehouse", &id, &rec), 0);
+	store_rec_deinit(&rec);
+
+	const char *rename = "{\"id\":\"00112233445566778899aabbccddeeff\",\"code\":\"A2\","
+			     "\"name\":\"A\",\"address\":{\"line1\":\"1 St\",\"city\":\"Leeds\","
+			     "\"country\":\"GB\"}}\n";
+	assert_int_equal(import_mem(f->s, rename, strlen(rename), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	assert_null(get_code(f->s, "A1")); /* the key moved with the entity */
+	json_t *d = get_code(f->s, "A2");
+	assert_non_null(d);
+	json_decref(d);
+
+	const char *csv = "id,code,name\n00112233445566778899AABBCCDDEEFF,A3,Renamed\n";
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	d = get_code(f->s, "A3");
+	assert_string_equal(json_string_value(json_object_get(d, "name")), "Renamed");
+	assert_string_equal(addr(d, "city"), "Leeds");
+	json_decref(d);
+	assert_int_equal(fixture_last_seq(f->s), 3);
+}
+
 static void test_import_unknown_kind_refused(void **state)
 {
 	fix_t *f = *state;
@@ -827,6 +867,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_jsonl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouse_export_roundtrip, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_import_matches_by_id_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_unknown_kind_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
