@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "model/import.h"
 #include "model/model.h"
 #include "model/perm.h"
 
@@ -197,6 +198,13 @@ static void test_model_kinds_are_sound(void **state)
 	bad.keys = badkey;
 	bad.nkeys = 1;
 	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+	/* an import default must name a field of the kind */
+	static const model_import_default_t baddef[] = {{.field = "colour", .json = "\"red\""}};
+	static const model_import_t badimp = {.defaults = baddef, .ndefaults = 1};
+	bad = t_kind;
+	bad.import = &badimp;
+	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+	assert_non_null(strstr(why, "colour"));
 }
 
 /* A product holds its sku as a unique key and seller and category as
