@@ -10,8 +10,9 @@
  * through store_apply in batches (one durable transaction per batch). The
  * import is idempotent: an entity that exists is updated only when the
  * file changes it, otherwise counted as unchanged. A bad line is reported
- * with its line number and every bad field, and skipped; the import goes
- * on. opts->kind NULL is the product kind (IMPORT_KIND_DEFAULT).
+ * with its line number and every bad field (a CSV line with a bad cell
+ * also names the bad values among its other cells), and skipped; the
+ * import goes on. opts->kind NULL is the product kind (IMPORT_KIND_DEFAULT).
  *
  * Matching: a record with an "id" (32 hex) that names a stored entity of
  * the kind updates it; otherwise the kind's first MODEL_KEY_UNIQUE key
