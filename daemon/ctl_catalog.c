@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * daemon/ctl_catalog.c - soukctl commands for the catalog: import and export
- * (CSV and JSON Lines, see daemon/import.h). They open the LMDB store
- * directly; a running soukd publishes the imported products when its poll
- * finds them in the change log.
+ * daemon/ctl_catalog.c - soukctl commands for import and export of any kind
+ * (--kind, default product; CSV and JSON Lines, see daemon/import.h). They
+ * open the LMDB store directly; a running soukd publishes imported products
+ * when its poll finds them in the change log.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #define CTL_IMPORT_ERRORS_SHOWN 100
 
 typedef struct {
+	const model_kind_t *kind;
 	import_format_t format;
 	bool dry_run;
 	uint64_t batch;
@@ -46,16 +47,18 @@ static int cat_parse(int argc, char **argv, bool importing, cat_opts_t *o)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "stock", required_argument, NULL, 's' },
+		{ "kind", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 	memset(o, 0, sizeof(*o));
+	o->kind = import_kind(NULL);
 	optind = 0;
 	opterr = 0;
 	argc += 1;
 	argv -= 1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (ch == '?' || (!importing && ch != 'f')) {
+		if (ch == '?' || (!importing && ch != 'f' && ch != 'k')) {
 			fprintf(stderr, "soukctl, unknown or misplaced option '%s'\n", argv[optind - 1]);
 			return -1;
 		}
@@ -63,6 +66,15 @@ static int cat_parse(int argc, char **argv, bool importing, cat_opts_t *o)
 		case 'f':
 			if (parse_format(optarg, &o->format) != 0) {
 				fprintf(stderr, "soukctl, bad --format '%s' (csv or jsonl)\n", optarg);
+				return -1;
+			}
+			break;
+		case 'k':
+			o->kind = import_kind(optarg);
+			if (!o->kind) {
+				char names[256];
+				import_kind_names(names, sizeof(names));
+				fprintf(stderr, "soukctl, unknown kind '%s' (kinds: %s)\n", optarg, names);
 				return -1;
 			}
 			break;
@@ -121,6 +133,7 @@ static int cmd_import(ctl_ctx_t *c, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	import_opts_t io = {
+		.kind = o.kind,
 		.format = o.format,
 		.batch = (size_t)o.batch,
 		.actor = "soukctl",
@@ -140,6 +153,7 @@ static int cmd_import(ctl_ctx_t *c, int argc, char **argv)
 		fprintf(stderr, "soukctl, import of '%s' stopped (%s)\n", o.file, souk_strerror(rc));
 	if (c->json) {
 		json_object_set_new(c->out, "file", json_string(o.file));
+		json_object_set_new(c->out, "kind", json_string(o.kind->name));
 		json_object_set_new(c->out, "dry_run", json_boolean(o.dry_run));
 		json_object_set_new(c->out, "records", json_integer((json_int_t)st.records));
 		json_object_set_new(c->out, "created", json_integer((json_int_t)st.created));
@@ -149,9 +163,11 @@ static int cmd_import(ctl_ctx_t *c, int argc, char **argv)
 		json_object_set_new(c->out, "failed", json_integer((json_int_t)st.failed));
 		json_object_set_new(c->out, "completed", json_boolean(rc == 0));
 	} else {
-		printf("import '%s'%s: %llu records, %llu created, %llu updated, %llu unchanged, "
+		bool other = o.kind != import_kind(NULL);
+		printf("import '%s'%s%s%s: %llu records, %llu created, %llu updated, %llu unchanged, "
 		       "%llu skipped, %llu failed\n",
-		       o.file, o.dry_run ? " (dry run)" : "", (unsigned long long)st.records,
+		       o.file, other ? " of " : "", other ? o.kind->plural : "",
+		       o.dry_run ? " (dry run)" : "", (unsigned long long)st.records,
 		       (unsigned long long)st.created, (unsigned long long)st.updated,
 		       (unsigned long long)st.unchanged, (unsigned long long)st.skipped,
 		       (unsigned long long)st.failed);
@@ -178,7 +194,7 @@ static int cmd_export(ctl_ctx_t *c, int argc, char **argv)
 		fprintf(stderr, "soukctl, cannot open store '%s' (%s)\n", c->data_dir, souk_strerror(rc));
 		return CTL_FAIL;
 	}
-	rc = export_file(s, o.file, o.format, &count);
+	rc = export_kind_file(s, o.kind, o.file, o.format, &count);
 	store_close(&s);
 	if (rc) {
 		fprintf(stderr, "soukctl, export to '%s' failed (%s)\n", o.file, souk_strerror(rc));
@@ -186,18 +202,22 @@ static int cmd_export(ctl_ctx_t *c, int argc, char **argv)
 	}
 	if (c->json) {
 		json_object_set_new(c->out, "file", json_string(o.file));
-		json_object_set_new(c->out, "products", json_integer((json_int_t)count));
+		json_object_set_new(c->out, "kind", json_string(o.kind->name));
+		json_object_set_new(c->out, o.kind->plural, json_integer((json_int_t)count));
 	} else if (strcmp(o.file, "-") != 0) {
-		printf("exported %llu products to '%s'\n", (unsigned long long)count, o.file);
+		printf("exported %llu %s to '%s'\n", (unsigned long long)count, o.kind->plural,
+		       o.file);
 	}
 	return CTL_OK;
 }
 
 const ctl_cmd_t ctl_catalog_commands[] = {
 	{ "import", cmd_import,
-	  "import [--format csv|jsonl] [--batch N] [--stock N] [--dry-run] FILE",
-	  "create or update products from CSV or JSON Lines (FILE '-' = stdin); idempotent by SKU" },
-	{ "export", cmd_export, "export [--format csv|jsonl] FILE",
-	  "write every current product as JSON Lines or CSV (FILE '-' = stdout)" },
+	  "import [--kind NAME] [--format csv|jsonl] [--batch N] [--stock N] [--dry-run] FILE",
+	  "create or update entities of a kind (default product) from CSV or JSON Lines "
+	  "(FILE '-' = stdin); idempotent by id or unique key (products: SKU)" },
+	{ "export", cmd_export, "export [--kind NAME] [--format csv|jsonl] FILE",
+	  "write every current entity of a kind (default product) as JSON Lines or CSV "
+	  "(FILE '-' = stdout)" },
 };
 const size_t ctl_catalog_ncommands = SOUK_ARRAY_LEN(ctl_catalog_commands);

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * daemon/import.c - import and export of any kind (daemon/import.h): one
+ * pipeline over the kind's field table, its keys and what it declares for
+ * imports (model/import.h). No kind is named here.
+ */
 #include "daemon/import.h"
 
 #include <ctype.h>
@@ -7,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,16 +23,13 @@
 #include "common/text.h"
 #include "common/util.h"
 #include "common/problem.h"
-#include "domain/catalog/product.h"
+#include "model/import.h"
 
-#define PRODUCT_KIND "product"
 #define IMPORT_FILE_MAX (1ull << 30)
 #define IMPORT_FIELDS_MAX 1024
 #define LOCALE_MAX 40
-#define SKU_MAX PRODUCT_SKU_MAX
 #define PRICE_MAX 1000000000000000ull /* 10^15 minor units */
-#define STOCK_MAX 1000000000ull
-#define DEFAULT_LOCALE "en"
+#define DEFAULT_LOCALE "en" /* model_validate's default (model_opts_t) */
 
 /* ---- CSV reader ------------------------------------------------------------ */
 
@@ -248,6 +251,47 @@ int import_parse_decimal(const char *s, size_t len, unsigned exp, uint64_t *out)
 	return 0;
 }
 
+/* ---- kinds -------------------------------------------------------------------- */
+
+const model_kind_t *import_kind(const char *name)
+{
+	return model_kind_find(name ? name : IMPORT_KIND_DEFAULT);
+}
+
+void import_kind_names(char *buf, size_t cap)
+{
+	size_t n = 0;
+	if (cap == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < model_nkinds && n < cap; i++) {
+		int k = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", model_kinds[i]->name);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/* opts->kind or the default kind; NULL unless it is a registered kind (the
+ * store knows no other). */
+static const model_kind_t *kind_of(const import_opts_t *o)
+{
+	const model_kind_t *k = o && o->kind ? o->kind : import_kind(NULL);
+	for (size_t i = 0; k && i < model_nkinds; i++)
+		if (model_kinds[i] == k)
+			return k->magic == MODEL_MAGIC ? k : NULL;
+	return NULL;
+}
+
+/* The kind's first unique key: what finds a stored entity without an id. */
+static const model_key_t *match_key_of(const model_kind_t *k)
+{
+	for (size_t i = 0; i < k->nkeys; i++)
+		if (k->keys[i].flags & MODEL_KEY_UNIQUE)
+			return &k->keys[i];
+	return NULL;
+}
+
 /* ---- validation --------------------------------------------------------------- */
 
 static bool locale_ok(const char *s)
@@ -256,62 +300,66 @@ static bool locale_ok(const char *s)
 	return souk_locale_canon(s, strlen(s), canon) == 0;
 }
 
-int import_product_validate(json_t *doc, json_t **normalized, char *err, size_t err_len)
+/* Every field error of a problem on one line: "'a' why; 'b' why". */
+static void problem_line(const problem_t *pb, const char *what, char *err, size_t err_len)
+{
+	size_t n = 0;
+	err[0] = '\0';
+	if (pb->nerrors == 0)
+		snprintf(err, err_len, "%s", pb->detail[0] ? pb->detail : what);
+	for (size_t i = 0; i < pb->nerrors && n + 1 < err_len; i++) {
+		int k = snprintf(err + n, err_len - n, "%s'%s' %s", i ? "; " : "", pb->errors[i].field,
+				 pb->errors[i].detail);
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+}
+
+int import_validate(const model_kind_t *k, const json_t *doc, json_t **normalized, char *err,
+		    size_t err_len)
 {
 	problem_t pb;
+	char what[80];
 	int rc;
 
 	*normalized = NULL;
 	err[0] = '\0';
+	if (!k)
+		k = import_kind(NULL);
+	if (!k) {
+		snprintf(err, err_len, "no such kind");
+		return SOUK_EINVAL;
+	}
 	problem_init(&pb);
-	rc = product_validate(doc, false, normalized, &pb);
+	rc = model_validate(k, NULL, doc, false, normalized, &pb);
 	if (rc == SOUK_EINVAL) {
-		size_t n = 0;
-		if (pb.nerrors == 0)
-			snprintf(err, err_len, "%s", pb.detail[0] ? pb.detail : "not a valid product");
-		for (size_t i = 0; i < pb.nerrors && n + 1 < err_len; i++) {
-			int k = snprintf(err + n, err_len - n, "%s'%s' %s", i ? "; " : "",
-					 pb.errors[i].field, pb.errors[i].detail);
-			if (k < 0)
-				break;
-			n += (size_t)k;
-		}
+		snprintf(what, sizeof(what), "not a valid %s", k->name);
+		problem_line(&pb, what, err, err_len);
 		return rc;
 	}
 	if (rc)
 		return rc;
-	char *s = json_dumps(*normalized, JSON_COMPACT);
-	size_t len = s ? strlen(s) : 0;
-	free(s);
-	if (!s || len > IMPORT_DOC_MAX) {
+	size_t max = k->doc_max && k->doc_max < IMPORT_DOC_MAX ? k->doc_max : IMPORT_DOC_MAX;
+	if (model_dumped_len(*normalized) > max) {
 		json_decref(*normalized);
 		*normalized = NULL;
-		if (!s)
-			return SOUK_ENOMEM;
-		snprintf(err, err_len, "the product document is larger than %u bytes", IMPORT_DOC_MAX);
+		snprintf(err, err_len, "the %s document is larger than %zu bytes", k->name, max);
 		return SOUK_EINVAL;
 	}
 	return 0;
 }
 
-/* ---- CSV rows to documents ---------------------------------------------------- */
+/* ---- CSV columns from the field table ----------------------------------------- */
 
-typedef enum {
-	COL_SKU,
-	COL_TITLE,
-	COL_DESC,
-	COL_PRICE,
-	COL_STOCK,
-	COL_LINES,
-	COL_CATEGORY,
-	COL_STATUS,
-	COL_SELLER,
-} col_kind_t;
+#define COL_DEPTH 4 /* object nesting a column may name */
 
 typedef struct {
-	col_kind_t kind;
-	char sub[LOCALE_MAX]; /* locale or currency */
-	char name[64];        /* as in the header, for messages */
+	const model_field_t *path[COL_DEPTH]; /* top-level field, then members */
+	size_t depth;                         /* 0: the id column */
+	char sub[LOCALE_MAX];                 /* locale or currency of a map entry */
+	bool create_only;                     /* used only when the entity is created */
+	char name[64];                        /* as in the header, lower case */
 } col_t;
 
 static void lower_copy(char *dst, size_t cap, const char *s, size_t n)
@@ -327,76 +375,144 @@ static void lower_copy(char *dst, size_t cap, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
-static void set_sub(char sub[LOCALE_MAX], const char *s)
+static const model_field_t *field_named(const model_field_t *fs, size_t n, const char *name,
+					size_t len)
 {
-	size_t n = strnlen(s, LOCALE_MAX - 1);
-	memcpy(sub, s, n);
-	sub[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (strlen(fs[i].name) == len && strncasecmp(fs[i].name, name, len) == 0)
+			return &fs[i];
+	return NULL;
 }
 
-static int map_header(const import_csv_t *r, col_t *cols, char *err, size_t err_len)
+static bool alpha3(const char *s)
 {
-	bool has_title = false;
+	return strlen(s) == 3 && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]) &&
+	       isalpha((unsigned char)s[2]);
+}
+
+/* Resolve a column name against fields, appending to c->path: 0, or
+ * SOUK_ENOENT when it names none. */
+static int resolve(const model_field_t *fs, size_t n, const char *name, col_t *c)
+{
+	if (c->depth == COL_DEPTH)
+		return SOUK_ENOENT;
+	const model_field_t *f = field_named(fs, n, name, strlen(name));
+	if (f && f->type != MODEL_PRICE_MAP) {
+		c->path[c->depth++] = f;
+		if (f->type == MODEL_LOCALE_MAP)
+			snprintf(c->sub, sizeof(c->sub), "%s", DEFAULT_LOCALE);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t fl = strlen(fs[i].name);
+		const char *rest = name + fl;
+		f = &fs[i];
+		if (strncasecmp(name, f->name, fl) != 0)
+			continue;
+		if (rest[0] == '.' && f->type == MODEL_OBJECT) {
+			c->path[c->depth++] = f;
+			if (resolve(f->fields, f->nfields, rest + 1, c) == 0)
+				return 0;
+			c->depth--;
+		} else if (rest[0] == '_' && f->type == MODEL_LOCALE_MAP && rest[1] &&
+			   strlen(rest + 1) < LOCALE_MAX && locale_ok(rest + 1)) {
+			c->path[c->depth++] = f;
+			snprintf(c->sub, sizeof(c->sub), "%s", rest + 1);
+			return 0;
+		} else if (rest[0] == '_' && f->type == MODEL_PRICE_MAP && alpha3(rest + 1)) {
+			c->path[c->depth++] = f;
+			for (int k = 0; k < 3; k++)
+				c->sub[k] = (char)toupper((unsigned char)rest[1 + k]);
+			c->sub[3] = '\0';
+			return 0;
+		}
+	}
+	return SOUK_ENOENT;
+}
+
+static bool col_same(const col_t *a, const col_t *b)
+{
+	if (a->depth != b->depth || a->create_only != b->create_only || strcmp(a->sub, b->sub) != 0)
+		return false;
+	for (size_t i = 0; i < a->depth; i++)
+		if (a->path[i] != b->path[i])
+			return false;
+	return true;
+}
+
+static bool col_fills(const col_t *c, const char *field)
+{
+	return c->depth > 0 && strcmp(c->path[0]->name, field) == 0;
+}
+
+static const model_import_alias_t *alias_of(const model_kind_t *k, const char *name)
+{
+	for (size_t i = 0; k->import && i < k->import->naliases; i++)
+		if (strcasecmp(k->import->aliases[i].column, name) == 0)
+			return &k->import->aliases[i];
+	return NULL;
+}
+
+static int map_header(const model_kind_t *k, const import_csv_t *r, col_t *cols, char *err,
+		      size_t err_len)
+{
+	bool generic[IMPORT_FIELDS_MAX];
 	char name[64];
 
+	/* first what the table says, which decides the aliases that hold only
+	 * when no other column fills their field */
 	for (size_t i = 0; i < r->nfields; i++) {
+		col_t *c = &cols[i];
+		memset(c, 0, sizeof(*c));
 		lower_copy(name, sizeof(name), r->buf + r->off[i], r->len[i]);
-		if (strcmp(name, "title") == 0 || strncmp(name, "title_", 6) == 0)
-			has_title = true;
+		snprintf(c->name, sizeof(c->name), "%s", name);
+		generic[i] = strcmp(name, "id") != 0 && resolve(k->fields, k->nfields, name, c) == 0;
 	}
 	for (size_t i = 0; i < r->nfields; i++) {
 		col_t *c = &cols[i];
-		lower_copy(name, sizeof(name), r->buf + r->off[i], r->len[i]);
-		memset(c, 0, sizeof(*c));
-		snprintf(c->name, sizeof(c->name), "%s", name);
-		if (strcmp(name, "sku") == 0 || strcmp(name, "stockcode") == 0) {
-			c->kind = COL_SKU;
-		} else if (strcmp(name, "title") == 0 || (!has_title && strcmp(name, "description") == 0)) {
-			c->kind = COL_TITLE;
-			snprintf(c->sub, sizeof(c->sub), "%s", DEFAULT_LOCALE);
-		} else if (strncmp(name, "title_", 6) == 0 && locale_ok(name + 6)) {
-			c->kind = COL_TITLE;
-			set_sub(c->sub, name + 6);
-		} else if (strcmp(name, "description") == 0) {
-			c->kind = COL_DESC;
-			snprintf(c->sub, sizeof(c->sub), "%s", DEFAULT_LOCALE);
-		} else if (strncmp(name, "description_", 12) == 0 && locale_ok(name + 12)) {
-			c->kind = COL_DESC;
-			set_sub(c->sub, name + 12);
-		} else if (strcmp(name, "medianunitpricegbp") == 0 || strcmp(name, "unitprice") == 0) {
-			c->kind = COL_PRICE;
-			snprintf(c->sub, sizeof(c->sub), "GBP");
-		} else if (strncmp(name, "price_", 6) == 0 && strlen(name + 6) == 3 &&
-			   isalpha((unsigned char)name[6]) && isalpha((unsigned char)name[7]) &&
-			   isalpha((unsigned char)name[8])) {
-			c->kind = COL_PRICE;
-			for (int k = 0; k < 3; k++)
-				c->sub[k] = (char)toupper((unsigned char)name[6 + k]);
-		} else if (strcmp(name, "stock") == 0) {
-			c->kind = COL_STOCK;
-		} else if (strcmp(name, "lines") == 0) {
-			c->kind = COL_LINES;
-		} else if (strcmp(name, "category") == 0) {
-			c->kind = COL_CATEGORY;
-		} else if (strcmp(name, "status") == 0) {
-			c->kind = COL_STATUS;
-		} else if (strcmp(name, "seller") == 0) {
-			c->kind = COL_SELLER;
-		} else {
-			snprintf(err, err_len, "unknown column '%.40s'", name);
+		const model_import_alias_t *a = alias_of(k, c->name);
+		for (size_t j = 0; a && a->unless && j < r->nfields; j++)
+			if (j != i && generic[j] && col_fills(&cols[j], a->unless))
+				a = NULL;
+		if (a) {
+			col_t ac;
+			memset(&ac, 0, sizeof(ac));
+			memcpy(ac.name, c->name, sizeof(ac.name));
+			if (resolve(k->fields, k->nfields, a->as, &ac) != 0) {
+				snprintf(err, err_len, "column '%.40s' stands for '%s', which %s lacks",
+					 c->name, a->as, k->name);
+				return SOUK_EINVAL;
+			}
+			ac.create_only = (a->flags & MODEL_IMPORT_CREATE_ONLY) != 0;
+			*c = ac;
+		} else if (!generic[i] && strcmp(c->name, "id") != 0) {
+			snprintf(err, err_len, "unknown column '%.40s' (not a field of %s)", c->name,
+				 k->name);
 			return SOUK_EINVAL;
 		}
+		for (size_t d = 0; d < c->depth; d++)
+			if (c->path[d]->flags & MODEL_F_READONLY) {
+				snprintf(err, err_len, "column '%.40s' is a read-only field", c->name);
+				return SOUK_EINVAL;
+			}
 		for (size_t j = 0; j < i; j++)
-			if (cols[j].kind == c->kind && strcmp(cols[j].sub, c->sub) == 0 &&
-			    c->kind != COL_STOCK) {
-				snprintf(err, err_len, "column '%.40s' given twice", name);
+			if (col_same(&cols[j], c)) {
+				snprintf(err, err_len, "column '%.40s' given twice", c->name);
 				return SOUK_EINVAL;
 			}
 	}
+	/* without its key column a kind's records could neither be found nor
+	 * be valid */
+	const model_key_t *mk = match_key_of(k);
+	const model_field_t *kf = mk ? field_named(k->fields, k->nfields, mk->field,
+						   strlen(mk->field))
+				     : NULL;
+	if (!kf || !(kf->flags & MODEL_F_REQUIRED))
+		return 0;
 	for (size_t i = 0; i < r->nfields; i++)
-		if (cols[i].kind == COL_SKU)
+		if (cols[i].depth == 0 || (col_fills(&cols[i], kf->name) && !cols[i].create_only))
 			return 0;
-	snprintf(err, err_len, "no 'sku' (or 'StockCode') column");
+	snprintf(err, err_len, "no '%s' column", kf->name);
 	return SOUK_EINVAL;
 }
 
@@ -423,17 +539,169 @@ static json_t *clean_text(const char *s, size_t n)
 	return v;
 }
 
-/* One CSV record to (set, create); err set on a bad value. */
-static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
-		       const import_opts_t *o, json_t **set_out, json_t **create_out, char *err,
-		       size_t err_len)
+/* The value of cell s (n bytes, NUL-terminated) of column c, or NULL with
+ * the reason in why. */
+static json_t *cell_value(const col_t *c, const char *s, size_t n, char *why, size_t why_len)
 {
-	json_t *set = json_object(), *create = json_object();
-	json_t *title = NULL, *desc = NULL, *price = NULL;
-	int rc = SOUK_EINVAL;
-	bool have_lines = false;
-	uint64_t lines = 0;
+	const model_field_t *f = c->path[c->depth - 1];
+	char tmp[32];
+	switch (f->type) {
+	case MODEL_PRICE_MAP: {
+		uint64_t minor;
+		int exp = souk_currency_exponent(c->sub);
+		if (exp < 0) {
+			snprintf(why, why_len, "'%s' is not an ISO 4217 currency code", c->sub);
+			return NULL;
+		}
+		if (import_parse_decimal(s, n, (unsigned)exp, &minor)) {
+			snprintf(why, why_len,
+				 "bad price '%.32s' (a decimal like 2.55, at most %d decimals)", s, exp);
+			return NULL;
+		}
+		return json_integer((json_int_t)minor);
+	}
+	case MODEL_INTEGER: {
+		char *end;
+		long long v;
+		lower_copy(tmp, sizeof(tmp), s, n);
+		errno = 0;
+		v = strtoll(tmp, &end, 10);
+		if (n >= sizeof(tmp) || tmp[0] == '\0' || *end != '\0' || errno != 0 ||
+		    isspace((unsigned char)tmp[0])) {
+			snprintf(why, why_len, "bad integer '%.32s'", s);
+			return NULL;
+		}
+		return json_integer((json_int_t)v);
+	}
+	case MODEL_BOOL:
+		lower_copy(tmp, sizeof(tmp), s, n);
+		if (strcmp(tmp, "true") == 0 || strcmp(tmp, "yes") == 0 || strcmp(tmp, "1") == 0)
+			return json_true();
+		if (strcmp(tmp, "false") == 0 || strcmp(tmp, "no") == 0 || strcmp(tmp, "0") == 0)
+			return json_false();
+		snprintf(why, why_len, "bad boolean '%.32s' (true, false, yes, no, 1 or 0)", s);
+		return NULL;
+	case MODEL_LIST:
+	case MODEL_MAP:
+	case MODEL_MONEY:
+	case MODEL_OBJECT: {
+		json_error_t je;
+		json_t *v = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+		if (!v)
+			snprintf(why, why_len, "not JSON (column %d, %.80s)", je.column, je.text);
+		return v;
+	}
+	default: {
+		json_t *v = clean_text(s, n);
+		if (!v)
+			snprintf(why, why_len, "not valid UTF-8");
+		return v;
+	}
+	}
+}
 
+/* Member name of o as an object, created when absent; NULL when it holds
+ * something else (or out of memory). */
+static json_t *child_object(json_t *o, const char *name)
+{
+	json_t *c = json_object_get(o, name);
+	if (c)
+		return json_is_object(c) ? c : NULL;
+	c = json_object();
+	if (!c || json_object_set_new(o, name, c) != 0)
+		return NULL;
+	return c;
+}
+
+/* Put v (stolen) where column c says, below dst. */
+static int put_value(json_t *dst, const col_t *c, json_t *v)
+{
+	json_t *o = dst;
+	for (size_t i = 0; o && i + 1 < c->depth; i++)
+		o = child_object(o, c->path[i]->name);
+	if (o && c->sub[0])
+		o = child_object(o, c->path[c->depth - 1]->name);
+	if (!o) {
+		json_decref(v);
+		return SOUK_EEXIST;
+	}
+	return json_object_set_new(o, c->sub[0] ? c->sub : c->path[c->depth - 1]->name, v) ? SOUK_ENOMEM
+											      : 0;
+}
+
+static void add_err(char *err, size_t err_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_err(char *err, size_t err_len, const char *fmt, ...)
+{
+	size_t n = strlen(err);
+	va_list ap;
+	if (n && n + 2 < err_len) {
+		memcpy(err + n, "; ", 3);
+		n += 2;
+	}
+	if (n + 1 >= err_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, err_len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* What a new entity gets when the file leaves it out: the kind's create
+ * defaults (model/import.h), those of CSV records with csv. */
+static json_t *defaults_new(const model_kind_t *k, const import_opts_t *o, bool csv)
+{
+	json_t *d = json_object();
+	for (size_t i = 0; d && k->import && i < k->import->ndefaults; i++) {
+		const model_import_default_t *df = &k->import->defaults[i];
+		json_t *v;
+		if ((df->flags & MODEL_IMPORT_D_CSV) && !csv)
+			continue;
+		if ((df->flags & MODEL_IMPORT_D_SELLER) && o->seller && *o->seller)
+			v = json_string(o->seller);
+		else if (df->flags & MODEL_IMPORT_D_COUNT)
+			v = json_integer((json_int_t)o->default_stock);
+		else
+			v = json_loads(df->json, JSON_DECODE_ANY, NULL);
+		if (!v || json_object_set_new(d, df->field, v) != 0) {
+			json_decref(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+/* Append the errors partial validation finds in the good cells of a line
+ * that has bad ones: the line names every bad field at once. */
+static void good_cells_errors(const model_kind_t *k, const json_t *set, char *err,
+			      size_t err_len)
+{
+	json_t *frag = json_copy((json_t *)set), *norm = NULL;
+	problem_t pb;
+	char more[512];
+	if (!frag)
+		return;
+	json_object_del(frag, "id");
+	problem_init(&pb);
+	if (model_validate(k, NULL, frag, true, &norm, &pb) == SOUK_EINVAL) {
+		problem_line(&pb, "", more, sizeof(more));
+		if (more[0])
+			add_err(err, err_len, "%s", more);
+	}
+	json_decref(norm);
+	json_decref(frag);
+}
+
+/* One CSV record to (set, create); err names every bad cell. */
+static int row_to_docs(const model_kind_t *k, const import_csv_t *r, const col_t *cols,
+		       size_t ncols, const json_t *defaults, json_t **set_out, json_t **create_out,
+		       char *err, size_t err_len)
+{
+	json_t *set = json_object(), *create = json_deep_copy(defaults);
+	char why[200];
+	int rc = SOUK_EINVAL;
+
+	err[0] = '\0';
 	if (!set || !create) {
 		rc = SOUK_ENOMEM;
 		goto fail;
@@ -442,122 +710,40 @@ static int row_to_docs(const import_csv_t *r, const col_t *cols, size_t ncols,
 		snprintf(err, err_len, "%zu fields, the header has %zu", r->nfields, ncols);
 		goto fail;
 	}
-	/* canonical order of the stored document */
-	for (size_t i = 0; i < ncols; i++)
-		if (cols[i].kind == COL_SKU) {
-			json_t *v = clean_text(r->buf + r->off[i], r->len[i]);
-			if (!v || json_string_length(v) == 0) {
-				json_decref(v);
-				snprintf(err, err_len, "empty sku");
-				goto fail;
-			}
-			json_object_set_new(set, "sku", v);
-		}
 	for (size_t i = 0; i < ncols; i++) {
+		const col_t *c = &cols[i];
 		const char *s = r->buf + r->off[i];
-		size_t n = r->len[i];
-		size_t t0 = 0;
+		size_t n = r->len[i], t0 = 0;
+		json_t *v;
 		while (t0 < n && isspace((unsigned char)s[t0]))
 			t0++;
-		if (t0 == n && cols[i].kind != COL_SKU)
+		if (t0 == n)
 			continue; /* an empty cell sets nothing */
-		switch (cols[i].kind) {
-		case COL_SKU:
-			break;
-		case COL_STATUS:
-		case COL_SELLER:
-		case COL_CATEGORY: {
-			json_t *v = clean_text(s, n);
-			if (!v) {
-				snprintf(err, err_len, "column '%s' is not valid UTF-8", cols[i].name);
-				goto fail;
-			}
-			json_object_set_new(set,
-					    cols[i].kind == COL_STATUS   ? "status"
-					    : cols[i].kind == COL_SELLER ? "seller"
-									 : "category",
-					    v);
-			break;
+		why[0] = '\0';
+		v = c->depth ? cell_value(c, s, n, why, sizeof(why)) : clean_text(s, n);
+		if (!v) {
+			add_err(err, err_len, "column '%s', %s", c->name, why[0] ? why : "not valid UTF-8");
+			continue;
 		}
-		case COL_TITLE:
-		case COL_DESC: {
-			json_t *v = clean_text(s, n);
-			if (!v) {
-				snprintf(err, err_len, "column '%s' is not valid UTF-8", cols[i].name);
-				goto fail;
-			}
-			json_t **dst = cols[i].kind == COL_TITLE ? &title : &desc;
-			if (!*dst)
-				*dst = json_object();
-			if (!*dst || json_object_set_new(*dst, cols[i].sub, v) != 0) {
-				rc = SOUK_ENOMEM;
-				goto fail;
-			}
-			break;
+		if (c->depth == 0) {
+			json_object_set_new(set, "id", v);
+			continue;
 		}
-		case COL_PRICE: {
-			uint64_t minor;
-			int exp = souk_currency_exponent(cols[i].sub);
-			if (exp < 0) {
-				snprintf(err, err_len, "column '%s', '%s' is not an ISO 4217 currency code",
-					 cols[i].name, cols[i].sub);
-				goto fail;
-			}
-			if (import_parse_decimal(s, n, (unsigned)exp, &minor)) {
-				snprintf(err, err_len, "column '%s', bad price '%.32s' (a decimal like 2.55)",
-					 cols[i].name, s);
-				goto fail;
-			}
-			if (!price)
-				price = json_object();
-			if (!price || json_object_set_new(price, cols[i].sub,
-							  json_integer((json_int_t)minor)) != 0) {
-				rc = SOUK_ENOMEM;
-				goto fail;
-			}
-			break;
-		}
-		case COL_STOCK:
-		case COL_LINES: {
-			uint64_t v;
-			char tmp[32];
-			lower_copy(tmp, sizeof(tmp), s, n);
-			if (n >= sizeof(tmp) || souk_parse_u64(tmp, 0, STOCK_MAX, &v) != 0) {
-				snprintf(err, err_len, "column '%s', bad count '%.32s'", cols[i].name, s);
-				goto fail;
-			}
-			if (cols[i].kind == COL_STOCK) {
-				json_object_set_new(set, "stock", json_integer((json_int_t)v));
-			} else {
-				have_lines = true;
-				lines = v;
-			}
-			break;
-		}
-		}
+		rc = put_value(c->create_only ? create : set, c, v);
+		if (rc == SOUK_ENOMEM)
+			goto fail;
+		if (rc)
+			add_err(err, err_len, "column '%s' conflicts with another column", c->name);
+		rc = SOUK_EINVAL;
 	}
-	if (title)
-		json_object_set(set, "title", title);
-	if (desc)
-		json_object_set(set, "description", desc);
-	if (price)
-		json_object_set(set, "price", price);
-
-	/* defaults for a new product */
-	json_object_set_new(create, "status", json_string("active"));
-	json_object_set_new(create, "seller",
-			    json_string(o->seller && *o->seller ? o->seller : IMPORT_SELLER_DEFAULT));
-	json_object_set_new(create, "category", json_string(IMPORT_CATEGORY_DEFAULT));
-	json_object_set_new(create, "stock",
-			    json_integer((json_int_t)(have_lines ? lines : o->default_stock)));
+	if (err[0]) {
+		good_cells_errors(k, set, err, err_len);
+		goto fail;
+	}
 	*set_out = set;
 	*create_out = create;
-	set = create = NULL;
-	rc = 0;
+	return 0;
 fail:
-	json_decref(title);
-	json_decref(desc);
-	json_decref(price);
 	json_decref(set);
 	json_decref(create);
 	return rc;
@@ -569,16 +755,25 @@ int import_csv_docs(const char *data, size_t len, const import_opts_t *opts,
 	import_opts_t def;
 	import_csv_t r;
 	col_t *cols = NULL;
+	json_t *defaults = NULL;
 	size_t ncols = 0;
 	uint64_t line = 0;
 	const char *perr;
-	char err[256];
+	char err[512];
 	int rc;
 
 	if (!opts) {
 		memset(&def, 0, sizeof(def));
 		opts = &def;
 	}
+	const model_kind_t *k = kind_of(opts);
+	if (!k) {
+		cb(arg, 1, NULL, NULL, "not a registered kind");
+		return SOUK_EINVAL;
+	}
+	defaults = defaults_new(k, opts, true);
+	if (!defaults)
+		return SOUK_ENOMEM;
 	import_csv_init(&r, data, len);
 	for (;;) {
 		rc = import_csv_next(&r, &line, &perr);
@@ -601,7 +796,7 @@ int import_csv_docs(const char *data, size_t len, const import_opts_t *opts,
 		rc = SOUK_ENOMEM;
 		goto out;
 	}
-	rc = map_header(&r, cols, err, sizeof(err));
+	rc = map_header(k, &r, cols, err, sizeof(err));
 	if (rc) {
 		cb(arg, line, NULL, NULL, err);
 		goto out;
@@ -617,8 +812,7 @@ int import_csv_docs(const char *data, size_t len, const import_opts_t *opts,
 			cb(arg, line, NULL, NULL, perr);
 			continue;
 		}
-		err[0] = '\0';
-		rc = row_to_docs(&r, cols, ncols, opts, &set, &create, err, sizeof(err));
+		rc = row_to_docs(k, &r, cols, ncols, defaults, &set, &create, err, sizeof(err));
 		if (rc == SOUK_ENOMEM)
 			goto out;
 		cb(arg, line, set, create, rc ? err : NULL);
@@ -627,6 +821,7 @@ int import_csv_docs(const char *data, size_t len, const import_opts_t *opts,
 	}
 	rc = 0;
 out:
+	json_decref(defaults);
 	free(cols);
 	import_csv_deinit(&r);
 	return rc;
@@ -641,15 +836,19 @@ typedef struct {
 	uint64_t expect_version;
 	char *doc;
 	size_t doc_len;
-	char key[4 + SKU_MAX + 1];
-	size_t key_len;
-	const char *keyp;
+	char *kbuf;                     /* the bytes of the keys below */
+	const char *kp[MODEL_KEYS_MAX]; /* unique keys, then index keys */
+	size_t klen[MODEL_KEYS_MAX];
+	size_t nunique, nindex;
 } pending_t;
 
 typedef struct {
 	store_t *s;
+	const model_kind_t *k;
+	const model_key_t *mkey;  /* the kind's first unique key, or NULL */
 	const import_opts_t *o;
 	import_stats_t *st;
+	json_t *jdefaults;        /* create defaults of JSON lines */
 	pending_t *pend;
 	store_mut_t *muts;
 	size_t npend, batch;
@@ -676,8 +875,10 @@ static void report(importer_t *im, uint64_t line, const char *fmt, ...)
 
 static void pending_clear(importer_t *im)
 {
-	for (size_t i = 0; i < im->npend; i++)
+	for (size_t i = 0; i < im->npend; i++) {
 		souk_free(&im->pend[i].doc);
+		souk_free(&im->pend[i].kbuf);
+	}
 	im->npend = 0;
 }
 
@@ -688,31 +889,24 @@ static int flush(importer_t *im)
 	if (im->npend == 0)
 		return 0;
 	memset(im->muts, 0, im->npend * sizeof(*im->muts));
-	size_t key_lens[IMPORT_BATCH_DEFAULT * 4];
-	size_t *klen = im->npend <= SOUK_ARRAY_LEN(key_lens) ? key_lens : NULL;
-	if (!klen)
-		klen = calloc(im->npend, sizeof(*klen));
-	if (!klen) {
-		rc = SOUK_ENOMEM;
-		goto out;
-	}
 	for (size_t i = 0; i < im->npend; i++) {
 		pending_t *p = &im->pend[i];
 		store_mut_t *m = &im->muts[i];
 		m->op = p->op;
-		m->kind = PRODUCT_KIND;
+		m->kind = im->k->name;
 		m->id = p->id;
 		m->expect_version = p->expect_version;
 		m->doc = p->doc;
 		m->doc_len = p->doc_len;
 		m->doc_is_json_object = true; /* json_dumps of a validated object */
-		p->keyp = p->key;
-		klen[i] = p->key_len;
-		m->keys = &p->keyp;
-		m->key_lens = &klen[i];
-		m->nkeys = 1;
+		m->keys = p->kp;
+		m->key_lens = p->klen;
+		m->nkeys = p->nunique;
+		m->index_keys = p->kp + p->nunique;
+		m->index_key_lens = p->klen + p->nunique;
+		m->nindex = p->nindex;
 		m->actor = im->o->actor ? im->o->actor : "import";
-		m->reason = im->o->reason ? im->o->reason : "catalog import";
+		m->reason = im->o->reason ? im->o->reason : "import";
 	}
 	rc = store_apply(im->s, im->muts, im->npend);
 	for (size_t i = 0; i < im->npend; i++) {
@@ -727,115 +921,185 @@ static int flush(importer_t *im)
 			report(im, im->pend[i].line, "not stored (%s)", souk_strerror(r));
 		}
 	}
-	if (klen != key_lens)
-		free(klen);
-out:
 	pending_clear(im);
 	return rc;
 }
 
-static bool pending_has(const importer_t *im, const char *key, size_t key_len)
+/* Does a pending mutation touch the entity with this id or unique key? */
+static bool pending_has(const importer_t *im, const store_id_t *id, const char *key,
+			size_t key_len)
 {
-	for (size_t i = 0; i < im->npend; i++)
-		if (im->pend[i].key_len == key_len && memcmp(im->pend[i].key, key, key_len) == 0)
+	for (size_t i = 0; i < im->npend; i++) {
+		const pending_t *p = &im->pend[i];
+		if (id && memcmp(&p->id, id, sizeof(*id)) == 0)
 			return true;
+		for (size_t k = 0; key_len && k < p->nunique; k++)
+			if (p->klen[k] == key_len && memcmp(p->kp[k], key, key_len) == 0)
+				return true;
+	}
 	return false;
 }
 
-static const char *const doc_order[] = { "sku",	  "status", "seller", "category", "title",
-					 "description", "price",  "stock",  "attributes" };
-
-/* a's fields, else b's, in the canonical order; then a's other fields. */
-static json_t *doc_merge_new(json_t *a, json_t *b)
+static int pending_keys(pending_t *p, const model_keys_t *keys)
 {
-	json_t *o = json_object();
-	const char *k;
-	json_t *v;
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < SOUK_ARRAY_LEN(doc_order); i++) {
-		v = json_object_get(a, doc_order[i]);
-		if (!v && b)
-			v = json_object_get(b, doc_order[i]);
-		if (v)
-			json_object_set(o, doc_order[i], v);
+	size_t total = 0, n = 0;
+	for (size_t i = 0; i < keys->nunique; i++)
+		total += keys->unique_len[i];
+	for (size_t i = 0; i < keys->nindex; i++)
+		total += keys->index_len[i];
+	p->kbuf = malloc(total ? total : 1);
+	if (!p->kbuf)
+		return SOUK_ENOMEM;
+	p->nunique = keys->nunique;
+	p->nindex = keys->nindex;
+	for (size_t i = 0; i < keys->nunique + keys->nindex; i++) {
+		bool u = i < keys->nunique;
+		const char *src = u ? keys->unique[i] : keys->index[i - keys->nunique];
+		size_t len = u ? keys->unique_len[i] : keys->index_len[i - keys->nunique];
+		memcpy(p->kbuf + n, src, len);
+		p->kp[i] = p->kbuf + n;
+		p->klen[i] = len;
+		n += len;
 	}
-	json_object_foreach(a, k, v)
-	{
-		if (!json_object_get(o, k))
-			json_object_set(o, k, v);
-	}
-	return o;
+	return 0;
 }
 
-/* Existing document with the fields of set applied (texts and prices merged
- * per locale / currency). */
-static json_t *doc_merge_update(json_t *existing, json_t *set)
+/* Merge src into dst along the field table: locale maps and price maps per
+ * entry, objects per member; anything else replaces. */
+static void merge_fields(const model_field_t *fs, size_t n, json_t *dst, json_t *src)
 {
-	json_t *o = json_deep_copy(existing);
-	const char *k;
+	const char *key;
 	json_t *v;
-	if (!o)
-		return NULL;
-	json_object_foreach(set, k, v)
+	json_object_foreach(src, key, v)
 	{
-		json_t *cur = json_object_get(o, k);
-		if ((strcmp(k, "title") == 0 || strcmp(k, "description") == 0 ||
-		     strcmp(k, "price") == 0) &&
-		    json_is_object(v) && json_is_object(cur)) {
+		const model_field_t *f = field_named(fs, n, key, strlen(key));
+		json_t *cur = json_object_get(dst, key);
+		if (f && json_is_object(v) && json_is_object(cur) && f->type == MODEL_OBJECT)
+			merge_fields(f->fields, f->nfields, cur, v);
+		else if (f && json_is_object(v) && json_is_object(cur) &&
+			 (f->type == MODEL_LOCALE_MAP || f->type == MODEL_PRICE_MAP))
 			json_object_update(cur, v);
-		} else {
-			json_object_set(o, k, v);
-		}
+		else
+			json_object_set(dst, key, v);
 	}
-	return o;
 }
 
-/* Queue one product: set = fields from the file, create = defaults for a new
- * product (CSV) or NULL with replace (JSON Lines). */
-static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *create, bool replace,
-		       const store_id_t *want_id)
+/* The unique key (name \0 value) of the match key in set, normalised as the
+ * store holds it; *len 0 when set lacks it. SOUK_EINVAL with err when its
+ * value is not valid. */
+static int match_key(importer_t *im, json_t *set, char *key, size_t cap, size_t *len, char *err,
+		     size_t err_len)
 {
+	model_keys_t keys;
+	problem_t pb;
+	json_t *v, *frag, *norm = NULL;
+	int rc;
+
+	*len = 0;
+	if (!im->mkey || !(v = json_object_get(set, im->mkey->field)))
+		return 0;
+	frag = json_object();
+	if (!frag || json_object_set(frag, im->mkey->field, v) != 0) {
+		json_decref(frag);
+		return SOUK_ENOMEM;
+	}
+	problem_init(&pb);
+	rc = model_validate(im->k, NULL, frag, true, &norm, &pb);
+	json_decref(frag);
+	if (rc == SOUK_EINVAL)
+		problem_line(&pb, "bad key", err, err_len);
+	if (rc)
+		return rc;
+	rc = model_keys(im->k, norm, &keys);
+	json_decref(norm);
+	if (rc == SOUK_ETOOBIG) {
+		snprintf(err, err_len, "'%s' is too long for a key", im->mkey->field);
+		return SOUK_EINVAL;
+	}
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < keys.nunique; i++)
+		if (strcmp(keys.unique[i], im->mkey->name) == 0 && keys.unique_len[i] <= cap) {
+			memcpy(key, keys.unique[i], keys.unique_len[i]);
+			*len = keys.unique_len[i];
+		}
+	return 0;
+}
+
+static void fail_line(importer_t *im, uint64_t line, const char *msg)
+{
+	im->st->failed++;
+	report(im, line, "%s", msg);
+}
+
+/* Queue one entity: set = fields from the file (and "id"), create = what a
+ * new one gets besides; replace (JSON Lines): set is the whole document, a
+ * field of create it lacks keeps its stored value. */
+static void import_one(importer_t *im, uint64_t line, json_t *set, const json_t *create,
+		       bool replace)
+{
+	const model_kind_t *k = im->k;
 	store_rec_t rec;
-	json_t *existing = NULL, *doc = NULL;
-	char err[512], key[4 + SKU_MAX + 1];
-	size_t key_len;
+	store_id_t want;
+	model_keys_t keys;
+	json_t *existing = NULL, *doc = NULL, *norm = NULL, *jid;
+	char err[512], key[STORE_KEY_MAX], label[80];
+	size_t key_len = 0;
+	bool have_id = false;
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
 	im->st->records++;
-	json_t *jsku = json_object_get(set, "sku");
-	if (!json_is_string(jsku) ||
-	    !product_sku_valid(json_string_value(jsku), json_string_length(jsku)) ||
-	    strlen(json_string_value(jsku)) != json_string_length(jsku)) {
-		im->st->failed++;
-		report(im, line, "'sku' must be 1 to %d characters of A-Z a-z 0-9 . _ - and single "
-				 "inner spaces", PRODUCT_SKU_MAX);
+	if ((jid = json_object_get(set, "id")) != NULL) {
+		if (!json_is_string(jid) || store_id_parse(json_string_value(jid), &want) != 0) {
+			fail_line(im, line, "'id' must be 32 hex characters");
+			return;
+		}
+		have_id = true;
+		json_object_del(set, "id");
+	}
+	rc = match_key(im, set, key, sizeof(key), &key_len, err, sizeof(err));
+	if (rc == SOUK_EINVAL) {
+		fail_line(im, line, err);
 		return;
 	}
-	memcpy(key, "sku", 4);
-	memcpy(key + 4, json_string_value(jsku), json_string_length(jsku));
-	key_len = 4 + json_string_length(jsku);
-	if (pending_has(im, key, key_len)) {
-		rc = flush(im); /* the same SKU again: let the first one land */
+	if (rc) {
+		im->fatal = rc;
+		return;
+	}
+	if (pending_has(im, have_id ? &want : NULL, key, key_len)) {
+		rc = flush(im); /* the same entity again: let the first one land */
 		if (rc) {
 			im->fatal = rc;
 			return;
 		}
 	}
-	rc = im->o->dry_run && pending_has(im, key, key_len)
-		     ? SOUK_ENOENT
-		     : store_get_by_key(im->s, PRODUCT_KIND, key, key_len, &rec);
+	rc = SOUK_ENOENT;
+	if (have_id)
+		rc = store_get(im->s, k->name, &want, &rec);
+	if (rc == SOUK_ENOENT && key_len) {
+		store_rec_deinit(&rec);
+		memset(&rec, 0, sizeof(rec));
+		rc = store_get_by_key(im->s, k->name, key, key_len, &rec);
+	}
 	if (rc && rc != SOUK_ENOENT) {
 		im->st->failed++;
-		report(im, line, "cannot read the stored product (%s)", souk_strerror(rc));
+		report(im, line, "cannot read the stored %s (%s)", k->name, souk_strerror(rc));
 		if (rc != SOUK_EINVAL)
 			im->fatal = rc;
-		return;
+		goto out;
+	}
+	if (rc == 0) {
+		size_t nl = key_len ? strlen(key) + 1 : 0; /* name \0 value */
+		if (key_len)
+			snprintf(label, sizeof(label), "'%.*s'",
+				 (int)(key_len - nl < 64 ? key_len - nl : 64), key + nl);
+		else
+			store_id_hex(&rec.id, label);
 	}
 	if (rc == 0 && rec.archived) {
 		im->st->skipped++;
-		report(im, line, "product '%s' is archived, left alone", json_string_value(jsku));
+		report(im, line, "%s %s is archived, left alone", k->name, label);
 		goto out;
 	}
 	if (rc == 0) {
@@ -843,45 +1107,50 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 		existing = json_loadb(rec.doc, rec.doc_len, 0, &jerr);
 		if (!json_is_object(existing)) {
 			im->st->failed++;
-			report(im, line, "the stored product '%s' is not a JSON object",
-			       json_string_value(jsku));
+			report(im, line, "the stored %s %s is not a JSON object", k->name, label);
 			goto out;
 		}
 		if (replace) {
-			/* a line without status, seller or category keeps the stored ones */
-			static const char *const kept[] = { "status", "seller", "category" };
-			json_t *keep = json_object();
-			for (size_t k = 0; keep && k < SOUK_ARRAY_LEN(kept); k++) {
-				json_t *v = json_object_get(existing, kept[k]);
-				if (v)
-					json_object_set(keep, kept[k], v);
+			const char *f;
+			json_t *v;
+			doc = json_copy(set);
+			json_object_foreach((json_t *)create, f, v)
+			{
+				json_t *kept = json_object_get(existing, f);
+				if (doc && !json_object_get(set, f) && kept)
+					json_object_set(doc, f, kept);
 			}
-			doc = keep ? doc_merge_new(set, keep) : NULL;
-			json_decref(keep);
 		} else {
-			doc = doc_merge_update(existing, set);
+			doc = json_deep_copy(existing);
+			if (doc)
+				merge_fields(k->fields, k->nfields, doc, set);
 		}
 	} else {
-		doc = doc_merge_new(set, create);
+		doc = create ? json_deep_copy(create) : json_object();
+		if (doc)
+			merge_fields(k->fields, k->nfields, doc, set);
 	}
 	if (!doc) {
 		im->fatal = SOUK_ENOMEM;
 		goto out;
 	}
-	json_t *norm = NULL;
-	rc = import_product_validate(doc, &norm, err, sizeof(err));
+	rc = import_validate(k, doc, &norm, err, sizeof(err));
 	if (rc == SOUK_ENOMEM) {
 		im->fatal = rc;
 		goto out;
 	}
 	if (rc) {
-		im->st->failed++;
-		report(im, line, "%s", err);
+		fail_line(im, line, err);
 		goto out;
 	}
-	json_decref(doc);
-	doc = norm; /* canonical order, NFC text, defaults: as the API stores it */
-	if (existing && json_equal(existing, doc)) {
+	/* as the API: archiving is a delete, never a write */
+	const char *status = json_string_value(json_object_get(norm, "status"));
+	if ((k->flags & MODEL_K_STATUS) && status && strcmp(status, "archived") == 0) {
+		fail_line(im, line, "'status' cannot be archived (archive with a delete)");
+		goto out;
+	}
+	/* canonical order, NFC text, defaults: as the API stores it */
+	if (existing && json_equal(existing, norm)) {
 		im->st->unchanged++;
 		goto out;
 	}
@@ -892,27 +1161,35 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 			im->st->created++;
 		goto out;
 	}
+	rc = model_keys(k, norm, &keys);
+	if (rc) {
+		if (rc == SOUK_ETOOBIG)
+			fail_line(im, line, "a key value is too long for the store");
+		else
+			im->fatal = rc;
+		goto out;
+	}
 	pending_t *p = &im->pend[im->npend];
 	memset(p, 0, sizeof(*p));
 	p->line = line;
-	p->doc = json_dumps(doc, JSON_COMPACT);
-	if (!p->doc) {
+	p->doc = json_dumps(norm, JSON_COMPACT);
+	if (!p->doc || pending_keys(p, &keys) != 0) {
+		souk_free(&p->doc);
 		im->fatal = SOUK_ENOMEM;
 		goto out;
 	}
 	p->doc_len = strlen(p->doc);
-	memcpy(p->key, key, key_len);
-	p->key_len = key_len;
 	if (existing) {
 		p->op = STORE_OP_UPDATE;
 		p->id = rec.id;
 		p->expect_version = rec.version;
 	} else {
 		p->op = STORE_OP_CREATE;
-		if (want_id) {
-			p->id = *want_id;
+		if (have_id) {
+			p->id = want;
 		} else if (store_id_new(&p->id) != 0) {
 			souk_free(&p->doc);
+			souk_free(&p->kbuf);
 			im->fatal = SOUK_ECRYPTO;
 			goto out;
 		}
@@ -926,6 +1203,7 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, json_t *creat
 out:
 	json_decref(existing);
 	json_decref(doc);
+	json_decref(norm);
 	store_rec_deinit(&rec);
 }
 
@@ -942,7 +1220,7 @@ static void csv_doc_cb(void *arg, uint64_t line, json_t *set, json_t *create, co
 		report(im, line, "%s", err);
 		return;
 	}
-	import_one(im, line, set, create, false, NULL);
+	import_one(im, line, set, create, false);
 }
 
 static int import_jsonl(importer_t *im, const char *data, size_t len)
@@ -975,39 +1253,13 @@ static int import_jsonl(importer_t *im, const char *data, size_t len)
 			im->st->records++;
 			im->st->failed++;
 			if (doc)
-				report(im, line, "a product must be a JSON object");
+				report(im, line, "a %s must be a JSON object", im->k->name);
 			else
 				report(im, line, "invalid JSON, column %d (%s)", jerr.column, jerr.text);
 			json_decref(doc);
 			continue;
 		}
-		store_id_t id, *want = NULL;
-		json_t *jid = json_object_get(doc, "id");
-		if (jid) {
-			if (!json_is_string(jid) || store_id_parse(json_string_value(jid), &id) != 0) {
-				im->st->records++;
-				im->st->failed++;
-				report(im, line, "'id' must be 32 hex characters");
-				json_decref(doc);
-				continue;
-			}
-			want = &id;
-			json_object_del(doc, "id");
-		}
-		/* a new product without status or category: active, and the
-		 * default category */
-		json_t *create = json_object();
-		if (create) {
-			json_object_set_new(create, "status", json_string("active"));
-			json_object_set_new(create, "seller",
-					    json_string(im->o->seller && *im->o->seller
-								? im->o->seller
-								: IMPORT_SELLER_DEFAULT));
-			json_object_set_new(create, "category",
-					    json_string(IMPORT_CATEGORY_DEFAULT));
-		}
-		import_one(im, line, doc, create, true, want);
-		json_decref(create);
+		import_one(im, line, doc, im->jdefaults, true);
 		json_decref(doc);
 	}
 	return im->fatal;
@@ -1028,14 +1280,19 @@ static int import_run(store_t *s, const char *data, size_t len, const import_opt
 	memset(&im, 0, sizeof(im));
 	memset(stats, 0, sizeof(*stats));
 	im.s = s;
+	im.k = kind_of(opts);
 	im.o = opts;
 	im.st = stats;
+	if (!im.k)
+		return SOUK_EINVAL;
+	im.mkey = match_key_of(im.k);
 	im.batch = opts->batch ? opts->batch : IMPORT_BATCH_DEFAULT;
 	if (im.batch > 100000)
 		im.batch = 100000;
 	im.pend = calloc(im.batch, sizeof(*im.pend));
 	im.muts = calloc(im.batch, sizeof(*im.muts));
-	if (!im.pend || !im.muts) {
+	im.jdefaults = defaults_new(im.k, opts, false);
+	if (!im.pend || !im.muts || !im.jdefaults) {
 		rc = SOUK_ENOMEM;
 		goto out;
 	}
@@ -1052,6 +1309,7 @@ static int import_run(store_t *s, const char *data, size_t len, const import_opt
 		rc = im.fatal;
 out:
 	pending_clear(&im);
+	json_decref(im.jdefaults);
 	free(im.pend);
 	free(im.muts);
 	return rc;
@@ -1070,6 +1328,11 @@ int import_mem(store_t *s, const char *data, size_t len, const import_opts_t *op
 	}
 	if (!stats)
 		stats = &st;
+	if (!kind_of(opts)) {
+		memset(stats, 0, sizeof(*stats));
+		log_msg(LOG_ERR, "import", "import, not a registered kind");
+		return SOUK_EINVAL;
+	}
 	import_format_t fmt = opts->format;
 	if (fmt == IMPORT_FMT_AUTO) {
 		/* a first line that opens a JSON object means JSON Lines */
@@ -1174,14 +1437,119 @@ static void strset_add(strset_t *s, const char *v)
 	s->n++;
 }
 
+/* What the first pass found at a field path: the entries of a map in use,
+ * whether a JSON-text field is present at all. */
+typedef struct {
+	const model_field_t *path[COL_DEPTH];
+	size_t depth;
+	strset_t subs;
+	bool seen;
+} survey_t;
+
 typedef struct {
 	FILE *f;
+	const model_kind_t *k;
 	import_format_t fmt;
 	uint64_t count;
-	strset_t titles, descs, curs;
+	survey_t *sv;
+	size_t nsv;
+	col_t *cols; /* CSV columns, in table order */
+	size_t ncols;
 	bool survey; /* CSV first pass: collect columns */
 	int err;
 } exporter_t;
+
+static survey_t *survey_at(exporter_t *ex, const model_field_t *const *path, size_t depth,
+			   bool add)
+{
+	for (size_t i = 0; i < ex->nsv; i++)
+		if (ex->sv[i].depth == depth &&
+		    memcmp(ex->sv[i].path, path, depth * sizeof(*path)) == 0)
+			return &ex->sv[i];
+	if (!add)
+		return NULL;
+	survey_t *n = realloc(ex->sv, (ex->nsv + 1) * sizeof(*n));
+	if (!n) {
+		ex->err = SOUK_ENOMEM;
+		return NULL;
+	}
+	ex->sv = n;
+	n = &ex->sv[ex->nsv++];
+	memset(n, 0, sizeof(*n));
+	memcpy(n->path, path, depth * sizeof(*path));
+	n->depth = depth;
+	return n;
+}
+
+/* A column is a JSON text: lists, maps, money, and objects nested too deep. */
+static bool json_column(const model_field_t *f, size_t depth)
+{
+	return f->type == MODEL_LIST || f->type == MODEL_MAP || f->type == MODEL_MONEY ||
+	       (f->type == MODEL_OBJECT && depth + 1 >= COL_DEPTH);
+}
+
+static void survey_doc(exporter_t *ex, const model_field_t *fs, size_t n, const json_t *obj,
+		       const model_field_t **path, size_t depth)
+{
+	const char *key;
+	json_t *v, *e;
+	for (size_t i = 0; i < n && !ex->err; i++) {
+		const model_field_t *f = &fs[i];
+		survey_t *s;
+		if ((f->flags & MODEL_F_READONLY) || !(v = json_object_get(obj, f->name)))
+			continue;
+		path[depth] = f;
+		if (f->type == MODEL_LOCALE_MAP || f->type == MODEL_PRICE_MAP) {
+			if ((s = survey_at(ex, path, depth + 1, true)) != NULL)
+				json_object_foreach(v, key, e) strset_add(&s->subs, key);
+		} else if (json_column(f, depth)) {
+			if ((s = survey_at(ex, path, depth + 1, true)) != NULL)
+				s->seen = true;
+		} else if (f->type == MODEL_OBJECT && json_is_object(v)) {
+			survey_doc(ex, f->fields, f->nfields, v, path, depth + 1);
+		}
+	}
+}
+
+static int col_add(exporter_t *ex, const model_field_t *const *path, size_t depth,
+		   const char *sub)
+{
+	col_t *n = realloc(ex->cols, (ex->ncols + 1) * sizeof(*n));
+	if (!n)
+		return ex->err = SOUK_ENOMEM;
+	ex->cols = n;
+	n = &ex->cols[ex->ncols++];
+	memset(n, 0, sizeof(*n));
+	memcpy(n->path, path, depth * sizeof(*path));
+	n->depth = depth;
+	snprintf(n->sub, sizeof(n->sub), "%s", sub ? sub : "");
+	return 0;
+}
+
+/* The columns, in table order: the inverse of the import's mapping. */
+static void build_cols(exporter_t *ex, const model_field_t *fs, size_t n,
+		       const model_field_t **path, size_t depth)
+{
+	for (size_t i = 0; i < n && !ex->err; i++) {
+		const model_field_t *f = &fs[i];
+		survey_t *s;
+		if (f->flags & MODEL_F_READONLY)
+			continue;
+		path[depth] = f;
+		s = survey_at(ex, path, depth + 1, false);
+		if (f->type == MODEL_LOCALE_MAP || f->type == MODEL_PRICE_MAP) {
+			for (size_t k = 0; s && k < s->subs.n; k++)
+				col_add(ex, path, depth + 1, s->subs.v[k]);
+		} else if (json_column(f, depth)) {
+			if (s && s->seen)
+				col_add(ex, path, depth + 1, NULL);
+		} else if (f->type == MODEL_OBJECT) {
+			build_cols(ex, f->fields, f->nfields, path, depth + 1);
+		} else {
+			col_add(ex, path, depth + 1, NULL);
+		}
+	}
+}
 
 static void csv_put(FILE *f, const char *s, size_t n, bool first)
 {
@@ -1203,37 +1571,80 @@ static void csv_put(FILE *f, const char *s, size_t n, bool first)
 	fputc('"', f);
 }
 
-static void csv_put_json_str(FILE *f, json_t *v)
+/* minor units as a decimal in the currency's ISO 4217 digits */
+static void format_price(char *buf, size_t cap, uint64_t x, const char *cur)
 {
-	if (json_is_string(v))
-		csv_put(f, json_string_value(v), json_string_length(v), false);
-	else
-		fputc(',', f);
-}
-
-static void csv_put_price(FILE *f, json_t *v, const char *cur)
-{
-	char buf[48];
 	int e = souk_currency_exponent(cur);
 	unsigned exp = e < 0 || e > 4 ? 2 : (unsigned)e; /* validated when stored */
-	fputc(',', f);
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return;
-	uint64_t x = (uint64_t)json_integer_value(v), div = 1;
+	uint64_t div = 1;
 	for (unsigned i = 0; i < exp; i++)
 		div *= 10;
 	if (exp)
-		snprintf(buf, sizeof(buf), "%llu.%0*llu", (unsigned long long)(x / div), (int)exp,
+		snprintf(buf, cap, "%llu.%0*llu", (unsigned long long)(x / div), (int)exp,
 			 (unsigned long long)(x % div));
 	else
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)x);
-	fputs(buf, f);
+		snprintf(buf, cap, "%llu", (unsigned long long)x);
+}
+
+static void csv_header(exporter_t *ex)
+{
+	for (size_t i = 0; i < ex->ncols; i++) {
+		const col_t *c = &ex->cols[i];
+		char name[256];
+		size_t n = 0;
+		for (size_t d = 0; d < c->depth && n < sizeof(name); d++)
+			n += (size_t)snprintf(name + n, sizeof(name) - n, "%s%s", d ? "." : "",
+					      c->path[d]->name);
+		if (c->sub[0] && n < sizeof(name))
+			n += (size_t)snprintf(name + n, sizeof(name) - n, "_%s", c->sub);
+		csv_put(ex->f, name, strlen(name), i == 0);
+	}
+	fputc('\n', ex->f);
+}
+
+static int csv_row(exporter_t *ex, const json_t *doc)
+{
+	char buf[48];
+	for (size_t i = 0; i < ex->ncols; i++) {
+		const col_t *c = &ex->cols[i];
+		const model_field_t *f = c->path[c->depth - 1];
+		const json_t *v = doc;
+		for (size_t d = 0; v && d < c->depth; d++)
+			v = json_object_get(v, c->path[d]->name);
+		if (c->sub[0])
+			v = json_object_get(v, c->sub);
+		if (!v || json_is_null(v)) {
+			if (i)
+				fputc(',', ex->f);
+		} else if (json_is_string(v)) {
+			csv_put(ex->f, json_string_value(v), json_string_length(v), i == 0);
+		} else if (f->type == MODEL_PRICE_MAP && json_is_integer(v) &&
+			   json_integer_value(v) >= 0) {
+			format_price(buf, sizeof(buf), (uint64_t)json_integer_value(v), c->sub);
+			csv_put(ex->f, buf, strlen(buf), i == 0);
+		} else if (json_is_integer(v)) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+			csv_put(ex->f, buf, strlen(buf), i == 0);
+		} else if (json_is_boolean(v)) {
+			csv_put(ex->f, json_is_true(v) ? "true" : "false", json_is_true(v) ? 4 : 5,
+				i == 0);
+		} else {
+			char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			if (!s)
+				return SOUK_ENOMEM;
+			csv_put(ex->f, s, strlen(s), i == 0);
+			free(s);
+		}
+	}
+	fputc('\n', ex->f);
+	return 0;
 }
 
 static int export_cb(const store_rec_t *rec, void *arg)
 {
 	exporter_t *ex = arg;
 	json_error_t jerr;
+	const model_field_t *path[COL_DEPTH];
 	const char *k;
 	json_t *v;
 
@@ -1243,18 +1654,15 @@ static int export_cb(const store_rec_t *rec, void *arg)
 	if (!json_is_object(doc)) {
 		char hex[33];
 		store_id_hex(&rec->id, hex);
-		log_msg(LOG_WARNING, "import", "export, product '%s' is not a JSON object, skipped",
-			hex);
+		log_msg(LOG_WARNING, "import", "export, %s '%s' is not a JSON object, skipped",
+			ex->k->name, hex);
 		json_decref(doc);
 		return 0;
 	}
 	if (ex->survey) {
-		json_object_foreach(json_object_get(doc, "title"), k, v) strset_add(&ex->titles, k);
-		json_object_foreach(json_object_get(doc, "description"), k, v)
-			strset_add(&ex->descs, k);
-		json_object_foreach(json_object_get(doc, "price"), k, v) strset_add(&ex->curs, k);
+		survey_doc(ex, ex->k->fields, ex->k->nfields, doc, path, 0);
 		json_decref(doc);
-		return 0;
+		return ex->err ? 1 : 0;
 	}
 	if (ex->fmt == IMPORT_FMT_JSONL) {
 		char hex[33];
@@ -1272,79 +1680,72 @@ static int export_cb(const store_rec_t *rec, void *arg)
 		fputs(s, ex->f);
 		fputc('\n', ex->f);
 		free(s);
-	} else {
-		json_t *sku = json_object_get(doc, "sku");
-		csv_put(ex->f, json_string_value(sku) ? json_string_value(sku) : "",
-			json_string_value(sku) ? json_string_length(sku) : 0, true);
-		csv_put_json_str(ex->f, json_object_get(doc, "status"));
-		csv_put_json_str(ex->f, json_object_get(doc, "seller"));
-		csv_put_json_str(ex->f, json_object_get(doc, "category"));
-		for (size_t i = 0; i < ex->titles.n; i++)
-			csv_put_json_str(ex->f,
-					 json_object_get(json_object_get(doc, "title"), ex->titles.v[i]));
-		for (size_t i = 0; i < ex->descs.n; i++)
-			csv_put_json_str(ex->f, json_object_get(json_object_get(doc, "description"),
-								ex->descs.v[i]));
-		for (size_t i = 0; i < ex->curs.n; i++)
-			csv_put_price(ex->f, json_object_get(json_object_get(doc, "price"), ex->curs.v[i]),
-				      ex->curs.v[i]);
-		fputc(',', ex->f);
-		v = json_object_get(doc, "stock");
-		if (json_is_integer(v))
-			fprintf(ex->f, "%lld", (long long)json_integer_value(v));
-		fputc('\n', ex->f);
+	} else if ((ex->err = csv_row(ex, doc)) != 0) {
+		json_decref(doc);
+		return 1;
 	}
 	json_decref(doc);
 	ex->count++;
 	return ferror(ex->f) ? (ex->err = -EIO, 1) : 0;
 }
 
-int export_stream(store_t *s, FILE *f, import_format_t format, uint64_t *count)
+int export_kind_stream(store_t *s, const model_kind_t *k, FILE *f, import_format_t format,
+		       uint64_t *count)
 {
 	exporter_t ex;
+	import_opts_t ko = {.kind = k};
 	int rc;
-	if (!s || !f)
+	if (!s || !f || !(k = kind_of(&ko)))
 		return SOUK_EINVAL;
 	memset(&ex, 0, sizeof(ex));
 	ex.f = f;
+	ex.k = k;
 	ex.fmt = format == IMPORT_FMT_CSV ? IMPORT_FMT_CSV : IMPORT_FMT_JSONL;
 	if (ex.fmt == IMPORT_FMT_CSV) {
+		const model_field_t *path[COL_DEPTH];
 		ex.survey = true;
-		rc = store_scan(s, PRODUCT_KIND, export_cb, &ex);
-		if (rc)
-			return ex.err ? ex.err : rc;
+		rc = store_scan(s, k->name, export_cb, &ex);
+		if (rc == 0 && !ex.err)
+			build_cols(&ex, k->fields, k->nfields, path, 0);
+		if (rc || ex.err) {
+			rc = ex.err ? ex.err : rc;
+			goto out;
+		}
 		ex.survey = false;
-		fputs("sku,status,seller,category", f);
-		for (size_t i = 0; i < ex.titles.n; i++)
-			fprintf(f, ",title_%s", ex.titles.v[i]);
-		for (size_t i = 0; i < ex.descs.n; i++)
-			fprintf(f, ",description_%s", ex.descs.v[i]);
-		for (size_t i = 0; i < ex.curs.n; i++)
-			fprintf(f, ",price_%s", ex.curs.v[i]);
-		fputs(",stock\n", f);
+		csv_header(&ex);
 	}
-	rc = store_scan(s, PRODUCT_KIND, export_cb, &ex);
+	rc = store_scan(s, k->name, export_cb, &ex);
 	if (ex.err)
 		rc = ex.err;
 	if (rc == 0 && fflush(f) != 0)
 		rc = -errno;
+out:
 	if (count)
 		*count = ex.count;
+	free(ex.sv);
+	free(ex.cols);
 	return rc;
 }
 
-int export_file(store_t *s, const char *path, import_format_t format, uint64_t *count)
+int export_stream(store_t *s, FILE *f, import_format_t format, uint64_t *count)
+{
+	return export_kind_stream(s, NULL, f, format, count);
+}
+
+int export_kind_file(store_t *s, const model_kind_t *k, const char *path, import_format_t format,
+		     uint64_t *count)
 {
 	char tmp[4096];
 	FILE *f = NULL;
 	int fd = -1, rc;
+	import_opts_t ko = {.kind = k};
 
-	if (!s || !path)
+	if (!s || !path || !kind_of(&ko))
 		return SOUK_EINVAL;
 	if (format == IMPORT_FMT_AUTO)
 		format = ends_with(path, ".csv") ? IMPORT_FMT_CSV : IMPORT_FMT_JSONL;
 	if (strcmp(path, "-") == 0)
-		return export_stream(s, stdout, format, count);
+		return export_kind_stream(s, k, stdout, format, count);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return SOUK_EINVAL;
 	fd = mkstemp(tmp);
@@ -1355,7 +1756,7 @@ int export_file(store_t *s, const char *path, import_format_t format, uint64_t *
 		close(fd);
 		goto fail;
 	}
-	rc = export_stream(s, f, format, count);
+	rc = export_kind_stream(s, k, f, format, count);
 	if (rc == 0 && fsync(fileno(f)) != 0)
 		rc = -errno;
 	if (fclose(f) != 0 && rc == 0)
@@ -1371,4 +1772,9 @@ fail:
 	unlink(tmp);
 	log_msg(LOG_ERR, "import", "export, cannot write '%s' (%s)", path, souk_strerror(rc));
 	return rc;
+}
+
+int export_file(store_t *s, const char *path, import_format_t format, uint64_t *count)
+{
+	return export_kind_file(s, NULL, path, format, count);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "model/import.h"
 #include "model/model.h"
 #include "model/provider.h"
 #include "store/store.h"
@@ -152,6 +153,40 @@ bool provider_follows(const provider_ops_t *ops, const char *kind)
 	return false;
 }
 
+static const model_field_t *top_field(const model_kind_t *k, const char *name)
+{
+	for (size_t j = 0; name != NULL && j < k->nfields; j++)
+		if (strcmp(k->fields[j].name, name) == 0)
+			return &k->fields[j];
+	return NULL;
+}
+
+/* What the kind declares for imports (model/import.h) names its own
+ * writable fields, and its defaults are JSON. */
+static int import_check(const model_kind_t *k, char *w, size_t wl)
+{
+	const model_import_t *im = k->import;
+	for (size_t i = 0; im != NULL && i < im->naliases; i++) {
+		const model_import_alias_t *a = &im->aliases[i];
+		if (a->column == NULL || *a->column == '\0' || a->as == NULL || *a->as == '\0')
+			return why(w, wl, "kind %s: an import alias lacks its column or field%s",
+				   k->name, "");
+		if (a->unless != NULL && top_field(k, a->unless) == NULL)
+			return why(w, wl, "kind %s: import alias %s names no field", k->name,
+				   a->column);
+	}
+	for (size_t i = 0; im != NULL && i < im->ndefaults; i++) {
+		const model_import_default_t *d = &im->defaults[i];
+		const model_field_t *f = top_field(k, d->field);
+		json_t *v = d->json ? json_loads(d->json, JSON_DECODE_ANY, NULL) : NULL;
+		json_decref(v);
+		if (f == NULL || (f->flags & MODEL_F_READONLY) || v == NULL)
+			return why(w, wl, "kind %s: import default %s is no writable field with "
+				   "a JSON value", k->name, d->field ? d->field : "?");
+	}
+	return 0;
+}
+
 int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 {
 	if (k->magic != MODEL_MAGIC)
@@ -175,10 +210,7 @@ int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < k->nkeys; i++) {
-		const model_field_t *f = NULL;
-		for (size_t j = 0; j < k->nfields; j++)
-			if (strcmp(k->fields[j].name, k->keys[i].field) == 0)
-				f = &k->fields[j];
+		const model_field_t *f = top_field(k, k->keys[i].field);
 		if (f == NULL)
 			return why(w, wl, "kind %s: key %s names no field", k->name,
 				   k->keys[i].name);
@@ -187,5 +219,5 @@ int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 			return why(w, wl, "kind %s: key %s is on a field that is no scalar",
 				   k->name, k->keys[i].name);
 	}
-	return 0;
+	return import_check(k, w, wl);
 }

@@ -136,6 +136,9 @@ struct model_kind {
 	/* Checks beyond the field table on a normalised full document (cross-
 	 * field rules, render limits); record field errors in err. May be NULL. */
 	void (*check)(const model_kind_t *k, const json_t *doc, problem_t *err);
+	/* Import column aliases and create defaults (model/import.h); NULL:
+	 * the field table alone maps the kind's files. */
+	const struct model_import *import;
 };
 
 /* ---- the registry (domain/kinds.c) ---- */

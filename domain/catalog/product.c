@@ -137,6 +137,7 @@ const model_kind_t product_kind = {
     .flags = MODEL_K_PUBLIC_READ | MODEL_K_STATUS,
     .check = check_limits,
     .image = &catalog_provider_ops,
+    .import = &product_import,
 };
 
 int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)

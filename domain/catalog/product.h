@@ -57,6 +57,12 @@
 
 extern const model_kind_t product_kind;
 
+/* What product files carry beyond the table (domain/catalog/product_import.c):
+ * column aliases and the defaults of new products. */
+#define PRODUCT_SELLER_DEFAULT "house"  /* seller of new products without one */
+#define PRODUCT_CATEGORY_DEFAULT "other" /* category of new products without one */
+extern const struct model_import product_import;
+
 /* Validate `in`. partial: a fragment (every field optional, no defaults).
  * Returns 0 and a new reference in *normalized, or SOUK_EINVAL with the
  * reasons in err (422), or SOUK_ENOMEM. `in` is not modified. */

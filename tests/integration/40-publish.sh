@@ -97,6 +97,21 @@ check "export writes one JSON line per product" [ "$(wc -l <"$T/out.jsonl")" -eq
 "$SOUKCTL" --data "$T/state" export --format csv "$T/out.csv" >/dev/null 2>&1
 check "CSV export has a header and one line per product" [ "$(wc -l <"$T/out.csv")" -eq 3940 ]
 
+# ---- other kinds through the same import ------------------------------------------
+printf '%s\n' 'code,name,type,pickup,address.line1,address.city,address.country' \
+	'W1,Leeds Depot,warehouse,yes,1 High St,Leeds,GB' 'W2,York Shop,store,no,2 Low Rd,York,GB' \
+	'W3,,hut,no,3 Quay,Hull,GB' >"$T/wh.csv"
+out=$("$SOUKCTL" --data "$T/state" import --kind warehouse "$T/wh.csv" 2>&1); rc=$?
+check "soukctl import --kind warehouse creates two and names the bad line's fields" \
+	bash -c "[ $rc -eq 1 ] && echo \"\$1\" | grep -q 'line 4, .name. .*.type.' &&
+		echo \"\$1\" | grep -q ': 3 records, 2 created, 0 updated, 0 unchanged, 0 skipped, 1 failed'" _ "$out"
+"$SOUKCTL" --data "$T/state" export --kind warehouse "$T/wh.jsonl" >/dev/null 2>&1
+check "export --kind warehouse writes the warehouses only" \
+	bash -c "[ \$(wc -l <'$T/wh.jsonl') -eq 2 ] && grep -q '\"city\":\"Leeds\"' '$T/wh.jsonl'"
+out=$("$SOUKCTL" --data "$T/state" import --kind depot "$T/wh.csv" 2>&1); rc=$?
+check "an unknown kind is refused with the list of kinds" \
+	bash -c "[ $rc -eq 2 ] && echo \"\$1\" | grep -q \"unknown kind 'depot' (kinds: product, warehouse)\"" _ "$out"
+
 souk_stop_soukd
 if grep -qiE "publisher, publish failed|AddressSanitizer|runtime error" "$T/soukd.log"; then
 	not_ok "soukd log is free of publish failures and sanitizer reports"

@@ -16,6 +16,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/import.h"
+#include "domain/catalog/product.h"
+#include "domain/inventory/warehouse.h"
 #include "common/problem.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
@@ -74,20 +76,26 @@ static import_opts_t opts_for(fix_t *f, import_format_t fmt)
 	return o;
 }
 
-static json_t *get_sku(store_t *s, const char *sku)
+/* the stored document of kind whose unique key name has value */
+static json_t *get_by_key(store_t *s, const char *kind, const char *name, const char *value)
 {
 	char key[128];
-	size_t n = strlen(sku);
+	size_t nl = strlen(name) + 1, n = strlen(value);
 	store_rec_t rec;
 	json_error_t e;
-	memcpy(key, "sku", 4);
-	memcpy(key + 4, sku, n);
+	memcpy(key, name, nl);
+	memcpy(key + nl, value, n);
 	memset(&rec, 0, sizeof(rec));
-	if (store_get_by_key(s, "product", key, 4 + n, &rec) != 0)
+	if (store_get_by_key(s, kind, key, nl + n, &rec) != 0)
 		return NULL;
 	json_t *j = json_loadb(rec.doc, rec.doc_len, 0, &e);
 	store_rec_deinit(&rec);
 	return j;
+}
+
+static json_t *get_sku(store_t *s, const char *sku)
+{
+	return get_by_key(s, "product", "sku", sku);
 }
 
 static const char *title_en(json_t *doc)
@@ -383,7 +391,7 @@ static void test_import_jsonl_defaults_status_and_category(void **state)
 	assert_int_equal(st.created, 1);
 	json_t *d = get_sku(f->s, "K1");
 	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
-	assert_string_equal(json_string_value(json_object_get(d, "category")), IMPORT_CATEGORY_DEFAULT);
+	assert_string_equal(json_string_value(json_object_get(d, "category")), PRODUCT_CATEGORY_DEFAULT);
 	json_decref(d);
 	/* set draft and another category, then a line without them keeps both */
 	const char *draft = "{\"sku\":\"K1\",\"status\":\"draft\",\"category\":\"gifts\","
@@ -581,6 +589,254 @@ static void test_import_export_roundtrip(void **state)
 	store_close(&s3);
 }
 
+/* ---- other kinds: warehouses --------------------------------------------------------- */
+
+static json_t *get_code(store_t *s, const char *code)
+{
+	return get_by_key(s, "warehouse", "code", code);
+}
+
+static const char *addr(json_t *doc, const char *member)
+{
+	return json_string_value(json_object_get(json_object_get(doc, "address"), member));
+}
+
+#define WH_CSV                                                                              \
+	"Code,name,type,pickup,address.line1,address.city,Address.Country,seller\n"          \
+	"W1,Main  Depot,warehouse,yes,1 High St,Leeds,GB,\n"                                 \
+	"W2,Corner Shop,store,0,2 Low Rd,York,GB,s1\n"                                       \
+	"W3,,castle,no,,Hull,GB,\n"                                                          \
+	"W4,North Dock,dropship,FALSE,4 Quay,Hull,GB,s2\n"
+
+static void test_import_warehouses_from_csv(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	o.kind = &warehouse_kind;
+	assert_int_equal(import_mem(f->s, WH_CSV, strlen(WH_CSV), &o, &st), 0);
+	assert_int_equal(st.records, 4);
+	assert_int_equal(st.created, 3);
+	assert_int_equal(st.failed, 1);
+	/* the bad line is named with its number and every bad field */
+	assert_int_equal(f->nerr, 1);
+	assert_int_equal(f->err_lines[0], 4);
+	assert_non_null(strstr(f->err_msgs[0], "'name'"));
+	assert_non_null(strstr(f->err_msgs[0], "'type'"));
+	assert_non_null(strstr(f->err_msgs[0], "'address/line1'"));
+	assert_int_equal(fixture_last_seq(f->s), 3);
+
+	json_t *d = get_code(f->s, "W1");
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "name")), "Main Depot");
+	assert_true(json_is_true(json_object_get(d, "pickup")));
+	assert_null(json_object_get(d, "seller")); /* an empty cell sets nothing */
+	assert_string_equal(addr(d, "line1"), "1 High St");
+	assert_string_equal(addr(d, "city"), "Leeds");
+	assert_string_equal(addr(d, "country"), "GB");
+	json_decref(d);
+	d = get_code(f->s, "W2");
+	assert_string_equal(json_string_value(json_object_get(d, "type")), "store");
+	assert_true(json_is_false(json_object_get(d, "pickup")));
+	assert_string_equal(json_string_value(json_object_get(d, "seller")), "s1");
+	json_decref(d);
+	/* the products are another kind: none was written */
+	assert_null(get_sku(f->s, "W1"));
+
+	/* re-import: all unchanged, nothing written */
+	f->nerr = 0;
+	assert_int_equal(import_mem(f->s, WH_CSV, strlen(WH_CSV), &o, &st), 0);
+	assert_int_equal(st.unchanged, 3);
+	assert_int_equal(st.created + st.updated, 0);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(fixture_last_seq(f->s), 3);
+
+	/* an update names only what changes: the rest of the address is kept */
+	const char *move = "code,address.city,pickup\nW1,Bradford,\nW2,,true\n";
+	assert_int_equal(import_mem(f->s, move, strlen(move), &o, &st), 0);
+	assert_int_equal(st.updated, 2);
+	d = get_code(f->s, "W1");
+	assert_string_equal(addr(d, "city"), "Bradford");
+	assert_string_equal(addr(d, "line1"), "1 High St");
+	assert_true(json_is_true(json_object_get(d, "pickup")));
+	json_decref(d);
+
+	/* header errors (a product column, no key column), then a line with a
+	 * bad cell and a bad value */
+	f->nerr = 0;
+	const char *bad = "code,name,sku\nW9,X,1\n";
+	assert_int_equal(import_mem(f->s, bad, strlen(bad), &o, &st), SOUK_EINVAL);
+	assert_non_null(strstr(f->err_msgs[0], "unknown column 'sku'"));
+	const char *nokey = "name,address.city\nX,Y\n";
+	assert_int_equal(import_mem(f->s, nokey, strlen(nokey), &o, &st), SOUK_EINVAL);
+	assert_non_null(strstr(f->err_msgs[1], "no 'code' column"));
+	const char *badbool = "code,pickup,type\nW1,maybe,hut\n";
+	assert_int_equal(import_mem(f->s, badbool, strlen(badbool), &o, &st), 0);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(f->err_lines[2], 2);
+	assert_non_null(strstr(f->err_msgs[2], "column 'pickup', bad boolean 'maybe'"));
+	assert_non_null(strstr(f->err_msgs[2], "'type'")); /* the other bad field too */
+}
+
+static void test_import_warehouses_from_jsonl(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	o.kind = &warehouse_kind;
+	const char *jl =
+		"{\"code\":\"J1\",\"name\":\"Paris\",\"address\":{\"line1\":\"1 rue\",\"city\":\"Paris\","
+		"\"country\":\"FR\"}}\n"
+		"{\"code\":\"J2\",\"name\":\"\",\"type\":\"hut\",\"address\":{\"city\":\"Lyon\","
+		"\"country\":\"FR\"}}\n"
+		"{\"code\":\"J3\",\"name\":\"Lille\",\"type\":\"store\",\"pickup\":true,"
+		"\"address\":{\"line1\":\"3 place\",\"city\":\"Lille\",\"country\":\"FR\"}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 2);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(f->nerr, 1);
+	assert_int_equal(f->err_lines[0], 2);
+	assert_non_null(strstr(f->err_msgs[0], "'name'"));
+	assert_non_null(strstr(f->err_msgs[0], "'type'"));
+	assert_non_null(strstr(f->err_msgs[0], "'address/line1'"));
+	json_t *d = get_code(f->s, "J1");
+	assert_non_null(d);
+	/* the table's defaults, as an API create gives them */
+	assert_string_equal(json_string_value(json_object_get(d, "type")), "warehouse");
+	assert_true(json_is_false(json_object_get(d, "pickup")));
+	json_decref(d);
+	f->nerr = 0;
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.unchanged, 2);
+	assert_int_equal(st.created + st.updated, 0);
+	assert_int_equal(fixture_last_seq(f->s), 2);
+}
+
+/* every warehouse of one store has the same document under its code in the other */
+static int compare_code_cb(const store_rec_t *rec, void *arg)
+{
+	cmp_t *c = arg;
+	json_error_t e;
+	json_t *a = json_loadb(rec->doc, rec->doc_len, 0, &e);
+	json_t *b = get_code(c->other, json_string_value(json_object_get(a, "code")));
+	assert_non_null(b);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	c->compared++;
+	return 0;
+}
+
+static void test_import_warehouse_export_roundtrip(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	char path[128], db[128];
+	uint64_t count = 0;
+	o.kind = &warehouse_kind;
+	assert_int_equal(import_mem(f->s, WH_CSV, strlen(WH_CSV), &o, &st), 0);
+	const char *jl = "{\"code\":\"Q1\",\"name\":\"Quay, \\\"west\\\"\",\"type\":\"store\","
+			 "\"seller\":\"s9\",\"pickup\":true,\"address\":{\"line1\":\"9 Quay\","
+			 "\"line2\":\"Unit 4\",\"city\":\"Hull\",\"postal_code\":\"HU1 1AA\","
+			 "\"region\":\"East Riding\",\"country\":\"GB\"}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+
+	for (int csv = 0; csv < 2; csv++) {
+		store_t *s2 = NULL;
+		store_opts_t so = {.map_size = 16u << 20};
+		snprintf(path, sizeof(path), "%s/wh.%s", f->dir, csv ? "csv" : "jsonl");
+		assert_int_equal(export_kind_file(f->s, &warehouse_kind, path, IMPORT_FMT_AUTO, &count),
+				 0);
+		assert_int_equal(count, 4);
+		assert_int_equal(count_lines(path), 4 + csv); /* CSV has its header */
+		snprintf(db, sizeof(db), "%s/wh%d", f->dir, csv);
+		assert_int_equal(store_open(db, &so, &s2), 0);
+		f->nerr = 0;
+		assert_int_equal(import_file(s2, path, &o, &st), 0);
+		assert_int_equal(f->nerr, 0);
+		assert_int_equal(st.created, 4);
+		cmp_t c = {s2, 0};
+		assert_int_equal(store_scan(f->s, "warehouse", compare_code_cb, &c), 0);
+		assert_int_equal(c.compared, 4);
+		/* and back again: nothing to change */
+		assert_int_equal(import_file(s2, path, &o, &st), 0);
+		assert_int_equal(st.unchanged, 4);
+		store_close(&s2);
+	}
+	/* the CSV columns come from the table, in its order */
+	FILE *fp = fopen(path, "r");
+	char head[256];
+	assert_non_null(fgets(head, sizeof(head), fp));
+	fclose(fp);
+	assert_string_equal(head, "code,name,type,seller,pickup,address.line1,address.line2,"
+				  "address.city,address.postal_code,address.region,address.country\n");
+}
+
+/* A record's id finds its entity before the unique key does: an exported
+ * line with another code renames that warehouse; a CSV id column does the
+ * same; an id the store does not hold creates the entity under it. */
+static void test_import_matches_by_id_first(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	store_rec_t rec;
+	store_id_t id;
+	o.kind = &warehouse_kind;
+	const char *jl = "{\"id\":\"00112233445566778899aabbccddeeff\",\"code\":\"A1\",\"name\":\"A\","
+			 "\"address\":{\"line1\":\"1 St\",\"city\":\"Leeds\",\"country\":\"GB\"}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(store_id_parse("00112233445566778899aabbccddeeff", &id), 0);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(store_get(f->s, "warehouse", &id, &rec), 0);
+	store_rec_deinit(&rec);
+
+	const char *rename = "{\"id\":\"00112233445566778899aabbccddeeff\",\"code\":\"A2\","
+			     "\"name\":\"A\",\"address\":{\"line1\":\"1 St\",\"city\":\"Leeds\","
+			     "\"country\":\"GB\"}}\n";
+	assert_int_equal(import_mem(f->s, rename, strlen(rename), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	assert_null(get_code(f->s, "A1")); /* the key moved with the entity */
+	json_t *d = get_code(f->s, "A2");
+	assert_non_null(d);
+	json_decref(d);
+
+	const char *csv = "id,code,name\n00112233445566778899AABBCCDDEEFF,A3,Renamed\n";
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	d = get_code(f->s, "A3");
+	assert_string_equal(json_string_value(json_object_get(d, "name")), "Renamed");
+	assert_string_equal(addr(d, "city"), "Leeds");
+	json_decref(d);
+	assert_int_equal(fixture_last_seq(f->s), 3);
+}
+
+static void test_import_unknown_kind_refused(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	char names[128];
+	uint64_t count = 0;
+	assert_null(import_kind("nope"));
+	assert_ptr_equal(import_kind("warehouse"), &warehouse_kind);
+	assert_ptr_equal(import_kind(NULL), &product_kind);
+	import_kind_names(names, sizeof(names));
+	assert_string_equal(names, "product, warehouse");
+	/* a table the registry does not hold has no place in the store */
+	model_kind_t stray = warehouse_kind;
+	stray.name = "stray";
+	o.kind = &stray;
+	assert_int_equal(import_mem(f->s, WH_CSV, strlen(WH_CSV), &o, &st), SOUK_EINVAL);
+	assert_int_equal(st.records, 0);
+	assert_int_equal(fixture_last_seq(f->s), 0);
+	assert_int_equal(export_kind_stream(f->s, &stray, stderr, IMPORT_FMT_JSONL, &count),
+			 SOUK_EINVAL);
+}
+
 int main(void)
 {
 	log_init("test_import", LOG_TARGET_STDERR);
@@ -607,6 +863,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_export_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_large_product_roundtrip, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_import_warehouses_from_csv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_warehouses_from_jsonl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_warehouse_export_roundtrip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_import_matches_by_id_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_unknown_kind_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "domain/catalog/provider.h"
+#include "model/import.h"
 #include "model/model.h"
 #include "model/perm.h"
 
@@ -204,6 +205,13 @@ static void test_model_kinds_are_sound(void **state)
 	bad.image = &catalog_provider_ops; /* follows products, not this kind */
 	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
 	assert_non_null(strstr(why, "image provider catalog"));
+	/* an import default must name a field of the kind */
+	static const model_import_default_t baddef[] = {{.field = "colour", .json = "\"red\""}};
+	static const model_import_t badimp = {.defaults = baddef, .ndefaults = 1};
+	bad = t_kind;
+	bad.import = &badimp;
+	assert_int_equal(model_kind_check(&bad, why, sizeof(why)), SOUK_EINVAL);
+	assert_non_null(strstr(why, "colour"));
 }
 
 /* A product holds its sku as a unique key and seller and category as
