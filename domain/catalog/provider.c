@@ -35,6 +35,7 @@ typedef struct {
 	render_product_t **slot;
 	size_t cap, n;
 	size_t served; /* products in the table that are not archived */
+	uint64_t heap;  /* render_product_bytes of the products in the table */
 	/* products changed since the base (the next delta), and since the
 	 * last snapshot while one is live (the delta over the base built
 	 * from it) */
@@ -107,6 +108,7 @@ static void product_retire(cat_prov_t *p, render_product_t **r)
 		return;
 	if (!(*r)->cp.archived)
 		p->served--;
+	p->heap -= render_product_bytes(*r);
 	if (p->snap_live) {
 		p->grave[p->ngrave++] = *r;
 		*r = NULL;
@@ -142,6 +144,7 @@ static int table_put(cat_prov_t *p, render_product_t *r)
 	p->slot[i] = r;
 	if (!r->cp.archived)
 		p->served++;
+	p->heap += render_product_bytes(r);
 	return 0;
 }
 
@@ -176,6 +179,7 @@ static void table_clear(cat_prov_t *p)
 		render_product_free(&p->slot[i]);
 	souk_free(&p->slot);
 	p->cap = p->n = p->served = 0;
+	p->heap = 0;
 }
 
 /* ---- id sets ---------------------------------------------------------------- */
@@ -413,14 +417,10 @@ static void cat_rebased(void *st, bool ok)
 static void cat_weight(const void *st, provider_weight_t *w)
 {
 	const cat_prov_t *p = st;
-	uint64_t heap = 0;
-	for (size_t i = 0; i < p->cap; i++)
-		if (p->slot[i])
-			heap += render_product_bytes(p->slot[i]);
-	w->items = p->n;
+	w->items = p->n; /* every figure is kept as the table changes: O(1) per image */
 	w->served = p->served;
 	w->delta_items = p->dset.n;
-	w->heap_bytes = heap;
+	w->heap_bytes = p->heap;
 	w->errors = p->render_errors;
 }
 
