@@ -2,11 +2,15 @@
 /* domain/kinds.c - every kind the mall knows (model/model.h). A new kind is
  * its table in its domain and one line here. */
 #include "domain/catalog/product.h"
+#include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
+#include "domain/market/seller.h"
 #include "model/model.h"
 
 const model_kind_t *const model_kinds[] = {
     &product_kind,
     &warehouse_kind,
+    &channel_kind,
+    &seller_kind,
 };
 const size_t model_nkinds = sizeof(model_kinds) / sizeof(model_kinds[0]);

@@ -16,6 +16,8 @@
  *   GET    /metrics                              ROUTE_METRICS
  *   GET    /api/v1/warehouses (and POST, {id} GET/PATCH/DELETE, history,
  *          revert: as products)                 ROUTE_WAREHOUSE_*
+ *   GET    /api/v1/channels, /api/v1/sellers (as warehouses) ROUTE_CHANNEL_*,
+ *                                                 ROUTE_SELLER_*
  *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
  *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
  *   POST   /api/v1/batch                         ROUTE_BATCH
@@ -48,6 +50,20 @@ typedef enum {
 	ROUTE_COUNTER_GET,
 	ROUTE_COUNTER_ADD,
 	ROUTE_BATCH,
+	ROUTE_CHANNEL_LIST,
+	ROUTE_CHANNEL_CREATE,
+	ROUTE_CHANNEL_GET,
+	ROUTE_CHANNEL_UPDATE,
+	ROUTE_CHANNEL_DELETE,
+	ROUTE_CHANNEL_HISTORY,
+	ROUTE_CHANNEL_REVERT,
+	ROUTE_SELLER_LIST,
+	ROUTE_SELLER_CREATE,
+	ROUTE_SELLER_GET,
+	ROUTE_SELLER_UPDATE,
+	ROUTE_SELLER_DELETE,
+	ROUTE_SELLER_HISTORY,
+	ROUTE_SELLER_REVERT,
 	ROUTE__COUNT,
 } route_id_t;
 

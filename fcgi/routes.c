@@ -2,7 +2,9 @@
 #include "fcgi/routes.h"
 
 #include "domain/catalog/product.h"
+#include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
+#include "domain/market/seller.h"
 #include "fcgi/handlers.h"
 
 /* A route row; a PERM_UNSET permission fails the build. */
@@ -20,6 +22,25 @@
 
 #define P "/api/v1/products"
 #define W (ROUTE_F_WRITE | ROUTE_F_BODY)
+
+/* The seven staff routes of a kind served from LMDB by the h_entity handlers:
+ * list, create, get, update, archive, history, revert under base, with the
+ * kind's permissions PERM_<P>_READ / _WRITE / _HISTORY. */
+#define KIND_ROUTES(K, k, base, P)                                                          \
+	ROUTE(ROUTE_##K##_LIST, ROUTE_M_GET, base, PERM_##P##_READ, 0, &k##_kind, #k "_list",  \
+	      h_entity_list),                                                               \
+	ROUTE(ROUTE_##K##_CREATE, ROUTE_M_POST, base, PERM_##P##_WRITE, W | ROUTE_F_IDEM,      \
+	      &k##_kind, #k "_create", h_entity_create),                                    \
+	ROUTE(ROUTE_##K##_GET, ROUTE_M_GET, base "/{id}", PERM_##P##_READ, 0, &k##_kind,       \
+	      #k "_get", h_entity_get),                                                     \
+	ROUTE(ROUTE_##K##_UPDATE, ROUTE_M_PATCH, base "/{id}", PERM_##P##_WRITE,               \
+	      W | ROUTE_F_IF_MATCH, &k##_kind, #k "_update", h_entity_update),              \
+	ROUTE(ROUTE_##K##_DELETE, ROUTE_M_DELETE, base "/{id}", PERM_##P##_WRITE,              \
+	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &k##_kind, #k "_delete", h_entity_delete),  \
+	ROUTE(ROUTE_##K##_HISTORY, ROUTE_M_GET, base "/{id}/history", PERM_##P##_HISTORY, 0,   \
+	      &k##_kind, #k "_history", h_entity_history),                                  \
+	ROUTE(ROUTE_##K##_REVERT, ROUTE_M_POST, base "/{id}/revert", PERM_##P##_WRITE,         \
+	      W | ROUTE_F_IF_MATCH, &k##_kind, #k "_revert", h_entity_revert)
 
 const route_def_t route_table[] = {
 	ROUTE(ROUTE_PRODUCT_LIST, ROUTE_M_GET, P, PERM_PUBLIC, ROUTE_F_CACHE, &product_kind,
@@ -40,26 +61,14 @@ const route_def_t route_table[] = {
 	      W | ROUTE_F_IF_MATCH, &product_kind, "product_revert", h_entity_revert),
 	ROUTE(ROUTE_HEALTHZ, ROUTE_M_GET, "/healthz", PERM_PUBLIC, 0, NULL, "healthz", h_healthz),
 	ROUTE(ROUTE_METRICS, ROUTE_M_GET, "/metrics", PERM_PUBLIC, 0, NULL, "metrics", h_metrics),
-#define WH "/api/v1/warehouses"
-	ROUTE(ROUTE_WAREHOUSE_LIST, ROUTE_M_GET, WH, PERM_INVENTORY_READ, 0, &warehouse_kind,
-	      "warehouse_list", h_entity_list),
-	ROUTE(ROUTE_WAREHOUSE_CREATE, ROUTE_M_POST, WH, PERM_INVENTORY_WRITE, W | ROUTE_F_IDEM,
-	      &warehouse_kind, "warehouse_create", h_entity_create),
-	ROUTE(ROUTE_WAREHOUSE_GET, ROUTE_M_GET, WH "/{id}", PERM_INVENTORY_READ, 0,
-	      &warehouse_kind, "warehouse_get", h_entity_get),
-	ROUTE(ROUTE_WAREHOUSE_UPDATE, ROUTE_M_PATCH, WH "/{id}", PERM_INVENTORY_WRITE,
-	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_update", h_entity_update),
-	ROUTE(ROUTE_WAREHOUSE_DELETE, ROUTE_M_DELETE, WH "/{id}", PERM_INVENTORY_WRITE,
-	      ROUTE_F_WRITE | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_delete", h_entity_delete),
-	ROUTE(ROUTE_WAREHOUSE_HISTORY, ROUTE_M_GET, WH "/{id}/history", PERM_INVENTORY_HISTORY, 0,
-	      &warehouse_kind, "warehouse_history", h_entity_history),
-	ROUTE(ROUTE_WAREHOUSE_REVERT, ROUTE_M_POST, WH "/{id}/revert", PERM_INVENTORY_WRITE,
-	      W | ROUTE_F_IF_MATCH, &warehouse_kind, "warehouse_revert", h_entity_revert),
+	KIND_ROUTES(WAREHOUSE, warehouse, "/api/v1/warehouses", INVENTORY),
 	ROUTE(ROUTE_COUNTER_GET, ROUTE_M_GET, "/api/v1/counters/{name}", PERM_COUNTER_READ, 0,
 	      NULL, "counter_get", h_counter_get),
 	ROUTE(ROUTE_COUNTER_ADD, ROUTE_M_POST, "/api/v1/counters/{name}/add", PERM_COUNTER_WRITE, W,
 	      NULL, "counter_add", h_counter_add),
 	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch", h_batch),
+	KIND_ROUTES(CHANNEL, channel, "/api/v1/channels", CHANNEL),
+	KIND_ROUTES(SELLER, seller, "/api/v1/sellers", SELLER),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

@@ -16,6 +16,12 @@ static const char *const perm_names[PERM__COUNT] = {
 	[PERM_COUNTER_WRITE] = "counter.write",
 	[PERM_BATCH_WRITE] = "batch.write",
 	[PERM_OPS_READ] = "ops.read",
+	[PERM_CHANNEL_READ] = "channel.read",
+	[PERM_CHANNEL_WRITE] = "channel.write",
+	[PERM_CHANNEL_HISTORY] = "channel.history",
+	[PERM_SELLER_READ] = "seller.read",
+	[PERM_SELLER_WRITE] = "seller.write",
+	[PERM_SELLER_HISTORY] = "seller.history",
 };
 
 static const char *const principal_names[PRINCIPAL__COUNT] = {

@@ -32,6 +32,12 @@ typedef enum {
 	PERM_COUNTER_WRITE,
 	PERM_BATCH_WRITE,      /* atomic multi-entity batches (units of work) */
 	PERM_OPS_READ,         /* /metrics, status */
+	PERM_CHANNEL_READ,     /* storefront settings */
+	PERM_CHANNEL_WRITE,
+	PERM_CHANNEL_HISTORY,
+	PERM_SELLER_READ,      /* marketplace sellers */
+	PERM_SELLER_WRITE,
+	PERM_SELLER_HISTORY,
 	PERM__COUNT,
 } perm_id_t;
 

@@ -564,8 +564,13 @@ static json_t *walk_fields(vctx_t *v, const char *what, const model_field_t *fie
 			if (v->partial)
 				continue;
 			if (f->def != NULL) {
+				/* a default is normalised like a value, so an object's
+				 * default ("{}") gets its members' defaults too */
 				json_error_t e;
-				nv = json_loads(f->def, JSON_DECODE_ANY, &e);
+				json_t *d = json_loads(f->def, JSON_DECODE_ANY, &e);
+				if (d != NULL)
+					nv = norm_value(v, f, sub, d);
+				json_decref(d);
 			} else if (f->flags & MODEL_F_REQUIRED) {
 				ferr(v, sub, "is required");
 				continue;

@@ -110,7 +110,7 @@ check "export --kind warehouse writes the warehouses only" \
 	bash -c "[ \$(wc -l <'$T/wh.jsonl') -eq 2 ] && grep -q '\"city\":\"Leeds\"' '$T/wh.jsonl'"
 out=$("$SOUKCTL" --data "$T/state" import --kind depot "$T/wh.csv" 2>&1); rc=$?
 check "an unknown kind is refused with the list of kinds" \
-	bash -c "[ $rc -eq 2 ] && echo \"\$1\" | grep -q \"unknown kind 'depot' (kinds: product, warehouse)\"" _ "$out"
+	bash -c "[ $rc -eq 2 ] && echo \"\$1\" | grep -q \"unknown kind 'depot' (kinds: product, warehouse\"" _ "$out"
 
 souk_stop_soukd
 if grep -qiE "publisher, publish failed|AddressSanitizer|runtime error" "$T/soukd.log"; then

@@ -57,6 +57,20 @@ static const authz_row_t matrix[] = {
     {"DELETE", "/api/v1/warehouses/{id}", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/warehouses/{id}/history", {401, 401, 401, SERVED}},
     {"POST", "/api/v1/warehouses/{id}/revert", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/channels", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/channels", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/channels/{id}", {401, 401, 401, SERVED}},
+    {"PATCH", "/api/v1/channels/{id}", {401, 401, 401, SERVED}},
+    {"DELETE", "/api/v1/channels/{id}", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/channels/{id}/history", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/channels/{id}/revert", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/sellers", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/sellers", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/sellers/{id}", {401, 401, 401, SERVED}},
+    {"PATCH", "/api/v1/sellers/{id}", {401, 401, 401, SERVED}},
+    {"DELETE", "/api/v1/sellers/{id}", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/sellers/{id}/history", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/sellers/{id}/revert", {401, 401, 401, SERVED}},
 };
 
 typedef struct {

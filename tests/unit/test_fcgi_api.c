@@ -461,6 +461,68 @@ static int count_hit(const char *value, size_t len, const store_id_t *id, void *
 /* A kind with no code of its own (a table and route rows): warehouses get
  * create, read, list, update, history, revert and archive, staff only, each
  * write in history and the audit log. */
+/* A channel is its table: cross-field rules (a default currency among the
+ * allowed ones, real ISO 4217 codes, locale tags, no warehouse twice) are
+ * named per field, defaults fill the nested settings, the code is unique;
+ * sellers likewise. */
+static void test_fcgi_api_channel_and_seller_kinds(void **state)
+{
+	fix_t *f = *state;
+	char uri[128];
+	const char *UK = "{\"code\":\"uk\",\"name\":\"UK store\",\"hostnames\":[\"shop.example.co.uk\"],"
+			 "\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+			 "\"locales\":{\"default\":\"en-GB\",\"fallback\":[\"en\"]}}";
+	assert_int_equal(call(f, "POST", "/api/v1/channels", NULL, NULL, UK), 401);
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL,
+			      "{\"code\":\"eu\",\"name\":\"EU\","
+			      "\"currencies\":{\"default\":\"USD\",\"allowed\":[\"EUR\",\"QQQ\",\"EUR\"]},"
+			      "\"locales\":{\"default\":\"de\",\"fallback\":[\"de\",\"de_CH\"]},"
+			      "\"tax\":{\"rounding_by_currency\":{\"ZZZ\":\"up\"}},"
+			      "\"stock_locations\":[{\"warehouse\":\"0123456789abcdef0123456789abcdef\"},"
+			      "{\"warehouse\":\"0123456789abcdef0123456789abcdef\",\"priority\":2}]}"),
+			 422);
+	char *errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	static const char *const bad[] = {
+	    "\"currencies/default\"", "\"currencies/allowed/1\"", "\"currencies/allowed/2\"",
+	    "\"locales/fallback/0\"", "\"locales/fallback/1\"",
+	    "\"tax/rounding_by_currency/ZZZ\"", "\"stock_locations/1/warehouse\""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strstr(errs, bad[i]) == NULL)
+			fail_msg("no error for %s in %s", bad[i], errs);
+	free(errs);
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, UK), 201);
+	json_t *tax = json_object_get(f->body, "tax"), *orders = json_object_get(f->body, "orders");
+	assert_string_equal(json_string_value(json_object_get(tax, "rounding")), "half_even");
+	assert_true(json_is_false(json_object_get(tax, "prices_include_tax")));
+	assert_int_equal(json_integer_value(json_object_get(orders, "reservation_ttl_s")), 900);
+	assert_string_equal(field(f, "status"), "active");
+	snprintf(uri, sizeof(uri), "/api/v1/channels/%s", field(f, "id"));
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, UK), 409);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"",
+			      "{\"currencies\":{\"allowed\":[\"EUR\"]}}"),
+			 422); /* the default GBP would leave the allowed ones */
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"",
+			      "{\"tax\":{\"prices_include_tax\":true}}"),
+			 200);
+	tax = json_object_get(f->body, "tax");
+	assert_true(json_is_true(json_object_get(tax, "prices_include_tax")));
+	assert_string_equal(json_string_value(json_object_get(tax, "calculation")), "line");
+
+	assert_int_equal(call(f, "POST", "/api/v1/sellers", AUTH, NULL,
+			      "{\"code\":\"house\",\"name\":\"The house\"}"),
+			 201);
+	assert_string_equal(field(f, "status"), "approved");
+	assert_int_equal(call(f, "POST", "/api/v1/sellers", AUTH, NULL,
+			      "{\"code\":\"s2\",\"name\":\"\",\"status\":\"open\"}"),
+			 422);
+	errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	assert_non_null(strstr(errs, "\"name\""));
+	assert_non_null(strstr(errs, "\"status\""));
+	free(errs);
+	assert_int_equal(call(f, "GET", "/api/v1/sellers", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
+}
+
 static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 {
 	fix_t *f = *state;
@@ -721,6 +783,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_warehouse_kind_from_its_table,
 					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_channel_and_seller_kinds, api_fix_setup,
+					    api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, api_fix_setup,
 					    api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_writes_need_the_bearer_secret,
