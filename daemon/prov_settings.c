@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
 
 typedef struct {
 	shm_settings_t cur;
@@ -73,6 +74,15 @@ static void set_weight(const void *st, provider_weight_t *w)
 	w->heap_bytes = sizeof(set_prov_t);
 }
 
+/* Announce the settings generation once an image holding it is current:
+ * workers then re-read their limits only when it moves. */
+static void set_published(void *st, shm_ctl_t *ctl)
+{
+	const set_prov_t *p = st;
+	if (shm_ctl_settings_gen(ctl) != p->cur.generation)
+		shm_ctl_set_settings_gen(ctl, p->cur.generation);
+}
+
 static void set_free(void *st)
 {
 	free(st);
@@ -89,6 +99,7 @@ static const provider_ops_t settings_provider_ops = {
 	.build_delta = set_build_delta,
 	.rebased = set_rebased,
 	.weight = set_weight,
+	.published = set_published,
 	.free = set_free,
 };
 
@@ -100,7 +111,9 @@ int settings_provider_new(const cfg_t *cfg, provider_t *out)
 	if (!(p = calloc(1, sizeof(*p))))
 		return SOUK_ENOMEM;
 	settings_from_config(cfg, &p->cur);
-	p->cur.generation = 1;
+	/* unique across soukd restarts, which may take over a segment still
+	 * announcing an earlier soukd's generation (compared for equality) */
+	p->cur.generation = souk_now_real_ms();
 	out->ops = &settings_provider_ops;
 	out->st = p;
 	return 0;

@@ -233,6 +233,9 @@ static void log_failure(publisher_t *p, const char *what, int rc)
 static void published(publisher_t *p, uint64_t gen, uint64_t t0, uint64_t changed,
 		      uint64_t newest_ms)
 {
+	for (size_t i = 0; i < p->nprov; i++)
+		if (p->prov[i].ops->published)
+			p->prov[i].ops->published(p->prov[i].st, p->ctl);
 	uint64_t us = (souk_now_mono_ns() - t0) / 1000u, bytes = 0, base_bytes = 0;
 	provider_weight_t w;
 	weight_sum(p, &w);

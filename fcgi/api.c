@@ -596,7 +596,17 @@ static void limits_of_image(api_thread_t *th, api_limits_t *out)
 	*out = (api_limits_t){.max_body = o->max_body,
 			      .max_json_depth = o->max_json_depth,
 			      .min_seq_wait_ms = o->min_seq_wait_ms};
-	if (th->seg == NULL || thread_reader(th) != 0 || shm_reader_acquire(th->reader, &img) != 0)
+	if (th->seg == NULL)
+		return;
+	/* unchanged settings: no image to acquire (writes would otherwise map
+	 * every new generation just to read four numbers) */
+	uint64_t gen = shm_ctl_settings_gen(th->seg->ctl);
+	if (gen != 0 && gen == th->limits_gen && th->seg == th->limits_seg) {
+		*out = th->limits_cache;
+		return;
+	}
+	th->limits_gen = 0;
+	if (thread_reader(th) != 0 || shm_reader_acquire(th->reader, &img) != 0)
 		return;
 	if (shm_image_view(img, th->seg->settings_view, &v) == 0) {
 		const shm_settings_t *set = v;
@@ -606,6 +616,11 @@ static void limits_of_image(api_thread_t *th, api_limits_t *out)
 			out->max_json_depth = (unsigned)set->max_json_depth;
 		out->min_seq_wait_ms = set->min_seq_wait_ms;
 		out->request_timeout_ms = set->request_timeout_ms;
+		/* gen was loaded before the image: a newer announcement is
+		 * seen at the next request */
+		th->limits_cache = *out;
+		th->limits_gen = gen;
+		th->limits_seg = th->seg;
 	}
 	shm_reader_release(th->reader);
 }

@@ -96,6 +96,11 @@ typedef struct api_thread {
 				    * actor and the idempotency scope */
 	api_limits_t limits;       /* of the current request, once read */
 	bool limits_read;
+	/* the limits last read from an image, kept while the control segment
+	 * announces the same settings generation (shm_ctl_settings_gen) */
+	api_limits_t limits_cache;
+	uint64_t limits_gen;       /* 0: nothing cached */
+	const api_seg_t *limits_seg;
 } api_thread_t;
 
 typedef struct api_req {

@@ -69,6 +69,9 @@ typedef struct provider_ops {
 			   size_t *bytes);
 	void (*rebased)(void *st, bool ok);
 	void (*weight)(const void *st, provider_weight_t *w);
+	/* optional: an image holding the state is now current (after the
+	 * publication point), e.g. to announce it in the control segment */
+	void (*published)(void *st, shm_ctl_t *ctl);
 	void (*free)(void *st);
 } provider_ops_t;
 

@@ -550,6 +550,16 @@ int shm_ctl_slot_info(const shm_ctl_t *ctl, uint32_t i, shm_slot_info_t *out)
 	return 0;
 }
 
+void shm_ctl_set_settings_gen(shm_ctl_t *ctl, uint64_t gen)
+{
+	atomic_store_explicit(&ctl->hdr->settings_gen, gen, memory_order_release);
+}
+
+uint64_t shm_ctl_settings_gen(const shm_ctl_t *ctl)
+{
+	return atomic_load_explicit(&ctl->hdr->settings_gen, memory_order_acquire);
+}
+
 void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n)
 {
 	atomic_fetch_add_explicit(&ctl->hdr->render_failures, n, memory_order_relaxed);

@@ -210,7 +210,12 @@ typedef struct {
 					   * soukd saw (consumer lag is measured
 					   * against it) */
 	shm_consumer_seg_t consumers[SHM_CONSUMERS_MAX];
-	uint8_t reserved[4096 - 120 - SHM_CONSUMERS_MAX * 48];
+	_Atomic uint64_t settings_gen;	  /* generation of the worker settings in
+					   * the current image (shm/settings.h),
+					   * release-stored after it is published;
+					   * 0 = not announced (taken from
+					   * reserved, same ABI) */
+	uint8_t reserved[4096 - 128 - SHM_CONSUMERS_MAX * 48];
 } shm_ctl_hdr_t;
 
 /* One worker slot: 64-byte aligned to keep counters of two workers off one

@@ -73,6 +73,13 @@ typedef struct {
 	uint32_t slots_used;	  /* slots currently claimed */
 } shm_ctl_stats_t;
 void shm_ctl_stats(const shm_ctl_t *ctl, shm_ctl_stats_t *out);
+/* soukd: the worker settings of generation gen (shm/settings.h) are in the
+ * current image: release-stored after that image was published, so a
+ * worker that sees gen and then acquires the image reads them. Workers keep
+ * the limits they read until the generation moves (no image acquired per
+ * write); 0 = not announced: read the image every time. */
+void shm_ctl_set_settings_gen(shm_ctl_t *ctl, uint64_t gen);
+uint64_t shm_ctl_settings_gen(const shm_ctl_t *ctl); /* acquire-load */
 /* soukd: count n product versions the publisher could not render. */
 void shm_ctl_count_render_failures(shm_ctl_t *ctl, uint64_t n);
 

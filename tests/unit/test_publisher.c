@@ -996,6 +996,8 @@ static void test_publisher_providers_change_independently(void **state)
 	create(f, "P1", "One", 100, &id);
 	start_with_settings(f, cfg);
 	assert_int_equal(image_depth(f), 20);
+	uint64_t sgen = shm_ctl_settings_gen(f->ctl); /* announced for the workers */
+	assert_true(sgen != 0);
 	assert_int_equal(served(f), 1);
 
 	/* a product change: a delta with the catalog's sections only */
@@ -1019,6 +1021,8 @@ static void test_publisher_providers_change_independently(void **state)
 	assert_int_equal(publisher_provider_changed(f->p, "nosuch"), SOUK_ENOENT);
 	assert_true(run_until_generation(f, gen));
 	assert_int_equal(image_depth(f), 7);
+	assert_true(shm_ctl_settings_gen(f->ctl) != sgen); /* a new generation announced */
+	sgen = shm_ctl_settings_gen(f->ctl);
 	image_title(f, "P1", title, sizeof(title), NULL);
 	assert_string_equal(title, "Two");
 	prov_stats(f, "catalog", &cat2);
@@ -1036,6 +1040,7 @@ static void test_publisher_providers_change_independently(void **state)
 	image_title(f, "P1", title, sizeof(title), NULL);
 	assert_string_equal(title, "Three");
 	assert_int_equal(image_depth(f), 7);
+	assert_int_equal(shm_ctl_settings_gen(f->ctl), sgen); /* unchanged settings */
 	prov_stats(f, "catalog", &cat);
 	prov_stats(f, "settings", &set);
 	assert_int_equal(cat.builds, cat2.builds + 1);
