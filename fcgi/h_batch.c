@@ -40,8 +40,8 @@ typedef struct {
 	store_mut_t done;  /* as the unit ran it */
 	const model_kind_t *kind;
 	/* the keys the document claims (copied into the arena) */
-	const char *keys[MODEL_KEYS_MAX], *index[MODEL_KEYS_MAX];
-	size_t key_lens[MODEL_KEYS_MAX], index_lens[MODEL_KEYS_MAX];
+	const char *keys[MODEL_KEY_VALUES_MAX], *index[MODEL_KEY_VALUES_MAX];
+	size_t key_lens[MODEL_KEY_VALUES_MAX], index_lens[MODEL_KEY_VALUES_MAX];
 	const char *name;  /* counter */
 	size_t name_len;
 	int64_t delta, floor, ceiling, value;

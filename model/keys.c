@@ -23,41 +23,59 @@ int model_key_encode(const char *name, const char *value, size_t value_len, char
 	return (int)(n + 1 + value_len);
 }
 
+/* One key value into out (its kind of key decides the list). */
+static int key_add(const model_key_t *key, const json_t *v, model_keys_t *out)
+{
+	char num[24];
+	const char *val;
+	size_t len, slot = out->nunique + out->nindex;
+	if (json_is_string(v)) {
+		val = json_string_value(v);
+		len = json_string_length(v);
+	} else if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" PRId64, (int64_t)json_integer_value(v));
+		val = num;
+		len = strlen(num);
+	} else if (json_is_boolean(v)) {
+		val = json_is_true(v) ? "true" : "false";
+		len = strlen(val);
+	} else {
+		return 0; /* absent (or not a key type): no such key */
+	}
+	if (slot >= MODEL_KEY_VALUES_MAX)
+		return SOUK_ETOOBIG;
+	char *buf = out->buf[slot];
+	int n = model_key_encode(key->name, val, len, buf, sizeof(out->buf[slot]));
+	if (n < 0)
+		return n;
+	if (key->flags & MODEL_KEY_UNIQUE) {
+		out->unique[out->nunique] = buf;
+		out->unique_len[out->nunique++] = (size_t)n;
+	} else {
+		out->index[out->nindex] = buf;
+		out->index_len[out->nindex++] = (size_t)n;
+	}
+	return 0;
+}
+
 int model_keys(const model_kind_t *k, const json_t *doc, model_keys_t *out)
 {
 	out->nunique = out->nindex = 0;
 	if (k->nkeys > MODEL_KEYS_MAX)
 		return SOUK_EINVAL;
 	for (size_t i = 0; i < k->nkeys; i++) {
-		const model_key_t *key = &k->keys[i];
-		const json_t *v = json_object_get(doc, key->field);
-		char num[24];
-		const char *val;
-		size_t len;
-		if (json_is_string(v)) {
-			val = json_string_value(v);
-			len = json_string_length(v);
-		} else if (json_is_integer(v)) {
-			snprintf(num, sizeof(num), "%" PRId64, (int64_t)json_integer_value(v));
-			val = num;
-			len = strlen(num);
-		} else if (json_is_boolean(v)) {
-			val = json_is_true(v) ? "true" : "false";
-			len = strlen(val);
+		const json_t *v = json_object_get(doc, k->keys[i].field), *e;
+		size_t j;
+		int rc = 0;
+		if (json_is_array(v)) {
+			json_array_foreach(v, j, e)
+				if (rc == 0)
+					rc = key_add(&k->keys[i], e, out);
 		} else {
-			continue; /* absent (or not a key type): no such key */
+			rc = key_add(&k->keys[i], v, out);
 		}
-		char *buf = out->buf[i];
-		int n = model_key_encode(key->name, val, len, buf, sizeof(out->buf[i]));
-		if (n < 0)
-			return n;
-		if (key->flags & MODEL_KEY_UNIQUE) {
-			out->unique[out->nunique] = buf;
-			out->unique_len[out->nunique++] = (size_t)n;
-		} else {
-			out->index[out->nindex] = buf;
-			out->index_len[out->nindex++] = (size_t)n;
-		}
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -209,15 +227,22 @@ int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 	int rc = fields_check(k->name, k->fields, k->nfields, w, wl);
 	if (rc)
 		return rc;
+	size_t values = 0;
 	for (size_t i = 0; i < k->nkeys; i++) {
 		const model_field_t *f = top_field(k, k->keys[i].field);
 		if (f == NULL)
 			return why(w, wl, "kind %s: key %s names no field", k->name,
 				   k->keys[i].name);
+		values += f->type == MODEL_LIST ? f->max_items : 1;
+		if (f->type == MODEL_LIST && f->item != NULL)
+			f = f->item; /* each element is a key value */
 		if (f->type != MODEL_NAME && f->type != MODEL_TEXT && f->type != MODEL_ENUM &&
 		    f->type != MODEL_REF && f->type != MODEL_INTEGER && f->type != MODEL_BOOL)
 			return why(w, wl, "kind %s: key %s is on a field that is no scalar",
 				   k->name, k->keys[i].name);
 	}
+	if (values > MODEL_KEY_VALUES_MAX)
+		return why(w, wl, "kind %s: its keys can hold more than MODEL_KEY_VALUES_MAX values%s",
+			   k->name, "");
 	return import_check(k, w, wl);
 }

@@ -96,8 +96,9 @@ struct model_field {
 };
 
 /* A key of a kind: the value of one top-level field (MODEL_NAME, MODEL_TEXT,
- * MODEL_ENUM, MODEL_REF, MODEL_INTEGER, MODEL_BOOL), encoded for the store as
- * name \0 value ("sku\0ABC"). Unique keys are claimed by one live entity of
+ * MODEL_ENUM, MODEL_REF, MODEL_INTEGER, MODEL_BOOL), or each element of a
+ * MODEL_LIST of those (a channel's hostnames: no two live channels answer
+ * one host), encoded for the store as name \0 value ("sku\0ABC"). Unique keys are claimed by one live entity of
  * the kind at a time (SOUK_EEXIST -> 409); secondary keys are non-unique
  * indexes maintained in the same transaction (store_index_scan). A document
  * without the field has no such key. */
@@ -175,15 +176,19 @@ size_t model_dumped_len(const json_t *v);
 size_t model_doc_size(const json_t *doc, const char **biggest);
 
 /* ---- keys (model/keys.c) ---- */
-#define MODEL_KEYS_MAX 16
+#define MODEL_KEYS_MAX 16	/* keys a kind declares */
+#define MODEL_KEY_VALUES_MAX 40 /* key values a document holds: a key on a list
+				 * of scalars holds one per element, so a
+				 * kind's keys over lists count their
+				 * max_items (model_kind_check) */
 typedef struct {
 	/* unique keys then secondary keys, each name \0 value */
-	char buf[MODEL_KEYS_MAX][400];
-	const char *unique[MODEL_KEYS_MAX];
-	size_t unique_len[MODEL_KEYS_MAX];
+	char buf[MODEL_KEY_VALUES_MAX][400];
+	const char *unique[MODEL_KEY_VALUES_MAX];
+	size_t unique_len[MODEL_KEY_VALUES_MAX];
 	size_t nunique;
-	const char *index[MODEL_KEYS_MAX];
-	size_t index_len[MODEL_KEYS_MAX];
+	const char *index[MODEL_KEY_VALUES_MAX];
+	size_t index_len[MODEL_KEY_VALUES_MAX];
 	size_t nindex;
 } model_keys_t;
 /* The keys a normalised document of k holds. SOUK_ETOOBIG when a value

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* domain/channel/channel.c - the channel kind: its table and the rules
  * between its fields (a default currency among the allowed ones, real ISO
- * 4217 codes, well-formed locale tags, no location twice). */
+ * 4217 codes, well-formed locale tags, lowercase hostnames, none twice; no
+ * location twice). Each hostname is a unique key: no two live channels
+ * answer one host. */
 #include "domain/channel/channel.h"
 
 #include <stdio.h>
@@ -86,6 +88,7 @@ static const model_field_t channel_fields[] = {
 static const model_key_t channel_keys[] = {
 	{ .name = "code", .field = "code", .flags = MODEL_KEY_UNIQUE | MODEL_KEY_LOOKUP },
 	{ .name = "status", .field = "status", .flags = 0 },
+	{ .name = "hostname", .field = "hostnames", .flags = MODEL_KEY_UNIQUE },
 };
 
 static void check_currency(const char *path, const json_t *v, problem_t *err)
@@ -143,6 +146,23 @@ static void channel_check(const model_kind_t *k, const json_t *doc, problem_t *e
 		snprintf(path, sizeof(path), "tax/rounding_by_currency/%s", ck);
 		if (!souk_currency_current(ck))
 			problem_field(err, path, "'%s' is not a current ISO 4217 currency code", ck);
+	}
+
+	/* a host is one key of one channel: lowercase, each once */
+	const json_t *hosts = json_object_get(doc, "hostnames");
+	json_array_foreach(hosts, i, v)
+	{
+		const char *h = json_string_value(v);
+		snprintf(path, sizeof(path), "hostnames/%zu", i);
+		for (const char *c = h; c != NULL && *c; c++)
+			if (*c >= 'A' && *c <= 'Z') {
+				problem_field(err, path, "must be lowercase (host names match "
+							 "case-insensitively)");
+				break;
+			}
+		for (size_t j = 0; j < i; j++)
+			if (json_equal(v, json_array_get(hosts, j)))
+				problem_field(err, path, "is listed twice");
 	}
 
 	const json_t *locs = json_object_get(doc, "stock_locations");

@@ -498,6 +498,26 @@ static void test_fcgi_api_channel_and_seller_kinds(void **state)
 	assert_string_equal(field(f, "status"), "active");
 	snprintf(uri, sizeof(uri), "/api/v1/channels/%s", field(f, "id"));
 	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, UK), 409);
+	/* another code, but a host the UK store answers already */
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL,
+			      "{\"code\":\"uk2\",\"name\":\"UK 2\",\"hostnames\":[\"b.example\",\"shop.example.co.uk\"],"
+			      "\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+			      "\"locales\":{\"default\":\"en\"}}"),
+			 409);
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL,
+			      "{\"code\":\"uk2\",\"name\":\"UK 2\",\"hostnames\":[\"B.example\",\"c.example\",\"c.example\"],"
+			      "\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+			      "\"locales\":{\"default\":\"en\"}}"),
+			 422);
+	errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	assert_non_null(strstr(errs, "\"hostnames/0\""));
+	assert_non_null(strstr(errs, "\"hostnames/2\""));
+	free(errs);
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL,
+			      "{\"code\":\"uk2\",\"name\":\"UK 2\",\"hostnames\":[\"b.example\"],"
+			      "\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+			      "\"locales\":{\"default\":\"en\"}}"),
+			 201);
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"",
 			      "{\"currencies\":{\"allowed\":[\"EUR\"]}}"),
 			 422); /* the default GBP would leave the allowed ones */

@@ -238,6 +238,26 @@ static void test_model_keys_of_a_product(void **state)
 	json_decref(doc);
 }
 
+/* A key over a list holds one value per element: a channel claims its code
+ * and each of its hostnames. */
+static void test_model_keys_over_a_list(void **state)
+{
+	(void)state;
+	const model_kind_t *k = model_kind_find("channel");
+	assert_non_null(k);
+	json_error_t e;
+	json_t *doc = json_loads("{\"code\":\"uk\",\"status\":\"active\","
+				 "\"hostnames\":[\"a.example\",\"b.example\"]}",
+				 0, &e);
+	model_keys_t keys;
+	assert_int_equal(model_keys(k, doc, &keys), 0);
+	assert_int_equal(keys.nunique, 3);
+	assert_int_equal(keys.nindex, 1);
+	assert_int_equal(keys.unique_len[2], strlen("hostname") + 1 + strlen("b.example"));
+	assert_memory_equal(keys.unique[2], "hostname\0b.example", keys.unique_len[2]);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +267,7 @@ int main(void)
 	    cmocka_unit_test(test_model_validate_names_every_bad_field),
 	    cmocka_unit_test(test_model_kinds_are_sound),
 	    cmocka_unit_test(test_model_keys_of_a_product),
+	    cmocka_unit_test(test_model_keys_over_a_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
