@@ -431,6 +431,13 @@ fi
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 for p in "${pids[@]}"; do
 	if ! wait_for 20 exited_pid "$p"; then
+		# what it was doing: its threads' states and kernel wait channels, its log
+		{ for c in "$p" $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+			for t in /proc/"$c"/task/*; do
+				[ -r "$t/stat" ] &&
+					echo "$t: $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null)"
+			done
+		done; tail -n 20 "$tmp/fcgi.log" 2>/dev/null; } 2>&1 | note
 		nok "installed program (pid $p, $(cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | cut -c1-80)) stops within 20 s of SIGTERM"
 		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
