@@ -199,9 +199,7 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 			ch.c[u++] = ch.c[i];
 	for (size_t i = 0; i < u; i++) {
 		const provider_t *pv = &p->prov[ch.c[i].prov];
-		bool ch_state = false;
-		rc = pv->ops->apply(pv->st, rt, pv->ops->kinds[ch.c[i].kind], &ch.c[i].id,
-				    &ch_state);
+		rc = pv->ops->apply(pv->st, rt, pv->ops->kinds[ch.c[i].kind], &ch.c[i].id);
 		if (rc)
 			goto fail;
 		/* an entity that did not render still goes into the next delta

@@ -58,10 +58,9 @@ typedef struct provider_ops {
 	const char *const *kinds; /* kinds it follows, NULL-terminated; NULL = none
 				   * (changed by its owner: publisher_provider_changed) */
 	int (*load)(void *st, store_read_t *rt);
-	/* *changed: the state changed (an unrenderable version keeps the last
-	 * good state and says no) */
-	int (*apply)(void *st, store_read_t *rt, const char *kind, const store_id_t *id,
-		     bool *changed);
+	/* an unrenderable version keeps the last good state (logged, counted
+	 * in weight.errors); the entity still goes into the next delta */
+	int (*apply)(void *st, store_read_t *rt, const char *kind, const store_id_t *id);
 	int (*snapshot)(void *st, void **snap);
 	int (*build_base)(const void *snap, shm_builder_t *b, uint64_t seq, size_t *bytes);
 	void (*snapshot_free)(void *st, void *snap);

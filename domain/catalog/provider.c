@@ -255,11 +255,10 @@ static void idset_free(idset_t *s)
  * (validation keeps new writes renderable; older or foreign documents may
  * not be) leaves the last good rendering in the catalog, logged and counted,
  * rather than stopping publishing or hiding a product that was served. */
-static int table_render(cat_prov_t *p, const store_rec_t *rec, bool *changed)
+static int table_render(cat_prov_t *p, const store_rec_t *rec)
 {
 	render_product_t *r = NULL;
 	int rc = render_product(rec, p->default_locale, &r);
-	*changed = false;
 	if (rc == SOUK_ENOMEM)
 		return rc;
 	if (rc) {
@@ -282,15 +281,12 @@ static int table_render(cat_prov_t *p, const store_rec_t *rec, bool *changed)
 	rc = table_put(p, r);
 	if (rc)
 		render_product_free(&r);
-	else
-		*changed = true;
 	return rc;
 }
 
 static int scan_cb(const store_rec_t *rec, void *arg)
 {
-	bool changed;
-	return table_render(arg, rec, &changed);
+	return table_render(arg, rec);
 }
 
 /* ---- the provider ---------------------------------------------------------- */
@@ -302,14 +298,12 @@ static int cat_load(void *st, store_read_t *rt)
 	return rc ? rc : store_read_scan(rt, PRODUCT_KIND, scan_cb, p);
 }
 
-static int cat_apply(void *st, store_read_t *rt, const char *kind, const store_id_t *id,
-		     bool *changed)
+static int cat_apply(void *st, store_read_t *rt, const char *kind, const store_id_t *id)
 {
 	cat_prov_t *p = st;
 	store_rec_t rec;
 	int rc;
 
-	*changed = false;
 	/* the id is part of the next delta even when it does not render: the
 	 * delta then carries its last good rendering, as the base does */
 	rc = idset_add(&p->dset, id);
@@ -319,13 +313,11 @@ static int cat_apply(void *st, store_read_t *rt, const char *kind, const store_i
 		return rc;
 	memset(&rec, 0, sizeof(rec));
 	rc = store_read_get(rt, PRODUCT_KIND, id, &rec);
-	if (rc == SOUK_ENOENT) {
-		*changed = true;
+	if (rc == SOUK_ENOENT)
 		return table_del(p, id);
-	}
 	if (rc)
 		return rc;
-	rc = table_render(p, &rec, changed);
+	rc = table_render(p, &rec);
 	store_rec_deinit(&rec);
 	return rc;
 }

@@ -444,16 +444,15 @@ static void test_store_changes_and_scan(void **state)
 }
 
 typedef struct {
-	store_id_t ids[16];
-	int n;
-} ids_t;
+	store_id_t ids[64];
+	size_t n;
+} idlist_t;
 
-static int ids_cb(const store_rec_t *r, void *arg)
+static int collect_id(const store_rec_t *rec, void *arg)
 {
-	ids_t *x = arg;
-	if (x->n < 16)
-		x->ids[x->n] = r->id;
-	x->n++;
+	idlist_t *l = arg;
+	if (l->n < 64)
+		l->ids[l->n++] = rec->id;
 	return 0;
 }
 
@@ -473,8 +472,8 @@ static void test_store_scan_after(void **state)
 	store_mut_t m = mk(STORE_OP_CREATE, "seller", "{}", NULL);
 	store_apply(f->s, &m, 1);
 	qsort(all, 6, sizeof(all[0]), id_order);
-	ids_t x = {.n = 0};
-	assert_int_equal(store_scan_after(f->s, "product", &all[1], ids_cb, &x), 0);
+	idlist_t x = {.n = 0};
+	assert_int_equal(store_scan_after(f->s, "product", &all[1], collect_id, &x), 0);
 	assert_int_equal(x.n, 4);
 	for (int i = 0; i < 4; i++)
 		assert_memory_equal(&x.ids[i], &all[i + 2], sizeof(store_id_t));
@@ -482,16 +481,16 @@ static void test_store_scan_after(void **state)
 	store_id_t mid = all[3];
 	mid.b[15] ^= 1; /* not a record; sorts next to all[3] */
 	x.n = 0;
-	assert_int_equal(store_scan_after(f->s, "product", &mid, ids_cb, &x), 0);
+	assert_int_equal(store_scan_after(f->s, "product", &mid, collect_id, &x), 0);
 	int want = memcmp(&mid, &all[3], sizeof(mid)) < 0 ? 3 : 2;
 	assert_int_equal(x.n, want);
 	assert_memory_equal(&x.ids[0], &all[6 - want], sizeof(store_id_t));
 	/* after the last: nothing, and not the other kind's records */
 	x.n = 0;
-	assert_int_equal(store_scan_after(f->s, "product", &all[5], ids_cb, &x), 0);
+	assert_int_equal(store_scan_after(f->s, "product", &all[5], collect_id, &x), 0);
 	assert_int_equal(x.n, 0);
 	x.n = 0;
-	assert_int_equal(store_scan_after(f->s, "product", NULL, ids_cb, &x), 0);
+	assert_int_equal(store_scan_after(f->s, "product", NULL, collect_id, &x), 0);
 	assert_int_equal(x.n, 6);
 }
 
@@ -1271,18 +1270,6 @@ static void test_store_batch_sees_earlier_mutations(void **state)
 }
 
 
-typedef struct {
-	store_id_t ids[64];
-	size_t n;
-} idlist_t;
-
-static int collect_id(const store_rec_t *rec, void *arg)
-{
-	idlist_t *l = arg;
-	if (l->n < 64)
-		l->ids[l->n++] = rec->id;
-	return 0;
-}
 
 /* With ordered_ids, creates get ids that sort in creation order (so a scan
  * lists them oldest first); without it they do not follow any order. */
