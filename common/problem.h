@@ -19,6 +19,7 @@
 #define PROBLEM_MALFORMED "malformed-request"     /* 400 unparsable JSON, bad query */
 #define PROBLEM_INVALID_UTF8 "invalid-utf8"       /* 400 body is not UTF-8 */
 #define PROBLEM_NOT_FOUND "not-found"             /* 404 */
+#define PROBLEM_CHANNEL_UNKNOWN "channel-unknown" /* 404 no such storefront */
 #define PROBLEM_METHOD "method-not-allowed"       /* 405 */
 #define PROBLEM_UNAUTHORIZED "unauthorized"       /* 401 */
 #define PROBLEM_FORBIDDEN "forbidden"             /* 403 principal lacks the permission */

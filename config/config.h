@@ -103,6 +103,9 @@ typedef struct {
 		char *admin_secret_file;
 	} auth;
 	struct {
+		char *default_code; /* channels.default: "" = none */
+	} channels;
+	struct {
 		char *signing_key_file;
 		uint64_t checkpoint_interval_ms;
 	} audit;

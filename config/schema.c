@@ -77,6 +77,21 @@ static int check_runtime_dir(const cfg_item_t *it, const void *value, char *why,
 	return 0;
 }
 
+/* channels.default: a channel code as the channel kind takes it. */
+static int check_channel_code(const cfg_item_t *it, const void *value, char *why, size_t why_len)
+{
+	const char *s = *(char *const *)value;
+	(void)it;
+	for (const char *p = s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.')
+			continue;
+		snprintf(why, why_len, "must be a channel code: A-Z, a-z, 0-9, '.', '-' and '_'");
+		return SOUK_EINVAL;
+	}
+	return 0;
+}
+
 /* plugins.load: plain names only, so a name never walks out of plugins.dir
  * (plugins/loader.c checks each name again when it loads). */
 static int check_plugin_names(const cfg_item_t *it, const void *value, char *why, size_t why_len)
@@ -254,6 +269,17 @@ static const cfg_item_t g_schema[] = {
       "File holding the admin bearer: its first line is a static secret that a request presents as 'Authorization: Bearer <secret>' to "
       "write; compared byte for byte, it is not a signing key and issues no tokens. "
       "Mode 0600 or stricter. Empty: every write is refused (401)."),
+    {.name = "channels.default",
+     .type = CFG_T_STRING,
+     FIELD(channels.default_code),
+     .umax = 32,
+     .def = "",
+     .flags = CFG_F_EMPTY_OK,
+     .check = check_channel_code,
+     .help = "Code of the channel a request is served in when it names none (no "
+	     "X-Souk-Channel header) and its host is none of a channel's hostnames. Empty: "
+	     "with several channels such a request is refused (404), never answered with "
+	     "another channel's data; a mall with one active channel serves that one."},
     P("audit.signing_key_file", audit.signing_key_file, "/etc/souk/audit.key",
       CFG_F_EMPTY_OK | CFG_F_RESTART, check_secret,
       "Private key (PEM) that signs audit-log checkpoints; mode 0600 or stricter. "

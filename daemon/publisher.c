@@ -22,6 +22,7 @@
 #include "common/util.h"
 #include "daemon/consumer.h"
 #include "domain/catalog/provider.h"
+#include "domain/channel/provider.h"
 
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
 /* the busy cap never holds a change back longer than this */
@@ -862,11 +863,14 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		rc = SOUK_EINVAL;
 		goto fail;
 	}
-	if (p->nprov == 0) {
+	if (p->nprov == 0) { /* what every mall has: its catalog and its channels */
 		catalog_provider_opts_t co = {.default_locale = opts->default_locale, .ctl = ctl};
 		if ((rc = catalog_provider_new(&co, &p->prov[0])) != 0)
 			goto fail;
 		p->nprov = 1;
+		if ((rc = channel_provider_new(NULL, &p->prov[1])) != 0)
+			goto fail;
+		p->nprov = 2;
 	}
 	if (opts->socket_path || (opts->runtime_dir && *opts->runtime_dir)) {
 		int n = opts->socket_path

@@ -53,8 +53,9 @@ typedef struct {
 					 * no cap */
 	const char *default_locale;	/* NULL = "en" (the default catalog provider) */
 	/* The section providers (model/provider.h), given to the publisher
-	 * (freed by it, also when publisher_new fails). None = the catalog
-	 * provider alone, with default_locale. */
+	 * (freed by it, also when publisher_new fails). None = what every
+	 * mall has: the catalog provider, with default_locale, and the
+	 * channels' (without a default channel). */
 	const provider_t *providers;
 	size_t nproviders;
 	uint32_t base_rebuild_pct;     /* 0 = 5 */

@@ -17,6 +17,7 @@
 #include "daemon/prov_settings.h"
 #include "daemon/publisher.h"
 #include "domain/catalog/provider.h"
+#include "domain/channel/provider.h"
 #include "shm/shm.h"
 #include "store/store.h"
 
@@ -129,6 +130,10 @@ static void on_reload(soukd_t *d, const cfg_t *old_cfg, const cfg_t *new_cfg,
 	if (settings_provider_update(publisher_provider(sp->pub, "settings"), new_cfg) &&
 	    publisher_provider_changed(sp->pub, "settings") != 0)
 		log_daemon_warn("publisher, new worker settings not published");
+	if (channel_provider_set_default(publisher_provider(sp->pub, "channels"),
+					 new_cfg->channels.default_code) &&
+	    publisher_provider_changed(sp->pub, "channels") != 0)
+		log_daemon_warn("publisher, the new default channel is not published");
 	if (old_cfg->publish.coalesce_ms == new_cfg->publish.coalesce_ms &&
 	    old_cfg->publish.poll_interval_ms == new_cfg->publish.poll_interval_ms &&
 	    old_cfg->publish.max_busy_pct == new_cfg->publish.max_busy_pct)
@@ -176,7 +181,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			       souk_strerror(rc));
 		goto fail;
 	}
-	provider_t prov[2];
+	provider_t prov[3];
 	catalog_provider_opts_t cpo = {.ctl = sp->ctl};
 	if ((rc = catalog_provider_new(&cpo, &prov[0])) != 0)
 		goto fail;
@@ -184,9 +189,14 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		prov[0].ops->free(prov[0].st);
 		goto fail;
 	}
+	if ((rc = channel_provider_new(cfg->channels.default_code, &prov[2])) != 0) {
+		prov[0].ops->free(prov[0].st);
+		prov[1].ops->free(prov[1].st);
+		goto fail;
+	}
 	publisher_opts_t po = {
 	    .providers = prov,
-	    .nproviders = 2,
+	    .nproviders = 3,
 	    .runtime_dir = cfg->paths.runtime_dir,
 	    .coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
 	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),

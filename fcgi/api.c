@@ -202,7 +202,8 @@ static int attach(api_t *api, api_seg_t **out)
 	/* bound once per image, before this process maps any of the new
 	 * segment's images */
 	if ((rc = shm_ctl_add_view(seg->ctl, &catalog_view_def, &seg->catalog_view)) != 0 ||
-	    (rc = shm_ctl_add_view(seg->ctl, &settings_view_def, &seg->settings_view)) != 0) {
+	    (rc = shm_ctl_add_view(seg->ctl, &settings_view_def, &seg->settings_view)) != 0 ||
+	    (rc = shm_ctl_add_view(seg->ctl, &channel_view_def, &seg->channel_view)) != 0) {
 		shm_ctl_free(&seg->ctl);
 		free(seg);
 		return rc;
@@ -416,6 +417,49 @@ void api_resp_json(api_resp_t *resp, int status, const char *body, size_t len)
 
 /* The locales the request prefers, as the catalog's priority list ("de,fr"):
  * ?locale= (one tag), else Accept-Language by q-value; NULL = default */
+int api_req_channel(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		    const shm_image_t *img, const channel_rec_t **out)
+{
+	const void *v = NULL;
+	*out = NULL;
+	if (shm_image_view(img, th->seg->channel_view, &v) != 0) {
+		api_unavailable_why(th, req, resp, "the current image has no usable channel table");
+		return SOUK_ECORRUPT;
+	}
+	switch (channel_resolve(v, req->channel, req->host, out)) {
+	case CHANNEL_FOUND:
+		api_resp_header(th, resp, "Souk-Channel", "%s", (*out)->code);
+		return 0;
+	case CHANNEL_NONE:
+		return 0;
+	case CHANNEL_UNKNOWN:
+		api_fail(th, req, resp, 404, PROBLEM_CHANNEL_UNKNOWN, "Unknown channel",
+			 "X-Souk-Channel names no active channel");
+		return SOUK_ENOENT;
+	case CHANNEL_NO_MATCH:
+		break;
+	}
+	api_fail(th, req, resp, 404, PROBLEM_CHANNEL_UNKNOWN, "Unknown channel",
+		 "this host is none of a channel's hostnames and no default channel is "
+		 "configured; name one with X-Souk-Channel");
+	return SOUK_ENOENT;
+}
+
+const char *api_channel_locale(api_thread_t *th, const channel_rec_t *c, const char *list)
+{
+	if (c == NULL)
+		return list;
+	size_t i = channel_pick_locale(c, list, list ? strlen(list) : 0);
+	size_t n = strlen(c->locales[i]);
+	char *out = arena_alloc(th->arena, n + 1 + c->locale_list_len + 1);
+	if (out == NULL)
+		return c->locale_list;
+	memcpy(out, c->locales[i], n);
+	out[n] = ',';
+	memcpy(out + n + 1, c->locale_list, c->locale_list_len + 1);
+	return out;
+}
+
 const char *api_req_locale(api_thread_t *th, const api_req_t *req, const char *query,
 			      size_t query_len)
 {

@@ -47,6 +47,7 @@ typedef struct {
 	unsigned refs;
 	unsigned catalog_view;     /* view slots registered on ctl at attach */
 	unsigned settings_view;
+	unsigned channel_view;
 } api_seg_t;
 
 /* Figures of the segments this process followed (for /metrics). */
@@ -113,6 +114,8 @@ typedef struct api_req {
 	const char *authorization;
 	const char *min_seq;
 	const char *accept_language;
+	const char *host;          /* Host (HTTP_HOST) */
+	const char *channel;       /* X-Souk-Channel */
 	const char *reason;        /* X-Souk-Reason: why, for the history */
 	const char *body;
 	size_t body_len;

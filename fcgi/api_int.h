@@ -15,6 +15,7 @@
 #include "fcgi/api.h"
 #include "fcgi/router.h"
 #include "domain/catalog/sections.h"
+#include "domain/channel/sections.h"
 #include "store/store.h"
 
 #define API_LIST_DEFAULT 50  /* items of a page without ?limit= */
@@ -53,6 +54,17 @@ void api_query_limit(const char *query, size_t query_len, uint64_t *limit, probl
  * ?locale= (one tag), else Accept-Language by q-value; NULL = default. */
 const char *api_req_locale(api_thread_t *th, const api_req_t *req, const char *query,
 			   size_t query_len);
+/* The request's channel in img (domain/channel/sections.h: X-Souk-Channel,
+ * then the host, then the configured default): 0 and *out (NULL when the
+ * mall has no channels), with a Souk-Channel header naming it; else a
+ * negative code once a 404 channel-unknown problem (or a 503) is sent. */
+int api_req_channel(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+		    const shm_image_t *img, const channel_rec_t **out);
+/* The priority list a channel's reads use for a request's locales (list,
+ * from api_req_locale): the channel locale the request prefers (else the
+ * channel's default), then the channel's default and fallback chain; list
+ * unchanged when c is NULL. */
+const char *api_channel_locale(api_thread_t *th, const channel_rec_t *c, const char *list);
 /* The entity id in the route; false once a 404 problem is sent. */
 bool api_route_entity_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			 const route_t *rt, store_id_t *id);

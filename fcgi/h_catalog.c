@@ -31,9 +31,11 @@ API_HANDLER(h_catalog_get)
 	size_t len = 0;
 	uint64_t version = 0;
 	int rc;
-	if (api_get_view(th, req, resp, &view) != 0)
+	const channel_rec_t *chan;
+	if (api_get_view(th, req, resp, &view) != 0 ||
+	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
-	const char *locale = api_req_locale(th, req, query, query_len);
+	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
 		rc = catalog_get_by_sku(view, rt->sku, rt->sku_len, locale, &json, &len, &version);
 	} else {
@@ -100,9 +102,12 @@ API_HANDLER(h_catalog_list)
 		api_bad_query(th, req, resp, &p);
 		return;
 	}
-	if (api_get_view(th, req, resp, &view) != 0 || api_list_not_modified(th, req, resp, view))
+	const channel_rec_t *chan;
+	if (api_get_view(th, req, resp, &view) != 0 ||
+	    api_req_channel(th, req, resp, view->img, &chan) != 0 ||
+	    api_list_not_modified(th, req, resp, view))
 		return;
-	const char *locale = api_req_locale(th, req, query, query_len);
+	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");

@@ -182,7 +182,7 @@ static int write_resp(FCGX_Request *rq, const api_resp_t *resp)
 	}
 	const char *cc = resp->cache_control != NULL ? resp->cache_control : "no-store";
 	static const char nosniff[] = "\r\nX-Content-Type-Options: nosniff\r\n",
-			  vary[] = "\r\nVary: Accept-Language\r\n";
+			  vary[] = "\r\nVary: Accept-Language, X-Souk-Channel\r\n";
 	ok = ok && head_add(head, sizeof(head), &n, "Cache-Control: ", 15) &&
 	     head_add(head, sizeof(head), &n, cc, strlen(cc)) &&
 	     head_add(head, sizeof(head), &n, nosniff, sizeof(nosniff) - 1);
@@ -224,6 +224,8 @@ static void read_params(char **env, api_req_t *req, const char **script_name,
 	    P("CONTENT_LENGTH", content_length),
 	    P("CONTENT_TYPE", &req->content_type),
 	    P("HTTP_ACCEPT_LANGUAGE", &req->accept_language),
+	    P("HTTP_HOST", &req->host),
+	    P("HTTP_X_SOUK_CHANNEL", &req->channel),
 	    P("HTTP_AUTHORIZATION", &req->authorization),
 	    P("HTTP_IF_MATCH", &req->if_match),
 	    P("HTTP_IF_NONE_MATCH", &req->if_none_match),

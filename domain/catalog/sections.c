@@ -629,6 +629,10 @@ int catalog_view_init(const shm_image_t *img, catalog_view_t *out)
 	rc = view_bind(&v);
 	if (rc)
 		return rc;
+	/* sections copied from the previous image (the catalog did not change
+	 * since, another provider's did) are as of the image's sequence */
+	if (shm_image_seq(img) > v.seq)
+		v.seq = shm_image_seq(img);
 	*out = v;
 	return 0;
 }

@@ -5,6 +5,7 @@
  * location twice). Each hostname is a unique key: no two live channels
  * answer one host. */
 #include "domain/channel/channel.h"
+#include "domain/channel/provider.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -191,4 +192,5 @@ const model_kind_t channel_kind = {
 	.perm_write = PERM_CHANNEL_WRITE,
 	.perm_history = PERM_CHANNEL_HISTORY,
 	.check = channel_check,
+	.image = &channel_provider_ops,
 };

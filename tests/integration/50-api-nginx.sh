@@ -29,6 +29,7 @@ check "souk-fcgi starts (-c souk.yaml)" souk_start_fcgi --min-seq-wait 2000
 check "nginx starts on 127.0.0.1" souk_start_nginx
 
 souk_api_suite nginx
+souk_channel_suite nginx
 api GET /metrics
 check "/metrics counts the suite's 401 answers (souk_auth_failures_total)" \
 	grep -q '^souk_auth_failures_total [3-9]' <<<"$BODY"

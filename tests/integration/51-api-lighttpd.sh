@@ -12,6 +12,7 @@ check "souk-fcgi starts" souk_start_fcgi --threads 4
 check "lighttpd starts on 127.0.0.1" souk_start_lighttpd
 
 souk_api_suite lighttpd
+souk_channel_suite lighttpd
 souk_openapi_suite lighttpd
 souk_outage_suite lighttpd
 

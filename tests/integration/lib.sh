@@ -350,7 +350,7 @@ souk_api_suite() {
 	check "$L: GET with Souk-Min-Seq sees the write (read-your-writes)" \
 		[ "$STATUS" = 200 -a "$(json sku)" = MUG-1 -a "$(json title)" = Mug -a "$(header ETag)" = '"1"' ]
 	check "$L: a public read is cacheable briefly (public, max-age=5, Vary, nosniff)" \
-		[ "$(header Cache-Control)" = "public, max-age=5" -a "$(header Vary)" = Accept-Language \
+		[ "$(header Cache-Control)" = "public, max-age=5" -a "$(header Vary)" = "Accept-Language, X-Souk-Channel" \
 		-a "$(header X-Content-Type-Options)" = nosniff ]
 	api GET "/api/v1/products/$id" -H 'If-None-Match: "1"'
 	check "$L: If-None-Match with the ETag is 304 without a body" \
@@ -510,6 +510,44 @@ souk_api_suite() {
 	}
 	check "$L: /metrics counts requests, commits, images and the store" _metrics_ok
 	check "$L: /metrics is not cached" [ "$(header Cache-Control)" = no-store ]
+}
+
+# souk_channel_suite LABEL: two storefronts on two hostnames, told apart by
+# the web server's Host and by X-Souk-Channel; a request that names no
+# channel gets a 404 problem, never another channel's data. Archives the
+# channels it made, so later checks see a mall without channels again.
+souk_channel_suite() {
+	local L="$1" uk eu seq id
+	local JSON=(-H 'Content-Type: application/json')
+	admin POST /api/v1/products "${JSON[@]}" -d '{"sku":"CHN-1","seller":"house","category":"kitchen","title":{"en":"Teapot","de":"Teekanne","fr":"Théière"},"price":{"GBP":1500,"EUR":1799}}'
+	id=$(json id)
+	admin POST /api/v1/channels "${JSON[@]}" -d '{"code":"uk","name":"UK","hostnames":["shop.example.co.uk"],"currencies":{"default":"GBP","allowed":["GBP"]},"locales":{"default":"en-GB","fallback":["en"]}}'
+	uk=$(json id)
+	admin POST /api/v1/channels "${JSON[@]}" -d '{"code":"eu","name":"EU","hostnames":["shop.example.eu"],"currencies":{"default":"EUR","allowed":["EUR"]},"locales":{"default":"de","fallback":["fr","en"]}}'
+	eu=$(json id); seq=$(header Souk-Seq)
+	check "$L: two channels are created" [ "$STATUS" = 201 -a -n "$uk" -a -n "$eu" ]
+	api GET "/api/v1/products/$id" -H "Souk-Min-Seq: $seq" -H 'Host: shop.example.eu' \
+		-H 'Accept-Language: fr'
+	check "$L: the EU host serves the EU channel in French" \
+		[ "$STATUS" = 200 -a "$(header Souk-Channel)" = eu -a "$(json title)" = Théière ]
+	api GET "/api/v1/products/$id" -H 'Host: SHOP.example.co.uk:8080' -H 'Accept-Language: de'
+	check "$L: the UK host serves the UK channel, in its own locale only" \
+		[ "$STATUS" = 200 -a "$(header Souk-Channel)" = uk -a "$(json title)" = Teapot ]
+	api GET "/api/v1/products/$id" -H 'Host: shop.example.co.uk' -H 'X-Souk-Channel: eu'
+	check "$L: X-Souk-Channel overrides the host" \
+		[ "$STATUS" = 200 -a "$(header Souk-Channel)" = eu -a "$(json title)" = Teekanne ]
+	api GET "/api/v1/products/$id" -H 'X-Souk-Channel: us'
+	check "$L: an unknown channel is a 404 channel-unknown problem" \
+		[ "$STATUS" = 404 -a "$(json type)" = https://souk.dev/problems/channel-unknown ]
+	api GET "/api/v1/products?limit=5"
+	check "$L: with two channels and no host match, a list is refused, not served" \
+		[ "$STATUS" = 404 -a "$(json type)" = https://souk.dev/problems/channel-unknown ]
+	admin DELETE "/api/v1/channels/$uk" -H 'If-Match: "1"'
+	admin DELETE "/api/v1/channels/$eu" -H 'If-Match: "1"'
+	seq=$(header Souk-Seq)
+	api GET "/api/v1/products/$id" -H "Souk-Min-Seq: $seq"
+	check "$L: once the channels are archived the catalog is served without them" \
+		[ "$STATUS" = 200 -a -z "$(header Souk-Channel)" ]
 }
 
 # souk_openapi_suite LABEL: docs/openapi.yaml and the server agree
