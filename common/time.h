@@ -3,6 +3,7 @@
 /*
  * common/time.h - timestamps as shown to clients.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 /* "2026-11-26T11:22:47.123Z" and its NUL, with room to spare. */
@@ -15,3 +16,6 @@
  * is always a valid timestamp.
  */
 int souk_rfc3339(uint64_t ms, char out[SOUK_RFC3339_MAX]);
+/* RFC 3339 date-time (fractions to milliseconds, Z or +hh:mm, from 1970 on)
+ * -> ms since the epoch; -1 when it is not one. */
+int64_t souk_rfc3339_parse_ms(const char *s, size_t len);

@@ -18,6 +18,7 @@
 #include "common/time.h"
 #include "common/util.h"
 #include "fcgi/api_int.h"
+#include "fcgi/arena.h"
 #include "fcgi/handlers.h"
 #include "model/model.h"
 #include "domain/catalog/product.h"
@@ -36,12 +37,16 @@ API_HANDLER(h_catalog_get)
 	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
 	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
+	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
+				 .now_ms = (int64_t)souk_now_real_ms()};
+	bool buy = true;
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
-		rc = catalog_get_by_sku(view, rt->sku, rt->sku_len, locale, &json, &len, &version);
+		rc = catalog_get_by_sku_in(view, &scope, rt->sku, rt->sku_len, locale, &json, &len,
+					   &version, &buy);
 	} else {
 		if (!api_route_entity_id(th, req, resp, rt, &id))
 			return;
-		rc = catalog_get(view, &id, locale, &json, &len, &version);
+		rc = catalog_get_in(view, &scope, &id, locale, &json, &len, &version, &buy);
 	}
 	if (rc == SOUK_ENOENT) {
 		api_fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
@@ -51,13 +56,34 @@ API_HANDLER(h_catalog_get)
 		api_internal(th, req, resp, rc);
 		return;
 	}
-	char etag[SOUK_U64_DEC_MAX + 2];
+	/* in a channel: the tag names it and whether the product can be bought
+	 * now, which changes with the clock and not with the version */
+	char etag[SOUK_U64_DEC_MAX + CHANNEL_CODE_MAX + 8];
 	size_t n = souk_u64_dec(version, etag + 1);
-	etag[0] = etag[n + 1] = '"';
-	bool same = api_public_read(th, req, resp, etag, n + 2);
+	etag[0] = '"';
+	n++;
+	if (chan != NULL)
+		n += (size_t)snprintf(etag + n, sizeof(etag) - n, ".%s%s", chan->code, buy ? "" : ".np");
+	etag[n++] = '"';
+	bool same = api_public_read(th, req, resp, etag, n);
 	api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
-	if (!same)
+	if (same)
+		return;
+	if (chan == NULL) {
 		api_resp_json(resp, 200, json, len);
+		return;
+	}
+	/* the rendering ends with '}': the channel's answer adds purchasable */
+	static const char yes[] = ",\"purchasable\":true}", no[] = ",\"purchasable\":false}";
+	size_t extra = buy ? sizeof(yes) - 1 : sizeof(no) - 1;
+	char *body = len > 1 ? arena_alloc(th->arena, len - 1 + extra) : NULL;
+	if (body == NULL) {
+		api_internal(th, req, resp, len > 1 ? SOUK_ENOMEM : SOUK_ECORRUPT);
+		return;
+	}
+	memcpy(body, json, len - 1);
+	memcpy(body + len - 1, buy ? yes : no, extra);
+	api_resp_json(resp, 200, body, len - 1 + extra);
 }
 
 typedef struct {
@@ -113,8 +139,10 @@ API_HANDLER(h_catalog_list)
 	sbuf_adds(&b, "{\"items\":[");
 	list_ctx_t l = {.b = &b, .n = 0};
 	char next[CATALOG_CURSOR_MAX] = "";
-	rc = catalog_list(view, have_cat ? category : NULL, have_cursor ? cursor : NULL,
-			  (uint32_t)limit, locale, list_cb, &l, next);
+	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
+				 .now_ms = (int64_t)souk_now_real_ms()};
+	rc = catalog_list_in(view, &scope, have_cat ? category : NULL, have_cursor ? cursor : NULL,
+			     (uint32_t)limit, locale, list_cb, &l, next);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
 		problem_field(&p, "cursor",
 			      rc == SOUK_EINVAL ? "is not a cursor returned by this API"

@@ -21,6 +21,29 @@ bool product_sku_valid(const char *s, size_t len)
 	return model_name_valid(s, len, PRODUCT_SKU_MAX, true);
 }
 
+/* Channel codes as the channel kind takes them; a purchase window that
+ * ends after it starts. */
+static void check_listings(const json_t *doc, problem_t *err)
+{
+	const char *code;
+	json_t *l;
+	json_object_foreach((json_t *)json_object_get(doc, "channels"), code, l)
+	{
+		if (!model_name_valid(code, strlen(code), 32, false)) {
+			problem_field(err, "channels", "'%s' is not a channel code", code);
+			continue;
+		}
+		const char *from = json_string_value(json_object_get(l, "purchasable_from"));
+		const char *until = json_string_value(json_object_get(l, "purchasable_until"));
+		/* normalised RFC 3339 UTC with ms: byte order is time order */
+		if (from && until && strcmp(from, until) >= 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "channels/%s/purchasable_until", code);
+			problem_field(err, path, "must be after purchasable_from");
+		}
+	}
+}
+
 /* The longest string of a locale map, as dumped (0 when there is none). */
 static size_t longest_text(const json_t *map)
 {
@@ -47,6 +70,7 @@ static void check_limits(const model_kind_t *k, const json_t *doc, problem_t *er
 	size_t doc_len = model_doc_size(doc, &big);
 	const json_t *title = json_object_get(doc, "title");
 	const json_t *desc = json_object_get(doc, "description");
+	check_listings(doc, err);
 	size_t nloc = json_object_size(title);
 	json_object_foreach((json_t *)desc, key, val) nloc += json_object_get(title, key) == NULL;
 	if (nloc > PRODUCT_RENDER_LOCALES) {
@@ -71,6 +95,23 @@ static void check_limits(const model_kind_t *k, const json_t *doc, problem_t *er
 }
 
 static const char *const product_statuses[] = {"active", "draft", "archived", NULL};
+
+/* A product's listing in one channel: published (from a time), visible in
+ * lists, purchasable within a window. A product without "channels" is
+ * listed in every channel; with it, only in the channels it names. */
+static const model_field_t listing_fields[] = {
+    {.name = "published", .type = MODEL_BOOL, .def = "true",
+     .help = "false: not served in this channel at all"},
+    {.name = "published_at", .type = MODEL_TIMESTAMP, .flags = MODEL_F_REMOVABLE,
+     .help = "served from this time on (absent: at once)"},
+    {.name = "listed", .type = MODEL_BOOL, .def = "true",
+     .help = "false: left out of lists, still served by id and SKU"},
+    {.name = "purchasable_from", .type = MODEL_TIMESTAMP, .flags = MODEL_F_REMOVABLE},
+    {.name = "purchasable_until", .type = MODEL_TIMESTAMP, .flags = MODEL_F_REMOVABLE},
+};
+static const model_field_t listing = {.name = "listing", .type = MODEL_OBJECT,
+				      .fields = listing_fields,
+				      .nfields = sizeof(listing_fields) / sizeof(listing_fields[0])};
 
 /* in the order of the stored document (domain/catalog/sections.h) */
 static const model_field_t product_fields[] = {
@@ -109,10 +150,19 @@ static const model_field_t product_fields[] = {
      .max = PRODUCT_ATTR_STRING_MAX,
      .max_items = PRODUCT_ATTRS_MAX,
      .max_key = PRODUCT_ATTR_KEY_MAX},
+    {.name = "channels",
+     .type = MODEL_MAP,
+     .flags = MODEL_F_REMOVABLE,
+     .max_items = PRODUCT_CHANNELS_MAX,
+     .max_key = 32,
+     .item = &listing,
+     .help = "listing per channel code; absent: listed in every channel"},
     /* what reads render around the document */
     {.name = "locale", .type = MODEL_TEXT, .flags = MODEL_F_READONLY},
     {.name = "titles", .type = MODEL_LOCALE_MAP, .flags = MODEL_F_READONLY},
     {.name = "descriptions", .type = MODEL_LOCALE_MAP, .flags = MODEL_F_READONLY},
+    {.name = "dir", .type = MODEL_TEXT, .flags = MODEL_F_READONLY},
+    {.name = "purchasable", .type = MODEL_BOOL, .flags = MODEL_F_READONLY},
 };
 
 static const model_key_t product_keys[] = {

@@ -35,6 +35,7 @@
 #define PRODUCT_ATTR_KEY_MAX 64
 #define PRODUCT_ATTR_STRING_MAX 1024
 #define PRODUCT_ATTR_ARRAY_MAX 32
+#define PRODUCT_CHANNELS_MAX 32    /* channel listings of one product */
 
 /*
  * The one document limit. Everything else that bounds a product derives

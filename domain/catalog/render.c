@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <unicode/uloc.h>
 
 #include "common/error.h"
 #include "common/locale.h"
@@ -24,7 +25,7 @@ _Static_assert(PRODUCT_RENDERED_MAX + CATALOG_LOCALES_MAX * 64 + 2 * CATALOG_KEY
 	       "renderings fit a catalog record");
 
 static const char *const reserved[] = {
-	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions",
+	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions", "dir", "channels",
 };
 
 static bool is_reserved(const char *k)
@@ -143,7 +144,8 @@ static int render_one(json_t *doc, const render_product_t *p, const char *hex, c
 	    json_object_set_new(o, "version", json_integer((json_int_t)p->cp.version)) ||
 	    json_object_set_new(o, "seq", json_integer((json_int_t)p->cp.seq)) ||
 	    json_object_set_new(o, "updated_at", json_string(when)) ||
-	    json_object_set_new(o, "locale", json_string(locale)))
+	    json_object_set_new(o, "locale", json_string(locale)) ||
+	    json_object_set_new(o, "dir", json_string(uloc_isRightToLeft(locale) ? "rtl" : "ltr")))
 		goto fail;
 	json_object_foreach(doc, k, val)
 	{
@@ -171,6 +173,49 @@ static int render_one(json_t *doc, const render_product_t *p, const char *hex, c
 fail:
 	json_decref(o);
 	return rc;
+}
+
+static int64_t when_ms(const json_t *l, const char *name)
+{
+	const json_t *v = json_object_get(l, name);
+	int64_t ms = json_is_string(v) ? souk_rfc3339_parse_ms(json_string_value(v),
+							       json_string_length(v))
+				       : 0;
+	return ms > 0 ? ms : 0;
+}
+
+/* The "channels" map into listings (validation holds it to the channel
+ * codes and times the image takes; anything else keeps the product out of
+ * that channel rather than showing it everywhere). */
+static int render_listings(json_t *doc, render_product_t *p)
+{
+	json_t *map = json_object_get(doc, "channels"), *l;
+	const char *code;
+	if (!json_is_object(map))
+		return 0;
+	p->cp.has_listings = true;
+	if (json_object_size(map) > CATALOG_LISTINGS_MAX)
+		return SOUK_ETOOBIG;
+	if (json_object_size(map) == 0)
+		return 0;
+	p->listings = calloc(json_object_size(map), sizeof(*p->listings));
+	if (!p->listings)
+		return SOUK_ENOMEM;
+	json_object_foreach(map, code, l)
+	{
+		catalog_listing_t *c = &p->listings[p->cp.nlistings];
+		if (strlen(code) >= CATALOG_CHANNEL_MAX || !json_is_object(l))
+			continue;
+		memcpy(c->channel, code, strlen(code));
+		c->published = !json_is_false(json_object_get(l, "published"));
+		c->listed = !json_is_false(json_object_get(l, "listed"));
+		c->published_at_ms = when_ms(l, "published_at");
+		c->purchasable_from_ms = when_ms(l, "purchasable_from");
+		c->purchasable_until_ms = when_ms(l, "purchasable_until");
+		p->cp.nlistings++;
+	}
+	p->cp.listings = p->listings;
+	return 0;
 }
 
 static int dup_str(json_t *v, size_t max, char **out, size_t *len)
@@ -233,6 +278,8 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 			 (status && (strcmp(status, "archived") == 0 || strcmp(status, "draft") == 0));
 	if (p->cp.archived)
 		goto done;
+	if ((rc = render_listings(doc, p)) != 0)
+		goto fail;
 
 	memset(&ls, 0, sizeof(ls));
 	locset_add(&ls, default_locale);
@@ -287,6 +334,7 @@ void render_product_free(render_product_t **pp)
 	for (uint32_t i = 0; p->locs && i < p->cp.nloc; i++)
 		free((void *)p->locs[i].json);
 	free(p->locs);
+	free(p->listings);
 	free(p->sku);
 	free(p->category);
 	free(p);

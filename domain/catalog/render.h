@@ -13,7 +13,10 @@
  * locale, else the alphabetically first locale) each followed by "titles" /
  * "descriptions" with every locale. Stored fields that clash with rendered
  * ones ("id", "version", "seq", "updated_at", "locale", "titles",
- * "descriptions") are dropped.
+ * "descriptions", "dir") are dropped, and so is "channels": the channel
+ * listings go into the record (catalog_listing_t), where reads apply them
+ * at request time. "dir" follows "locale": "rtl" for a right-to-left
+ * locale (ICU: Arabic, Hebrew, Persian, Urdu...), else "ltr".
  *
  * Locales rendered: the default one, plus every locale key of "title" and
  * "description" (tags of 1..39 characters [A-Za-z0-9_-]).
@@ -27,6 +30,7 @@
 typedef struct {
 	catalog_product_t cp; /* what catalog_build takes; points into this */
 	catalog_loc_t *locs;
+	catalog_listing_t *listings;
 	char *sku;
 	char *category;
 	uint64_t time_ms;

@@ -7,8 +7,9 @@
  *
  *   "cat.meta"  struct cat_meta
  *   "cat.rec"   records, one per product, in (category, id) order:
- *               struct cat_rec, nloc x struct cat_loc, sku bytes, category
- *               bytes, then each locale's JSON followed by a NUL; padded to 8.
+ *               struct cat_rec, nloc x struct cat_loc, nlist x
+ *               catalog_listing_t, sku bytes, category bytes, then each
+ *               locale's JSON followed by a NUL; padded to 8.
  *   "cat.id"    shm_hidx: 16-byte id -> record offset (tombstones included,
  *               so that a cursor naming an archived product still resolves)
  *   "cat.sku"   shm_hidx: sku bytes -> record offset (served products only)
@@ -37,9 +38,10 @@
 
 #define CAT_META_MAGIC	   0x4d544143u /* "CATM" */
 #define CAT_REC_MAGIC	   0x52544143u /* "CATR" */
-#define CAT_FORMAT_VERSION 3u
+#define CAT_FORMAT_VERSION 4u
 #define CAT_REC_ARCHIVED   0x1u
 #define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
+#define CAT_REC_LISTINGS   0x4u /* served only in the channels it lists */
 #define CAT_META_DELTA	   0x1u
 #define CAT_REC_MAX	   CATALOG_REC_MAX
 
@@ -66,7 +68,8 @@ struct cat_rec {
 	uint16_t default_loc;
 	uint16_t sku_len;
 	uint16_t category_len;
-	uint16_t pad[3];
+	uint16_t nlist; /* catalog_listing_t after the cat_loc entries */
+	uint16_t pad[2];
 };
 
 struct cat_loc {
@@ -213,7 +216,14 @@ static int product_check(const catalog_product_t *p, size_t *rec_size)
 		if (p->nloc == 0 || p->nloc > CATALOG_LOCALES_MAX || p->default_loc >= p->nloc ||
 		    !p->locs)
 			return SOUK_EINVAL;
-		sz += (size_t)p->nloc * sizeof(struct cat_loc) + p->sku_len + p->category_len;
+		if (p->nlistings > CATALOG_LISTINGS_MAX || (p->nlistings && !p->listings))
+			return SOUK_EINVAL;
+		for (uint32_t i = 0; i < p->nlistings; i++)
+			if (memchr(p->listings[i].channel, '\0', CATALOG_CHANNEL_MAX) == NULL)
+				return SOUK_EINVAL;
+		sz += (size_t)p->nloc * sizeof(struct cat_loc) +
+		      (size_t)p->nlistings * sizeof(catalog_listing_t) + p->sku_len +
+		      p->category_len;
 		for (uint32_t i = 0; i < p->nloc; i++) {
 			if (!p->locs[i].json || p->locs[i].json_len > CAT_REC_MAX)
 				return SOUK_EINVAL;
@@ -238,14 +248,18 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	memcpy(h.id, p->id.b, 16);
 	h.version = p->version;
 	h.seq = p->seq;
-	h.flags = p->archived ? CAT_REC_ARCHIVED : 0;
+	h.flags = p->archived ? CAT_REC_ARCHIVED : p->has_listings ? CAT_REC_LISTINGS : 0;
 	h.nloc = p->archived ? 0 : (uint16_t)p->nloc;
+	h.nlist = p->archived ? 0 : (uint16_t)p->nlistings;
 	h.default_loc = p->archived ? 0 : (uint16_t)p->default_loc;
 	h.sku_len = (uint16_t)p->sku_len;
 	h.category_len = (uint16_t)p->category_len;
 	memcpy(dst, &h, sizeof(h));
 
 	size_t pos = sizeof(h) + (size_t)h.nloc * sizeof(struct cat_loc);
+	if (h.nlist)
+		memcpy(dst + pos, p->listings, h.nlist * sizeof(catalog_listing_t));
+	pos += (size_t)h.nlist * sizeof(catalog_listing_t);
 	if (p->sku_len)
 		memcpy(dst + pos, p->sku, p->sku_len);
 	pos += p->sku_len;
@@ -699,6 +713,7 @@ int catalog_view_init_mem_delta(void *const base_sec[CATALOG_NSECTIONS],
 typedef struct {
 	const uint8_t *base;
 	struct cat_rec h;
+	const uint8_t *lists; /* h.nlist catalog_listing_t, maybe unaligned */
 	const char *sku, *category;
 } rec_ref_t;
 
@@ -710,12 +725,14 @@ static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 	memcpy(&r->h, r->base, sizeof(r->h));
 	if (r->h.magic != CAT_REC_MAGIC || r->h.size > v->rec_len - off)
 		return SOUK_ECORRUPT;
-	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) +
+	size_t lists = (size_t)r->h.nlist * sizeof(catalog_listing_t);
+	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) + lists +
 		      r->h.sku_len + r->h.category_len;
-	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc))
+	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc) ||
+	    r->h.nlist > CATALOG_LISTINGS_MAX)
 		return SOUK_ECORRUPT;
-	r->sku = (const char *)r->base + sizeof(struct cat_rec) +
-		 (size_t)r->h.nloc * sizeof(struct cat_loc);
+	r->lists = r->base + sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc);
+	r->sku = (const char *)r->lists + lists;
 	r->category = r->sku + r->h.sku_len;
 	return 0;
 }
@@ -725,7 +742,8 @@ static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
 	if (i >= r->h.nloc)
 		return SOUK_ECORRUPT;
 	memcpy(l, r->base + sizeof(struct cat_rec) + (size_t)i * sizeof(*l), sizeof(*l));
-	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l);
+	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l) +
+		      (size_t)r->h.nlist * sizeof(catalog_listing_t);
 	if (l->off < body || l->off > r->h.size || (size_t)r->h.size - l->off < (size_t)l->len + 1)
 		return SOUK_ECORRUPT;
 	if (r->base[l->off + l->len] != '\0' || memchr(l->locale, '\0', sizeof(l->locale)) == NULL)
@@ -767,13 +785,41 @@ static int rec_pick(const rec_ref_t *r, const char *locale, struct cat_loc *out)
 	return rec_loc(r, r->h.default_loc, out);
 }
 
-static int get_rec(const rec_ref_t *r, const char *locale, const char **json, size_t *len,
-		   uint64_t *version)
+/* Is r served in scope's channel now? *listed: in that channel's lists;
+ * *purchasable: inside its purchase window there. */
+static bool rec_visible(const rec_ref_t *r, const catalog_scope_t *s, bool *listed,
+			bool *purchasable)
+{
+	*listed = *purchasable = true;
+	if (!s || !s->channel || !(r->h.flags & CAT_REC_LISTINGS))
+		return true;
+	for (uint32_t i = 0; i < r->h.nlist; i++) {
+		catalog_listing_t l;
+		memcpy(&l, r->lists + (size_t)i * sizeof(l), sizeof(l));
+		if (strncmp(l.channel, s->channel, CATALOG_CHANNEL_MAX) != 0)
+			continue;
+		if (!l.published || (l.published_at_ms && s->now_ms < l.published_at_ms))
+			return false;
+		*listed = l.listed != 0;
+		*purchasable = (!l.purchasable_from_ms || s->now_ms >= l.purchasable_from_ms) &&
+			       (!l.purchasable_until_ms || s->now_ms < l.purchasable_until_ms);
+		return true;
+	}
+	return false;
+}
+
+static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char *locale,
+		   const char **json, size_t *len, uint64_t *version, bool *purchasable)
 {
 	struct cat_loc l;
+	bool listed, buy;
 	int rc = rec_pick(r, locale, &l);
 	if (rc)
 		return rc;
+	if (!rec_visible(r, scope, &listed, &buy))
+		return SOUK_ENOENT;
+	if (purchasable)
+		*purchasable = buy;
 	if (json)
 		*json = (const char *)r->base + l.off;
 	if (len)
@@ -816,8 +862,9 @@ static int overridden(const catalog_view_t *v, const uint8_t id[16])
 	return rc == 0 ? 1 : rc == SOUK_ENOENT ? 0 : rc;
 }
 
-int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *locale,
-		const char **json, size_t *len, uint64_t *version)
+int catalog_get_in(const catalog_view_t *v, const catalog_scope_t *scope, const store_id_t *id,
+		   const char *locale, const char **json, size_t *len, uint64_t *version,
+		   bool *purchasable)
 {
 	rec_ref_t r;
 	int rc;
@@ -826,7 +873,13 @@ int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *local
 	rc = view_find_id(v, id->b, &r);
 	if (rc)
 		return rc;
-	return get_rec(&r, locale, json, len, version);
+	return get_rec(&r, scope, locale, json, len, version, purchasable);
+}
+
+int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *locale,
+		const char **json, size_t *len, uint64_t *version)
+{
+	return catalog_get_in(v, NULL, id, locale, json, len, version, NULL);
 }
 
 static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r)
@@ -846,6 +899,13 @@ static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_le
 int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len, const char *locale,
 		       const char **json, size_t *len, uint64_t *version)
 {
+	return catalog_get_by_sku_in(v, NULL, sku, sku_len, locale, json, len, version, NULL);
+}
+
+int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *sku,
+			  size_t sku_len, const char *locale, const char **json, size_t *len,
+			  uint64_t *version, bool *purchasable)
+{
 	rec_ref_t r;
 	int rc;
 	if (!v || (!sku && sku_len))
@@ -864,7 +924,7 @@ int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
 	}
 	if (rc)
 		return rc;
-	return get_rec(&r, locale, json, len, version);
+	return get_rec(&r, scope, locale, json, len, version, purchasable);
 }
 
 static int order_at(const catalog_part_t *v, uint64_t i, rec_ref_t *r)
@@ -1043,6 +1103,13 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 		 const char *locale, catalog_list_cb cb, void *arg,
 		 char next_cursor[CATALOG_CURSOR_MAX])
 {
+	return catalog_list_in(v, NULL, category, cursor, limit, locale, cb, arg, next_cursor);
+}
+
+int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *category,
+		    const char *cursor, uint32_t limit, const char *locale, catalog_list_cb cb,
+		    void *arg, char next_cursor[CATALOG_CURSOR_MAX])
+{
 	walk_t top, base;
 	size_t cat_len = 0;
 	rec_ref_t r;
@@ -1111,7 +1178,9 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 			r = rb;
 			base.pos++;
 		}
-		if (r.h.flags & CAT_REC_ARCHIVED)
+		bool listed, buy;
+		if ((r.h.flags & CAT_REC_ARCHIVED) || !rec_visible(&r, scope, &listed, &buy) ||
+		    !listed)
 			continue;
 		if (n == limit) {
 			/* a further served product exists: the list goes on */

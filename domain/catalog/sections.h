@@ -59,6 +59,20 @@ typedef struct {
 	size_t json_len;
 } catalog_loc_t;
 
+/* A product's listing in one channel (the product's "channels" map): times
+ * are epoch ms, 0 = no bound. */
+#define CATALOG_CHANNEL_MAX 40 /* a channel code and its NUL, padded */
+#define CATALOG_LISTINGS_MAX 32
+typedef struct {
+	char channel[CATALOG_CHANNEL_MAX];
+	uint8_t published;
+	uint8_t listed;
+	uint8_t pad[6];
+	int64_t published_at_ms;
+	int64_t purchasable_from_ms;
+	int64_t purchasable_until_ms;
+} catalog_listing_t;
+
 /* A product ready for the image. Archived products have no renderings; they
  * stay in the image as hidden tombstones so that a list cursor naming one
  * still resumes at the right place. */
@@ -74,6 +88,11 @@ typedef struct {
 	const catalog_loc_t *locs;
 	uint32_t nloc;
 	uint32_t default_loc;  /* index into locs of the default-locale rendering */
+	/* channel listings: with has_listings, served only in the channels
+	 * listed (nlistings may be 0: in none); without, in every channel */
+	bool has_listings;
+	const catalog_listing_t *listings;
+	uint32_t nlistings;
 } catalog_product_t;
 
 /* Add the "cat.*" sections for n products (any order) to b; seq is the last
@@ -156,6 +175,24 @@ int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len,
 		       const char *locale, const char **json, size_t *len,
 		       uint64_t *version);
 
+/* The channel a read is made in, and when. channel NULL: no channel rules
+ * (a mall without channels): every served product, always purchasable. */
+typedef struct {
+	const char *channel;
+	int64_t now_ms;
+} catalog_scope_t;
+
+/* catalog_get / catalog_get_by_sku in a channel: SOUK_ENOENT also for a
+ * product not published in it (not listed there, published: false, or
+ * published_at still ahead). *purchasable (may be NULL) says whether now is
+ * inside its purchase window there. */
+int catalog_get_in(const catalog_view_t *v, const catalog_scope_t *scope, const store_id_t *id,
+		   const char *locale, const char **json, size_t *len, uint64_t *version,
+		   bool *purchasable);
+int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *sku,
+			  size_t sku_len, const char *locale, const char **json, size_t *len,
+			  uint64_t *version, bool *purchasable);
+
 /* Cursor pagination in stable order (category, id). category NULL = all.
  * cursor NULL or "" = from the start; next_cursor is "" at the end, else an
  * opaque key (category, id) of the last delivered product (see catalog.c;
@@ -174,3 +211,8 @@ typedef int (*catalog_list_cb)(const char *json, size_t len, void *arg);
 int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,
 		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
 		 char next_cursor[CATALOG_CURSOR_MAX]);
+/* catalog_list in a channel: only products published there and listed
+ * (visible in lists); cursors stay stable as products come and go. */
+int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *category,
+		    const char *cursor, uint32_t limit, const char *locale, catalog_list_cb cb,
+		    void *arg, char next_cursor[CATALOG_CURSOR_MAX]);

@@ -19,6 +19,8 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include "common/error.h"
+#include "common/time.h"
+#include "common/util.h"
 #include "daemon/publisher.h"
 #include "domain/channel/channel.h"
 #include "domain/channel/sections.h"
@@ -278,6 +280,95 @@ static void test_channel_requests_get_their_storefront(void **state)
 			    "Becher");
 }
 
+static const char *const LISTED_DOC[] = {
+	/* only in the UK */
+	"{\"sku\":\"UK-ONLY\",\"category\":\"a\",\"seller\":\"house\",\"title\":{\"en\":\"Scone\"},"
+	"\"price\":{\"GBP\":100},\"channels\":{\"uk\":{}}}",
+	/* in both, but not in the EU's lists; in the UK no longer purchasable */
+	"{\"sku\":\"HIDDEN-EU\",\"category\":\"a\",\"seller\":\"house\",\"title\":{\"en\":\"Kettle\"},"
+	"\"price\":{\"GBP\":100},\"channels\":{\"uk\":{\"purchasable_until\":\"2020-01-01T00:00:00Z\"},"
+	"\"eu\":{\"listed\":false}}}",
+	/* everywhere (no listing) */
+	"{\"sku\":\"ALL\",\"category\":\"a\",\"seller\":\"house\",\"title\":{\"en\":\"Cup\"},"
+	"\"price\":{\"GBP\":100}}",
+};
+
+/* the skus of a channel's list, in order, comma-separated */
+static void list_skus(fix_t *f, const char *chan, char *out, size_t cap)
+{
+	json_t *it;
+	size_t i, n = 0;
+	out[0] = '\0';
+	assert_int_equal(get(f, "/api/v1/products?category=a", NULL, chan, NULL), 200);
+	json_array_foreach(json_object_get(f->body, "items"), i, it)
+	n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "",
+			      json_string_value(json_object_get(it, "sku")));
+}
+
+static void test_channel_listing_decides_what_each_storefront_serves(void **state)
+{
+	fix_t *f = *state;
+	char skus[256], uri[160];
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, UK_DOC), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, EU_DOC), 201);
+	for (size_t i = 0; i < sizeof(LISTED_DOC) / sizeof(LISTED_DOC[0]); i++)
+		assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, LISTED_DOC[i]), 201);
+	/* a listing names a channel code and a window that ends after it starts */
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"BAD\",\"category\":\"a\",\"seller\":\"house\","
+			      "\"title\":{\"en\":\"x\"},\"price\":{\"GBP\":1},\"channels\":{"
+			      "\"u k\":{},\"eu\":{\"purchasable_from\":\"2030-01-02T00:00:00Z\","
+			      "\"purchasable_until\":\"2030-01-01T00:00:00Z\"}}}"),
+			 422);
+	char *errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	assert_non_null(strstr(errs, "\"channels/eu/purchasable_until\""));
+	assert_non_null(strstr(errs, "'u k' is not a channel code"));
+	free(errs);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+
+	/* the UK lists all three; the EU neither the UK-only one nor the
+	 * one kept out of its lists */
+	list_skus(f, "uk", skus, sizeof(skus));
+	assert_int_equal(strlen(skus), strlen("UK-ONLY,HIDDEN-EU,ALL"));
+	assert_non_null(strstr(skus, "UK-ONLY"));
+	assert_non_null(strstr(skus, "HIDDEN-EU"));
+	list_skus(f, "eu", skus, sizeof(skus));
+	assert_string_equal(skus, "ALL");
+	/* by SKU: the UK-only product is a 404 in the EU, the unlisted one is
+	 * served there (and purchasable), and in the UK it can no longer be bought */
+	assert_int_equal(get(f, "/api/v1/products/by-sku/UK-ONLY", NULL, "eu", NULL), 404);
+	assert_int_equal(get(f, "/api/v1/products/by-sku/UK-ONLY", NULL, "uk", NULL), 200);
+	assert_true(json_is_true(json_object_get(f->body, "purchasable")));
+	assert_null(json_object_get(f->body, "channels"));
+	assert_string_equal(str(f, "dir"), "ltr");
+	assert_int_equal(get(f, "/api/v1/products/by-sku/HIDDEN-EU", NULL, "eu", NULL), 200);
+	assert_true(json_is_true(json_object_get(f->body, "purchasable")));
+	assert_int_equal(get(f, "/api/v1/products/by-sku/HIDDEN-EU", NULL, "uk", NULL), 200);
+	assert_true(json_is_false(json_object_get(f->body, "purchasable")));
+	assert_string_equal(f->resp.etag, "\"1.uk.np\"");
+
+	/* scheduled: published in the EU a moment from now, visible from that
+	 * time on with no write, no publish and no request in between */
+	char at[SOUK_RFC3339_MAX], doc[512];
+	uint64_t when = souk_now_real_ms() + 1200;
+	assert_int_equal(souk_rfc3339(when, at), 0);
+	snprintf(doc, sizeof(doc),
+		 "{\"sku\":\"SOON\",\"category\":\"a\",\"seller\":\"house\",\"title\":"
+		 "{\"en\":\"Soon\"},\"price\":{\"GBP\":1},\"channels\":{\"eu\":{\"published_at\":\"%s\"}}}",
+		 at);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL, doc), 201);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", str(f, "id"));
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	int status = get(f, uri, NULL, "eu", NULL);
+	if (souk_now_real_ms() < when)
+		assert_int_equal(status, 404);
+	for (int i = 0; i < 100 && souk_now_real_ms() < when + 50; i++)
+		usleep(50 * 1000);
+	assert_int_equal(get(f, uri, NULL, "eu", NULL), 200);
+	list_skus(f, "eu", skus, sizeof(skus));
+	assert_non_null(strstr(skus, "SOON"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +376,8 @@ int main(void)
 	    cmocka_unit_test(test_channel_resolution_order),
 	    cmocka_unit_test(test_channel_damaged_section_is_refused),
 	    cmocka_unit_test_setup_teardown(test_channel_requests_get_their_storefront,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_channel_listing_decides_what_each_storefront_serves,
 					    api_fix_setup, api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
