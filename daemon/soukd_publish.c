@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "daemon/prov_settings.h"
 #include "daemon/publisher.h"
 #include "domain/catalog/provider.h"
+#include "daemon/migrate.h"
 #include "domain/channel/provider.h"
 #include "shm/shm.h"
 #include "store/store.h"
@@ -175,6 +177,17 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			       souk_strerror(rc));
 		goto fail;
 	}
+	/* stored documents in their kinds' current shape before any image */
+	migrate_stats_t ms = {0};
+	if ((rc = migrate_all(sp->store, &ms)) != 0) {
+		log_daemon_err("cannot move stored documents to this version's shape (%s)",
+			       souk_strerror(rc));
+		goto fail;
+	}
+	if (ms.changed || ms.refused)
+		log_daemon_info("migrate, %" PRIu64 " documents rewritten, %" PRIu64
+				" already current, %" PRIu64 " kept as stored",
+				ms.changed, ms.unchanged, ms.refused);
 	rc = shm_ctl_create(cfg->instance, cfg->shm.max_workers, &sp->ctl);
 	if (rc) {
 		log_daemon_err("cannot create shared memory for instance '%s' (%s)", cfg->instance,

@@ -84,6 +84,10 @@ struct model_field {
 	uint32_t max_items;            /* LIST/MAP/LOCALE_MAP/PRICE_MAP entries */
 	uint32_t max_key;              /* MAP key bytes */
 	const char *const *values;     /* ENUM: NULL-terminated */
+	const char *const *aliases;    /* ENUM: former values and what they are
+					* now, in pairs, NULL-terminated
+					* ("active", "published"): taken and
+					* stored as the new value */
 	const char *ref;               /* REF: kind name */
 	const model_field_t *item;     /* LIST/MAP element */
 	const model_field_t *fields;   /* OBJECT members */
@@ -140,6 +144,14 @@ struct model_kind {
 	/* Import column aliases and create defaults (model/import.h); NULL:
 	 * the field table alone maps the kind's files. */
 	const struct model_import *import;
+	/* The shape of its stored documents (0 = 1). When it rises, soukd
+	 * moves every stored document to it at start (daemon/migrate.c):
+	 * migrate (NULL: nothing beyond the table) turns a document of an
+	 * older version into the current shape in place, then it is
+	 * normalised through the table (new defaults, enum aliases) and
+	 * written as a new version with history and an audit leaf. */
+	uint32_t version;
+	int (*migrate)(json_t *doc, uint32_t from_version);
 };
 
 /* ---- the registry (domain/kinds.c) ---- */

@@ -138,6 +138,9 @@ static json_t *norm_enum(vctx_t *v, const model_field_t *f, const char *path, co
 	const char *s = json_string_value(val);
 	char list[200] = "";
 	size_t o = 0;
+	for (size_t i = 0; s != NULL && f->aliases && f->aliases[i] && f->aliases[i + 1]; i += 2)
+		if (strcmp(s, f->aliases[i]) == 0)
+			return json_string(f->aliases[i + 1]);
 	for (size_t i = 0; f->values[i] != NULL; i++) {
 		if (s != NULL && strcmp(s, f->values[i]) == 0)
 			return json_string(s);

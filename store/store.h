@@ -421,6 +421,14 @@ int store_txn_get_by_key(store_txn_t *t, const char *kind, const char *key, size
  * unique keys, idempotency key); returns and sets m->result. */
 int store_txn_put(store_txn_t *t, store_mut_t *m);
 
+/* Document versions of kinds: the shape a kind's stored documents have
+ * (model_kind_t.version). 0 when never recorded (documents from before
+ * kinds were versioned). Recorded inside a unit, so the marker commits
+ * with the last documents it moved to the new shape (daemon/migrate.c). */
+#define STORE_KIND_NAME_MAX 32
+int store_kind_version(store_t *s, const char *kind, uint32_t *out);
+int store_txn_set_kind_version(store_txn_t *t, const char *kind, uint32_t version);
+
 /* Counters: named int64 values for stock and usage limits.
  * A counter is a record of kind STORE_COUNTER_KIND whose id is the first 16
  * bytes of SHA-256("souk-counter" \0 name) and whose document is compact,

@@ -59,6 +59,52 @@ int store_txn_put(store_txn_t *t, store_mut_t *m)
 	return store_batch_put(t, m);
 }
 
+/* ---- kind document versions ---- */
+
+static int kindver_key(const char *kind, char buf[16 + STORE_KIND_NAME_MAX], MDB_val *k)
+{
+	size_t n = kind ? strlen(kind) : 0;
+	if (n == 0 || n > STORE_KIND_NAME_MAX)
+		return SOUK_EINVAL;
+	memcpy(buf, "kind_version:", 13);
+	memcpy(buf + 13, kind, n);
+	k->mv_size = 13 + n;
+	k->mv_data = buf;
+	return 0;
+}
+
+int store_kind_version(store_t *s, const char *kind, uint32_t *out)
+{
+	char buf[16 + STORE_KIND_NAME_MAX];
+	MDB_val k, v;
+	MDB_txn *txn;
+	int rc = kindver_key(kind, buf, &k);
+	if (rc || !out)
+		return rc ? rc : SOUK_EINVAL;
+	if ((rc = store_rd_begin(s, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, s->db_meta, &k, &v);
+	*out = 0;
+	if (rc == 0 && v.mv_size == 4)
+		*out = store_get_u32(v.mv_data);
+	else if (rc == 0)
+		rc = MDB_CORRUPTED;
+	store_rd_end(s, txn);
+	return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
+}
+
+int store_txn_set_kind_version(store_txn_t *t, const char *kind, uint32_t version)
+{
+	char buf[16 + STORE_KIND_NAME_MAX];
+	uint8_t b[4];
+	MDB_val k, v = {4, b};
+	int rc = t ? kindver_key(kind, buf, &k) : SOUK_EINVAL;
+	if (rc)
+		return rc;
+	store_put_u32(b, version);
+	return store_mdb_err(mdb_put(t->txn, t->s->db_meta, &k, &v, 0));
+}
+
 /* ---- counters ---- */
 
 bool store_counter_name_ok(const char *name, size_t len)

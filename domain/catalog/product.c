@@ -94,7 +94,9 @@ static void check_limits(const model_kind_t *k, const json_t *doc, problem_t *er
 	}
 }
 
-static const char *const product_statuses[] = {"active", "draft", "archived", NULL};
+static const char *const product_statuses[] = {"draft", "published", "archived", NULL};
+/* "active" was the published status before version 2 */
+static const char *const product_status_aliases[] = {"active", "published", NULL};
 
 /* A product's listing in one channel: published (from a time), visible in
  * lists, purchasable within a window. A product without "channels" is
@@ -123,7 +125,8 @@ static const model_field_t product_fields[] = {
     {.name = "status",
      .type = MODEL_ENUM,
      .values = product_statuses,
-     .def = "\"active\"",
+     .aliases = product_status_aliases,
+     .def = "\"published\"",
      .help = "draft products are hidden from public reads"},
     {.name = "seller", .type = MODEL_NAME, .flags = MODEL_F_REQUIRED, .max = PRODUCT_NAME_MAX},
     {.name = "category", .type = MODEL_NAME, .flags = MODEL_F_REQUIRED, .max = PRODUCT_NAME_MAX},
@@ -188,6 +191,7 @@ const model_kind_t product_kind = {
     .check = check_limits,
     .image = &catalog_provider_ops,
     .import = &product_import,
+    .version = 2, /* 2: status "active" became "published"; channel listings */
 };
 
 int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)

@@ -18,7 +18,7 @@ static const model_import_alias_t product_aliases[] = {
 };
 
 static const model_import_default_t product_defaults[] = {
-    {.field = "status", .json = "\"active\""},
+    {.field = "status", .json = "\"published\""},
     {.field = "seller", .json = "\"" PRODUCT_SELLER_DEFAULT "\"", .flags = MODEL_IMPORT_D_SELLER},
     {.field = "category", .json = "\"" PRODUCT_CATEGORY_DEFAULT "\""},
     {.field = "stock", .json = "0", .flags = MODEL_IMPORT_D_CSV | MODEL_IMPORT_D_COUNT},

@@ -9,7 +9,7 @@
  *
  * Stored product document (LMDB, kind "product", written by souk-fcgi and
  * soukctl import, validated by fcgi/product.c):
- *   {"sku":"85123A","status":"active"|"draft"|"archived","seller":"s1",
+ *   {"sku":"85123A","status":"published"|"draft"|"archived","seller":"s1",
  *    "category":"home","title":{"en":"..."},"description":{"en":"..."},
  *    "price":{"GBP":255,"EUR":299},  (integer minor units, ISO 4217 keys)
  *    "stock":12, "attributes":{...}}

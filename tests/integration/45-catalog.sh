@@ -134,7 +134,7 @@ admin GET "/api/v1/products/$draft/history"
 check "staff read it in its history" [ "$STATUS" = 200 -a "$(json items.0.status)" = draft ]
 admin PATCH "/api/v1/products/$draft" "${JSON[@]}" -H 'If-Match: "1"' -d '{"status":"active"}'
 api GET "/api/v1/products/$draft" -H "Souk-Min-Seq: $(header Souk-Seq)"
-check "once active it is served" [ "$STATUS" = 200 -a "$(json status)" = active ]
+check "once published (sent as its former name, active) it is served" [ "$STATUS" = 200 -a "$(json status)" = published ]
 
 souk_stop_web
 check "souk-fcgi exits 0 on SIGTERM" souk_stop_fcgi

@@ -200,7 +200,7 @@ static void test_import_demo_csv_creates_all_products(void **state)
 	assert_string_equal(title_en(d), "INFLATABLE POLITICAL GLOBE");
 	assert_int_equal(price(d, "GBP"), 85);
 	assert_int_equal(json_integer_value(json_object_get(d, "stock")), 73);
-	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "published");
 	assert_string_equal(json_string_value(json_object_get(d, "category")), "toys");
 	json_decref(d);
 	d = get_sku(f->s, "21228");
@@ -390,7 +390,7 @@ static void test_import_jsonl_defaults_status_and_category(void **state)
 	assert_int_equal(import_mem(f->s, create, strlen(create), &o, &st), 0);
 	assert_int_equal(st.created, 1);
 	json_t *d = get_sku(f->s, "K1");
-	assert_string_equal(json_string_value(json_object_get(d, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(d, "status")), "published");
 	assert_string_equal(json_string_value(json_object_get(d, "category")), PRODUCT_CATEGORY_DEFAULT);
 	json_decref(d);
 	/* set draft and another category, then a line without them keeps both */

@@ -53,13 +53,22 @@ static void test_product_accepts_valid_and_applies_defaults(void **state)
 	problem_t p;
 	(void)state;
 	assert_int_equal(validate(valid_doc, false, &out, &p), 0);
-	assert_string_equal(json_string_value(json_object_get(out, "status")), "active");
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "published");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "price"), "GBP")),
 			 255);
 	/* canonical key order */
 	char *s = json_dumps(out, JSON_COMPACT);
-	assert_non_null(strstr(s, "{\"sku\":\"85123A\",\"status\":\"active\",\"seller\""));
+	assert_non_null(strstr(s, "{\"sku\":\"85123A\",\"status\":\"published\",\"seller\""));
 	free(s);
+	json_decref(out);
+	/* the former name of the published status is taken as it */
+	json_error_t je;
+	json_t *in = json_loads("{\"sku\":\"X\",\"status\":\"active\",\"seller\":\"s\","
+				"\"category\":\"c\",\"title\":{\"en\":\"t\"},\"price\":{\"GBP\":1}}",
+				0, &je);
+	assert_int_equal(product_validate(in, false, &out, &p), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "status")), "published");
+	json_decref(in);
 	json_decref(out);
 }
 
