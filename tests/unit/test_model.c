@@ -374,6 +374,28 @@ static void test_model_composite_keys(void **state)
 	}
 }
 
+/* A price claims its tier (list, sku, min_qty) as one unique key and is
+ * indexed by list and by sku. */
+static void test_model_keys_of_a_price(void **state)
+{
+	(void)state;
+	const model_kind_t *k = model_kind_find("price");
+	assert_non_null(k);
+	json_error_t e;
+	json_t *doc = json_loads("{\"list\":\"uk\",\"sku\":\"A 1\",\"amount\":900,\"min_qty\":10}", 0,
+				 &e);
+	model_keys_t keys;
+	assert_int_equal(model_keys(k, doc, &keys), 0);
+	static const char tier[] = "tier\0uk\x1f" "A 1\x1f" "10";
+	assert_int_equal(keys.nunique, 1);
+	assert_int_equal(keys.unique_len[0], sizeof(tier) - 1);
+	assert_memory_equal(keys.unique[0], tier, sizeof(tier) - 1);
+	assert_int_equal(keys.nindex, 2);
+	assert_memory_equal(keys.index[0], "list\0uk", 7);
+	assert_memory_equal(keys.index[1], "sku\0A 1", 7);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +407,7 @@ int main(void)
 	    cmocka_unit_test(test_model_keys_of_a_product),
 	    cmocka_unit_test(test_model_keys_over_a_list),
 	    cmocka_unit_test(test_model_composite_keys),
+	    cmocka_unit_test(test_model_keys_of_a_price),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
