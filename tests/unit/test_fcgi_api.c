@@ -648,6 +648,18 @@ static void test_fcgi_api_price_list_and_price_kinds(void **state)
 	assert_int_equal(call(f, "GET", "/api/v1/prices", NULL, NULL, NULL), 401);
 	assert_int_equal(call(f, "GET", "/api/v1/prices", AUTH, NULL, NULL), 200);
 	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
+	/* one transaction: the second create of a tier sees the first, and
+	 * the whole batch is dropped */
+	assert_int_equal(call(f, "POST", "/api/v1/batch", AUTH, NULL,
+			      "{\"operations\":["
+			      "{\"op\":\"create\",\"kind\":\"price\",\"doc\":"
+			      "{\"list\":\"uk-base\",\"sku\":\"B 1\",\"amount\":500,\"min_qty\":3}},"
+			      "{\"op\":\"create\",\"kind\":\"price\",\"doc\":"
+			      "{\"min_qty\":3,\"amount\":400,\"sku\":\"B 1\",\"list\":\"uk-base\"}}]}"),
+			 409);
+	assert_non_null(strstr(json_string_value(json_object_get(f->body, "detail")), "tier"));
+	assert_int_equal(call(f, "GET", "/api/v1/prices", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
 }
 
 static void test_fcgi_api_warehouse_kind_from_its_table(void **state)

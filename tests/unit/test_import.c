@@ -18,6 +18,7 @@
 #include "daemon/import.h"
 #include "domain/catalog/product.h"
 #include "domain/inventory/warehouse.h"
+#include "domain/pricing/price.h"
 #include "common/problem.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
@@ -843,6 +844,43 @@ static void test_import_unknown_kind_refused(void **state)
 			 SOUK_EINVAL);
 }
 
+/* ---- composite keys: prices are matched by their tier ---------------------------- */
+
+/* A price file names no id: each line finds its stored price by its tier
+ * (list, sku, min_qty; an empty min_qty is the default 1), so a re-import
+ * changes nothing and a new amount updates the tier's price. */
+static void test_import_prices_match_by_tier(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	o.kind = &price_kind;
+	const char *csv = "list,sku,amount,min_qty\n"
+			  "uk,A 1,1000,\n"
+			  "uk,A 1,900,10\n"
+			  "uk,A 2,500,1\n"
+			  "eu,A 1,1100,\n";
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.created, 4);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(fixture_last_seq(f->s), 4);
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.unchanged, 4);
+	assert_int_equal(st.created + st.updated + st.failed, 0);
+	assert_int_equal(fixture_last_seq(f->s), 4);
+	const char *cheaper = "sku,list,amount\nA 1,uk,950\n";
+	assert_int_equal(import_mem(f->s, cheaper, strlen(cheaper), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	assert_int_equal(st.created, 0);
+	json_t *d = get_by_key(f->s, "price", "tier", "uk\x1f" "A 1\x1f" "1");
+	assert_non_null(d);
+	assert_int_equal(json_integer_value(json_object_get(d, "amount")), 950);
+	json_decref(d);
+	d = get_by_key(f->s, "price", "tier", "uk\x1f" "A 1\x1f" "10");
+	assert_int_equal(json_integer_value(json_object_get(d, "amount")), 900);
+	json_decref(d);
+}
+
 int main(void)
 {
 	log_init("test_import", LOG_TARGET_STDERR);
@@ -870,6 +908,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_large_product_roundtrip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_csv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_prices_match_by_tier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_jsonl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouse_export_roundtrip, setup,
 						teardown),
