@@ -837,8 +837,8 @@ typedef struct {
 	char *doc;
 	size_t doc_len;
 	char *kbuf;                     /* the bytes of the keys below */
-	const char *kp[MODEL_KEYS_MAX]; /* unique keys, then index keys */
-	size_t klen[MODEL_KEYS_MAX];
+	const char *kp[MODEL_KEY_VALUES_MAX]; /* unique keys, then index keys */
+	size_t klen[MODEL_KEY_VALUES_MAX];
 	size_t nunique, nindex;
 } pending_t;
 

@@ -881,6 +881,43 @@ static void test_import_prices_match_by_tier(void **state)
 	json_decref(d);
 }
 
+/* A kind's keys may hold more values than it declares keys: a channel with
+ * sixteen hostnames claims each, its code and its status index, and every
+ * one is stored with the import's write. */
+static void test_import_channel_with_every_hostname(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	o.kind = model_kind_find("channel");
+	assert_non_null(o.kind);
+	char line[1024] = "{\"code\":\"uk\",\"name\":\"UK\",\"hostnames\":[";
+	for (int i = 0; i < 16; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s\"h%d.example\"",
+			 i ? "," : "", i);
+	snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		 "],\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+		 "\"locales\":{\"default\":\"en\"}}\n");
+	assert_int_equal(import_mem(f->s, line, strlen(line), &o, &st), 0);
+	if (f->nerr > 0)
+		fail_msg("line %llu: %s", (unsigned long long)f->err_lines[0], f->err_msgs[0]);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(st.failed, 0);
+	for (int i = 0; i < 16; i++) {
+		char host[32];
+		snprintf(host, sizeof(host), "h%d.example", i);
+		json_t *d = get_by_key(f->s, "channel", "hostname", host);
+		if (d == NULL)
+			fail_msg("no channel answers %s", host);
+		json_decref(d);
+	}
+	json_t *d = get_by_key(f->s, "channel", "code", "uk");
+	assert_non_null(d);
+	json_decref(d);
+	assert_int_equal(import_mem(f->s, line, strlen(line), &o, &st), 0);
+	assert_int_equal(st.unchanged, 1);
+}
+
 int main(void)
 {
 	log_init("test_import", LOG_TARGET_STDERR);
@@ -909,6 +946,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_prices_match_by_tier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_channel_with_every_hostname, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_jsonl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouse_export_roundtrip, setup,
 						teardown),
