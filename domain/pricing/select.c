@@ -11,17 +11,17 @@
 #include "common/time.h"
 
 static const char *const reason_names[PRICE_R__COUNT] = {
-	[PRICE_R_CHOSEN] = "chosen",
-	[PRICE_R_WRONG_CURRENCY] = "wrong_currency",
-	[PRICE_R_NOT_YET_VALID] = "not_yet_valid",
-	[PRICE_R_EXPIRED] = "expired",
-	[PRICE_R_BELOW_MIN_QTY] = "below_min_qty",
-	[PRICE_R_SCOPE_MISMATCH] = "scope_mismatch",
-	[PRICE_R_LOWER_TIER] = "lower_tier",
-	[PRICE_R_LESS_SPECIFIC] = "less_specific",
-	[PRICE_R_LOWER_PRIORITY] = "lower_priority",
-	[PRICE_R_HIGHER_AMOUNT] = "higher_amount",
-	[PRICE_R_TIE_BROKEN_BY_CODE] = "tie_broken_by_code",
+    [PRICE_R_CHOSEN] = "chosen",
+    [PRICE_R_WRONG_CURRENCY] = "wrong_currency",
+    [PRICE_R_NOT_YET_VALID] = "not_yet_valid",
+    [PRICE_R_EXPIRED] = "expired",
+    [PRICE_R_BELOW_MIN_QTY] = "below_min_qty",
+    [PRICE_R_SCOPE_MISMATCH] = "scope_mismatch",
+    [PRICE_R_LOWER_TIER] = "lower_tier",
+    [PRICE_R_LESS_SPECIFIC] = "less_specific",
+    [PRICE_R_LOWER_PRIORITY] = "lower_priority",
+    [PRICE_R_HIGHER_AMOUNT] = "higher_amount",
+    [PRICE_R_TIE_BROKEN_BY_CODE] = "tie_broken_by_code",
 };
 
 const char *price_reason_name(price_reason_t r)
@@ -47,8 +47,8 @@ static bool same(const char *a, const char *b)
 /* specificity as bits, customer > group > country: comparing the numbers
  * compares the scopes member by member in that order */
 #define SPEC_CUSTOMER 4u
-#define SPEC_GROUP 2u
-#define SPEC_COUNTRY 1u
+#define SPEC_GROUP    2u
+#define SPEC_COUNTRY  1u
 
 static unsigned specificity(const price_cand_t *c)
 {
@@ -132,8 +132,8 @@ static size_t best(const price_cand_t *c, size_t n, const price_ctx_t *x, bool k
 	return w;
 }
 
-int price_select(const price_cand_t *c, size_t n, const price_ctx_t *ctx,
-		 price_reason_t *reasons, price_pick_t *out)
+int price_select(const price_cand_t *c, size_t n, const price_ctx_t *ctx, price_reason_t *reasons,
+		 price_pick_t *out)
 {
 	if (out == NULL)
 		return SOUK_EINVAL;

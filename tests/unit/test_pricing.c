@@ -92,9 +92,9 @@ static void test_price_select_every_reason_code(void **state)
 				 price_reason_name(r[i]), price_reason_name(want[i]));
 	/* the names are stable; the filters are told from the ranking */
 	static const char *const names[PRICE_R__COUNT] = {
-	    "chosen",	     "wrong_currency", "not_yet_valid", "expired",
-	    "below_min_qty", "scope_mismatch", "lower_tier",	"less_specific",
-	    "lower_priority", "higher_amount", "tie_broken_by_code"};
+	    "chosen",	      "wrong_currency", "not_yet_valid",     "expired",
+	    "below_min_qty",  "scope_mismatch", "lower_tier",	     "less_specific",
+	    "lower_priority", "higher_amount",	"tie_broken_by_code"};
 	for (unsigned i = 0; i < PRICE_R__COUNT; i++) {
 		assert_string_equal(price_reason_name((price_reason_t)i), names[i]);
 		assert_int_equal(price_reason_filtered((price_reason_t)i),
@@ -240,7 +240,7 @@ static void test_price_select_quantity_tiers(void **state)
 		int64_t qty;
 		const char *list;
 		int64_t amount;
-	} with_promo[] = {{1, "uk", 1000}, {4, "uk", 1000},  {5, "promo", 920},
+	} with_promo[] = {{1, "uk", 1000},   {4, "uk", 1000}, {5, "promo", 920},
 			  {9, "promo", 920}, {10, "uk", 900}, {1000, "uk", 900}};
 	for (size_t i = 0; i < N(with_promo); i++) {
 		x.quantity = with_promo[i].qty;
@@ -356,8 +356,8 @@ static void test_price_explain_json(void **state)
 	assert_string_equal(jstr(cx, "currency"), "GBP");
 	assert_string_equal(jstr(cx, "customer"), "ann");
 	assert_string_equal(jstr(cx, "country"), "GB");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(cx, "customer_groups"), 0)),
-			    "vip");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(cx, "customer_groups"), 0)), "vip");
 	assert_int_equal(json_integer_value(json_object_get(cx, "quantity")), 3);
 	assert_string_equal(jstr(cx, "now"), "2027-01-01T00:00:00.000Z");
 	json_t *cands = json_object_get(doc, "candidates");
@@ -392,9 +392,9 @@ static void test_price_explain_json(void **state)
 	assert_true(json_is_null(json_object_get(doc, "price")));
 	assert_true(json_is_null(json_object_get(json_object_get(doc, "context"), "customer")));
 	for (size_t i = 0; i < 3; i++)
-		assert_string_equal(jstr(json_array_get(json_object_get(doc, "candidates"), i),
-					 "reason"),
-				    "wrong_currency");
+		assert_string_equal(
+		    jstr(json_array_get(json_object_get(doc, "candidates"), i), "reason"),
+		    "wrong_currency");
 	json_decref(doc);
 	assert_int_equal(price_explain_json(c, 3, &x, NULL), SOUK_EINVAL);
 	x.quantity = 0;
@@ -410,11 +410,11 @@ static uint64_t pick(uint64_t n)
 	return (uint64_t)rand() % n;
 }
 
-#define PROP_SEED 4217
+#define PROP_SEED   4217
 #define PROP_ROUNDS 3000
-#define PROP_LISTS 6
-#define PROP_TIERS 3
-#define PROP_MAX (PROP_LISTS * PROP_TIERS)
+#define PROP_LISTS  6
+#define PROP_TIERS  3
+#define PROP_MAX    (PROP_LISTS * PROP_TIERS)
 
 static const char *const list_codes[PROP_LISTS] = {"l0", "l1", "l2", "l3", "l4", "l5"};
 static const char *const currencies[] = {"GBP", "EUR"};
