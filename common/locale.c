@@ -232,3 +232,14 @@ int souk_locale_lookup(const char *list, size_t list_len, size_t n, souk_locale_
 	}
 	return SOUK_ENOENT;
 }
+
+bool souk_country_valid(const char *code)
+{
+	if (code == NULL || !(code[0] >= 'A' && code[0] <= 'Z') ||
+	    !(code[1] >= 'A' && code[1] <= 'Z') || code[2] != '\0')
+		return false;
+	for (const char *const *c = uloc_getISOCountries(); c != NULL && *c != NULL; c++)
+		if (strcmp(*c, code) == 0)
+			return true;
+	return false;
+}

@@ -49,3 +49,8 @@ typedef int (*souk_locale_at_fn)(const void *arg, size_t i, char out[SOUK_LOCALE
  */
 int souk_locale_lookup(const char *list, size_t list_len, size_t n, souk_locale_at_fn at,
 		       const void *arg, size_t *found);
+
+/* True when code is two upper-case letters naming a current ISO 3166-1
+ * alpha-2 region (ICU's uloc_getISOCountries: "GB", "DE"; not withdrawn
+ * codes like "YU"). For writes, not the hot path. */
+bool souk_country_valid(const char *code);

@@ -837,8 +837,8 @@ typedef struct {
 	char *doc;
 	size_t doc_len;
 	char *kbuf;                     /* the bytes of the keys below */
-	const char *kp[MODEL_KEYS_MAX]; /* unique keys, then index keys */
-	size_t klen[MODEL_KEYS_MAX];
+	const char *kp[MODEL_KEY_VALUES_MAX]; /* unique keys, then index keys */
+	size_t klen[MODEL_KEY_VALUES_MAX];
 	size_t nunique, nindex;
 } pending_t;
 
@@ -1002,6 +1002,21 @@ static int match_key(importer_t *im, json_t *set, char *key, size_t cap, size_t 
 	if (!frag || json_object_set(frag, im->mkey->field, v) != 0) {
 		json_decref(frag);
 		return SOUK_ENOMEM;
+	}
+	/* a composite key's further parts, a part the line leaves out at its
+	 * default (a price's min_qty 1), as a create would store it */
+	for (size_t i = 0; im->mkey->also != NULL && im->mkey->also[i] != NULL; i++) {
+		const char *part = im->mkey->also[i];
+		json_t *pv = json_object_get(set, part), *def = NULL;
+		for (size_t j = 0; pv == NULL && j < im->k->nfields; j++)
+			if (strcmp(im->k->fields[j].name, part) == 0 && im->k->fields[j].def)
+				pv = def = json_loads(im->k->fields[j].def, JSON_DECODE_ANY, NULL);
+		rc = pv != NULL ? json_object_set(frag, part, pv) : 0;
+		json_decref(def);
+		if (rc != 0) {
+			json_decref(frag);
+			return SOUK_ENOMEM;
+		}
 	}
 	problem_init(&pb);
 	rc = model_validate(im->k, NULL, frag, true, &norm, &pb);

@@ -5,6 +5,8 @@
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
+#include "domain/pricing/price.h"
+#include "domain/pricing/price_list.h"
 #include "model/model.h"
 
 const model_kind_t *const model_kinds[] = {
@@ -12,5 +14,7 @@ const model_kind_t *const model_kinds[] = {
     &warehouse_kind,
     &channel_kind,
     &seller_kind,
+    &price_list_kind,
+    &price_kind,
 };
 const size_t model_nkinds = sizeof(model_kinds) / sizeof(model_kinds[0]);

@@ -21,6 +21,8 @@
  *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
  *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
  *   POST   /api/v1/batch                         ROUTE_BATCH
+ *   GET    /api/v1/price-lists, /api/v1/prices (as warehouses)
+ *                                                 ROUTE_PRICE_LIST_*, ROUTE_PRICE_*
  * HEAD is accepted wherever GET is. Path segments are percent-decoded.
  */
 #include <stdbool.h>
@@ -64,6 +66,20 @@ typedef enum {
 	ROUTE_SELLER_DELETE,
 	ROUTE_SELLER_HISTORY,
 	ROUTE_SELLER_REVERT,
+	ROUTE_PRICE_LIST_LIST,
+	ROUTE_PRICE_LIST_CREATE,
+	ROUTE_PRICE_LIST_GET,
+	ROUTE_PRICE_LIST_UPDATE,
+	ROUTE_PRICE_LIST_DELETE,
+	ROUTE_PRICE_LIST_HISTORY,
+	ROUTE_PRICE_LIST_REVERT,
+	ROUTE_PRICE_LIST, /* GET /api/v1/prices (the price kind's list route) */
+	ROUTE_PRICE_CREATE,
+	ROUTE_PRICE_GET,
+	ROUTE_PRICE_UPDATE,
+	ROUTE_PRICE_DELETE,
+	ROUTE_PRICE_HISTORY,
+	ROUTE_PRICE_REVERT,
 	ROUTE__COUNT,
 } route_id_t;
 

@@ -5,6 +5,8 @@
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
+#include "domain/pricing/price.h"
+#include "domain/pricing/price_list.h"
 #include "fcgi/handlers.h"
 
 /* A route row; a PERM_UNSET permission fails the build. */
@@ -69,6 +71,8 @@ const route_def_t route_table[] = {
 	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch", h_batch),
 	KIND_ROUTES(CHANNEL, channel, "/api/v1/channels", CHANNEL),
 	KIND_ROUTES(SELLER, seller, "/api/v1/sellers", SELLER),
+	KIND_ROUTES(PRICE_LIST, price_list, "/api/v1/price-lists", PRICING),
+	KIND_ROUTES(PRICE, price, "/api/v1/prices", PRICING),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

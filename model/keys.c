@@ -23,15 +23,32 @@ int model_key_encode(const char *name, const char *value, size_t value_len, char
 	return (int)(n + 1 + value_len);
 }
 
-/* One key value into out (its kind of key decides the list). */
-static int key_add(const model_key_t *key, const json_t *v, model_keys_t *out)
+/* The text of one key part (a scalar, or an object's canonical form) at
+ * buf + *off, at most cap bytes in all: 1 appended, 0 when v is absent or
+ * no key type (the document holds no such key), SOUK_ETOOBIG, or
+ * SOUK_EINVAL for text holding the separator (validation never lets it
+ * through). */
+static int part_append(const json_t *v, char *buf, size_t cap, size_t *off)
 {
 	char num[24];
 	const char *val;
-	size_t len, slot = out->nunique + out->nindex;
+	size_t len;
+	if (json_is_object(v)) {
+		/* canonical: members sorted at every depth, compact; control
+		 * characters (the separator too) come out escaped */
+		size_t need = json_dumpb(v, buf + *off, cap - *off, JSON_SORT_KEYS | JSON_COMPACT);
+		if (need == 0)
+			return SOUK_ENOMEM;
+		if (need > cap - *off)
+			return SOUK_ETOOBIG;
+		*off += need;
+		return 1;
+	}
 	if (json_is_string(v)) {
 		val = json_string_value(v);
 		len = json_string_length(v);
+		if (memchr(val, MODEL_KEY_SEPARATOR, len) != NULL)
+			return SOUK_EINVAL;
 	} else if (json_is_integer(v)) {
 		snprintf(num, sizeof(num), "%" PRId64, (int64_t)json_integer_value(v));
 		val = num;
@@ -40,21 +57,61 @@ static int key_add(const model_key_t *key, const json_t *v, model_keys_t *out)
 		val = json_is_true(v) ? "true" : "false";
 		len = strlen(val);
 	} else {
-		return 0; /* absent (or not a key type): no such key */
+		return 0;
 	}
-	if (slot >= MODEL_KEY_VALUES_MAX)
+	if (len > cap - *off)
 		return SOUK_ETOOBIG;
-	char *buf = out->buf[slot];
-	int n = model_key_encode(key->name, val, len, buf, sizeof(out->buf[slot]));
-	if (n < 0)
-		return n;
+	memcpy(buf + *off, val, len);
+	*off += len;
+	return 1;
+}
+
+/* The next slot of out, for a key of this kind of key (unique or not). */
+static char *slot_buf(const model_keys_t *out, size_t *cap)
+{
+	size_t slot = out->nunique + out->nindex;
+	if (slot >= MODEL_KEY_VALUES_MAX)
+		return NULL;
+	*cap = sizeof(out->buf[slot]) < STORE_KEY_MAX ? sizeof(out->buf[slot]) : STORE_KEY_MAX;
+	return (char *)out->buf[slot];
+}
+
+static void slot_take(const model_key_t *key, char *buf, size_t n, model_keys_t *out)
+{
 	if (key->flags & MODEL_KEY_UNIQUE) {
 		out->unique[out->nunique] = buf;
-		out->unique_len[out->nunique++] = (size_t)n;
+		out->unique_len[out->nunique++] = n;
 	} else {
 		out->index[out->nindex] = buf;
-		out->index_len[out->nindex++] = (size_t)n;
+		out->index_len[out->nindex++] = n;
 	}
+}
+
+/* One key value (name \0 value) of the parts v[0..nv) into out; nothing
+ * when a part is absent. */
+static int key_add(const model_key_t *key, const json_t *const *v, size_t nv, model_keys_t *out)
+{
+	size_t cap, off, n = strlen(key->name);
+	char *buf = slot_buf(out, &cap);
+	for (size_t i = 0; i < nv; i++)
+		if (v[i] == NULL || json_is_null(v[i]) || json_is_array(v[i]))
+			return 0; /* absent, or no key type: no such key */
+	if (buf == NULL || n + 1 > cap)
+		return SOUK_ETOOBIG;
+	memcpy(buf, key->name, n);
+	buf[n] = '\0';
+	off = n + 1;
+	for (size_t i = 0; i < nv; i++) {
+		if (i > 0) {
+			if (off >= cap)
+				return SOUK_ETOOBIG;
+			buf[off++] = MODEL_KEY_SEPARATOR;
+		}
+		int rc = part_append(v[i], buf, cap, &off);
+		if (rc <= 0)
+			return rc;
+	}
+	slot_take(key, buf, off, out);
 	return 0;
 }
 
@@ -64,15 +121,22 @@ int model_keys(const model_kind_t *k, const json_t *doc, model_keys_t *out)
 	if (k->nkeys > MODEL_KEYS_MAX)
 		return SOUK_EINVAL;
 	for (size_t i = 0; i < k->nkeys; i++) {
-		const json_t *v = json_object_get(doc, k->keys[i].field), *e;
-		size_t j;
+		const model_key_t *key = &k->keys[i];
+		const json_t *parts[MODEL_KEY_PARTS_MAX], *v = json_object_get(doc, key->field), *e;
+		size_t j, np = 1;
 		int rc = 0;
-		if (json_is_array(v)) {
+		parts[0] = v;
+		for (j = 0; key->also != NULL && key->also[j] != NULL; j++) {
+			if (np == MODEL_KEY_PARTS_MAX)
+				return SOUK_EINVAL;
+			parts[np++] = json_object_get(doc, key->also[j]);
+		}
+		if (np == 1 && json_is_array(v)) {
 			json_array_foreach(v, j, e)
 				if (rc == 0)
-					rc = key_add(&k->keys[i], e, out);
+					rc = key_add(key, &e, 1, out);
 		} else {
-			rc = key_add(&k->keys[i], v, out);
+			rc = key_add(key, parts, np, out);
 		}
 		if (rc)
 			return rc;
@@ -97,13 +161,16 @@ const model_kind_t *model_kind_by_plural(const char *plural, size_t len)
 	return NULL;
 }
 
-static bool ident_ok(const char *s, size_t max)
+/* [a-z0-9_]{1,max}; with dash also '-' inside (a plural is a URL segment:
+ * "price-lists") */
+static bool ident_ok(const char *s, size_t max, bool dash)
 {
 	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > max)
+	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      (dash && s[i] == '-')))
 			return false;
 	return true;
 }
@@ -205,12 +272,54 @@ static int import_check(const model_kind_t *k, char *w, size_t wl)
 	return 0;
 }
 
+static bool key_scalar(const model_field_t *f)
+{
+	return f->type == MODEL_NAME || f->type == MODEL_TEXT || f->type == MODEL_ENUM ||
+	       f->type == MODEL_REF || f->type == MODEL_INTEGER || f->type == MODEL_BOOL;
+}
+
+/* A composite key: up to MODEL_KEY_PARTS_MAX fields of the kind, each a
+ * scalar, an object or a map (never a list: one document holds one value
+ * of it), none twice, and no by-{name} lookup (a URL names one value). */
+static int composite_check(const model_kind_t *k, const model_key_t *key, char *w, size_t wl)
+{
+	const char *parts[MODEL_KEY_PARTS_MAX];
+	size_t np = 0;
+	if (key->flags & MODEL_KEY_LOOKUP)
+		return why(w, wl, "kind %s: composite key %s cannot be a lookup", k->name,
+			   key->name);
+	parts[np++] = key->field;
+	for (size_t j = 0; key->also[j] != NULL; j++) {
+		if (np == MODEL_KEY_PARTS_MAX)
+			return why(w, wl, "kind %s: composite key %s has more than "
+				   "MODEL_KEY_PARTS_MAX parts%s", k->name, key->name, "");
+		parts[np++] = key->also[j];
+	}
+	if (np < 2)
+		return why(w, wl, "kind %s: composite key %s has no further field", k->name,
+			   key->name);
+	for (size_t j = 0; j < np; j++) {
+		const model_field_t *f = top_field(k, parts[j]);
+		if (f == NULL)
+			return why(w, wl, "kind %s: key %s names no field %s", k->name, key->name,
+				   parts[j] ? parts[j] : "?");
+		if (!key_scalar(f) && f->type != MODEL_OBJECT && f->type != MODEL_MAP)
+			return why(w, wl, "kind %s: key %s: part %s is no scalar, object or map",
+				   k->name, key->name, f->name);
+		for (size_t i = 0; i < j; i++)
+			if (strcmp(parts[i], parts[j]) == 0)
+				return why(w, wl, "kind %s: key %s names %s twice", k->name,
+					   key->name, parts[j]);
+	}
+	return 0;
+}
+
 int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 {
 	if (k->magic != MODEL_MAGIC)
 		return why(w, wl, "a kind table has a bad magic%s%s", "", "");
-	if (!ident_ok(k->name, STORE_KIND_MAX) || !ident_ok(k->plural, 64))
-		return why(w, wl, "kind %s: name and plural must be [a-z0-9_]%s",
+	if (!ident_ok(k->name, STORE_KIND_MAX, false) || !ident_ok(k->plural, 64, true))
+		return why(w, wl, "kind %s: name must be [a-z0-9_], plural [a-z0-9_-]%s",
 			   k->name ? k->name : "?", "");
 	if (k->perm_read == PERM_UNSET || k->perm_write == PERM_UNSET ||
 	    k->perm_history == PERM_UNSET)
@@ -229,17 +338,25 @@ int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 		return rc;
 	size_t values = 0;
 	for (size_t i = 0; i < k->nkeys; i++) {
-		const model_field_t *f = top_field(k, k->keys[i].field);
+		const model_key_t *key = &k->keys[i];
+		if (key->name == NULL || *key->name == '\0' || strlen(key->name) > 64)
+			return why(w, wl, "kind %s: a key has no name (or one past 64 bytes)%s",
+				   k->name, "");
+		if (key->also != NULL) {
+			if ((rc = composite_check(k, key, w, wl)) != 0)
+				return rc;
+			values++;
+			continue;
+		}
+		const model_field_t *f = top_field(k, key->field);
 		if (f == NULL)
-			return why(w, wl, "kind %s: key %s names no field", k->name,
-				   k->keys[i].name);
+			return why(w, wl, "kind %s: key %s names no field", k->name, key->name);
 		values += f->type == MODEL_LIST ? f->max_items : 1;
 		if (f->type == MODEL_LIST && f->item != NULL)
 			f = f->item; /* each element is a key value */
-		if (f->type != MODEL_NAME && f->type != MODEL_TEXT && f->type != MODEL_ENUM &&
-		    f->type != MODEL_REF && f->type != MODEL_INTEGER && f->type != MODEL_BOOL)
+		if (!key_scalar(f))
 			return why(w, wl, "kind %s: key %s is on a field that is no scalar",
-				   k->name, k->keys[i].name);
+				   k->name, key->name);
 	}
 	if (values > MODEL_KEY_VALUES_MAX)
 		return why(w, wl, "kind %s: its keys can hold more than MODEL_KEY_VALUES_MAX values%s",

@@ -105,13 +105,32 @@ struct model_field {
  * one host), encoded for the store as name \0 value ("sku\0ABC"). Unique keys are claimed by one live entity of
  * the kind at a time (SOUK_EEXIST -> 409); secondary keys are non-unique
  * indexes maintained in the same transaction (store_index_scan). A document
- * without the field has no such key. */
+ * without the field has no such key.
+ *
+ * A composite key (`also` set) is taken from several top-level fields: the
+ * value of `field`, then of each field in `also`, joined by
+ * MODEL_KEY_SEPARATOR ("tier\0uk-2026\x1fA-1\x1f10" for a price's list, sku
+ * and min_qty). A part may be a scalar as above, or a MODEL_OBJECT or
+ * MODEL_MAP (a variant's options {"size":"M","colour":"red"}), which
+ * contributes its canonical form: compact JSON with members sorted by key
+ * at every depth, so two documents with the same combination in any member
+ * order claim the same key. No part is a list. A document lacking any part
+ * holds no such key (as a missing single field). The separator cannot occur
+ * in a part: validation refuses control characters in text and names, and
+ * canonical JSON escapes them. MODEL_KEY_LOOKUP is for single-field keys
+ * only. A kind whose key parts could together pass STORE_KEY_MAX bounds
+ * them in its check hook (model_keys answers SOUK_ETOOBIG). */
 #define MODEL_KEY_UNIQUE 0x01u
 #define MODEL_KEY_LOOKUP 0x02u /* served at GET /api/v1/{plural}/by-{name}/{value} */
+#define MODEL_KEY_SEPARATOR '\x1f' /* between the parts of a composite key */
+#define MODEL_KEY_PARTS_MAX 8       /* fields of one composite key */
 typedef struct {
 	const char *name;  /* key name, also the store encoding's prefix */
-	const char *field; /* top-level field it is taken from */
+	const char *field; /* top-level field it is taken from (the first part) */
 	unsigned flags;    /* MODEL_KEY_* */
+	/* further top-level fields of a composite key, NULL-terminated; NULL:
+	 * a single-field key */
+	const char *const *also;
 } model_key_t;
 
 /* kind flags */
@@ -125,7 +144,7 @@ typedef struct model_kind model_kind_t;
 struct model_kind {
 	uint32_t magic;                 /* MODEL_MAGIC */
 	const char *name;               /* "product": [a-z0-9_]{1,32}, the store kind */
-	const char *plural;             /* "products": the URL segment */
+	const char *plural;             /* "products": the URL segment, [a-z0-9_-] */
 	const char *title;              /* "Product": for problems and docs */
 	const model_field_t *fields;
 	size_t nfields;

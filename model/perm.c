@@ -22,6 +22,9 @@ static const char *const perm_names[PERM__COUNT] = {
 	[PERM_SELLER_READ] = "seller.read",
 	[PERM_SELLER_WRITE] = "seller.write",
 	[PERM_SELLER_HISTORY] = "seller.history",
+	[PERM_PRICING_READ] = "pricing.read",
+	[PERM_PRICING_WRITE] = "pricing.write",
+	[PERM_PRICING_HISTORY] = "pricing.history",
 };
 
 static const char *const principal_names[PRINCIPAL__COUNT] = {

@@ -38,6 +38,9 @@ typedef enum {
 	PERM_SELLER_READ,      /* marketplace sellers */
 	PERM_SELLER_WRITE,
 	PERM_SELLER_HISTORY,
+	PERM_PRICING_READ,     /* price lists and prices */
+	PERM_PRICING_WRITE,
+	PERM_PRICING_HISTORY,
 	PERM__COUNT,
 } perm_id_t;
 

@@ -71,6 +71,20 @@ static const authz_row_t matrix[] = {
     {"DELETE", "/api/v1/sellers/{id}", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/sellers/{id}/history", {401, 401, 401, SERVED}},
     {"POST", "/api/v1/sellers/{id}/revert", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/price-lists", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/price-lists", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/price-lists/{id}", {401, 401, 401, SERVED}},
+    {"PATCH", "/api/v1/price-lists/{id}", {401, 401, 401, SERVED}},
+    {"DELETE", "/api/v1/price-lists/{id}", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/price-lists/{id}/history", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/price-lists/{id}/revert", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/prices", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/prices", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/prices/{id}", {401, 401, 401, SERVED}},
+    {"PATCH", "/api/v1/prices/{id}", {401, 401, 401, SERVED}},
+    {"DELETE", "/api/v1/prices/{id}", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/prices/{id}/history", {401, 401, 401, SERVED}},
+    {"POST", "/api/v1/prices/{id}/revert", {401, 401, 401, SERVED}},
 };
 
 typedef struct {

@@ -405,6 +405,22 @@ static void test_locale_lookup_rfc4647(void **state)
 	}
 }
 
+/* Country codes are ICU's ISO 3166-1 alpha-2 list, upper-case only. */
+static void test_country_codes_from_icu(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *code;
+		bool ok;
+	} cases[] = {{"GB", true}, {"DE", true},  {"JP", true},  {"gb", false}, {"Gb", false},
+		     {"QZ", false}, {"YU", false}, {"G", false},  {"GBR", false}, {"", false},
+		     {"1A", false}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (souk_country_valid(cases[i].code) != cases[i].ok)
+			fail_msg("'%s': want %s", cases[i].code, cases[i].ok ? "valid" : "refused");
+	assert_false(souk_country_valid(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +443,7 @@ int main(void)
 	    cmocka_unit_test(test_locale_canon_validates_with_icu),
 	    cmocka_unit_test(test_accept_language_orders_by_q),
 	    cmocka_unit_test(test_locale_lookup_rfc4647),
+	    cmocka_unit_test(test_country_codes_from_icu),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

@@ -543,6 +543,125 @@ static void test_fcgi_api_channel_and_seller_kinds(void **state)
 	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
 }
 
+/* Whether the last answer's problem names field among its errors is want. */
+static bool names_errors(fix_t *f, const char *name, bool want)
+{
+	size_t i;
+	json_t *e;
+	bool found = false;
+	json_array_foreach(json_object_get(f->body, "errors"), i, e)
+		found |= strcmp(json_string_value(json_object_get(e, "field")), name) == 0;
+	if (found != want)
+		fprintf(stderr, "field %s %s among the errors\n", name, want ? "not" : "unexpectedly");
+	return found == want;
+}
+
+/* Price lists and prices are their tables: a list's currency and country
+ * are checked against ISO 4217 and ISO 3166 (422 naming the field), its
+ * window must open before it closes, defaults fill seller, kind, scope and
+ * priority; a price's tier (list, sku, min_qty) is one unique key, so a
+ * second price for the same tier is 409 however its members are ordered,
+ * and archiving a price frees its tier. */
+static void test_fcgi_api_price_list_and_price_kinds(void **state)
+{
+	fix_t *f = *state;
+	char uri[128], id[33];
+	const char *L1 = "{\"code\":\"uk-base\",\"name\":\"UK base\",\"channel\":\"uk\","
+			 "\"currency\":\"GBP\"}";
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", NULL, NULL, L1), 401);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL,
+			      "{\"code\":\"eu\",\"name\":\"EU\",\"channel\":\"eu\",\"currency\":\"QQQ\","
+			      "\"scope\":{\"country\":\"gb\"},\"valid_from\":\"2027-01-01T00:00:00Z\","
+			      "\"valid_until\":\"2027-01-01T00:00:00.000Z\"}"),
+			 422);
+	assert_true(names_errors(f, "currency", true));
+	assert_true(names_errors(f, "scope/country", true));
+	assert_true(names_errors(f, "valid_until", true));
+	/* two letters, but no country */
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL,
+			      "{\"code\":\"eu\",\"name\":\"EU\",\"channel\":\"eu\",\"currency\":\"EUR\","
+			      "\"scope\":{\"country\":\"QZ\"}}"),
+			 422);
+	assert_true(names_errors(f, "scope/country", true));
+	assert_true(names_errors(f, "currency", false));
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, L1), 201);
+	assert_string_equal(field(f, "seller"), "house");
+	assert_string_equal(field(f, "kind"), "base");
+	assert_string_equal(field(f, "status"), "active");
+	assert_int_equal(json_integer_value(json_object_get(f->body, "priority")), 0);
+	assert_int_equal(json_object_size(json_object_get(f->body, "scope")), 0);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, L1), 409);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL,
+			      "{\"code\":\"uk-vip\",\"name\":\"UK VIP sale\",\"channel\":\"uk\","
+			      "\"currency\":\"GBP\",\"kind\":\"sale\",\"priority\":5,"
+			      "\"scope\":{\"customer_group\":\"vip\",\"country\":\"GB\"},"
+			      "\"valid_from\":\"2027-01-01T00:00:00+01:00\","
+			      "\"valid_until\":\"2027-02-01T00:00:00Z\"}"),
+			 201);
+	assert_string_equal(field(f, "valid_from"), "2026-12-31T23:00:00.000Z");
+
+	/* prices: one per tier */
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"uk-base\",\"sku\":\"A 1\",\"amount\":1000}"),
+			 201);
+	snprintf(id, sizeof(id), "%s", field(f, "id"));
+	assert_int_equal(json_integer_value(json_object_get(f->body, "min_qty")), 1);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"amount\":990,\"min_qty\":1,\"sku\":\"A 1\",\"list\":\"uk-base\"}"),
+			 409);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"sku\":\"A 1\",\"list\":\"uk-base\",\"amount\":980}"),
+			 409);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"min_qty\":10,\"list\":\"uk-base\",\"sku\":\"A 1\",\"amount\":900}"),
+			 201);
+	snprintf(uri, sizeof(uri), "/api/v1/prices/%s", field(f, "id"));
+	/* the same sku and quantity in another list, another sku in this one */
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"uk-vip\",\"sku\":\"A 1\",\"amount\":800}"),
+			 201);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"uk-base\",\"sku\":\"A 2\",\"amount\":1000}"),
+			 201);
+	/* moving the 10+ tier onto the 1+ one is a conflict too */
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"min_qty\":1}"), 409);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"uk-base\",\"sku\":\"A 3\",\"amount\":-1,\"min_qty\":0}"),
+			 422);
+	assert_true(names_errors(f, "amount", true));
+	assert_true(names_errors(f, "min_qty", true));
+	/* prices are indexed by list and by sku in the same transaction */
+	store_index_query_t q = {.from = "uk-base", .prefix = "uk-base", .limit = 10};
+	unsigned hits = 0;
+	assert_int_equal(store_index_scan(f->s, "price", "list", &q, count_hit, &hits, NULL), 0);
+	assert_int_equal(hits, 3);
+	store_index_query_t qs = {.from = "A 1", .prefix = "A 1", .limit = 10};
+	hits = 0;
+	assert_int_equal(store_index_scan(f->s, "price", "sku", &qs, count_hit, &hits, NULL), 0);
+	assert_int_equal(hits, 3);
+	/* an archived price frees its tier */
+	snprintf(uri, sizeof(uri), "/api/v1/prices/%s", id);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"1\"", NULL), 204);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"sku\":\"A 1\",\"amount\":950,\"list\":\"uk-base\"}"),
+			 201);
+	assert_int_equal(call(f, "GET", "/api/v1/prices", NULL, NULL, NULL), 401);
+	assert_int_equal(call(f, "GET", "/api/v1/prices", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
+	/* one transaction: the second create of a tier sees the first, and
+	 * the whole batch is dropped */
+	assert_int_equal(call(f, "POST", "/api/v1/batch", AUTH, NULL,
+			      "{\"operations\":["
+			      "{\"op\":\"create\",\"kind\":\"price\",\"doc\":"
+			      "{\"list\":\"uk-base\",\"sku\":\"B 1\",\"amount\":500,\"min_qty\":3}},"
+			      "{\"op\":\"create\",\"kind\":\"price\",\"doc\":"
+			      "{\"min_qty\":3,\"amount\":400,\"sku\":\"B 1\",\"list\":\"uk-base\"}}]}"),
+			 409);
+	assert_non_null(strstr(json_string_value(json_object_get(f->body, "detail")), "tier"));
+	assert_int_equal(call(f, "GET", "/api/v1/prices", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
+}
+
 static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 {
 	fix_t *f = *state;
@@ -829,6 +948,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_warehouse_kind_from_its_table,
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_channel_and_seller_kinds, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_price_list_and_price_kinds, api_fix_setup,
 					    api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, api_fix_setup,
 					    api_fix_teardown),

@@ -18,6 +18,7 @@
 #include "daemon/import.h"
 #include "domain/catalog/product.h"
 #include "domain/inventory/warehouse.h"
+#include "domain/pricing/price.h"
 #include "common/problem.h"
 #include "store/store.h"
 #include "tests/unit/fixture.h"
@@ -843,6 +844,80 @@ static void test_import_unknown_kind_refused(void **state)
 			 SOUK_EINVAL);
 }
 
+/* ---- composite keys: prices are matched by their tier ---------------------------- */
+
+/* A price file names no id: each line finds its stored price by its tier
+ * (list, sku, min_qty; an empty min_qty is the default 1), so a re-import
+ * changes nothing and a new amount updates the tier's price. */
+static void test_import_prices_match_by_tier(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_CSV);
+	import_stats_t st;
+	o.kind = &price_kind;
+	const char *csv = "list,sku,amount,min_qty\n"
+			  "uk,A 1,1000,\n"
+			  "uk,A 1,900,10\n"
+			  "uk,A 2,500,1\n"
+			  "eu,A 1,1100,\n";
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.created, 4);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(fixture_last_seq(f->s), 4);
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.unchanged, 4);
+	assert_int_equal(st.created + st.updated + st.failed, 0);
+	assert_int_equal(fixture_last_seq(f->s), 4);
+	const char *cheaper = "sku,list,amount\nA 1,uk,950\n";
+	assert_int_equal(import_mem(f->s, cheaper, strlen(cheaper), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	assert_int_equal(st.created, 0);
+	json_t *d = get_by_key(f->s, "price", "tier", "uk\x1f" "A 1\x1f" "1");
+	assert_non_null(d);
+	assert_int_equal(json_integer_value(json_object_get(d, "amount")), 950);
+	json_decref(d);
+	d = get_by_key(f->s, "price", "tier", "uk\x1f" "A 1\x1f" "10");
+	assert_int_equal(json_integer_value(json_object_get(d, "amount")), 900);
+	json_decref(d);
+}
+
+/* A kind's keys may hold more values than it declares keys: a channel with
+ * sixteen hostnames claims each, its code and its status index, and every
+ * one is stored with the import's write. */
+static void test_import_channel_with_every_hostname(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_AUTO);
+	import_stats_t st;
+	o.kind = model_kind_find("channel");
+	assert_non_null(o.kind);
+	char line[1024] = "{\"code\":\"uk\",\"name\":\"UK\",\"hostnames\":[";
+	for (int i = 0; i < 16; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s\"h%d.example\"",
+			 i ? "," : "", i);
+	snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		 "],\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+		 "\"locales\":{\"default\":\"en\"}}\n");
+	assert_int_equal(import_mem(f->s, line, strlen(line), &o, &st), 0);
+	if (f->nerr > 0)
+		fail_msg("line %llu: %s", (unsigned long long)f->err_lines[0], f->err_msgs[0]);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(st.failed, 0);
+	for (int i = 0; i < 16; i++) {
+		char host[32];
+		snprintf(host, sizeof(host), "h%d.example", i);
+		json_t *d = get_by_key(f->s, "channel", "hostname", host);
+		if (d == NULL)
+			fail_msg("no channel answers %s", host);
+		json_decref(d);
+	}
+	json_t *d = get_by_key(f->s, "channel", "code", "uk");
+	assert_non_null(d);
+	json_decref(d);
+	assert_int_equal(import_mem(f->s, line, strlen(line), &o, &st), 0);
+	assert_int_equal(st.unchanged, 1);
+}
+
 int main(void)
 {
 	log_init("test_import", LOG_TARGET_STDERR);
@@ -870,6 +945,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_large_product_roundtrip, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_csv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_prices_match_by_tier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_channel_with_every_hostname, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouses_from_jsonl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_warehouse_export_roundtrip, setup,
 						teardown),

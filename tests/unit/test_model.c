@@ -258,6 +258,144 @@ static void test_model_keys_over_a_list(void **state)
 	json_decref(doc);
 }
 
+/* A composite key joins several fields: a variant's product and its options
+ * (a map, in its canonical form, so member order does not matter) claim one
+ * unique key, and the same combination in another order is the same key. */
+static const model_field_t v_fields[] = {
+    {.name = "product", .type = MODEL_REF, .flags = MODEL_F_REQUIRED, .ref = "product"},
+    {.name = "options", .type = MODEL_MAP, .max = 32, .max_items = 8, .max_key = 32},
+    {.name = "sku", .type = MODEL_NAME, .max = 16},
+    {.name = "rank", .type = MODEL_INTEGER, .min = 0, .max = 100},
+    {.name = "tags", .type = MODEL_LIST, .item = &tag_item, .max_items = 3},
+};
+static const char *const v_combo[] = {"options", NULL};
+static const char *const v_sku_rank[] = {"rank", NULL};
+static const model_key_t v_keys[] = {
+    {.name = "combo", .field = "product", .flags = MODEL_KEY_UNIQUE, .also = v_combo},
+    {.name = "sku", .field = "sku", .flags = MODEL_KEY_UNIQUE | MODEL_KEY_LOOKUP},
+    {.name = "sku_rank", .field = "sku", .flags = 0, .also = v_sku_rank},
+};
+static const model_kind_t v_kind = {
+    .magic = MODEL_MAGIC,
+    .name = "vkind",
+    .plural = "vkinds",
+    .title = "Variant",
+    .fields = v_fields,
+    .nfields = sizeof(v_fields) / sizeof(v_fields[0]),
+    .keys = v_keys,
+    .nkeys = sizeof(v_keys) / sizeof(v_keys[0]),
+    .doc_max = 4096,
+    .perm_read = PERM_CATALOG_READ,
+    .perm_write = PERM_CATALOG_WRITE,
+    .perm_history = PERM_CATALOG_HISTORY,
+};
+
+static void keys_of(const char *text, model_keys_t *keys)
+{
+	json_error_t e;
+	json_t *in = json_loads(text, 0, &e), *norm = NULL;
+	problem_t p;
+	assert_non_null(in);
+	problem_init(&p);
+	assert_int_equal(model_validate(&v_kind, NULL, in, false, &norm, &p), 0);
+	assert_int_equal(model_keys(&v_kind, norm, keys), 0);
+	json_decref(norm);
+	json_decref(in);
+}
+
+static void test_model_composite_keys(void **state)
+{
+	(void)state;
+	char why[200];
+	assert_int_equal(model_kind_check(&v_kind, why, sizeof(why)), 0);
+	model_keys_t a, b;
+	keys_of("{\"product\":\"0123456789abcdef0123456789abcdef\",\"sku\":\"V-1\",\"rank\":7,"
+		"\"options\":{\"size\":\"M\",\"colour\":\"red\"}}",
+		&a);
+	keys_of("{\"options\":{\"colour\":\"red\",\"size\":\"M\"},\"rank\":7,\"sku\":\"V-2\","
+		"\"product\":\"0123456789ABCDEF0123456789abcdef\"}",
+		&b);
+	static const char want[] = "combo\0"
+				   "0123456789abcdef0123456789abcdef\x1f"
+				   "{\"colour\":\"red\",\"size\":\"M\"}";
+	assert_int_equal(a.nunique, 2);
+	assert_int_equal(a.unique_len[0], sizeof(want) - 1);
+	assert_memory_equal(a.unique[0], want, sizeof(want) - 1);
+	assert_int_equal(b.unique_len[0], a.unique_len[0]);
+	assert_memory_equal(b.unique[0], a.unique[0], a.unique_len[0]);
+	/* the secondary composite key: a name and an integer */
+	assert_int_equal(a.nindex, 1);
+	assert_int_equal(a.index_len[0], sizeof("sku_rank\0V-1\x1f" "7") - 1);
+	assert_memory_equal(a.index[0], "sku_rank\0V-1\x1f" "7", a.index_len[0]);
+	/* another combination is another key */
+	keys_of("{\"product\":\"0123456789abcdef0123456789abcdef\","
+		"\"options\":{\"colour\":\"red\",\"size\":\"L\"}}",
+		&b);
+	assert_int_equal(b.nunique, 1);
+	assert_false(b.unique_len[0] == a.unique_len[0] &&
+		     memcmp(b.unique[0], a.unique[0], a.unique_len[0]) == 0);
+	/* a document lacking a part holds no such key */
+	keys_of("{\"product\":\"0123456789abcdef0123456789abcdef\",\"sku\":\"V-3\"}", &b);
+	assert_int_equal(b.nunique, 1);
+	assert_memory_equal(b.unique[0], "sku\0V-3", 7);
+	assert_int_equal(b.nindex, 0);
+	/* text holding the separator is no key value (validation refuses it) */
+	json_t *raw = json_pack("{s:s,s:{s:s}}", "product", "0123456789abcdef0123456789abcdef",
+				"options", "size", "M");
+	assert_int_equal(model_keys(&v_kind, raw, &b), 0);
+	json_object_set_new(raw, "product", json_string("a\x1f" "b"));
+	assert_int_equal(model_keys(&v_kind, raw, &b), SOUK_EINVAL);
+	json_decref(raw);
+
+	/* what the table check refuses */
+	static const char *const on_list[] = {"tags", NULL};
+	static const char *const on_missing[] = {"colour", NULL};
+	static const char *const twice[] = {"sku", NULL};
+	static const char *const none[] = {NULL};
+	const struct {
+		model_key_t key;
+		const char *says;
+	} bad[] = {
+	    {{.name = "k", .field = "sku", .flags = MODEL_KEY_UNIQUE | MODEL_KEY_LOOKUP,
+	      .also = v_sku_rank},
+	     "lookup"},
+	    {{.name = "k", .field = "sku", .also = on_list}, "no scalar, object or map"},
+	    {{.name = "k", .field = "sku", .also = on_missing}, "names no field colour"},
+	    {{.name = "k", .field = "sku", .also = twice}, "twice"},
+	    {{.name = "k", .field = "sku", .also = none}, "no further field"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		model_kind_t k = v_kind;
+		k.keys = &bad[i].key;
+		k.nkeys = 1;
+		assert_int_equal(model_kind_check(&k, why, sizeof(why)), SOUK_EINVAL);
+		if (strstr(why, bad[i].says) == NULL)
+			fail_msg("case %zu: '%s' does not say '%s'", i, why, bad[i].says);
+	}
+}
+
+/* A price claims its tier (list, sku, min_qty) as one unique key and is
+ * indexed by list and by sku. */
+static void test_model_keys_of_a_price(void **state)
+{
+	(void)state;
+	const model_kind_t *k = model_kind_find("price");
+	assert_non_null(k);
+	json_error_t e;
+	json_t *doc = json_loads("{\"list\":\"uk\",\"sku\":\"A 1\",\"amount\":900,\"min_qty\":10}", 0,
+				 &e);
+	model_keys_t keys;
+	assert_int_equal(model_keys(k, doc, &keys), 0);
+	static const char tier[] = "tier\0uk\x1f" "A 1\x1f" "10";
+	assert_int_equal(keys.nunique, 1);
+	assert_int_equal(keys.unique_len[0], sizeof(tier) - 1);
+	assert_memory_equal(keys.unique[0], tier, sizeof(tier) - 1);
+	assert_int_equal(keys.nindex, 2);
+	assert_memory_equal(keys.index[0], "list\0uk", 7);
+	assert_memory_equal(keys.index[1], "sku\0A 1", 7);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +406,8 @@ int main(void)
 	    cmocka_unit_test(test_model_kinds_are_sound),
 	    cmocka_unit_test(test_model_keys_of_a_product),
 	    cmocka_unit_test(test_model_keys_over_a_list),
+	    cmocka_unit_test(test_model_composite_keys),
+	    cmocka_unit_test(test_model_keys_of_a_price),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
