@@ -23,6 +23,7 @@
 #include "daemon/consumer.h"
 #include "domain/catalog/provider.h"
 #include "domain/channel/provider.h"
+#include "domain/pricing/provider.h"
 
 #define PUBLISHER_MAGIC 0x50554231u /* "PUB1" */
 /* the busy cap never holds a change back longer than this */
@@ -211,7 +212,17 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	/* changes of other kinds move the sequence but need no new image */
 	if (ch.last_seq > p->applied_seq)
 		p->applied_seq = ch.last_seq;
-	*changed = u;
+	/* entities, not deliveries: one followed by several providers (a
+	 * product: catalog and prices) counts once, at its first provider */
+	size_t entities = 0;
+	for (size_t i = 0; i < u; i++) {
+		const char *kind = p->prov[ch.c[i].prov].ops->kinds[ch.c[i].kind];
+		bool first = true;
+		for (size_t j = 0; j < ch.c[i].prov && first; j++)
+			first = !provider_follows(p->prov[j].ops, kind);
+		entities += first;
+	}
+	*changed = entities;
 	*newest_ms = ch.newest_ms;
 	rc = 0;
 fail:
@@ -871,6 +882,9 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		if ((rc = channel_provider_new(NULL, &p->prov[1])) != 0)
 			goto fail;
 		p->nprov = 2;
+		if ((rc = pricing_provider_new(&p->prov[2])) != 0)
+			goto fail;
+		p->nprov = 3;
 	}
 	if (opts->socket_path || (opts->runtime_dir && *opts->runtime_dir)) {
 		int n = opts->socket_path

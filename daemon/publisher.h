@@ -54,8 +54,8 @@ typedef struct {
 	const char *default_locale;	/* NULL = "en" (the default catalog provider) */
 	/* The section providers (model/provider.h), given to the publisher
 	 * (freed by it, also when publisher_new fails). None = what every
-	 * mall has: the catalog provider, with default_locale, and the
-	 * channels' (without a default channel). */
+	 * mall has: the catalog provider, with default_locale, the
+	 * channels' (without a default channel) and the prices'. */
 	const provider_t *providers;
 	size_t nproviders;
 	uint32_t base_rebuild_pct;     /* 0 = 5 */

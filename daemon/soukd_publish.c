@@ -20,6 +20,7 @@
 #include "domain/catalog/provider.h"
 #include "daemon/migrate.h"
 #include "domain/channel/provider.h"
+#include "domain/pricing/provider.h"
 #include "shm/shm.h"
 #include "store/store.h"
 
@@ -194,7 +195,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			       souk_strerror(rc));
 		goto fail;
 	}
-	provider_t prov[3];
+	provider_t prov[4];
 	catalog_provider_opts_t cpo = {.ctl = sp->ctl};
 	if ((rc = catalog_provider_new(&cpo, &prov[0])) != 0)
 		goto fail;
@@ -207,9 +208,14 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 		prov[1].ops->free(prov[1].st);
 		goto fail;
 	}
+	if ((rc = pricing_provider_new(&prov[3])) != 0) {
+		for (int i = 0; i < 3; i++)
+			prov[i].ops->free(prov[i].st);
+		goto fail;
+	}
 	publisher_opts_t po = {
 	    .providers = prov,
-	    .nproviders = 3,
+	    .nproviders = 4,
 	    .runtime_dir = cfg->paths.runtime_dir,
 	    .coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
 	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),

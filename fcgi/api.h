@@ -48,6 +48,7 @@ typedef struct {
 	unsigned catalog_view;     /* view slots registered on ctl at attach */
 	unsigned settings_view;
 	unsigned channel_view;
+	unsigned pricing_view;
 } api_seg_t;
 
 /* Figures of the segments this process followed (for /metrics). */
@@ -116,6 +117,7 @@ typedef struct api_req {
 	const char *accept_language;
 	const char *host;          /* Host (HTTP_HOST) */
 	const char *channel;       /* X-Souk-Channel */
+	const char *customer_group; /* X-Souk-Customer-Group (staff only) */
 	const char *reason;        /* X-Souk-Reason: why, for the history */
 	const char *body;
 	size_t body_len;

@@ -16,6 +16,7 @@
 #include "fcgi/router.h"
 #include "domain/catalog/sections.h"
 #include "domain/channel/sections.h"
+#include "domain/pricing/sections.h"
 #include "store/store.h"
 
 #define API_LIST_DEFAULT 50  /* items of a page without ?limit= */

@@ -24,29 +24,118 @@
 #include "domain/catalog/product.h"
 #include "domain/catalog/sections.h"
 
+/* The price context of a read in channel c from its query: ?currency= (one
+ * of the channel's; else its default), ?quantity= (tiers, default 1),
+ * ?country= (ISO 3166-1 alpha-2) and the customer group, which only staff
+ * may name (X-Souk-Customer-Group) until customers sign in; false once a
+ * 400 naming the parameter is sent. */
+typedef struct {
+	char currency[4], country[3], group[65];
+	const char *groups[1];
+	price_ctx_t ctx;
+	bool personal; /* a customer group applied: not for shared caches */
+} price_req_t;
+
+static bool price_request(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			  const char *query, size_t query_len, const channel_rec_t *c,
+			  price_req_t *pr)
+{
+	char buf[24];
+	size_t n;
+	problem_t p;
+	problem_init(&p);
+	memset(pr, 0, sizeof(*pr));
+	memcpy(pr->currency, c->currencies[0], 4);
+	if (query_get(query, query_len, "currency", buf, sizeof(buf), &n) == 0) {
+		if (n != 3 || !channel_has_currency(c, buf))
+			problem_field(&p, "currency", "is not one of this channel's currencies");
+		else
+			memcpy(pr->currency, buf, 4);
+	}
+	uint64_t q = 1;
+	if (query_get(query, query_len, "quantity", buf, sizeof(buf), &n) == 0 &&
+	    souk_parse_u64(buf, 1, 1000000000, &q) != 0)
+		problem_field(&p, "quantity", "must be an integer from 1 to 1000000000");
+	if (query_get(query, query_len, "country", buf, sizeof(buf), &n) == 0) {
+		if (n != 2 || buf[0] < 'A' || buf[0] > 'Z' || buf[1] < 'A' || buf[1] > 'Z')
+			problem_field(&p, "country", "must be an ISO 3166-1 alpha-2 code (GB)");
+		else
+			memcpy(pr->country, buf, 3);
+	}
+	const char *g = req->customer_group;
+	if (g && *g && perm_allowed(&th->principal, PERM_PRICING_READ, NULL)) {
+		if (!model_name_valid(g, strlen(g), 64, false))
+			problem_field(&p, "X-Souk-Customer-Group", "is not a customer group name");
+		snprintf(pr->group, sizeof(pr->group), "%s", g);
+		pr->groups[0] = pr->group;
+		pr->ctx.customer_groups = pr->groups;
+		pr->ctx.ngroups = 1;
+		pr->personal = true;
+	}
+	if (p.status != 0) {
+		api_bad_query(th, req, resp, &p);
+		return false;
+	}
+	pr->ctx.currency = pr->currency;
+	pr->ctx.country = pr->country[0] ? pr->country : NULL;
+	pr->ctx.quantity = (int64_t)q;
+	pr->ctx.now_ms = (int64_t)souk_now_real_ms();
+	return true;
+}
+
+/* The "pricing" member of a read in a channel: the price the rule picks
+ * for the request, its list, the strike-through original of a sale, or
+ * null when the SKU has no price in the request's currency there. */
+static int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
+			const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag)
+{
+	price_cand_t cand[PRICING_SKU_CANDS_MAX];
+	const pricing_chan_t *pc = pricing_channel(pv, c->code);
+	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, cand, PRICING_SKU_CANDS_MAX) : 0;
+	price_pick_t pick;
+	if (n < 0)
+		return n;
+	sbuf_adds(b, ",\"pricing\":");
+	if (n == 0 || price_select(cand, (size_t)n, &pr->ctx, NULL, &pick) != 0) {
+		sbuf_adds(b, "null");
+		*tag = 0;
+		return 0;
+	}
+	const price_cand_t *w = &cand[pick.winner];
+	sbuf_printf(b, "{\"currency\":\"%s\",\"amount\":%lld,\"list\":\"%s\",\"quantity\":%lld",
+		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
+	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)pick.winner << 48) ^
+	       (uint64_t)w->min_qty;
+	if (pick.original != PRICE_NONE) {
+		sbuf_printf(b, ",\"original\":%lld", (long long)cand[pick.original].amount);
+		*tag ^= (uint64_t)cand[pick.original].amount << 20;
+	}
+	sbuf_adds(b, "}");
+	return 0;
+}
+
 API_HANDLER(h_catalog_get)
 {
 	const catalog_view_t *view;
 	store_id_t id;
-	const char *json = NULL;
-	size_t len = 0;
-	uint64_t version = 0;
+	catalog_hit_t hit;
 	int rc;
 	const channel_rec_t *chan;
 	if (api_get_view(th, req, resp, &view) != 0 ||
 	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
+	price_req_t pr;
+	if (chan && !price_request(th, req, resp, query, query_len, chan, &pr))
+		return;
 	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
 	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
 				 .now_ms = (int64_t)souk_now_real_ms()};
-	bool buy = true;
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
-		rc = catalog_get_by_sku_in(view, &scope, rt->sku, rt->sku_len, locale, &json, &len,
-					   &version, &buy);
+		rc = catalog_get_by_sku_in(view, &scope, rt->sku, rt->sku_len, locale, &hit);
 	} else {
 		if (!api_route_entity_id(th, req, resp, rt, &id))
 			return;
-		rc = catalog_get_in(view, &scope, &id, locale, &json, &len, &version, &buy);
+		rc = catalog_get_in(view, &scope, &id, locale, &hit);
 	}
 	if (rc == SOUK_ENOENT) {
 		api_fail(th, req, resp, 404, PROBLEM_NOT_FOUND, "Not found", "no such product");
@@ -56,34 +145,50 @@ API_HANDLER(h_catalog_get)
 		api_internal(th, req, resp, rc);
 		return;
 	}
-	/* in a channel: the tag names it and whether the product can be bought
-	 * now, which changes with the clock and not with the version */
-	char etag[SOUK_U64_DEC_MAX + CHANNEL_CODE_MAX + 8];
-	size_t n = souk_u64_dec(version, etag + 1);
-	etag[0] = '"';
-	n++;
-	if (chan != NULL)
-		n += (size_t)snprintf(etag + n, sizeof(etag) - n, ".%s%s", chan->code, buy ? "" : ".np");
-	etag[n++] = '"';
-	bool same = api_public_read(th, req, resp, etag, n);
-	api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
-	if (same)
-		return;
 	if (chan == NULL) {
-		api_resp_json(resp, 200, json, len);
+		char etag[SOUK_U64_DEC_MAX + 2];
+		size_t n = souk_u64_dec(hit.version, etag + 1);
+		etag[0] = etag[n + 1] = '"';
+		bool same = api_public_read(th, req, resp, etag, n + 2);
+		api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
+		if (!same)
+			api_resp_json(resp, 200, hit.json, hit.len);
 		return;
 	}
-	/* the rendering ends with '}': the channel's answer adds purchasable */
-	static const char yes[] = ",\"purchasable\":true}", no[] = ",\"purchasable\":false}";
-	size_t extra = buy ? sizeof(yes) - 1 : sizeof(no) - 1;
-	char *body = len > 1 ? arena_alloc(th->arena, len - 1 + extra) : NULL;
-	if (body == NULL) {
-		api_internal(th, req, resp, len > 1 ? SOUK_ENOMEM : SOUK_ECORRUPT);
+	/* in a channel: the rendering (it ends with '}') and what the request
+	 * adds: whether it can be bought now and its price */
+	const void *pv = NULL;
+	sbuf_t b;
+	uint64_t tag = 0;
+	sbuf_init(&b, th->arena);
+	if (hit.len < 2 || shm_image_view(view->img, th->seg->pricing_view, &pv) != 0) {
+		api_internal(th, req, resp, SOUK_ECORRUPT);
 		return;
 	}
-	memcpy(body, json, len - 1);
-	memcpy(body + len - 1, buy ? yes : no, extra);
-	api_resp_json(resp, 200, body, len - 1 + extra);
+	sbuf_add(&b, hit.json, hit.len - 1);
+	sbuf_adds(&b, hit.purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
+	if ((rc = price_member(&b, pv, chan, &hit, &pr, &tag)) != 0) {
+		api_internal(th, req, resp, rc);
+		return;
+	}
+	sbuf_adds(&b, "}");
+	if (b.failed) {
+		api_internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	/* the tag names the version, the channel, the purchase state and the
+	 * price, which change with the clock and with price lists */
+	char etag[SOUK_U64_DEC_MAX + CHANNEL_CODE_MAX + 40];
+	int en = snprintf(etag, sizeof(etag), "\"%llu.%s.%s%llx\"", (unsigned long long)hit.version,
+			  chan->code, hit.purchasable ? "" : "np.", (unsigned long long)tag);
+	bool same = false;
+	if (pr.personal)
+		resp->cache_control = "private, no-store";
+	else
+		same = api_public_read(th, req, resp, etag, (size_t)en);
+	api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
+	if (!same)
+		api_resp_json(resp, 200, b.data, b.len);
 }
 
 typedef struct {

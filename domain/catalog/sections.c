@@ -809,23 +809,35 @@ static bool rec_visible(const rec_ref_t *r, const catalog_scope_t *s, bool *list
 }
 
 static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char *locale,
-		   const char **json, size_t *len, uint64_t *version, bool *purchasable)
+		   catalog_hit_t *out)
 {
 	struct cat_loc l;
-	bool listed, buy;
+	bool listed;
 	int rc = rec_pick(r, locale, &l);
 	if (rc)
 		return rc;
-	if (!rec_visible(r, scope, &listed, &buy))
+	if (!rec_visible(r, scope, &listed, &out->purchasable))
 		return SOUK_ENOENT;
-	if (purchasable)
-		*purchasable = buy;
+	out->json = (const char *)r->base + l.off;
+	out->len = l.len;
+	out->version = r->h.version;
+	out->sku = r->sku;
+	out->sku_len = r->h.sku_len;
+	return 0;
+}
+
+/* The plain reads: every served product, no channel. */
+static int get_plain(int rc, const catalog_hit_t *h, const char **json, size_t *len,
+		     uint64_t *version)
+{
+	if (rc)
+		return rc;
 	if (json)
-		*json = (const char *)r->base + l.off;
+		*json = h->json;
 	if (len)
-		*len = l.len;
+		*len = h->len;
 	if (version)
-		*version = r->h.version;
+		*version = h->version;
 	return 0;
 }
 
@@ -863,8 +875,7 @@ static int overridden(const catalog_view_t *v, const uint8_t id[16])
 }
 
 int catalog_get_in(const catalog_view_t *v, const catalog_scope_t *scope, const store_id_t *id,
-		   const char *locale, const char **json, size_t *len, uint64_t *version,
-		   bool *purchasable)
+		   const char *locale, catalog_hit_t *out)
 {
 	rec_ref_t r;
 	int rc;
@@ -873,13 +884,14 @@ int catalog_get_in(const catalog_view_t *v, const catalog_scope_t *scope, const 
 	rc = view_find_id(v, id->b, &r);
 	if (rc)
 		return rc;
-	return get_rec(&r, scope, locale, json, len, version, purchasable);
+	return get_rec(&r, scope, locale, out);
 }
 
 int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *locale,
 		const char **json, size_t *len, uint64_t *version)
 {
-	return catalog_get_in(v, NULL, id, locale, json, len, version, NULL);
+	catalog_hit_t h;
+	return get_plain(catalog_get_in(v, NULL, id, locale, &h), &h, json, len, version);
 }
 
 static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r)
@@ -899,12 +911,13 @@ static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_le
 int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len, const char *locale,
 		       const char **json, size_t *len, uint64_t *version)
 {
-	return catalog_get_by_sku_in(v, NULL, sku, sku_len, locale, json, len, version, NULL);
+	catalog_hit_t h;
+	return get_plain(catalog_get_by_sku_in(v, NULL, sku, sku_len, locale, &h), &h, json, len,
+			 version);
 }
 
 int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *sku,
-			  size_t sku_len, const char *locale, const char **json, size_t *len,
-			  uint64_t *version, bool *purchasable)
+			  size_t sku_len, const char *locale, catalog_hit_t *out)
 {
 	rec_ref_t r;
 	int rc;
@@ -924,7 +937,7 @@ int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope,
 	}
 	if (rc)
 		return rc;
-	return get_rec(&r, scope, locale, json, len, version, purchasable);
+	return get_rec(&r, scope, locale, out);
 }
 
 static int order_at(const catalog_part_t *v, uint64_t i, rec_ref_t *r)

@@ -182,16 +182,23 @@ typedef struct {
 	int64_t now_ms;
 } catalog_scope_t;
 
+/* What a read in a channel finds (pointers into the image). */
+typedef struct {
+	const char *json;
+	size_t len;
+	uint64_t version;
+	bool purchasable; /* now inside its purchase window in the channel */
+	const char *sku;  /* not NUL-terminated */
+	size_t sku_len;
+} catalog_hit_t;
+
 /* catalog_get / catalog_get_by_sku in a channel: SOUK_ENOENT also for a
  * product not published in it (not listed there, published: false, or
- * published_at still ahead). *purchasable (may be NULL) says whether now is
- * inside its purchase window there. */
+ * published_at still ahead). */
 int catalog_get_in(const catalog_view_t *v, const catalog_scope_t *scope, const store_id_t *id,
-		   const char *locale, const char **json, size_t *len, uint64_t *version,
-		   bool *purchasable);
+		   const char *locale, catalog_hit_t *out);
 int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *sku,
-			  size_t sku_len, const char *locale, const char **json, size_t *len,
-			  uint64_t *version, bool *purchasable);
+			  size_t sku_len, const char *locale, catalog_hit_t *out);
 
 /* Cursor pagination in stable order (category, id). category NULL = all.
  * cursor NULL or "" = from the start; next_cursor is "" at the end, else an

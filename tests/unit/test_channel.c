@@ -345,7 +345,7 @@ static void test_channel_listing_decides_what_each_storefront_serves(void **stat
 	assert_true(json_is_true(json_object_get(f->body, "purchasable")));
 	assert_int_equal(get(f, "/api/v1/products/by-sku/HIDDEN-EU", NULL, "uk", NULL), 200);
 	assert_true(json_is_false(json_object_get(f->body, "purchasable")));
-	assert_string_equal(f->resp.etag, "\"1.uk.np\"");
+	assert_true(strncmp(f->resp.etag, "\"1.uk.np.", 9) == 0);
 
 	/* scheduled: published in the EU a moment from now, visible from that
 	 * time on with no write, no publish and no request in between */

@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* domain/pricing/provider.c - channel price sections from price lists,
+ * prices and products (provider.h). */
+#include "domain/pricing/provider.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "domain/channel/channel.h"
+#include "domain/pricing/sections.h"
+
+#define CODE_MAX 64
+#define CUR_MAX 32
+
+typedef struct {
+	store_id_t id;
+	char code[PRICING_CHANNEL_MAX];
+	char cur[CHANNEL_CURRENCIES_MAX][4];
+	unsigned ncur;
+} chan_t;
+
+typedef struct {
+	store_id_t id;
+	char code[CODE_MAX + 1], channel[PRICING_CHANNEL_MAX], currency[4];
+	char customer[CODE_MAX + 1], group[CODE_MAX + 1], country[3];
+	price_kind_t kind;
+	int32_t priority;
+	int64_t from_ms, until_ms;
+	bool active;
+} list_t;
+
+/* An entity by id: a price ({list, sku, amount, min_qty}) or a product's
+ * own prices ({sku, currencies}). */
+typedef struct {
+	store_id_t id;
+	bool used;
+	char sku[72];
+	char list[CODE_MAX + 1];	  /* prices */
+	int64_t amount, min_qty;	  /* prices */
+	unsigned ncur;			  /* products */
+	char cur[CUR_MAX][4];
+	int64_t cur_amount[CUR_MAX];
+} ent_t;
+
+typedef struct {
+	ent_t *slot;
+	size_t cap, n;
+} table_t;
+
+typedef struct {
+	char (*code)[PRICING_CHANNEL_MAX];
+	size_t n;
+	bool all; /* every channel (a product's own prices changed) */
+} dirty_t;
+
+typedef struct {
+	chan_t *chan;
+	size_t nchan, capchan;
+	list_t *list;
+	size_t nlist, caplist;
+	table_t prices, products;
+	/* channels changed since the base, since the snapshot, and since the
+	 * last published image (those not changed since are copied from it) */
+	dirty_t since_base, since_snap, since_pub;
+	uint64_t errors;
+} prc_prov_t;
+
+typedef struct {
+	size_t n;
+	char **name;
+	void **sec;
+	size_t *len;
+	void *dir;
+	size_t dir_len;
+} prc_snap_t;
+
+/* ---- the id table ---- */
+
+static size_t id_hash(const store_id_t *id)
+{
+	uint64_t h;
+	memcpy(&h, id->b, sizeof(h));
+	return (size_t)h;
+}
+
+static ent_t *table_find(table_t *t, const store_id_t *id, bool add)
+{
+	if (add && (t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		ent_t *s = calloc(cap, sizeof(*s));
+		if (!s)
+			return NULL;
+		for (size_t i = 0; i < t->cap; i++) {
+			if (!t->slot[i].used)
+				continue;
+			size_t j = id_hash(&t->slot[i].id) & (cap - 1);
+			while (s[j].used)
+				j = (j + 1) & (cap - 1);
+			s[j] = t->slot[i];
+		}
+		free(t->slot);
+		t->slot = s;
+		t->cap = cap;
+	}
+	if (t->cap == 0)
+		return NULL;
+	size_t j = id_hash(id) & (t->cap - 1);
+	while (t->slot[j].used) {
+		if (memcmp(&t->slot[j].id, id, sizeof(*id)) == 0)
+			return &t->slot[j];
+		j = (j + 1) & (t->cap - 1);
+	}
+	if (!add)
+		return NULL;
+	memset(&t->slot[j], 0, sizeof(t->slot[j]));
+	t->slot[j].used = true;
+	t->slot[j].id = *id;
+	t->n++;
+	return &t->slot[j];
+}
+
+/* Remove by re-inserting the run after it (linear probing). */
+static void table_del(table_t *t, const store_id_t *id)
+{
+	ent_t *e = table_find(t, id, false);
+	if (!e)
+		return;
+	size_t j = (size_t)(e - t->slot);
+	e->used = false;
+	t->n--;
+	for (size_t k = (j + 1) & (t->cap - 1); t->slot[k].used; k = (k + 1) & (t->cap - 1)) {
+		ent_t x = t->slot[k];
+		t->slot[k].used = false;
+		t->n--;
+		ent_t *y = table_find(t, &x.id, true);
+		if (y)
+			*y = x;
+	}
+}
+
+/* ---- dirty channels ---- */
+
+static void dirty_add(dirty_t *d, const char *code)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->code[i], code) == 0)
+			return;
+	if (d->n < PRICING_CHANNELS_MAX)
+		snprintf(d->code[d->n++], PRICING_CHANNEL_MAX, "%s", code);
+	else
+		d->all = true;
+}
+
+static bool dirty_has(const dirty_t *d, const char *code)
+{
+	if (d->all)
+		return true;
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->code[i], code) == 0)
+			return true;
+	return false;
+}
+
+static void dirty_clear(dirty_t *d)
+{
+	d->n = 0;
+	d->all = false;
+}
+
+static void mark(prc_prov_t *p, const char *code)
+{
+	if (!code || !*code)
+		return;
+	dirty_add(&p->since_base, code);
+	dirty_add(&p->since_snap, code);
+	dirty_add(&p->since_pub, code);
+}
+
+static void mark_all(prc_prov_t *p)
+{
+	p->since_base.all = p->since_snap.all = p->since_pub.all = true;
+}
+
+/* ---- taking records ---- */
+
+static void copy(char *dst, size_t cap, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static int64_t when(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	int64_t ms = s ? souk_rfc3339_parse_ms(s, strlen(s)) : 0;
+	return ms > 0 ? ms : 0;
+}
+
+static list_t *list_by_code(prc_prov_t *p, const char *code)
+{
+	for (size_t i = 0; i < p->nlist; i++)
+		if (strcmp(p->list[i].code, code) == 0)
+			return &p->list[i];
+	return NULL;
+}
+
+static int take_list(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
+{
+	list_t *l = NULL;
+	for (size_t i = 0; i < p->nlist; i++)
+		if (memcmp(&p->list[i].id, &rec->id, sizeof(rec->id)) == 0)
+			l = &p->list[i];
+	if (l) {
+		mark(p, l->channel);
+		if (!doc) {
+			*l = p->list[--p->nlist];
+			return 0;
+		}
+	} else {
+		if (!doc)
+			return 0;
+		if (p->nlist == p->caplist) {
+			size_t cap = p->caplist ? p->caplist * 2 : 16;
+			list_t *a = realloc(p->list, cap * sizeof(*a));
+			if (!a)
+				return SOUK_ENOMEM;
+			p->list = a;
+			p->caplist = cap;
+		}
+		l = &p->list[p->nlist++];
+	}
+	memset(l, 0, sizeof(*l));
+	l->id = rec->id;
+	const json_t *scope = json_object_get(doc, "scope");
+	copy(l->code, sizeof(l->code), json_object_get(doc, "code"));
+	copy(l->channel, sizeof(l->channel), json_object_get(doc, "channel"));
+	copy(l->currency, sizeof(l->currency), json_object_get(doc, "currency"));
+	copy(l->customer, sizeof(l->customer), json_object_get(scope, "customer"));
+	copy(l->group, sizeof(l->group), json_object_get(scope, "customer_group"));
+	copy(l->country, sizeof(l->country), json_object_get(scope, "country"));
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+	l->kind = kind && strcmp(kind, "sale") == 0 ? PRICE_KIND_SALE : PRICE_KIND_BASE;
+	l->priority = (int32_t)json_integer_value(json_object_get(doc, "priority"));
+	l->from_ms = when(json_object_get(doc, "valid_from"));
+	l->until_ms = when(json_object_get(doc, "valid_until"));
+	const char *st = json_string_value(json_object_get(doc, "status"));
+	l->active = st == NULL || strcmp(st, "active") == 0;
+	mark(p, l->channel);
+	return 0;
+}
+
+static void mark_list_channel(prc_prov_t *p, const char *list)
+{
+	const list_t *l = list_by_code(p, list);
+	if (l)
+		mark(p, l->channel);
+}
+
+static int take_price(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
+{
+	ent_t *e = table_find(&p->prices, &rec->id, false);
+	if (e)
+		mark_list_channel(p, e->list);
+	if (!doc) {
+		table_del(&p->prices, &rec->id);
+		return 0;
+	}
+	if (!(e = table_find(&p->prices, &rec->id, true)))
+		return SOUK_ENOMEM;
+	copy(e->list, sizeof(e->list), json_object_get(doc, "list"));
+	copy(e->sku, sizeof(e->sku), json_object_get(doc, "sku"));
+	e->amount = json_integer_value(json_object_get(doc, "amount"));
+	e->min_qty = json_integer_value(json_object_get(doc, "min_qty"));
+	if (e->min_qty < 1)
+		e->min_qty = 1;
+	mark_list_channel(p, e->list);
+	return 0;
+}
+
+static int take_product(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
+{
+	if (table_find(&p->products, &rec->id, false) || doc)
+		mark_all(p);
+	const char *status = json_string_value(json_object_get(doc, "status"));
+	if (!doc || (status && strcmp(status, "archived") == 0)) {
+		table_del(&p->products, &rec->id);
+		return 0;
+	}
+	ent_t *e = table_find(&p->products, &rec->id, true);
+	if (!e)
+		return SOUK_ENOMEM;
+	copy(e->sku, sizeof(e->sku), json_object_get(doc, "sku"));
+	const char *c;
+	json_t *a;
+	e->ncur = 0;
+	json_object_foreach(json_object_get(doc, "price"), c, a)
+	{
+		if (e->ncur == CUR_MAX || strlen(c) != 3 || !json_is_integer(a))
+			continue;
+		memcpy(e->cur[e->ncur], c, 4);
+		e->cur_amount[e->ncur++] = json_integer_value(a);
+	}
+	return 0;
+}
+
+static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
+{
+	chan_t *c = NULL;
+	for (size_t i = 0; i < p->nchan; i++)
+		if (memcmp(&p->chan[i].id, &rec->id, sizeof(rec->id)) == 0)
+			c = &p->chan[i];
+	if (c) {
+		mark(p, c->code);
+		if (!doc) {
+			*c = p->chan[--p->nchan];
+			return 0;
+		}
+	} else {
+		if (!doc)
+			return 0;
+		if (p->nchan == p->capchan) {
+			size_t cap = p->capchan ? p->capchan * 2 : 8;
+			chan_t *a = realloc(p->chan, cap * sizeof(*a));
+			if (!a)
+				return SOUK_ENOMEM;
+			p->chan = a;
+			p->capchan = cap;
+		}
+		c = &p->chan[p->nchan++];
+	}
+	memset(c, 0, sizeof(*c));
+	c->id = rec->id;
+	copy(c->code, sizeof(c->code), json_object_get(doc, "code"));
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(json_object_get(doc, "currencies"), "allowed"), i, v)
+	{
+		if (c->ncur < CHANNEL_CURRENCIES_MAX)
+			copy(c->cur[c->ncur++], 4, v);
+	}
+	mark(p, c->code);
+	return 0;
+}
+
+static int take(prc_prov_t *p, const char *kind, const store_rec_t *rec)
+{
+	json_error_t je;
+	json_t *doc = NULL;
+	if (rec && !rec->archived) {
+		doc = json_loadb(rec->doc, rec->doc_len, 0, &je);
+		if (!json_is_object(doc)) {
+			json_decref(doc);
+			p->errors++;
+			return 0; /* the last good state stays */
+		}
+	}
+	int rc = strcmp(kind, "price_list") == 0 ? take_list(p, rec, doc)
+		 : strcmp(kind, "price") == 0	  ? take_price(p, rec, doc)
+		 : strcmp(kind, "product") == 0	  ? take_product(p, rec, doc)
+						  : take_channel(p, rec, doc);
+	json_decref(doc);
+	return rc;
+}
+
+typedef struct {
+	prc_prov_t *p;
+	const char *kind;
+} scan_t;
+
+static int scan_cb(const store_rec_t *rec, void *arg)
+{
+	scan_t *s = arg;
+	return take(s->p, s->kind, rec);
+}
+
+static const char *const prc_kinds[] = { "channel", "price_list", "price", "product", NULL };
+
+static int prc_load(void *st, store_read_t *rt)
+{
+	prc_prov_t *p = st;
+	for (size_t i = 0; prc_kinds[i]; i++) {
+		scan_t s = { p, prc_kinds[i] };
+		int rc = store_read_scan(rt, prc_kinds[i], scan_cb, &s);
+		if (rc)
+			return rc;
+	}
+	mark_all(p);
+	return 0;
+}
+
+static int prc_apply(void *st, store_read_t *rt, const char *kind, const store_id_t *id)
+{
+	prc_prov_t *p = st;
+	store_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	int rc = store_read_get(rt, kind, id, &rec);
+	if (rc == SOUK_ENOENT) {
+		rec.id = *id;
+		rec.archived = true;
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = take(p, kind, &rec);
+	store_rec_deinit(&rec);
+	return rc;
+}
+
+/* ---- building ---- */
+
+/* One channel's candidates: its active lists' prices, then the products'
+ * own prices in its currencies. */
+static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec,
+		      size_t *len)
+{
+	size_t n = 0, cap = 1024;
+	pricing_in_t *in = malloc(cap * sizeof(*in));
+	int rc = 0;
+	if (!in)
+		return SOUK_ENOMEM;
+	for (size_t pass = 0; pass < 2 && rc == 0; pass++) {
+		const table_t *t = pass == 0 ? &p->prices : &p->products;
+		for (size_t i = 0; i < t->cap && rc == 0; i++) {
+			const ent_t *e = &t->slot[i];
+			if (!e->used || !e->sku[0])
+				continue;
+			const list_t *l = NULL;
+			if (pass == 0) {
+				for (size_t j = 0; j < p->nlist && !l; j++)
+					if (strcmp(p->list[j].code, e->list) == 0)
+						l = &p->list[j];
+				if (!l || !l->active || strcmp(l->channel, c->code) != 0)
+					continue;
+			}
+			for (unsigned k = 0; k < (pass == 0 ? 1u : e->ncur); k++) {
+				if (pass == 1) {
+					bool ok = false;
+					for (unsigned m = 0; m < c->ncur; m++)
+						ok |= strcmp(c->cur[m], e->cur[k]) == 0;
+					if (!ok)
+						continue;
+				}
+				if (n == cap) {
+					pricing_in_t *a = realloc(in, cap * 2 * sizeof(*in));
+					if (!a) {
+						rc = SOUK_ENOMEM;
+						break;
+					}
+					in = a;
+					cap *= 2;
+				}
+				pricing_in_t *x = &in[n++];
+				memset(x, 0, sizeof(*x));
+				x->sku = e->sku;
+				if (pass == 0) {
+					*x = (pricing_in_t){ .sku = e->sku, .list = l->code,
+							     .currency = l->currency,
+							     .customer = l->customer,
+							     .customer_group = l->group,
+							     .country = l->country, .kind = l->kind,
+							     .priority = l->priority,
+							     .amount = e->amount, .min_qty = e->min_qty,
+							     .valid_from_ms = l->from_ms,
+							     .valid_until_ms = l->until_ms };
+				} else {
+					*x = (pricing_in_t){ .sku = e->sku,
+							     .list = PRICING_PRODUCT_LIST,
+							     .currency = e->cur[k],
+							     .kind = PRICE_KIND_BASE,
+							     .priority = PRICING_PRODUCT_PRIORITY,
+							     .amount = e->cur_amount[k], .min_qty = 1 };
+				}
+			}
+		}
+	}
+	if (rc == 0)
+		rc = pricing_build_mem(c->code, in, n, seq, sec, len, &p->errors);
+	free(in);
+	return rc;
+}
+
+static int dir_build(const prc_prov_t *p, void **sec, size_t *len)
+{
+	const char *codes[PRICING_CHANNELS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < p->nchan && n < PRICING_CHANNELS_MAX; i++)
+		if (p->chan[i].code[0])
+			codes[n++] = p->chan[i].code;
+	return pricing_dir_mem(codes, n, sec, len);
+}
+
+static int add(shm_builder_t *b, const char *name, const void *sec, size_t len, size_t *bytes)
+{
+	int rc = shm_builder_add(b, name, 8, sec, len);
+	if (rc == 0)
+		*bytes += len;
+	return rc;
+}
+
+static void snap_free(prc_snap_t *s)
+{
+	for (size_t i = 0; s && i < s->n; i++) {
+		free(s->name[i]);
+		free(s->sec[i]);
+	}
+	if (s) {
+		free(s->name);
+		free(s->sec);
+		free(s->len);
+		free(s->dir);
+	}
+	free(s);
+}
+
+static int prc_snapshot(void *st, void **out)
+{
+	prc_prov_t *p = st;
+	prc_snap_t *s = calloc(1, sizeof(*s));
+	int rc = SOUK_ENOMEM;
+	if (!s)
+		return rc;
+	s->name = calloc(p->nchan + 1, sizeof(*s->name));
+	s->sec = calloc(p->nchan + 1, sizeof(*s->sec));
+	s->len = calloc(p->nchan + 1, sizeof(*s->len));
+	if (!s->name || !s->sec || !s->len)
+		goto fail;
+	for (size_t i = 0; i < p->nchan && i < PRICING_CHANNELS_MAX; i++) {
+		if (!(s->name[s->n] = malloc(PRICING_SECT_NAME_MAX)))
+			goto fail;
+		pricing_section_name(p->chan[i].code, s->name[s->n]);
+		s->n++;
+		if ((rc = chan_build(p, &p->chan[i], 0, &s->sec[s->n - 1], &s->len[s->n - 1])) != 0)
+			goto fail;
+	}
+	if ((rc = dir_build(p, &s->dir, &s->dir_len)) != 0)
+		goto fail;
+	dirty_clear(&p->since_snap);
+	*out = s;
+	return 0;
+fail:
+	snap_free(s);
+	return rc;
+}
+
+static int prc_build_base(const void *snap, shm_builder_t *b, uint64_t seq, size_t *bytes)
+{
+	const prc_snap_t *s = snap;
+	int rc = 0;
+	*bytes = 0;
+	for (size_t i = 0; i < s->n && rc == 0; i++) {
+		pricing_set_seq(s->sec[i], seq);
+		rc = add(b, s->name[i], s->sec[i], s->len[i], bytes);
+	}
+	return rc ? rc : add(b, PRICING_DIR_SECTION, s->dir, s->dir_len, bytes);
+}
+
+static void prc_snapshot_free(void *st, void *snap)
+{
+	snap_free(snap);
+}
+
+static int prc_build_delta(void *st, shm_builder_t *b, uint64_t seq, bool since_snapshot,
+			   size_t *bytes)
+{
+	prc_prov_t *p = st;
+	int rc = 0;
+	bool any = false;
+	*bytes = 0;
+	const dirty_t *d = since_snapshot ? &p->since_snap : &p->since_base;
+	for (size_t i = 0; i < p->nchan && rc == 0; i++) {
+		if (!dirty_has(d, p->chan[i].code))
+			continue; /* the base's section is current */
+		char name[PRICING_SECT_NAME_MAX];
+		void *sec = NULL;
+		size_t len = 0, copied = 0;
+		any = true;
+		pricing_section_name(p->chan[i].code, name);
+		/* unchanged since the last image: its section as that image has
+		 * it (not over this delta's base, or not in it: build it) */
+		if (!dirty_has(&p->since_pub, p->chan[i].code) &&
+		    shm_builder_copy(b, name, &copied) == 0 && copied > 0) {
+			*bytes += copied;
+			continue;
+		}
+		if ((rc = chan_build(p, &p->chan[i], seq, &sec, &len)) == 0)
+			rc = add(b, name, sec, len, bytes);
+		free(sec);
+	}
+	if (rc == 0 && (any || d->n > 0)) {
+		void *dir = NULL;
+		size_t len = 0;
+		if ((rc = dir_build(p, &dir, &len)) == 0)
+			rc = add(b, PRICING_DIR_SECTION, dir, len, bytes);
+		free(dir);
+	}
+	return rc;
+}
+
+static void prc_rebased(void *st, bool ok)
+{
+	prc_prov_t *p = st;
+	if (!ok)
+		return;
+	memcpy(p->since_base.code, p->since_snap.code, p->since_snap.n * sizeof(*p->since_snap.code));
+	p->since_base.n = p->since_snap.n;
+	p->since_base.all = p->since_snap.all;
+}
+
+static void prc_weight(const void *st, provider_weight_t *w)
+{
+	const prc_prov_t *p = st;
+	memset(w, 0, sizeof(*w));
+	/* its own entities: products are the catalog's to count; a delta
+	 * rewrites whole channel sections, so it does not grow with changes */
+	w->items = w->served = p->prices.n + p->nlist;
+	w->delta_items = 0;
+	w->heap_bytes = sizeof(*p) + (p->prices.cap + p->products.cap) * sizeof(ent_t) +
+			p->caplist * sizeof(list_t) + p->capchan * sizeof(chan_t);
+	w->errors = p->errors;
+}
+
+/* An image with the state is current: what changed since the last one
+ * is in it, the rest can be copied from it. */
+static void prc_published(void *st, shm_ctl_t *ctl)
+{
+	prc_prov_t *p = st;
+	dirty_clear(&p->since_pub);
+}
+
+static void prc_free(void *st)
+{
+	prc_prov_t *p = st;
+	if (!p)
+		return;
+	free(p->chan);
+	free(p->list);
+	free(p->prices.slot);
+	free(p->products.slot);
+	free(p->since_base.code);
+	free(p->since_snap.code);
+	free(p->since_pub.code);
+	free(p);
+}
+
+const provider_ops_t pricing_provider_ops = {
+	.name = "prices",
+	.prefix = "prc.",
+	.kinds = prc_kinds,
+	.load = prc_load,
+	.apply = prc_apply,
+	.snapshot = prc_snapshot,
+	.build_base = prc_build_base,
+	.snapshot_free = prc_snapshot_free,
+	.build_delta = prc_build_delta,
+	.rebased = prc_rebased,
+	.weight = prc_weight,
+	.published = prc_published,
+	.free = prc_free,
+};
+
+int pricing_provider_new(provider_t *out)
+{
+	prc_prov_t *p = calloc(1, sizeof(*p));
+	if (!p || !(p->since_base.code = calloc(PRICING_CHANNELS_MAX, PRICING_CHANNEL_MAX)) ||
+	    !(p->since_snap.code = calloc(PRICING_CHANNELS_MAX, PRICING_CHANNEL_MAX)) ||
+	    !(p->since_pub.code = calloc(PRICING_CHANNELS_MAX, PRICING_CHANNEL_MAX))) {
+		prc_free(p);
+		return SOUK_ENOMEM;
+	}
+	out->ops = &pricing_provider_ops;
+	out->st = p;
+	return 0;
+}

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* domain/pricing/sections.c - channel price sections (sections.h). */
+#include "domain/pricing/sections.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "common/error.h"
+
+struct prc_hdr {
+	uint32_t magic;
+	uint32_t version;
+	char channel[PRICING_CHANNEL_MAX];
+	uint64_t seq;
+	uint32_t nsku, ncand;
+	uint64_t idx_off, idx_len, cand_off, str_off, str_len;
+};
+
+struct prc_dir {
+	uint32_t magic;
+	uint32_t n;
+	char code[]; /* n x PRICING_CHANNEL_MAX */
+};
+
+static size_t align8(size_t n)
+{
+	return (n + 7u) & ~(size_t)7u;
+}
+
+void pricing_section_name(const char *channel, char out[PRICING_SECT_NAME_MAX])
+{
+	uint64_t h = XXH3_64bits(channel, strlen(channel));
+	snprintf(out, PRICING_SECT_NAME_MAX, "prc.%016llx", (unsigned long long)h);
+}
+
+static int in_cmp(const void *a, const void *b)
+{
+	const pricing_in_t *x = *(const pricing_in_t *const *)a, *y = *(const pricing_in_t *const *)b;
+	return strcmp(x->sku, y->sku);
+}
+
+/* Strings: each distinct one once would need a table; a channel's lists
+ * are few, so the list fields repeat and the SKU is in the index only. */
+typedef struct {
+	char *buf;
+	size_t len, cap;
+} strbuf_t;
+
+static uint32_t str_put(strbuf_t *s, const char *v, int *err)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (n == 0)
+		return 0;
+	if (s->len + n + 1 > UINT32_MAX - 1) {
+		*err = SOUK_ETOOBIG;
+		return 0;
+	}
+	if (s->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		char *b = realloc(s->buf, cap);
+		if (!b) {
+			*err = SOUK_ENOMEM;
+			return 0;
+		}
+		s->buf = b;
+		s->cap = cap;
+	}
+	uint32_t off = (uint32_t)s->len + 1;
+	memcpy(s->buf + s->len, v, n + 1);
+	s->len += n + 1;
+	return off;
+}
+
+int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n, uint64_t seq,
+		      void **sec, size_t *len, uint64_t *dropped)
+{
+	const pricing_in_t **sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	prc_cand_t *cands = calloc(n ? n : 1, sizeof(*cands));
+	shm_hidx_entry_t *ents = calloc(n ? n : 1, sizeof(*ents));
+	strbuf_t sb = {0};
+	int rc = 0;
+	size_t nsku = 0, keys = 0;
+	*sec = NULL;
+	*len = 0;
+	if (!sorted || !cands || !ents) {
+		rc = SOUK_ENOMEM;
+		goto out;
+	}
+	if (strlen(channel) >= PRICING_CHANNEL_MAX) {
+		rc = SOUK_EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &in[i];
+	qsort(sorted, n, sizeof(*sorted), in_cmp);
+	size_t w = 0; /* candidates written */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const pricing_in_t *p = sorted[i];
+		bool first = i == 0 || strcmp(sorted[i - 1]->sku, p->sku) != 0;
+		if (!first && (ents[nsku - 1].value & 0xffffu) >= PRICING_SKU_CANDS_MAX) {
+			if (dropped)
+				(*dropped)++; /* the image holds a bounded set per SKU */
+			continue;
+		}
+		prc_cand_t *c = &cands[w];
+		c->amount = p->amount;
+		c->min_qty = p->min_qty;
+		c->valid_from_ms = p->valid_from_ms;
+		c->valid_until_ms = p->valid_until_ms;
+		c->priority = p->priority;
+		c->kind = (uint8_t)p->kind;
+		snprintf(c->currency, sizeof(c->currency), "%s", p->currency);
+		c->list_off = str_put(&sb, p->list, &rc);
+		c->customer_off = str_put(&sb, p->customer, &rc);
+		c->group_off = str_put(&sb, p->customer_group, &rc);
+		c->country_off = str_put(&sb, p->country, &rc);
+		if (first) {
+			ents[nsku].key = p->sku;
+			ents[nsku].key_len = (uint32_t)strlen(p->sku);
+			ents[nsku].value = (uint64_t)w << 16;
+			keys += ents[nsku].key_len;
+			nsku++;
+		}
+		ents[nsku - 1].value++;
+		w++;
+	}
+	n = w;
+	if (rc)
+		goto out;
+	size_t idx_len = shm_hidx_size(nsku, keys);
+	size_t idx_off = align8(sizeof(struct prc_hdr));
+	size_t cand_off = align8(idx_off + idx_len);
+	size_t str_off = cand_off + n * sizeof(prc_cand_t);
+	size_t total = align8(str_off + sb.len);
+	uint8_t *buf = calloc(1, total);
+	if (!buf) {
+		rc = SOUK_ENOMEM;
+		goto out;
+	}
+	struct prc_hdr *h = (struct prc_hdr *)buf;
+	h->magic = PRICING_SEC_MAGIC;
+	h->version = PRICING_SEC_VERSION;
+	memcpy(h->channel, channel, strlen(channel));
+	h->seq = seq;
+	h->nsku = (uint32_t)nsku;
+	h->ncand = (uint32_t)n;
+	h->idx_off = idx_off;
+	h->idx_len = idx_len;
+	h->cand_off = cand_off;
+	h->str_off = str_off;
+	h->str_len = sb.len;
+	if ((rc = shm_hidx_build(ents, nsku, buf + idx_off, idx_len)) != 0) {
+		free(buf);
+		goto out;
+	}
+	memcpy(buf + cand_off, cands, n * sizeof(prc_cand_t));
+	if (sb.len)
+		memcpy(buf + str_off, sb.buf, sb.len);
+	*sec = buf;
+	*len = total;
+out:
+	free(sorted);
+	free(cands);
+	free(ents);
+	free(sb.buf);
+	return rc;
+}
+
+void pricing_set_seq(void *sec, uint64_t seq)
+{
+	((struct prc_hdr *)sec)->seq = seq;
+}
+
+static int code_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int pricing_dir_mem(const char *const *channels, size_t n, void **sec, size_t *len)
+{
+	if (n > PRICING_CHANNELS_MAX)
+		return SOUK_ETOOBIG;
+	const char **s = malloc((n ? n : 1) * sizeof(*s));
+	size_t total = align8(sizeof(struct prc_dir) + n * PRICING_CHANNEL_MAX);
+	struct prc_dir *d = calloc(1, total);
+	if (!s || !d) {
+		free(s);
+		free(d);
+		return SOUK_ENOMEM;
+	}
+	memcpy(s, channels, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), code_cmp);
+	d->magic = PRICING_DIR_MAGIC;
+	d->n = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(s[i]) >= PRICING_CHANNEL_MAX) {
+			free(s);
+			free(d);
+			return SOUK_EINVAL;
+		}
+		memcpy(d->code + i * PRICING_CHANNEL_MAX, s[i], strlen(s[i]));
+	}
+	free(s);
+	*sec = d;
+	*len = total;
+	return 0;
+}
+
+/* ---- reading ---- */
+
+int pricing_chan_init(const void *sec, size_t len, pricing_chan_t *out)
+{
+	const struct prc_hdr *h = sec;
+	memset(out, 0, sizeof(*out));
+	if (!sec || len < sizeof(*h) || ((uintptr_t)sec & 7u) || h->magic != PRICING_SEC_MAGIC)
+		return SOUK_ECORRUPT;
+	if (h->version != PRICING_SEC_VERSION)
+		return SOUK_EVERSION;
+	if (memchr(h->channel, '\0', sizeof(h->channel)) == NULL || h->idx_off > len ||
+	    h->idx_len > len - h->idx_off || (h->idx_off & 7u) || (h->cand_off & 7u) ||
+	    h->cand_off > len || (uint64_t)h->ncand * sizeof(prc_cand_t) > len - h->cand_off ||
+	    h->str_off != h->cand_off + (uint64_t)h->ncand * sizeof(prc_cand_t) ||
+	    h->str_len > len - h->str_off ||
+	    (h->str_len && ((const char *)sec)[h->str_off + h->str_len - 1] != '\0'))
+		return SOUK_ECORRUPT;
+	out->base = sec;
+	out->len = len;
+	out->idx = (const uint8_t *)sec + h->idx_off;
+	out->idx_len = h->idx_len;
+	out->cands = (const prc_cand_t *)((const uint8_t *)sec + h->cand_off);
+	out->ncand = h->ncand;
+	out->str = (const char *)sec + h->str_off;
+	out->str_len = h->str_len;
+	out->seq = h->seq;
+	return 0;
+}
+
+static int pricing_view_bind(const shm_image_t *img, void *view)
+{
+	pricing_view_t *v = view;
+	const void *data;
+	size_t len;
+	int rc = shm_image_section(img, PRICING_DIR_SECTION, &data, &len);
+	memset(v, 0, sizeof(*v));
+	if (rc == SOUK_ENOENT)
+		return 0;
+	const struct prc_dir *d = data;
+	if (rc)
+		return rc;
+	if (len < sizeof(*d) || d->magic != PRICING_DIR_MAGIC || d->n > PRICING_CHANNELS_MAX ||
+	    len < sizeof(*d) + (size_t)d->n * PRICING_CHANNEL_MAX)
+		return SOUK_ECORRUPT;
+	for (uint32_t i = 0; i < d->n; i++) {
+		const char *code = d->code + (size_t)i * PRICING_CHANNEL_MAX;
+		char name[PRICING_SECT_NAME_MAX];
+		if (memchr(code, '\0', PRICING_CHANNEL_MAX) == NULL ||
+		    (i > 0 && strcmp(v->code[i - 1], code) >= 0))
+			return SOUK_ECORRUPT;
+		memcpy(v->code[i], code, PRICING_CHANNEL_MAX);
+		pricing_section_name(code, name);
+		if ((rc = shm_image_section(img, name, &data, &len)) != 0 ||
+		    (rc = pricing_chan_init(data, len, &v->chan[i])) != 0)
+			return rc == SOUK_ENOENT ? SOUK_ECORRUPT : rc;
+		const struct prc_hdr *h = data;
+		if (strcmp(h->channel, code) != 0)
+			return SOUK_ECORRUPT; /* another channel's: a hash collision */
+	}
+	v->n = d->n;
+	return 0;
+}
+
+const shm_view_def_t pricing_view_def = { "prices", sizeof(pricing_view_t), pricing_view_bind };
+
+const pricing_chan_t *pricing_channel(const pricing_view_t *v, const char *code)
+{
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(v->code[mid], code, PRICING_CHANNEL_MAX);
+		if (c == 0)
+			return &v->chan[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static const char *str_at(const pricing_chan_t *c, uint32_t off)
+{
+	if (off == 0 || off > c->str_len)
+		return NULL;
+	return c->str + off - 1; /* NUL-terminated: the section ends with a NUL */
+}
+
+int pricing_candidates(const pricing_chan_t *c, const char *sku, size_t sku_len,
+		       price_cand_t *out, size_t cap)
+{
+	uint64_t v;
+	int rc = shm_hidx_lookup(c->idx, c->idx_len, sku, (uint32_t)sku_len, &v);
+	if (rc == SOUK_ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	uint64_t first = v >> 16, n = v & 0xffffu;
+	if (first > c->ncand || n > c->ncand - first || n > PRICING_SKU_CANDS_MAX)
+		return SOUK_ECORRUPT;
+	if (n > cap)
+		n = cap;
+	for (uint64_t i = 0; i < n; i++) {
+		const prc_cand_t *p = &c->cands[first + i];
+		price_cand_t *o = &out[i];
+		if (memchr(p->currency, '\0', sizeof(p->currency)) == NULL || p->min_qty < 1 ||
+		    p->kind > PRICE_KIND_SALE || (o->list = str_at(c, p->list_off)) == NULL)
+			return SOUK_ECORRUPT;
+		o->list_index = (uint32_t)(first + i);
+		o->currency = p->currency;
+		o->kind = (price_kind_t)p->kind;
+		o->priority = p->priority;
+		o->customer = str_at(c, p->customer_off);
+		o->customer_group = str_at(c, p->group_off);
+		o->country = str_at(c, p->country_off);
+		o->valid_from_ms = p->valid_from_ms;
+		o->valid_until_ms = p->valid_until_ms;
+		o->amount = p->amount;
+		o->min_qty = p->min_qty;
+	}
+	return (int)n;
+}

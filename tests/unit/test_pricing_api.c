@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Prices served per channel from the image: the product's own price, a
+ * channel's price list in its currency, quantity tiers, a sale with its
+ * window and strike-through original, a customer-group list only for that
+ * group, and a price change that rewrites only its channel's prices (the
+ * catalog is not built again), against the real store, publisher and image.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include "common/error.h"
+#include "daemon/publisher.h"
+#include "domain/pricing/sections.h"
+#include "fcgi/api.h"
+#include "shm/shm.h"
+#include "store/store.h"
+#include "tests/unit/api_fixture.h"
+
+static const char *const SETUP[][2] = {
+    {"/api/v1/channels",
+     "{\"code\":\"uk\",\"name\":\"UK\",\"currencies\":{\"default\":\"GBP\",\"allowed\":[\"GBP\"]},"
+     "\"locales\":{\"default\":\"en\"}}"},
+    {"/api/v1/channels",
+     "{\"code\":\"eu\",\"name\":\"EU\",\"currencies\":{\"default\":\"EUR\",\"allowed\":[\"EUR\","
+     "\"GBP\"]},\"locales\":{\"default\":\"de\"}}"},
+    {"/api/v1/products",
+     "{\"sku\":\"MUG\",\"seller\":\"house\",\"category\":\"home\",\"title\":{\"en\":\"Mug\"},"
+     "\"price\":{\"GBP\":1500}}"},
+    {"/api/v1/price-lists",
+     "{\"code\":\"eu-base\",\"name\":\"EU\",\"channel\":\"eu\",\"currency\":\"EUR\"}"},
+    {"/api/v1/prices", "{\"list\":\"eu-base\",\"sku\":\"MUG\",\"amount\":1799}"},
+    {"/api/v1/prices", "{\"list\":\"eu-base\",\"sku\":\"MUG\",\"amount\":1599,\"min_qty\":10}"},
+    {"/api/v1/price-lists",
+     "{\"code\":\"eu-trade\",\"name\":\"Trade\",\"channel\":\"eu\",\"currency\":\"EUR\","
+     "\"scope\":{\"customer_group\":\"trade\"}}"},
+    {"/api/v1/prices", "{\"list\":\"eu-trade\",\"sku\":\"MUG\",\"amount\":1200}"},
+    /* a sale that ended, one that is on, and one to come */
+    {"/api/v1/price-lists",
+     "{\"code\":\"uk-old-sale\",\"name\":\"Old\",\"channel\":\"uk\",\"currency\":\"GBP\","
+     "\"kind\":\"sale\",\"valid_from\":\"2020-01-01T00:00:00Z\",\"valid_until\":"
+     "\"2020-02-01T00:00:00Z\"}"},
+    {"/api/v1/prices", "{\"list\":\"uk-old-sale\",\"sku\":\"MUG\",\"amount\":900}"},
+    {"/api/v1/price-lists",
+     "{\"code\":\"uk-sale\",\"name\":\"Sale\",\"channel\":\"uk\",\"currency\":\"GBP\","
+     "\"kind\":\"sale\",\"valid_from\":\"2020-01-01T00:00:00Z\",\"valid_until\":"
+     "\"2999-01-01T00:00:00Z\"}"},
+    {"/api/v1/prices", "{\"list\":\"uk-sale\",\"sku\":\"MUG\",\"amount\":1200}"},
+    {"/api/v1/price-lists",
+     "{\"code\":\"uk-next\",\"name\":\"Next\",\"channel\":\"uk\",\"currency\":\"GBP\","
+     "\"kind\":\"sale\",\"valid_from\":\"2998-01-01T00:00:00Z\"}"},
+    {"/api/v1/prices", "{\"list\":\"uk-next\",\"sku\":\"MUG\",\"amount\":100}"},
+};
+
+static int read_price(fix_t *f, const char *chan, const char *query, const char *auth,
+		      const char *group)
+{
+	char uri[160];
+	snprintf(uri, sizeof(uri), "/api/v1/products/by-sku/MUG%s", query);
+	api_req_t rq = {.method = "GET", .uri = uri, .channel = chan, .authorization = auth,
+			.customer_group = group};
+	return call_req(f, &rq);
+}
+
+static long long member(fix_t *f, const char *name)
+{
+	json_t *v = json_object_get(json_object_get(f->body, "pricing"), name);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+static const char *list_of(fix_t *f)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(f->body, "pricing"), "list"));
+	return s ? s : "";
+}
+
+static void test_pricing_served_per_channel_from_the_image(void **state)
+{
+	fix_t *f = *state;
+	char price_id[40];
+	for (size_t i = 0; i < sizeof(SETUP) / sizeof(SETUP[0]); i++) {
+		if (call(f, "POST", SETUP[i][0], AUTH, NULL, SETUP[i][1]) != 201)
+			fail_msg("%s %s: %d", SETUP[i][0], SETUP[i][1], f->resp.status);
+		if (i == 4)
+			snprintf(price_id, sizeof(price_id), "%s",
+				 json_string_value(json_object_get(f->body, "id")));
+	}
+	assert_int_equal(publisher_catch_up(f->p), 0);
+
+	/* the UK: the sale that is on, with the product's own price as the
+	 * original; the ended and the coming sale do not apply */
+	assert_int_equal(read_price(f, "uk", "", NULL, NULL), 200);
+	assert_int_equal(member(f, "amount"), 1200);
+	assert_int_equal(member(f, "original"), 1500);
+	assert_string_equal(list_of(f), "uk-sale");
+	/* the EU: its own list in its default currency; tier 10+ */
+	assert_int_equal(read_price(f, "eu", "", NULL, NULL), 200);
+	assert_int_equal(member(f, "amount"), 1799);
+	assert_int_equal(member(f, "original"), -1);
+	assert_string_equal(list_of(f), "eu-base");
+	assert_int_equal(read_price(f, "eu", "?quantity=9", NULL, NULL), 200);
+	assert_int_equal(member(f, "amount"), 1799);
+	assert_int_equal(read_price(f, "eu", "?quantity=10", NULL, NULL), 200);
+	assert_int_equal(member(f, "amount"), 1599);
+	/* another of its currencies: the product's own GBP price */
+	assert_int_equal(read_price(f, "eu", "?currency=GBP", NULL, NULL), 200);
+	assert_int_equal(member(f, "amount"), 1500);
+	assert_string_equal(list_of(f), "@product");
+	assert_int_equal(read_price(f, "uk", "?currency=EUR", NULL, NULL), 400);
+	assert_int_equal(read_price(f, "eu", "?quantity=0", NULL, NULL), 400);
+	/* the trade group's price: never for anonymous requests, even when they
+	 * name the group; for a request staff makes for the group, not cached */
+	assert_int_equal(read_price(f, "eu", "", NULL, "trade"), 200);
+	assert_int_equal(member(f, "amount"), 1799);
+	assert_int_equal(read_price(f, "eu", "", AUTH, "trade"), 200);
+	assert_int_equal(member(f, "amount"), 1200);
+	assert_string_equal(f->resp.cache_control, "private, no-store");
+
+	/* a price change in the EU: visible there; neither the UK's prices nor
+	 * the catalog are built again */
+	publisher_provider_stats_t before[8], after[8];
+	size_t np = 0;
+	while (np < 8 && publisher_provider_stats(f->p, np, &before[np]) == 0)
+		np++;
+	char uri[96];
+	snprintf(uri, sizeof(uri), "/api/v1/prices/%s", price_id);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"amount\":1749}"), 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(read_price(f, "eu", "", NULL, NULL), 200);
+	assert_int_equal(member(f, "amount"), 1749);
+	/* the new image holds the EU's prices built again, and the UK's as
+	 * the previous image had them (copied, built at an older sequence) */
+	shm_reader_t *rd = NULL;
+	const shm_image_t *img = NULL;
+	const void *data;
+	size_t len;
+	pricing_chan_t eu, uk;
+	char name[PRICING_SECT_NAME_MAX];
+	assert_int_equal(shm_reader_new(f->ctl, &rd), 0);
+	assert_int_equal(shm_reader_acquire(rd, &img), 0);
+	pricing_section_name("eu", name);
+	assert_int_equal(shm_image_section(img, name, &data, &len), 0);
+	assert_int_equal(pricing_chan_init(data, len, &eu), 0);
+	pricing_section_name("uk", name);
+	assert_int_equal(shm_image_section(img, name, &data, &len), 0);
+	assert_int_equal(pricing_chan_init(data, len, &uk), 0);
+	assert_int_equal(eu.seq, shm_image_seq(img));
+	assert_true(uk.seq < eu.seq);
+	shm_reader_release(rd);
+	shm_reader_free(&rd);
+	for (size_t i = 0; i < np; i++) {
+		assert_int_equal(publisher_provider_stats(f->p, i, &after[i]), 0);
+		if (strcmp(after[i].name, "catalog") == 0)
+			assert_int_equal(after[i].builds, before[i].builds);
+		if (strcmp(after[i].name, "prices") == 0)
+			assert_int_equal(after[i].builds, before[i].builds + 1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_pricing_served_per_channel_from_the_image,
+					    api_fix_setup, api_fix_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
