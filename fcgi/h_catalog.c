@@ -20,99 +20,10 @@
 #include "fcgi/api_int.h"
 #include "fcgi/arena.h"
 #include "fcgi/handlers.h"
+#include "fcgi/pricing_int.h"
 #include "model/model.h"
 #include "domain/catalog/product.h"
 #include "domain/catalog/sections.h"
-
-/* The price context of a read in channel c from its query: ?currency= (one
- * of the channel's; else its default), ?quantity= (tiers, default 1),
- * ?country= (ISO 3166-1 alpha-2) and the customer group, which only staff
- * may name (X-Souk-Customer-Group) until customers sign in; false once a
- * 400 naming the parameter is sent. */
-typedef struct {
-	char currency[4], country[3], group[65];
-	const char *groups[1];
-	price_ctx_t ctx;
-	bool personal; /* a customer group applied: not for shared caches */
-} price_req_t;
-
-static bool price_request(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
-			  const char *query, size_t query_len, const channel_rec_t *c,
-			  price_req_t *pr)
-{
-	char buf[24];
-	size_t n;
-	problem_t p;
-	problem_init(&p);
-	memset(pr, 0, sizeof(*pr));
-	memcpy(pr->currency, c->currencies[0], 4);
-	if (query_get(query, query_len, "currency", buf, sizeof(buf), &n) == 0) {
-		if (n != 3 || !channel_has_currency(c, buf))
-			problem_field(&p, "currency", "is not one of this channel's currencies");
-		else
-			memcpy(pr->currency, buf, 4);
-	}
-	uint64_t q = 1;
-	if (query_get(query, query_len, "quantity", buf, sizeof(buf), &n) == 0 &&
-	    souk_parse_u64(buf, 1, 1000000000, &q) != 0)
-		problem_field(&p, "quantity", "must be an integer from 1 to 1000000000");
-	if (query_get(query, query_len, "country", buf, sizeof(buf), &n) == 0) {
-		if (n != 2 || buf[0] < 'A' || buf[0] > 'Z' || buf[1] < 'A' || buf[1] > 'Z')
-			problem_field(&p, "country", "must be an ISO 3166-1 alpha-2 code (GB)");
-		else
-			memcpy(pr->country, buf, 3);
-	}
-	const char *g = req->customer_group;
-	if (g && *g && perm_allowed(&th->principal, PERM_PRICING_READ, NULL)) {
-		if (!model_name_valid(g, strlen(g), 64, false))
-			problem_field(&p, "X-Souk-Customer-Group", "is not a customer group name");
-		snprintf(pr->group, sizeof(pr->group), "%s", g);
-		pr->groups[0] = pr->group;
-		pr->ctx.customer_groups = pr->groups;
-		pr->ctx.ngroups = 1;
-		pr->personal = true;
-	}
-	if (p.status != 0) {
-		api_bad_query(th, req, resp, &p);
-		return false;
-	}
-	pr->ctx.currency = pr->currency;
-	pr->ctx.country = pr->country[0] ? pr->country : NULL;
-	pr->ctx.quantity = (int64_t)q;
-	pr->ctx.now_ms = (int64_t)souk_now_real_ms();
-	return true;
-}
-
-/* The "pricing" member of a read in a channel: the price the rule picks
- * for the request, its list, the strike-through original of a sale, or
- * null when the SKU has no price in the request's currency there. */
-static int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
-			const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag)
-{
-	price_cand_t cand[PRICING_SKU_CANDS_MAX];
-	const pricing_chan_t *pc = pricing_channel(pv, c->code);
-	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, cand, PRICING_SKU_CANDS_MAX) : 0;
-	price_pick_t pick;
-	if (n < 0)
-		return n;
-	sbuf_adds(b, ",\"pricing\":");
-	if (n == 0 || price_select(cand, (size_t)n, &pr->ctx, NULL, &pick) != 0) {
-		sbuf_adds(b, "null");
-		*tag = 0;
-		return 0;
-	}
-	const price_cand_t *w = &cand[pick.winner];
-	sbuf_printf(b, "{\"currency\":\"%s\",\"amount\":%lld,\"list\":\"%s\",\"quantity\":%lld",
-		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
-	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)pick.winner << 48) ^
-	       (uint64_t)w->min_qty;
-	if (pick.original != PRICE_NONE) {
-		sbuf_printf(b, ",\"original\":%lld", (long long)cand[pick.original].amount);
-		*tag ^= (uint64_t)cand[pick.original].amount << 20;
-	}
-	sbuf_adds(b, "}");
-	return 0;
-}
 
 API_HANDLER(h_catalog_get)
 {
@@ -125,7 +36,7 @@ API_HANDLER(h_catalog_get)
 	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
 	price_req_t pr;
-	if (chan && !price_request(th, req, resp, query, query_len, chan, &pr))
+	if (chan && !price_request(th, req, resp, query, query_len, chan, NULL, &pr))
 		return;
 	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
 	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,

@@ -12,6 +12,7 @@
  *   fcgi/h_catalog.c  public catalog reads from the image (products by id,
  *                     by sku, lists)
  *   fcgi/h_counter.c  counters; fcgi/h_batch.c batches of operations
+ *   fcgi/h_pricing.c  the explain route of the price selection rule
  *   fcgi/api.c        /healthz and /metrics
  */
 #include "fcgi/api.h"
@@ -32,5 +33,6 @@ API_HANDLER(h_catalog_list);
 API_HANDLER(h_counter_get);
 API_HANDLER(h_counter_add);
 API_HANDLER(h_batch);
+API_HANDLER(h_price_explain);
 API_HANDLER(h_healthz);
 API_HANDLER(h_metrics);

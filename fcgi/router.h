@@ -80,6 +80,7 @@ typedef enum {
 	ROUTE_PRICE_DELETE,
 	ROUTE_PRICE_HISTORY,
 	ROUTE_PRICE_REVERT,
+	ROUTE_PRICE_EXPLAIN, /* GET /api/v1/prices/explain (staff) */
 	ROUTE__COUNT,
 } route_id_t;
 

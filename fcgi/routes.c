@@ -73,6 +73,8 @@ const route_def_t route_table[] = {
 	KIND_ROUTES(SELLER, seller, "/api/v1/sellers", SELLER),
 	KIND_ROUTES(PRICE_LIST, price_list, "/api/v1/price-lists", PRICING),
 	KIND_ROUTES(PRICE, price, "/api/v1/prices", PRICING),
+	ROUTE(ROUTE_PRICE_EXPLAIN, ROUTE_M_GET, "/api/v1/prices/explain", PERM_PRICING_READ, 0,
+	      NULL, "price_explain", h_price_explain),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

@@ -79,6 +79,7 @@ static const authz_row_t matrix[] = {
     {"GET", "/api/v1/price-lists/{id}/history", {401, 401, 401, SERVED}},
     {"POST", "/api/v1/price-lists/{id}/revert", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/prices", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/prices/explain", {401, 401, 401, SERVED}},
     {"POST", "/api/v1/prices", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/prices/{id}", {401, 401, 401, SERVED}},
     {"PATCH", "/api/v1/prices/{id}", {401, 401, 401, SERVED}},

@@ -166,10 +166,58 @@ static void test_pricing_served_per_channel_from_the_image(void **state)
 	}
 }
 
+static void test_pricing_explain_shows_every_candidate(void **state)
+{
+	fix_t *f = *state;
+	for (size_t i = 0; i < sizeof(SETUP) / sizeof(SETUP[0]); i++)
+		assert_int_equal(call(f, "POST", SETUP[i][0], AUTH, NULL, SETUP[i][1]), 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	api_req_t rq = {.method = "GET", .uri = "/api/v1/prices/explain?sku=MUG", .channel = "uk"};
+	assert_int_equal(call_req(f, &rq), 401);
+	rq.authorization = AUTH;
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_string_equal(json_string_value(json_object_get(f->body, "channel")), "uk");
+	json_t *cands = json_object_get(f->body, "candidates");
+	/* the three sales and the product's own price */
+	assert_int_equal(json_array_size(cands), 4);
+	char seen[256] = "";
+	size_t i;
+	json_t *c;
+	json_array_foreach(cands, i, c)
+	{
+		strcat(seen, json_string_value(json_object_get(c, "list")));
+		strcat(seen, "=");
+		strcat(seen, json_string_value(json_object_get(c, "reason")));
+		strcat(seen, ";");
+	}
+	assert_non_null(strstr(seen, "uk-sale=chosen;"));
+	assert_non_null(strstr(seen, "uk-old-sale=expired;"));
+	assert_non_null(strstr(seen, "uk-next=not_yet_valid;"));
+	assert_non_null(strstr(seen, "@product=lower_priority;"));
+	/* as of a time in the coming sale, it wins */
+	rq.uri = "/api/v1/prices/explain?sku=MUG&at=2998-06-01T00:00:00Z";
+	assert_int_equal(call_req(f, &rq), 200);
+	json_t *price = json_object_get(f->body, "price");
+	assert_int_equal(json_integer_value(json_object_get(price, "amount")), 100);
+	/* the EU trade group, asked for explicitly */
+	rq.channel = "eu";
+	rq.uri = "/api/v1/prices/explain?sku=MUG&customer_group=trade";
+	assert_int_equal(call_req(f, &rq), 200);
+	price = json_object_get(f->body, "price");
+	assert_int_equal(json_integer_value(json_object_get(price, "amount")), 1200);
+	rq.uri = "/api/v1/prices/explain?currency=EUR";
+	assert_int_equal(call_req(f, &rq), 400);
+	rq.uri = "/api/v1/prices/explain?sku=NONE";
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_true(json_is_null(json_object_get(f->body, "winner")));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pricing_served_per_channel_from_the_image,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pricing_explain_shows_every_candidate,
 					    api_fix_setup, api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

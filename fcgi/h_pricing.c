@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fcgi/h_pricing.c - prices at request time: the price context of a read,
+ * the price a product read in a channel carries, and GET
+ * /api/v1/prices/explain (staff), which shows every candidate price of a
+ * SKU in a channel and why the winner won. From the image, no LMDB.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "common/problem.h"
+#include "common/time.h"
+#include "common/util.h"
+#include "fcgi/arena.h"
+#include "fcgi/handlers.h"
+#include "fcgi/pricing_int.h"
+#include "domain/catalog/product.h"
+#include "model/model.h"
+
+bool price_request(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const char *query,
+		   size_t query_len, const channel_rec_t *c, const char *group, price_req_t *pr)
+{
+	char buf[24];
+	size_t n;
+	problem_t p;
+	problem_init(&p);
+	memset(pr, 0, sizeof(*pr));
+	memcpy(pr->currency, c->currencies[0], 4);
+	if (query_get(query, query_len, "currency", buf, sizeof(buf), &n) == 0) {
+		if (n != 3 || !channel_has_currency(c, buf))
+			problem_field(&p, "currency", "is not one of this channel's currencies");
+		else
+			memcpy(pr->currency, buf, 4);
+	}
+	uint64_t q = 1;
+	if (query_get(query, query_len, "quantity", buf, sizeof(buf), &n) == 0 &&
+	    souk_parse_u64(buf, 1, 1000000000, &q) != 0)
+		problem_field(&p, "quantity", "must be an integer from 1 to 1000000000");
+	if (query_get(query, query_len, "country", buf, sizeof(buf), &n) == 0) {
+		if (n != 2 || buf[0] < 'A' || buf[0] > 'Z' || buf[1] < 'A' || buf[1] > 'Z')
+			problem_field(&p, "country", "must be an ISO 3166-1 alpha-2 code (GB)");
+		else
+			memcpy(pr->country, buf, 3);
+	}
+	const char *g = group ? group : req->customer_group;
+	if (g && *g && perm_allowed(&th->principal, PERM_PRICING_READ, NULL)) {
+		if (!model_name_valid(g, strlen(g), 64, false))
+			problem_field(&p, "X-Souk-Customer-Group", "is not a customer group name");
+		snprintf(pr->group, sizeof(pr->group), "%s", g);
+		pr->groups[0] = pr->group;
+		pr->ctx.customer_groups = pr->groups;
+		pr->ctx.ngroups = 1;
+		pr->personal = true;
+	}
+	if (p.status != 0) {
+		api_bad_query(th, req, resp, &p);
+		return false;
+	}
+	pr->ctx.currency = pr->currency;
+	pr->ctx.country = pr->country[0] ? pr->country : NULL;
+	pr->ctx.quantity = (int64_t)q;
+	pr->ctx.now_ms = (int64_t)souk_now_real_ms();
+	return true;
+}
+
+int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
+			const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag)
+{
+	price_cand_t cand[PRICING_SKU_CANDS_MAX];
+	const pricing_chan_t *pc = pricing_channel(pv, c->code);
+	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, cand, PRICING_SKU_CANDS_MAX) : 0;
+	price_pick_t pick;
+	if (n < 0)
+		return n;
+	sbuf_adds(b, ",\"pricing\":");
+	if (n == 0 || price_select(cand, (size_t)n, &pr->ctx, NULL, &pick) != 0) {
+		sbuf_adds(b, "null");
+		*tag = 0;
+		return 0;
+	}
+	const price_cand_t *w = &cand[pick.winner];
+	sbuf_printf(b, "{\"currency\":\"%s\",\"amount\":%lld,\"list\":\"%s\",\"quantity\":%lld",
+		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
+	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)pick.winner << 48) ^
+	       (uint64_t)w->min_qty;
+	if (pick.original != PRICE_NONE) {
+		sbuf_printf(b, ",\"original\":%lld", (long long)cand[pick.original].amount);
+		*tag ^= (uint64_t)cand[pick.original].amount << 20;
+	}
+	sbuf_adds(b, "}");
+	return 0;
+}
+
+
+/* GET /api/v1/prices/explain?sku=&currency=&quantity=&country=
+ * &customer_group=&customer=&at= in the request's channel: the candidates
+ * the image holds for the SKU there, each with why it won or lost
+ * (docs/pricing.md). at (RFC 3339) asks as of another time. */
+API_HANDLER(h_price_explain)
+{
+	char sku[PRODUCT_SKU_MAX + 1], group[65], customer[65], at[40];
+	size_t n;
+	problem_t p;
+	const catalog_view_t *view;
+	const channel_rec_t *chan;
+	price_req_t pr;
+	problem_init(&p);
+	if (query_get(query, query_len, "sku", sku, sizeof(sku), &n) != 0 ||
+	    !model_name_valid(sku, n, PRODUCT_SKU_MAX, true))
+		problem_field(&p, "sku", "is required: the SKU whose prices to explain");
+	bool have_group =
+	    query_get(query, query_len, "customer_group", group, sizeof(group), &n) == 0;
+	if (have_group && !model_name_valid(group, n, 64, false))
+		problem_field(&p, "customer_group", "is not a customer group name");
+	bool have_customer = query_get(query, query_len, "customer", customer, sizeof(customer),
+				       &n) == 0;
+	if (have_customer && !model_name_valid(customer, n, 64, false))
+		problem_field(&p, "customer", "is not a customer id");
+	int64_t at_ms = -2;
+	if (query_get(query, query_len, "at", at, sizeof(at), &n) == 0 &&
+	    (at_ms = souk_rfc3339_parse_ms(at, n)) < 0)
+		problem_field(&p, "at", "must be an RFC 3339 time, e.g. 2027-01-31T12:00:00Z");
+	if (p.status != 0) {
+		api_bad_query(th, req, resp, &p);
+		return;
+	}
+	if (api_get_view(th, req, resp, &view) != 0 ||
+	    api_req_channel(th, req, resp, view->img, &chan) != 0)
+		return;
+	if (chan == NULL) {
+		api_fail(th, req, resp, 404, PROBLEM_CHANNEL_UNKNOWN, "Unknown channel",
+			 "prices are per channel and this mall has no channel yet");
+		return;
+	}
+	if (!price_request(th, req, resp, query, query_len, chan, have_group ? group : NULL, &pr))
+		return;
+	if (have_customer)
+		pr.ctx.customer = customer;
+	if (at_ms >= 0)
+		pr.ctx.now_ms = at_ms;
+	const void *pv = NULL;
+	price_cand_t cand[PRICING_SKU_CANDS_MAX];
+	if (shm_image_view(view->img, th->seg->pricing_view, &pv) != 0) {
+		api_internal(th, req, resp, SOUK_ECORRUPT);
+		return;
+	}
+	const pricing_chan_t *pc = pricing_channel(pv, chan->code);
+	int nc = pc ? pricing_candidates(pc, sku, strlen(sku), cand, PRICING_SKU_CANDS_MAX) : 0;
+	json_t *out = NULL;
+	int rc = nc < 0 ? nc : price_explain_json(cand, (size_t)nc, &pr.ctx, &out);
+	if (rc == 0 && (json_object_set_new(out, "channel", json_string(chan->code)) ||
+			json_object_set_new(out, "sku", json_string(sku))))
+		rc = SOUK_ENOMEM;
+	char *text = rc == 0 ? json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(out);
+	if (!text) {
+		api_internal(th, req, resp, rc ? rc : SOUK_ENOMEM);
+		return;
+	}
+	char *body = arena_strndup(th->arena, text, strlen(text));
+	free(text);
+	if (!body) {
+		api_internal(th, req, resp, SOUK_ENOMEM);
+		return;
+	}
+	api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
+	api_resp_json(resp, 200, body, strlen(body));
+}
