@@ -2,6 +2,7 @@
 /* domain/kinds.c - every kind the mall knows (model/model.h). A new kind is
  * its table in its domain and one line here. */
 #include "domain/catalog/product.h"
+#include "domain/catalog/variant.h"
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
@@ -16,5 +17,6 @@ const model_kind_t *const model_kinds[] = {
     &seller_kind,
     &price_list_kind,
     &price_kind,
+    &variant_kind,
 };
 const size_t model_nkinds = sizeof(model_kinds) / sizeof(model_kinds[0]);

@@ -2,6 +2,7 @@
 #include "fcgi/routes.h"
 
 #include "domain/catalog/product.h"
+#include "domain/catalog/variant.h"
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
@@ -75,6 +76,7 @@ const route_def_t route_table[] = {
 	KIND_ROUTES(PRICE, price, "/api/v1/prices", PRICING),
 	ROUTE(ROUTE_PRICE_EXPLAIN, ROUTE_M_GET, "/api/v1/prices/explain", PERM_PRICING_READ, 0,
 	      NULL, "price_explain", h_price_explain),
+	KIND_ROUTES(VARIANT, variant, "/api/v1/variants", CATALOG),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

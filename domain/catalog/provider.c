@@ -7,13 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "domain/catalog/render.h"
+#include "domain/catalog/variant.h"
 #include "domain/catalog/sections.h"
 
 #define PRODUCT_KIND "product"
+#define VARIANT_KIND "variant"
 
 /* A set of product ids (open addressing, linear probing). */
 typedef struct {
@@ -46,6 +50,9 @@ typedef struct {
 	size_t ngrave, grave_cap;
 	uint64_t render_errors;
 	log_ratelimit_t rl;
+	/* published variants: product id (hex) -> array of them by sku, and
+	 * variant id (hex) -> its product id (hex) */
+	json_t *variants, *variant_of;
 } cat_prov_t;
 
 /* ---- the table ------------------------------------------------------------ */
@@ -258,17 +265,17 @@ static void idset_free(idset_t *s)
 static int table_render(cat_prov_t *p, const store_rec_t *rec)
 {
 	render_product_t *r = NULL;
-	int rc = render_product(rec, p->default_locale, &r);
+	char hex[33];
+	store_id_hex(&rec->id, hex);
+	int rc = render_product_with(rec, p->default_locale, json_object_get(p->variants, hex), &r);
 	if (rc == SOUK_ENOMEM)
 		return rc;
 	if (rc) {
-		char hex[33];
 		uint32_t suppressed = 0;
 		bool kept = p->cap && p->slot[table_find(p, &rec->id)];
 		p->render_errors++;
 		if (p->ctl)
 			shm_ctl_count_render_failures(p->ctl, 1);
-		store_id_hex(&rec->id, hex);
 		if (log_ratelimit_ok(&p->rl, &suppressed))
 			log_daemon_warn("publisher, product '%s' version %" PRIu64
 					" did not render (%s), %s%s",
@@ -291,10 +298,134 @@ static int scan_cb(const store_rec_t *rec, void *arg)
 
 /* ---- the provider ---------------------------------------------------------- */
 
+/* ---- variants -------------------------------------------------------------- */
+
+/* What a product read shows of a variant. */
+static const char *const variant_shown[] = {"sku", "options", "price", "stock", "attributes",
+					    "media"};
+
+/* Take a variant's version: out of its former product's list, into its
+ * product's when it is published. *old_pid and *new_pid (33 bytes, "" for
+ * none) name the products whose renderings change. */
+static int variant_take(cat_prov_t *p, const store_rec_t *rec, const store_id_t *vid,
+			char old_pid[33], char new_pid[33])
+{
+	char vhex[33];
+	size_t i;
+	json_t *v;
+	store_id_hex(vid, vhex);
+	old_pid[0] = new_pid[0] = '\0';
+	const char *was = json_string_value(json_object_get(p->variant_of, vhex));
+	if (was) {
+		snprintf(old_pid, 33, "%s", was);
+		json_t *arr = json_object_get(p->variants, old_pid);
+		json_array_foreach(arr, i, v)
+		{
+			if (strcmp(json_string_value(json_object_get(v, "id")), vhex) == 0) {
+				json_array_remove(arr, i);
+				break;
+			}
+		}
+		if (json_array_size(arr) == 0)
+			json_object_del(p->variants, old_pid);
+		json_object_del(p->variant_of, vhex);
+	}
+	if (!rec || rec->archived)
+		return 0;
+	json_error_t je;
+	json_t *doc = json_loadb(rec->doc, rec->doc_len, 0, &je);
+	const char *pid = json_string_value(json_object_get(doc, "product"));
+	const char *status = json_string_value(json_object_get(doc, "status"));
+	const char *sku = json_string_value(json_object_get(doc, "sku"));
+	if (!json_is_object(doc) || !pid || strlen(pid) != 32 || !sku ||
+	    (status && strcmp(status, "published") != 0)) {
+		json_decref(doc);
+		return 0; /* drafts (and what is no variant) are not shown */
+	}
+	json_t *e = json_object();
+	int rc = e ? json_object_set_new(e, "id", json_string(vhex)) : -1;
+	for (size_t k = 0; rc == 0 && k < sizeof(variant_shown) / sizeof(variant_shown[0]); k++) {
+		json_t *f = json_object_get(doc, variant_shown[k]);
+		if (f)
+			rc = json_object_set(e, variant_shown[k], f);
+	}
+	json_t *arr = json_object_get(p->variants, pid);
+	if (rc == 0 && !arr) {
+		arr = json_array();
+		rc = arr ? json_object_set_new(p->variants, pid, arr) : -1;
+	}
+	/* by sku, so a rendering does not depend on the order of changes */
+	size_t at = json_array_size(arr);
+	json_array_foreach(arr, i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "sku")), sku) > 0) {
+			at = i;
+			break;
+		}
+	}
+	if (rc == 0 && json_array_size(arr) < VARIANT_PER_PRODUCT_MAX)
+		rc = json_array_insert(arr, at, e);
+	if (rc == 0)
+		rc = json_object_set_new(p->variant_of, vhex, json_string(pid));
+	if (rc == 0)
+		snprintf(new_pid, 33, "%s", pid);
+	json_decref(e);
+	json_decref(doc);
+	return rc == 0 ? 0 : SOUK_ENOMEM;
+}
+
+static int variant_scan_cb(const store_rec_t *rec, void *arg)
+{
+	char a[33], b[33];
+	return variant_take(arg, rec, &rec->id, a, b);
+}
+
+/* Render product pid (hex) again, as of rt, into the next delta. */
+static int rerender(cat_prov_t *p, store_read_t *rt, const char *pid)
+{
+	store_id_t id;
+	store_rec_t rec;
+	if (!pid[0] || store_id_parse(pid, &id) != 0)
+		return 0;
+	int rc = idset_add(&p->dset, &id);
+	if (rc == 0 && p->snap_live)
+		rc = idset_add(&p->dnext, &id);
+	if (rc)
+		return rc;
+	memset(&rec, 0, sizeof(rec));
+	rc = store_read_get(rt, PRODUCT_KIND, &id, &rec);
+	if (rc == SOUK_ENOENT)
+		return 0; /* not (yet) a product: nothing renders its variants */
+	if (rc == 0)
+		rc = table_render(p, &rec);
+	store_rec_deinit(&rec);
+	return rc;
+}
+
+static int variant_apply(cat_prov_t *p, store_read_t *rt, const store_id_t *id)
+{
+	store_rec_t rec;
+	char old_pid[33], new_pid[33];
+	memset(&rec, 0, sizeof(rec));
+	int rc = store_read_get(rt, VARIANT_KIND, id, &rec);
+	if (rc != 0 && rc != SOUK_ENOENT)
+		return rc;
+	rc = variant_take(p, rc == 0 ? &rec : NULL, id, old_pid, new_pid);
+	store_rec_deinit(&rec);
+	if (rc == 0)
+		rc = rerender(p, rt, old_pid);
+	if (rc == 0 && strcmp(old_pid, new_pid) != 0)
+		rc = rerender(p, rt, new_pid);
+	return rc;
+}
+
 static int cat_load(void *st, store_read_t *rt)
 {
 	cat_prov_t *p = st;
 	int rc = p->cap ? 0 : table_grow(p);
+	/* variants first: each product renders with its own */
+	if (rc == 0)
+		rc = store_read_scan(rt, VARIANT_KIND, variant_scan_cb, p);
 	return rc ? rc : store_read_scan(rt, PRODUCT_KIND, scan_cb, p);
 }
 
@@ -304,6 +435,8 @@ static int cat_apply(void *st, store_read_t *rt, const char *kind, const store_i
 	store_rec_t rec;
 	int rc;
 
+	if (strcmp(kind, VARIANT_KIND) == 0)
+		return variant_apply(p, rt, id);
 	/* the id is part of the next delta even when it does not render: the
 	 * delta then carries its last good rendering, as the base does */
 	rc = idset_add(&p->dset, id);
@@ -426,10 +559,12 @@ static void cat_free(void *st)
 	free(p->grave);
 	idset_free(&p->dset);
 	idset_free(&p->dnext);
+	json_decref(p->variants);
+	json_decref(p->variant_of);
 	free(p);
 }
 
-static const char *const cat_kinds[] = {PRODUCT_KIND, NULL};
+static const char *const cat_kinds[] = {PRODUCT_KIND, VARIANT_KIND, NULL};
 
 const provider_ops_t catalog_provider_ops = {
 	.name = "catalog",
@@ -459,6 +594,14 @@ int catalog_provider_new(const catalog_provider_opts_t *o, provider_t *out)
 							      : CATALOG_DEFAULT_LOCALE);
 	p->ctl = o ? o->ctl : NULL;
 	p->rl = (log_ratelimit_t)LOG_RATELIMIT_INIT(60, 10);
+	p->variants = json_object();
+	p->variant_of = json_object();
+	if (!p->variants || !p->variant_of) {
+		json_decref(p->variants);
+		json_decref(p->variant_of);
+		free(p);
+		return SOUK_ENOMEM;
+	}
 	out->ops = &catalog_provider_ops;
 	out->st = p;
 	return 0;

@@ -26,6 +26,7 @@ _Static_assert(PRODUCT_RENDERED_MAX + CATALOG_LOCALES_MAX * 64 + 2 * CATALOG_KEY
 
 static const char *const reserved[] = {
 	"id", "version", "seq", "updated_at", "locale", "titles", "descriptions", "dir", "channels",
+	"variants",
 };
 
 static bool is_reserved(const char *k)
@@ -131,7 +132,8 @@ static json_t *sorted_copy(json_t *obj)
 }
 
 static int render_one(json_t *doc, const render_product_t *p, const char *hex, const char *when,
-		      const char *locale, const char *def, char **json, size_t *len)
+		      const char *locale, const char *def, const json_t *variants, char **json,
+		      size_t *len)
 {
 	json_t *o = json_object();
 	const char *k;
@@ -165,6 +167,8 @@ static int render_one(json_t *doc, const render_product_t *p, const char *hex, c
 		if (json_object_set(o, k, val))
 			goto fail;
 	}
+	if (variants && json_object_set(o, "variants", (json_t *)variants))
+		goto fail;
 	*json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!*json)
 		goto fail;
@@ -235,6 +239,12 @@ static int dup_str(json_t *v, size_t max, char **out, size_t *len)
 
 int render_product(const store_rec_t *rec, const char *default_locale, render_product_t **out)
 {
+	return render_product_with(rec, default_locale, NULL, out);
+}
+
+int render_product_with(const store_rec_t *rec, const char *default_locale,
+			const json_t *variants, render_product_t **out)
+{
 	render_product_t *p = NULL;
 	json_t *doc = NULL;
 	json_error_t jerr;
@@ -299,7 +309,7 @@ int render_product(const store_rec_t *rec, const char *default_locale, render_pr
 	for (size_t i = 0; i < ls.n; i++) {
 		char *json = NULL;
 		size_t len = 0;
-		rc = render_one(doc, p, hex, when, ls.tag[i], default_locale, &json, &len);
+		rc = render_one(doc, p, hex, when, ls.tag[i], default_locale, variants, &json, &len);
 		if (rc)
 			goto fail;
 		total += len;

@@ -43,6 +43,12 @@ typedef struct {
  * product limits of fcgi/product.h (which validation holds new writes to). */
 int render_product(const store_rec_t *rec, const char *default_locale,
 		   render_product_t **out);
+/* The same with the product's variants (a JSON array of variant objects,
+ * in the order to render, or NULL), rendered as "variants" after the
+ * stored fields. */
+struct json_t;
+int render_product_with(const store_rec_t *rec, const char *default_locale,
+			const struct json_t *variants, render_product_t **out);
 void render_product_free(render_product_t **p);
 
 /* Approximate heap bytes held by a rendered product (for statistics). */

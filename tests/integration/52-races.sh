@@ -13,7 +13,9 @@
 #   - 64 concurrent decrements of one counter (units of work in the group
 #     commit): all 200, none 412, and the final value is exact;
 #   - 50 concurrent claims (delta -1, floor 0) of a counter with one unit
-#     left: exactly one 200 and 49 counter-limit problems (409).
+#     left: exactly one 200 and 49 counter-limit problems (409);
+#   - 24 concurrent creates of variants with one combination of option
+#     values for one product: exactly one 201 and 23 conflict problems.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -173,6 +175,20 @@ check "...answered by both worker processes" both_workers "$T/claim"
 check "...each refusal is a counter-limit problem" _problems_are "$T/claim" 409 counter-limit
 admin GET /api/v1/counters/race-last
 check "...the counter is 0, not below" [ "$STATUS" = 200 -a "$(json value)" = 0 ]
+
+# variants: one combination of option values per product, however many
+# clients create it at once (each with its own SKU, the members in either order)
+V=24
+admin POST /api/v1/products "${JSON[@]}" -d '{"sku":"RACE-TEE","seller":"house","category":"race","title":{"en":"Tee"},"price":{"GBP":1000}}'
+tee_id=$(json id)
+check "a product for variants is created" [ "$STATUS" = 201 -a -n "$tee_id" ]
+fire "$T/var" "$V" POST /api/v1/variants \
+	"{\"product\":\"$tee_id\",\"sku\":\"RACE-TEE-@I@\",\"options\":{\"colour\":\"red\",\"size\":\"M\"}}"
+echo "# variant answers (count code): $(codes "$T/var")"
+check "$V parallel creates of one combination: exactly one 201, $((V - 1)) 409" \
+	[ "$(count_code "$T/var" 201)" = 1 -a "$(count_code "$T/var" 409)" = $((V - 1)) ]
+check "...answered by both worker processes" both_workers "$T/var"
+check "...each refusal is a conflict problem" _problems_are "$T/var" 409 conflict
 
 check "souk-fcgi (first) exits 0 on SIGTERM" souk_stop_fcgi
 kill -TERM "$FCGI2_PID"
