@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <xxhash.h>
 
 #include "common/error.h"
 #include "common/problem.h"
@@ -105,15 +106,70 @@ API_HANDLER(h_catalog_get)
 typedef struct {
 	sbuf_t *b;
 	unsigned n;
+	/* in a channel: its prices and the filters on them */
+	const channel_rec_t *chan;
+	const pricing_view_t *pv;
+	const price_req_t *pr;
+	price_found_t *found;
+	bool have_min, have_max, in_stock;
+	int64_t min, max;
 } list_ctx_t;
 
-static int list_cb(const char *json, size_t len, void *arg)
+static int list_cb(const catalog_hit_t *h, void *arg)
 {
 	list_ctx_t *l = arg;
+	uint64_t tag;
+	if (l->chan == NULL) {
+		if (l->n++ > 0)
+			sbuf_add(l->b, ",", 1);
+		sbuf_add(l->b, h->json, h->len);
+		return l->b->failed ? SOUK_ENOMEM : 0;
+	}
+	if (l->in_stock && h->stock <= 0)
+		return CATALOG_SKIP;
+	int rc = price_find(l->pv, l->chan, h, l->pr, l->found);
+	if (rc != 0 && rc != SOUK_ENOENT)
+		return rc;
+	if (l->have_min || l->have_max) {
+		int64_t a = rc == 0 ? l->found->cand[l->found->pick.winner].amount : -1;
+		if (rc != 0 || (l->have_min && a < l->min) || (l->have_max && a > l->max))
+			return CATALOG_SKIP;
+	}
+	if (h->len < 2)
+		return SOUK_ECORRUPT;
 	if (l->n++ > 0)
 		sbuf_add(l->b, ",", 1);
-	sbuf_add(l->b, json, len);
+	sbuf_add(l->b, h->json, h->len - 1);
+	sbuf_adds(l->b, h->purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
+	price_member_of(l->b, l->found, rc == 0, l->pr, &tag);
+	sbuf_adds(l->b, "}");
 	return l->b->failed ? SOUK_ENOMEM : 0;
+}
+
+/* ?price_min= / ?price_max= (minor units of the request's currency) and
+ * ?in_stock=true of a list in a channel. */
+static void list_filters(const char *query, size_t query_len, list_ctx_t *l, problem_t *p)
+{
+	char buf[32];
+	size_t n;
+	uint64_t v;
+	if (query_get(query, query_len, "price_min", buf, sizeof(buf), &n) == 0) {
+		if (souk_parse_u64(buf, 0, (uint64_t)PRODUCT_PRICE_MAX, &v) != 0)
+			problem_field(p, "price_min", "must be an amount in minor units (0 or more)");
+		l->have_min = true;
+		l->min = (int64_t)v;
+	}
+	if (query_get(query, query_len, "price_max", buf, sizeof(buf), &n) == 0) {
+		if (souk_parse_u64(buf, 0, (uint64_t)PRODUCT_PRICE_MAX, &v) != 0)
+			problem_field(p, "price_max", "must be an amount in minor units (0 or more)");
+		l->have_max = true;
+		l->max = (int64_t)v;
+	}
+	if (query_get(query, query_len, "in_stock", buf, sizeof(buf), &n) == 0) {
+		if (strcmp(buf, "true") != 0 && strcmp(buf, "false") != 0)
+			problem_field(p, "in_stock", "must be true or false");
+		l->in_stock = strcmp(buf, "true") == 0;
+	}
 }
 
 API_HANDLER(h_catalog_list)
@@ -145,15 +201,39 @@ API_HANDLER(h_catalog_list)
 		return;
 	}
 	const channel_rec_t *chan;
+	list_ctx_t l = {.n = 0};
+	price_req_t pr;
+	const void *pv = NULL;
 	if (api_get_view(th, req, resp, &view) != 0 ||
-	    api_req_channel(th, req, resp, view->img, &chan) != 0 ||
-	    api_list_not_modified(th, req, resp, view))
+	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
+	if (chan == NULL) {
+		if (api_list_not_modified(th, req, resp, view))
+			return;
+	} else {
+		/* in a channel the prices and purchase windows follow the clock:
+		 * the tag is taken from the answer itself (below) */
+		list_filters(query, query_len, &l, &p);
+		if (p.status != 0) {
+			api_bad_query(th, req, resp, &p);
+			return;
+		}
+		if (!price_request(th, req, resp, query, query_len, chan, NULL, &pr))
+			return;
+		if (shm_image_view(view->img, th->seg->pricing_view, &pv) != 0 ||
+		    (l.found = arena_alloc(th->arena, sizeof(*l.found))) == NULL) {
+			api_internal(th, req, resp, SOUK_ENOMEM);
+			return;
+		}
+		l.chan = chan;
+		l.pv = pv;
+		l.pr = &pr;
+	}
 	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
-	list_ctx_t l = {.b = &b, .n = 0};
+	l.b = &b;
 	char next[CATALOG_CURSOR_MAX] = "";
 	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
 				 .now_ms = (int64_t)souk_now_real_ms()};
@@ -180,6 +260,17 @@ API_HANDLER(h_catalog_list)
 	if (b.failed) {
 		api_internal(th, req, resp, SOUK_ENOMEM);
 		return;
+	}
+	if (chan != NULL) {
+		char etag[48];
+		int en = snprintf(etag, sizeof(etag), "\"L%" PRIu64 ".%016llx\"", view->seq,
+				  (unsigned long long)XXH3_64bits(b.data, b.len));
+		if (pr.personal) {
+			resp->cache_control = "private, no-store";
+		} else if (api_public_read(th, req, resp, etag, (size_t)en)) {
+			api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
+			return;
+		}
 	}
 	api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
 	api_resp_json(resp, 200, b.data, b.len);

@@ -68,34 +68,70 @@ bool price_request(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 	return true;
 }
 
-int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
-			const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag)
+int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_hit_t *h,
+	       const price_req_t *pr, price_found_t *out)
 {
-	price_cand_t cand[PRICING_SKU_CANDS_MAX];
 	const pricing_chan_t *pc = pricing_channel(pv, c->code);
-	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, cand, PRICING_SKU_CANDS_MAX) : 0;
-	price_pick_t pick;
+	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, out->cand, PRICING_SKU_CANDS_MAX)
+		   : 0;
 	if (n < 0)
 		return n;
-	sbuf_adds(b, ",\"pricing\":");
-	if (n == 0 || price_select(cand, (size_t)n, &pr->ctx, NULL, &pick) != 0) {
-		sbuf_adds(b, "null");
-		*tag = 0;
-		return 0;
+	/* the product's own prices in the channel's currencies, below every
+	 * list: what no list overrides */
+	for (uint32_t i = 0; i < h->nprices && (size_t)n < PRICING_SKU_CANDS_MAX + CATALOG_PRICES_MAX;
+	     i++) {
+		catalog_price_t own;
+		memcpy(&own, h->prices + (size_t)i * sizeof(own), sizeof(own));
+		if (own.currency[3] != '\0' || !channel_has_currency(c, own.currency))
+			continue;
+		price_cand_t *x = &out->cand[n++];
+		memset(x, 0, sizeof(*x));
+		memcpy(out->own[i], own.currency, 4);
+		x->list = PRICING_PRODUCT_LIST;
+		x->list_index = UINT32_MAX;
+		x->currency = out->own[i];
+		x->kind = PRICE_KIND_BASE;
+		x->priority = PRICING_PRODUCT_PRIORITY;
+		x->amount = own.amount;
+		x->min_qty = 1;
 	}
-	const price_cand_t *w = &cand[pick.winner];
-	sbuf_printf(b, "{\"currency\":\"%s\",\"amount\":%lld,\"list\":\"%s\",\"quantity\":%lld",
-		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
-	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)pick.winner << 48) ^
-	       (uint64_t)w->min_qty;
-	if (pick.original != PRICE_NONE) {
-		sbuf_printf(b, ",\"original\":%lld", (long long)cand[pick.original].amount);
-		*tag ^= (uint64_t)cand[pick.original].amount << 20;
-	}
-	sbuf_adds(b, "}");
+	out->n = (size_t)n;
+	if (n == 0 || price_select(out->cand, out->n, &pr->ctx, NULL, &out->pick) != 0)
+		return SOUK_ENOENT;
 	return 0;
 }
 
+void price_member_of(sbuf_t *b, const price_found_t *f, bool found, const price_req_t *pr,
+		     uint64_t *tag)
+{
+	sbuf_adds(b, ",\"pricing\":");
+	if (!found) {
+		sbuf_adds(b, "null");
+		*tag = 0;
+		return;
+	}
+	const price_cand_t *w = &f->cand[f->pick.winner];
+	sbuf_printf(b, "{\"currency\":\"%s\",\"amount\":%lld,\"list\":\"%s\",\"quantity\":%lld",
+		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
+	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)f->pick.winner << 48) ^
+	       (uint64_t)w->min_qty;
+	if (f->pick.original != PRICE_NONE) {
+		sbuf_printf(b, ",\"original\":%lld", (long long)f->cand[f->pick.original].amount);
+		*tag ^= (uint64_t)f->cand[f->pick.original].amount << 20;
+	}
+	sbuf_adds(b, "}");
+}
+
+int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
+		 const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag)
+{
+	price_found_t f;
+	int rc = price_find(pv, c, h, pr, &f);
+	if (rc != 0 && rc != SOUK_ENOENT)
+		return rc;
+	price_member_of(b, &f, rc == 0, pr, tag);
+	return 0;
+}
 
 /* GET /api/v1/prices/explain?sku=&currency=&quantity=&country=
  * &customer_group=&customer=&at= in the request's channel: the candidates
@@ -144,15 +180,28 @@ API_HANDLER(h_price_explain)
 	if (at_ms >= 0)
 		pr.ctx.now_ms = at_ms;
 	const void *pv = NULL;
-	price_cand_t cand[PRICING_SKU_CANDS_MAX];
-	if (shm_image_view(view->img, th->seg->pricing_view, &pv) != 0) {
-		api_internal(th, req, resp, SOUK_ECORRUPT);
+	price_found_t *f = arena_alloc(th->arena, sizeof(*f));
+	if (!f || shm_image_view(view->img, th->seg->pricing_view, &pv) != 0) {
+		api_internal(th, req, resp, f ? SOUK_ECORRUPT : SOUK_ENOMEM);
 		return;
 	}
-	const pricing_chan_t *pc = pricing_channel(pv, chan->code);
-	int nc = pc ? pricing_candidates(pc, sku, strlen(sku), cand, PRICING_SKU_CANDS_MAX) : 0;
+	/* the product as the image holds it (its own prices), or only the
+	 * lists' prices of a SKU the catalog does not serve */
+	catalog_hit_t hit;
+	int rc = catalog_get_by_sku_in(view, NULL, sku, strlen(sku), NULL, &hit);
+	if (rc == SOUK_ENOENT) {
+		memset(&hit, 0, sizeof(hit));
+		hit.sku = sku;
+		hit.sku_len = strlen(sku);
+		rc = 0;
+	}
+	if (rc == 0) {
+		rc = price_find(pv, chan, &hit, &pr, f);
+		rc = rc == SOUK_ENOENT ? 0 : rc;
+	}
 	json_t *out = NULL;
-	int rc = nc < 0 ? nc : price_explain_json(cand, (size_t)nc, &pr.ctx, &out);
+	if (rc == 0)
+		rc = price_explain_json(f->cand, f->n, &pr.ctx, &out);
 	if (rc == 0 && (json_object_set_new(out, "channel", json_string(chan->code)) ||
 			json_object_set_new(out, "sku", json_string(sku))))
 		rc = SOUK_ENOMEM;

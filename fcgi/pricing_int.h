@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "fcgi/api_int.h"
+#include "fcgi/arena.h"
 
 typedef struct {
 	char currency[4], country[3], group[65];
@@ -26,6 +27,22 @@ typedef struct {
  * 400 naming the parameter is sent. */
 bool price_request(api_thread_t *th, const api_req_t *req, api_resp_t *resp, const char *query,
 		   size_t query_len, const channel_rec_t *c, const char *group, price_req_t *pr);
+/* The candidates of a SKU in a channel and the rule's pick for pr. */
+typedef struct {
+	price_cand_t cand[PRICING_SKU_CANDS_MAX + CATALOG_PRICES_MAX];
+	char own[CATALOG_PRICES_MAX][4]; /* currencies of the product's own prices */
+	size_t n;
+	price_pick_t pick;
+} price_found_t;
+/* The candidates of the product of h (its channel price lists' and its own
+ * prices in the channel's currencies, as list PRICING_PRODUCT_LIST) and the
+ * rule's pick for pr: 0 (a winner), SOUK_ENOENT when no price applies, or
+ * SOUK_ECORRUPT. */
+int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_hit_t *h,
+	       const price_req_t *pr, price_found_t *out);
+/* Append the "pricing" member for f (found: price_find gave 0). */
+void price_member_of(sbuf_t *b, const price_found_t *f, bool found, const price_req_t *pr,
+		     uint64_t *tag);
 /* Append the "pricing" member of a read of hit in channel c to b; *tag
  * gets a digest of the price for the ETag. 0 or SOUK_ECORRUPT. */
 int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,

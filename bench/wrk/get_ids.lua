@@ -35,8 +35,24 @@ function init(args)
   math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "1", 16) % 1000003)
 end
 
+-- BENCH_CHANNELS="uk eu ch" and BENCH_LANGS="en de fr": each request names a
+-- channel (X-Souk-Channel) and a language (Accept-Language) drawn at random
+local function words(s)
+  local t = {}
+  for w in string.gmatch(s or "", "%S+") do t[#t + 1] = w end
+  return t
+end
+local channels, langs = words(os.getenv("BENCH_CHANNELS")), words(os.getenv("BENCH_LANGS"))
+
 function request()
   bench_count()
   local i = math.random(count) - 1
-  return wrk.format("GET", prefix .. string.sub(packed, i * width + 1, (i + 1) * width))
+  local path = prefix .. string.sub(packed, i * width + 1, (i + 1) * width)
+  if #channels == 0 and #langs == 0 then
+    return wrk.format("GET", path)
+  end
+  local h = {}
+  if #channels > 0 then h["X-Souk-Channel"] = channels[math.random(#channels)] end
+  if #langs > 0 then h["Accept-Language"] = langs[math.random(#langs)] end
+  return wrk.format("GET", path, h)
 end

@@ -222,6 +222,30 @@ static int render_listings(json_t *doc, render_product_t *p)
 	return 0;
 }
 
+/* The "price" map into the record, where reads find the product's own
+ * price beside the channel's price lists. */
+static int render_prices(json_t *doc, render_product_t *p)
+{
+	json_t *map = json_object_get(doc, "price"), *a;
+	const char *cur;
+	size_t n = json_object_size(map);
+	if (n == 0)
+		return 0;
+	if (n > CATALOG_PRICES_MAX)
+		return SOUK_ETOOBIG;
+	if (!(p->prices = calloc(n, sizeof(*p->prices))))
+		return SOUK_ENOMEM;
+	json_object_foreach(map, cur, a)
+	{
+		if (strlen(cur) != 3 || !json_is_integer(a))
+			continue;
+		memcpy(p->prices[p->cp.nprices].currency, cur, 4);
+		p->prices[p->cp.nprices++].amount = json_integer_value(a);
+	}
+	p->cp.prices = p->prices;
+	return 0;
+}
+
 static int dup_str(json_t *v, size_t max, char **out, size_t *len)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
@@ -290,6 +314,9 @@ int render_product_with(const store_rec_t *rec, const char *default_locale,
 		goto done;
 	if ((rc = render_listings(doc, p)) != 0)
 		goto fail;
+	p->cp.stock = json_integer_value(json_object_get(doc, "stock"));
+	if ((rc = render_prices(doc, p)) != 0)
+		goto fail;
 
 	memset(&ls, 0, sizeof(ls));
 	locset_add(&ls, default_locale);
@@ -345,6 +372,7 @@ void render_product_free(render_product_t **pp)
 		free((void *)p->locs[i].json);
 	free(p->locs);
 	free(p->listings);
+	free(p->prices);
 	free(p->sku);
 	free(p->category);
 	free(p);

@@ -31,6 +31,7 @@ typedef struct {
 	catalog_product_t cp; /* what catalog_build takes; points into this */
 	catalog_loc_t *locs;
 	catalog_listing_t *listings;
+	catalog_price_t *prices;
 	char *sku;
 	char *category;
 	uint64_t time_ms;

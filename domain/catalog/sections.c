@@ -8,7 +8,8 @@
  *   "cat.meta"  struct cat_meta
  *   "cat.rec"   records, one per product, in (category, id) order:
  *               struct cat_rec, nloc x struct cat_loc, nlist x
- *               catalog_listing_t, sku bytes, category bytes, then each
+ *               catalog_listing_t, nprice x catalog_price_t, sku bytes,
+ *               category bytes, then each
  *               locale's JSON followed by a NUL; padded to 8.
  *   "cat.id"    shm_hidx: 16-byte id -> record offset (tombstones included,
  *               so that a cursor naming an archived product still resolves)
@@ -69,7 +70,9 @@ struct cat_rec {
 	uint16_t sku_len;
 	uint16_t category_len;
 	uint16_t nlist; /* catalog_listing_t after the cat_loc entries */
-	uint16_t pad[2];
+	uint16_t nprice; /* catalog_price_t after them */
+	uint16_t pad;
+	int64_t stock;
 };
 
 struct cat_loc {
@@ -221,9 +224,11 @@ static int product_check(const catalog_product_t *p, size_t *rec_size)
 		for (uint32_t i = 0; i < p->nlistings; i++)
 			if (memchr(p->listings[i].channel, '\0', CATALOG_CHANNEL_MAX) == NULL)
 				return SOUK_EINVAL;
+		if (p->nprices > CATALOG_PRICES_MAX || (p->nprices && !p->prices))
+			return SOUK_EINVAL;
 		sz += (size_t)p->nloc * sizeof(struct cat_loc) +
-		      (size_t)p->nlistings * sizeof(catalog_listing_t) + p->sku_len +
-		      p->category_len;
+		      (size_t)p->nlistings * sizeof(catalog_listing_t) +
+		      (size_t)p->nprices * sizeof(catalog_price_t) + p->sku_len + p->category_len;
 		for (uint32_t i = 0; i < p->nloc; i++) {
 			if (!p->locs[i].json || p->locs[i].json_len > CAT_REC_MAX)
 				return SOUK_EINVAL;
@@ -251,6 +256,8 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	h.flags = p->archived ? CAT_REC_ARCHIVED : p->has_listings ? CAT_REC_LISTINGS : 0;
 	h.nloc = p->archived ? 0 : (uint16_t)p->nloc;
 	h.nlist = p->archived ? 0 : (uint16_t)p->nlistings;
+	h.stock = p->stock;
+	h.nprice = p->archived ? 0 : (uint16_t)p->nprices;
 	h.default_loc = p->archived ? 0 : (uint16_t)p->default_loc;
 	h.sku_len = (uint16_t)p->sku_len;
 	h.category_len = (uint16_t)p->category_len;
@@ -260,6 +267,9 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	if (h.nlist)
 		memcpy(dst + pos, p->listings, h.nlist * sizeof(catalog_listing_t));
 	pos += (size_t)h.nlist * sizeof(catalog_listing_t);
+	if (h.nprice)
+		memcpy(dst + pos, p->prices, h.nprice * sizeof(catalog_price_t));
+	pos += (size_t)h.nprice * sizeof(catalog_price_t);
 	if (p->sku_len)
 		memcpy(dst + pos, p->sku, p->sku_len);
 	pos += p->sku_len;
@@ -714,6 +724,7 @@ typedef struct {
 	const uint8_t *base;
 	struct cat_rec h;
 	const uint8_t *lists; /* h.nlist catalog_listing_t, maybe unaligned */
+	const uint8_t *prices; /* h.nprice catalog_price_t */
 	const char *sku, *category;
 } rec_ref_t;
 
@@ -726,13 +737,15 @@ static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 	if (r->h.magic != CAT_REC_MAGIC || r->h.size > v->rec_len - off)
 		return SOUK_ECORRUPT;
 	size_t lists = (size_t)r->h.nlist * sizeof(catalog_listing_t);
+	size_t prices = (size_t)r->h.nprice * sizeof(catalog_price_t);
 	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) + lists +
-		      r->h.sku_len + r->h.category_len;
+		      prices + r->h.sku_len + r->h.category_len;
 	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc) ||
-	    r->h.nlist > CATALOG_LISTINGS_MAX)
+	    r->h.nlist > CATALOG_LISTINGS_MAX || r->h.nprice > CATALOG_PRICES_MAX)
 		return SOUK_ECORRUPT;
 	r->lists = r->base + sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc);
-	r->sku = (const char *)r->lists + lists;
+	r->prices = r->lists + lists;
+	r->sku = (const char *)r->prices + prices;
 	r->category = r->sku + r->h.sku_len;
 	return 0;
 }
@@ -743,7 +756,8 @@ static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
 		return SOUK_ECORRUPT;
 	memcpy(l, r->base + sizeof(struct cat_rec) + (size_t)i * sizeof(*l), sizeof(*l));
 	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l) +
-		      (size_t)r->h.nlist * sizeof(catalog_listing_t);
+		      (size_t)r->h.nlist * sizeof(catalog_listing_t) +
+		      (size_t)r->h.nprice * sizeof(catalog_price_t);
 	if (l->off < body || l->off > r->h.size || (size_t)r->h.size - l->off < (size_t)l->len + 1)
 		return SOUK_ECORRUPT;
 	if (r->base[l->off + l->len] != '\0' || memchr(l->locale, '\0', sizeof(l->locale)) == NULL)
@@ -823,7 +837,23 @@ static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char 
 	out->version = r->h.version;
 	out->sku = r->sku;
 	out->sku_len = r->h.sku_len;
+	out->stock = r->h.stock;
+	out->prices = r->prices;
+	out->nprices = r->h.nprice;
 	return 0;
+}
+
+bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount)
+{
+	for (uint32_t i = 0; i < h->nprices; i++) {
+		catalog_price_t p;
+		memcpy(&p, h->prices + (size_t)i * sizeof(p), sizeof(p));
+		if (memcmp(p.currency, currency, 3) == 0 && p.currency[3] == '\0') {
+			*amount = p.amount;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The plain reads: every served product, no channel. */
@@ -1112,15 +1142,29 @@ static int walk_init(const catalog_part_t *p, const char *category, size_t cat_l
 	return 0;
 }
 
+/* catalog_list's callback over catalog_list_in's */
+typedef struct {
+	catalog_list_cb cb;
+	void *arg;
+} list_adapter_t;
+
+static int list_adapt(const catalog_hit_t *h, void *arg)
+{
+	const list_adapter_t *a = arg;
+	return a->cb(h->json, h->len, a->arg);
+}
+
 int catalog_list(const catalog_view_t *v, const char *category, const char *cursor, uint32_t limit,
 		 const char *locale, catalog_list_cb cb, void *arg,
 		 char next_cursor[CATALOG_CURSOR_MAX])
 {
-	return catalog_list_in(v, NULL, category, cursor, limit, locale, cb, arg, next_cursor);
+	list_adapter_t a = {cb, arg};
+	return catalog_list_in(v, NULL, category, cursor, limit, locale, list_adapt, &a,
+			       next_cursor);
 }
 
 int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *category,
-		    const char *cursor, uint32_t limit, const char *locale, catalog_list_cb cb,
+		    const char *cursor, uint32_t limit, const char *locale, catalog_item_cb cb,
 		    void *arg, char next_cursor[CATALOG_CURSOR_MAX])
 {
 	walk_t top, base;
@@ -1161,7 +1205,6 @@ int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const
 	for (;;) {
 		rec_ref_t rt, rb;
 		bool have_t = false, have_b = false;
-		struct cat_loc l;
 		if (top.pos < top.hi) {
 			rc = order_at(top.part, top.pos, &rt);
 			if (rc)
@@ -1202,10 +1245,17 @@ int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const
 					    next_cursor);
 			return 0;
 		}
-		rc = rec_pick(&r, locale, &l);
+		catalog_hit_t hit;
+		rc = get_rec(&r, scope, locale, &hit);
 		if (rc)
 			return rc;
-		rc = cb((const char *)r.base + l.off, l.len, arg);
+		rc = cb(&hit, arg);
+		if (rc == CATALOG_SKIP) {
+			/* filtered out: the next page starts after it all the same */
+			last = r;
+			have_last = true;
+			continue;
+		}
 		if (rc) {
 			if (have_last)
 				cursor_make(last.category, last.h.category_len, last.h.id,

@@ -73,6 +73,14 @@ typedef struct {
 	int64_t purchasable_until_ms;
 } catalog_listing_t;
 
+/* One of a product's own prices (its "price" map). */
+#define CATALOG_PRICES_MAX 32
+typedef struct {
+	char currency[4];
+	uint32_t pad;
+	int64_t amount;
+} catalog_price_t;
+
 /* A product ready for the image. Archived products have no renderings; they
  * stay in the image as hidden tombstones so that a list cursor naming one
  * still resumes at the right place. */
@@ -93,6 +101,9 @@ typedef struct {
 	bool has_listings;
 	const catalog_listing_t *listings;
 	uint32_t nlistings;
+	int64_t stock; /* the document's stock (list filters) */
+	const catalog_price_t *prices; /* its own prices, read with the price lists */
+	uint32_t nprices;
 } catalog_product_t;
 
 /* Add the "cat.*" sections for n products (any order) to b; seq is the last
@@ -190,7 +201,12 @@ typedef struct {
 	bool purchasable; /* now inside its purchase window in the channel */
 	const char *sku;  /* not NUL-terminated */
 	size_t sku_len;
+	int64_t stock;	  /* the product's stock figure */
+	const uint8_t *prices; /* nprices catalog_price_t, maybe unaligned */
+	uint32_t nprices;
 } catalog_hit_t;
+/* The product's own price in currency: true and *amount, else false. */
+bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount);
 
 /* catalog_get / catalog_get_by_sku in a channel: SOUK_ENOENT also for a
  * product not published in it (not listed there, published: false, or
@@ -219,7 +235,12 @@ int catalog_list(const catalog_view_t *v, const char *category, const char *curs
 		 uint32_t limit, const char *locale, catalog_list_cb cb, void *arg,
 		 char next_cursor[CATALOG_CURSOR_MAX]);
 /* catalog_list in a channel: only products published there and listed
- * (visible in lists); cursors stay stable as products come and go. */
+ * (visible in lists); cursors stay stable as products come and go. cb gets
+ * each product as a read finds it; it returns 0 (delivered), CATALOG_SKIP
+ * (filtered out: not counted, the walk goes on past it) or another value
+ * that stops the walk as in catalog_list. */
+#define CATALOG_SKIP 1
+typedef int (*catalog_item_cb)(const catalog_hit_t *hit, void *arg);
 int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *category,
-		    const char *cursor, uint32_t limit, const char *locale, catalog_list_cb cb,
+		    const char *cursor, uint32_t limit, const char *locale, catalog_item_cb cb,
 		    void *arg, char next_cursor[CATALOG_CURSOR_MAX]);

@@ -35,17 +35,13 @@ typedef struct {
 	bool active;
 } list_t;
 
-/* An entity by id: a price ({list, sku, amount, min_qty}) or a product's
- * own prices ({sku, currencies}). */
+/* A price by id. */
 typedef struct {
 	store_id_t id;
 	bool used;
 	char sku[72];
-	char list[CODE_MAX + 1];	  /* prices */
-	int64_t amount, min_qty;	  /* prices */
-	unsigned ncur;			  /* products */
-	char cur[CUR_MAX][4];
-	int64_t cur_amount[CUR_MAX];
+	char list[CODE_MAX + 1];
+	int64_t amount, min_qty;
 } ent_t;
 
 typedef struct {
@@ -64,7 +60,7 @@ typedef struct {
 	size_t nchan, capchan;
 	list_t *list;
 	size_t nlist, caplist;
-	table_t prices, products;
+	table_t prices;
 	/* channels changed since the base, since the snapshot, and since the
 	 * last published image (those not changed since are copied from it) */
 	dirty_t since_base, since_snap, since_pub;
@@ -283,32 +279,6 @@ static int take_price(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
 	return 0;
 }
 
-static int take_product(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
-{
-	if (table_find(&p->products, &rec->id, false) || doc)
-		mark_all(p);
-	const char *status = json_string_value(json_object_get(doc, "status"));
-	if (!doc || (status && strcmp(status, "archived") == 0)) {
-		table_del(&p->products, &rec->id);
-		return 0;
-	}
-	ent_t *e = table_find(&p->products, &rec->id, true);
-	if (!e)
-		return SOUK_ENOMEM;
-	copy(e->sku, sizeof(e->sku), json_object_get(doc, "sku"));
-	const char *c;
-	json_t *a;
-	e->ncur = 0;
-	json_object_foreach(json_object_get(doc, "price"), c, a)
-	{
-		if (e->ncur == CUR_MAX || strlen(c) != 3 || !json_is_integer(a))
-			continue;
-		memcpy(e->cur[e->ncur], c, 4);
-		e->cur_amount[e->ncur++] = json_integer_value(a);
-	}
-	return 0;
-}
-
 static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
 {
 	chan_t *c = NULL;
@@ -362,7 +332,6 @@ static int take(prc_prov_t *p, const char *kind, const store_rec_t *rec)
 	}
 	int rc = strcmp(kind, "price_list") == 0 ? take_list(p, rec, doc)
 		 : strcmp(kind, "price") == 0	  ? take_price(p, rec, doc)
-		 : strcmp(kind, "product") == 0	  ? take_product(p, rec, doc)
 						  : take_channel(p, rec, doc);
 	json_decref(doc);
 	return rc;
@@ -379,7 +348,7 @@ static int scan_cb(const store_rec_t *rec, void *arg)
 	return take(s->p, s->kind, rec);
 }
 
-static const char *const prc_kinds[] = { "channel", "price_list", "price", "product", NULL };
+static const char *const prc_kinds[] = { "channel", "price_list", "price", NULL };
 
 static int prc_load(void *st, store_read_t *rt)
 {
@@ -413,70 +382,37 @@ static int prc_apply(void *st, store_read_t *rt, const char *kind, const store_i
 
 /* ---- building ---- */
 
-/* One channel's candidates: its active lists' prices, then the products'
- * own prices in its currencies. */
-static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec,
-		      size_t *len)
+/* One channel's candidates: its active lists' prices (the products' own
+ * prices are in the catalog's records, read beside them). */
+static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, size_t *len)
 {
 	size_t n = 0, cap = 1024;
 	pricing_in_t *in = malloc(cap * sizeof(*in));
 	int rc = 0;
 	if (!in)
 		return SOUK_ENOMEM;
-	for (size_t pass = 0; pass < 2 && rc == 0; pass++) {
-		const table_t *t = pass == 0 ? &p->prices : &p->products;
-		for (size_t i = 0; i < t->cap && rc == 0; i++) {
-			const ent_t *e = &t->slot[i];
-			if (!e->used || !e->sku[0])
-				continue;
-			const list_t *l = NULL;
-			if (pass == 0) {
-				for (size_t j = 0; j < p->nlist && !l; j++)
-					if (strcmp(p->list[j].code, e->list) == 0)
-						l = &p->list[j];
-				if (!l || !l->active || strcmp(l->channel, c->code) != 0)
-					continue;
+	for (size_t i = 0; i < p->prices.cap && rc == 0; i++) {
+		const ent_t *e = &p->prices.slot[i];
+		if (!e->used || !e->sku[0])
+			continue;
+		const list_t *l = list_by_code(p, e->list);
+		if (!l || !l->active || strcmp(l->channel, c->code) != 0)
+			continue;
+		if (n == cap) {
+			pricing_in_t *a = realloc(in, cap * 2 * sizeof(*in));
+			if (!a) {
+				rc = SOUK_ENOMEM;
+				break;
 			}
-			for (unsigned k = 0; k < (pass == 0 ? 1u : e->ncur); k++) {
-				if (pass == 1) {
-					bool ok = false;
-					for (unsigned m = 0; m < c->ncur; m++)
-						ok |= strcmp(c->cur[m], e->cur[k]) == 0;
-					if (!ok)
-						continue;
-				}
-				if (n == cap) {
-					pricing_in_t *a = realloc(in, cap * 2 * sizeof(*in));
-					if (!a) {
-						rc = SOUK_ENOMEM;
-						break;
-					}
-					in = a;
-					cap *= 2;
-				}
-				pricing_in_t *x = &in[n++];
-				memset(x, 0, sizeof(*x));
-				x->sku = e->sku;
-				if (pass == 0) {
-					*x = (pricing_in_t){ .sku = e->sku, .list = l->code,
-							     .currency = l->currency,
-							     .customer = l->customer,
-							     .customer_group = l->group,
-							     .country = l->country, .kind = l->kind,
-							     .priority = l->priority,
-							     .amount = e->amount, .min_qty = e->min_qty,
-							     .valid_from_ms = l->from_ms,
-							     .valid_until_ms = l->until_ms };
-				} else {
-					*x = (pricing_in_t){ .sku = e->sku,
-							     .list = PRICING_PRODUCT_LIST,
-							     .currency = e->cur[k],
-							     .kind = PRICE_KIND_BASE,
-							     .priority = PRICING_PRODUCT_PRIORITY,
-							     .amount = e->cur_amount[k], .min_qty = 1 };
-				}
-			}
+			in = a;
+			cap *= 2;
 		}
+		in[n++] = (pricing_in_t){ .sku = e->sku, .list = l->code, .currency = l->currency,
+					  .customer = l->customer, .customer_group = l->group,
+					  .country = l->country, .kind = l->kind,
+					  .priority = l->priority, .amount = e->amount,
+					  .min_qty = e->min_qty, .valid_from_ms = l->from_ms,
+					  .valid_until_ms = l->until_ms };
 	}
 	if (rc == 0)
 		rc = pricing_build_mem(c->code, in, n, seq, sec, len, &p->errors);
@@ -619,7 +555,7 @@ static void prc_weight(const void *st, provider_weight_t *w)
 	 * rewrites whole channel sections, so it does not grow with changes */
 	w->items = w->served = p->prices.n + p->nlist;
 	w->delta_items = 0;
-	w->heap_bytes = sizeof(*p) + (p->prices.cap + p->products.cap) * sizeof(ent_t) +
+	w->heap_bytes = sizeof(*p) + p->prices.cap * sizeof(ent_t) +
 			p->caplist * sizeof(list_t) + p->capchan * sizeof(chan_t);
 	w->errors = p->errors;
 }
@@ -640,7 +576,6 @@ static void prc_free(void *st)
 	free(p->chan);
 	free(p->list);
 	free(p->prices.slot);
-	free(p->products.slot);
 	free(p->since_base.code);
 	free(p->since_snap.code);
 	free(p->since_pub.code);

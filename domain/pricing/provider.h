@@ -3,7 +3,9 @@
 /*
  * domain/pricing/provider.h - the prices' section provider: per channel,
  * the candidate prices of every SKU (domain/pricing/sections.h), from the
- * price lists and prices of the channel and the products' own prices.
+ * price lists and prices of the channel. The products' own prices are in
+ * the catalog's records (read beside these), so a product change does not
+ * touch them.
  * A price or price-list change rewrites the sections of the channels it
  * touches only; the catalog is not rebuilt for it.
  */

@@ -212,12 +212,93 @@ static void test_pricing_explain_shows_every_candidate(void **state)
 	assert_true(json_is_null(json_object_get(f->body, "winner")));
 }
 
+/* "SKU=amount,..." of a list page in a channel */
+static void list_prices(fix_t *f, const char *chan, const char *query, char *out, size_t cap)
+{
+	char uri[160];
+	size_t i, n = 0;
+	json_t *it;
+	snprintf(uri, sizeof(uri), "/api/v1/products?category=home%s", query);
+	api_req_t rq = {.method = "GET", .uri = uri, .channel = chan};
+	assert_int_equal(call_req(f, &rq), 200);
+	out[0] = '\0';
+	json_array_foreach(json_object_get(f->body, "items"), i, it)
+	{
+		json_t *pr = json_object_get(it, "pricing");
+		n += (size_t)snprintf(out + n, cap - n, "%s%s=%lld", n ? "," : "",
+				      json_string_value(json_object_get(it, "sku")),
+				      json_is_object(pr) ? (long long)json_integer_value(
+							       json_object_get(pr, "amount"))
+							 : -1LL);
+	}
+}
+
+static void test_pricing_lists_filter_by_price_and_stock(void **state)
+{
+	fix_t *f = *state;
+	char got[256];
+	for (size_t i = 0; i < sizeof(SETUP) / sizeof(SETUP[0]); i++)
+		assert_int_equal(call(f, "POST", SETUP[i][0], AUTH, NULL, SETUP[i][1]), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"PLATE\",\"seller\":\"house\",\"category\":\"home\","
+			      "\"title\":{\"en\":\"Plate\"},\"price\":{\"GBP\":300},\"stock\":0}"),
+			 201);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"BOWL\",\"seller\":\"house\",\"category\":\"home\","
+			      "\"title\":{\"en\":\"Bowl\"},\"price\":{\"EUR\":300},\"stock\":3}"),
+			 201);
+	snprintf(got, sizeof(got), "%s", json_string_value(json_object_get(f->body, "id")));
+	char mug_patch_uri[96];
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	/* every item carries its price in the channel (the bowl has none in GBP) */
+	char all[256];
+	list_prices(f, "uk", "", all, sizeof(all));
+	assert_non_null(strstr(all, "MUG=1200"));
+	assert_non_null(strstr(all, "PLATE=300"));
+	assert_non_null(strstr(all, "BOWL=-1"));
+	list_prices(f, "uk", "&price_max=500", got, sizeof(got));
+	assert_string_equal(got, "PLATE=300");
+	list_prices(f, "uk", "&price_min=500&price_max=1200", got, sizeof(got));
+	assert_string_equal(got, "MUG=1200");
+	list_prices(f, "uk", "&in_stock=true", got, sizeof(got));
+	assert_null(strstr(got, "PLATE"));
+	list_prices(f, "eu", "&price_max=400", got, sizeof(got));
+	assert_string_equal(got, "BOWL=300");
+	/* a page of one filtered item goes on after the items it skipped */
+	list_prices(f, "uk", "&price_max=500&limit=1", got, sizeof(got));
+	assert_string_equal(got, "PLATE=300");
+	api_req_t bad = {.method = "GET", .uri = "/api/v1/products?price_min=-1", .channel = "uk"};
+	assert_int_equal(call_req(f, &bad), 400);
+
+	/* a product's own price changes: its catalog record, not the prices */
+	publisher_provider_stats_t before[8], after[8];
+	size_t np = 0;
+	while (np < 8 && publisher_provider_stats(f->p, np, &before[np]) == 0)
+		np++;
+	api_req_t plate = {.method = "GET", .uri = "/api/v1/products/by-sku/PLATE", .channel = "uk"};
+	assert_int_equal(call_req(f, &plate), 200);
+	snprintf(mug_patch_uri, sizeof(mug_patch_uri), "/api/v1/products/%s",
+		 json_string_value(json_object_get(f->body, "id")));
+	assert_int_equal(call(f, "PATCH", mug_patch_uri, AUTH, "\"1\"", "{\"price\":{\"GBP\":350}}"),
+			 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	list_prices(f, "uk", "&price_max=500", got, sizeof(got));
+	assert_string_equal(got, "PLATE=350");
+	for (size_t i = 0; i < np; i++) {
+		assert_int_equal(publisher_provider_stats(f->p, i, &after[i]), 0);
+		if (strcmp(after[i].name, "prices") == 0)
+			assert_int_equal(after[i].builds, before[i].builds);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_pricing_served_per_channel_from_the_image,
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_pricing_explain_shows_every_candidate,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pricing_lists_filter_by_price_and_stock,
 					    api_fix_setup, api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
