@@ -39,7 +39,10 @@ API_HANDLER(h_catalog_get)
 	price_req_t pr;
 	if (chan && !price_request(th, req, resp, query, query_len, chan, NULL, &pr))
 		return;
-	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
+	const char *want = api_req_locale(th, req, query, query_len);
+	const char *locale = api_channel_locale(th, chan, want);
+	if (chan)
+		pr.locale = chan->locales[channel_pick_locale(chan, want, want ? strlen(want) : 0)];
 	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
 				 .now_ms = (int64_t)souk_now_real_ms()};
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
@@ -141,7 +144,7 @@ static int list_cb(const catalog_hit_t *h, void *arg)
 		sbuf_add(l->b, ",", 1);
 	sbuf_add(l->b, h->json, h->len - 1);
 	sbuf_adds(l->b, h->purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
-	price_member_of(l->b, l->found, rc == 0, l->pr, &tag);
+	price_member_of(l->b, pricing_channel(l->pv, l->chan->code), l->found, rc == 0, l->pr, &tag);
 	sbuf_adds(l->b, "}");
 	return l->b->failed ? SOUK_ENOMEM : 0;
 }
@@ -229,7 +232,10 @@ API_HANDLER(h_catalog_list)
 		l.pv = pv;
 		l.pr = &pr;
 	}
-	const char *locale = api_channel_locale(th, chan, api_req_locale(th, req, query, query_len));
+	const char *want = api_req_locale(th, req, query, query_len);
+	const char *locale = api_channel_locale(th, chan, want);
+	if (chan)
+		pr.locale = chan->locales[channel_pick_locale(chan, want, want ? strlen(want) : 0)];
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");

@@ -101,8 +101,20 @@ int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_h
 	return 0;
 }
 
-void price_member_of(sbuf_t *b, const price_found_t *f, bool found, const price_req_t *pr,
-		     uint64_t *tag)
+/* ,"name":"formatted" when the channel has a template for it */
+static void formatted(sbuf_t *b, const pricing_chan_t *pc, const price_req_t *pr,
+		      const char *name, const char *currency, int64_t amount)
+{
+	const money_fmt_t *fmt = pc && pr->locale ? pricing_format(pc, pr->locale, currency) : NULL;
+	char out[MONEY_FORMAT_MAX];
+	if (!fmt || money_fmt_apply(fmt, amount, out, sizeof(out)) == 0)
+		return;
+	/* the template's text is the locale's own (no quotes or controls) */
+	sbuf_printf(b, ",\"%s\":\"%s\"", name, out);
+}
+
+void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f, bool found,
+		     const price_req_t *pr, uint64_t *tag)
 {
 	sbuf_adds(b, ",\"pricing\":");
 	if (!found) {
@@ -115,9 +127,12 @@ void price_member_of(sbuf_t *b, const price_found_t *f, bool found, const price_
 		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
 	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)f->pick.winner << 48) ^
 	       (uint64_t)w->min_qty;
+	formatted(b, pc, pr, "formatted", w->currency, w->amount);
 	if (f->pick.original != PRICE_NONE) {
-		sbuf_printf(b, ",\"original\":%lld", (long long)f->cand[f->pick.original].amount);
-		*tag ^= (uint64_t)f->cand[f->pick.original].amount << 20;
+		int64_t o = f->cand[f->pick.original].amount;
+		sbuf_printf(b, ",\"original\":%lld", (long long)o);
+		formatted(b, pc, pr, "original_formatted", w->currency, o);
+		*tag ^= (uint64_t)o << 20;
 	}
 	sbuf_adds(b, "}");
 }
@@ -129,7 +144,7 @@ int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
 	int rc = price_find(pv, c, h, pr, &f);
 	if (rc != 0 && rc != SOUK_ENOENT)
 		return rc;
-	price_member_of(b, &f, rc == 0, pr, tag);
+	price_member_of(b, pricing_channel(pv, c->code), &f, rc == 0, pr, tag);
 	return 0;
 }
 

@@ -16,7 +16,8 @@ typedef struct {
 	char currency[4], country[3], group[65];
 	const char *groups[1];
 	price_ctx_t ctx;
-	bool personal; /* a customer group applied: not for shared caches */
+	bool personal;	    /* a customer group applied: not for shared caches */
+	const char *locale; /* the channel locale amounts are formatted in */
 } price_req_t;
 
 /* The price context of a read in channel c from its query: ?currency= (one
@@ -40,9 +41,10 @@ typedef struct {
  * SOUK_ECORRUPT. */
 int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_hit_t *h,
 	       const price_req_t *pr, price_found_t *out);
-/* Append the "pricing" member for f (found: price_find gave 0). */
-void price_member_of(sbuf_t *b, const price_found_t *f, bool found, const price_req_t *pr,
-		     uint64_t *tag);
+/* Append the "pricing" member for f (found: price_find gave 0), amounts
+ * formatted with the channel's templates (pc, may be NULL: not formatted). */
+void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f, bool found,
+		     const price_req_t *pr, uint64_t *tag);
 /* Append the "pricing" member of a read of hit in channel c to b; *tag
  * gets a digest of the price for the ETag. 0 or SOUK_ECORRUPT. */
 int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,

@@ -23,6 +23,10 @@ typedef struct {
 	char code[PRICING_CHANNEL_MAX];
 	char cur[CHANNEL_CURRENCIES_MAX][4];
 	unsigned ncur;
+	/* formatting templates of its locales x currencies (ICU, made when the
+	 * channel changes, not at each build) */
+	pricing_fmt_t *fmts;
+	size_t nfmts;
 } chan_t;
 
 typedef struct {
@@ -288,6 +292,7 @@ static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc
 	if (c) {
 		mark(p, c->code);
 		if (!doc) {
+			free(c->fmts);
 			*c = p->chan[--p->nchan];
 			return 0;
 		}
@@ -303,7 +308,9 @@ static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc
 			p->capchan = cap;
 		}
 		c = &p->chan[p->nchan++];
+		memset(c, 0, sizeof(*c));
 	}
+	free(c->fmts);
 	memset(c, 0, sizeof(*c));
 	c->id = rec->id;
 	copy(c->code, sizeof(c->code), json_object_get(doc, "code"));
@@ -314,6 +321,34 @@ static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc
 		if (c->ncur < CHANNEL_CURRENCIES_MAX)
 			copy(c->cur[c->ncur++], 4, v);
 	}
+	/* its default locale and the fallbacks, each with every currency */
+	const json_t *loc = json_object_get(doc, "locales");
+	json_t *tags = json_array();
+	if (!tags)
+		return SOUK_ENOMEM;
+	json_array_append(tags, json_object_get(loc, "default"));
+	json_array_extend(tags, json_object_get(loc, "fallback"));
+	c->fmts = calloc(json_array_size(tags) * c->ncur + 1, sizeof(*c->fmts));
+	if (!c->fmts) {
+		json_decref(tags);
+		return SOUK_ENOMEM;
+	}
+	json_array_foreach(tags, i, v)
+	{
+		const char *tag = json_string_value(v);
+		for (unsigned k = 0; tag && k < c->ncur && c->nfmts < PRICING_FMTS_MAX; k++) {
+			pricing_fmt_t *f = &c->fmts[c->nfmts];
+			if (strlen(tag) >= sizeof(f->locale) ||
+			    money_fmt_make(tag, c->cur[k], &f->fmt) != 0) {
+				p->errors++;
+				continue;
+			}
+			memcpy(f->locale, tag, strlen(tag) + 1);
+			memcpy(f->currency, c->cur[k], 4);
+			c->nfmts++;
+		}
+	}
+	json_decref(tags);
 	mark(p, c->code);
 	return 0;
 }
@@ -415,7 +450,7 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 					  .valid_until_ms = l->until_ms };
 	}
 	if (rc == 0)
-		rc = pricing_build_mem(c->code, in, n, seq, sec, len, &p->errors);
+		rc = pricing_build_mem(c->code, in, n, c->fmts, c->nfmts, seq, sec, len, &p->errors);
 	free(in);
 	return rc;
 }
@@ -573,6 +608,8 @@ static void prc_free(void *st)
 	prc_prov_t *p = st;
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->nchan; i++)
+		free(p->chan[i].fmts);
 	free(p->chan);
 	free(p->list);
 	free(p->prices.slot);

@@ -17,6 +17,7 @@ struct prc_hdr {
 	uint64_t seq;
 	uint32_t nsku, ncand;
 	uint64_t idx_off, idx_len, cand_off, str_off, str_len;
+	uint64_t fmt_off, nfmt;
 };
 
 struct prc_dir {
@@ -76,8 +77,9 @@ static uint32_t str_put(strbuf_t *s, const char *v, int *err)
 	return off;
 }
 
-int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n, uint64_t seq,
-		      void **sec, size_t *len, uint64_t *dropped)
+int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
+		      const pricing_fmt_t *fmts, size_t nfmts, uint64_t seq, void **sec, size_t *len,
+		      uint64_t *dropped)
 {
 	const pricing_in_t **sorted = malloc((n ? n : 1) * sizeof(*sorted));
 	prc_cand_t *cands = calloc(n ? n : 1, sizeof(*cands));
@@ -136,7 +138,10 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n, uin
 	size_t idx_off = align8(sizeof(struct prc_hdr));
 	size_t cand_off = align8(idx_off + idx_len);
 	size_t str_off = cand_off + n * sizeof(prc_cand_t);
-	size_t total = align8(str_off + sb.len);
+	if (nfmts > PRICING_FMTS_MAX)
+		nfmts = PRICING_FMTS_MAX;
+	size_t fmt_off = align8(str_off + sb.len);
+	size_t total = fmt_off + nfmts * sizeof(pricing_fmt_t);
 	uint8_t *buf = calloc(1, total);
 	if (!buf) {
 		rc = SOUK_ENOMEM;
@@ -154,6 +159,8 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n, uin
 	h->cand_off = cand_off;
 	h->str_off = str_off;
 	h->str_len = sb.len;
+	h->fmt_off = fmt_off;
+	h->nfmt = nfmts;
 	if ((rc = shm_hidx_build(ents, nsku, buf + idx_off, idx_len)) != 0) {
 		free(buf);
 		goto out;
@@ -161,6 +168,8 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n, uin
 	memcpy(buf + cand_off, cands, n * sizeof(prc_cand_t));
 	if (sb.len)
 		memcpy(buf + str_off, sb.buf, sb.len);
+	if (nfmts)
+		memcpy(buf + fmt_off, fmts, nfmts * sizeof(pricing_fmt_t));
 	*sec = buf;
 	*len = total;
 out:
@@ -226,7 +235,9 @@ int pricing_chan_init(const void *sec, size_t len, pricing_chan_t *out)
 	    h->cand_off > len || (uint64_t)h->ncand * sizeof(prc_cand_t) > len - h->cand_off ||
 	    h->str_off != h->cand_off + (uint64_t)h->ncand * sizeof(prc_cand_t) ||
 	    h->str_len > len - h->str_off ||
-	    (h->str_len && ((const char *)sec)[h->str_off + h->str_len - 1] != '\0'))
+	    (h->str_len && ((const char *)sec)[h->str_off + h->str_len - 1] != '\0') ||
+	    (h->fmt_off & 7u) || h->fmt_off > len || h->nfmt > PRICING_FMTS_MAX ||
+	    h->nfmt * sizeof(pricing_fmt_t) > len - h->fmt_off)
 		return SOUK_ECORRUPT;
 	out->base = sec;
 	out->len = len;
@@ -237,6 +248,23 @@ int pricing_chan_init(const void *sec, size_t len, pricing_chan_t *out)
 	out->str = (const char *)sec + h->str_off;
 	out->str_len = h->str_len;
 	out->seq = h->seq;
+	out->fmts = (const pricing_fmt_t *)((const uint8_t *)sec + h->fmt_off);
+	out->nfmts = (uint32_t)h->nfmt;
+	for (uint32_t i = 0; i < out->nfmts; i++) {
+		const pricing_fmt_t *f = &out->fmts[i];
+		const money_fmt_t *m = &f->fmt;
+		bool ok = memchr(f->locale, 0, sizeof(f->locale)) && memchr(f->currency, 0, 4) &&
+			  memchr(m->pos_prefix, 0, MONEY_AFFIX_MAX) &&
+			  memchr(m->pos_suffix, 0, MONEY_AFFIX_MAX) &&
+			  memchr(m->neg_prefix, 0, MONEY_AFFIX_MAX) &&
+			  memchr(m->neg_suffix, 0, MONEY_AFFIX_MAX) &&
+			  memchr(m->decimal, 0, MONEY_SYMBOL_MAX) &&
+			  memchr(m->group, 0, MONEY_SYMBOL_MAX) && m->frac <= 4;
+		for (int d = 0; ok && d < 10; d++)
+			ok = memchr(m->digit[d], 0, MONEY_SYMBOL_MAX) != NULL;
+		if (!ok)
+			return SOUK_ECORRUPT;
+	}
 	return 0;
 }
 
@@ -288,6 +316,18 @@ const pricing_chan_t *pricing_channel(const pricing_view_t *v, const char *code)
 			lo = mid + 1;
 		else
 			hi = mid;
+	}
+	return NULL;
+}
+
+const money_fmt_t *pricing_format(const pricing_chan_t *c, const char *locale,
+				  const char *currency)
+{
+	for (uint32_t i = 0; i < c->nfmts; i++) {
+		const pricing_fmt_t *f = &c->fmts[i];
+		if (strncmp(f->locale, locale, sizeof(f->locale)) == 0 &&
+		    memcmp(f->currency, currency, 4) == 0)
+			return &f->fmt;
 	}
 	return NULL;
 }

@@ -16,13 +16,16 @@
  *
  * Layout of a channel's section (offsets from its start, 8-aligned):
  *   struct prc_hdr | shm_hidx sku -> (first candidate << 16 | count) |
- *   prc_cand_t[ncand], grouped by SKU | strings (NUL-terminated)
+ *   prc_cand_t[ncand], grouped by SKU | strings (NUL-terminated) |
+ *   pricing_fmt_t[nfmt]: the formatting template of each of the channel's
+ *   locales and currencies (format.h), so reads format without ICU
  * Readers check every offset against the section.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain/pricing/format.h"
 #include "domain/pricing/select.h"
 #include "shm/shm.h"
 
@@ -53,6 +56,15 @@ typedef struct {
 	uint8_t pad[3];
 } prc_cand_t;
 
+/* A formatting template of one (locale, currency) of a channel. */
+typedef struct {
+	char locale[40];
+	char currency[4];
+	uint32_t pad;
+	money_fmt_t fmt;
+} pricing_fmt_t;
+#define PRICING_FMTS_MAX 512
+
 /* ---- building (soukd) ---- */
 /* A candidate as the builder takes it (strings copied into the section). */
 typedef struct {
@@ -71,8 +83,9 @@ void pricing_section_name(const char *channel, char out[PRICING_SECT_NAME_MAX]);
  * order; they are grouped by SKU here): free() *sec. A SKU keeps at most
  * PRICING_SKU_CANDS_MAX candidates (*dropped, may be NULL, counts the rest);
  * SOUK_ETOOBIG past 4 GiB of strings. */
-int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n, uint64_t seq,
-		      void **sec, size_t *len, uint64_t *dropped);
+int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
+		      const pricing_fmt_t *fmts, size_t nfmts, uint64_t seq, void **sec, size_t *len,
+		      uint64_t *dropped);
 /* Set the sequence of a section built with pricing_build_mem (a base
  * built from a snapshot learns its sequence later). */
 void pricing_set_seq(void *sec, uint64_t seq);
@@ -90,6 +103,8 @@ typedef struct {
 	const char *str;
 	size_t str_len;
 	uint64_t seq; /* change-log sequence the section was built at */
+	const pricing_fmt_t *fmts;
+	uint32_t nfmts;
 } pricing_chan_t;
 
 typedef struct {
@@ -105,6 +120,10 @@ int pricing_chan_init(const void *sec, size_t len, pricing_chan_t *out);
 extern const shm_view_def_t pricing_view_def;
 /* A channel's prices; NULL when it has none. */
 const pricing_chan_t *pricing_channel(const pricing_view_t *v, const char *code);
+/* The template for an amount in currency shown in locale; NULL when the
+ * channel has none for them. */
+const money_fmt_t *pricing_format(const pricing_chan_t *c, const char *locale,
+				  const char *currency);
 /* The candidates of sku as select.h takes them, into out (cap entries;
  * pointers into the image): their number, 0 when the SKU has none, or
  * SOUK_ECORRUPT. */

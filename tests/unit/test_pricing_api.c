@@ -102,11 +102,19 @@ static void test_pricing_served_per_channel_from_the_image(void **state)
 	assert_int_equal(member(f, "amount"), 1200);
 	assert_int_equal(member(f, "original"), 1500);
 	assert_string_equal(list_of(f), "uk-sale");
+	/* formatted for the channel's locale, from the image's templates */
+	json_t *pricing = json_object_get(f->body, "pricing");
+	assert_string_equal(json_string_value(json_object_get(pricing, "formatted")), "£12.00");
+	assert_string_equal(json_string_value(json_object_get(pricing, "original_formatted")),
+			    "£15.00");
 	/* the EU: its own list in its default currency; tier 10+ */
 	assert_int_equal(read_price(f, "eu", "", NULL, NULL), 200);
 	assert_int_equal(member(f, "amount"), 1799);
 	assert_int_equal(member(f, "original"), -1);
 	assert_string_equal(list_of(f), "eu-base");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(f->body, "pricing"), "formatted")),
+	    "17,99\u00a0€");
 	assert_int_equal(read_price(f, "eu", "?quantity=9", NULL, NULL), 200);
 	assert_int_equal(member(f, "amount"), 1799);
 	assert_int_equal(read_price(f, "eu", "?quantity=10", NULL, NULL), 200);
