@@ -72,7 +72,8 @@ int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_h
 	       const price_req_t *pr, price_found_t *out)
 {
 	const pricing_chan_t *pc = pricing_channel(pv, c->code);
-	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, out->cand, PRICING_SKU_CANDS_MAX)
+	int n = pc ? pricing_candidates(pc, h->sku, h->sku_len, out->cand, out->hist,
+					PRICING_SKU_CANDS_MAX)
 		   : 0;
 	if (n < 0)
 		return n;
@@ -94,11 +95,50 @@ int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_h
 		x->priority = PRICING_PRODUCT_PRIORITY;
 		x->amount = own.amount;
 		x->min_qty = 1;
+		out->hist[n - 1] = (pricing_hist_t){ NULL, 0 };
 	}
 	out->n = (size_t)n;
-	if (n == 0 || price_select(out->cand, out->n, &pr->ctx, NULL, &out->pick) != 0)
+	if (n == 0 || price_select(out->cand, out->n, &pr->ctx, out->reason, &out->pick) != 0)
 		return SOUK_ENOENT;
 	return 0;
+}
+
+/* The lowest price applied to the request in the 30 days before the
+ * winner's reduction: over every other candidate that fits the request
+ * (its currency, scope and quantity; a window that has ended or not begun
+ * still counts for the time it was open), the lowest amount its history
+ * shows while its window was open in [start - 30 days, start), start being
+ * when the reduction began (its list's valid_from, else now); the
+ * strike-through original's current amount when nothing else was. */
+static bool lowest_prior(const price_found_t *f, const price_req_t *pr, int64_t *out)
+{
+	const price_cand_t *w = &f->cand[f->pick.winner];
+	int64_t start = w->valid_from_ms ? w->valid_from_ms : pr->ctx.now_ms;
+	int64_t from = start - PRICE_OMNIBUS_MS, best = 0;
+	bool any = false;
+	for (size_t i = 0; i < f->n; i++) {
+		const price_cand_t *c = &f->cand[i];
+		price_reason_t r = f->reason[i];
+		if (i == f->pick.winner || r == PRICE_R_WRONG_CURRENCY || r == PRICE_R_BELOW_MIN_QTY ||
+		    r == PRICE_R_SCOPE_MISMATCH || r == PRICE_R_LOWER_TIER)
+			continue;
+		int64_t a = c->valid_from_ms > from ? c->valid_from_ms : from;
+		int64_t b = c->valid_until_ms && c->valid_until_ms < start ? c->valid_until_ms : start;
+		if (a >= b)
+			continue; /* its list was not open then */
+		int64_t low;
+		if (f->hist[i].n ? price_points_lowest(f->hist[i].p, f->hist[i].n, a, b, &low)
+				 : (low = c->amount, true)) {
+			best = any && best < low ? best : low;
+			any = true;
+		}
+	}
+	if (!any && f->pick.original != PRICE_NONE) {
+		best = f->cand[f->pick.original].amount;
+		any = true;
+	}
+	*out = best;
+	return any;
 }
 
 /* ,"name":"formatted" when the channel has a template for it */
@@ -129,10 +169,17 @@ void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f
 	       (uint64_t)w->min_qty;
 	formatted(b, pc, pr, "formatted", w->currency, w->amount);
 	if (f->pick.original != PRICE_NONE) {
-		int64_t o = f->cand[f->pick.original].amount;
+		int64_t o = f->cand[f->pick.original].amount, low;
 		sbuf_printf(b, ",\"original\":%lld", (long long)o);
 		formatted(b, pc, pr, "original_formatted", w->currency, o);
 		*tag ^= (uint64_t)o << 20;
+		/* a reduction is shown with the lowest price of the 30 days
+		 * before it (EU Omnibus) */
+		if (lowest_prior(f, pr, &low)) {
+			sbuf_printf(b, ",\"lowest_30d\":%lld", (long long)low);
+			formatted(b, pc, pr, "lowest_30d_formatted", w->currency, low);
+			*tag ^= (uint64_t)low << 40;
+		}
 	}
 	sbuf_adds(b, "}");
 }

@@ -31,6 +31,8 @@ bool price_request(api_thread_t *th, const api_req_t *req, api_resp_t *resp, con
 /* The candidates of a SKU in a channel and the rule's pick for pr. */
 typedef struct {
 	price_cand_t cand[PRICING_SKU_CANDS_MAX + CATALOG_PRICES_MAX];
+	pricing_hist_t hist[PRICING_SKU_CANDS_MAX + CATALOG_PRICES_MAX];
+	price_reason_t reason[PRICING_SKU_CANDS_MAX + CATALOG_PRICES_MAX];
 	char own[CATALOG_PRICES_MAX][4]; /* currencies of the product's own prices */
 	size_t n;
 	price_pick_t pick;

@@ -196,6 +196,14 @@ int store_read_scan(store_read_t *rt, const char *kind, store_rec_cb cb, void *a
 	return store_scan_in(rt->s, rt->txn, kind, NULL, cb, arg);
 }
 
+int store_read_history(store_read_t *rt, const char *kind, const store_id_t *id, store_rec_cb cb,
+		       void *arg)
+{
+	if (!rt)
+		return SOUK_EINVAL;
+	return store_history_in(rt->s, rt->txn, kind, id, cb, arg);
+}
+
 void store_read_end(store_read_t **rtp)
 {
 	store_read_t *rt = rtp ? *rtp : NULL;

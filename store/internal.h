@@ -180,6 +180,8 @@ int store_idem_put(store_t *s, MDB_txn *txn, const store_mut_t *m, const uint8_t
 
 /* Reads inside a caller's read transaction (store_read_*, store/consumer.c). */
 /* store_scan inside txn. */
+int store_history_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *id,
+		     store_rec_cb cb, void *arg);
 int store_scan_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *after,
 		  store_rec_cb cb, void *arg);
 int store_get_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *id,

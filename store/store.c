@@ -1700,18 +1700,27 @@ static int hist_fn(void *arg, const rec_view_t *r)
 	return rc ? rc : h->cb(&rec, h->arg);
 }
 
+int store_history_in(store_t *s, MDB_txn *txn, const char *kind, const store_id_t *id,
+		     store_rec_cb cb, void *arg)
+{
+	histcb_t h = { cb, arg, id, { NULL, 0 } };
+	if (!store_kind_ok(kind) || !id || !cb)
+		return SOUK_EINVAL;
+	int rc = hist_walk(s, txn, kind, id, hist_fn, &h);
+	free(h.buf.buf);
+	return rc;
+}
+
 int store_history(store_t *s, const char *kind, const store_id_t *id, store_rec_cb cb, void *arg)
 {
 	MDB_txn *txn;
-	histcb_t h = { cb, arg, id, { NULL, 0 } };
 	if (!store_kind_ok(kind) || !id || !cb)
 		return SOUK_EINVAL;
 	int rc = store_rd_begin(s, &txn);
 	if (rc)
 		return rc;
-	rc = hist_walk(s, txn, kind, id, hist_fn, &h);
+	rc = store_history_in(s, txn, kind, id, cb, arg);
 	store_rd_end(s, txn);
-	free(h.buf.buf);
 	return rc;
 }
 

@@ -266,6 +266,10 @@ int store_read_last_seq(store_read_t *rt, uint64_t *out);
 int store_read_get(store_read_t *rt, const char *kind, const store_id_t *id, store_rec_t *out);
 /* store_scan in the read transaction (the records as of its sequence). */
 int store_read_scan(store_read_t *rt, const char *kind, store_rec_cb cb, void *arg);
+/* The versions of one entity, oldest first, as store_history, in rt's
+ * snapshot. */
+int store_read_history(store_read_t *rt, const char *kind, const store_id_t *id, store_rec_cb cb,
+		       void *arg);
 int store_read_changes(store_read_t *rt, uint64_t after, store_change_cb cb, void *arg);
 /* Ends the transaction and frees *rt (NULL is fine); sets *rt to NULL. */
 void store_read_end(store_read_t **rt);

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/time.h"
+#include "common/util.h"
 #include "domain/channel/channel.h"
 #include "domain/pricing/sections.h"
 
@@ -46,6 +47,8 @@ typedef struct {
 	char sku[72];
 	char list[CODE_MAX + 1];
 	int64_t amount, min_qty;
+	price_point_t hist[PRICE_HIST_MAX]; /* its amounts of the last 30 days */
+	size_t nhist;
 } ent_t;
 
 typedef struct {
@@ -262,7 +265,20 @@ static void mark_list_channel(prc_prov_t *p, const char *list)
 		mark(p, l->channel);
 }
 
-static int take_price(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
+/* One version of a price into its history. */
+static int hist_cb(const store_rec_t *rec, void *arg)
+{
+	ent_t *e = arg;
+	json_error_t je;
+	json_t *doc = rec->archived ? NULL : json_loadb(rec->doc, rec->doc_len, 0, &je);
+	json_t *a = json_object_get(doc, "amount");
+	price_points_add(e->hist, &e->nhist, (int64_t)rec->time_ms,
+			 json_is_integer(a) ? json_integer_value(a) : PRICE_GONE);
+	json_decref(doc);
+	return 0;
+}
+
+static int take_price(prc_prov_t *p, store_read_t *rt, const store_rec_t *rec, const json_t *doc)
 {
 	ent_t *e = table_find(&p->prices, &rec->id, false);
 	if (e)
@@ -279,6 +295,13 @@ static int take_price(prc_prov_t *p, const store_rec_t *rec, const json_t *doc)
 	e->min_qty = json_integer_value(json_object_get(doc, "min_qty"));
 	if (e->min_qty < 1)
 		e->min_qty = 1;
+	/* what it was lately, from every version the store keeps (one publish
+	 * may follow several changes) */
+	e->nhist = 0;
+	int rc = store_read_history(rt, "price", &rec->id, hist_cb, e);
+	if (rc)
+		return rc;
+	price_points_prune(e->hist, &e->nhist, (int64_t)souk_now_real_ms() - PRICE_OMNIBUS_MS);
 	mark_list_channel(p, e->list);
 	return 0;
 }
@@ -353,7 +376,7 @@ static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc
 	return 0;
 }
 
-static int take(prc_prov_t *p, const char *kind, const store_rec_t *rec)
+static int take(prc_prov_t *p, store_read_t *rt, const char *kind, const store_rec_t *rec)
 {
 	json_error_t je;
 	json_t *doc = NULL;
@@ -366,7 +389,7 @@ static int take(prc_prov_t *p, const char *kind, const store_rec_t *rec)
 		}
 	}
 	int rc = strcmp(kind, "price_list") == 0 ? take_list(p, rec, doc)
-		 : strcmp(kind, "price") == 0	  ? take_price(p, rec, doc)
+		 : strcmp(kind, "price") == 0	  ? take_price(p, rt, rec, doc)
 						  : take_channel(p, rec, doc);
 	json_decref(doc);
 	return rc;
@@ -374,13 +397,14 @@ static int take(prc_prov_t *p, const char *kind, const store_rec_t *rec)
 
 typedef struct {
 	prc_prov_t *p;
+	store_read_t *rt;
 	const char *kind;
 } scan_t;
 
 static int scan_cb(const store_rec_t *rec, void *arg)
 {
 	scan_t *s = arg;
-	return take(s->p, s->kind, rec);
+	return take(s->p, s->rt, s->kind, rec);
 }
 
 static const char *const prc_kinds[] = { "channel", "price_list", "price", NULL };
@@ -389,7 +413,7 @@ static int prc_load(void *st, store_read_t *rt)
 {
 	prc_prov_t *p = st;
 	for (size_t i = 0; prc_kinds[i]; i++) {
-		scan_t s = { p, prc_kinds[i] };
+		scan_t s = { p, rt, prc_kinds[i] };
 		int rc = store_read_scan(rt, prc_kinds[i], scan_cb, &s);
 		if (rc)
 			return rc;
@@ -410,7 +434,7 @@ static int prc_apply(void *st, store_read_t *rt, const char *kind, const store_i
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = take(p, kind, &rec);
+		rc = take(p, rt, kind, &rec);
 	store_rec_deinit(&rec);
 	return rc;
 }
@@ -447,7 +471,8 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 					  .country = l->country, .kind = l->kind,
 					  .priority = l->priority, .amount = e->amount,
 					  .min_qty = e->min_qty, .valid_from_ms = l->from_ms,
-					  .valid_until_ms = l->until_ms };
+					  .valid_until_ms = l->until_ms, .hist = e->hist,
+					  .nhist = e->nhist };
 	}
 	if (rc == 0)
 		rc = pricing_build_mem(c->code, in, n, c->fmts, c->nfmts, seq, sec, len, &p->errors);

@@ -18,6 +18,7 @@ struct prc_hdr {
 	uint32_t nsku, ncand;
 	uint64_t idx_off, idx_len, cand_off, str_off, str_len;
 	uint64_t fmt_off, nfmt;
+	uint64_t point_off, npoint;
 };
 
 struct prc_dir {
@@ -85,6 +86,8 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
 	prc_cand_t *cands = calloc(n ? n : 1, sizeof(*cands));
 	shm_hidx_entry_t *ents = calloc(n ? n : 1, sizeof(*ents));
 	strbuf_t sb = {0};
+	size_t npoints = 0, pts_cap = 0;
+	price_point_t *pts = NULL;
 	int rc = 0;
 	size_t nsku = 0, keys = 0;
 	*sec = NULL;
@@ -121,6 +124,21 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
 		c->customer_off = str_put(&sb, p->customer, &rc);
 		c->group_off = str_put(&sb, p->customer_group, &rc);
 		c->country_off = str_put(&sb, p->country, &rc);
+		c->hist_first = (uint32_t)npoints;
+		c->nhist = (uint32_t)(p->nhist < PRICE_HIST_MAX ? p->nhist : PRICE_HIST_MAX);
+		if (c->nhist && npoints + c->nhist > pts_cap) {
+			size_t cap = pts_cap ? pts_cap * 2 : 1024;
+			price_point_t *np = realloc(pts, cap * sizeof(*np));
+			if (!np) {
+				rc = SOUK_ENOMEM;
+				break;
+			}
+			pts = np;
+			pts_cap = cap;
+		}
+		if (c->nhist)
+			memcpy(pts + npoints, p->hist, c->nhist * sizeof(*pts));
+		npoints += c->nhist;
 		if (first) {
 			ents[nsku].key = p->sku;
 			ents[nsku].key_len = (uint32_t)strlen(p->sku);
@@ -141,7 +159,8 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
 	if (nfmts > PRICING_FMTS_MAX)
 		nfmts = PRICING_FMTS_MAX;
 	size_t fmt_off = align8(str_off + sb.len);
-	size_t total = fmt_off + nfmts * sizeof(pricing_fmt_t);
+	size_t point_off = fmt_off + nfmts * sizeof(pricing_fmt_t);
+	size_t total = point_off + npoints * sizeof(price_point_t);
 	uint8_t *buf = calloc(1, total);
 	if (!buf) {
 		rc = SOUK_ENOMEM;
@@ -161,6 +180,8 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
 	h->str_len = sb.len;
 	h->fmt_off = fmt_off;
 	h->nfmt = nfmts;
+	h->point_off = point_off;
+	h->npoint = npoints;
 	if ((rc = shm_hidx_build(ents, nsku, buf + idx_off, idx_len)) != 0) {
 		free(buf);
 		goto out;
@@ -170,6 +191,8 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
 		memcpy(buf + str_off, sb.buf, sb.len);
 	if (nfmts)
 		memcpy(buf + fmt_off, fmts, nfmts * sizeof(pricing_fmt_t));
+	if (npoints)
+		memcpy(buf + point_off, pts, npoints * sizeof(price_point_t));
 	*sec = buf;
 	*len = total;
 out:
@@ -177,6 +200,7 @@ out:
 	free(cands);
 	free(ents);
 	free(sb.buf);
+	free(pts);
 	return rc;
 }
 
@@ -237,7 +261,9 @@ int pricing_chan_init(const void *sec, size_t len, pricing_chan_t *out)
 	    h->str_len > len - h->str_off ||
 	    (h->str_len && ((const char *)sec)[h->str_off + h->str_len - 1] != '\0') ||
 	    (h->fmt_off & 7u) || h->fmt_off > len || h->nfmt > PRICING_FMTS_MAX ||
-	    h->nfmt * sizeof(pricing_fmt_t) > len - h->fmt_off)
+	    h->nfmt * sizeof(pricing_fmt_t) > len - h->fmt_off || (h->point_off & 7u) ||
+	    h->point_off > len || h->npoint > UINT32_MAX ||
+	    h->npoint * sizeof(price_point_t) > len - h->point_off)
 		return SOUK_ECORRUPT;
 	out->base = sec;
 	out->len = len;
@@ -250,6 +276,8 @@ int pricing_chan_init(const void *sec, size_t len, pricing_chan_t *out)
 	out->seq = h->seq;
 	out->fmts = (const pricing_fmt_t *)((const uint8_t *)sec + h->fmt_off);
 	out->nfmts = (uint32_t)h->nfmt;
+	out->points = (const price_point_t *)((const uint8_t *)sec + h->point_off);
+	out->npoints = (uint32_t)h->npoint;
 	for (uint32_t i = 0; i < out->nfmts; i++) {
 		const pricing_fmt_t *f = &out->fmts[i];
 		const money_fmt_t *m = &f->fmt;
@@ -340,7 +368,7 @@ static const char *str_at(const pricing_chan_t *c, uint32_t off)
 }
 
 int pricing_candidates(const pricing_chan_t *c, const char *sku, size_t sku_len,
-		       price_cand_t *out, size_t cap)
+		       price_cand_t *out, pricing_hist_t *hist, size_t cap)
 {
 	uint64_t v;
 	int rc = shm_hidx_lookup(c->idx, c->idx_len, sku, (uint32_t)sku_len, &v);
@@ -370,6 +398,13 @@ int pricing_candidates(const pricing_chan_t *c, const char *sku, size_t sku_len,
 		o->valid_until_ms = p->valid_until_ms;
 		o->amount = p->amount;
 		o->min_qty = p->min_qty;
+		if (hist) {
+			if (p->hist_first > c->npoints || p->nhist > c->npoints - p->hist_first ||
+			    p->nhist > PRICE_HIST_MAX)
+				return SOUK_ECORRUPT;
+			hist[i].p = c->points + p->hist_first;
+			hist[i].n = p->nhist;
+		}
 	}
 	return (int)n;
 }

@@ -18,7 +18,8 @@
  *   struct prc_hdr | shm_hidx sku -> (first candidate << 16 | count) |
  *   prc_cand_t[ncand], grouped by SKU | strings (NUL-terminated) |
  *   pricing_fmt_t[nfmt]: the formatting template of each of the channel's
- *   locales and currencies (format.h), so reads format without ICU
+ *   locales and currencies (format.h), so reads format without ICU |
+ *   price_point_t[npoint]: the candidates' recent histories (history.h)
  * Readers check every offset against the section.
  */
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "domain/pricing/format.h"
+#include "domain/pricing/history.h"
 #include "domain/pricing/select.h"
 #include "shm/shm.h"
 
@@ -54,6 +56,8 @@ typedef struct {
 	uint8_t kind; /* price_kind_t */
 	char currency[4];
 	uint8_t pad[3];
+	uint32_t hist_first; /* its history: points [hist_first, +nhist) */
+	uint32_t nhist;
 } prc_cand_t;
 
 /* A formatting template of one (locale, currency) of a channel. */
@@ -75,6 +79,8 @@ typedef struct {
 	price_kind_t kind;
 	int32_t priority;
 	int64_t amount, min_qty, valid_from_ms, valid_until_ms;
+	const price_point_t *hist; /* what it was lately (history.h), oldest first */
+	size_t nhist;
 } pricing_in_t;
 
 /* The section name of a channel ("prc." + 16 hex). */
@@ -105,7 +111,15 @@ typedef struct {
 	uint64_t seq; /* change-log sequence the section was built at */
 	const pricing_fmt_t *fmts;
 	uint32_t nfmts;
+	const price_point_t *points;
+	uint32_t npoints;
 } pricing_chan_t;
+
+/* A candidate's history, beside it (pricing_candidates). */
+typedef struct {
+	const price_point_t *p;
+	size_t n;
+} pricing_hist_t;
 
 typedef struct {
 	uint32_t n;
@@ -125,7 +139,7 @@ const pricing_chan_t *pricing_channel(const pricing_view_t *v, const char *code)
 const money_fmt_t *pricing_format(const pricing_chan_t *c, const char *locale,
 				  const char *currency);
 /* The candidates of sku as select.h takes them, into out (cap entries;
- * pointers into the image): their number, 0 when the SKU has none, or
- * SOUK_ECORRUPT. */
+ * pointers into the image), and their histories into hist (may be NULL):
+ * their number, 0 when the SKU has none, or SOUK_ECORRUPT. */
 int pricing_candidates(const pricing_chan_t *c, const char *sku, size_t sku_len,
-		       price_cand_t *out, size_t cap);
+		       price_cand_t *out, pricing_hist_t *hist, size_t cap);

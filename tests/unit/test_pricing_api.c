@@ -19,7 +19,10 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include "common/error.h"
+#include "common/time.h"
+#include "common/util.h"
 #include "daemon/publisher.h"
+#include "domain/pricing/history.h"
 #include "domain/pricing/sections.h"
 #include "fcgi/api.h"
 #include "shm/shm.h"
@@ -102,6 +105,9 @@ static void test_pricing_served_per_channel_from_the_image(void **state)
 	assert_int_equal(member(f, "amount"), 1200);
 	assert_int_equal(member(f, "original"), 1500);
 	assert_string_equal(list_of(f), "uk-sale");
+	/* the lowest price of the 30 days before the sale began (the product's
+	 * own; the sale that ended in 2020 was over before the window) */
+	assert_int_equal(member(f, "lowest_30d"), 1500);
 	/* formatted for the channel's locale, from the image's templates */
 	json_t *pricing = json_object_get(f->body, "pricing");
 	assert_string_equal(json_string_value(json_object_get(pricing, "formatted")), "£12.00");
@@ -299,6 +305,90 @@ static void test_pricing_lists_filter_by_price_and_stock(void **state)
 	}
 }
 
+static void test_pricing_lowest_prior_price_counts_earlier_sales(void **state)
+{
+	fix_t *f = *state;
+	char doc[512], at[SOUK_RFC3339_MAX], uri[96];
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, SETUP[0][1]), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"OMNI\",\"category\":\"home\",\"title\":{\"en\":\"Lamp\"},"
+			      "\"price\":{\"GBP\":2100}}"),
+			 201);
+	/* a regular price of 15.00, raised to 20.00; then a sale of 18.00
+	 * that starts a moment from now */
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL,
+			      "{\"code\":\"o-base\",\"name\":\"Base\",\"channel\":\"uk\","
+			      "\"currency\":\"GBP\",\"priority\":1}"),
+			 201);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"o-base\",\"sku\":\"OMNI\",\"amount\":1500}"),
+			 201);
+	snprintf(uri, sizeof(uri), "/api/v1/prices/%s",
+		 json_string_value(json_object_get(f->body, "id")));
+	usleep(20 * 1000); /* another millisecond of the store's clock */
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"amount\":2000}"), 200);
+	uint64_t start = souk_now_real_ms() + 1200;
+	souk_rfc3339(start, at);
+	snprintf(doc, sizeof(doc),
+		 "{\"code\":\"o-now\",\"name\":\"Now\",\"channel\":\"uk\",\"currency\":\"GBP\","
+		 "\"kind\":\"sale\",\"priority\":2,\"valid_from\":\"%s\"}",
+		 at);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, doc), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"o-now\",\"sku\":\"OMNI\",\"amount\":1800}"),
+			 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	api_req_t rq = {.method = "GET", .uri = "/api/v1/products/by-sku/OMNI", .channel = "uk"};
+	assert_int_equal(call_req(f, &rq), 200);
+	if (souk_now_real_ms() < start) { /* no reduction yet: nothing to compare with */
+		assert_int_equal(member(f, "amount"), 2000);
+		assert_int_equal(member(f, "lowest_30d"), -1);
+	}
+	for (int i = 0; i < 100 && souk_now_real_ms() < start + 20; i++)
+		usleep(50 * 1000);
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_int_equal(member(f, "amount"), 1800);
+	assert_int_equal(member(f, "original"), 2000);
+	/* not the 20.00 it is struck through from: 15.00 was charged lately */
+	assert_int_equal(member(f, "lowest_30d"), 1500);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(f->body, "pricing"),
+					      "lowest_30d_formatted")),
+	    "£15.00");
+}
+
+static void test_pricing_history_points(void **state)
+{
+	price_point_t p[PRICE_HIST_MAX];
+	size_t n = 0;
+	int64_t low;
+	(void)state;
+	price_points_add(p, &n, 100, 1000);
+	price_points_add(p, &n, 200, 1000); /* no change: no point */
+	price_points_add(p, &n, 300, 800);
+	price_points_add(p, &n, 400, PRICE_GONE);
+	price_points_add(p, &n, 500, 900);
+	assert_int_equal(n, 4);
+	assert_true(price_points_lowest(p, n, 0, 1000, &low));
+	assert_int_equal(low, 800);
+	assert_true(price_points_lowest(p, n, 450, 1000, &low));
+	assert_int_equal(low, 900); /* gone from 400, back at 900 from 500 */
+	assert_false(price_points_lowest(p, n, 410, 490, &low));
+	assert_true(price_points_lowest(p, n, 250, 299, &low));
+	assert_int_equal(low, 1000);
+	/* pruning keeps the point in force at the window's start */
+	price_points_prune(p, &n, 350);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0].from_ms, 300);
+	/* more changes than it holds: merged from the oldest, never higher */
+	n = 0;
+	for (int i = 0; i < 20; i++)
+		price_points_add(p, &n, 1000 + i, i == 3 ? 10 : 500 + i);
+	assert_int_equal(n, PRICE_HIST_MAX);
+	assert_true(price_points_lowest(p, n, 0, 5000, &low));
+	assert_int_equal(low, 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +398,9 @@ int main(void)
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_pricing_lists_filter_by_price_and_stock,
 					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pricing_lowest_prior_price_counts_earlier_sales,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test(test_pricing_history_points),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
