@@ -6,14 +6,17 @@
  * when its poll finds them in the change log.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/util.h"
 #include "daemon/ctl_table.h"
 #include "daemon/import.h"
+#include "daemon/publisher.h"
 #include "store/store.h"
 
 #define CTL_IMPORT_ERRORS_SHOWN 100
@@ -145,6 +148,19 @@ static int cmd_import(ctl_ctx_t *c, int argc, char **argv)
 	};
 	memset(&st, 0, sizeof(st));
 	rc = import_file(s, o.file, &io, &st);
+	/* a running soukd publishes what was written at once, not at its next
+	 * poll (a failed send is harmless: the poll catches up) */
+	uint64_t last = 0;
+	if (!o.dry_run && st.created + st.updated > 0 && c->cfg && c->cfg->paths.runtime_dir &&
+	    store_last_seq(s, &last) == 0) {
+		char path[PATH_MAX];
+		int fd = publisher_notify_open();
+		snprintf(path, sizeof(path), "%s/publish.sock", c->cfg->paths.runtime_dir);
+		if (fd >= 0) {
+			(void)publisher_notify(fd, path, last);
+			close(fd);
+		}
+	}
 	store_close(&s);
 	if (errs.total > errs.shown)
 		fprintf(stderr, "soukctl, import, %llu more errors not shown\n",

@@ -71,6 +71,7 @@ static void check_limits(const model_kind_t *k, const json_t *doc, problem_t *er
 	const json_t *title = json_object_get(doc, "title");
 	const json_t *desc = json_object_get(doc, "description");
 	check_listings(doc, err);
+	product_check_media(doc, err);
 	size_t nloc = json_object_size(title);
 	json_object_foreach((json_t *)desc, key, val) nloc += json_object_get(title, key) == NULL;
 	if (nloc > PRODUCT_RENDER_LOCALES) {
@@ -115,6 +116,34 @@ static const model_field_t listing = {.name = "listing", .type = MODEL_OBJECT,
 				      .fields = listing_fields,
 				      .nfields = sizeof(listing_fields) / sizeof(listing_fields[0])};
 
+/* A picture or video of a product or variant: an https URL and its
+ * alternative text per locale. */
+static const model_field_t media_fields[] = {
+	{ .name = "url", .type = MODEL_TEXT, .flags = MODEL_F_REQUIRED, .min = 1, .max = 2048,
+	  .help = "https URL of the image or video" },
+	{ .name = "alt", .type = MODEL_LOCALE_MAP, .flags = MODEL_F_EMPTY_OK, .max = 300,
+	  .max_items = PRODUCT_LOCALES_MAX, .def = "{}", .help = "alternative text per locale" },
+};
+const model_field_t product_media_item = { .name = "media", .type = MODEL_OBJECT,
+					  .fields = media_fields,
+					  .nfields = sizeof(media_fields) / sizeof(media_fields[0]) };
+
+/* Media are fetched by shoppers' browsers: https only. */
+void product_check_media(const json_t *doc, problem_t *err)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(doc, "media"), i, m)
+	{
+		const char *url = json_string_value(json_object_get(m, "url"));
+		if (url && strncmp(url, "https://", 8) != 0) {
+			char path[40];
+			snprintf(path, sizeof(path), "media/%zu/url", i);
+			problem_field(err, path, "must be an https:// URL");
+		}
+	}
+}
+
 /* in the order of the stored document (domain/catalog/sections.h) */
 static const model_field_t product_fields[] = {
     {.name = "sku",
@@ -157,6 +186,12 @@ static const model_field_t product_fields[] = {
      .max = PRODUCT_ATTR_STRING_MAX,
      .max_items = PRODUCT_ATTRS_MAX,
      .max_key = PRODUCT_ATTR_KEY_MAX},
+    {.name = "media",
+     .type = MODEL_LIST,
+     .flags = MODEL_F_REMOVABLE,
+     .max_items = PRODUCT_MEDIA_MAX,
+     .item = &product_media_item,
+     .help = "pictures and videos, in display order; alt text per locale"},
     {.name = "channels",
      .type = MODEL_MAP,
      .flags = MODEL_F_REMOVABLE,

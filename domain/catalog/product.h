@@ -36,6 +36,7 @@
 #define PRODUCT_ATTR_STRING_MAX 1024
 #define PRODUCT_ATTR_ARRAY_MAX 32
 #define PRODUCT_CHANNELS_MAX 32    /* channel listings of one product */
+#define PRODUCT_MEDIA_MAX 32
 
 /*
  * The one document limit. Everything else that bounds a product derives
@@ -57,6 +58,9 @@
 #define PRODUCT_RENDER_EXTRA 256 /* id, version, seq, updated_at, locale, keys */
 
 extern const model_kind_t product_kind;
+/* The media item of products and variants, and its https check. */
+extern const model_field_t product_media_item;
+void product_check_media(const json_t *doc, problem_t *err);
 
 /* What product files carry beyond the table (domain/catalog/product_import.c):
  * column aliases and the defaults of new products. */

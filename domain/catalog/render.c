@@ -164,6 +164,25 @@ static int render_one(json_t *doc, const render_product_t *p, const char *hex, c
 				goto fail;
 			continue;
 		}
+		if (strcmp(k, "media") == 0 && json_is_array(val)) {
+			/* each item's alternative text in the rendered locale */
+			json_t *arr = json_array(), *m;
+			size_t i;
+			if (!arr || json_object_set_new(o, k, arr))
+				goto fail;
+			json_array_foreach(val, i, m)
+			{
+				json_t *e = json_pack("{s:O}", "url", json_object_get(m, "url"));
+				json_t *alt = pick_text(json_object_get(m, "alt"), locale, def);
+				if (!e || (alt && json_object_set(e, "alt", alt))) {
+					json_decref(e);
+					goto fail;
+				}
+				if (json_array_append_new(arr, e))
+					goto fail;
+			}
+			continue;
+		}
 		if (json_object_set(o, k, val))
 			goto fail;
 	}

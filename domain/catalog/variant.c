@@ -11,16 +11,6 @@ static const model_field_t option_value = { .name = "value", .type = MODEL_NAME,
 					    .flags = MODEL_F_INNER_SPACE,
 					    .max = VARIANT_OPTION_MAX };
 
-static const model_field_t media_fields[] = {
-	{ .name = "url", .type = MODEL_TEXT, .flags = MODEL_F_REQUIRED, .min = 1, .max = 2048,
-	  .help = "https URL of the image or video" },
-	{ .name = "alt", .type = MODEL_LOCALE_MAP, .flags = MODEL_F_EMPTY_OK, .max = 300,
-	  .max_items = PRODUCT_LOCALES_MAX, .def = "{}", .help = "alternative text per locale" },
-};
-static const model_field_t media_item = { .name = "media", .type = MODEL_OBJECT,
-					  .fields = media_fields,
-					  .nfields = sizeof(media_fields) / sizeof(media_fields[0]) };
-
 static const char *const variant_status[] = { "published", "draft", NULL };
 
 static const model_field_t variant_fields[] = {
@@ -41,7 +31,7 @@ static const model_field_t variant_fields[] = {
 	  .max = PRODUCT_ATTR_STRING_MAX, .max_items = PRODUCT_ATTRS_MAX,
 	  .max_key = PRODUCT_ATTR_KEY_MAX },
 	{ .name = "media", .type = MODEL_LIST, .flags = MODEL_F_REMOVABLE,
-	  .max_items = VARIANT_MEDIA_MAX, .item = &media_item },
+	  .max_items = VARIANT_MEDIA_MAX, .item = &product_media_item },
 };
 
 static const char *const combination_also[] = { "options", NULL };
@@ -53,20 +43,9 @@ static const model_key_t variant_keys[] = {
 	{ .name = "product", .field = "product", .flags = 0 },
 };
 
-/* Media are fetched by shoppers' browsers: https only. */
 static void variant_check(const model_kind_t *k, const json_t *doc, problem_t *err)
 {
-	size_t i;
-	json_t *m;
-	json_array_foreach(json_object_get(doc, "media"), i, m)
-	{
-		const char *url = json_string_value(json_object_get(m, "url"));
-		if (url && strncmp(url, "https://", 8) != 0) {
-			char path[40];
-			snprintf(path, sizeof(path), "media/%zu/url", i);
-			problem_field(err, path, "must be an https:// URL");
-		}
-	}
+	product_check_media(doc, err);
 	if (json_object_size(json_object_get(doc, "options")) == 0)
 		problem_field(err, "options", "must name at least one option value");
 }

@@ -126,11 +126,41 @@ static void test_variant_combinations_are_unique_and_rendered(void **state)
 	assert_string_equal(skus, "MUG-RED-M,TEE-BLUE-M");
 }
 
+static void test_product_media_alt_text_per_locale(void **state)
+{
+	fix_t *f = *state;
+	char uri[96];
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"PIC\",\"category\":\"home\",\"title\":{\"en\":\"Vase\","
+			      "\"de\":\"Vase\"},\"price\":{\"GBP\":900},\"media\":[{\"url\":"
+			      "\"https://img.example/vase.jpg\",\"alt\":{\"en\":\"A blue vase\","
+			      "\"de\":\"Eine blaue Vase\"}}]}"),
+			 201);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", str(f, "id"));
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"PIC2\",\"category\":\"home\",\"title\":{\"en\":\"x\"},"
+			      "\"price\":{\"GBP\":1},\"media\":[{\"url\":\"ftp://img.example/a\"}]}"),
+			 422);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	api_req_t rq = {.method = "GET", .uri = uri, .accept_language = "de"};
+	assert_int_equal(call_req(f, &rq), 200);
+	json_t *m = json_array_get(json_object_get(f->body, "media"), 0);
+	assert_string_equal(json_string_value(json_object_get(m, "url")),
+			    "https://img.example/vase.jpg");
+	assert_string_equal(json_string_value(json_object_get(m, "alt")), "Eine blaue Vase");
+	rq.accept_language = "fr";
+	assert_int_equal(call_req(f, &rq), 200);
+	m = json_array_get(json_object_get(f->body, "media"), 0);
+	assert_string_equal(json_string_value(json_object_get(m, "alt")), "A blue vase");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_variant_combinations_are_unique_and_rendered,
 					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_product_media_alt_text_per_locale, api_fix_setup,
+					    api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
