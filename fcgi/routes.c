@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fcgi/routes.h"
 
+#include "domain/catalog/category.h"
+#include "domain/catalog/collection.h"
 #include "domain/catalog/product.h"
+#include "domain/catalog/product_type.h"
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
@@ -69,6 +72,9 @@ const route_def_t route_table[] = {
 	ROUTE(ROUTE_BATCH, ROUTE_M_POST, "/api/v1/batch", PERM_BATCH_WRITE, W, NULL, "batch", h_batch),
 	KIND_ROUTES(CHANNEL, channel, "/api/v1/channels", CHANNEL),
 	KIND_ROUTES(SELLER, seller, "/api/v1/sellers", SELLER),
+	KIND_ROUTES(PRODUCT_TYPE, product_type, "/api/v1/product-types", CATALOG),
+	KIND_ROUTES(CATEGORY, category, "/api/v1/categories", CATALOG),
+	KIND_ROUTES(COLLECTION, collection, "/api/v1/collections", CATALOG),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

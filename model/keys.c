@@ -97,13 +97,15 @@ const model_kind_t *model_kind_by_plural(const char *plural, size_t len)
 	return NULL;
 }
 
-static bool ident_ok(const char *s, size_t max)
+/* [a-z0-9_]{1,max}; with dash also inner '-' (URL segments: "product-types") */
+static bool ident_ok(const char *s, size_t max, bool dash)
 {
 	size_t n = s ? strlen(s) : 0;
-	if (n == 0 || n > max)
+	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      (dash && s[i] == '-')))
 			return false;
 	return true;
 }
@@ -209,8 +211,8 @@ int model_kind_check(const model_kind_t *k, char *w, size_t wl)
 {
 	if (k->magic != MODEL_MAGIC)
 		return why(w, wl, "a kind table has a bad magic%s%s", "", "");
-	if (!ident_ok(k->name, STORE_KIND_MAX) || !ident_ok(k->plural, 64))
-		return why(w, wl, "kind %s: name and plural must be [a-z0-9_]%s",
+	if (!ident_ok(k->name, STORE_KIND_MAX, false) || !ident_ok(k->plural, 64, true))
+		return why(w, wl, "kind %s: name must be [a-z0-9_], plural [a-z0-9_-]%s",
 			   k->name ? k->name : "?", "");
 	if (k->perm_read == PERM_UNSET || k->perm_write == PERM_UNSET ||
 	    k->perm_history == PERM_UNSET)

@@ -121,7 +121,7 @@ typedef struct model_kind model_kind_t;
 struct model_kind {
 	uint32_t magic;                 /* MODEL_MAGIC */
 	const char *name;               /* "product": [a-z0-9_]{1,32}, the store kind */
-	const char *plural;             /* "products": the URL segment */
+	const char *plural;             /* "products": the URL segment, [a-z0-9_-] */
 	const char *title;              /* "Product": for problems and docs */
 	const model_field_t *fields;
 	size_t nfields;
