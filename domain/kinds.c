@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* domain/kinds.c - every kind the mall knows (model/model.h). A new kind is
  * its table in its domain and one line here. */
+#include "domain/catalog/category.h"
+#include "domain/catalog/collection.h"
 #include "domain/catalog/product.h"
 #include "domain/catalog/variant.h"
+#include "domain/catalog/product_type.h"
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
@@ -18,5 +21,8 @@ const model_kind_t *const model_kinds[] = {
     &price_list_kind,
     &price_kind,
     &variant_kind,
+    &product_type_kind,
+    &category_kind,
+    &collection_kind,
 };
 const size_t model_nkinds = sizeof(model_kinds) / sizeof(model_kinds[0]);

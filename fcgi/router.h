@@ -18,6 +18,8 @@
  *          revert: as products)                 ROUTE_WAREHOUSE_*
  *   GET    /api/v1/channels, /api/v1/sellers (as warehouses) ROUTE_CHANNEL_*,
  *                                                 ROUTE_SELLER_*
+ *   GET    /api/v1/product-types, /api/v1/categories, /api/v1/collections
+ *          (as warehouses)  ROUTE_PRODUCT_TYPE_*, ROUTE_CATEGORY_*, ROUTE_COLLECTION_*
  *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
  *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
  *   POST   /api/v1/batch                         ROUTE_BATCH
@@ -88,6 +90,27 @@ typedef enum {
 	ROUTE_VARIANT_DELETE,
 	ROUTE_VARIANT_HISTORY,
 	ROUTE_VARIANT_REVERT,
+	ROUTE_PRODUCT_TYPE_LIST,
+	ROUTE_PRODUCT_TYPE_CREATE,
+	ROUTE_PRODUCT_TYPE_GET,
+	ROUTE_PRODUCT_TYPE_UPDATE,
+	ROUTE_PRODUCT_TYPE_DELETE,
+	ROUTE_PRODUCT_TYPE_HISTORY,
+	ROUTE_PRODUCT_TYPE_REVERT,
+	ROUTE_CATEGORY_LIST,
+	ROUTE_CATEGORY_CREATE,
+	ROUTE_CATEGORY_GET,
+	ROUTE_CATEGORY_UPDATE,
+	ROUTE_CATEGORY_DELETE,
+	ROUTE_CATEGORY_HISTORY,
+	ROUTE_CATEGORY_REVERT,
+	ROUTE_COLLECTION_LIST,
+	ROUTE_COLLECTION_CREATE,
+	ROUTE_COLLECTION_GET,
+	ROUTE_COLLECTION_UPDATE,
+	ROUTE_COLLECTION_DELETE,
+	ROUTE_COLLECTION_HISTORY,
+	ROUTE_COLLECTION_REVERT,
 	ROUTE__COUNT,
 } route_id_t;
 

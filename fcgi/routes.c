@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fcgi/routes.h"
 
+#include "domain/catalog/category.h"
+#include "domain/catalog/collection.h"
 #include "domain/catalog/product.h"
 #include "domain/catalog/variant.h"
+#include "domain/catalog/product_type.h"
 #include "domain/channel/channel.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/market/seller.h"
@@ -77,6 +80,9 @@ const route_def_t route_table[] = {
 	ROUTE(ROUTE_PRICE_EXPLAIN, ROUTE_M_GET, "/api/v1/prices/explain", PERM_PRICING_READ, 0,
 	      NULL, "price_explain", h_price_explain),
 	KIND_ROUTES(VARIANT, variant, "/api/v1/variants", CATALOG),
+	KIND_ROUTES(PRODUCT_TYPE, product_type, "/api/v1/product-types", CATALOG),
+	KIND_ROUTES(CATEGORY, category, "/api/v1/categories", CATALOG),
+	KIND_ROUTES(COLLECTION, collection, "/api/v1/collections", CATALOG),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 
