@@ -22,6 +22,7 @@
 #include "common/util.h"
 #include "daemon/consumer.h"
 #include "domain/catalog/provider.h"
+#include "domain/catalog/category_image.h"
 #include "domain/channel/provider.h"
 #include "domain/pricing/provider.h"
 
@@ -885,6 +886,9 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		if ((rc = pricing_provider_new(&p->prov[2])) != 0)
 			goto fail;
 		p->nprov = 3;
+		if ((rc = category_provider_new(&p->prov[3])) != 0)
+			goto fail;
+		p->nprov = 4;
 	}
 	if (opts->socket_path || (opts->runtime_dir && *opts->runtime_dir)) {
 		int n = opts->socket_path

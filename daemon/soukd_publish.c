@@ -19,6 +19,7 @@
 #include "daemon/publisher.h"
 #include "domain/catalog/provider.h"
 #include "daemon/migrate.h"
+#include "domain/catalog/category_image.h"
 #include "domain/channel/provider.h"
 #include "domain/pricing/provider.h"
 #include "shm/shm.h"
@@ -195,7 +196,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			       souk_strerror(rc));
 		goto fail;
 	}
-	provider_t prov[4];
+	provider_t prov[5];
 	catalog_provider_opts_t cpo = {.ctl = sp->ctl};
 	if ((rc = catalog_provider_new(&cpo, &prov[0])) != 0)
 		goto fail;
@@ -213,9 +214,14 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			prov[i].ops->free(prov[i].st);
 		goto fail;
 	}
+	if ((rc = category_provider_new(&prov[4])) != 0) {
+		for (int i = 0; i < 4; i++)
+			prov[i].ops->free(prov[i].st);
+		goto fail;
+	}
 	publisher_opts_t po = {
 	    .providers = prov,
-	    .nproviders = 4,
+	    .nproviders = 5,
 	    .runtime_dir = cfg->paths.runtime_dir,
 	    .coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
 	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),

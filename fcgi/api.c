@@ -204,7 +204,8 @@ static int attach(api_t *api, api_seg_t **out)
 	if ((rc = shm_ctl_add_view(seg->ctl, &catalog_view_def, &seg->catalog_view)) != 0 ||
 	    (rc = shm_ctl_add_view(seg->ctl, &settings_view_def, &seg->settings_view)) != 0 ||
 	    (rc = shm_ctl_add_view(seg->ctl, &channel_view_def, &seg->channel_view)) != 0 ||
-	    (rc = shm_ctl_add_view(seg->ctl, &pricing_view_def, &seg->pricing_view)) != 0) {
+	    (rc = shm_ctl_add_view(seg->ctl, &pricing_view_def, &seg->pricing_view)) != 0 ||
+	    (rc = shm_ctl_add_view(seg->ctl, &ctg_view_def, &seg->category_view)) != 0) {
 		shm_ctl_free(&seg->ctl);
 		free(seg);
 		return rc;

@@ -49,6 +49,7 @@ typedef struct {
 	unsigned settings_view;
 	unsigned channel_view;
 	unsigned pricing_view;
+	unsigned category_view;
 } api_seg_t;
 
 /* Figures of the segments this process followed (for /metrics). */

@@ -15,6 +15,7 @@
 #include "fcgi/api.h"
 #include "fcgi/router.h"
 #include "domain/catalog/sections.h"
+#include "domain/catalog/category_image.h"
 #include "domain/channel/sections.h"
 #include "domain/pricing/sections.h"
 #include "store/store.h"

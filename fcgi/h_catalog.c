@@ -26,6 +26,38 @@
 #include "domain/catalog/product.h"
 #include "domain/catalog/sections.h"
 
+/* The image's category tree (an empty view when it has none). */
+static const ctg_view_t *categories(api_thread_t *th, const catalog_view_t *view)
+{
+	const void *cv = NULL;
+	if (shm_image_view(view->img, th->seg->category_view, &cv) != 0)
+		return NULL;
+	return cv;
+}
+
+/* ,"breadcrumbs":[{"code","name"}...] from the root to the product's
+ * category, names in the request's locales; nothing when the category is
+ * not in the tree. */
+static void breadcrumbs(sbuf_t *b, const ctg_view_t *cv, const catalog_hit_t *h,
+			const char *locale)
+{
+	uint32_t i = cv && cv->n ? ctg_find(cv, h->category, h->category_len) : CATEGORY_IMG_NONE;
+	uint32_t path[CATEGORY_IMG_DEPTH_MAX];
+	if (i == CATEGORY_IMG_NONE)
+		return;
+	size_t n = ctg_path(cv, i, path), ll = locale ? strlen(locale) : 0;
+	sbuf_adds(b, ",\"breadcrumbs\":[");
+	for (size_t k = 0; k < n; k++) {
+		const char *name = ctg_name(cv, path[k], locale, ll);
+		sbuf_adds(b, k ? ",{\"code\":" : "{\"code\":");
+		sbuf_add_json_str(b, ctg_code(cv, path[k]), cv->nodes[path[k]].code_len);
+		sbuf_adds(b, ",\"name\":");
+		sbuf_add_json_str(b, name, strlen(name));
+		sbuf_adds(b, "}");
+	}
+	sbuf_adds(b, "]");
+}
+
 API_HANDLER(h_catalog_get)
 {
 	const catalog_view_t *view;
@@ -60,7 +92,9 @@ API_HANDLER(h_catalog_get)
 		api_internal(th, req, resp, rc);
 		return;
 	}
-	if (chan == NULL) {
+	const ctg_view_t *cv = categories(th, view);
+	bool crumbs = cv && cv->n && ctg_find(cv, hit.category, hit.category_len) != CATEGORY_IMG_NONE;
+	if (chan == NULL && !crumbs) {
 		char etag[SOUK_U64_DEC_MAX + 2];
 		size_t n = souk_u64_dec(hit.version, etag + 1);
 		etag[0] = etag[n + 1] = '"';
@@ -68,6 +102,30 @@ API_HANDLER(h_catalog_get)
 		api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
 		if (!same)
 			api_resp_json(resp, 200, hit.json, hit.len);
+		return;
+	}
+	if (chan == NULL) {
+		/* the rendering and its breadcrumbs, which follow the tree (the
+		 * image's sequence is in the tag) */
+		sbuf_t b;
+		sbuf_init(&b, th->arena);
+		if (hit.len < 2) {
+			api_internal(th, req, resp, SOUK_ECORRUPT);
+			return;
+		}
+		sbuf_add(&b, hit.json, hit.len - 1);
+		breadcrumbs(&b, cv, &hit, locale);
+		sbuf_adds(&b, "}");
+		char etag[64];
+		int en = snprintf(etag, sizeof(etag), "\"%llu.c%016llx\"",
+				  (unsigned long long)hit.version,
+				  (unsigned long long)XXH3_64bits(b.data, b.len));
+		bool same = !b.failed && api_public_read(th, req, resp, etag, (size_t)en);
+		api_resp_header_u64(resp, "Souk-Seq", view->seq, false);
+		if (b.failed)
+			api_internal(th, req, resp, SOUK_ENOMEM);
+		else if (!same)
+			api_resp_json(resp, 200, b.data, b.len);
 		return;
 	}
 	/* in a channel: the rendering (it ends with '}') and what the request
@@ -82,10 +140,13 @@ API_HANDLER(h_catalog_get)
 	}
 	sbuf_add(&b, hit.json, hit.len - 1);
 	sbuf_adds(&b, hit.purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
+	breadcrumbs(&b, cv, &hit, locale);
 	if ((rc = price_member(&b, pv, chan, &hit, &pr, &tag)) != 0) {
 		api_internal(th, req, resp, rc);
 		return;
 	}
+	if (crumbs)
+		tag ^= XXH3_64bits(b.data, b.len); /* a renamed or moved category */
 	sbuf_adds(&b, "}");
 	if (b.failed) {
 		api_internal(th, req, resp, SOUK_ENOMEM);
@@ -147,6 +208,35 @@ static int list_cb(const catalog_hit_t *h, void *arg)
 	price_member_of(l->b, pricing_channel(l->pv, l->chan->code), l->found, rc == 0, l->pr, &tag);
 	sbuf_adds(l->b, "}");
 	return l->b->failed ? SOUK_ENOMEM : 0;
+}
+
+/* Codes in byte order (the catalog's order), their lengths beside them. */
+typedef struct {
+	const char *c;
+	size_t len;
+} code_t;
+
+static int code_cmp(const void *a, const void *b)
+{
+	const code_t *x = a, *y = b;
+	size_t m = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->c, y->c, m);
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static bool sort_codes(arena_t *a, const char **c, size_t *len, size_t n)
+{
+	code_t *t = arena_alloc(a, (n ? n : 1) * sizeof(*t));
+	if (!t)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		t[i] = (code_t){c[i], len[i]};
+	qsort(t, n, sizeof(*t), code_cmp);
+	for (size_t i = 0; i < n; i++) {
+		c[i] = t[i].c;
+		len[i] = t[i].len;
+	}
+	return true;
 }
 
 /* ?price_min= / ?price_max= (minor units of the request's currency) and
@@ -243,8 +333,37 @@ API_HANDLER(h_catalog_list)
 	char next[CATALOG_CURSOR_MAX] = "";
 	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
 				 .now_ms = (int64_t)souk_now_real_ms()};
-	rc = catalog_list_in(view, &scope, have_cat ? category : NULL, have_cursor ? cursor : NULL,
-			     (uint32_t)limit, locale, list_cb, &l, next);
+	/* a category of the tree lists its descendants' products too */
+	const char **cats = NULL;
+	size_t *lens = NULL, ncat = 0;
+	const ctg_view_t *cv = have_cat ? categories(th, view) : NULL;
+	uint32_t node = cv && cv->n ? ctg_find(cv, category, strlen(category)) : CATEGORY_IMG_NONE;
+	if (node != CATEGORY_IMG_NONE) {
+		uint32_t first, size;
+		ctg_subtree(cv, node, &first, &size);
+		cats = arena_alloc(th->arena, size * sizeof(*cats));
+		lens = arena_alloc(th->arena, size * sizeof(*lens));
+		if (!cats || !lens) {
+			api_internal(th, req, resp, SOUK_ENOMEM);
+			return;
+		}
+		for (uint32_t k = 0; k < size; k++) {
+			uint32_t i = cv->by_pre[first + k];
+			cats[ncat] = ctg_code(cv, i);
+			lens[ncat++] = cv->nodes[i].code_len;
+		}
+		if (!sort_codes(th->arena, cats, lens, ncat)) {
+			api_internal(th, req, resp, SOUK_ENOMEM);
+			return;
+		}
+	}
+	if (ncat > 0)
+		rc = catalog_list_cats(view, &scope, cats, lens, ncat, have_cursor ? cursor : NULL,
+				       (uint32_t)limit, locale, list_cb, &l, next);
+	else
+		rc = catalog_list_in(view, &scope, have_cat ? category : NULL,
+				     have_cursor ? cursor : NULL, (uint32_t)limit, locale, list_cb,
+				     &l, next);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
 		problem_field(&p, "cursor",
 			      rc == SOUK_EINVAL ? "is not a cursor returned by this API"

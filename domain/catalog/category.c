@@ -3,6 +3,7 @@
  * one document can hold (slugs, a parent other than itself). The tree is
  * domain/catalog/category_tree.c. */
 #include "domain/catalog/category.h"
+#include "domain/catalog/category_image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -80,6 +81,7 @@ static void category_check(const model_kind_t *k, const json_t *doc, problem_t *
 const model_kind_t category_kind = {
     .magic = MODEL_MAGIC,
     .name = "category",
+    .image = &category_provider_ops,
     .plural = "categories",
     .title = "Category",
     .fields = category_fields,

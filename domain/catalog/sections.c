@@ -837,6 +837,8 @@ static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char 
 	out->version = r->h.version;
 	out->sku = r->sku;
 	out->sku_len = r->h.sku_len;
+	out->category = r->category;
+	out->category_len = r->h.category_len;
 	out->stock = r->h.stock;
 	out->prices = r->prices;
 	out->nprices = r->h.nprice;
@@ -1167,107 +1169,119 @@ int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const
 		    const char *cursor, uint32_t limit, const char *locale, catalog_item_cb cb,
 		    void *arg, char next_cursor[CATALOG_CURSOR_MAX])
 {
+	size_t len = category ? strlen(category) : 0;
+	return catalog_list_cats(v, scope, &category, &len, 1, cursor, limit, locale, cb, arg,
+				 next_cursor);
+}
+
+int catalog_list_cats(const catalog_view_t *v, const catalog_scope_t *scope,
+		      const char *const *cats, const size_t *cat_lens, size_t ncat,
+		      const char *cursor, uint32_t limit, const char *locale, catalog_item_cb cb,
+		      void *arg, char next_cursor[CATALOG_CURSOR_MAX])
+{
 	walk_t top, base;
-	size_t cat_len = 0;
 	rec_ref_t r;
 	cursor_key_t ck, *after = NULL;
 	int rc;
 
-	if (!v || !cb || !next_cursor || limit == 0 || limit > CATALOG_LIST_MAX)
+	if (!v || !cb || !next_cursor || limit == 0 || limit > CATALOG_LIST_MAX || (ncat && !cats))
 		return SOUK_EINVAL;
 	next_cursor[0] = '\0';
-	if (category) {
-		cat_len = strlen(category);
-		if (cat_len > CATALOG_KEY_MAX)
-			return 0; /* no such category: an empty list */
-	}
 	if (cursor && *cursor) {
 		rc = cursor_key(v, cursor, &ck);
 		if (rc)
 			return rc;
 		after = &ck;
 	}
-	rc = walk_init(&v->top, category, cat_len, after, &top);
-	if (rc)
-		return rc;
-	if (v->has_base) {
-		rc = walk_init(&v->base, category, cat_len, after, &base);
-		if (rc)
-			return rc;
-	} else {
-		base.part = NULL;
-		base.pos = base.hi = 0;
-	}
-
 	rec_ref_t last;
 	bool have_last = false;
 	uint32_t n = 0;
-	for (;;) {
-		rec_ref_t rt, rb;
-		bool have_t = false, have_b = false;
-		if (top.pos < top.hi) {
-			rc = order_at(top.part, top.pos, &rt);
-			if (rc)
-				return rc;
-			have_t = true;
-		}
-		while (base.pos < base.hi) {
-			rc = order_at(base.part, base.pos, &rb);
-			if (rc)
-				return rc;
-			int o = overridden(v, rb.h.id);
-			if (o < 0)
-				return o;
-			if (!o) {
-				have_b = true;
-				break;
-			}
-			base.pos++; /* stale: the delta has this product */
-		}
-		if (!have_t && !have_b)
-			break;
-		if (have_t &&
-		    (!have_b || rec_cmp_key(&rt, rb.category, rb.h.category_len, rb.h.id) < 0)) {
-			r = rt;
-			top.pos++;
-		} else {
-			r = rb;
-			base.pos++;
-		}
-		bool listed, buy;
-		if ((r.h.flags & CAT_REC_ARCHIVED) || !rec_visible(&r, scope, &listed, &buy) ||
-		    !listed)
-			continue;
-		if (n == limit) {
-			/* a further served product exists: the list goes on */
-			if (have_last)
-				cursor_make(last.category, last.h.category_len, last.h.id,
-					    next_cursor);
-			return 0;
-		}
-		catalog_hit_t hit;
-		rc = get_rec(&r, scope, locale, &hit);
+	/* each category's run of the (category, id) order in turn: in byte
+	 * order of the codes they are one walk of that order, so a cursor
+	 * resumes as in a single category's */
+	for (size_t ci = 0; ci < ncat; ci++) {
+		const char *category = cats[ci];
+		size_t cat_len = category ? cat_lens[ci] : 0;
+		if (category && cat_len > CATALOG_KEY_MAX)
+			continue; /* no such category */
+		rc = walk_init(&v->top, category, cat_len, after, &top);
 		if (rc)
 			return rc;
-		rc = cb(&hit, arg);
-		if (rc == CATALOG_SKIP) {
-			/* filtered out: the next page starts after it all the same */
+		if (v->has_base) {
+			rc = walk_init(&v->base, category, cat_len, after, &base);
+			if (rc)
+				return rc;
+		} else {
+			base.part = NULL;
+			base.pos = base.hi = 0;
+		}
+		for (;;) {
+			rec_ref_t rt, rb;
+			bool have_t = false, have_b = false;
+			if (top.pos < top.hi) {
+				rc = order_at(top.part, top.pos, &rt);
+				if (rc)
+					return rc;
+				have_t = true;
+			}
+			while (base.pos < base.hi) {
+				rc = order_at(base.part, base.pos, &rb);
+				if (rc)
+					return rc;
+				int o = overridden(v, rb.h.id);
+				if (o < 0)
+					return o;
+				if (!o) {
+					have_b = true;
+					break;
+				}
+				base.pos++; /* stale: the delta has this product */
+			}
+			if (!have_t && !have_b)
+				break;
+			if (have_t && (!have_b || rec_cmp_key(&rt, rb.category, rb.h.category_len,
+							      rb.h.id) < 0)) {
+				r = rt;
+				top.pos++;
+			} else {
+				r = rb;
+				base.pos++;
+			}
+			bool listed, buy;
+			if ((r.h.flags & CAT_REC_ARCHIVED) || !rec_visible(&r, scope, &listed, &buy) ||
+			    !listed)
+				continue;
+			if (n == limit) {
+				/* a further served product exists: the list goes on */
+				if (have_last)
+					cursor_make(last.category, last.h.category_len, last.h.id,
+						    next_cursor);
+				return 0;
+			}
+			catalog_hit_t hit;
+			rc = get_rec(&r, scope, locale, &hit);
+			if (rc)
+				return rc;
+			rc = cb(&hit, arg);
+			if (rc == CATALOG_SKIP) {
+				/* filtered out: the next page starts after it all the same */
+				last = r;
+				have_last = true;
+				continue;
+			}
+			if (rc) {
+				if (have_last)
+					cursor_make(last.category, last.h.category_len, last.h.id,
+						    next_cursor);
+				else if (after)
+					cursor_make(after->category, after->category_len, after->id,
+						    next_cursor);
+				return rc;
+			}
 			last = r;
 			have_last = true;
-			continue;
+			n++;
 		}
-		if (rc) {
-			if (have_last)
-				cursor_make(last.category, last.h.category_len, last.h.id,
-					    next_cursor);
-			else if (after)
-				cursor_make(after->category, after->category_len, after->id,
-					    next_cursor);
-			return rc;
-		}
-		last = r;
-		have_last = true;
-		n++;
 	}
 	return 0;
 }

@@ -201,6 +201,8 @@ typedef struct {
 	bool purchasable; /* now inside its purchase window in the channel */
 	const char *sku;  /* not NUL-terminated */
 	size_t sku_len;
+	const char *category; /* not NUL-terminated */
+	size_t category_len;
 	int64_t stock;	  /* the product's stock figure */
 	const uint8_t *prices; /* nprices catalog_price_t, maybe unaligned */
 	uint32_t nprices;
@@ -244,3 +246,11 @@ typedef int (*catalog_item_cb)(const catalog_hit_t *hit, void *arg);
 int catalog_list_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *category,
 		    const char *cursor, uint32_t limit, const char *locale, catalog_item_cb cb,
 		    void *arg, char next_cursor[CATALOG_CURSOR_MAX]);
+/* catalog_list_in over several categories (a category and its
+ * descendants), cats[i] of cat_lens[i] bytes in byte order of the codes
+ * (cats[0] NULL with ncat 1: all): one walk of the (category, id) order, so
+ * cursors work as for one category. */
+int catalog_list_cats(const catalog_view_t *v, const catalog_scope_t *scope,
+		      const char *const *cats, const size_t *cat_lens, size_t ncat,
+		      const char *cursor, uint32_t limit, const char *locale, catalog_item_cb cb,
+		      void *arg, char next_cursor[CATALOG_CURSOR_MAX]);

@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include "common/error.h"
+#include "common/strtab.h"
 
 struct prc_hdr {
 	uint32_t magic;
@@ -44,38 +45,15 @@ static int in_cmp(const void *a, const void *b)
 	return strcmp(x->sku, y->sku);
 }
 
-/* Strings: each distinct one once would need a table; a channel's lists
- * are few, so the list fields repeat and the SKU is in the index only. */
-typedef struct {
-	char *buf;
-	size_t len, cap;
-} strbuf_t;
-
-static uint32_t str_put(strbuf_t *s, const char *v, int *err)
+/* A string of the section: its offset + 1 (0: none). A channel's lists are
+ * few, so their fields repeat; the SKU is in the index only. */
+static uint32_t str_put(strtab_t *t, const char *v, int *err)
 {
 	size_t n = v ? strlen(v) : 0;
 	if (n == 0)
 		return 0;
-	if (s->len + n + 1 > UINT32_MAX - 1) {
-		*err = SOUK_ETOOBIG;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4096;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		char *b = realloc(s->buf, cap);
-		if (!b) {
-			*err = SOUK_ENOMEM;
-			return 0;
-		}
-		s->buf = b;
-		s->cap = cap;
-	}
-	uint32_t off = (uint32_t)s->len + 1;
-	memcpy(s->buf + s->len, v, n + 1);
-	s->len += n + 1;
-	return off;
+	uint32_t off = strtab_put(t, v, n, err);
+	return *err ? 0 : off + 1;
 }
 
 int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
@@ -85,7 +63,7 @@ int pricing_build_mem(const char *channel, const pricing_in_t *in, size_t n,
 	const pricing_in_t **sorted = malloc((n ? n : 1) * sizeof(*sorted));
 	prc_cand_t *cands = calloc(n ? n : 1, sizeof(*cands));
 	shm_hidx_entry_t *ents = calloc(n ? n : 1, sizeof(*ents));
-	strbuf_t sb = {0};
+	strtab_t sb = {0};
 	size_t npoints = 0, pts_cap = 0;
 	price_point_t *pts = NULL;
 	int rc = 0;
@@ -199,7 +177,7 @@ out:
 	free(sorted);
 	free(cands);
 	free(ents);
-	free(sb.buf);
+	strtab_free(&sb);
 	free(pts);
 	return rc;
 }

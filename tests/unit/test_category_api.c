@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The category tree in reads: breadcrumbs from the root in the request's
+ * locale, a category's list holding its descendants' products (cursor
+ * pages over several categories, each product once), and a moved subtree
+ * showing in the next image, against the real store, publisher and image.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include "common/error.h"
+#include "daemon/publisher.h"
+#include "fcgi/api.h"
+#include "shm/shm.h"
+#include "store/store.h"
+#include "tests/unit/api_fixture.h"
+
+static const char *str(fix_t *f, const char *name)
+{
+	const char *s = json_string_value(json_object_get(f->body, name));
+	return s ? s : "";
+}
+
+static void post(fix_t *f, const char *path, const char *doc, char *id_out)
+{
+	if (call(f, "POST", path, AUTH, NULL, doc) != 201)
+		fail_msg("%s %s: %d", path, doc, f->resp.status);
+	if (id_out)
+		snprintf(id_out, 33, "%s", str(f, "id"));
+}
+
+static void product(fix_t *f, const char *sku, const char *cat, char *id)
+{
+	char doc[256];
+	snprintf(doc, sizeof(doc),
+		 "{\"sku\":\"%s\",\"category\":\"%s\",\"title\":{\"en\":\"%s\"},\"price\":{\"GBP\":100}}",
+		 sku, cat, sku);
+	post(f, "/api/v1/products", doc, id);
+}
+
+/* "code>code>..." and "name>name>..." of a product read's breadcrumbs */
+static void crumbs(fix_t *f, const char *id, const char *al, char *codes, char *names)
+{
+	char uri[96];
+	size_t i, nc = 0, nn = 0;
+	json_t *b;
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", id);
+	api_req_t rq = {.method = "GET", .uri = uri, .accept_language = al};
+	assert_int_equal(call_req(f, &rq), 200);
+	codes[0] = names[0] = '\0';
+	json_array_foreach(json_object_get(f->body, "breadcrumbs"), i, b)
+	{
+		nc += (size_t)sprintf(codes + nc, "%s%s", i ? ">" : "",
+				      json_string_value(json_object_get(b, "code")));
+		nn += (size_t)sprintf(names + nn, "%s%s", i ? ">" : "",
+				      json_string_value(json_object_get(b, "name")));
+	}
+}
+
+/* every sku of ?category=cat, page by page of one, comma-separated */
+static void walk(fix_t *f, const char *cat, char *out)
+{
+	char uri[512], cursor[400] = "";
+	size_t n = 0;
+	out[0] = '\0';
+	for (int page = 0; page < 20; page++) {
+		snprintf(uri, sizeof(uri), "/api/v1/products?category=%s&limit=1%s%s", cat,
+			 cursor[0] ? "&cursor=" : "", cursor);
+		assert_int_equal(call(f, "GET", uri, NULL, NULL, NULL), 200);
+		json_t *it = json_array_get(json_object_get(f->body, "items"), 0);
+		if (it)
+			n += (size_t)sprintf(out + n, "%s%s", n ? "," : "",
+					     json_string_value(json_object_get(it, "sku")));
+		const char *next = json_string_value(json_object_get(f->body, "next_cursor"));
+		if (!next)
+			return;
+		snprintf(cursor, sizeof(cursor), "%s", next);
+	}
+	fail_msg("more than 20 pages");
+}
+
+static void test_category_tree_in_reads(void **state)
+{
+	fix_t *f = *state;
+	char kitchen[33], cup[33], codes[256], names[256], skus[256], uri[96], patch[64];
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"home\",\"name\":{\"en\":\"Home\",\"de\":\"Zuhause\"}}", NULL);
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"kitchen\",\"name\":{\"en\":\"Kitchen\",\"de\":\"K\\u00fcche\"},"
+	     "\"parent\":\"home\"}",
+	     kitchen);
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"cups\",\"name\":{\"en\":\"Cups\"},\"parent\":\"kitchen\"}", NULL);
+	post(f, "/api/v1/categories", "{\"code\":\"garden\",\"name\":{\"en\":\"Garden\"}}", NULL);
+	product(f, "CUP-1", "cups", cup);
+	product(f, "POT-1", "kitchen", NULL);
+	product(f, "RUG-1", "home", NULL);
+	product(f, "SPADE-1", "garden", NULL);
+	product(f, "LOOSE-1", "nowhere", NULL); /* a category that is not in the tree */
+	assert_int_equal(publisher_catch_up(f->p), 0);
+
+	crumbs(f, cup, NULL, codes, names);
+	assert_string_equal(codes, "home>kitchen>cups");
+	assert_string_equal(names, "Home>Kitchen>Cups");
+	crumbs(f, cup, "de", codes, names);
+	assert_string_equal(names, "Zuhause>K\u00fcche>Cups"); /* no German name: the first */
+
+	/* a category lists its descendants' products, page by page, each once */
+	walk(f, "home", skus);
+	assert_string_equal(skus, "CUP-1,RUG-1,POT-1");
+	walk(f, "kitchen", skus);
+	assert_string_equal(skus, "CUP-1,POT-1");
+	walk(f, "nowhere", skus);
+	assert_string_equal(skus, "LOOSE-1");
+
+	/* the kitchen moves under the garden: the next image shows it */
+	snprintf(uri, sizeof(uri), "/api/v1/categories/%s", kitchen);
+	snprintf(patch, sizeof(patch), "{\"parent\":\"garden\"}");
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", patch), 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	crumbs(f, cup, NULL, codes, names);
+	assert_string_equal(codes, "garden>kitchen>cups");
+	walk(f, "home", skus);
+	assert_string_equal(skus, "RUG-1");
+	walk(f, "garden", skus);
+	assert_string_equal(skus, "CUP-1,SPADE-1,POT-1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_category_tree_in_reads, api_fix_setup,
+					    api_fix_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
