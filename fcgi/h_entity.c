@@ -368,10 +368,56 @@ API_HANDLER(h_entity_list)
 }
 
 /* Submit one mutation; maps store results to problems. true when committed. */
+/* A write of a kind with checks against other entities: the checks and
+ * the put in one unit of the group commit, so nothing changes between
+ * them. The unit may run more than once: it starts afresh each time. */
+typedef struct {
+	const model_kind_t *k;
+	store_mut_t *m;
+	problem_t p;
+} checked_t;
+
+static int checked_unit(store_txn_t *t, void *arg)
+{
+	checked_t *a = arg;
+	json_error_t je;
+	problem_init(&a->p);
+	json_t *doc = json_loadb(a->m->doc, a->m->doc_len, 0, &je);
+	if (!doc)
+		return SOUK_ENOMEM;
+	int rc = a->k->check_txn(a->k, t, doc, a->m->op == STORE_OP_UPDATE ? &a->m->id : NULL,
+				 &a->p);
+	json_decref(doc);
+	if (rc == 0 && a->p.status != 0)
+		rc = SOUK_EINVAL;
+	if (rc == 0)
+		rc = store_txn_put(t, a->m);
+	return rc;
+}
+
 static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		   const model_kind_t *k, store_mut_t *m)
 {
-	int rc = commit_submit(th->api->commit, m);
+	int rc;
+	if (k->check_txn && m->doc && (m->op == STORE_OP_CREATE || m->op == STORE_OP_UPDATE)) {
+		checked_t *a = arena_alloc(th->arena, sizeof(*a));
+		int result = 0;
+		if (!a) {
+			api_internal(th, req, resp, SOUK_ENOMEM);
+			return false;
+		}
+		a->k = k;
+		a->m = m;
+		rc = commit_submit_unit(th->api->commit, checked_unit, a, m->actor, &result);
+		if (rc == 0 && result == SOUK_EINVAL && a->p.status != 0) {
+			api_problem(th, req, resp, &a->p);
+			return false;
+		}
+		if (rc == 0 && result != 0 && m->result == 0)
+			m->result = result; /* the unit stopped before its put */
+	} else {
+		rc = commit_submit(th->api->commit, m);
+	}
 	if (rc != 0) {
 		/* a failed commit may still have reached the disk (LMDB cannot
 		 * tell after a failed meta-page write) */

@@ -139,6 +139,7 @@ typedef struct {
 				   * from public reads */
 
 struct provider_ops; /* model/provider.h: the section provider of a kind in the image */
+struct store_txn;    /* store/store.h: a unit's view of the write transaction */
 
 typedef struct model_kind model_kind_t;
 struct model_kind {
@@ -171,6 +172,14 @@ struct model_kind {
 	 * written as a new version with history and an audit leaf. */
 	uint32_t version;
 	int (*migrate)(json_t *doc, uint32_t from_version);
+	/* Checks against other entities, inside the write transaction of a
+	 * create or update (API writes): references that must exist, trees
+	 * that must stay trees. t reads the batch's state (store.h "inside a
+	 * unit"); id is the entity's on an update, NULL on a create. Record
+	 * field errors in err (a 422 when any), or return a store error.
+	 * May be NULL. */
+	int (*check_txn)(const model_kind_t *k, struct store_txn *t, const json_t *doc,
+			 const void *id, problem_t *err);
 };
 
 /* ---- the registry (domain/kinds.c) ---- */

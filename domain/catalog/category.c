@@ -4,6 +4,7 @@
  * domain/catalog/category_tree.c. */
 #include "domain/catalog/category.h"
 #include "domain/catalog/category_image.h"
+#include "domain/catalog/catalog_txn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -94,4 +95,5 @@ const model_kind_t category_kind = {
     .perm_history = PERM_CATALOG_HISTORY,
     .flags = MODEL_K_STATUS,
     .check = category_check,
+    .check_txn = category_check_txn,
 };

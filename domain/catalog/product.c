@@ -3,6 +3,7 @@
  * limits. Validation, keys and the REST handlers are the generic ones that
  * walk this table (model/). */
 #include "domain/catalog/product.h"
+#include "domain/catalog/catalog_txn.h"
 #include "domain/catalog/provider.h"
 
 #include <stdio.h>
@@ -157,6 +158,11 @@ static const model_field_t product_fields[] = {
      .aliases = product_status_aliases,
      .def = "\"published\"",
      .help = "draft products are hidden from public reads"},
+    {.name = "type",
+     .type = MODEL_NAME,
+     .flags = MODEL_F_REMOVABLE,
+     .max = PRODUCT_NAME_MAX,
+     .help = "the code of its product type: its attributes are checked against it"},
     {.name = "seller",
      .type = MODEL_NAME,
      .max = PRODUCT_NAME_MAX,
@@ -231,6 +237,7 @@ const model_kind_t product_kind = {
     .image = &catalog_provider_ops,
     .import = &product_import,
     .version = 2, /* 2: status "active" became "published"; channel listings */
+    .check_txn = product_check_txn,
 };
 
 int product_validate(const json_t *in, bool partial, json_t **normalized, problem_t *err)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "domain/catalog/catalog_txn.h"
 #include "domain/catalog/product.h"
 
 static const model_field_t option_value = { .name = "value", .type = MODEL_NAME,
@@ -65,4 +66,5 @@ const model_kind_t variant_kind = {
 	.perm_history = PERM_CATALOG_HISTORY,
 	.flags = MODEL_K_STATUS,
 	.check = variant_check,
+	.check_txn = variant_check_txn,
 };

@@ -135,10 +135,87 @@ static void test_category_tree_in_reads(void **state)
 	assert_string_equal(skus, "CUP-1,SPADE-1,POT-1");
 }
 
+static bool has_error(fix_t *f, const char *field)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(f->body, "errors"), i, e)
+	{
+		const char *x = json_string_value(json_object_get(e, "field"));
+		if (x && strcmp(x, field) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void test_references_are_checked_in_the_write(void **state)
+{
+	fix_t *f = *state;
+	char home[33], cups[33], uri[96], patch[64], pid[33];
+	post(f, "/api/v1/categories", "{\"code\":\"home\",\"name\":{\"en\":\"Home\"}}", home);
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"kitchen\",\"name\":{\"en\":\"Kitchen\"},\"parent\":\"home\"}", NULL);
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"cups\",\"name\":{\"en\":\"Cups\"},\"parent\":\"kitchen\"}", cups);
+	/* a parent that does not exist */
+	assert_int_equal(call(f, "POST", "/api/v1/categories", AUTH, NULL,
+			      "{\"code\":\"x\",\"name\":{\"en\":\"X\"},\"parent\":\"nope\"}"),
+			 422);
+	assert_true(has_error(f, "parent"));
+	/* home under cups would make it its own ancestor */
+	snprintf(uri, sizeof(uri), "/api/v1/categories/%s", home);
+	snprintf(patch, sizeof(patch), "{\"parent\":\"cups\"}");
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", patch), 422);
+	assert_true(has_error(f, "parent"));
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	assert_int_equal(json_integer_value(json_object_get(f->body, "version")), 1);
+
+	/* a product's attributes against its type */
+	post(f, "/api/v1/product-types",
+	     "{\"code\":\"mug\",\"name\":{\"en\":\"Mug\"},\"attributes\":["
+	     "{\"code\":\"capacity_ml\",\"name\":{\"en\":\"Capacity\"},\"type\":\"number\","
+	     "\"unit\":\"ml\",\"required\":true},"
+	     "{\"code\":\"colour\",\"name\":{\"en\":\"Colour\"},\"type\":\"enum\","
+	     "\"variant\":true,\"values\":[{\"code\":\"red\",\"name\":{\"en\":\"Red\"}},"
+	     "{\"code\":\"blue\",\"name\":{\"en\":\"Blue\"}}]}],\"options\":[\"colour\"]}",
+	     NULL);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"M1\",\"category\":\"cups\",\"type\":\"mug\",\"title\":{\"en\":"
+			      "\"Mug\"},\"price\":{\"GBP\":1},\"attributes\":{\"capacity_ml\":\"big\"}}"),
+			 422);
+	assert_true(has_error(f, "attributes/capacity_ml"));
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"M1\",\"category\":\"cups\",\"type\":\"tumbler\",\"title\":{\"en\":"
+			      "\"Mug\"},\"price\":{\"GBP\":1}}"),
+			 422);
+	assert_true(has_error(f, "type"));
+	post(f, "/api/v1/products",
+	     "{\"sku\":\"M1\",\"category\":\"cups\",\"type\":\"mug\",\"title\":{\"en\":\"Mug\"},"
+	     "\"price\":{\"GBP\":1},\"attributes\":{\"capacity_ml\":350}}",
+	     pid);
+	/* variants: of a live product, with option values of its type */
+	char doc[256];
+	snprintf(doc, sizeof(doc),
+		 "{\"product\":\"%s\",\"sku\":\"M1-G\",\"options\":{\"colour\":\"green\"}}", pid);
+	assert_int_equal(call(f, "POST", "/api/v1/variants", AUTH, NULL, doc), 422);
+	assert_true(has_error(f, "options/colour"));
+	snprintf(doc, sizeof(doc),
+		 "{\"product\":\"0123456789abcdef0123456789abcdef\",\"sku\":\"M1-X\",\"options\":"
+		 "{\"colour\":\"red\"}}");
+	assert_int_equal(call(f, "POST", "/api/v1/variants", AUTH, NULL, doc), 422);
+	assert_true(has_error(f, "product"));
+	snprintf(doc, sizeof(doc),
+		 "{\"product\":\"%s\",\"sku\":\"M1-R\",\"options\":{\"colour\":\"red\"}}", pid);
+	assert_int_equal(call(f, "POST", "/api/v1/variants", AUTH, NULL, doc), 201);
+	(void)cups;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_category_tree_in_reads, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_references_are_checked_in_the_write, api_fix_setup,
 					    api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
