@@ -558,7 +558,7 @@ static void test_category_tree_breadcrumbs_and_refusals(void **state)
 	/* a chain of CATEGORY_DEPTH_MAX levels is a tree, one more is not */
 	json_t *chain[CATEGORY_DEPTH_MAX + 1];
 	for (int i = 0; i <= CATEGORY_DEPTH_MAX; i++) {
-		char code[8], parent[8];
+		char code[16], parent[16];
 		snprintf(code, sizeof(code), "l%02d", i);
 		snprintf(parent, sizeof(parent), "l%02d", i - 1);
 		chain[i] = cat(code, i ? parent : NULL, 0, "{}");
