@@ -662,6 +662,71 @@ static void test_fcgi_api_price_list_and_price_kinds(void **state)
 	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 4);
 }
 
+/* The catalog model's kinds through the entity routes: a product type's
+ * rules between fields are named per field, its code is unique; categories
+ * and collections likewise. */
+/* The 422 just answered names each of fields[] in its errors. */
+static void expect_field_errors(fix_t *f, const char *const *fields, size_t n)
+{
+	char *errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	for (size_t i = 0; i < n; i++) {
+		char quoted[96];
+		snprintf(quoted, sizeof(quoted), "\"%s\"", fields[i]);
+		if (errs == NULL || strstr(errs, quoted) == NULL)
+			fail_msg("no error for %s in %s", fields[i], errs ? errs : "(none)");
+	}
+	free(errs);
+}
+
+static void test_fcgi_api_catalog_model_kinds(void **state)
+{
+	fix_t *f = *state;
+	char uri[128];
+	const char *TYPE = "{\"code\":\"shirt\",\"name\":{\"en\":\"Shirt\"},\"attributes\":["
+			   "{\"code\":\"size\",\"name\":{\"en\":\"Size\"},\"type\":\"enum\","
+			   "\"variant\":true,\"values\":[{\"code\":\"m\",\"name\":{\"en\":\"M\"}}]}],"
+			   "\"options\":[\"size\"]}";
+	assert_int_equal(call(f, "POST", "/api/v1/product-types", NULL, NULL, TYPE), 401);
+	assert_int_equal(call(f, "POST", "/api/v1/product-types", AUTH, NULL,
+			      "{\"code\":\"bad\",\"name\":{\"en\":\"Bad\"},\"attributes\":["
+			      "{\"code\":\"w\",\"name\":{\"en\":\"W\"},\"type\":\"text\",\"unit\":\"g\"},"
+			      "{\"code\":\"c\",\"name\":{\"en\":\"C\"},\"type\":\"enum\"}],"
+			      "\"options\":[\"c\"]}"),
+			 422);
+	static const char *const bad[] = {"attributes/0/unit", "attributes/1/values", "options/0"};
+	expect_field_errors(f, bad, 3);
+	assert_int_equal(call(f, "POST", "/api/v1/product-types", AUTH, NULL, TYPE), 201);
+	assert_string_equal(field(f, "status"), "active");
+	snprintf(uri, sizeof(uri), "/api/v1/product-types/%s", field(f, "id"));
+	assert_int_equal(call(f, "POST", "/api/v1/product-types", AUTH, NULL, TYPE), 409);
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	assert_string_equal(field(f, "code"), "shirt");
+	assert_int_equal(call(f, "GET", "/api/v1/product-types", AUTH, NULL, NULL), 200);
+	assert_int_equal(json_array_size(json_object_get(f->body, "items")), 1);
+
+	assert_int_equal(call(f, "POST", "/api/v1/categories", AUTH, NULL,
+			      "{\"code\":\"home\",\"name\":{\"en\":\"Home\"},"
+			      "\"slug\":{\"en\":\"Home\"},\"parent\":\"home\"}"),
+			 422);
+	static const char *const cat[] = {"slug/en", "parent"};
+	expect_field_errors(f, cat, 2);
+	assert_int_equal(call(f, "POST", "/api/v1/categories", AUTH, NULL,
+			      "{\"code\":\"home\",\"name\":{\"en\":\"Home\"}}"),
+			 201);
+	assert_int_equal(json_integer_value(json_object_get(f->body, "rank")), 0);
+
+	assert_int_equal(call(f, "POST", "/api/v1/collections", AUTH, NULL,
+			      "{\"code\":\"sale\",\"name\":{\"en\":\"Sale\"},\"kind\":\"rule\"}"),
+			 422);
+	static const char *const rule[] = {"rule"};
+	expect_field_errors(f, rule, 1);
+	assert_int_equal(call(f, "POST", "/api/v1/collections", AUTH, NULL,
+			      "{\"code\":\"sale\",\"name\":{\"en\":\"Sale\"},\"kind\":\"rule\","
+			      "\"rule\":{\"category\":\"home\"}}"),
+			 201);
+	assert_true(json_is_true(json_object_get(json_object_get(f->body, "rule"), "descendants")));
+}
+
 static void test_fcgi_api_warehouse_kind_from_its_table(void **state)
 {
 	fix_t *f = *state;
@@ -950,6 +1015,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_channel_and_seller_kinds, api_fix_setup,
 					    api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_price_list_and_price_kinds, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_fcgi_api_catalog_model_kinds, api_fix_setup,
 					    api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_fcgi_api_history_and_drafts, api_fix_setup,
 					    api_fix_teardown),
