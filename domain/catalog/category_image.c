@@ -90,9 +90,12 @@ int ctg_build_mem(const json_t *const *docs, size_t n, uint64_t seq, void **sec,
 			h->nnames = (uint32_t)k;
 			h->str_len = sb.len;
 			h->seq = seq;
-			memcpy(buf + off_nodes, nodes, t->n * sizeof(ctg_node_t));
-			memcpy(buf + off_pre, t->by_pre, t->n * sizeof(uint32_t));
-			memcpy(buf + off_names, names, k * sizeof(ctg_name_t));
+			if (t->n) {
+				memcpy(buf + off_nodes, nodes, t->n * sizeof(ctg_node_t));
+				memcpy(buf + off_pre, t->by_pre, t->n * sizeof(uint32_t));
+			}
+			if (k)
+				memcpy(buf + off_names, names, k * sizeof(ctg_name_t));
 			if (sb.len)
 				memcpy(buf + off_str, sb.buf, sb.len);
 		}

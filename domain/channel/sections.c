@@ -172,7 +172,8 @@ int channel_build_mem(const channel_src_t *const *src, size_t n, const char *def
 		free(sorted);
 		return SOUK_ENOMEM;
 	}
-	memcpy(sorted, src, n * sizeof(*sorted));
+	if (n)
+		memcpy(sorted, src, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), src_cmp);
 	channel_hdr_t *h = (channel_hdr_t *)buf;
 	channel_rec_t *r = (channel_rec_t *)(h + 1);
