@@ -34,7 +34,7 @@ SYSCONFDIR ?= /etc
 DESTDIR  ?=
 VERSION  := 0.1.0
 
-PKGS := libxxhash fcgi libevent lmdb libcrypto yaml-0.1 jansson libutf8proc libsystemd icu-uc
+PKGS := libxxhash fcgi libevent lmdb libcrypto yaml-0.1 jansson libutf8proc libsystemd icu-uc icu-i18n
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
