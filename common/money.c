@@ -146,7 +146,9 @@ int souk_money_rate(int64_t amount, int64_t rate_ppm, souk_round_t mode, int64_t
 /*
  * Digits with at most max_dec decimals after an optional '.', as an integer
  * scaled by 10^max_dec. Nineteen integer digits and four decimals stay below
- * 10^23, far inside 128 bits, so the value is checked once at the end.
+ * 10^23, far inside 128 bits, so the value is checked once at the end; more
+ * significant digits than that are -ERANGE, but only once the whole text is
+ * known to be well-formed (malformed text is SOUK_EINVAL whatever its length).
  */
 static int parse_scaled(const char *s, size_t len, int max_dec, i128 *out)
 {
@@ -156,12 +158,11 @@ static int parse_scaled(const char *s, size_t len, int max_dec, i128 *out)
 	if (s == NULL || max_dec < 0 || max_dec > EXP_MAX)
 		return SOUK_EINVAL;
 	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-		/* leading zeros carry no value; only significant digits are bounded */
+		/* leading zeros carry no value; only significant digits count */
 		if (v != 0 || s[i] != '0')
 			int_digits++;
-		if (int_digits > 19)
-			return -ERANGE;
-		v = v * 10 + (s[i] - '0');
+		if (int_digits <= 19)
+			v = v * 10 + (s[i] - '0');
 	}
 	if (i == 0)
 		return SOUK_EINVAL;
@@ -174,6 +175,8 @@ static int parse_scaled(const char *s, size_t len, int max_dec, i128 *out)
 			v = v * 10 + (s[i] - '0');
 		}
 	}
+	if (int_digits > 19)
+		return -ERANGE;
 	for (; dec < (size_t)max_dec; dec++)
 		v *= 10;
 	*out = v;

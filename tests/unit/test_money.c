@@ -517,6 +517,11 @@ static void test_parse_amounts_for_each_exponent(void **state)
 		{ "92233720368547758.08", "EUR", -ERANGE },
 		{ "9223372036854775808", "JPY", -ERANGE },
 		{ "99999999999999999999", "JPY", -ERANGE },
+		{ "99999999999999999999.5", "EUR", -ERANGE },
+		/* too long and malformed is malformed */
+		{ "99999999999999999999x", "JPY", SOUK_EINVAL },
+		{ "99999999999999999999.123", "EUR", SOUK_EINVAL },
+		{ "99999999999999999999.5.5", "EUR", SOUK_EINVAL },
 		{ "922337203685477.5808", "CLF", -ERANGE },
 	};
 	int64_t v;
