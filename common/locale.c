@@ -243,3 +243,29 @@ bool souk_country_valid(const char *code)
 			return true;
 	return false;
 }
+
+const char *souk_locale_direction(const char *tag)
+{
+	static const char rtl_langs[][4] = { "ar", "fa", "he", "iw", "ur" };
+	char id[ULOC_FULLNAME_CAPACITY], script[ULOC_SCRIPT_CAPACITY];
+	int32_t parsed = 0;
+	UErrorCode e = U_ZERO_ERROR;
+	size_t len = tag != NULL ? strlen(tag) : 0, lang = 0;
+
+	if (!souk_locale_shape_ok(tag, len))
+		return "ltr";
+	while (lang < len && tag[lang] != '-')
+		lang++;
+	uloc_forLanguageTag(tag, id, (int32_t)sizeof(id), &parsed, &e);
+	if (U_FAILURE(e) || e == U_STRING_NOT_TERMINATED_WARNING || parsed != (int32_t)len)
+		return "ltr";
+	/* without a script the language decides: the four the catalog names
+	 * need no ICU data, and for the rest ICU adds the likely script */
+	uloc_getScript(id, script, (int32_t)sizeof(script), &e);
+	if (U_SUCCESS(e) && script[0] == '\0')
+		for (size_t i = 0; i < sizeof(rtl_langs) / sizeof(rtl_langs[0]); i++)
+			if (lang == strlen(rtl_langs[i]) &&
+			    lower(tag[0]) == rtl_langs[i][0] && lower(tag[1]) == rtl_langs[i][1])
+				return "rtl";
+	return uloc_isRightToLeft(id) ? "rtl" : "ltr";
+}

@@ -54,3 +54,12 @@ int souk_locale_lookup(const char *list, size_t list_len, size_t n, souk_locale_
  * alpha-2 region (ICU's uloc_getISOCountries: "GB", "DE"; not withdrawn
  * codes like "YU"). For writes, not the hot path. */
 bool souk_country_valid(const char *code);
+/*
+ * The writing direction of a BCP 47 tag, for the "dir" a rendering carries:
+ * "rtl" for Arabic, Hebrew (also its old code "iw"), Persian and Urdu, and
+ * for any tag ICU's likely-script data says is written right to left
+ * ("ps", "sd", "az-Arab"); an explicit script decides ("ar-Latn" is "ltr").
+ * "ltr" otherwise, malformed tags included. Loads ICU data: call it while
+ * building an image, not per request.
+ */
+const char *souk_locale_direction(const char *tag);

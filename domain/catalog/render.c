@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <unicode/uloc.h>
 
 #include "common/error.h"
 #include "common/locale.h"
@@ -147,7 +146,7 @@ static int render_one(json_t *doc, const render_product_t *p, const char *hex, c
 	    json_object_set_new(o, "seq", json_integer((json_int_t)p->cp.seq)) ||
 	    json_object_set_new(o, "updated_at", json_string(when)) ||
 	    json_object_set_new(o, "locale", json_string(locale)) ||
-	    json_object_set_new(o, "dir", json_string(uloc_isRightToLeft(locale) ? "rtl" : "ltr")))
+	    json_object_set_new(o, "dir", json_string(souk_locale_direction(locale))))
 		goto fail;
 	json_object_foreach(doc, k, val)
 	{

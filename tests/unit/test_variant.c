@@ -152,6 +152,17 @@ static void test_product_media_alt_text_per_locale(void **state)
 	assert_int_equal(call_req(f, &rq), 200);
 	m = json_array_get(json_object_get(f->body, "media"), 0);
 	assert_string_equal(json_string_value(json_object_get(m, "alt")), "A blue vase");
+	assert_string_equal(str(f, "dir"), "ltr");
+	/* a right-to-left rendering says so */
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"AR\",\"category\":\"home\",\"title\":{\"en\":\"Lamp\","
+			      "\"ar\":\"\u0645\u0635\u0628\u0627\u062d\"},\"price\":{\"GBP\":1}}"),
+			 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	api_req_t ar = {.method = "GET", .uri = "/api/v1/products/by-sku/AR", .accept_language = "ar"};
+	assert_int_equal(call_req(f, &ar), 200);
+	assert_string_equal(str(f, "locale"), "ar");
+	assert_string_equal(str(f, "dir"), "rtl");
 }
 
 int main(void)
