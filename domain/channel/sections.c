@@ -10,16 +10,13 @@
 #include <jansson.h>
 
 #include "common/error.h"
-
-static const char *const rounding_names[] = { "half_even", "half_up", "half_down", "up", "down" };
+#include "common/money.h"
 
 static int rounding_of(const json_t *v)
 {
+	souk_round_t m;
 	const char *s = json_string_value(v);
-	for (size_t i = 0; s && i < sizeof(rounding_names) / sizeof(rounding_names[0]); i++)
-		if (strcmp(s, rounding_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return s && souk_money_round_parse(s, &m) == 0 ? (int)m : -1;
 }
 
 static int copy_str(char *dst, size_t cap, const json_t *v)

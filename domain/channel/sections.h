@@ -40,14 +40,13 @@
 /* a channel's locales as one priority list: default then fallbacks, ',' between */
 #define CHANNEL_LOCALE_LIST_MAX ((CHANNEL_LOCALES_MAX + 1) * SOUK_LOCALE_MAX)
 
-/* rounding modes and tax calculation levels, as the channel kind names them */
-typedef enum {
-	CHANNEL_ROUND_HALF_EVEN = 0,
-	CHANNEL_ROUND_HALF_UP,
-	CHANNEL_ROUND_HALF_DOWN,
-	CHANNEL_ROUND_UP,
-	CHANNEL_ROUND_DOWN,
-} channel_rounding_t;
+/* rounding modes as common/money.h numbers them (souk_round_t) */
+#include "common/money.h"
+#define CHANNEL_ROUND_HALF_EVEN SOUK_ROUND_HALF_EVEN
+#define CHANNEL_ROUND_HALF_UP SOUK_ROUND_HALF_UP
+#define CHANNEL_ROUND_HALF_DOWN SOUK_ROUND_HALF_DOWN
+#define CHANNEL_ROUND_UP SOUK_ROUND_UP
+#define CHANNEL_ROUND_DOWN SOUK_ROUND_DOWN
 
 typedef struct {
 	uint32_t magic;	      /* CHANNEL_SEC_MAGIC */
@@ -65,7 +64,7 @@ typedef struct {
 	uint8_t active;		  /* status "active" (else disabled) */
 	uint8_t prices_include_tax;
 	uint8_t tax_per_unit;	  /* calculation "unit" (else "line") */
-	uint8_t rounding;	  /* channel_rounding_t, the channel's default */
+	uint8_t rounding;	  /* souk_round_t, the channel's default */
 	uint8_t ncurrencies;	  /* currencies[0] is the default */
 	uint8_t nlocales;	  /* locales[0] is the default, then the fallbacks */
 	uint8_t most_stock;	  /* allocation "most_stock" (else "priority") */
