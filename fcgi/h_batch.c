@@ -51,12 +51,31 @@ typedef struct {
 	batch_op_t ops[BATCH_OPS_MAX];
 	size_t n;
 	size_t failed_at;
+	problem_t checks; /* field errors of a kind's checks in the transaction */
 } batch_t;
+
+/* The kind's checks against other entities, as the entity routes run them
+ * (model_kind_t.check_txn), on the batch's state so far. */
+static int op_checks(store_txn_t *t, batch_t *b, const batch_op_t *o)
+{
+	if (!o->kind || !o->kind->check_txn || !o->tpl.doc ||
+	    (o->tpl.op != STORE_OP_CREATE && o->tpl.op != STORE_OP_UPDATE))
+		return 0;
+	json_error_t je;
+	json_t *doc = json_loadb(o->tpl.doc, o->tpl.doc_len, 0, &je);
+	if (!doc)
+		return SOUK_ENOMEM;
+	int rc = o->kind->check_txn(o->kind, t, doc,
+				    o->tpl.op == STORE_OP_UPDATE ? &o->tpl.id : NULL, &b->checks);
+	json_decref(doc);
+	return rc ? rc : b->checks.status ? SOUK_EINVAL : 0;
+}
 
 static int batch_unit(store_txn_t *t, void *arg)
 {
 	batch_t *b = arg;
 	int rc = 0;
+	problem_init(&b->checks);
 	for (size_t i = 0; i < b->n && rc == 0; i++) {
 		batch_op_t *o = &b->ops[i];
 		b->failed_at = i;
@@ -65,6 +84,8 @@ static int batch_unit(store_txn_t *t, void *arg)
 					       &o->value);
 			continue;
 		}
+		if ((rc = op_checks(t, b, o)) != 0)
+			break;
 		o->done = o->tpl; /* a unit may run again: from the template */
 		rc = store_txn_put(t, &o->done);
 	}
@@ -237,6 +258,17 @@ static void batch_failed(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	problem_init(&p);
 	const char *what = souk_strerror(rc);
 	size_t i = b->failed_at;
+	if (rc == SOUK_EINVAL && b->checks.status != 0) {
+		/* the kind's own field errors, under the operation that made them */
+		problem_set(&p, 422, PROBLEM_VALIDATION, "Validation failed",
+			    "operation %zu: %s; nothing in the batch was changed", i,
+			    "it does not fit the entities it names");
+		for (size_t e = 0; e < b->checks.nerrors; e++)
+			problem_field(&p, "operations", "operation %zu: %s %s", i,
+				      b->checks.errors[e].field, b->checks.errors[e].detail);
+		api_problem(th, req, resp, &p);
+		return;
+	}
 	switch (rc) {
 	case SOUK_ELIMIT:
 		problem_set(&p, 409, PROBLEM_COUNTER_LIMIT, "Counter limit",

@@ -299,11 +299,37 @@ static int current(ctg_prov_t *p, uint64_t seq, void **sec, size_t *len)
 	const char *key;
 	json_t *d;
 	char why[160] = "";
-	if (!docs)
+	json_t *orphans = json_array(); /* copies without their missing parent */
+	if (!docs || !orphans) {
+		free(docs);
+		json_decref(orphans);
 		return SOUK_ENOMEM;
-	json_object_foreach(p->docs, key, d) docs[k++] = d;
-	int rc = ctg_build_mem(docs, n, seq, sec, len, why, sizeof(why));
+	}
+	/* a category whose parent is not live (written before the checks, or
+	 * by an import) is shown as a root rather than stopping the tree */
+	json_t *codes = json_object();
+	json_object_foreach(p->docs, key, d)
+	{
+		const char *c = json_string_value(json_object_get(d, "code"));
+		if (c)
+			json_object_set_new(codes, c, json_true());
+	}
+	json_object_foreach(p->docs, key, d)
+	{
+		const char *parent = json_string_value(json_object_get(d, "parent"));
+		if (parent && !json_object_get(codes, parent)) {
+			json_t *copy = json_copy(d);
+			json_object_del(copy, "parent");
+			json_array_append_new(orphans, copy);
+			docs[k++] = copy;
+			continue;
+		}
+		docs[k++] = d;
+	}
+	json_decref(codes);
+	int rc = ctg_build_mem(docs, k, seq, sec, len, why, sizeof(why));
 	free(docs);
+	json_decref(orphans);
 	if (rc == 0) {
 		void *copy = malloc(*len);
 		if (copy) {

@@ -133,6 +133,25 @@ static void test_category_tree_in_reads(void **state)
 	assert_string_equal(skus, "RUG-1");
 	walk(f, "garden", skus);
 	assert_string_equal(skus, "CUP-1,SPADE-1,POT-1");
+
+	/* a category whose parent is not live (written past the API's checks,
+	 * as an old import could) shows as a root; the tree goes on */
+	const char *doc = "{\"code\":\"lost\",\"name\":{\"en\":\"Lost\"},\"parent\":\"gone\","
+			  "\"rank\":0,\"status\":\"active\"}";
+	char key[32];
+	int kn = snprintf(key, sizeof(key), "code%clost", 0);
+	const char *keys[] = {key};
+	size_t lens[] = {(size_t)kn};
+	store_mut_t m = {.op = STORE_OP_CREATE, .kind = "category", .doc = doc, .doc_len = strlen(doc),
+			 .keys = keys, .key_lens = lens, .nkeys = 1, .actor = "test"};
+	assert_int_equal(store_apply(f->s, &m, 1), 0);
+	char lost[33];
+	product(f, "MAP-1", "lost", lost);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	crumbs(f, lost, NULL, codes, names);
+	assert_string_equal(codes, "lost");
+	crumbs(f, cup, NULL, codes, names);
+	assert_string_equal(codes, "garden>kitchen>cups");
 }
 
 static bool has_error(fix_t *f, const char *field)
@@ -169,6 +188,23 @@ static void test_references_are_checked_in_the_write(void **state)
 	assert_true(has_error(f, "parent"));
 	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
 	assert_int_equal(json_integer_value(json_object_get(f->body, "version")), 1);
+	/* a batch runs the same checks, and nothing of it is written */
+	assert_int_equal(call(f, "POST", "/api/v1/batch", AUTH, NULL,
+			      "{\"operations\":[{\"op\":\"create\",\"kind\":\"category\",\"doc\":"
+			      "{\"code\":\"b1\",\"name\":{\"en\":\"B1\"}}},"
+			      "{\"op\":\"create\",\"kind\":\"category\",\"doc\":"
+			      "{\"code\":\"b2\",\"name\":{\"en\":\"B2\"},\"parent\":\"nope\"}}]}"),
+			 422);
+	char *errs = json_dumps(json_object_get(f->body, "errors"), JSON_COMPACT);
+	assert_non_null(strstr(errs, "operation 1: parent"));
+	free(errs);
+	/* ... while a parent created earlier in the same batch counts */
+	assert_int_equal(call(f, "POST", "/api/v1/batch", AUTH, NULL,
+			      "{\"operations\":[{\"op\":\"create\",\"kind\":\"category\",\"doc\":"
+			      "{\"code\":\"b1\",\"name\":{\"en\":\"B1\"}}},"
+			      "{\"op\":\"create\",\"kind\":\"category\",\"doc\":"
+			      "{\"code\":\"b2\",\"name\":{\"en\":\"B2\"},\"parent\":\"b1\"}}]}"),
+			 200);
 
 	/* a product's attributes against its type */
 	post(f, "/api/v1/product-types",
