@@ -447,11 +447,16 @@ int api_req_channel(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 	return SOUK_ENOENT;
 }
 
-const char *api_channel_locale(api_thread_t *th, const channel_rec_t *c, const char *list)
+const char *api_channel_locale(api_thread_t *th, const channel_rec_t *c, const char *list,
+			       const char **picked)
 {
+	if (picked)
+		*picked = NULL;
 	if (c == NULL)
 		return list;
 	size_t i = channel_pick_locale(c, list, list ? strlen(list) : 0);
+	if (picked)
+		*picked = c->locales[i];
 	size_t n = strlen(c->locales[i]);
 	char *out = arena_alloc(th->arena, n + 1 + c->locale_list_len + 1);
 	if (out == NULL)

@@ -65,8 +65,10 @@ int api_req_channel(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 /* The priority list a channel's reads use for a request's locales (list,
  * from api_req_locale): the channel locale the request prefers (else the
  * channel's default), then the channel's default and fallback chain; list
- * unchanged when c is NULL. */
-const char *api_channel_locale(api_thread_t *th, const channel_rec_t *c, const char *list);
+ * unchanged when c is NULL. *picked (may be NULL) gets that channel locale
+ * (NULL without a channel). */
+const char *api_channel_locale(api_thread_t *th, const channel_rec_t *c, const char *list,
+			       const char **picked);
 /* The entity id in the route; false once a 404 problem is sent. */
 bool api_route_entity_id(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 			 const route_t *rt, store_id_t *id);

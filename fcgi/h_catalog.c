@@ -36,12 +36,10 @@ static const ctg_view_t *categories(api_thread_t *th, const catalog_view_t *view
 }
 
 /* ,"breadcrumbs":[{"code","name"}...] from the root to the product's
- * category, names in the request's locales; nothing when the category is
- * not in the tree. */
-static void breadcrumbs(sbuf_t *b, const ctg_view_t *cv, const catalog_hit_t *h,
-			const char *locale)
+ * category (node i of the tree), names in the request's locales; nothing
+ * for CATEGORY_IMG_NONE (a category not in the tree). */
+static void breadcrumbs(sbuf_t *b, const ctg_view_t *cv, uint32_t i, const char *locale)
 {
-	uint32_t i = cv && cv->n ? ctg_find(cv, h->category, h->category_len) : CATEGORY_IMG_NONE;
 	uint32_t path[CATEGORY_IMG_DEPTH_MAX];
 	if (i == CATEGORY_IMG_NONE)
 		return;
@@ -72,9 +70,7 @@ API_HANDLER(h_catalog_get)
 	if (chan && !price_request(th, req, resp, query, query_len, chan, NULL, &pr))
 		return;
 	const char *want = api_req_locale(th, req, query, query_len);
-	const char *locale = api_channel_locale(th, chan, want);
-	if (chan)
-		pr.locale = chan->locales[channel_pick_locale(chan, want, want ? strlen(want) : 0)];
+	const char *locale = api_channel_locale(th, chan, want, chan ? &pr.locale : NULL);
 	catalog_scope_t scope = {.channel = chan ? chan->code : NULL,
 				 .now_ms = (int64_t)souk_now_real_ms()};
 	if (rt->id == ROUTE_PRODUCT_BY_SKU) {
@@ -93,7 +89,9 @@ API_HANDLER(h_catalog_get)
 		return;
 	}
 	const ctg_view_t *cv = categories(th, view);
-	bool crumbs = cv && cv->n && ctg_find(cv, hit.category, hit.category_len) != CATEGORY_IMG_NONE;
+	uint32_t node = cv && cv->n ? ctg_find(cv, hit.category, hit.category_len)
+				    : CATEGORY_IMG_NONE;
+	bool crumbs = node != CATEGORY_IMG_NONE;
 	if (chan == NULL && !crumbs) {
 		char etag[SOUK_U64_DEC_MAX + 2];
 		size_t n = souk_u64_dec(hit.version, etag + 1);
@@ -114,7 +112,7 @@ API_HANDLER(h_catalog_get)
 			return;
 		}
 		sbuf_add(&b, hit.json, hit.len - 1);
-		breadcrumbs(&b, cv, &hit, locale);
+		breadcrumbs(&b, cv, node, locale);
 		sbuf_adds(&b, "}");
 		char etag[64];
 		int en = snprintf(etag, sizeof(etag), "\"%llu.c%016llx\"",
@@ -140,7 +138,7 @@ API_HANDLER(h_catalog_get)
 	}
 	sbuf_add(&b, hit.json, hit.len - 1);
 	sbuf_adds(&b, hit.purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
-	breadcrumbs(&b, cv, &hit, locale);
+	breadcrumbs(&b, cv, node, locale);
 	if ((rc = price_member(&b, pv, chan, &hit, &pr, &tag)) != 0) {
 		api_internal(th, req, resp, rc);
 		return;
@@ -323,9 +321,7 @@ API_HANDLER(h_catalog_list)
 		l.pr = &pr;
 	}
 	const char *want = api_req_locale(th, req, query, query_len);
-	const char *locale = api_channel_locale(th, chan, want);
-	if (chan)
-		pr.locale = chan->locales[channel_pick_locale(chan, want, want ? strlen(want) : 0)];
+	const char *locale = api_channel_locale(th, chan, want, chan ? &pr.locale : NULL);
 	sbuf_t b;
 	sbuf_init(&b, th->arena);
 	sbuf_adds(&b, "{\"items\":[");
