@@ -840,7 +840,16 @@ typedef struct {
 	const char *kp[MODEL_KEY_VALUES_MAX]; /* unique keys, then index keys */
 	size_t klen[MODEL_KEY_VALUES_MAX];
 	size_t nunique, nindex;
+	char *why; /* the kind's checks refused it (model_kind_t.check_txn) */
 } pending_t;
+
+/* Mutations the kind's checks against other entities refused, retried
+ * once the file is read: a row may name an entity a later row creates (a
+ * category before its parent). */
+typedef struct {
+	pending_t *v;
+	size_t n, cap;
+} deferred_t;
 
 typedef struct {
 	store_t *s;
@@ -851,7 +860,9 @@ typedef struct {
 	json_t *jdefaults;        /* create defaults of JSON lines */
 	pending_t *pend;
 	store_mut_t *muts;
+	store_work_t *work; /* with the kind's checks: one unit per mutation */
 	size_t npend, batch;
+	deferred_t deferred;
 	int fatal; /* an error that stops the import */
 } importer_t;
 
@@ -873,13 +884,66 @@ static void report(importer_t *im, uint64_t line, const char *fmt, ...)
 		log_msg(LOG_ERR, "import", "import, line %llu, %s", (unsigned long long)line, msg);
 }
 
+static void pending_free(pending_t *p)
+{
+	souk_free(&p->doc);
+	souk_free(&p->kbuf);
+	souk_free(&p->why);
+}
+
 static void pending_clear(importer_t *im)
 {
-	for (size_t i = 0; i < im->npend; i++) {
-		souk_free(&im->pend[i].doc);
-		souk_free(&im->pend[i].kbuf);
-	}
+	for (size_t i = 0; i < im->npend; i++)
+		pending_free(&im->pend[i]);
 	im->npend = 0;
+}
+
+/* Keep a refused mutation for the retry (it owns its buffers); false when
+ * out of memory. */
+static bool defer(deferred_t *d, pending_t *p)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 64;
+		pending_t *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n++] = *p;
+	memset(p, 0, sizeof(*p));
+	return true;
+}
+
+typedef struct {
+	const model_kind_t *k;
+	store_mut_t *m;
+	pending_t *p;
+} checked_put_t;
+
+/* The kind's checks and the put, in one unit (as the API writes). */
+static int checked_put(store_txn_t *t, void *arg)
+{
+	checked_put_t *a = arg;
+	problem_t pb;
+	json_error_t je;
+	char why[512];
+	souk_free(&a->p->why); /* a unit may run again */
+	json_t *doc = json_loadb(a->m->doc, a->m->doc_len, 0, &je);
+	if (!doc)
+		return SOUK_ENOMEM;
+	problem_init(&pb);
+	int rc = a->k->check_txn(a->k, t, doc, a->m->op == STORE_OP_UPDATE ? &a->m->id : NULL,
+				 &pb);
+	json_decref(doc);
+	if (rc)
+		return rc;
+	if (pb.status) {
+		problem_line(&pb, "refused by the checks of its kind", why, sizeof(why));
+		a->p->why = strdup(why);
+		return a->p->why ? SOUK_EINVAL : SOUK_ENOMEM;
+	}
+	return store_txn_put(t, a->m);
 }
 
 /* One durable transaction for the pending mutations. */
@@ -908,9 +972,31 @@ static int flush(importer_t *im)
 		m->actor = im->o->actor ? im->o->actor : "import";
 		m->reason = im->o->reason ? im->o->reason : "import";
 	}
-	rc = store_apply(im->s, im->muts, im->npend);
+	checked_put_t *args = NULL;
+	if (im->k->check_txn) {
+		args = calloc(im->npend, sizeof(*args));
+		if (!args)
+			return SOUK_ENOMEM;
+		memset(im->work, 0, im->npend * sizeof(*im->work));
+		for (size_t i = 0; i < im->npend; i++) {
+			args[i] = (checked_put_t){ im->k, &im->muts[i], &im->pend[i] };
+			im->work[i].fn = checked_put;
+			im->work[i].arg = &args[i];
+			im->work[i].actor = im->muts[i].actor;
+		}
+		rc = store_apply_work(im->s, im->work, im->npend);
+	} else {
+		rc = store_apply(im->s, im->muts, im->npend);
+	}
 	for (size_t i = 0; i < im->npend; i++) {
 		int r = rc ? rc : im->muts[i].result;
+		if (args && rc == 0 && im->work[i].result != 0 && r == 0)
+			r = im->work[i].result; /* the unit stopped before its put */
+		if (rc == 0 && r == SOUK_EINVAL && im->pend[i].why) {
+			if (!defer(&im->deferred, &im->pend[i]))
+				rc = SOUK_ENOMEM;
+			continue;
+		}
 		if (r == 0) {
 			if (im->pend[i].op == STORE_OP_CREATE)
 				im->st->created++;
@@ -921,8 +1007,51 @@ static int flush(importer_t *im)
 			report(im, im->pend[i].line, "not stored (%s)", souk_strerror(r));
 		}
 	}
+	free(args);
 	pending_clear(im);
 	return rc;
+}
+
+/* Retry what the checks refused, in file order, while a pass stores any of
+ * it (each pass settles at least one more level of a tree); then report
+ * what is left with its reason. */
+static int retry_deferred(importer_t *im)
+{
+	int rc = 0;
+	for (;;) {
+		deferred_t d = im->deferred;
+		uint64_t before = im->st->created + im->st->updated;
+		if (d.n == 0)
+			return 0;
+		memset(&im->deferred, 0, sizeof(im->deferred));
+		for (size_t i = 0; i < d.n; i++) {
+			if (rc) {
+				pending_free(&d.v[i]);
+				continue;
+			}
+			im->pend[im->npend] = d.v[i];
+			souk_free(&im->pend[im->npend].why);
+			im->npend++;
+			if (im->npend == im->batch)
+				rc = flush(im);
+		}
+		free(d.v);
+		if (rc == 0)
+			rc = flush(im);
+		if (rc)
+			return rc;
+		if (im->st->created + im->st->updated == before)
+			break;
+	}
+	for (size_t i = 0; i < im->deferred.n; i++) {
+		pending_t *p = &im->deferred.v[i];
+		im->st->failed++;
+		report(im, p->line, "%s", p->why);
+		pending_free(p);
+	}
+	free(im->deferred.v);
+	memset(&im->deferred, 0, sizeof(im->deferred));
+	return 0;
 }
 
 /* Does a pending mutation touch the entity with this id or unique key? */
@@ -1306,8 +1435,9 @@ static int import_run(store_t *s, const char *data, size_t len, const import_opt
 		im.batch = 100000;
 	im.pend = calloc(im.batch, sizeof(*im.pend));
 	im.muts = calloc(im.batch, sizeof(*im.muts));
+	im.work = calloc(im.batch, sizeof(*im.work));
 	im.jdefaults = defaults_new(im.k, opts, false);
-	if (!im.pend || !im.muts || !im.jdefaults) {
+	if (!im.pend || !im.muts || !im.work || !im.jdefaults) {
 		rc = SOUK_ENOMEM;
 		goto out;
 	}
@@ -1320,13 +1450,19 @@ static int import_run(store_t *s, const char *data, size_t len, const import_opt
 	}
 	if (rc == 0 && !im.fatal)
 		rc = flush(&im);
+	if (rc == 0 && !im.fatal)
+		rc = retry_deferred(&im);
 	if (rc == 0)
 		rc = im.fatal;
 out:
 	pending_clear(&im);
+	for (size_t i = 0; i < im.deferred.n; i++)
+		pending_free(&im.deferred.v[i]);
+	free(im.deferred.v);
 	json_decref(im.jdefaults);
 	free(im.pend);
 	free(im.muts);
+	free(im.work);
 	return rc;
 }
 

@@ -58,15 +58,15 @@ typedef struct {
  * (model_kind_t.check_txn), on the batch's state so far. */
 static int op_checks(store_txn_t *t, batch_t *b, const batch_op_t *o)
 {
-	if (!o->kind || !o->kind->check_txn || !o->tpl.doc ||
-	    (o->tpl.op != STORE_OP_CREATE && o->tpl.op != STORE_OP_UPDATE))
+	bool write = o->tpl.doc && (o->tpl.op == STORE_OP_CREATE || o->tpl.op == STORE_OP_UPDATE);
+	if (!o->kind || !o->kind->check_txn || (!write && o->tpl.op != STORE_OP_DELETE))
 		return 0;
 	json_error_t je;
-	json_t *doc = json_loadb(o->tpl.doc, o->tpl.doc_len, 0, &je);
-	if (!doc)
+	json_t *doc = write ? json_loadb(o->tpl.doc, o->tpl.doc_len, 0, &je) : NULL;
+	if (write && !doc)
 		return SOUK_ENOMEM;
 	int rc = o->kind->check_txn(o->kind, t, doc,
-				    o->tpl.op == STORE_OP_UPDATE ? &o->tpl.id : NULL, &b->checks);
+				    o->tpl.op != STORE_OP_CREATE ? &o->tpl.id : NULL, &b->checks);
 	json_decref(doc);
 	return rc ? rc : b->checks.status ? SOUK_EINVAL : 0;
 }
@@ -258,6 +258,14 @@ static void batch_failed(api_thread_t *th, const api_req_t *req, api_resp_t *res
 	problem_init(&p);
 	const char *what = souk_strerror(rc);
 	size_t i = b->failed_at;
+	if (rc == SOUK_EINVAL && b->checks.status != 0 && b->checks.status != 422) {
+		/* a refusal with its own status (an archive that would orphan) */
+		problem_set(&p, b->checks.status, b->checks.slug, b->checks.title,
+			    "operation %zu: %s; nothing in the batch was changed", i,
+			    b->checks.detail);
+		api_problem(th, req, resp, &p);
+		return;
+	}
 	if (rc == SOUK_EINVAL && b->checks.status != 0) {
 		/* the kind's own field errors, under the operation that made them */
 		problem_set(&p, 422, PROBLEM_VALIDATION, "Validation failed",

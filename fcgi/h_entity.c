@@ -382,10 +382,10 @@ static int checked_unit(store_txn_t *t, void *arg)
 	checked_t *a = arg;
 	json_error_t je;
 	problem_init(&a->p);
-	json_t *doc = json_loadb(a->m->doc, a->m->doc_len, 0, &je);
-	if (!doc)
+	json_t *doc = a->m->doc ? json_loadb(a->m->doc, a->m->doc_len, 0, &je) : NULL;
+	if (a->m->doc && !doc)
 		return SOUK_ENOMEM;
-	int rc = a->k->check_txn(a->k, t, doc, a->m->op == STORE_OP_UPDATE ? &a->m->id : NULL,
+	int rc = a->k->check_txn(a->k, t, doc, a->m->op != STORE_OP_CREATE ? &a->m->id : NULL,
 				 &a->p);
 	json_decref(doc);
 	if (rc == 0 && a->p.status != 0)
@@ -399,7 +399,8 @@ static bool submit(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 		   const model_kind_t *k, store_mut_t *m)
 {
 	int rc;
-	if (k->check_txn && m->doc && (m->op == STORE_OP_CREATE || m->op == STORE_OP_UPDATE)) {
+	if (k->check_txn && ((m->doc && (m->op == STORE_OP_CREATE || m->op == STORE_OP_UPDATE)) ||
+			     m->op == STORE_OP_DELETE)) {
 		checked_t *a = arena_alloc(th->arena, sizeof(*a));
 		int result = 0;
 		if (!a) {

@@ -173,10 +173,12 @@ struct model_kind {
 	uint32_t version;
 	int (*migrate)(json_t *doc, uint32_t from_version);
 	/* Checks against other entities, inside the write transaction of a
-	 * create or update (API writes): references that must exist, trees
-	 * that must stay trees. t reads the batch's state (store.h "inside a
-	 * unit"); id is the entity's on an update, NULL on a create. Record
-	 * field errors in err (a 422 when any), or return a store error.
+	 * create, update or archive (API writes, batches and imports):
+	 * references that must exist, trees that must stay trees. t reads the
+	 * batch's state (store.h "inside a unit"); id is the entity's on an
+	 * update or archive, NULL on a create; doc is NULL on an archive (a
+	 * DELETE). Record field errors in err (a 422 when any; an archive's
+	 * refusal sets its own status, such as 409), or return a store error.
 	 * May be NULL. */
 	int (*check_txn)(const model_kind_t *k, struct store_txn *t, const json_t *doc,
 			 const void *id, problem_t *err);

@@ -284,3 +284,29 @@ out:
 	store_rd_end(s, txn);
 	return rc;
 }
+
+int store_txn_index_first(store_txn_t *t, const char *kind, const char *key, size_t key_len,
+			  store_id_t *id)
+{
+	uint8_t kb[IX_KEY_MAX];
+	size_t nl;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	if (!t || !store_kind_ok(kind) || !key || !id ||
+	    split((const uint8_t *)key, key_len, &nl) != 0)
+		return SOUK_EINVAL;
+	size_t pl = entry_key(kb, kind, (const uint8_t *)key, key_len, NULL);
+	int rc = mdb_cursor_open(t->txn, t->s->db_index, &cur);
+	if (rc)
+		return store_mdb_err(rc);
+	k = (MDB_val){ pl, kb };
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == pl + 16 && memcmp(k.mv_data, kb, pl) == 0)
+		memcpy(id->b, (const uint8_t *)k.mv_data + pl, 16);
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = SOUK_ENOENT;
+	else
+		rc = store_mdb_err(rc);
+	mdb_cursor_close(cur);
+	return rc;
+}

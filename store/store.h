@@ -421,6 +421,10 @@ int store_audit_check_checkpoint(store_t *s, const store_checkpoint_t *cp);
 int store_txn_get(store_txn_t *t, const char *kind, const store_id_t *id, store_rec_t *out);
 int store_txn_get_by_key(store_txn_t *t, const char *kind, const char *key, size_t key_len,
 			 store_rec_t *out);
+/* The first live entity of kind holding secondary key "name\0value"
+ * (model_key_encode), in id order: 0 and *id, or SOUK_ENOENT. */
+int store_txn_index_first(store_txn_t *t, const char *kind, const char *key, size_t key_len,
+			  store_id_t *id);
 /* A mutation as store_apply() does it (history, change log, audit leaf,
  * unique keys, idempotency key); returns and sets m->result. */
 int store_txn_put(store_txn_t *t, store_mut_t *m);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "common/problem.h"
 #include "domain/catalog/catalog_txn.h"
 #include "domain/catalog/category_tree.h"
 #include "domain/catalog/product_type.h"
@@ -59,9 +60,47 @@ static int by_id(store_txn_t *t, const char *kind, const char *hex, json_t **doc
 	return rc == 0 && !*doc ? SOUK_ENOMEM : rc;
 }
 
+/* Archiving a category that still has live subcategories would orphan
+ * them: refused (409), naming one, until they are moved or archived. */
+static int category_archive_check(store_txn_t *t, const store_id_t *id, problem_t *err)
+{
+	store_rec_t rec;
+	store_id_t child;
+	json_error_t je;
+	char key[400];
+	memset(&rec, 0, sizeof(rec));
+	int rc = store_txn_get(t, "category", id, &rec);
+	if (rc || rec.archived) {
+		store_rec_deinit(&rec);
+		return rc == SOUK_ENOENT ? 0 : rc; /* the delete answers 404 itself */
+	}
+	json_t *doc = json_loadb(rec.doc, rec.doc_len, 0, &je);
+	store_rec_deinit(&rec);
+	const char *code = json_string_value(json_object_get(doc, "code"));
+	int n = code ? model_key_encode("parent", code, strlen(code), key, sizeof(key)) : -1;
+	rc = n < 0 ? SOUK_ENOENT : store_txn_index_first(t, "category", key, (size_t)n, &child);
+	if (rc == 0) {
+		json_t *cd = NULL;
+		char hex[33];
+		store_id_hex(&child, hex);
+		const char *cc = by_id(t, "category", hex, &cd) == 0
+					 ? json_string_value(json_object_get(cd, "code"))
+					 : NULL;
+		problem_set(err, 409, PROBLEM_CONFLICT, "Conflict",
+			    "category '%s' still has live subcategories (such as '%s'): move or "
+			    "archive them first",
+			    code, cc ? cc : hex);
+		json_decref(cd);
+	}
+	json_decref(doc);
+	return rc == SOUK_ENOENT ? 0 : rc;
+}
+
 int category_check_txn(const model_kind_t *k, struct store_txn *t, const json_t *doc,
 		       const void *id, problem_t *err)
 {
+	if (!doc)
+		return id ? category_archive_check(t, id, err) : 0;
 	const char *code = json_string_value(json_object_get(doc, "code"));
 	const char *parent = json_string_value(json_object_get(doc, "parent"));
 	char cur[128];

@@ -246,12 +246,53 @@ static void test_references_are_checked_in_the_write(void **state)
 	(void)cups;
 }
 
+/* Archiving a category that still has live subcategories is refused; once
+ * they are gone (also earlier in the same batch) it goes. */
+static void test_archiving_a_parent_is_refused(void **state)
+{
+	fix_t *f = *state;
+	char home[33], kitchen[33], cups[33], uri[96], doc[512];
+	post(f, "/api/v1/categories", "{\"code\":\"home\",\"name\":{\"en\":\"Home\"}}", home);
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"kitchen\",\"name\":{\"en\":\"Kitchen\"},\"parent\":\"home\"}", kitchen);
+	post(f, "/api/v1/categories",
+	     "{\"code\":\"cups\",\"name\":{\"en\":\"Cups\"},\"parent\":\"kitchen\"}", cups);
+	snprintf(uri, sizeof(uri), "/api/v1/categories/%s", home);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"1\"", NULL), 409);
+	assert_non_null(strstr(str(f, "detail"), "'kitchen'"));
+	assert_int_equal(call(f, "GET", uri, AUTH, NULL, NULL), 200);
+	assert_string_equal(str(f, "status"), "active");
+	/* a batch is refused whole, naming the operation */
+	snprintf(doc, sizeof(doc),
+		 "{\"operations\":[{\"op\":\"delete\",\"kind\":\"category\",\"id\":\"%s\"}]}",
+		 kitchen);
+	assert_int_equal(call(f, "POST", "/api/v1/batch", AUTH, NULL, doc), 409);
+	assert_non_null(strstr(str(f, "detail"), "operation 0"));
+	assert_non_null(strstr(str(f, "detail"), "'cups'"));
+	/* the child first, then its parent, in one batch */
+	snprintf(doc, sizeof(doc),
+		 "{\"operations\":[{\"op\":\"delete\",\"kind\":\"category\",\"id\":\"%s\"},"
+		 "{\"op\":\"delete\",\"kind\":\"category\",\"id\":\"%s\"}]}",
+		 cups, kitchen);
+	assert_int_equal(call(f, "POST", "/api/v1/batch", AUTH, NULL, doc), 200);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"1\"", NULL), 204);
+	/* a leaf goes at once, and an unknown one is still a 404 */
+	post(f, "/api/v1/categories", "{\"code\":\"leaf\",\"name\":{\"en\":\"Leaf\"}}", home);
+	snprintf(uri, sizeof(uri), "/api/v1/categories/%s", home);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"1\"", NULL), 204);
+	assert_int_equal(call(f, "DELETE", "/api/v1/categories/0123456789abcdef0123456789abcdef",
+			      AUTH, "\"1\"", NULL),
+			 404);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_category_tree_in_reads, api_fix_setup,
 					    api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_references_are_checked_in_the_write, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_archiving_a_parent_is_refused, api_fix_setup,
 					    api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,8 @@
 #include "common/util.h"
 #include "daemon/import.h"
 #include "domain/catalog/product.h"
+#include "domain/catalog/category.h"
+#include "domain/catalog/product_type.h"
 #include "domain/inventory/warehouse.h"
 #include "domain/pricing/price.h"
 #include "common/problem.h"
@@ -881,6 +883,78 @@ static void test_import_prices_match_by_tier(void **state)
 	json_decref(d);
 }
 
+/* Imports run the kinds' checks against other entities as the API does: a
+ * category names a live parent and makes no cycle, a product a live type
+ * its attributes fit. A row naming an entity a later row creates (children
+ * before their parents, across batches) is stored once the file is read;
+ * what never fits is reported with its reason and stores nothing. */
+static void test_import_runs_the_checks_of_the_write(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_JSONL);
+	import_stats_t st;
+	o.kind = &category_kind;
+	o.batch = 2;
+	const char *cats =
+	    "{\"code\":\"cups\",\"name\":{\"en\":\"Cups\"},\"parent\":\"kitchen\"}\n"
+	    "{\"code\":\"mugs\",\"name\":{\"en\":\"Mugs\"},\"parent\":\"cups\"}\n"
+	    "{\"code\":\"lost\",\"name\":{\"en\":\"Lost\"},\"parent\":\"nowhere\"}\n"
+	    "{\"code\":\"kitchen\",\"name\":{\"en\":\"Kitchen\"},\"parent\":\"home\"}\n"
+	    "{\"code\":\"ying\",\"name\":{\"en\":\"Y\"},\"parent\":\"yang\"}\n"
+	    "{\"code\":\"yang\",\"name\":{\"en\":\"Y\"},\"parent\":\"ying\"}\n"
+	    "{\"code\":\"home\",\"name\":{\"en\":\"Home\"}}\n";
+	assert_int_equal(import_mem(f->s, cats, strlen(cats), &o, &st), 0);
+	assert_int_equal(st.created, 4);
+	assert_int_equal(st.failed, 3);
+	assert_int_equal(f->nerr, 3);
+	/* reported in file order of the final pass, with the line and why */
+	assert_int_equal(f->err_lines[0], 3);
+	assert_non_null(strstr(f->err_msgs[0], "'parent'"));
+	assert_non_null(strstr(f->err_msgs[0], "nowhere"));
+	assert_int_equal(f->err_lines[1], 5);
+	assert_int_equal(f->err_lines[2], 6);
+	json_t *d = get_by_key(f->s, "category", "code", "mugs");
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "parent")), "cups");
+	json_decref(d);
+	assert_null(get_by_key(f->s, "category", "code", "lost"));
+	assert_null(get_by_key(f->s, "category", "code", "ying"));
+	/* the same file again: what is stored is unchanged, the rest still fails */
+	f->nerr = 0;
+	assert_int_equal(import_mem(f->s, cats, strlen(cats), &o, &st), 0);
+	assert_int_equal(st.unchanged, 4);
+	assert_int_equal(st.failed, 3);
+
+	/* products against their type */
+	o = opts_for(f, IMPORT_FMT_JSONL);
+	o.kind = &product_type_kind;
+	const char *types = "{\"code\":\"mug\",\"name\":{\"en\":\"Mug\"},\"attributes\":[{\"code\":"
+			    "\"capacity_ml\",\"name\":{\"en\":\"Capacity\"},\"type\":\"number\","
+			    "\"unit\":\"ml\"}]}\n";
+	assert_int_equal(import_mem(f->s, types, strlen(types), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	f->nerr = 0;
+	o = opts_for(f, IMPORT_FMT_JSONL);
+	const char *prods =
+	    "{\"sku\":\"P1\",\"title\":{\"en\":\"P1\"},\"price\":{\"GBP\":1},\"type\":\"mug\","
+	    "\"attributes\":{\"capacity_ml\":350}}\n"
+	    "{\"sku\":\"P2\",\"title\":{\"en\":\"P2\"},\"price\":{\"GBP\":1},\"type\":\"tumbler\"}\n"
+	    "{\"sku\":\"P3\",\"title\":{\"en\":\"P3\"},\"price\":{\"GBP\":1},\"type\":\"mug\","
+	    "\"attributes\":{\"capacity_ml\":\"big\"}}\n";
+	assert_int_equal(import_mem(f->s, prods, strlen(prods), &o, &st), 0);
+	assert_int_equal(st.created, 1);
+	assert_int_equal(st.failed, 2);
+	assert_int_equal(f->nerr, 2);
+	assert_int_equal(f->err_lines[0], 2);
+	assert_non_null(strstr(f->err_msgs[0], "'type'"));
+	assert_int_equal(f->err_lines[1], 3);
+	assert_non_null(strstr(f->err_msgs[1], "capacity_ml"));
+	assert_null(get_sku(f->s, "P2"));
+	json_t *p1 = get_sku(f->s, "P1");
+	assert_non_null(p1);
+	json_decref(p1);
+}
+
 /* A kind's keys may hold more values than it declares keys: a channel with
  * sixteen hostnames claims each, its code and its status index, and every
  * one is stored with the import's write. */
@@ -953,6 +1027,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_matches_by_id_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_unknown_kind_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_runs_the_checks_of_the_write, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
