@@ -101,6 +101,7 @@ static const provider_ops_t settings_provider_ops = {
 	.weight = set_weight,
 	.published = set_published,
 	.free = set_free,
+	.whole = true,
 };
 
 int settings_provider_new(const cfg_t *cfg, provider_t *out)

@@ -70,6 +70,10 @@ struct publisher {
 	 * over it so far: when the deltas have cost as much as a new base would,
 	 * a new base is built (each delta copies every change since the base) */
 	uint64_t base_cost_us, delta_cost_us, cost_floor_us;
+	/* CPU the last delta spent building the sections that grow with the
+	 * changes since the base (providers not `whole`): what a new base
+	 * saves, the measure delta_cost_us adds up */
+	uint64_t last_grow_us;
 	uint64_t base_end_ns; /* when the current base was published */
 	uint64_t idle_seq;    /* applied_seq at the previous poll */
 
@@ -387,6 +391,7 @@ static int publish_delta(publisher_t *p, uint64_t base_gen, bool since_snapshot,
 	uint64_t t0 = souk_now_mono_ns(), gen = 0;
 	size_t bytes[PUBLISHER_PROVIDERS_MAX] = {0}, total = 0;
 	bool copied[PUBLISHER_PROVIDERS_MAX] = {0};
+	uint64_t grow_us = 0;
 	shm_builder_t *b = NULL;
 	int rc;
 
@@ -405,7 +410,10 @@ static int publish_delta(publisher_t *p, uint64_t base_gen, bool since_snapshot,
 			if (rc != SOUK_ESTALE)
 				break;
 		}
+		uint64_t c0 = pv->ops->whole ? 0 : thread_cpu_us();
 		rc = pv->ops->build_delta(pv->st, b, p->applied_seq, since_snapshot, &bytes[i]);
+		if (!pv->ops->whole)
+			grow_us += thread_cpu_us() - c0;
 	}
 	if (rc == 0)
 		rc = shm_builder_publish(&b, &gen);
@@ -413,16 +421,18 @@ static int publish_delta(publisher_t *p, uint64_t base_gen, bool since_snapshot,
 	if (rc)
 		return rc;
 	p->base_gen = base_gen;
+	p->last_grow_us = grow_us;
 	for (size_t i = 0; i < p->nprov; i++) {
 		if (copied[i])
 			p->run[i].copies++;
 		else
 			p->run[i].builds++;
 		p->run[i].bytes = bytes[i];
-		total += bytes[i];
+		if (!p->prov[i].ops->whole)
+			total += bytes[i];
 	}
 	if (out_bytes)
-		*out_bytes = total;
+		*out_bytes = total; /* what a new base would fold away */
 	published(p, gen, t0, changed, newest_ms);
 	return 0;
 }
@@ -685,7 +695,7 @@ static int catch_up(publisher_t *p, bool force)
 	p->last_us = full ? 0 : thread_cpu_us() - c0;
 	p->last_end_ns = souk_now_mono_ns();
 	if (rc == 0 && !full) {
-		p->delta_cost_us += p->last_us;
+		p->delta_cost_us += p->last_grow_us;
 		if (!p->building && p->delta_cost_us >= p->base_cost_us &&
 		    p->delta_cost_us >= p->cost_floor_us && rebuild_due(p))
 			start_rebuild_for(p, &p->st.base_rebuilds_cost,

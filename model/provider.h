@@ -72,6 +72,11 @@ typedef struct provider_ops {
 	 * publication point), e.g. to announce it in the control segment */
 	void (*published)(void *st, shm_ctl_t *ctl);
 	void (*free)(void *st);
+	/* its delta sections are its whole state (rebuilt or copied whole,
+	 * as settings, channels, categories and prices are): a new base would
+	 * not make them smaller, so their bytes do not count toward the
+	 * "delta grew too large" rebuild */
+	bool whole;
 } provider_ops_t;
 
 /* A provider instance: its operations and its state (owned by whoever

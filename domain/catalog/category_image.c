@@ -450,6 +450,7 @@ const provider_ops_t category_provider_ops = {
 	.rebased = ctg_rebased,
 	.weight = ctg_weight,
 	.free = ctg_free,
+	.whole = true,
 };
 
 int category_provider_new(provider_t *out)

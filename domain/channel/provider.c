@@ -214,6 +214,7 @@ const provider_ops_t channel_provider_ops = {
 	.rebased = chn_rebased,
 	.weight = chn_weight,
 	.free = chn_free,
+	.whole = true,
 };
 
 static void set_code(chn_prov_t *p, const char *code)

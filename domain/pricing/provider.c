@@ -658,6 +658,7 @@ const provider_ops_t pricing_provider_ops = {
 	.weight = prc_weight,
 	.published = prc_published,
 	.free = prc_free,
+	.whole = true,
 };
 
 int pricing_provider_new(provider_t *out)
