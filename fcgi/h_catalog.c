@@ -175,12 +175,15 @@ typedef struct {
 	price_found_t *found;
 	bool have_min, have_max, in_stock;
 	int64_t min, max;
+	const catalog_filters_t *attrs; /* ?attr.<code>= filters (none: n 0) */
 } list_ctx_t;
 
 static int list_cb(const catalog_hit_t *h, void *arg)
 {
 	list_ctx_t *l = arg;
 	uint64_t tag;
+	if (l->attrs->n && !catalog_filters_match(l->attrs, h))
+		return CATALOG_SKIP;
 	if (l->chan == NULL) {
 		if (l->n++ > 0)
 			sbuf_add(l->b, ",", 1);
@@ -263,6 +266,37 @@ static void list_filters(const char *query, size_t query_len, list_ctx_t *l, pro
 	}
 }
 
+/* ?attr.<code>=v1,v2, ?attr.<code>_min= and _max= (catalog_filter_add,
+ * against the image's filterable attributes): each mistake a field error
+ * naming the parameter. */
+static void attr_filters(const catalog_view_t *v, const char *query, size_t query_len,
+			 catalog_filters_t *fs, problem_t *p)
+{
+	char name[CATALOG_ATTR_CODE_MAX + 16];
+	char val[4 * PRODUCT_ATTR_STRING_MAX];
+	size_t i = 0;
+	while (i < query_len) {
+		const char *amp = memchr(query + i, '&', query_len - i);
+		size_t end = amp ? (size_t)(amp - query) : query_len;
+		const char *eq = memchr(query + i, '=', end - i);
+		size_t klen = (eq ? (size_t)(eq - query) : end) - i, nl = 0, vl = 0;
+		const char *why = NULL;
+		bool attr = klen > 5 && memcmp(query + i, "attr.", 5) == 0;
+		if (attr && url_decode(query + i, klen, true, name, sizeof(name), &nl) != 0) {
+			problem_field(p, "attr.", "names an attribute no product type declares "
+						  "filterable");
+		} else if (attr && !eq) {
+			problem_field(p, name, "needs a value (attr.colour=red,blue)");
+		} else if (attr && url_decode(eq + 1, end - (size_t)(eq + 1 - query), true, val,
+					      sizeof(val), &vl) != 0) {
+			problem_field(p, name, "is too long or not percent-encoded right");
+		} else if (attr && catalog_filter_add(v, fs, name + 5, nl - 5, val, vl, &why) != 0) {
+			problem_field(p, name, "%s", why ? why : "is not a filter");
+		}
+		i = end + 1;
+	}
+}
+
 API_HANDLER(h_catalog_list)
 {
 	char category[PRODUCT_NAME_MAX + 1], cursor[CATALOG_CURSOR_MAX];
@@ -292,12 +326,18 @@ API_HANDLER(h_catalog_list)
 		return;
 	}
 	const channel_rec_t *chan;
-	list_ctx_t l = {.n = 0};
+	catalog_filters_t attrs = {.n = 0};
+	list_ctx_t l = {.n = 0, .attrs = &attrs};
 	price_req_t pr;
 	const void *pv = NULL;
 	if (api_get_view(th, req, resp, &view) != 0 ||
 	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
+	attr_filters(view, query, query_len, &attrs, &p);
+	if (p.status != 0) {
+		api_bad_query(th, req, resp, &p);
+		return;
+	}
 	if (chan == NULL) {
 		if (api_list_not_modified(th, req, resp, view))
 			return;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "domain/catalog/render.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,157 @@ static int render_prices(json_t *doc, render_product_t *p)
 	return 0;
 }
 
+/* Growing arrays of a product's attribute values. */
+typedef struct {
+	uint64_t *v;
+	size_t nv, capv;
+	catalog_num_t *num;
+	size_t nn, capn;
+} attr_acc_t;
+
+/* Room for one more of n elements of size bytes in *arr (capacity *cap). */
+static int acc_room(void **arr, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, ncap * size);
+	if (!p)
+		return SOUK_ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int acc_val(attr_acc_t *a, uint64_t h)
+{
+	if (acc_room((void **)&a->v, &a->capv, a->nv, sizeof(*a->v)) != 0)
+		return SOUK_ENOMEM;
+	a->v[a->nv++] = h;
+	return 0;
+}
+
+static int acc_num(attr_acc_t *a, uint64_t code, const json_t *x)
+{
+	int64_t v;
+	if (json_is_integer(x)) {
+		json_int_t i = json_integer_value(x);
+		if (i > INT64_MAX / CATALOG_NUM_SCALE || i < INT64_MIN / CATALOG_NUM_SCALE)
+			return 0; /* beyond what a filter can name */
+		v = (int64_t)i * CATALOG_NUM_SCALE;
+	} else {
+		/* jansson holds reals as binary; the nearest 1/10000 is what was
+		 * meant by a measure such as 2.5 or 0.1 */
+		double d = json_real_value(x) * CATALOG_NUM_SCALE;
+		if (!(d > -9.2e18 && d < 9.2e18))
+			return 0;
+		v = llround(d);
+	}
+	if (acc_room((void **)&a->num, &a->capn, a->nn, sizeof(*a->num)) != 0)
+		return SOUK_ENOMEM;
+	a->num[a->nn++] = (catalog_num_t){code, v};
+	return 0;
+}
+
+/* One attribute's value (or an array of them) into the accumulator. */
+static int acc_attr(attr_acc_t *a, const char *code, const json_t *val, bool in_array)
+{
+	uint64_t ch = catalog_attr_code_hash(code, strlen(code));
+	if (json_is_string(val))
+		return acc_val(a, catalog_attr_value_hash(ch, json_string_value(val),
+							  json_string_length(val)));
+	if (json_is_boolean(val))
+		return acc_val(a, catalog_attr_value_hash(ch, json_is_true(val) ? "true" : "false",
+							  json_is_true(val) ? 4 : 5));
+	if (json_is_number(val))
+		return acc_num(a, ch, val);
+	if (json_is_array(val) && !in_array) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(val, i, e)
+		{
+			int rc = acc_attr(a, code, e, true);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int acc_object(attr_acc_t *a, const json_t *obj)
+{
+	const char *k;
+	json_t *val;
+	json_object_foreach((json_t *)obj, k, val)
+	{
+		if (strlen(k) > CATALOG_ATTR_CODE_MAX)
+			continue;
+		int rc = acc_attr(a, k, val, false);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int u64_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+	return a < b ? -1 : a > b;
+}
+
+static int num_cmp(const void *pa, const void *pb)
+{
+	const catalog_num_t *a = pa, *b = pb;
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
+	return a->value < b->value ? -1 : a->value > b->value;
+}
+
+/* The product's type and attribute values, with its variants' (their
+ * options are attributes of the type too), sorted and distinct. */
+static int render_attrs(json_t *doc, const json_t *variants, render_product_t *p)
+{
+	attr_acc_t a = {0};
+	size_t i;
+	json_t *var;
+	int rc = acc_object(&a, json_object_get(doc, "attributes"));
+	json_array_foreach((json_t *)variants, i, var)
+	{
+		if (rc == 0)
+			rc = acc_object(&a, json_object_get(var, "options"));
+		if (rc == 0)
+			rc = acc_object(&a, json_object_get(var, "attributes"));
+	}
+	if (rc || a.nv > UINT32_MAX || a.nn > UINT32_MAX) {
+		free(a.v);
+		free(a.num);
+		return rc ? rc : SOUK_ETOOBIG;
+	}
+	size_t u = 0;
+	if (a.nv > 1)
+		qsort(a.v, a.nv, sizeof(*a.v), u64_cmp);
+	for (size_t k = 0; k < a.nv; k++)
+		if (u == 0 || a.v[u - 1] != a.v[k])
+			a.v[u++] = a.v[k];
+	a.nv = u;
+	u = 0;
+	if (a.nn > 1)
+		qsort(a.num, a.nn, sizeof(*a.num), num_cmp);
+	for (size_t k = 0; k < a.nn; k++)
+		if (u == 0 || num_cmp(&a.num[u - 1], &a.num[k]) != 0)
+			a.num[u++] = a.num[k];
+	a.nn = u;
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	p->cp.type_hash = type ? catalog_type_hash(type, strlen(type)) : 0;
+	p->attr_vals = a.v;
+	p->attr_nums = a.num;
+	p->cp.attr_vals = a.v;
+	p->cp.nattr_vals = (uint32_t)a.nv;
+	p->cp.attr_nums = a.num;
+	p->cp.nattr_nums = (uint32_t)a.nn;
+	return 0;
+}
+
 static int dup_str(json_t *v, size_t max, char **out, size_t *len)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
@@ -335,6 +487,8 @@ int render_product_with(const store_rec_t *rec, const char *default_locale,
 	p->cp.stock = json_integer_value(json_object_get(doc, "stock"));
 	if ((rc = render_prices(doc, p)) != 0)
 		goto fail;
+	if ((rc = render_attrs(doc, variants, p)) != 0)
+		goto fail;
 
 	memset(&ls, 0, sizeof(ls));
 	locset_add(&ls, default_locale);
@@ -391,6 +545,8 @@ void render_product_free(render_product_t **pp)
 	free(p->locs);
 	free(p->listings);
 	free(p->prices);
+	free(p->attr_vals);
+	free(p->attr_nums);
 	free(p->sku);
 	free(p->category);
 	free(p);
@@ -399,7 +555,8 @@ void render_product_free(render_product_t **pp)
 
 size_t render_product_bytes(const render_product_t *p)
 {
-	size_t n = sizeof(*p) + p->cp.sku_len + p->cp.category_len + 2;
+	size_t n = sizeof(*p) + p->cp.sku_len + p->cp.category_len + 2 +
+		   p->cp.nattr_vals * sizeof(uint64_t) + p->cp.nattr_nums * sizeof(catalog_num_t);
 	for (uint32_t i = 0; i < p->cp.nloc; i++)
 		n += sizeof(catalog_loc_t) + p->locs[i].json_len + 1;
 	return n;

@@ -18,6 +18,13 @@
  * at request time. "dir" follows "locale": "rtl" for a right-to-left
  * locale (ICU: Arabic, Hebrew, Persian, Urdu...), else "ltr".
  *
+ * The record also gets the product's type (its "type" code, hashed) and the
+ * values of its "attributes" and of its variants' "options" and
+ * "attributes" for list filters (sections.h): strings (text, enum, date,
+ * reference), true/false and each string of an array (multi_enum) as
+ * value hashes; numbers as fixed point, rounded to CATALOG_NUM_DECIMALS
+ * decimals (attribute numbers are measures, never money).
+ *
  * Locales rendered: the default one, plus every locale key of "title" and
  * "description" (tags of 1..39 characters [A-Za-z0-9_-]).
  */
@@ -35,6 +42,8 @@ typedef struct {
 	char *sku;
 	char *category;
 	uint64_t time_ms;
+	uint64_t *attr_vals; /* cp.attr_vals */
+	catalog_num_t *attr_nums;
 } render_product_t;
 
 /* Render one record. default_locale NULL = CATALOG_DEFAULT_LOCALE. Archived

@@ -8,13 +8,19 @@
  *   "cat.meta"  struct cat_meta
  *   "cat.rec"   records, one per product, in (category, id) order:
  *               struct cat_rec, nloc x struct cat_loc, nlist x
- *               catalog_listing_t, nprice x catalog_price_t, sku bytes,
- *               category bytes, then each
+ *               catalog_listing_t, nprice x catalog_price_t, nattr x
+ *               uint64 value hashes (sorted), nnum x catalog_num_t
+ *               (sorted), sku bytes, category bytes, then each
  *               locale's JSON followed by a NUL; padded to 8.
  *   "cat.id"    shm_hidx: 16-byte id -> record offset (tombstones included,
  *               so that a cursor naming an archived product still resolves)
  *   "cat.sku"   shm_hidx: sku bytes -> record offset (served products only)
  *   "cat.order" uint64 record offsets sorted by (category, id)
+ *   "cat.attr"  struct cat_attr_head, ncode x struct cat_attr_code sorted by
+ *               (hash, code), ntype x struct cat_attr_type: each code's
+ *               [first, first + count) sorted by type hash. Every image
+ *               (base or delta) holds all of it: it is small, and a delta's
+ *               replaces its base's.
  *
  * A delta (meta flag CAT_META_DELTA) has the same sections over the changed
  * products only; its "gone" tombstones (CAT_REC_GONE, no sku, no category,
@@ -35,11 +41,12 @@
 #include "common/error.h"
 #include "common/locale.h"
 #include "common/log.h"
+#include "common/money.h"
 #include "common/util.h"
 
 #define CAT_META_MAGIC	   0x4d544143u /* "CATM" */
 #define CAT_REC_MAGIC	   0x52544143u /* "CATR" */
-#define CAT_FORMAT_VERSION 4u
+#define CAT_FORMAT_VERSION 5u /* 5: attribute values, "cat.attr" */
 #define CAT_REC_ARCHIVED   0x1u
 #define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
 #define CAT_REC_LISTINGS   0x4u /* served only in the channels it lists */
@@ -73,6 +80,33 @@ struct cat_rec {
 	uint16_t nprice; /* catalog_price_t after them */
 	uint16_t pad;
 	int64_t stock;
+	uint32_t nattr; /* uint64 value hashes after the prices */
+	uint32_t nnum;	/* catalog_num_t after them */
+	uint64_t type_hash;
+};
+
+#define CAT_ATTR_MAGIC 0x41544143u /* "CATA" */
+struct cat_attr_head {
+	uint32_t magic;
+	uint32_t ncode;
+	uint32_t ntype;
+	uint32_t pad;
+};
+
+struct cat_attr_code {
+	uint64_t hash;
+	uint32_t first; /* its cat_attr_type entries */
+	uint32_t count;
+	uint32_t kinds; /* 1 << kind for each */
+	uint16_t code_len;
+	uint16_t pad;
+	char code[CATALOG_ATTR_CODE_MAX];
+};
+
+struct cat_attr_type {
+	uint64_t type_hash;
+	uint32_t kind;
+	uint32_t pad;
 };
 
 struct cat_loc {
@@ -82,10 +116,10 @@ struct cat_loc {
 };
 
 const char *const catalog_section_names[CATALOG_NSECTIONS] = {
-    "cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order",
+    "cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order", "cat.attr",
 };
 
-enum { SEC_META, SEC_REC, SEC_ID, SEC_SKU, SEC_ORDER };
+enum { SEC_META, SEC_REC, SEC_ID, SEC_SKU, SEC_ORDER, SEC_ATTR };
 
 static size_t align8(size_t n)
 {
@@ -226,9 +260,13 @@ static int product_check(const catalog_product_t *p, size_t *rec_size)
 				return SOUK_EINVAL;
 		if (p->nprices > CATALOG_PRICES_MAX || (p->nprices && !p->prices))
 			return SOUK_EINVAL;
+		if ((p->nattr_vals && !p->attr_vals) || (p->nattr_nums && !p->attr_nums))
+			return SOUK_EINVAL;
 		sz += (size_t)p->nloc * sizeof(struct cat_loc) +
 		      (size_t)p->nlistings * sizeof(catalog_listing_t) +
-		      (size_t)p->nprices * sizeof(catalog_price_t) + p->sku_len + p->category_len;
+		      (size_t)p->nprices * sizeof(catalog_price_t) +
+		      (size_t)p->nattr_vals * sizeof(uint64_t) +
+		      (size_t)p->nattr_nums * sizeof(catalog_num_t) + p->sku_len + p->category_len;
 		for (uint32_t i = 0; i < p->nloc; i++) {
 			if (!p->locs[i].json || p->locs[i].json_len > CAT_REC_MAX)
 				return SOUK_EINVAL;
@@ -261,6 +299,9 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	h.default_loc = p->archived ? 0 : (uint16_t)p->default_loc;
 	h.sku_len = (uint16_t)p->sku_len;
 	h.category_len = (uint16_t)p->category_len;
+	h.nattr = p->archived ? 0 : p->nattr_vals;
+	h.nnum = p->archived ? 0 : p->nattr_nums;
+	h.type_hash = p->archived ? 0 : p->type_hash;
 	memcpy(dst, &h, sizeof(h));
 
 	size_t pos = sizeof(h) + (size_t)h.nloc * sizeof(struct cat_loc);
@@ -270,6 +311,12 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	if (h.nprice)
 		memcpy(dst + pos, p->prices, h.nprice * sizeof(catalog_price_t));
 	pos += (size_t)h.nprice * sizeof(catalog_price_t);
+	if (h.nattr)
+		memcpy(dst + pos, p->attr_vals, h.nattr * sizeof(uint64_t));
+	pos += (size_t)h.nattr * sizeof(uint64_t);
+	if (h.nnum)
+		memcpy(dst + pos, p->attr_nums, h.nnum * sizeof(catalog_num_t));
+	pos += (size_t)h.nnum * sizeof(catalog_num_t);
 	if (p->sku_len)
 		memcpy(dst + pos, p->sku, p->sku_len);
 	pos += p->sku_len;
@@ -341,6 +388,8 @@ typedef struct {
 	const store_id_t *gone;
 	size_t ngone;
 	uint64_t count;
+	const void *attrs; /* "cat.attr" as catalog_attrs_encode made it, or NULL */
+	size_t attrs_len;
 } build_kind_t;
 
 static int catalog_build_into(const catalog_product_t *const *products, size_t n, uint64_t seq,
@@ -415,7 +464,12 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	    sizeof(struct cat_meta),	    rec_total ? rec_total : 8,
 	    shm_hidx_size(nall, 16 * nall), shm_hidx_size(nsku, sku_bytes),
 	    n ? n * sizeof(uint64_t) : 8,
+	    kind->attrs ? align8(kind->attrs_len) : sizeof(struct cat_attr_head),
 	};
+	if (kind->attrs && kind->attrs_len < sizeof(struct cat_attr_head)) {
+		rc = SOUK_EINVAL;
+		goto fail;
+	}
 	if (bytes)
 		*bytes = 0;
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
@@ -437,6 +491,12 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	m.seq = seq;
 	m.built_ms = souk_now_real_ms();
 	memcpy(sec[SEC_META], &m, sizeof(m));
+	if (kind->attrs) {
+		memcpy(sec[SEC_ATTR], kind->attrs, kind->attrs_len);
+	} else {
+		struct cat_attr_head ah = {.magic = CAT_ATTR_MAGIC};
+		memcpy(sec[SEC_ATTR], &ah, sizeof(ah));
+	}
 
 	for (size_t i = 0; i < n; i++)
 		record_write((uint8_t *)sec[SEC_REC] + offs[i], sorted[i], sizes[i]);
@@ -485,20 +545,38 @@ static int builder_alloc(void *arg, int idx, size_t len, void **out)
 int catalog_build(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
 		  uint64_t seq, size_t *bytes)
 {
-	build_kind_t k = {.delta = false};
+	return catalog_build_with(b, products, n, NULL, 0, seq, bytes);
+}
+
+int catalog_build_with(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
+		       const void *attrs, size_t attrs_len, uint64_t seq, size_t *bytes)
+{
+	build_kind_t k = {.delta = false, .attrs = attrs, .attrs_len = attrs_len};
 	if (!b)
 		return SOUK_EINVAL;
 	return catalog_build_into(products, n, seq, &k, builder_alloc, b, bytes);
+}
+
+int catalog_build_delta_with(shm_builder_t *b, const catalog_product_t *const *changed, size_t n,
+			     const store_id_t *gone, size_t ngone, const void *attrs,
+			     size_t attrs_len, uint64_t count, uint64_t seq, size_t *bytes)
+{
+	build_kind_t k = {.delta = true,
+			  .gone = gone,
+			  .ngone = ngone,
+			  .count = count,
+			  .attrs = attrs,
+			  .attrs_len = attrs_len};
+	if (!b)
+		return SOUK_EINVAL;
+	return catalog_build_into(changed, n, seq, &k, builder_alloc, b, bytes);
 }
 
 int catalog_build_delta(shm_builder_t *b, const catalog_product_t *const *changed, size_t n,
 			const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
 			size_t *bytes)
 {
-	build_kind_t k = {.delta = true, .gone = gone, .ngone = ngone, .count = count};
-	if (!b)
-		return SOUK_EINVAL;
-	return catalog_build_into(changed, n, seq, &k, builder_alloc, b, bytes);
+	return catalog_build_delta_with(b, changed, n, gone, ngone, NULL, 0, count, seq, bytes);
 }
 
 struct mem_alloc {
@@ -539,7 +617,14 @@ static int build_mem(const catalog_product_t *const *products, size_t n, uint64_
 int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
 		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
 {
-	build_kind_t k = {.delta = false};
+	return catalog_build_mem_with(products, n, NULL, 0, seq, sec, len);
+}
+
+int catalog_build_mem_with(const catalog_product_t *const *products, size_t n,
+			   const void *attrs, size_t attrs_len, uint64_t seq,
+			   void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
+{
+	build_kind_t k = {.delta = false, .attrs = attrs, .attrs_len = attrs_len};
 	return build_mem(products, n, seq, &k, sec, len);
 }
 
@@ -555,7 +640,8 @@ int catalog_build_delta_mem(const catalog_product_t *const *changed, size_t n,
 
 static int part_bind(catalog_part_t *p, struct cat_meta *m)
 {
-	const void *ptr[CATALOG_NSECTIONS] = {p->meta, p->rec, p->id_idx, p->sku_idx, p->order};
+	const void *ptr[CATALOG_NSECTIONS] = {p->meta, p->rec, p->id_idx, p->sku_idx, p->order,
+					      p->attr};
 
 	for (int i = 0; i < CATALOG_NSECTIONS; i++)
 		if (!ptr[i] || ((uintptr_t)ptr[i] & 7u))
@@ -573,6 +659,16 @@ static int part_bind(catalog_part_t *p, struct cat_meta *m)
 		return SOUK_ECORRUPT;
 	p->order_len = m->norder * sizeof(uint64_t);
 	p->delta = (m->flags & CAT_META_DELTA) != 0;
+	/* the filterable attributes: a header whose tables fit the section */
+	struct cat_attr_head ah;
+	if (p->attr_len < sizeof(ah))
+		return SOUK_ECORRUPT;
+	memcpy(&ah, p->attr, sizeof(ah));
+	if (ah.magic != CAT_ATTR_MAGIC || ah.ncode > (1u << 20) || ah.ntype > (1u << 24) ||
+	    sizeof(ah) + (size_t)ah.ncode * sizeof(struct cat_attr_code) +
+		    (size_t)ah.ntype * sizeof(struct cat_attr_type) >
+		p->attr_len)
+		return SOUK_ECORRUPT;
 	return 0;
 }
 
@@ -597,14 +693,14 @@ static int view_bind(catalog_view_t *v)
 	return 0;
 }
 
-/* The image's own "cat.*" sections into p: 0 with all five, SOUK_ENOENT
+/* The image's own "cat.*" sections into p: 0 with all six, SOUK_ENOENT
  * with none, SOUK_ECORRUPT with some (a provider writes all or none). */
 static int part_from_image(const shm_image_t *img, catalog_part_t *p)
 {
-	const void **ptr[CATALOG_NSECTIONS] = {&p->meta, &p->rec, &p->id_idx, &p->sku_idx,
-					       &p->order};
-	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len, &p->rec_len, &p->id_idx_len,
-					  &p->sku_idx_len, &p->order_len};
+	const void **ptr[CATALOG_NSECTIONS] = {&p->meta,    &p->rec,   &p->id_idx,
+					       &p->sku_idx, &p->order, &p->attr};
+	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len,	   &p->rec_len,	  &p->id_idx_len,
+					  &p->sku_idx_len, &p->order_len, &p->attr_len};
 	int found = 0;
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 		int rc = shm_image_section_own(img, catalog_section_names[i], ptr[i], len[i]);
@@ -681,6 +777,8 @@ static void part_from_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[C
 	p->sku_idx_len = len[SEC_SKU];
 	p->order = sec[SEC_ORDER];
 	p->order_len = len[SEC_ORDER];
+	p->attr = sec[SEC_ATTR];
+	p->attr_len = len[SEC_ATTR];
 }
 
 int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[CATALOG_NSECTIONS],
@@ -725,6 +823,8 @@ typedef struct {
 	struct cat_rec h;
 	const uint8_t *lists; /* h.nlist catalog_listing_t, maybe unaligned */
 	const uint8_t *prices; /* h.nprice catalog_price_t */
+	const uint8_t *attrs;  /* h.nattr uint64_t */
+	const uint8_t *nums;   /* h.nnum catalog_num_t */
 	const char *sku, *category;
 } rec_ref_t;
 
@@ -738,14 +838,21 @@ static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 		return SOUK_ECORRUPT;
 	size_t lists = (size_t)r->h.nlist * sizeof(catalog_listing_t);
 	size_t prices = (size_t)r->h.nprice * sizeof(catalog_price_t);
+	size_t attrs = (size_t)r->h.nattr * sizeof(uint64_t);
+	size_t nums = (size_t)r->h.nnum * sizeof(catalog_num_t);
 	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) + lists +
 		      prices + r->h.sku_len + r->h.category_len;
+	if (attrs > r->h.size || nums > r->h.size)
+		return SOUK_ECORRUPT;
+	need += attrs + nums;
 	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc) ||
 	    r->h.nlist > CATALOG_LISTINGS_MAX || r->h.nprice > CATALOG_PRICES_MAX)
 		return SOUK_ECORRUPT;
 	r->lists = r->base + sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc);
 	r->prices = r->lists + lists;
-	r->sku = (const char *)r->prices + prices;
+	r->attrs = r->prices + prices;
+	r->nums = r->attrs + attrs;
+	r->sku = (const char *)r->nums + nums;
 	r->category = r->sku + r->h.sku_len;
 	return 0;
 }
@@ -757,7 +864,8 @@ static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
 	memcpy(l, r->base + sizeof(struct cat_rec) + (size_t)i * sizeof(*l), sizeof(*l));
 	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l) +
 		      (size_t)r->h.nlist * sizeof(catalog_listing_t) +
-		      (size_t)r->h.nprice * sizeof(catalog_price_t);
+		      (size_t)r->h.nprice * sizeof(catalog_price_t) +
+		      (size_t)r->h.nattr * sizeof(uint64_t) + (size_t)r->h.nnum * sizeof(catalog_num_t);
 	if (l->off < body || l->off > r->h.size || (size_t)r->h.size - l->off < (size_t)l->len + 1)
 		return SOUK_ECORRUPT;
 	if (r->base[l->off + l->len] != '\0' || memchr(l->locale, '\0', sizeof(l->locale)) == NULL)
@@ -842,6 +950,11 @@ static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char 
 	out->stock = r->h.stock;
 	out->prices = r->prices;
 	out->nprices = r->h.nprice;
+	out->type_hash = r->h.type_hash;
+	out->attr_vals = r->attrs;
+	out->nattr_vals = r->h.nattr;
+	out->attr_nums = r->nums;
+	out->nattr_nums = r->h.nnum;
 	return 0;
 }
 
@@ -1284,4 +1397,371 @@ int catalog_list_cats(const catalog_view_t *v, const catalog_scope_t *scope,
 		}
 	}
 	return 0;
+}
+
+/* ---- attribute values and filters ------------------------------------------ */
+
+#define HASH_SEED_TYPE	0x65707974u /* "type" */
+#define HASH_SEED_CODE	0x72747461u /* "attr" */
+#define HASH_SEED_VALUE 0x756c6176ull
+
+static uint64_t nonzero(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+uint64_t catalog_type_hash(const char *code, size_t len)
+{
+	return nonzero(shm_hash64(code, len, HASH_SEED_TYPE));
+}
+
+uint64_t catalog_attr_code_hash(const char *code, size_t len)
+{
+	return nonzero(shm_hash64(code, len, HASH_SEED_CODE));
+}
+
+uint64_t catalog_attr_value_hash(uint64_t code_hash, const char *value, size_t len)
+{
+	return nonzero(shm_hash64(value, len, code_hash ^ HASH_SEED_VALUE));
+}
+
+int catalog_attr_kind(const char *s)
+{
+	static const char *const names[] = {"text", "number", "bool", "enum", "multi_enum", "date",
+					    "reference"};
+	for (size_t i = 0; s && i < SOUK_ARRAY_LEN(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i + CATALOG_ATTR_TEXT;
+	return 0;
+}
+
+typedef struct {
+	uint64_t hash;
+	const catalog_attr_decl_t *d;
+} decl_key_t;
+
+static int decl_cmp(const void *pa, const void *pb)
+{
+	const decl_key_t *a = pa, *b = pb;
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	int c = key_cmp(a->d->code, a->d->code_len, b->d->code, b->d->code_len);
+	if (c)
+		return c;
+	if (a->d->type_hash != b->d->type_hash)
+		return a->d->type_hash < b->d->type_hash ? -1 : 1;
+	return a->d < b->d ? -1 : a->d > b->d; /* the first declaration first */
+}
+
+int catalog_attrs_encode(const catalog_attr_decl_t *d, size_t n, void **out, size_t *len)
+{
+	decl_key_t *k = NULL;
+	uint8_t *buf = NULL;
+	int rc = SOUK_EINVAL;
+	if (!out || !len || (n && !d) || n > (1u << 20))
+		return SOUK_EINVAL;
+	*out = NULL;
+	*len = 0;
+	k = malloc((n ? n : 1) * sizeof(*k));
+	if (!k)
+		return SOUK_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!d[i].code || d[i].code_len == 0 || d[i].code_len > CATALOG_ATTR_CODE_MAX ||
+		    d[i].kind < CATALOG_ATTR_TEXT || d[i].kind > CATALOG_ATTR_REFERENCE)
+			goto out;
+		k[i] = (decl_key_t){catalog_attr_code_hash(d[i].code, d[i].code_len), &d[i]};
+	}
+	if (n > 1)
+		qsort(k, n, sizeof(*k), decl_cmp);
+	/* distinct codes and (code, type) pairs */
+	size_t ncode = 0, ntype = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool same_code = i && k[i].hash == k[i - 1].hash &&
+				 key_cmp(k[i].d->code, k[i].d->code_len, k[i - 1].d->code,
+					 k[i - 1].d->code_len) == 0;
+		if (!same_code)
+			ncode++;
+		if (!same_code || k[i].d->type_hash != k[i - 1].d->type_hash)
+			ntype++;
+	}
+	size_t size = sizeof(struct cat_attr_head) + ncode * sizeof(struct cat_attr_code) +
+		      ntype * sizeof(struct cat_attr_type);
+	buf = calloc(1, align8(size));
+	if (!buf) {
+		rc = SOUK_ENOMEM;
+		goto out;
+	}
+	struct cat_attr_head h = {.magic = CAT_ATTR_MAGIC,
+				  .ncode = (uint32_t)ncode,
+				  .ntype = (uint32_t)ntype};
+	memcpy(buf, &h, sizeof(h));
+	uint8_t *codes = buf + sizeof(h), *types = codes + ncode * sizeof(struct cat_attr_code);
+	struct cat_attr_code c;
+	size_t ci = 0, ti = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool same_code = i && k[i].hash == k[i - 1].hash &&
+				 key_cmp(k[i].d->code, k[i].d->code_len, k[i - 1].d->code,
+					 k[i - 1].d->code_len) == 0;
+		if (same_code && k[i].d->type_hash == k[i - 1].d->type_hash)
+			continue; /* the first declaration counts */
+		if (!same_code) {
+			if (i)
+				memcpy(codes + ci++ * sizeof(c), &c, sizeof(c));
+			memset(&c, 0, sizeof(c));
+			c.hash = k[i].hash;
+			c.first = (uint32_t)ti;
+			c.code_len = (uint16_t)k[i].d->code_len;
+			memcpy(c.code, k[i].d->code, k[i].d->code_len);
+		}
+		struct cat_attr_type t = {.type_hash = k[i].d->type_hash,
+					  .kind = (uint32_t)k[i].d->kind};
+		memcpy(types + ti++ * sizeof(t), &t, sizeof(t));
+		c.count++;
+		c.kinds |= 1u << k[i].d->kind;
+	}
+	if (n)
+		memcpy(codes + ci * sizeof(c), &c, sizeof(c));
+	*out = buf;
+	*len = align8(size);
+	buf = NULL;
+	rc = 0;
+out:
+	free(k);
+	free(buf);
+	return rc;
+}
+
+/* The "cat.attr" entry of code in the view (its current one: the top
+ * part's), checked against the section: true and *c, else false. */
+static bool attr_find(const catalog_view_t *v, const char *code, size_t len, struct cat_attr_code *c,
+		      const uint8_t **types)
+{
+	const catalog_part_t *p = &v->top;
+	struct cat_attr_head h;
+	if (!p->attr || p->attr_len < sizeof(h) || len == 0 || len > CATALOG_ATTR_CODE_MAX)
+		return false;
+	memcpy(&h, p->attr, sizeof(h));
+	const uint8_t *codes = (const uint8_t *)p->attr + sizeof(h);
+	const uint8_t *tt = codes + (size_t)h.ncode * sizeof(*c);
+	uint64_t hash = catalog_attr_code_hash(code, len);
+	size_t lo = 0, hi = h.ncode; /* part_bind checked that the tables fit */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		memcpy(c, codes + mid * sizeof(*c), sizeof(*c));
+		if (c->hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < h.ncode; lo++) {
+		memcpy(c, codes + lo * sizeof(*c), sizeof(*c));
+		if (c->hash != hash)
+			return false;
+		if (c->code_len != len || memcmp(c->code, code, len) != 0)
+			continue;
+		if (c->first > h.ntype || c->count > h.ntype - c->first)
+			return false; /* damaged: nothing to filter on */
+		*types = tt + (size_t)c->first * sizeof(struct cat_attr_type);
+		return true;
+	}
+	return false;
+}
+
+int catalog_num_parse(const char *s, size_t len, int64_t *out)
+{
+	bool neg = len > 0 && s[0] == '-';
+	int64_t v;
+	if (neg) {
+		s++;
+		len--;
+	}
+	/* digits, at most one '.' with digits on both sides, 4 decimals */
+	if (souk_money_parse_exp(s, len, CATALOG_NUM_DECIMALS, &v) != 0)
+		return SOUK_EINVAL;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+static bool has_suffix(const char *s, size_t len, const char *suf)
+{
+	size_t n = strlen(suf);
+	return len > n && memcmp(s + len - n, suf, n) == 0;
+}
+
+int catalog_filter_add(const catalog_view_t *v, catalog_filters_t *fs, const char *name,
+		       size_t name_len, const char *value, size_t value_len, const char **why)
+{
+	struct cat_attr_code c;
+	const uint8_t *types = NULL;
+	int which = 0; /* 0 values, 1 _min, 2 _max */
+	static const char *const msg_bool = "must be true or false (or both, comma-separated)";
+	static const char *const msg_num = "must be numbers of at most 4 decimals (2.5, -10)";
+	if (!v || !fs || !why || (!name && name_len) || (!value && value_len))
+		return SOUK_EINVAL;
+	*why = NULL;
+	if (!attr_find(v, name, name_len, &c, &types)) {
+		if (has_suffix(name, name_len, "_min"))
+			which = 1;
+		else if (has_suffix(name, name_len, "_max"))
+			which = 2;
+		if (!which || !attr_find(v, name, name_len - 4, &c, &types)) {
+			*why = "is not an attribute any product type declares filterable";
+			return SOUK_EINVAL;
+		}
+		if (!(c.kinds & (1u << CATALOG_ATTR_NUMBER))) {
+			*why = "_min and _max bound number attributes only";
+			return SOUK_EINVAL;
+		}
+	}
+	catalog_attr_filter_t *f = NULL;
+	for (uint32_t i = 0; i < fs->n && !f; i++)
+		if (fs->f[i].code == c.hash && fs->f[i].types == types)
+			f = &fs->f[i];
+	if (!f) {
+		if (fs->n >= CATALOG_FILTERS_MAX) {
+			*why = "is one attribute filter too many (at most 8 attributes per list)";
+			return SOUK_EINVAL;
+		}
+		f = &fs->f[fs->n++];
+		memset(f, 0, sizeof(*f));
+		f->code = c.hash;
+		f->types = types;
+		f->ntypes = c.count;
+		f->kinds = c.kinds;
+	}
+	if (which) {
+		int64_t x;
+		if (value_len == 0 || catalog_num_parse(value, value_len, &x) != 0) {
+			*why = "must be a number of at most 4 decimals (2.5, -10)";
+			return SOUK_EINVAL;
+		}
+		if (which == 1) {
+			f->have_min = true;
+			f->min = x;
+		} else {
+			f->have_max = true;
+			f->max = x;
+		}
+		return 0;
+	}
+	uint32_t number = 1u << CATALOG_ATTR_NUMBER, boolean = 1u << CATALOG_ATTR_BOOL;
+	size_t at = 0;
+	do {
+		const char *comma = value_len > at ? memchr(value + at, ',', value_len - at) : NULL;
+		size_t end = comma ? (size_t)(comma - value) : value_len, n = end - at;
+		const char *piece = value ? value + at : "";
+		if (n == 0) {
+			*why = "has an empty value (values are separated by commas)";
+			return SOUK_EINVAL;
+		}
+		if (f->nvals >= CATALOG_FILTER_VALUES_MAX || f->nnums >= CATALOG_FILTER_VALUES_MAX) {
+			*why = "has too many values (at most 16 per attribute)";
+			return SOUK_EINVAL;
+		}
+		int64_t x;
+		bool is_num = (f->kinds & number) && catalog_num_parse(piece, n, &x) == 0;
+		bool is_bool = (n == 4 && memcmp(piece, "true", 4) == 0) ||
+			       (n == 5 && memcmp(piece, "false", 5) == 0);
+		if (f->kinds == number && !is_num) {
+			*why = msg_num;
+			return SOUK_EINVAL;
+		}
+		if (f->kinds == boolean && !is_bool) {
+			*why = msg_bool;
+			return SOUK_EINVAL;
+		}
+		if (is_num)
+			f->nums[f->nnums++] = x;
+		if (f->kinds & ~number)
+			f->vals[f->nvals++] = catalog_attr_value_hash(c.hash, piece, n);
+		at = end + 1;
+	} while (at <= value_len);
+	return 0;
+}
+
+/* The kind of the attribute in product type t, 0 when not filterable there. */
+static uint32_t filter_kind(const catalog_attr_filter_t *f, uint64_t t)
+{
+	size_t lo = 0, hi = f->ntypes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct cat_attr_type e;
+		memcpy(&e, f->types + mid * sizeof(e), sizeof(e));
+		if (e.type_hash == t)
+			return e.kind;
+		if (e.type_hash < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static bool has_value(const catalog_hit_t *h, uint64_t x)
+{
+	size_t lo = 0, hi = h->nattr_vals;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t e;
+		memcpy(&e, h->attr_vals + mid * sizeof(e), sizeof(e));
+		if (e == x)
+			return true;
+		if (e < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool num_holds(const catalog_attr_filter_t *f, const catalog_hit_t *h)
+{
+	size_t lo = 0, hi = h->nattr_nums;
+	catalog_num_t e;
+	if (f->nnums == 0 && !f->have_min && !f->have_max)
+		return false; /* only values that are no numbers */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		memcpy(&e, h->attr_nums + mid * sizeof(e), sizeof(e));
+		if (e.code < f->code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < h->nattr_nums; lo++) {
+		memcpy(&e, h->attr_nums + lo * sizeof(e), sizeof(e));
+		if (e.code != f->code)
+			return false;
+		if ((f->have_min && e.value < f->min) || (f->have_max && e.value > f->max))
+			continue;
+		if (f->nnums == 0)
+			return true;
+		for (uint32_t i = 0; i < f->nnums; i++)
+			if (f->nums[i] == e.value)
+				return true;
+	}
+	return false;
+}
+
+bool catalog_filters_match(const catalog_filters_t *fs, const catalog_hit_t *h)
+{
+	for (uint32_t i = 0; fs && i < fs->n; i++) {
+		const catalog_attr_filter_t *f = &fs->f[i];
+		uint32_t kind = h->type_hash ? filter_kind(f, h->type_hash) : 0;
+		if (kind == 0)
+			return false; /* its type does not offer the attribute as a filter */
+		if (kind == CATALOG_ATTR_NUMBER) {
+			if (!num_holds(f, h))
+				return false;
+			continue;
+		}
+		if (f->have_min || f->have_max || f->nvals == 0)
+			return false; /* a range over what is no number here */
+		bool any = false;
+		for (uint32_t k = 0; k < f->nvals && !any; k++)
+			any = has_value(h, f->vals[k]);
+		if (!any)
+			return false;
+	}
+	return true;
 }
