@@ -131,9 +131,16 @@ static json_t *sorted_copy(json_t *obj)
 	return out;
 }
 
+/* The variants as rendered, "[{...},{...}]", the same in every locale,
+ * with where each object ends (render.h). */
+typedef struct {
+	char *text;
+	size_t len;
+} var_text_t;
+
 static int render_one(json_t *doc, const render_product_t *p, const char *hex, const char *when,
-		      const char *locale, const char *def, const json_t *variants, char **json,
-		      size_t *len)
+		      const char *locale, const char *def, const var_text_t *variants, char **json,
+		      size_t *len, uint32_t *var_at)
 {
 	json_t *o = json_object();
 	const char *k;
@@ -186,12 +193,35 @@ static int render_one(json_t *doc, const render_product_t *p, const char *hex, c
 		if (json_object_set(o, k, val))
 			goto fail;
 	}
-	if (variants && json_object_set(o, "variants", (json_t *)variants))
-		goto fail;
 	*json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!*json)
 		goto fail;
 	*len = strlen(*json);
+	*var_at = 0;
+	if (variants) {
+		/* the same bytes as a "variants" member last in the object, put
+		 * in by hand so that each variant's place is known */
+		static const char key[] = ",\"variants\":";
+		size_t n = *len - 1 + (*len > 2 ? sizeof(key) - 1 : sizeof(key) - 2) +
+			   variants->len + 1;
+		char *t = realloc(*json, n + 1);
+		if (!t) {
+			free(*json);
+			*json = NULL;
+			goto fail;
+		}
+		size_t at = *len - 1; /* the closing '}' */
+		const char *sep = *len > 2 ? key : key + 1;
+		memcpy(t + at, sep, strlen(sep));
+		at += strlen(sep);
+		*var_at = (uint32_t)at;
+		memcpy(t + at, variants->text, variants->len);
+		at += variants->len;
+		t[at++] = '}';
+		t[at] = '\0';
+		*json = t;
+		*len = at;
+	}
 	rc = 0;
 fail:
 	json_decref(o);
@@ -243,26 +273,13 @@ static int render_listings(json_t *doc, render_product_t *p)
 
 /* The "price" map into the record, where reads find the product's own
  * price beside the channel's price lists. */
+static int price_map(const json_t *map, catalog_price_t **out, uint32_t *n);
+
 static int render_prices(json_t *doc, render_product_t *p)
 {
-	json_t *map = json_object_get(doc, "price"), *a;
-	const char *cur;
-	size_t n = json_object_size(map);
-	if (n == 0)
-		return 0;
-	if (n > CATALOG_PRICES_MAX)
-		return SOUK_ETOOBIG;
-	if (!(p->prices = calloc(n, sizeof(*p->prices))))
-		return SOUK_ENOMEM;
-	json_object_foreach(map, cur, a)
-	{
-		if (strlen(cur) != 3 || !json_is_integer(a))
-			continue;
-		memcpy(p->prices[p->cp.nprices].currency, cur, 4);
-		p->prices[p->cp.nprices++].amount = json_integer_value(a);
-	}
+	int rc = price_map(json_object_get(doc, "price"), &p->prices, &p->cp.nprices);
 	p->cp.prices = p->prices;
-	return 0;
+	return rc;
 }
 
 /* Growing arrays of a product's attribute values. */
@@ -416,6 +433,96 @@ static int render_attrs(json_t *doc, const json_t *variants, render_product_t *p
 	return 0;
 }
 
+/* A price map ({"GBP": 1500}) into n catalog_price_t (*out, heap). */
+static int price_map(const json_t *map, catalog_price_t **out, uint32_t *n)
+{
+	const char *cur;
+	json_t *a;
+	size_t cnt = json_object_size(map);
+	*out = NULL;
+	*n = 0;
+	if (cnt == 0)
+		return 0;
+	if (cnt > CATALOG_PRICES_MAX)
+		return SOUK_ETOOBIG;
+	if (!(*out = calloc(cnt, sizeof(**out))))
+		return SOUK_ENOMEM;
+	json_object_foreach((json_t *)map, cur, a)
+	{
+		if (strlen(cur) != 3 || !json_is_integer(a))
+			continue;
+		memcpy((*out)[*n].currency, cur, 4);
+		(*out)[(*n)++].amount = json_integer_value(a);
+	}
+	return 0;
+}
+
+/* The variants' text and records: each object dumped as a whole rendering
+ * would dump it, its SKU and its own prices. */
+static int render_vars(const json_t *variants, render_product_t *p, var_text_t *vt)
+{
+	size_t n = json_array_size(variants), cap = 256, i;
+	json_t *v;
+	if (!variants)
+		return 0;
+	if (n > CATALOG_VARIANTS_MAX)
+		return SOUK_ETOOBIG;
+	vt->text = malloc(cap);
+	p->vars = n ? calloc(n, sizeof(*p->vars)) : NULL;
+	if (!vt->text || (n && !p->vars))
+		return SOUK_ENOMEM;
+	vt->text[vt->len++] = '[';
+	json_array_foreach((json_t *)variants, i, v)
+	{
+		char *d = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		const char *sku = json_string_value(json_object_get(v, "sku"));
+		if (!d)
+			return SOUK_ENOMEM;
+		size_t dl = strlen(d);
+		if (vt->len + dl + 2 > cap) {
+			while (vt->len + dl + 2 > cap)
+				cap *= 2;
+			char *t = realloc(vt->text, cap);
+			if (!t) {
+				free(d);
+				return SOUK_ENOMEM;
+			}
+			vt->text = t;
+		}
+		if (i)
+			vt->text[vt->len++] = ',';
+		memcpy(vt->text + vt->len, d, dl);
+		vt->len += dl;
+		free(d);
+		if (!sku || json_string_length(json_object_get(v, "sku")) > CATALOG_VAR_SKU_MAX ||
+		    !*sku)
+			continue; /* no SKU to find or price it by: rendered only */
+		catalog_var_t *cv = &p->vars[p->cp.nvars++];
+		cv->sku = sku; /* pointed at below, once variants outlive nothing */
+		cv->sku_len = strlen(sku);
+		cv->end = (uint32_t)(vt->len - 1);
+		catalog_price_t *pr = NULL;
+		int rc = price_map(json_object_get(v, "price"), &pr, &cv->nprices);
+		if (rc)
+			return rc;
+		cv->prices = pr;
+	}
+	vt->text[vt->len++] = ']';
+	/* the SKUs live in the product, not in the caller's variant objects */
+	size_t skus = 0;
+	for (uint32_t k = 0; k < p->cp.nvars; k++)
+		skus += p->vars[k].sku_len + 1;
+	if (skus && !(p->var_skus = malloc(skus)))
+		return SOUK_ENOMEM;
+	for (uint32_t k = 0, at = 0; k < p->cp.nvars; k++) {
+		memcpy(p->var_skus + at, p->vars[k].sku, p->vars[k].sku_len + 1);
+		p->vars[k].sku = p->var_skus + at;
+		at += (uint32_t)p->vars[k].sku_len + 1;
+	}
+	p->cp.vars = p->vars;
+	return 0;
+}
+
 static int dup_str(json_t *v, size_t max, char **out, size_t *len)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : "";
@@ -444,6 +551,7 @@ int render_product_with(const store_rec_t *rec, const char *default_locale,
 	json_error_t jerr;
 	locset_t ls;
 	char hex[33], when[32];
+	var_text_t vt = {NULL, 0};
 	int rc;
 
 	if (!rec || !out || (!rec->doc && rec->doc_len))
@@ -504,11 +612,14 @@ int render_product_with(const store_rec_t *rec, const char *default_locale,
 	}
 	store_id_hex(&rec->id, hex);
 	(void)souk_rfc3339(rec->time_ms, when);
+	if ((rc = render_vars(variants, p, &vt)) != 0)
+		goto fail;
 	size_t total = 0;
 	for (size_t i = 0; i < ls.n; i++) {
 		char *json = NULL;
 		size_t len = 0;
-		rc = render_one(doc, p, hex, when, ls.tag[i], default_locale, variants, &json, &len);
+		rc = render_one(doc, p, hex, when, ls.tag[i], default_locale, variants ? &vt : NULL,
+				&json, &len, &p->locs[i].var_at);
 		if (rc)
 			goto fail;
 		total += len;
@@ -526,10 +637,12 @@ int render_product_with(const store_rec_t *rec, const char *default_locale,
 	}
 	p->cp.locs = p->locs;
 done:
+	free(vt.text);
 	json_decref(doc);
 	*out = p;
 	return 0;
 fail:
+	free(vt.text);
 	json_decref(doc);
 	render_product_free(&p);
 	return rc;
@@ -547,6 +660,10 @@ void render_product_free(render_product_t **pp)
 	free(p->prices);
 	free(p->attr_vals);
 	free(p->attr_nums);
+	for (uint32_t i = 0; p->vars && i < p->cp.nvars; i++)
+		free((void *)p->vars[i].prices);
+	free(p->vars);
+	free(p->var_skus);
 	free(p->sku);
 	free(p->category);
 	free(p);

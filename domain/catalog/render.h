@@ -44,6 +44,8 @@ typedef struct {
 	uint64_t time_ms;
 	uint64_t *attr_vals; /* cp.attr_vals */
 	catalog_num_t *attr_nums;
+	catalog_var_t *vars; /* cp.vars: SKUs in var_skus, prices each its own */
+	char *var_skus;
 } render_product_t;
 
 /* Render one record. default_locale NULL = CATALOG_DEFAULT_LOCALE. Archived
@@ -55,7 +57,9 @@ int render_product(const store_rec_t *rec, const char *default_locale,
 		   render_product_t **out);
 /* The same with the product's variants (a JSON array of variant objects,
  * in the order to render, or NULL), rendered as "variants" after the
- * stored fields. */
+ * stored fields; each variant with a "sku" goes into the record too
+ * (catalog_var_t: its SKU, its own "price" map, where its object ends in
+ * the renderings). */
 struct json_t;
 int render_product_with(const store_rec_t *rec, const char *default_locale,
 			const struct json_t *variants, render_product_t **out);

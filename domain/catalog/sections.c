@@ -10,7 +10,10 @@
  *               struct cat_rec, nloc x struct cat_loc, nlist x
  *               catalog_listing_t, nprice x catalog_price_t, nattr x
  *               uint64 value hashes (sorted), nnum x catalog_num_t
- *               (sorted), sku bytes, category bytes, then each
+ *               (sorted), nvar x struct cat_var, nvprice x
+ *               catalog_price_t (the variants' own prices, each
+ *               variant's [price_first, + nprice)), sku bytes,
+ *               category bytes, then each
  *               locale's JSON followed by a NUL; padded to 8.
  *   "cat.id"    shm_hidx: 16-byte id -> record offset (tombstones included,
  *               so that a cursor naming an archived product still resolves)
@@ -46,7 +49,7 @@
 
 #define CAT_META_MAGIC	   0x4d544143u /* "CATM" */
 #define CAT_REC_MAGIC	   0x52544143u /* "CATR" */
-#define CAT_FORMAT_VERSION 5u /* 5: attribute values, "cat.attr" */
+#define CAT_FORMAT_VERSION 5u /* 5: attribute values, "cat.attr", variants */
 #define CAT_REC_ARCHIVED   0x1u
 #define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
 #define CAT_REC_LISTINGS   0x4u /* served only in the channels it lists */
@@ -83,6 +86,17 @@ struct cat_rec {
 	uint32_t nattr; /* uint64 value hashes after the prices */
 	uint32_t nnum;	/* catalog_num_t after them */
 	uint64_t type_hash;
+	uint32_t nvar;	 /* struct cat_var after them */
+	uint32_t nvprice; /* catalog_price_t after them */
+};
+
+struct cat_var {
+	uint32_t end; /* its closing '}' from its rendering's var_at */
+	uint16_t sku_len;
+	uint16_t nprice;
+	uint32_t price_first;
+	uint32_t pad;
+	char sku[CATALOG_VAR_SKU_MAX];
 };
 
 #define CAT_ATTR_MAGIC 0x41544143u /* "CATA" */
@@ -113,6 +127,8 @@ struct cat_loc {
 	char locale[CATALOG_LOCALE_MAX];
 	uint32_t off; /* from the record start */
 	uint32_t len; /* without the trailing NUL */
+	uint32_t var_at; /* with variants: the '[' of "variants" in the JSON */
+	uint32_t pad;
 };
 
 const char *const catalog_section_names[CATALOG_NSECTIONS] = {
@@ -143,17 +159,6 @@ static int product_order_cmp(const void *pa, const void *pb)
 	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
 	int c = key_cmp(a->category, a->category_len, b->category, b->category_len);
 	return c ? c : memcmp(a->id.b, b->id.b, 16);
-}
-
-static int product_sku_cmp(const void *pa, const void *pb)
-{
-	const catalog_product_t *a = *(const catalog_product_t *const *)pa;
-	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
-	int c = key_cmp(a->sku, a->sku_len, b->sku, b->sku_len);
-	if (c)
-		return c;
-	/* higher seq first: it wins a duplicate */
-	return a->seq > b->seq ? -1 : a->seq < b->seq ? 1 : memcmp(a->id.b, b->id.b, 16);
 }
 
 /* Sorting by (category, id) without chasing pointers in every comparison:
@@ -262,6 +267,15 @@ static int product_check(const catalog_product_t *p, size_t *rec_size)
 			return SOUK_EINVAL;
 		if ((p->nattr_vals && !p->attr_vals) || (p->nattr_nums && !p->attr_nums))
 			return SOUK_EINVAL;
+		if (p->nvars > CATALOG_VARIANTS_MAX || (p->nvars && !p->vars))
+			return SOUK_EINVAL;
+		for (uint32_t i = 0; i < p->nvars; i++) {
+			const catalog_var_t *v = &p->vars[i];
+			if (!v->sku || v->sku_len == 0 || v->sku_len > CATALOG_VAR_SKU_MAX ||
+			    v->nprices > CATALOG_PRICES_MAX || (v->nprices && !v->prices))
+				return SOUK_EINVAL;
+			sz += sizeof(struct cat_var) + (size_t)v->nprices * sizeof(catalog_price_t);
+		}
 		sz += (size_t)p->nloc * sizeof(struct cat_loc) +
 		      (size_t)p->nlistings * sizeof(catalog_listing_t) +
 		      (size_t)p->nprices * sizeof(catalog_price_t) +
@@ -302,6 +316,9 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	h.nattr = p->archived ? 0 : p->nattr_vals;
 	h.nnum = p->archived ? 0 : p->nattr_nums;
 	h.type_hash = p->archived ? 0 : p->type_hash;
+	h.nvar = p->archived ? 0 : p->nvars;
+	for (uint32_t i = 0; i < h.nvar; i++)
+		h.nvprice += p->vars[i].nprices;
 	memcpy(dst, &h, sizeof(h));
 
 	size_t pos = sizeof(h) + (size_t)h.nloc * sizeof(struct cat_loc);
@@ -317,6 +334,24 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	if (h.nnum)
 		memcpy(dst + pos, p->attr_nums, h.nnum * sizeof(catalog_num_t));
 	pos += (size_t)h.nnum * sizeof(catalog_num_t);
+	size_t vp = pos + (size_t)h.nvar * sizeof(struct cat_var);
+	uint32_t first = 0;
+	for (uint32_t i = 0; i < h.nvar; i++) {
+		const catalog_var_t *v = &p->vars[i];
+		struct cat_var cv;
+		memset(&cv, 0, sizeof(cv));
+		cv.end = v->end;
+		cv.sku_len = (uint16_t)v->sku_len;
+		cv.nprice = (uint16_t)v->nprices;
+		cv.price_first = first;
+		memcpy(cv.sku, v->sku, v->sku_len);
+		memcpy(dst + pos + i * sizeof(cv), &cv, sizeof(cv));
+		if (v->nprices)
+			memcpy(dst + vp + (size_t)first * sizeof(catalog_price_t), v->prices,
+			       v->nprices * sizeof(catalog_price_t));
+		first += v->nprices;
+	}
+	pos = vp + (size_t)h.nvprice * sizeof(catalog_price_t);
 	if (p->sku_len)
 		memcpy(dst + pos, p->sku, p->sku_len);
 	pos += p->sku_len;
@@ -329,6 +364,7 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 		memcpy(l.locale, p->locs[i].locale, CATALOG_LOCALE_MAX);
 		l.off = (uint32_t)pos;
 		l.len = (uint32_t)p->locs[i].json_len;
+		l.var_at = h.nvar ? p->locs[i].var_at : 0;
 		memcpy(dst + sizeof(h) + i * sizeof(l), &l, sizeof(l));
 		memcpy(dst + pos, p->locs[i].json, p->locs[i].json_len);
 		dst[pos + p->locs[i].json_len] = '\0';
@@ -340,46 +376,66 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 /* Where each section goes: either builder reservations or heap buffers. */
 typedef int (*section_alloc_fn)(void *arg, int idx, size_t len, void **out);
 
-/* Served products' SKUs, deduplicated (the higher seq wins), into skus. */
-static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint64_t *offs, size_t n,
-			     shm_hidx_entry_t *skus, size_t *nsku_out)
+/* What decides between two claims of one SKU: a product's own over a
+ * variant's, then the higher seq. */
+typedef struct {
+	uint64_t seq;
+	uint32_t variant; /* 0: the product's own SKU */
+	uint32_t product; /* index in sorted order (for the log) */
+} sku_meta_t;
+
+typedef struct {
+	const shm_hidx_entry_t *e;
+	const sku_meta_t *m;
+} sku_sort_t;
+
+static int sku_claim_cmp(const void *pa, const void *pb, void *arg)
 {
-	const catalog_product_t **by_sku = malloc((n ? n : 1) * sizeof(*by_sku));
-	size_t ns = 0, nsku = 0;
-	if (!by_sku)
+	const sku_sort_t *t = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int c = key_cmp(t->e[a].key, t->e[a].key_len, t->e[b].key, t->e[b].key_len);
+	if (c)
+		return c;
+	if ((t->m[a].variant != 0) != (t->m[b].variant != 0))
+		return t->m[a].variant ? 1 : -1;
+	if (t->m[a].seq != t->m[b].seq)
+		return t->m[a].seq > t->m[b].seq ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* The SKU entries with one claim per SKU (sku_claim_cmp's first), the
+ * others logged; *n becomes how many are left. */
+static int sku_entries_dedup(const catalog_product_t *const *sorted, shm_hidx_entry_t *skus,
+			     const sku_meta_t *meta, size_t *n)
+{
+	uint32_t *ix = malloc((*n ? *n : 1) * sizeof(*ix));
+	shm_hidx_entry_t *out = malloc((*n ? *n : 1) * sizeof(*out));
+	size_t k = 0;
+	if (!ix || !out) {
+		free(ix);
+		free(out);
 		return SOUK_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!sorted[i]->archived && sorted[i]->sku_len)
-			by_sku[ns++] = sorted[i];
-	if (ns > 1)
-		qsort(by_sku, ns, sizeof(*by_sku), product_sku_cmp);
-	for (size_t i = 0; i < ns; i++) {
-		const catalog_product_t *p = by_sku[i];
-		if (nsku &&
-		    key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
+	}
+	for (size_t i = 0; i < *n; i++)
+		ix[i] = (uint32_t)i;
+	sku_sort_t t = {skus, meta};
+	qsort_r(ix, *n, sizeof(*ix), sku_claim_cmp, &t);
+	for (size_t i = 0; i < *n; i++) {
+		const shm_hidx_entry_t *e = &skus[ix[i]];
+		if (k && key_cmp(e->key, e->key_len, out[k - 1].key, out[k - 1].key_len) == 0) {
 			char hex[33];
-			store_id_hex(&p->id, hex);
-			log_shm_warn(
-			    "catalog, duplicate sku, product '%s' left out of the sku index", hex);
+			store_id_hex(&sorted[meta[ix[i]].product]->id, hex);
+			log_shm_warn("catalog, duplicate sku, %s of product '%s' left out of the "
+				     "sku index",
+				     meta[ix[i]].variant ? "a variant" : "the sku", hex);
 			continue;
 		}
-		/* its record offset: binary search in (category, id) order */
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const void *pp = p;
-			if (product_order_cmp(&sorted[mid], &pp) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		skus[nsku].key = p->sku;
-		skus[nsku].key_len = (uint32_t)p->sku_len;
-		skus[nsku].value = offs[lo];
-		nsku++;
+		out[k++] = *e;
 	}
-	free(by_sku);
-	*nsku_out = nsku;
+	memcpy(skus, out, k * sizeof(*out));
+	*n = k;
+	free(ix);
+	free(out);
 	return 0;
 }
 
@@ -400,6 +456,7 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	size_t *sizes = NULL;
 	uint64_t *offs = NULL;
 	shm_hidx_entry_t *ids = NULL, *skus = NULL;
+	sku_meta_t *meta = NULL;
 	void *sec[CATALOG_NSECTIONS] = {0};
 	size_t rec_total = 0, nsku = 0, sku_bytes = 0, served = 0;
 	bool in_order = true;
@@ -412,8 +469,12 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	sizes = malloc((n ? n : 1) * sizeof(*sizes));
 	offs = malloc((n ? n : 1) * sizeof(*offs));
 	ids = malloc((nall ? nall : 1) * sizeof(*ids));
-	skus = malloc((n ? n : 1) * sizeof(*skus));
-	if (!sorted || !sizes || !offs || !ids || !skus) {
+	size_t nkeys = n;
+	for (size_t i = 0; i < n; i++)
+		nkeys += products[i] && !products[i]->archived ? products[i]->nvars : 0;
+	skus = malloc((nkeys ? nkeys : 1) * sizeof(*skus));
+	meta = malloc((nkeys ? nkeys : 1) * sizeof(*meta));
+	if (!sorted || !sizes || !offs || !ids || !skus || !meta) {
 		rc = SOUK_ENOMEM;
 		goto fail;
 	}
@@ -446,7 +507,18 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 				skus[nsku].key = sorted[i]->sku;
 				skus[nsku].key_len = (uint32_t)sorted[i]->sku_len;
 				skus[nsku].value = offs[i];
+				meta[nsku] = (sku_meta_t){sorted[i]->seq, 0, (uint32_t)i};
 				sku_bytes += sorted[i]->sku_len;
+				nsku++;
+			}
+			/* its variants' SKUs find it too (product_check bounded them) */
+			for (uint32_t k = 0; k < sorted[i]->nvars; k++) {
+				const catalog_var_t *cv = &sorted[i]->vars[k];
+				skus[nsku].key = cv->sku;
+				skus[nsku].key_len = (uint32_t)cv->sku_len;
+				skus[nsku].value = offs[i];
+				meta[nsku] = (sku_meta_t){sorted[i]->seq, k + 1, (uint32_t)i};
+				sku_bytes += cv->sku_len;
 				nsku++;
 			}
 		}
@@ -521,7 +593,7 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	if (rc == SOUK_EEXIST) {
 		/* two served products claim one SKU: keep the newer (a smaller
 		 * index fits the space reserved) */
-		rc = sku_entries_dedup(sorted, offs, n, skus, &nsku);
+		rc = sku_entries_dedup(sorted, skus, meta, &nsku);
 		if (rc == 0)
 			rc = shm_hidx_build(skus, nsku, sec[SEC_SKU], len[SEC_SKU]);
 	}
@@ -534,6 +606,7 @@ fail:
 	free(offs);
 	free(ids);
 	free(skus);
+	free(meta);
 	return rc;
 }
 
@@ -825,6 +898,8 @@ typedef struct {
 	const uint8_t *prices; /* h.nprice catalog_price_t */
 	const uint8_t *attrs;  /* h.nattr uint64_t */
 	const uint8_t *nums;   /* h.nnum catalog_num_t */
+	const uint8_t *vars;   /* h.nvar struct cat_var */
+	const uint8_t *vprices; /* h.nvprice catalog_price_t */
 	const char *sku, *category;
 } rec_ref_t;
 
@@ -842,9 +917,11 @@ static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 	size_t nums = (size_t)r->h.nnum * sizeof(catalog_num_t);
 	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) + lists +
 		      prices + r->h.sku_len + r->h.category_len;
-	if (attrs > r->h.size || nums > r->h.size)
+	size_t vars = (size_t)r->h.nvar * sizeof(struct cat_var);
+	size_t vprices = (size_t)r->h.nvprice * sizeof(catalog_price_t);
+	if (attrs > r->h.size || nums > r->h.size || vars > r->h.size || vprices > r->h.size)
 		return SOUK_ECORRUPT;
-	need += attrs + nums;
+	need += attrs + nums + vars + vprices;
 	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc) ||
 	    r->h.nlist > CATALOG_LISTINGS_MAX || r->h.nprice > CATALOG_PRICES_MAX)
 		return SOUK_ECORRUPT;
@@ -852,7 +929,9 @@ static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 	r->prices = r->lists + lists;
 	r->attrs = r->prices + prices;
 	r->nums = r->attrs + attrs;
-	r->sku = (const char *)r->nums + nums;
+	r->vars = r->nums + nums;
+	r->vprices = r->vars + vars;
+	r->sku = (const char *)r->vprices + vprices;
 	r->category = r->sku + r->h.sku_len;
 	return 0;
 }
@@ -865,7 +944,9 @@ static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
 	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l) +
 		      (size_t)r->h.nlist * sizeof(catalog_listing_t) +
 		      (size_t)r->h.nprice * sizeof(catalog_price_t) +
-		      (size_t)r->h.nattr * sizeof(uint64_t) + (size_t)r->h.nnum * sizeof(catalog_num_t);
+		      (size_t)r->h.nattr * sizeof(uint64_t) + (size_t)r->h.nnum * sizeof(catalog_num_t) +
+		      (size_t)r->h.nvar * sizeof(struct cat_var) +
+		      (size_t)r->h.nvprice * sizeof(catalog_price_t);
 	if (l->off < body || l->off > r->h.size || (size_t)r->h.size - l->off < (size_t)l->len + 1)
 		return SOUK_ECORRUPT;
 	if (r->base[l->off + l->len] != '\0' || memchr(l->locale, '\0', sizeof(l->locale)) == NULL)
@@ -955,20 +1036,55 @@ static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char 
 	out->nattr_vals = r->h.nattr;
 	out->attr_nums = r->nums;
 	out->nattr_nums = r->h.nnum;
+	out->nvars = r->h.nvar;
+	out->variant = -1;
+	out->vars = r->vars;
+	out->vprices = r->vprices;
+	out->nvprices = r->h.nvprice;
+	out->var_at = l.var_at;
 	return 0;
 }
 
-bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount)
+int catalog_hit_variant(const catalog_hit_t *h, uint32_t i, catalog_variant_t *out)
 {
-	for (uint32_t i = 0; i < h->nprices; i++) {
+	struct cat_var cv;
+	if (i >= h->nvars)
+		return SOUK_ECORRUPT;
+	memcpy(&cv, h->vars + (size_t)i * sizeof(cv), sizeof(cv));
+	size_t end = (size_t)h->var_at + cv.end;
+	if (cv.sku_len == 0 || cv.sku_len > CATALOG_VAR_SKU_MAX || cv.nprice > CATALOG_PRICES_MAX ||
+	    cv.price_first > h->nvprices || cv.nprice > h->nvprices - cv.price_first ||
+	    end + 1 >= h->len || h->json[end] != '}' || h->json[h->var_at] != '[')
+		return SOUK_ECORRUPT;
+	out->sku = (const char *)h->vars + (size_t)i * sizeof(cv) + offsetof(struct cat_var, sku);
+	out->sku_len = cv.sku_len;
+	out->prices = h->vprices + (size_t)cv.price_first * sizeof(catalog_price_t);
+	out->nprices = cv.nprice;
+	out->end = end;
+	return 0;
+}
+
+static bool price_in(const uint8_t *prices, uint32_t n, const char *currency, int64_t *amount)
+{
+	for (uint32_t i = 0; i < n; i++) {
 		catalog_price_t p;
-		memcpy(&p, h->prices + (size_t)i * sizeof(p), sizeof(p));
+		memcpy(&p, prices + (size_t)i * sizeof(p), sizeof(p));
 		if (memcmp(p.currency, currency, 3) == 0 && p.currency[3] == '\0') {
 			*amount = p.amount;
 			return true;
 		}
 	}
 	return false;
+}
+
+bool catalog_variant_price(const catalog_variant_t *v, const char *currency, int64_t *amount)
+{
+	return price_in(v->prices, v->nprices, currency, amount);
+}
+
+bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount)
+{
+	return price_in(h->prices, h->nprices, currency, amount);
 }
 
 /* The plain reads: every served product, no channel. */
@@ -1039,7 +1155,10 @@ int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *local
 	return get_plain(catalog_get_in(v, NULL, id, locale, &h), &h, json, len, version);
 }
 
-static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r)
+/* The record whose own SKU or one of whose variants' is sku: *variant -1
+ * for its own, else the variant's index. */
+static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r,
+			 int32_t *variant)
 {
 	uint64_t off;
 	int rc = shm_hidx_lookup(p->sku_idx, p->sku_idx_len, sku, (uint32_t)sku_len, &off);
@@ -1048,9 +1167,18 @@ static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_le
 	rc = rec_at(p, off, r);
 	if (rc)
 		return rc;
-	if (r->h.sku_len != sku_len || memcmp(r->sku, sku, sku_len) != 0)
-		return SOUK_ECORRUPT;
-	return 0;
+	*variant = -1;
+	if (r->h.sku_len == sku_len && memcmp(r->sku, sku, sku_len) == 0)
+		return 0;
+	for (uint32_t i = 0; i < r->h.nvar; i++) {
+		struct cat_var cv;
+		memcpy(&cv, r->vars + (size_t)i * sizeof(cv), sizeof(cv));
+		if (cv.sku_len == sku_len && memcmp(cv.sku, sku, sku_len) == 0) {
+			*variant = (int32_t)i;
+			return 0;
+		}
+	}
+	return SOUK_ECORRUPT;
 }
 
 int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len, const char *locale,
@@ -1065,14 +1193,15 @@ int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope,
 			  size_t sku_len, const char *locale, catalog_hit_t *out)
 {
 	rec_ref_t r;
+	int32_t variant = -1;
 	int rc;
 	if (!v || (!sku && sku_len))
 		return SOUK_EINVAL;
 	if (sku_len == 0 || sku_len > CATALOG_KEY_MAX)
 		return SOUK_ENOENT;
-	rc = part_find_sku(&v->top, sku, sku_len, &r);
+	rc = part_find_sku(&v->top, sku, sku_len, &r, &variant);
 	if (rc == SOUK_ENOENT && v->has_base) {
-		rc = part_find_sku(&v->base, sku, sku_len, &r);
+		rc = part_find_sku(&v->base, sku, sku_len, &r, &variant);
 		if (rc == 0) {
 			/* changed in the delta: its sku there is what counts */
 			int o = overridden(v, r.h.id);
@@ -1082,7 +1211,10 @@ int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope,
 	}
 	if (rc)
 		return rc;
-	return get_rec(&r, scope, locale, out);
+	rc = get_rec(&r, scope, locale, out);
+	if (rc == 0)
+		out->variant = variant;
+	return rc;
 }
 
 static int order_at(const catalog_part_t *v, uint64_t i, rec_ref_t *r)

@@ -70,6 +70,7 @@ typedef struct {
 	char locale[CATALOG_LOCALE_MAX];
 	const char *json;
 	size_t json_len;
+	uint32_t var_at; /* with variants: offset of the '[' of its "variants" */
 } catalog_loc_t;
 
 /* A product's listing in one channel (the product's "channels" map): times
@@ -110,6 +111,21 @@ uint64_t catalog_type_hash(const char *code, size_t len);
 uint64_t catalog_attr_code_hash(const char *code, size_t len);
 uint64_t catalog_attr_value_hash(uint64_t code_hash, const char *value, size_t len);
 
+/* One of a product's published variants, in the order its renderings list
+ * them: its SKU (in the SKU index beside the product's), its own prices,
+ * and where its object ends in every rendering (the same bytes in every
+ * locale): its closing '}' is at var_at + end, so a read in a channel can
+ * splice the variant's price into it without parsing the rendering. */
+#define CATALOG_VARIANTS_MAX 256 /* = VARIANT_PER_PRODUCT_MAX */
+#define CATALOG_VAR_SKU_MAX  64	 /* = PRODUCT_SKU_MAX */
+typedef struct {
+	const char *sku;
+	size_t sku_len;
+	const catalog_price_t *prices;
+	uint32_t nprices;
+	uint32_t end;
+} catalog_var_t;
+
 /* A product ready for the image. Archived products have no renderings; they
  * stay in the image as hidden tombstones so that a list cursor naming one
  * still resumes at the right place. */
@@ -140,6 +156,8 @@ typedef struct {
 	uint32_t nattr_vals;
 	const catalog_num_t *attr_nums;
 	uint32_t nattr_nums;
+	const catalog_var_t *vars; /* its published variants (nvars 0: none) */
+	uint32_t nvars;
 } catalog_product_t;
 
 /* Attribute types (product_type.h) as "cat.attr" holds them. */
@@ -284,13 +302,37 @@ typedef struct {
 	uint32_t nattr_vals;
 	const uint8_t *attr_nums;  /* nattr_nums catalog_num_t */
 	uint32_t nattr_nums;
+	/* variants (catalog_hit_variant): how many, and the one a read by a
+	 * variant's SKU selected (-1: none, the product's own SKU) */
+	uint32_t nvars;
+	int32_t variant;
+	const uint8_t *vars;
+	const uint8_t *vprices;
+	uint32_t nvprices;
+	uint32_t var_at;
 } catalog_hit_t;
+
+/* Variant i of a hit: its SKU, its own prices (catalog_price_t, maybe
+ * unaligned) and the offset in h->json of its object's closing '}'. */
+typedef struct {
+	const char *sku; /* not NUL-terminated */
+	size_t sku_len;
+	const uint8_t *prices;
+	uint32_t nprices;
+	size_t end;
+} catalog_variant_t;
+/* 0, or SOUK_ECORRUPT when the record does not hold together. */
+int catalog_hit_variant(const catalog_hit_t *h, uint32_t i, catalog_variant_t *out);
+/* A variant's own price in currency: true and *amount, else false. */
+bool catalog_variant_price(const catalog_variant_t *v, const char *currency, int64_t *amount);
 /* The product's own price in currency: true and *amount, else false. */
 bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount);
 
 /* catalog_get / catalog_get_by_sku in a channel: SOUK_ENOENT also for a
  * product not published in it (not listed there, published: false, or
- * published_at still ahead). */
+ * published_at still ahead). By SKU, a published variant's SKU finds its
+ * product with out->variant naming the variant (a product's own SKU wins
+ * over a variant's that is the same). */
 int catalog_get_in(const catalog_view_t *v, const catalog_scope_t *scope, const store_id_t *id,
 		   const char *locale, catalog_hit_t *out);
 int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope, const char *sku,
