@@ -441,7 +441,8 @@ static int type_take(cat_prov_t *p, const store_rec_t *rec, const store_id_t *id
 	json_object_del(p->types, hex);
 	souk_free(&p->attrs);
 	p->types_dset = true;
-	p->types_dnext = p->snap_live;
+	if (p->snap_live)
+		p->types_dnext = true;
 	if (!rec || rec->archived)
 		return 0;
 	json_t *doc = json_loadb(rec->doc, rec->doc_len, 0, &je);
