@@ -674,6 +674,9 @@ size_t render_product_bytes(const render_product_t *p)
 {
 	size_t n = sizeof(*p) + p->cp.sku_len + p->cp.category_len + 2 +
 		   p->cp.nattr_vals * sizeof(uint64_t) + p->cp.nattr_nums * sizeof(catalog_num_t);
+	for (uint32_t i = 0; i < p->cp.nvars; i++)
+		n += sizeof(catalog_var_t) + p->vars[i].sku_len + 1 +
+		     p->vars[i].nprices * sizeof(catalog_price_t);
 	for (uint32_t i = 0; i < p->cp.nloc; i++)
 		n += sizeof(catalog_loc_t) + p->locs[i].json_len + 1;
 	return n;
