@@ -146,7 +146,7 @@ static void variant_prices(const json_t *product, char *out, size_t cap)
 static void test_catalog_variants_priced_in_reads(void **state)
 {
 	fix_t *f = *state;
-	char pid[33], doc[512], uri[96], got[256];
+	char pid[33], vid[3][33], doc[512], uri[96], got[256];
 	post(f, "/api/v1/products",
 	     "{\"sku\":\"TEE\",\"category\":\"tops\",\"title\":{\"en\":\"Tee\"},"
 	     "\"price\":{\"GBP\":1500}}",
@@ -159,7 +159,7 @@ static void test_catalog_variants_priced_in_reads(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(doc, sizeof(doc), "{\"product\":\"%s\",\"sku\":\"%s\",\"options\":%s}", pid,
 			 vars[i][0], vars[i][1]);
-		post(f, "/api/v1/variants", doc, NULL);
+		post(f, "/api/v1/variants", doc, vid[i]);
 	}
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	/* a mall without channels: the variant's SKU finds the product */
@@ -236,7 +236,16 @@ static void test_catalog_variants_priced_in_reads(void **state)
 	assert_int_equal(amount_of(f->body), 999);
 	assert_int_equal(get(f, "eu", "/api/v1/products/by-sku/TEE-G"), 200);
 	assert_int_equal(amount_of(f->body), 1999);
-	/* the explain route explains the variant's SKU */
+	/* a variant deleted: its SKU no longer finds the product (the base's
+	 * record of it is stale once the delta holds the product again) */
+	snprintf(uri, sizeof(uri), "/api/v1/variants/%s", vid[1]);
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"1\"", NULL), 204);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/TEE-B"), 404);
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/TEE-R"), 200);
+	variant_prices(f->body, got, sizeof(got));
+	assert_string_equal(got, "TEE-G=1500,TEE-R=1700");
+		/* the explain route explains the variant's SKU */
 	api_req_t rq = {.method = "GET",
 			.uri = "/api/v1/prices/explain?sku=TEE-G",
 			.channel = "eu",
