@@ -56,6 +56,15 @@ static void breadcrumbs(sbuf_t *b, const ctg_view_t *cv, uint32_t i, const char 
 	sbuf_adds(b, "]");
 }
 
+/* ,"selected_variant":"SKU" for a read by a variant's SKU */
+static void selected_variant(sbuf_t *b, const catalog_hit_t *h, const catalog_variant_t *v)
+{
+	if (h->variant < 0)
+		return;
+	sbuf_adds(b, ",\"selected_variant\":");
+	sbuf_add_json_str(b, v->sku, v->sku_len);
+}
+
 API_HANDLER(h_catalog_get)
 {
 	const catalog_view_t *view;
@@ -92,7 +101,12 @@ API_HANDLER(h_catalog_get)
 	uint32_t node = cv && cv->n ? ctg_find(cv, hit.category, hit.category_len)
 				    : CATEGORY_IMG_NONE;
 	bool crumbs = node != CATEGORY_IMG_NONE;
-	if (chan == NULL && !crumbs) {
+	catalog_variant_t sel;
+	if (hit.variant >= 0 && (rc = catalog_hit_variant(&hit, (uint32_t)hit.variant, &sel)) != 0) {
+		api_internal(th, req, resp, rc);
+		return;
+	}
+	if (chan == NULL && !crumbs && hit.variant < 0) {
 		char etag[SOUK_U64_DEC_MAX + 2];
 		size_t n = souk_u64_dec(hit.version, etag + 1);
 		etag[0] = etag[n + 1] = '"';
@@ -112,6 +126,7 @@ API_HANDLER(h_catalog_get)
 			return;
 		}
 		sbuf_add(&b, hit.json, hit.len - 1);
+		selected_variant(&b, &hit, &sel);
 		breadcrumbs(&b, cv, node, locale);
 		sbuf_adds(&b, "}");
 		char etag[64];
@@ -130,16 +145,46 @@ API_HANDLER(h_catalog_get)
 	 * adds: whether it can be bought now and its price */
 	const void *pv = NULL;
 	sbuf_t b;
-	uint64_t tag = 0;
+	uint64_t tag = 0, vtag = 0;
 	sbuf_init(&b, th->arena);
 	if (hit.len < 2 || shm_image_view(view->img, th->seg->pricing_view, &pv) != 0) {
 		api_internal(th, req, resp, SOUK_ECORRUPT);
 		return;
 	}
-	sbuf_add(&b, hit.json, hit.len - 1);
+	/* the product's price, and a selected variant's (its own, else the
+	 * product's); each variant in the rendering gets its own */
+	price_found_t *pf = NULL, *vf = NULL;
+	int prc = 0, vrc = SOUK_ENOENT;
+	bool pfound = false;
+	if (hit.nvars || hit.variant >= 0) {
+		pf = arena_alloc(th->arena, sizeof(*pf));
+		vf = arena_alloc(th->arena, sizeof(*vf));
+		if (!pf || !vf) {
+			api_internal(th, req, resp, SOUK_ENOMEM);
+			return;
+		}
+		prc = price_find(pv, chan, &hit, &pr, pf);
+		pfound = prc == 0;
+		if (prc == 0 || prc == SOUK_ENOENT)
+			prc = price_variants(&b, pv, chan, &hit, pf, pfound, &pr, vf, &vtag);
+		if (prc == 0 && hit.variant >= 0)
+			vrc = price_find_variant(pv, chan, &hit, &sel, &pr, vf);
+		if (prc != 0 || (vrc != 0 && vrc != SOUK_ENOENT)) {
+			api_internal(th, req, resp, prc ? prc : vrc);
+			return;
+		}
+	} else {
+		sbuf_add(&b, hit.json, hit.len - 1);
+	}
 	sbuf_adds(&b, hit.purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
+	selected_variant(&b, &hit, &sel);
 	breadcrumbs(&b, cv, node, locale);
-	if ((rc = price_member(&b, pv, chan, &hit, &pr, &tag)) != 0) {
+	if (pf) {
+		bool own = vrc == 0;
+		price_member_of(&b, pricing_channel(pv, chan->code), own ? vf : pf, own || pfound,
+				&pr, &tag);
+		tag ^= vtag ^ (uint64_t)(hit.variant + 1) << 56;
+	} else if ((rc = price_member(&b, pv, chan, &hit, &pr, &tag)) != 0) {
 		api_internal(th, req, resp, rc);
 		return;
 	}
@@ -175,12 +220,17 @@ typedef struct {
 	price_found_t *found;
 	bool have_min, have_max, in_stock;
 	int64_t min, max;
+	const catalog_filters_t *attrs; /* ?attr.<code>= filters (none: n 0) */
+	arena_t *arena;
+	price_found_t *vfound; /* variants' prices, allocated at the first */
 } list_ctx_t;
 
 static int list_cb(const catalog_hit_t *h, void *arg)
 {
 	list_ctx_t *l = arg;
 	uint64_t tag;
+	if (l->attrs->n && !catalog_filters_match(l->attrs, h))
+		return CATALOG_SKIP;
 	if (l->chan == NULL) {
 		if (l->n++ > 0)
 			sbuf_add(l->b, ",", 1);
@@ -201,7 +251,17 @@ static int list_cb(const catalog_hit_t *h, void *arg)
 		return SOUK_ECORRUPT;
 	if (l->n++ > 0)
 		sbuf_add(l->b, ",", 1);
-	sbuf_add(l->b, h->json, h->len - 1);
+	if (h->nvars) {
+		/* each variant with its own price (scratch room: one per list) */
+		if (!l->vfound && !(l->vfound = arena_alloc(l->arena, sizeof(*l->vfound))))
+			return SOUK_ENOMEM;
+		int vr = price_variants(l->b, l->pv, l->chan, h, l->found, rc == 0, l->pr,
+					l->vfound, &tag);
+		if (vr)
+			return vr;
+	} else {
+		sbuf_add(l->b, h->json, h->len - 1);
+	}
 	sbuf_adds(l->b, h->purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
 	price_member_of(l->b, pricing_channel(l->pv, l->chan->code), l->found, rc == 0, l->pr, &tag);
 	sbuf_adds(l->b, "}");
@@ -263,6 +323,37 @@ static void list_filters(const char *query, size_t query_len, list_ctx_t *l, pro
 	}
 }
 
+/* ?attr.<code>=v1,v2, ?attr.<code>_min= and _max= (catalog_filter_add,
+ * against the image's filterable attributes): each mistake a field error
+ * naming the parameter. */
+static void attr_filters(const catalog_view_t *v, const char *query, size_t query_len,
+			 catalog_filters_t *fs, problem_t *p)
+{
+	char name[CATALOG_ATTR_CODE_MAX + 16];
+	char val[4 * PRODUCT_ATTR_STRING_MAX];
+	size_t i = 0;
+	while (i < query_len) {
+		const char *amp = memchr(query + i, '&', query_len - i);
+		size_t end = amp ? (size_t)(amp - query) : query_len;
+		const char *eq = memchr(query + i, '=', end - i);
+		size_t klen = (eq ? (size_t)(eq - query) : end) - i, nl = 0, vl = 0;
+		const char *why = NULL;
+		bool attr = klen > 5 && memcmp(query + i, "attr.", 5) == 0;
+		if (attr && url_decode(query + i, klen, true, name, sizeof(name), &nl) != 0) {
+			problem_field(p, "attr.", "names an attribute no product type declares "
+						  "filterable");
+		} else if (attr && !eq) {
+			problem_field(p, name, "needs a value (attr.colour=red,blue)");
+		} else if (attr && url_decode(eq + 1, end - (size_t)(eq + 1 - query), true, val,
+					      sizeof(val), &vl) != 0) {
+			problem_field(p, name, "is too long or not percent-encoded right");
+		} else if (attr && catalog_filter_add(v, fs, name + 5, nl - 5, val, vl, &why) != 0) {
+			problem_field(p, name, "%s", why ? why : "is not a filter");
+		}
+		i = end + 1;
+	}
+}
+
 API_HANDLER(h_catalog_list)
 {
 	char category[PRODUCT_NAME_MAX + 1], cursor[CATALOG_CURSOR_MAX];
@@ -292,12 +383,18 @@ API_HANDLER(h_catalog_list)
 		return;
 	}
 	const channel_rec_t *chan;
-	list_ctx_t l = {.n = 0};
+	catalog_filters_t attrs = {.n = 0};
+	list_ctx_t l = {.n = 0, .attrs = &attrs, .arena = th->arena};
 	price_req_t pr;
 	const void *pv = NULL;
 	if (api_get_view(th, req, resp, &view) != 0 ||
 	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
+	attr_filters(view, query, query_len, &attrs, &p);
+	if (p.status != 0) {
+		api_bad_query(th, req, resp, &p);
+		return;
+	}
 	if (chan == NULL) {
 		if (api_list_not_modified(th, req, resp, view))
 			return;

@@ -184,6 +184,47 @@ void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f
 	sbuf_adds(b, "}");
 }
 
+int price_find_variant(const pricing_view_t *pv, const channel_rec_t *c, const catalog_hit_t *h,
+		       const catalog_variant_t *v, const price_req_t *pr, price_found_t *out)
+{
+	catalog_hit_t vh = *h;
+	vh.sku = v->sku;
+	vh.sku_len = v->sku_len;
+	vh.prices = v->prices;
+	vh.nprices = v->nprices;
+	return price_find(pv, c, &vh, pr, out);
+}
+
+int price_variants(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
+		   const catalog_hit_t *h, const price_found_t *pf, bool pfound, const price_req_t *pr,
+		   price_found_t *scratch, uint64_t *tag)
+{
+	const pricing_chan_t *pc = pricing_channel(pv, c->code);
+	size_t at = 0;
+	*tag = 0;
+	if (h->len < 2)
+		return SOUK_ECORRUPT;
+	for (uint32_t i = 0; i < h->nvars; i++) {
+		catalog_variant_t v;
+		uint64_t t;
+		int rc = catalog_hit_variant(h, i, &v);
+		if (rc == 0 && v.end < at)
+			rc = SOUK_ECORRUPT;
+		if (rc)
+			return rc;
+		sbuf_add(b, h->json + at, v.end - at);
+		rc = price_find_variant(pv, c, h, &v, pr, scratch);
+		if (rc != 0 && rc != SOUK_ENOENT)
+			return rc;
+		price_member_of(b, pc, rc == 0 ? scratch : pf, rc == 0 || pfound, pr, &t);
+		sbuf_adds(b, h->purchasable ? ",\"purchasable\":true" : ",\"purchasable\":false");
+		*tag ^= (t + i + 1) * 0x9e3779b97f4a7c15ull;
+		at = v.end;
+	}
+	sbuf_add(b, h->json + at, h->len - 1 - at);
+	return 0;
+}
+
 int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
 		 const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag)
 {
@@ -253,12 +294,17 @@ API_HANDLER(h_price_explain)
 	int rc = catalog_get_by_sku_in(view, NULL, sku, strlen(sku), NULL, &hit);
 	if (rc == SOUK_ENOENT) {
 		memset(&hit, 0, sizeof(hit));
+		hit.variant = -1;
 		hit.sku = sku;
 		hit.sku_len = strlen(sku);
 		rc = 0;
 	}
 	if (rc == 0) {
-		rc = price_find(pv, chan, &hit, &pr, f);
+		catalog_variant_t var;
+		if (hit.variant >= 0 && (rc = catalog_hit_variant(&hit, (uint32_t)hit.variant, &var)) == 0)
+			rc = price_find_variant(pv, chan, &hit, &var, &pr, f);
+		else if (rc == 0)
+			rc = price_find(pv, chan, &hit, &pr, f);
 		rc = rc == SOUK_ENOENT ? 0 : rc;
 	}
 	json_t *out = NULL;

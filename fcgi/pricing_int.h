@@ -51,3 +51,17 @@ void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f
  * gets a digest of the price for the ETag. 0 or SOUK_ECORRUPT. */
 int price_member(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
 		 const catalog_hit_t *h, const price_req_t *pr, uint64_t *tag);
+/* price_find for variant v of the product of h: its SKU's prices in the
+ * channel's lists and its own prices; SOUK_ENOENT when none applies (the
+ * caller then takes the product's: docs/catalog.md). */
+int price_find_variant(const pricing_view_t *pv, const channel_rec_t *c, const catalog_hit_t *h,
+		       const catalog_variant_t *v, const price_req_t *pr, price_found_t *out);
+/* Append h's rendering without its closing '}', each variant object in it
+ * carrying its "pricing" (its own, else the product's: pf, found pfound)
+ * and "purchasable" (the product's, in the channel) spliced in at the ends
+ * the record names: one price lookup per variant, no JSON parsing. scratch
+ * is working room; *tag gets a digest of the variants' prices. 0 or
+ * SOUK_ECORRUPT. */
+int price_variants(sbuf_t *b, const pricing_view_t *pv, const channel_rec_t *c,
+		   const catalog_hit_t *h, const price_found_t *pf, bool pfound, const price_req_t *pr,
+		   price_found_t *scratch, uint64_t *tag);

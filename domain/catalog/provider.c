@@ -18,6 +18,7 @@
 
 #define PRODUCT_KIND "product"
 #define VARIANT_KIND "variant"
+#define TYPE_KIND "product_type"
 
 /* A set of product ids (open addressing, linear probing). */
 typedef struct {
@@ -30,6 +31,8 @@ typedef struct {
 typedef struct {
 	const catalog_product_t **arr;
 	size_t n;
+	void *attrs; /* "cat.attr" as of the snapshot */
+	size_t attrs_len;
 } cat_snap_t;
 
 typedef struct {
@@ -53,6 +56,14 @@ typedef struct {
 	/* published variants: product id (hex) -> array of them by sku, and
 	 * variant id (hex) -> its product id (hex) */
 	json_t *variants, *variant_of;
+	/* live product types with filterable attributes: type id (hex) ->
+	 * {"code", "attrs": [[attribute code, kind], ...]}; their "cat.attr"
+	 * encoding (NULL when it needs making again), and whether they changed
+	 * since the base (types_dset) and since the last snapshot */
+	json_t *types;
+	void *attrs;
+	size_t attrs_len;
+	bool types_dset, types_dnext;
 } cat_prov_t;
 
 /* ---- the table ------------------------------------------------------------ */
@@ -419,10 +430,100 @@ static int variant_apply(cat_prov_t *p, store_read_t *rt, const store_id_t *id)
 	return rc;
 }
 
+/* ---- product types: what may be filtered on ------------------------------- */
+
+/* Take a product type's version (NULL: gone) into p->types. */
+static int type_take(cat_prov_t *p, const store_rec_t *rec, const store_id_t *id)
+{
+	char hex[33];
+	json_error_t je;
+	store_id_hex(id, hex);
+	json_object_del(p->types, hex);
+	souk_free(&p->attrs);
+	p->types_dset = true;
+	if (p->snap_live)
+		p->types_dnext = true;
+	if (!rec || rec->archived)
+		return 0;
+	json_t *doc = json_loadb(rec->doc, rec->doc_len, 0, &je);
+	const char *code = json_string_value(json_object_get(doc, "code"));
+	const char *status = json_string_value(json_object_get(doc, "status"));
+	json_t *list = json_array(), *a;
+	size_t i;
+	int rc = list ? 0 : SOUK_ENOMEM;
+	if (!code || (status && strcmp(status, "active") != 0))
+		goto out; /* an archived type offers no filters */
+	json_array_foreach(json_object_get(doc, "attributes"), i, a)
+	{
+		const char *ac = json_string_value(json_object_get(a, "code"));
+		int kind = catalog_attr_kind(json_string_value(json_object_get(a, "type")));
+		if (rc || !ac || !kind || !json_is_true(json_object_get(a, "filterable")) ||
+		    strlen(ac) > CATALOG_ATTR_CODE_MAX)
+			continue;
+		if (json_array_append_new(list, json_pack("[si]", ac, kind)) != 0)
+			rc = SOUK_ENOMEM;
+	}
+	if (rc == 0 && json_array_size(list) &&
+	    json_object_set_new(p->types, hex, json_pack("{s:s,s:O}", "code", code, "attrs", list)))
+		rc = SOUK_ENOMEM;
+out:
+	json_decref(list);
+	json_decref(doc);
+	return rc;
+}
+
+static int type_scan_cb(const store_rec_t *rec, void *arg)
+{
+	return type_take(arg, rec, &rec->id);
+}
+
+static int type_apply(cat_prov_t *p, store_read_t *rt, const store_id_t *id)
+{
+	store_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	int rc = store_read_get(rt, TYPE_KIND, id, &rec);
+	if (rc != 0 && rc != SOUK_ENOENT)
+		return rc;
+	rc = type_take(p, rc == 0 ? &rec : NULL, id);
+	store_rec_deinit(&rec);
+	return rc;
+}
+
+/* p->attrs made from p->types when it is stale. */
+static int attrs_encode(cat_prov_t *p)
+{
+	const char *k;
+	json_t *t, *a;
+	size_t n = 0, i;
+	if (p->attrs)
+		return 0;
+	json_object_foreach(p->types, k, t) n += json_array_size(json_object_get(t, "attrs"));
+	catalog_attr_decl_t *d = malloc((n ? n : 1) * sizeof(*d));
+	if (!d)
+		return SOUK_ENOMEM;
+	n = 0;
+	json_object_foreach(p->types, k, t)
+	{
+		const char *code = json_string_value(json_object_get(t, "code"));
+		uint64_t th = catalog_type_hash(code, strlen(code));
+		json_array_foreach(json_object_get(t, "attrs"), i, a)
+		{
+			const char *ac = json_string_value(json_array_get(a, 0));
+			d[n++] = (catalog_attr_decl_t){ac, strlen(ac), th,
+						       (int)json_integer_value(json_array_get(a, 1))};
+		}
+	}
+	int rc = catalog_attrs_encode(d, n, &p->attrs, &p->attrs_len);
+	free(d);
+	return rc;
+}
+
 static int cat_load(void *st, store_read_t *rt)
 {
 	cat_prov_t *p = st;
 	int rc = p->cap ? 0 : table_grow(p);
+	if (rc == 0)
+		rc = store_read_scan(rt, TYPE_KIND, type_scan_cb, p);
 	/* variants first: each product renders with its own */
 	if (rc == 0)
 		rc = store_read_scan(rt, VARIANT_KIND, variant_scan_cb, p);
@@ -437,6 +538,8 @@ static int cat_apply(void *st, store_read_t *rt, const char *kind, const store_i
 
 	if (strcmp(kind, VARIANT_KIND) == 0)
 		return variant_apply(p, rt, id);
+	if (strcmp(kind, TYPE_KIND) == 0)
+		return type_apply(p, rt, id);
 	/* the id is part of the next delta even when it does not render: the
 	 * delta then carries its last good rendering, as the base does */
 	rc = idset_add(&p->dset, id);
@@ -459,17 +562,25 @@ static int cat_snapshot(void *st, void **out)
 {
 	cat_prov_t *p = st;
 	cat_snap_t *s = calloc(1, sizeof(*s));
-	if (!s)
-		return SOUK_ENOMEM;
-	s->arr = malloc((p->n ? p->n : 1) * sizeof(*s->arr));
-	if (!s->arr) {
+	if (!s || attrs_encode(p) != 0) {
 		free(s);
 		return SOUK_ENOMEM;
 	}
+	s->arr = malloc((p->n ? p->n : 1) * sizeof(*s->arr));
+	s->attrs = malloc(p->attrs_len);
+	if (!s->arr || !s->attrs) {
+		free(s->arr);
+		free(s->attrs);
+		free(s);
+		return SOUK_ENOMEM;
+	}
+	memcpy(s->attrs, p->attrs, p->attrs_len);
+	s->attrs_len = p->attrs_len;
 	for (size_t i = 0; i < p->cap; i++)
 		if (p->slot[i])
 			s->arr[s->n++] = &p->slot[i]->cp;
 	idset_clear(&p->dnext);
+	p->types_dnext = false;
 	p->snap_live = true;
 	*out = s;
 	return 0;
@@ -478,7 +589,7 @@ static int cat_snapshot(void *st, void **out)
 static int cat_build_base(const void *snap, shm_builder_t *b, uint64_t seq, size_t *bytes)
 {
 	const cat_snap_t *s = snap;
-	return catalog_build(b, s->arr, s->n, seq, bytes);
+	return catalog_build_with(b, s->arr, s->n, s->attrs, s->attrs_len, seq, bytes);
 }
 
 static void cat_snapshot_free(void *st, void *snap)
@@ -487,6 +598,7 @@ static void cat_snapshot_free(void *st, void *snap)
 	cat_snap_t *s = snap;
 	if (s) {
 		free(s->arr);
+		free(s->attrs);
 		free(s);
 	}
 	p->snap_live = false;
@@ -504,11 +616,11 @@ static int cat_build_delta(void *st, shm_builder_t *b, uint64_t seq, bool since_
 	int rc;
 
 	*bytes = 0;
-	if (set->n == 0)
+	if (set->n == 0 && !(since_snapshot ? p->types_dnext : p->types_dset))
 		return 0; /* unchanged since the base: readers use the base's */
-	arr = malloc(set->n * sizeof(*arr));
-	gone = malloc(set->n * sizeof(*gone));
-	if (!arr || !gone) {
+	arr = malloc((set->n ? set->n : 1) * sizeof(*arr));
+	gone = malloc((set->n ? set->n : 1) * sizeof(*gone));
+	if (!arr || !gone || attrs_encode(p) != 0) {
 		rc = SOUK_ENOMEM;
 		goto out;
 	}
@@ -521,7 +633,8 @@ static int cat_build_delta(void *st, shm_builder_t *b, uint64_t seq, bool since_
 		else
 			gone[ngone++] = set->ids[i];
 	}
-	rc = catalog_build_delta(b, arr, n, gone, ngone, p->served, seq, bytes);
+	rc = catalog_build_delta_with(b, arr, n, gone, ngone, p->attrs, p->attrs_len, p->served, seq,
+				      bytes);
 out:
 	free(arr);
 	free(gone);
@@ -535,8 +648,10 @@ static void cat_rebased(void *st, bool ok)
 		idset_t t = p->dset;
 		p->dset = p->dnext;
 		p->dnext = t;
+		p->types_dset = p->types_dnext;
 	}
 	idset_clear(&p->dnext);
+	p->types_dnext = false;
 }
 
 static void cat_weight(const void *st, provider_weight_t *w)
@@ -561,10 +676,12 @@ static void cat_free(void *st)
 	idset_free(&p->dnext);
 	json_decref(p->variants);
 	json_decref(p->variant_of);
+	json_decref(p->types);
+	free(p->attrs);
 	free(p);
 }
 
-static const char *const cat_kinds[] = {PRODUCT_KIND, VARIANT_KIND, NULL};
+static const char *const cat_kinds[] = {PRODUCT_KIND, VARIANT_KIND, TYPE_KIND, NULL};
 
 const provider_ops_t catalog_provider_ops = {
 	.name = "catalog",
@@ -596,9 +713,11 @@ int catalog_provider_new(const catalog_provider_opts_t *o, provider_t *out)
 	p->rl = (log_ratelimit_t)LOG_RATELIMIT_INIT(60, 10);
 	p->variants = json_object();
 	p->variant_of = json_object();
-	if (!p->variants || !p->variant_of) {
+	p->types = json_object();
+	if (!p->variants || !p->variant_of || !p->types) {
 		json_decref(p->variants);
 		json_decref(p->variant_of);
+		json_decref(p->types);
 		free(p);
 		return SOUK_ENOMEM;
 	}

@@ -18,6 +18,13 @@
  * at request time. "dir" follows "locale": "rtl" for a right-to-left
  * locale (ICU: Arabic, Hebrew, Persian, Urdu...), else "ltr".
  *
+ * The record also gets the product's type (its "type" code, hashed) and the
+ * values of its "attributes" and of its variants' "options" and
+ * "attributes" for list filters (sections.h): strings (text, enum, date,
+ * reference), true/false and each string of an array (multi_enum) as
+ * value hashes; numbers as fixed point, rounded to CATALOG_NUM_DECIMALS
+ * decimals (attribute numbers are measures, never money).
+ *
  * Locales rendered: the default one, plus every locale key of "title" and
  * "description" (tags of 1..39 characters [A-Za-z0-9_-]).
  */
@@ -35,6 +42,10 @@ typedef struct {
 	char *sku;
 	char *category;
 	uint64_t time_ms;
+	uint64_t *attr_vals; /* cp.attr_vals */
+	catalog_num_t *attr_nums;
+	catalog_var_t *vars; /* cp.vars: SKUs in var_skus, prices each its own */
+	char *var_skus;
 } render_product_t;
 
 /* Render one record. default_locale NULL = CATALOG_DEFAULT_LOCALE. Archived
@@ -46,7 +57,9 @@ int render_product(const store_rec_t *rec, const char *default_locale,
 		   render_product_t **out);
 /* The same with the product's variants (a JSON array of variant objects,
  * in the order to render, or NULL), rendered as "variants" after the
- * stored fields. */
+ * stored fields; each variant with a "sku" goes into the record too
+ * (catalog_var_t: its SKU, its own "price" map, where its object ends in
+ * the renderings). */
 struct json_t;
 int render_product_with(const store_rec_t *rec, const char *default_locale,
 			const struct json_t *variants, render_product_t **out);

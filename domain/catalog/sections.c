@@ -8,13 +8,22 @@
  *   "cat.meta"  struct cat_meta
  *   "cat.rec"   records, one per product, in (category, id) order:
  *               struct cat_rec, nloc x struct cat_loc, nlist x
- *               catalog_listing_t, nprice x catalog_price_t, sku bytes,
+ *               catalog_listing_t, nprice x catalog_price_t, nattr x
+ *               uint64 value hashes (sorted), nnum x catalog_num_t
+ *               (sorted), nvar x struct cat_var, nvprice x
+ *               catalog_price_t (the variants' own prices, each
+ *               variant's [price_first, + nprice)), sku bytes,
  *               category bytes, then each
  *               locale's JSON followed by a NUL; padded to 8.
  *   "cat.id"    shm_hidx: 16-byte id -> record offset (tombstones included,
  *               so that a cursor naming an archived product still resolves)
  *   "cat.sku"   shm_hidx: sku bytes -> record offset (served products only)
  *   "cat.order" uint64 record offsets sorted by (category, id)
+ *   "cat.attr"  struct cat_attr_head, ncode x struct cat_attr_code sorted by
+ *               (hash, code), ntype x struct cat_attr_type: each code's
+ *               [first, first + count) sorted by type hash. Every image
+ *               (base or delta) holds all of it: it is small, and a delta's
+ *               replaces its base's.
  *
  * A delta (meta flag CAT_META_DELTA) has the same sections over the changed
  * products only; its "gone" tombstones (CAT_REC_GONE, no sku, no category,
@@ -35,11 +44,12 @@
 #include "common/error.h"
 #include "common/locale.h"
 #include "common/log.h"
+#include "common/money.h"
 #include "common/util.h"
 
 #define CAT_META_MAGIC	   0x4d544143u /* "CATM" */
 #define CAT_REC_MAGIC	   0x52544143u /* "CATR" */
-#define CAT_FORMAT_VERSION 4u
+#define CAT_FORMAT_VERSION 5u /* 5: attribute values, "cat.attr", variants */
 #define CAT_REC_ARCHIVED   0x1u
 #define CAT_REC_GONE	   0x2u /* delta: the product left the catalog */
 #define CAT_REC_LISTINGS   0x4u /* served only in the channels it lists */
@@ -73,19 +83,59 @@ struct cat_rec {
 	uint16_t nprice; /* catalog_price_t after them */
 	uint16_t pad;
 	int64_t stock;
+	uint32_t nattr; /* uint64 value hashes after the prices */
+	uint32_t nnum;	/* catalog_num_t after them */
+	uint64_t type_hash;
+	uint32_t nvar;	 /* struct cat_var after them */
+	uint32_t nvprice; /* catalog_price_t after them */
+};
+
+struct cat_var {
+	uint32_t end; /* its closing '}' from its rendering's var_at */
+	uint16_t sku_len;
+	uint16_t nprice;
+	uint32_t price_first;
+	uint32_t pad;
+	char sku[CATALOG_VAR_SKU_MAX];
+};
+
+#define CAT_ATTR_MAGIC 0x41544143u /* "CATA" */
+struct cat_attr_head {
+	uint32_t magic;
+	uint32_t ncode;
+	uint32_t ntype;
+	uint32_t pad;
+};
+
+struct cat_attr_code {
+	uint64_t hash;
+	uint32_t first; /* its cat_attr_type entries */
+	uint32_t count;
+	uint32_t kinds; /* 1 << kind for each */
+	uint16_t code_len;
+	uint16_t pad;
+	char code[CATALOG_ATTR_CODE_MAX];
+};
+
+struct cat_attr_type {
+	uint64_t type_hash;
+	uint32_t kind;
+	uint32_t pad;
 };
 
 struct cat_loc {
 	char locale[CATALOG_LOCALE_MAX];
 	uint32_t off; /* from the record start */
 	uint32_t len; /* without the trailing NUL */
+	uint32_t var_at; /* with variants: the '[' of "variants" in the JSON */
+	uint32_t pad;
 };
 
 const char *const catalog_section_names[CATALOG_NSECTIONS] = {
-    "cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order",
+    "cat.meta", "cat.rec", "cat.id", "cat.sku", "cat.order", "cat.attr",
 };
 
-enum { SEC_META, SEC_REC, SEC_ID, SEC_SKU, SEC_ORDER };
+enum { SEC_META, SEC_REC, SEC_ID, SEC_SKU, SEC_ORDER, SEC_ATTR };
 
 static size_t align8(size_t n)
 {
@@ -109,17 +159,6 @@ static int product_order_cmp(const void *pa, const void *pb)
 	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
 	int c = key_cmp(a->category, a->category_len, b->category, b->category_len);
 	return c ? c : memcmp(a->id.b, b->id.b, 16);
-}
-
-static int product_sku_cmp(const void *pa, const void *pb)
-{
-	const catalog_product_t *a = *(const catalog_product_t *const *)pa;
-	const catalog_product_t *b = *(const catalog_product_t *const *)pb;
-	int c = key_cmp(a->sku, a->sku_len, b->sku, b->sku_len);
-	if (c)
-		return c;
-	/* higher seq first: it wins a duplicate */
-	return a->seq > b->seq ? -1 : a->seq < b->seq ? 1 : memcmp(a->id.b, b->id.b, 16);
 }
 
 /* Sorting by (category, id) without chasing pointers in every comparison:
@@ -226,9 +265,22 @@ static int product_check(const catalog_product_t *p, size_t *rec_size)
 				return SOUK_EINVAL;
 		if (p->nprices > CATALOG_PRICES_MAX || (p->nprices && !p->prices))
 			return SOUK_EINVAL;
+		if ((p->nattr_vals && !p->attr_vals) || (p->nattr_nums && !p->attr_nums))
+			return SOUK_EINVAL;
+		if (p->nvars > CATALOG_VARIANTS_MAX || (p->nvars && !p->vars))
+			return SOUK_EINVAL;
+		for (uint32_t i = 0; i < p->nvars; i++) {
+			const catalog_var_t *v = &p->vars[i];
+			if (!v->sku || v->sku_len == 0 || v->sku_len > CATALOG_VAR_SKU_MAX ||
+			    v->nprices > CATALOG_PRICES_MAX || (v->nprices && !v->prices))
+				return SOUK_EINVAL;
+			sz += sizeof(struct cat_var) + (size_t)v->nprices * sizeof(catalog_price_t);
+		}
 		sz += (size_t)p->nloc * sizeof(struct cat_loc) +
 		      (size_t)p->nlistings * sizeof(catalog_listing_t) +
-		      (size_t)p->nprices * sizeof(catalog_price_t) + p->sku_len + p->category_len;
+		      (size_t)p->nprices * sizeof(catalog_price_t) +
+		      (size_t)p->nattr_vals * sizeof(uint64_t) +
+		      (size_t)p->nattr_nums * sizeof(catalog_num_t) + p->sku_len + p->category_len;
 		for (uint32_t i = 0; i < p->nloc; i++) {
 			if (!p->locs[i].json || p->locs[i].json_len > CAT_REC_MAX)
 				return SOUK_EINVAL;
@@ -261,6 +313,12 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	h.default_loc = p->archived ? 0 : (uint16_t)p->default_loc;
 	h.sku_len = (uint16_t)p->sku_len;
 	h.category_len = (uint16_t)p->category_len;
+	h.nattr = p->archived ? 0 : p->nattr_vals;
+	h.nnum = p->archived ? 0 : p->nattr_nums;
+	h.type_hash = p->archived ? 0 : p->type_hash;
+	h.nvar = p->archived ? 0 : p->nvars;
+	for (uint32_t i = 0; i < h.nvar; i++)
+		h.nvprice += p->vars[i].nprices;
 	memcpy(dst, &h, sizeof(h));
 
 	size_t pos = sizeof(h) + (size_t)h.nloc * sizeof(struct cat_loc);
@@ -270,6 +328,30 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 	if (h.nprice)
 		memcpy(dst + pos, p->prices, h.nprice * sizeof(catalog_price_t));
 	pos += (size_t)h.nprice * sizeof(catalog_price_t);
+	if (h.nattr)
+		memcpy(dst + pos, p->attr_vals, h.nattr * sizeof(uint64_t));
+	pos += (size_t)h.nattr * sizeof(uint64_t);
+	if (h.nnum)
+		memcpy(dst + pos, p->attr_nums, h.nnum * sizeof(catalog_num_t));
+	pos += (size_t)h.nnum * sizeof(catalog_num_t);
+	size_t vp = pos + (size_t)h.nvar * sizeof(struct cat_var);
+	uint32_t first = 0;
+	for (uint32_t i = 0; i < h.nvar; i++) {
+		const catalog_var_t *v = &p->vars[i];
+		struct cat_var cv;
+		memset(&cv, 0, sizeof(cv));
+		cv.end = v->end;
+		cv.sku_len = (uint16_t)v->sku_len;
+		cv.nprice = (uint16_t)v->nprices;
+		cv.price_first = first;
+		memcpy(cv.sku, v->sku, v->sku_len);
+		memcpy(dst + pos + i * sizeof(cv), &cv, sizeof(cv));
+		if (v->nprices)
+			memcpy(dst + vp + (size_t)first * sizeof(catalog_price_t), v->prices,
+			       v->nprices * sizeof(catalog_price_t));
+		first += v->nprices;
+	}
+	pos = vp + (size_t)h.nvprice * sizeof(catalog_price_t);
 	if (p->sku_len)
 		memcpy(dst + pos, p->sku, p->sku_len);
 	pos += p->sku_len;
@@ -282,6 +364,7 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 		memcpy(l.locale, p->locs[i].locale, CATALOG_LOCALE_MAX);
 		l.off = (uint32_t)pos;
 		l.len = (uint32_t)p->locs[i].json_len;
+		l.var_at = h.nvar ? p->locs[i].var_at : 0;
 		memcpy(dst + sizeof(h) + i * sizeof(l), &l, sizeof(l));
 		memcpy(dst + pos, p->locs[i].json, p->locs[i].json_len);
 		dst[pos + p->locs[i].json_len] = '\0';
@@ -293,46 +376,66 @@ static void record_write(uint8_t *dst, const catalog_product_t *p, size_t size)
 /* Where each section goes: either builder reservations or heap buffers. */
 typedef int (*section_alloc_fn)(void *arg, int idx, size_t len, void **out);
 
-/* Served products' SKUs, deduplicated (the higher seq wins), into skus. */
-static int sku_entries_dedup(const catalog_product_t *const *sorted, const uint64_t *offs, size_t n,
-			     shm_hidx_entry_t *skus, size_t *nsku_out)
+/* What decides between two claims of one SKU: a product's own over a
+ * variant's, then the higher seq. */
+typedef struct {
+	uint64_t seq;
+	uint32_t variant; /* 0: the product's own SKU */
+	uint32_t product; /* index in sorted order (for the log) */
+} sku_meta_t;
+
+typedef struct {
+	const shm_hidx_entry_t *e;
+	const sku_meta_t *m;
+} sku_sort_t;
+
+static int sku_claim_cmp(const void *pa, const void *pb, void *arg)
 {
-	const catalog_product_t **by_sku = malloc((n ? n : 1) * sizeof(*by_sku));
-	size_t ns = 0, nsku = 0;
-	if (!by_sku)
+	const sku_sort_t *t = arg;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	int c = key_cmp(t->e[a].key, t->e[a].key_len, t->e[b].key, t->e[b].key_len);
+	if (c)
+		return c;
+	if ((t->m[a].variant != 0) != (t->m[b].variant != 0))
+		return t->m[a].variant ? 1 : -1;
+	if (t->m[a].seq != t->m[b].seq)
+		return t->m[a].seq > t->m[b].seq ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* The SKU entries with one claim per SKU (sku_claim_cmp's first), the
+ * others logged; *n becomes how many are left. */
+static int sku_entries_dedup(const catalog_product_t *const *sorted, shm_hidx_entry_t *skus,
+			     const sku_meta_t *meta, size_t *n)
+{
+	uint32_t *ix = malloc((*n ? *n : 1) * sizeof(*ix));
+	shm_hidx_entry_t *out = malloc((*n ? *n : 1) * sizeof(*out));
+	size_t k = 0;
+	if (!ix || !out) {
+		free(ix);
+		free(out);
 		return SOUK_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!sorted[i]->archived && sorted[i]->sku_len)
-			by_sku[ns++] = sorted[i];
-	if (ns > 1)
-		qsort(by_sku, ns, sizeof(*by_sku), product_sku_cmp);
-	for (size_t i = 0; i < ns; i++) {
-		const catalog_product_t *p = by_sku[i];
-		if (nsku &&
-		    key_cmp(p->sku, p->sku_len, skus[nsku - 1].key, skus[nsku - 1].key_len) == 0) {
+	}
+	for (size_t i = 0; i < *n; i++)
+		ix[i] = (uint32_t)i;
+	sku_sort_t t = {skus, meta};
+	qsort_r(ix, *n, sizeof(*ix), sku_claim_cmp, &t);
+	for (size_t i = 0; i < *n; i++) {
+		const shm_hidx_entry_t *e = &skus[ix[i]];
+		if (k && key_cmp(e->key, e->key_len, out[k - 1].key, out[k - 1].key_len) == 0) {
 			char hex[33];
-			store_id_hex(&p->id, hex);
-			log_shm_warn(
-			    "catalog, duplicate sku, product '%s' left out of the sku index", hex);
+			store_id_hex(&sorted[meta[ix[i]].product]->id, hex);
+			log_shm_warn("catalog, duplicate sku, %s of product '%s' left out of the "
+				     "sku index",
+				     meta[ix[i]].variant ? "a variant" : "the sku", hex);
 			continue;
 		}
-		/* its record offset: binary search in (category, id) order */
-		size_t lo = 0, hi = n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const void *pp = p;
-			if (product_order_cmp(&sorted[mid], &pp) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		skus[nsku].key = p->sku;
-		skus[nsku].key_len = (uint32_t)p->sku_len;
-		skus[nsku].value = offs[lo];
-		nsku++;
+		out[k++] = *e;
 	}
-	free(by_sku);
-	*nsku_out = nsku;
+	memcpy(skus, out, k * sizeof(*out));
+	*n = k;
+	free(ix);
+	free(out);
 	return 0;
 }
 
@@ -341,6 +444,8 @@ typedef struct {
 	const store_id_t *gone;
 	size_t ngone;
 	uint64_t count;
+	const void *attrs; /* "cat.attr" as catalog_attrs_encode made it, or NULL */
+	size_t attrs_len;
 } build_kind_t;
 
 static int catalog_build_into(const catalog_product_t *const *products, size_t n, uint64_t seq,
@@ -351,6 +456,7 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	size_t *sizes = NULL;
 	uint64_t *offs = NULL;
 	shm_hidx_entry_t *ids = NULL, *skus = NULL;
+	sku_meta_t *meta = NULL;
 	void *sec[CATALOG_NSECTIONS] = {0};
 	size_t rec_total = 0, nsku = 0, sku_bytes = 0, served = 0;
 	bool in_order = true;
@@ -363,8 +469,12 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	sizes = malloc((n ? n : 1) * sizeof(*sizes));
 	offs = malloc((n ? n : 1) * sizeof(*offs));
 	ids = malloc((nall ? nall : 1) * sizeof(*ids));
-	skus = malloc((n ? n : 1) * sizeof(*skus));
-	if (!sorted || !sizes || !offs || !ids || !skus) {
+	size_t nkeys = n;
+	for (size_t i = 0; i < n; i++)
+		nkeys += products[i] && !products[i]->archived ? products[i]->nvars : 0;
+	skus = malloc((nkeys ? nkeys : 1) * sizeof(*skus));
+	meta = malloc((nkeys ? nkeys : 1) * sizeof(*meta));
+	if (!sorted || !sizes || !offs || !ids || !skus || !meta) {
 		rc = SOUK_ENOMEM;
 		goto fail;
 	}
@@ -397,7 +507,18 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 				skus[nsku].key = sorted[i]->sku;
 				skus[nsku].key_len = (uint32_t)sorted[i]->sku_len;
 				skus[nsku].value = offs[i];
+				meta[nsku] = (sku_meta_t){sorted[i]->seq, 0, (uint32_t)i};
 				sku_bytes += sorted[i]->sku_len;
+				nsku++;
+			}
+			/* its variants' SKUs find it too (product_check bounded them) */
+			for (uint32_t k = 0; k < sorted[i]->nvars; k++) {
+				const catalog_var_t *cv = &sorted[i]->vars[k];
+				skus[nsku].key = cv->sku;
+				skus[nsku].key_len = (uint32_t)cv->sku_len;
+				skus[nsku].value = offs[i];
+				meta[nsku] = (sku_meta_t){sorted[i]->seq, k + 1, (uint32_t)i};
+				sku_bytes += cv->sku_len;
 				nsku++;
 			}
 		}
@@ -415,7 +536,12 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	    sizeof(struct cat_meta),	    rec_total ? rec_total : 8,
 	    shm_hidx_size(nall, 16 * nall), shm_hidx_size(nsku, sku_bytes),
 	    n ? n * sizeof(uint64_t) : 8,
+	    kind->attrs ? align8(kind->attrs_len) : sizeof(struct cat_attr_head),
 	};
+	if (kind->attrs && kind->attrs_len < sizeof(struct cat_attr_head)) {
+		rc = SOUK_EINVAL;
+		goto fail;
+	}
 	if (bytes)
 		*bytes = 0;
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
@@ -437,6 +563,12 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	m.seq = seq;
 	m.built_ms = souk_now_real_ms();
 	memcpy(sec[SEC_META], &m, sizeof(m));
+	if (kind->attrs) {
+		memcpy(sec[SEC_ATTR], kind->attrs, kind->attrs_len);
+	} else {
+		struct cat_attr_head ah = {.magic = CAT_ATTR_MAGIC};
+		memcpy(sec[SEC_ATTR], &ah, sizeof(ah));
+	}
 
 	for (size_t i = 0; i < n; i++)
 		record_write((uint8_t *)sec[SEC_REC] + offs[i], sorted[i], sizes[i]);
@@ -461,7 +593,7 @@ static int catalog_build_into(const catalog_product_t *const *products, size_t n
 	if (rc == SOUK_EEXIST) {
 		/* two served products claim one SKU: keep the newer (a smaller
 		 * index fits the space reserved) */
-		rc = sku_entries_dedup(sorted, offs, n, skus, &nsku);
+		rc = sku_entries_dedup(sorted, skus, meta, &nsku);
 		if (rc == 0)
 			rc = shm_hidx_build(skus, nsku, sec[SEC_SKU], len[SEC_SKU]);
 	}
@@ -474,6 +606,7 @@ fail:
 	free(offs);
 	free(ids);
 	free(skus);
+	free(meta);
 	return rc;
 }
 
@@ -485,20 +618,38 @@ static int builder_alloc(void *arg, int idx, size_t len, void **out)
 int catalog_build(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
 		  uint64_t seq, size_t *bytes)
 {
-	build_kind_t k = {.delta = false};
+	return catalog_build_with(b, products, n, NULL, 0, seq, bytes);
+}
+
+int catalog_build_with(shm_builder_t *b, const catalog_product_t *const *products, size_t n,
+		       const void *attrs, size_t attrs_len, uint64_t seq, size_t *bytes)
+{
+	build_kind_t k = {.delta = false, .attrs = attrs, .attrs_len = attrs_len};
 	if (!b)
 		return SOUK_EINVAL;
 	return catalog_build_into(products, n, seq, &k, builder_alloc, b, bytes);
+}
+
+int catalog_build_delta_with(shm_builder_t *b, const catalog_product_t *const *changed, size_t n,
+			     const store_id_t *gone, size_t ngone, const void *attrs,
+			     size_t attrs_len, uint64_t count, uint64_t seq, size_t *bytes)
+{
+	build_kind_t k = {.delta = true,
+			  .gone = gone,
+			  .ngone = ngone,
+			  .count = count,
+			  .attrs = attrs,
+			  .attrs_len = attrs_len};
+	if (!b)
+		return SOUK_EINVAL;
+	return catalog_build_into(changed, n, seq, &k, builder_alloc, b, bytes);
 }
 
 int catalog_build_delta(shm_builder_t *b, const catalog_product_t *const *changed, size_t n,
 			const store_id_t *gone, size_t ngone, uint64_t count, uint64_t seq,
 			size_t *bytes)
 {
-	build_kind_t k = {.delta = true, .gone = gone, .ngone = ngone, .count = count};
-	if (!b)
-		return SOUK_EINVAL;
-	return catalog_build_into(changed, n, seq, &k, builder_alloc, b, bytes);
+	return catalog_build_delta_with(b, changed, n, gone, ngone, NULL, 0, count, seq, bytes);
 }
 
 struct mem_alloc {
@@ -539,7 +690,14 @@ static int build_mem(const catalog_product_t *const *products, size_t n, uint64_
 int catalog_build_mem(const catalog_product_t *const *products, size_t n, uint64_t seq,
 		      void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
 {
-	build_kind_t k = {.delta = false};
+	return catalog_build_mem_with(products, n, NULL, 0, seq, sec, len);
+}
+
+int catalog_build_mem_with(const catalog_product_t *const *products, size_t n,
+			   const void *attrs, size_t attrs_len, uint64_t seq,
+			   void *sec[CATALOG_NSECTIONS], size_t len[CATALOG_NSECTIONS])
+{
+	build_kind_t k = {.delta = false, .attrs = attrs, .attrs_len = attrs_len};
 	return build_mem(products, n, seq, &k, sec, len);
 }
 
@@ -555,7 +713,8 @@ int catalog_build_delta_mem(const catalog_product_t *const *changed, size_t n,
 
 static int part_bind(catalog_part_t *p, struct cat_meta *m)
 {
-	const void *ptr[CATALOG_NSECTIONS] = {p->meta, p->rec, p->id_idx, p->sku_idx, p->order};
+	const void *ptr[CATALOG_NSECTIONS] = {p->meta, p->rec, p->id_idx, p->sku_idx, p->order,
+					      p->attr};
 
 	for (int i = 0; i < CATALOG_NSECTIONS; i++)
 		if (!ptr[i] || ((uintptr_t)ptr[i] & 7u))
@@ -573,6 +732,16 @@ static int part_bind(catalog_part_t *p, struct cat_meta *m)
 		return SOUK_ECORRUPT;
 	p->order_len = m->norder * sizeof(uint64_t);
 	p->delta = (m->flags & CAT_META_DELTA) != 0;
+	/* the filterable attributes: a header whose tables fit the section */
+	struct cat_attr_head ah;
+	if (p->attr_len < sizeof(ah))
+		return SOUK_ECORRUPT;
+	memcpy(&ah, p->attr, sizeof(ah));
+	if (ah.magic != CAT_ATTR_MAGIC || ah.ncode > (1u << 20) || ah.ntype > (1u << 24) ||
+	    sizeof(ah) + (size_t)ah.ncode * sizeof(struct cat_attr_code) +
+		    (size_t)ah.ntype * sizeof(struct cat_attr_type) >
+		p->attr_len)
+		return SOUK_ECORRUPT;
 	return 0;
 }
 
@@ -597,14 +766,14 @@ static int view_bind(catalog_view_t *v)
 	return 0;
 }
 
-/* The image's own "cat.*" sections into p: 0 with all five, SOUK_ENOENT
+/* The image's own "cat.*" sections into p: 0 with all six, SOUK_ENOENT
  * with none, SOUK_ECORRUPT with some (a provider writes all or none). */
 static int part_from_image(const shm_image_t *img, catalog_part_t *p)
 {
-	const void **ptr[CATALOG_NSECTIONS] = {&p->meta, &p->rec, &p->id_idx, &p->sku_idx,
-					       &p->order};
-	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len, &p->rec_len, &p->id_idx_len,
-					  &p->sku_idx_len, &p->order_len};
+	const void **ptr[CATALOG_NSECTIONS] = {&p->meta,    &p->rec,   &p->id_idx,
+					       &p->sku_idx, &p->order, &p->attr};
+	size_t *len[CATALOG_NSECTIONS] = {&p->meta_len,	   &p->rec_len,	  &p->id_idx_len,
+					  &p->sku_idx_len, &p->order_len, &p->attr_len};
 	int found = 0;
 	for (int i = 0; i < CATALOG_NSECTIONS; i++) {
 		int rc = shm_image_section_own(img, catalog_section_names[i], ptr[i], len[i]);
@@ -681,6 +850,8 @@ static void part_from_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[C
 	p->sku_idx_len = len[SEC_SKU];
 	p->order = sec[SEC_ORDER];
 	p->order_len = len[SEC_ORDER];
+	p->attr = sec[SEC_ATTR];
+	p->attr_len = len[SEC_ATTR];
 }
 
 int catalog_view_init_mem(void *const sec[CATALOG_NSECTIONS], const size_t len[CATALOG_NSECTIONS],
@@ -725,6 +896,10 @@ typedef struct {
 	struct cat_rec h;
 	const uint8_t *lists; /* h.nlist catalog_listing_t, maybe unaligned */
 	const uint8_t *prices; /* h.nprice catalog_price_t */
+	const uint8_t *attrs;  /* h.nattr uint64_t */
+	const uint8_t *nums;   /* h.nnum catalog_num_t */
+	const uint8_t *vars;   /* h.nvar struct cat_var */
+	const uint8_t *vprices; /* h.nvprice catalog_price_t */
 	const char *sku, *category;
 } rec_ref_t;
 
@@ -738,14 +913,25 @@ static int rec_at(const catalog_part_t *v, uint64_t off, rec_ref_t *r)
 		return SOUK_ECORRUPT;
 	size_t lists = (size_t)r->h.nlist * sizeof(catalog_listing_t);
 	size_t prices = (size_t)r->h.nprice * sizeof(catalog_price_t);
+	size_t attrs = (size_t)r->h.nattr * sizeof(uint64_t);
+	size_t nums = (size_t)r->h.nnum * sizeof(catalog_num_t);
 	size_t need = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc) + lists +
 		      prices + r->h.sku_len + r->h.category_len;
+	size_t vars = (size_t)r->h.nvar * sizeof(struct cat_var);
+	size_t vprices = (size_t)r->h.nvprice * sizeof(catalog_price_t);
+	if (attrs > r->h.size || nums > r->h.size || vars > r->h.size || vprices > r->h.size)
+		return SOUK_ECORRUPT;
+	need += attrs + nums + vars + vprices;
 	if (need > r->h.size || (r->h.nloc && r->h.default_loc >= r->h.nloc) ||
 	    r->h.nlist > CATALOG_LISTINGS_MAX || r->h.nprice > CATALOG_PRICES_MAX)
 		return SOUK_ECORRUPT;
 	r->lists = r->base + sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(struct cat_loc);
 	r->prices = r->lists + lists;
-	r->sku = (const char *)r->prices + prices;
+	r->attrs = r->prices + prices;
+	r->nums = r->attrs + attrs;
+	r->vars = r->nums + nums;
+	r->vprices = r->vars + vars;
+	r->sku = (const char *)r->vprices + vprices;
 	r->category = r->sku + r->h.sku_len;
 	return 0;
 }
@@ -757,7 +943,10 @@ static int rec_loc(const rec_ref_t *r, uint32_t i, struct cat_loc *l)
 	memcpy(l, r->base + sizeof(struct cat_rec) + (size_t)i * sizeof(*l), sizeof(*l));
 	size_t body = sizeof(struct cat_rec) + (size_t)r->h.nloc * sizeof(*l) +
 		      (size_t)r->h.nlist * sizeof(catalog_listing_t) +
-		      (size_t)r->h.nprice * sizeof(catalog_price_t);
+		      (size_t)r->h.nprice * sizeof(catalog_price_t) +
+		      (size_t)r->h.nattr * sizeof(uint64_t) + (size_t)r->h.nnum * sizeof(catalog_num_t) +
+		      (size_t)r->h.nvar * sizeof(struct cat_var) +
+		      (size_t)r->h.nvprice * sizeof(catalog_price_t);
 	if (l->off < body || l->off > r->h.size || (size_t)r->h.size - l->off < (size_t)l->len + 1)
 		return SOUK_ECORRUPT;
 	if (r->base[l->off + l->len] != '\0' || memchr(l->locale, '\0', sizeof(l->locale)) == NULL)
@@ -842,20 +1031,60 @@ static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char 
 	out->stock = r->h.stock;
 	out->prices = r->prices;
 	out->nprices = r->h.nprice;
+	out->type_hash = r->h.type_hash;
+	out->attr_vals = r->attrs;
+	out->nattr_vals = r->h.nattr;
+	out->attr_nums = r->nums;
+	out->nattr_nums = r->h.nnum;
+	out->nvars = r->h.nvar;
+	out->variant = -1;
+	out->vars = r->vars;
+	out->vprices = r->vprices;
+	out->nvprices = r->h.nvprice;
+	out->var_at = l.var_at;
 	return 0;
 }
 
-bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount)
+int catalog_hit_variant(const catalog_hit_t *h, uint32_t i, catalog_variant_t *out)
 {
-	for (uint32_t i = 0; i < h->nprices; i++) {
+	struct cat_var cv;
+	if (i >= h->nvars)
+		return SOUK_ECORRUPT;
+	memcpy(&cv, h->vars + (size_t)i * sizeof(cv), sizeof(cv));
+	size_t end = (size_t)h->var_at + cv.end;
+	if (cv.sku_len == 0 || cv.sku_len > CATALOG_VAR_SKU_MAX || cv.nprice > CATALOG_PRICES_MAX ||
+	    cv.price_first > h->nvprices || cv.nprice > h->nvprices - cv.price_first ||
+	    end + 1 >= h->len || h->json[end] != '}' || h->json[h->var_at] != '[')
+		return SOUK_ECORRUPT;
+	out->sku = (const char *)h->vars + (size_t)i * sizeof(cv) + offsetof(struct cat_var, sku);
+	out->sku_len = cv.sku_len;
+	out->prices = h->vprices + (size_t)cv.price_first * sizeof(catalog_price_t);
+	out->nprices = cv.nprice;
+	out->end = end;
+	return 0;
+}
+
+static bool price_in(const uint8_t *prices, uint32_t n, const char *currency, int64_t *amount)
+{
+	for (uint32_t i = 0; i < n; i++) {
 		catalog_price_t p;
-		memcpy(&p, h->prices + (size_t)i * sizeof(p), sizeof(p));
+		memcpy(&p, prices + (size_t)i * sizeof(p), sizeof(p));
 		if (memcmp(p.currency, currency, 3) == 0 && p.currency[3] == '\0') {
 			*amount = p.amount;
 			return true;
 		}
 	}
 	return false;
+}
+
+bool catalog_variant_price(const catalog_variant_t *v, const char *currency, int64_t *amount)
+{
+	return price_in(v->prices, v->nprices, currency, amount);
+}
+
+bool catalog_hit_price(const catalog_hit_t *h, const char *currency, int64_t *amount)
+{
+	return price_in(h->prices, h->nprices, currency, amount);
 }
 
 /* The plain reads: every served product, no channel. */
@@ -926,7 +1155,10 @@ int catalog_get(const catalog_view_t *v, const store_id_t *id, const char *local
 	return get_plain(catalog_get_in(v, NULL, id, locale, &h), &h, json, len, version);
 }
 
-static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r)
+/* The record whose own SKU or one of whose variants' is sku: *variant -1
+ * for its own, else the variant's index. */
+static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_len, rec_ref_t *r,
+			 int32_t *variant)
 {
 	uint64_t off;
 	int rc = shm_hidx_lookup(p->sku_idx, p->sku_idx_len, sku, (uint32_t)sku_len, &off);
@@ -935,9 +1167,18 @@ static int part_find_sku(const catalog_part_t *p, const char *sku, size_t sku_le
 	rc = rec_at(p, off, r);
 	if (rc)
 		return rc;
-	if (r->h.sku_len != sku_len || memcmp(r->sku, sku, sku_len) != 0)
-		return SOUK_ECORRUPT;
-	return 0;
+	*variant = -1;
+	if (r->h.sku_len == sku_len && memcmp(r->sku, sku, sku_len) == 0)
+		return 0;
+	for (uint32_t i = 0; i < r->h.nvar; i++) {
+		struct cat_var cv;
+		memcpy(&cv, r->vars + (size_t)i * sizeof(cv), sizeof(cv));
+		if (cv.sku_len == sku_len && memcmp(cv.sku, sku, sku_len) == 0) {
+			*variant = (int32_t)i;
+			return 0;
+		}
+	}
+	return SOUK_ECORRUPT;
 }
 
 int catalog_get_by_sku(const catalog_view_t *v, const char *sku, size_t sku_len, const char *locale,
@@ -952,14 +1193,15 @@ int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope,
 			  size_t sku_len, const char *locale, catalog_hit_t *out)
 {
 	rec_ref_t r;
+	int32_t variant = -1;
 	int rc;
 	if (!v || (!sku && sku_len))
 		return SOUK_EINVAL;
 	if (sku_len == 0 || sku_len > CATALOG_KEY_MAX)
 		return SOUK_ENOENT;
-	rc = part_find_sku(&v->top, sku, sku_len, &r);
+	rc = part_find_sku(&v->top, sku, sku_len, &r, &variant);
 	if (rc == SOUK_ENOENT && v->has_base) {
-		rc = part_find_sku(&v->base, sku, sku_len, &r);
+		rc = part_find_sku(&v->base, sku, sku_len, &r, &variant);
 		if (rc == 0) {
 			/* changed in the delta: its sku there is what counts */
 			int o = overridden(v, r.h.id);
@@ -969,7 +1211,10 @@ int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope,
 	}
 	if (rc)
 		return rc;
-	return get_rec(&r, scope, locale, out);
+	rc = get_rec(&r, scope, locale, out);
+	if (rc == 0)
+		out->variant = variant;
+	return rc;
 }
 
 static int order_at(const catalog_part_t *v, uint64_t i, rec_ref_t *r)
@@ -1284,4 +1529,371 @@ int catalog_list_cats(const catalog_view_t *v, const catalog_scope_t *scope,
 		}
 	}
 	return 0;
+}
+
+/* ---- attribute values and filters ------------------------------------------ */
+
+#define HASH_SEED_TYPE	0x65707974u /* "type" */
+#define HASH_SEED_CODE	0x72747461u /* "attr" */
+#define HASH_SEED_VALUE 0x756c6176ull
+
+static uint64_t nonzero(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+uint64_t catalog_type_hash(const char *code, size_t len)
+{
+	return nonzero(shm_hash64(code, len, HASH_SEED_TYPE));
+}
+
+uint64_t catalog_attr_code_hash(const char *code, size_t len)
+{
+	return nonzero(shm_hash64(code, len, HASH_SEED_CODE));
+}
+
+uint64_t catalog_attr_value_hash(uint64_t code_hash, const char *value, size_t len)
+{
+	return nonzero(shm_hash64(value, len, code_hash ^ HASH_SEED_VALUE));
+}
+
+int catalog_attr_kind(const char *s)
+{
+	static const char *const names[] = {"text", "number", "bool", "enum", "multi_enum", "date",
+					    "reference"};
+	for (size_t i = 0; s && i < SOUK_ARRAY_LEN(names); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i + CATALOG_ATTR_TEXT;
+	return 0;
+}
+
+typedef struct {
+	uint64_t hash;
+	const catalog_attr_decl_t *d;
+} decl_key_t;
+
+static int decl_cmp(const void *pa, const void *pb)
+{
+	const decl_key_t *a = pa, *b = pb;
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	int c = key_cmp(a->d->code, a->d->code_len, b->d->code, b->d->code_len);
+	if (c)
+		return c;
+	if (a->d->type_hash != b->d->type_hash)
+		return a->d->type_hash < b->d->type_hash ? -1 : 1;
+	return a->d < b->d ? -1 : a->d > b->d; /* the first declaration first */
+}
+
+int catalog_attrs_encode(const catalog_attr_decl_t *d, size_t n, void **out, size_t *len)
+{
+	decl_key_t *k = NULL;
+	uint8_t *buf = NULL;
+	int rc = SOUK_EINVAL;
+	if (!out || !len || (n && !d) || n > (1u << 20))
+		return SOUK_EINVAL;
+	*out = NULL;
+	*len = 0;
+	k = malloc((n ? n : 1) * sizeof(*k));
+	if (!k)
+		return SOUK_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!d[i].code || d[i].code_len == 0 || d[i].code_len > CATALOG_ATTR_CODE_MAX ||
+		    d[i].kind < CATALOG_ATTR_TEXT || d[i].kind > CATALOG_ATTR_REFERENCE)
+			goto out;
+		k[i] = (decl_key_t){catalog_attr_code_hash(d[i].code, d[i].code_len), &d[i]};
+	}
+	if (n > 1)
+		qsort(k, n, sizeof(*k), decl_cmp);
+	/* distinct codes and (code, type) pairs */
+	size_t ncode = 0, ntype = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool same_code = i && k[i].hash == k[i - 1].hash &&
+				 key_cmp(k[i].d->code, k[i].d->code_len, k[i - 1].d->code,
+					 k[i - 1].d->code_len) == 0;
+		if (!same_code)
+			ncode++;
+		if (!same_code || k[i].d->type_hash != k[i - 1].d->type_hash)
+			ntype++;
+	}
+	size_t size = sizeof(struct cat_attr_head) + ncode * sizeof(struct cat_attr_code) +
+		      ntype * sizeof(struct cat_attr_type);
+	buf = calloc(1, align8(size));
+	if (!buf) {
+		rc = SOUK_ENOMEM;
+		goto out;
+	}
+	struct cat_attr_head h = {.magic = CAT_ATTR_MAGIC,
+				  .ncode = (uint32_t)ncode,
+				  .ntype = (uint32_t)ntype};
+	memcpy(buf, &h, sizeof(h));
+	uint8_t *codes = buf + sizeof(h), *types = codes + ncode * sizeof(struct cat_attr_code);
+	struct cat_attr_code c;
+	size_t ci = 0, ti = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool same_code = i && k[i].hash == k[i - 1].hash &&
+				 key_cmp(k[i].d->code, k[i].d->code_len, k[i - 1].d->code,
+					 k[i - 1].d->code_len) == 0;
+		if (same_code && k[i].d->type_hash == k[i - 1].d->type_hash)
+			continue; /* the first declaration counts */
+		if (!same_code) {
+			if (i)
+				memcpy(codes + ci++ * sizeof(c), &c, sizeof(c));
+			memset(&c, 0, sizeof(c));
+			c.hash = k[i].hash;
+			c.first = (uint32_t)ti;
+			c.code_len = (uint16_t)k[i].d->code_len;
+			memcpy(c.code, k[i].d->code, k[i].d->code_len);
+		}
+		struct cat_attr_type t = {.type_hash = k[i].d->type_hash,
+					  .kind = (uint32_t)k[i].d->kind};
+		memcpy(types + ti++ * sizeof(t), &t, sizeof(t));
+		c.count++;
+		c.kinds |= 1u << k[i].d->kind;
+	}
+	if (n)
+		memcpy(codes + ci * sizeof(c), &c, sizeof(c));
+	*out = buf;
+	*len = align8(size);
+	buf = NULL;
+	rc = 0;
+out:
+	free(k);
+	free(buf);
+	return rc;
+}
+
+/* The "cat.attr" entry of code in the view (its current one: the top
+ * part's), checked against the section: true and *c, else false. */
+static bool attr_find(const catalog_view_t *v, const char *code, size_t len, struct cat_attr_code *c,
+		      const uint8_t **types)
+{
+	const catalog_part_t *p = &v->top;
+	struct cat_attr_head h;
+	if (!p->attr || p->attr_len < sizeof(h) || len == 0 || len > CATALOG_ATTR_CODE_MAX)
+		return false;
+	memcpy(&h, p->attr, sizeof(h));
+	const uint8_t *codes = (const uint8_t *)p->attr + sizeof(h);
+	const uint8_t *tt = codes + (size_t)h.ncode * sizeof(*c);
+	uint64_t hash = catalog_attr_code_hash(code, len);
+	size_t lo = 0, hi = h.ncode; /* part_bind checked that the tables fit */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		memcpy(c, codes + mid * sizeof(*c), sizeof(*c));
+		if (c->hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < h.ncode; lo++) {
+		memcpy(c, codes + lo * sizeof(*c), sizeof(*c));
+		if (c->hash != hash)
+			return false;
+		if (c->code_len != len || memcmp(c->code, code, len) != 0)
+			continue;
+		if (c->first > h.ntype || c->count > h.ntype - c->first)
+			return false; /* damaged: nothing to filter on */
+		*types = tt + (size_t)c->first * sizeof(struct cat_attr_type);
+		return true;
+	}
+	return false;
+}
+
+int catalog_num_parse(const char *s, size_t len, int64_t *out)
+{
+	bool neg = len > 0 && s[0] == '-';
+	int64_t v;
+	if (neg) {
+		s++;
+		len--;
+	}
+	/* digits, at most one '.' with digits on both sides, 4 decimals */
+	if (souk_money_parse_exp(s, len, CATALOG_NUM_DECIMALS, &v) != 0)
+		return SOUK_EINVAL;
+	*out = neg ? -v : v;
+	return 0;
+}
+
+static bool has_suffix(const char *s, size_t len, const char *suf)
+{
+	size_t n = strlen(suf);
+	return len > n && memcmp(s + len - n, suf, n) == 0;
+}
+
+int catalog_filter_add(const catalog_view_t *v, catalog_filters_t *fs, const char *name,
+		       size_t name_len, const char *value, size_t value_len, const char **why)
+{
+	struct cat_attr_code c;
+	const uint8_t *types = NULL;
+	int which = 0; /* 0 values, 1 _min, 2 _max */
+	static const char *const msg_bool = "must be true or false (or both, comma-separated)";
+	static const char *const msg_num = "must be numbers of at most 4 decimals (2.5, -10)";
+	if (!v || !fs || !why || (!name && name_len) || (!value && value_len))
+		return SOUK_EINVAL;
+	*why = NULL;
+	if (!attr_find(v, name, name_len, &c, &types)) {
+		if (has_suffix(name, name_len, "_min"))
+			which = 1;
+		else if (has_suffix(name, name_len, "_max"))
+			which = 2;
+		if (!which || !attr_find(v, name, name_len - 4, &c, &types)) {
+			*why = "is not an attribute any product type declares filterable";
+			return SOUK_EINVAL;
+		}
+		if (!(c.kinds & (1u << CATALOG_ATTR_NUMBER))) {
+			*why = "_min and _max bound number attributes only";
+			return SOUK_EINVAL;
+		}
+	}
+	catalog_attr_filter_t *f = NULL;
+	for (uint32_t i = 0; i < fs->n && !f; i++)
+		if (fs->f[i].code == c.hash && fs->f[i].types == types)
+			f = &fs->f[i];
+	if (!f) {
+		if (fs->n >= CATALOG_FILTERS_MAX) {
+			*why = "is one attribute filter too many (at most 8 attributes per list)";
+			return SOUK_EINVAL;
+		}
+		f = &fs->f[fs->n++];
+		memset(f, 0, sizeof(*f));
+		f->code = c.hash;
+		f->types = types;
+		f->ntypes = c.count;
+		f->kinds = c.kinds;
+	}
+	if (which) {
+		int64_t x;
+		if (value_len == 0 || catalog_num_parse(value, value_len, &x) != 0) {
+			*why = "must be a number of at most 4 decimals (2.5, -10)";
+			return SOUK_EINVAL;
+		}
+		if (which == 1) {
+			f->have_min = true;
+			f->min = x;
+		} else {
+			f->have_max = true;
+			f->max = x;
+		}
+		return 0;
+	}
+	uint32_t number = 1u << CATALOG_ATTR_NUMBER, boolean = 1u << CATALOG_ATTR_BOOL;
+	size_t at = 0;
+	do {
+		const char *comma = value_len > at ? memchr(value + at, ',', value_len - at) : NULL;
+		size_t end = comma ? (size_t)(comma - value) : value_len, n = end - at;
+		const char *piece = value ? value + at : "";
+		if (n == 0) {
+			*why = "has an empty value (values are separated by commas)";
+			return SOUK_EINVAL;
+		}
+		if (f->nvals >= CATALOG_FILTER_VALUES_MAX || f->nnums >= CATALOG_FILTER_VALUES_MAX) {
+			*why = "has too many values (at most 16 per attribute)";
+			return SOUK_EINVAL;
+		}
+		int64_t x;
+		bool is_num = (f->kinds & number) && catalog_num_parse(piece, n, &x) == 0;
+		bool is_bool = (n == 4 && memcmp(piece, "true", 4) == 0) ||
+			       (n == 5 && memcmp(piece, "false", 5) == 0);
+		if (f->kinds == number && !is_num) {
+			*why = msg_num;
+			return SOUK_EINVAL;
+		}
+		if (f->kinds == boolean && !is_bool) {
+			*why = msg_bool;
+			return SOUK_EINVAL;
+		}
+		if (is_num)
+			f->nums[f->nnums++] = x;
+		if (f->kinds & ~number)
+			f->vals[f->nvals++] = catalog_attr_value_hash(c.hash, piece, n);
+		at = end + 1;
+	} while (at <= value_len);
+	return 0;
+}
+
+/* The kind of the attribute in product type t, 0 when not filterable there. */
+static uint32_t filter_kind(const catalog_attr_filter_t *f, uint64_t t)
+{
+	size_t lo = 0, hi = f->ntypes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct cat_attr_type e;
+		memcpy(&e, f->types + mid * sizeof(e), sizeof(e));
+		if (e.type_hash == t)
+			return e.kind;
+		if (e.type_hash < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static bool has_value(const catalog_hit_t *h, uint64_t x)
+{
+	size_t lo = 0, hi = h->nattr_vals;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t e;
+		memcpy(&e, h->attr_vals + mid * sizeof(e), sizeof(e));
+		if (e == x)
+			return true;
+		if (e < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static bool num_holds(const catalog_attr_filter_t *f, const catalog_hit_t *h)
+{
+	size_t lo = 0, hi = h->nattr_nums;
+	catalog_num_t e;
+	if (f->nnums == 0 && !f->have_min && !f->have_max)
+		return false; /* only values that are no numbers */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		memcpy(&e, h->attr_nums + mid * sizeof(e), sizeof(e));
+		if (e.code < f->code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < h->nattr_nums; lo++) {
+		memcpy(&e, h->attr_nums + lo * sizeof(e), sizeof(e));
+		if (e.code != f->code)
+			return false;
+		if ((f->have_min && e.value < f->min) || (f->have_max && e.value > f->max))
+			continue;
+		if (f->nnums == 0)
+			return true;
+		for (uint32_t i = 0; i < f->nnums; i++)
+			if (f->nums[i] == e.value)
+				return true;
+	}
+	return false;
+}
+
+bool catalog_filters_match(const catalog_filters_t *fs, const catalog_hit_t *h)
+{
+	for (uint32_t i = 0; fs && i < fs->n; i++) {
+		const catalog_attr_filter_t *f = &fs->f[i];
+		uint32_t kind = h->type_hash ? filter_kind(f, h->type_hash) : 0;
+		if (kind == 0)
+			return false; /* its type does not offer the attribute as a filter */
+		if (kind == CATALOG_ATTR_NUMBER) {
+			if (!num_holds(f, h))
+				return false;
+			continue;
+		}
+		if (f->have_min || f->have_max || f->nvals == 0)
+			return false; /* a range over what is no number here */
+		bool any = false;
+		for (uint32_t k = 0; k < f->nvals && !any; k++)
+			any = has_value(h, f->vals[k]);
+		if (!any)
+			return false;
+	}
+	return true;
 }

@@ -105,6 +105,20 @@ static void probe_catalog(const catalog_view_t *v, const uint8_t *key, size_t kl
 		catalog_get_by_sku(v, sku, 2, "en", &json, &len, NULL);
 	}
 	catalog_get_by_sku(v, (const char *)key, klen, NULL, &json, &len, NULL);
+	/* a hit's variants and attribute filters read only what the record holds */
+	catalog_hit_t hit;
+	if (catalog_get_by_sku_in(v, NULL, (const char *)key, klen, NULL, &hit) == 0 ||
+	    catalog_get_by_sku_in(v, NULL, "S0", 2, NULL, &hit) == 0) {
+		catalog_variant_t var;
+		catalog_filters_t fs = {0};
+		const char *why;
+		int64_t amount;
+		for (uint32_t i = 0; i < hit.nvars && i < 300; i++)
+			if (catalog_hit_variant(&hit, i, &var) == 0)
+				(void)catalog_variant_price(&var, "GBP", &amount);
+		if (catalog_filter_add(v, &fs, (const char *)key, klen, "a,1", 3, &why) == 0)
+			(void)catalog_filters_match(&fs, &hit);
+	}
 	if (catalog_list(v, NULL, NULL, 3, NULL, list_cb, &n, next) == 0 && next[0]) {
 		memcpy(cursor, next, sizeof(cursor));
 		catalog_list(v, NULL, cursor, 100, NULL, list_cb, &n, next);
