@@ -18,36 +18,40 @@ struct col_hdr {
 	uint32_t n;
 	uint32_t nnames;
 	uint32_t nmembers;
-	uint64_t idx_len;
+	uint32_t nslots; /* a power of two, at least twice nmembers */
+	uint32_t pad;
 	uint64_t str_len;
 	uint64_t seq;
 };
 
-#define KEY_LEN 20 /* collection index (4 bytes) and product id */
+/* The membership index: nslots member indexes (COL_IMG_NONE: empty) by
+ * the hash of (collection index, product id), linear probing. One
+ * uint32_t per slot, built in place: writing it costs about as much as
+ * copying the members. */
+#define SLOTS_MAX (1u << 30)
 
 static size_t align8(size_t n)
 {
 	return (n + 7u) & ~(size_t)7u;
 }
 
-static void key_make(uint8_t k[KEY_LEN], uint32_t coll, const store_id_t *id)
+static uint32_t slot_hash(uint32_t coll, const store_id_t *id, uint32_t mask)
 {
-	memcpy(k, &coll, 4);
-	memcpy(k + 4, id->b, 16);
+	return (uint32_t)shm_hash64(id->b, 16, coll) & mask;
 }
 
 typedef struct {
-	size_t nodes, names, members, idx, str, total;
+	size_t nodes, names, members, slots, str, total;
 } layout_t;
 
-static void layout(uint32_t n, uint32_t nnames, uint32_t nmembers, size_t idx_len, size_t str_len,
+static void layout(uint32_t n, uint32_t nnames, uint32_t nmembers, uint32_t nslots, size_t str_len,
 		   layout_t *l)
 {
 	l->nodes = align8(sizeof(struct col_hdr));
 	l->names = l->nodes + (size_t)n * sizeof(col_rec_t);
 	l->members = align8(l->names + (size_t)nnames * sizeof(col_name_t));
-	l->idx = align8(l->members + (size_t)nmembers * sizeof(store_id_t));
-	l->str = align8(l->idx + idx_len);
+	l->slots = l->members + (size_t)nmembers * sizeof(store_id_t);
+	l->str = align8(l->slots + (size_t)nslots * sizeof(uint32_t));
 	l->total = align8(l->str + str_len);
 }
 
@@ -62,31 +66,31 @@ static int src_cmp(const void *a, const void *b)
 int col_build_mem(const col_src_t *c, size_t n, uint64_t seq, void **sec, size_t *len)
 {
 	int rc = 0;
-	size_t nnames = 0, nmembers = 0;
+	size_t nnames = 0, nmembers = 0, k = 0;
 	*sec = NULL;
 	*len = 0;
 	for (size_t i = 0; i < n; i++) {
 		nnames += json_object_size(c[i].name);
 		nmembers += c[i].nmembers;
 	}
-	if (n > (1u << 24) || nnames > (1u << 26) || nmembers > (1u << 28))
+	if (n > (1u << 24) || nnames > (1u << 26) || nmembers > SLOTS_MAX / 2)
 		return SOUK_ETOOBIG;
+	uint32_t nslots = 8;
+	while (nslots < 2 * nmembers)
+		nslots *= 2;
 	const col_src_t **by = calloc(n ? n : 1, sizeof(*by));
 	col_rec_t *recs = calloc(n ? n : 1, sizeof(*recs));
 	col_name_t *names = calloc(nnames ? nnames : 1, sizeof(*names));
-	uint8_t *keys = malloc((nmembers ? nmembers : 1) * KEY_LEN);
-	shm_hidx_entry_t *ent = calloc(nmembers ? nmembers : 1, sizeof(*ent));
 	strtab_t sb = {0};
-	uint8_t *buf = NULL, *idx = NULL;
-	size_t idx_len = shm_hidx_size(nmembers, nmembers * KEY_LEN), k = 0, m = 0;
-	if (!by || !recs || !names || !keys || !ent || !(idx = calloc(1, idx_len ? idx_len : 8))) {
+	uint8_t *buf = NULL;
+	if (!by || !recs || !names) {
 		rc = SOUK_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		by[i] = &c[i];
 	qsort(by, n, sizeof(*by), src_cmp);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
+	for (size_t i = 0, m = 0; rc == 0 && i < n; i++) {
 		const col_src_t *s = by[i];
 		col_rec_t *o = &recs[i];
 		const char *loc;
@@ -112,49 +116,62 @@ int col_build_mem(const col_src_t *c, size_t n, uint64_t seq, void **sec, size_t
 		o->nnames = (uint32_t)(k - o->names_first);
 		o->members_first = (uint32_t)m;
 		o->nmembers = (uint32_t)s->nmembers;
-		for (size_t j = 0; j < s->nmembers; j++, m++) {
-			key_make(keys + m * KEY_LEN, (uint32_t)i, &s->members[j]);
-			ent[m] = (shm_hidx_entry_t){keys + m * KEY_LEN, KEY_LEN, m};
-		}
+		m += s->nmembers;
 	}
-	if (rc == 0)
-		rc = shm_hidx_build(ent, m, idx, idx_len);
 	if (rc)
 		goto out;
 	layout_t l;
-	layout((uint32_t)n, (uint32_t)k, (uint32_t)m, idx_len, sb.len, &l);
-	if (!(buf = calloc(1, l.total))) {
+	layout((uint32_t)n, (uint32_t)k, (uint32_t)nmembers, nslots, sb.len, &l);
+	if (!(buf = malloc(l.total))) {
 		rc = SOUK_ENOMEM;
 		goto out;
 	}
+	memset(buf, 0, l.members); /* header, records, names and their padding */
 	struct col_hdr *h = (struct col_hdr *)buf;
 	*h = (struct col_hdr){.magic = COLLECTION_SEC_MAGIC,
 			      .n = (uint32_t)n,
 			      .nnames = (uint32_t)k,
-			      .nmembers = (uint32_t)m,
-			      .idx_len = idx_len,
+			      .nmembers = (uint32_t)nmembers,
+			      .nslots = nslots,
 			      .str_len = sb.len,
 			      .seq = seq};
 	if (n)
 		memcpy(buf + l.nodes, recs, n * sizeof(col_rec_t));
 	if (k)
 		memcpy(buf + l.names, names, k * sizeof(col_name_t));
-	for (size_t i = 0; i < n; i++)
-		if (by[i]->nmembers)
-			memcpy(buf + l.members + (size_t)recs[i].members_first * sizeof(store_id_t),
-			       by[i]->members, by[i]->nmembers * sizeof(store_id_t));
-	memcpy(buf + l.idx, idx, idx_len);
+	store_id_t *members = (store_id_t *)(buf + l.members);
+	uint32_t *slots = (uint32_t *)(buf + l.slots), mask = nslots - 1;
+	memset(slots, 0xff, (size_t)nslots * sizeof(*slots));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const col_rec_t *o = &recs[i];
+		if (o->nmembers)
+			memcpy(&members[o->members_first], by[i]->members,
+			       o->nmembers * sizeof(store_id_t));
+		for (uint32_t j = 0; j < o->nmembers; j++) {
+			uint32_t m = o->members_first + j,
+				 b = slot_hash((uint32_t)i, &members[m], mask);
+			for (; slots[b] != COL_IMG_NONE; b = (b + 1) & mask)
+				if (slots[b] >= o->members_first &&
+				    memcmp(members[slots[b]].b, members[m].b, 16) == 0) {
+					rc = SOUK_EEXIST; /* a product twice in one collection */
+					break;
+				}
+			slots[b] = m;
+		}
+	}
+	if (rc)
+		goto out;
+	memset(buf + l.str, 0, l.total - l.str);
 	if (sb.len)
 		memcpy(buf + l.str, sb.buf, sb.len);
 	*sec = buf;
 	*len = l.total;
+	buf = NULL;
 out:
+	free(buf);
 	free(by);
 	free(recs);
 	free(names);
-	free(keys);
-	free(ent);
-	free(idx);
 	strtab_free(&sb);
 	return rc;
 }
@@ -168,14 +185,16 @@ int col_view_init_mem(const void *sec, size_t len, col_view_t *out)
 	layout_t l;
 	memset(out, 0, sizeof(*out));
 	if (!sec || len < sizeof(*h) || ((uintptr_t)sec & 7u) || h->magic != COLLECTION_SEC_MAGIC ||
-	    h->n > (1u << 24) || h->nnames > (1u << 26) || h->nmembers > (1u << 28) ||
-	    h->idx_len > len || h->str_len > len)
+	    h->n > (1u << 24) || h->nnames > (1u << 26) || h->nmembers > SLOTS_MAX / 2 ||
+	    h->nslots > SLOTS_MAX || h->nslots < 2 * h->nmembers || h->nslots < 8 ||
+	    (h->nslots & (h->nslots - 1)) || h->str_len > len)
 		return SOUK_ECORRUPT;
-	layout(h->n, h->nnames, h->nmembers, (size_t)h->idx_len, (size_t)h->str_len, &l);
+	layout(h->n, h->nnames, h->nmembers, h->nslots, (size_t)h->str_len, &l);
 	if (l.total > len || (h->str_len && base[l.str + h->str_len - 1] != '\0'))
 		return SOUK_ECORRUPT;
 	const col_rec_t *recs = (const col_rec_t *)(base + l.nodes);
 	const col_name_t *names = (const col_name_t *)(base + l.names);
+	const uint32_t *slots = (const uint32_t *)(base + l.slots);
 	const char *str = (const char *)base + l.str;
 	for (uint32_t i = 0; i < h->n; i++) {
 		const col_rec_t *x = &recs[i];
@@ -190,14 +209,15 @@ int col_view_init_mem(const void *sec, size_t len, col_view_t *out)
 	for (uint32_t i = 0; i < h->nnames; i++)
 		if (names[i].locale_off >= h->str_len || names[i].name_off >= h->str_len)
 			return SOUK_ECORRUPT;
-	if (shm_hidx_count(base + l.idx, (size_t)h->idx_len) != h->nmembers)
-		return SOUK_ECORRUPT;
+	for (uint32_t i = 0; i < h->nslots; i++)
+		if (slots[i] != COL_IMG_NONE && slots[i] >= h->nmembers)
+			return SOUK_ECORRUPT;
 	out->hdr = h;
 	out->recs = recs;
 	out->names = names;
 	out->members = (const store_id_t *)(base + l.members);
-	out->idx = base + l.idx;
-	out->idx_len = (size_t)h->idx_len;
+	out->slots = slots;
+	out->nslots = h->nslots;
 	out->str = str;
 	out->n = h->n;
 	out->nnames = h->nnames;
@@ -284,18 +304,21 @@ const char *col_name(const col_view_t *v, uint32_t i, const char *list, size_t l
 
 uint32_t col_member(const col_view_t *v, uint32_t i, const store_id_t *id)
 {
-	uint8_t k[KEY_LEN];
-	uint64_t m;
-	if (i >= v->n)
-		return COL_IMG_NONE;
-	key_make(k, i, id);
-	if (shm_hidx_lookup(v->idx, v->idx_len, k, KEY_LEN, &m) != 0)
+	if (i >= v->n || v->nslots == 0)
 		return COL_IMG_NONE;
 	const col_rec_t *x = &v->recs[i];
-	if (m < x->members_first || m - x->members_first >= x->nmembers ||
-	    memcmp(v->members[m].b, id->b, 16) != 0)
-		return COL_IMG_NONE; /* a damaged index never points elsewhere */
-	return (uint32_t)m;
+	uint32_t mask = v->nslots - 1, b = slot_hash(i, id, mask);
+	/* at least half the slots are empty; the bound holds a damaged
+	 * index to one pass */
+	for (uint32_t probes = 0; probes < v->nslots; probes++, b = (b + 1) & mask) {
+		uint32_t m = v->slots[b];
+		if (m == COL_IMG_NONE)
+			break;
+		if (m >= x->members_first && m - x->members_first < x->nmembers &&
+		    memcmp(v->members[m].b, id->b, 16) == 0)
+			return m;
+	}
+	return COL_IMG_NONE;
 }
 
 uint32_t col_resume(const col_view_t *v, uint32_t i, uint32_t pos, const store_id_t *id)

@@ -11,7 +11,8 @@
  *   header, records sorted by code (kind, names, first member and count),
  *   (locale, name, direction) triples, the members (16-byte product ids;
  *   a collection's run is contiguous), a hash index (collection index,
- *   product id) -> member index (shm_hidx), and the strings.
+ *   product id) -> member index (open addressing, one uint32_t a slot,
+ *   at most half full), and the strings.
  * Member order: a manual collection's is its "products" list as written;
  * a rule collection's is ascending product id (the products that matched
  * its rule when the image was built), so a cursor over it resumes exactly
@@ -54,8 +55,8 @@ typedef struct {
 	const col_rec_t *recs;
 	const col_name_t *names;
 	const store_id_t *members;
-	const void *idx;
-	size_t idx_len;
+	const uint32_t *slots; /* the membership index */
+	uint32_t nslots;
 	const char *str;
 	uint32_t n, nnames, nmembers;
 	size_t str_len;
