@@ -130,28 +130,9 @@ API_HANDLER(h_collection_get)
 		api_resp_json(resp, 200, b.data, b.len);
 }
 
-/* The cursor of a collection page: "<position>.<product id>" of the last
- * product delivered (position within the collection, from 0). */
-static bool cursor_parse(const char *s, size_t n, uint32_t *pos, store_id_t *id)
-{
-	const char *dot = memchr(s, '.', n);
-	char num[16], hex[33];
-	uint64_t v;
-	if (!dot || dot == s || (size_t)(dot - s) >= sizeof(num) || n - (size_t)(dot - s) != 33)
-		return false;
-	memcpy(num, s, (size_t)(dot - s));
-	num[dot - s] = '\0';
-	memcpy(hex, dot + 1, 32);
-	hex[32] = '\0';
-	if (souk_parse_u64(num, 0, UINT32_MAX - 1, &v) != 0 || store_id_parse(hex, id) != 0)
-		return false;
-	*pos = (uint32_t)v;
-	return true;
-}
-
 API_HANDLER(h_collection_products)
 {
-	char cursor[64];
+	char cursor[COL_CURSOR_MAX + 1];
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT;
 	uint32_t pos = 0, i;
@@ -164,7 +145,7 @@ API_HANDLER(h_collection_products)
 	api_query_limit(query, query_len, &limit, &p);
 	int rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
 	bool have_cursor = rc == 0 && n > 0;
-	if ((have_cursor && !cursor_parse(cursor, n, &pos, &after)) ||
+	if ((have_cursor && col_cursor_parse(cursor, n, &pos, &after) != 0) ||
 	    (rc != 0 && rc != SOUK_ENOENT))
 		problem_field(&p, "cursor", "is not a cursor returned by this API");
 	if (p.status != 0) {
@@ -226,9 +207,9 @@ API_HANDLER(h_collection_products)
 	}
 	sbuf_adds(&b, "],\"next_cursor\":");
 	if (more && last != COL_IMG_NONE) {
-		char hex[33];
-		store_id_hex(&cv->members[last], hex);
-		sbuf_printf(&b, "\"%" PRIu32 ".%s\"", last - first, hex);
+		char next[COL_CURSOR_MAX];
+		col_cursor_make(last - first, &cv->members[last], next);
+		sbuf_printf(&b, "\"%s\"", next);
 	} else {
 		sbuf_adds(&b, "null");
 	}

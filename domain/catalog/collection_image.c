@@ -3,6 +3,7 @@
  * (collection_image.h): the section and its view. */
 #include "domain/catalog/collection_image.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,4 +341,32 @@ uint32_t col_resume(const col_view_t *v, uint32_t i, uint32_t pos, const store_i
 			hi = mid;
 	}
 	return lo;
+}
+
+void col_cursor_make(uint32_t pos, const store_id_t *id, char out[COL_CURSOR_MAX])
+{
+	char hex[33];
+	store_id_hex(id, hex);
+	snprintf(out, COL_CURSOR_MAX, "%" PRIu32 ".%s", pos, hex);
+}
+
+int col_cursor_parse(const char *s, size_t n, uint32_t *pos, store_id_t *id)
+{
+	const char *dot = memchr(s, '.', n);
+	char hex[33];
+	uint64_t v = 0;
+	size_t digits = dot ? (size_t)(dot - s) : 0;
+	if (!dot || digits == 0 || digits > 10 || n - digits != 33)
+		return SOUK_EINVAL;
+	for (size_t i = 0; i < digits; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return SOUK_EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	memcpy(hex, dot + 1, 32);
+	hex[32] = '\0';
+	if (v > UINT32_MAX || memchr(hex, '\0', 32) || store_id_parse(hex, id) != 0)
+		return SOUK_EINVAL;
+	*pos = (uint32_t)v;
+	return 0;
 }

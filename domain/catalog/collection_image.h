@@ -100,3 +100,12 @@ uint32_t col_member(const col_view_t *v, uint32_t i, const store_id_t *id);
  * read: after id where it is now; for a rule collection it left, at the
  * first member above it; for a manual one, at pos. A member index. */
 uint32_t col_resume(const col_view_t *v, uint32_t i, uint32_t pos, const store_id_t *id);
+
+/* The cursor of a collection page: "<position>.<product id>" of the last
+ * product delivered (position within the collection from 0, decimal; the
+ * id in 32 lowercase hex), for col_resume. */
+#define COL_CURSOR_MAX 44 /* 10 digits, '.', 32 hex and the NUL */
+void col_cursor_make(uint32_t pos, const store_id_t *id, char out[COL_CURSOR_MAX]);
+/* Parse n bytes of s: 0, or SOUK_EINVAL for anything col_cursor_make does
+ * not write (any case of hex is taken). */
+int col_cursor_parse(const char *s, size_t n, uint32_t *pos, store_id_t *id);

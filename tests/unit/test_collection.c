@@ -105,6 +105,34 @@ static void test_collection_section_build_and_read(void **state)
 	json_decref(n2);
 }
 
+static void test_collection_cursor_round_trip(void **state)
+{
+	(void)state;
+	char c[COL_CURSOR_MAX];
+	uint32_t pos = 0;
+	store_id_t id = id_of(77), back;
+	col_cursor_make(4294967295u, &id, c);
+	assert_int_equal(col_cursor_parse(c, strlen(c), &pos, &back), 0);
+	assert_int_equal(pos, 4294967295u);
+	assert_memory_equal(back.b, id.b, 16);
+	static const char *const bad[] = {
+	    "",
+	    ".",
+	    "x",
+	    "1.",
+	    ".0000004d00000000000000000000005a",
+	    "4294967296.0000004d00000000000000000000005a",
+	    "-1.0000004d00000000000000000000005a",
+	    "1.0000004d00000000000000000000005",
+	    "1.0000004d00000000000000000000005az",
+	    "1.0000004d0000000000000000000000zz",
+	    "12345678901.0000004d00000000000000000000005a",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(col_cursor_parse(bad[i], strlen(bad[i]), &pos, &back),
+				 SOUK_EINVAL);
+}
+
 /* ---- the provider ---- */
 
 typedef struct {
@@ -323,6 +351,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_collection_section_build_and_read),
+	    cmocka_unit_test(test_collection_cursor_round_trip),
 	    cmocka_unit_test_setup_teardown(test_collection_provider_rules_follow_products,
 					    pfix_setup, pfix_teardown),
 	    cmocka_unit_test_setup_teardown(test_collection_provider_large_catalog, pfix_setup,
