@@ -380,7 +380,8 @@ static int recompile(cp_t *p)
 		c->kind = strcmp(kind, "rule") == 0 ? COL_KIND_RULE : COL_KIND_MANUAL;
 		p->ncolls++;
 	}
-	qsort(p->colls, p->ncolls, sizeof(*p->colls), coll_cmp);
+	if (p->ncolls > 1)
+		qsort(p->colls, p->ncolls, sizeof(*p->colls), coll_cmp);
 	size_t u = 0; /* codes are unique among live collections; keep one if not */
 	for (size_t i = 0; i < p->ncolls; i++) {
 		if (u > 0 && strcmp(p->colls[u - 1].code, p->colls[i].code) == 0) {

@@ -229,6 +229,30 @@ static void test_collection_products_pages(void **state)
 	n = walk(f, "uk", "/api/v1/collections/by-code/home-all/products", got, sizeof(got), NULL);
 	assert_int_equal(n, 4);
 	assert_null(strstr(got, "P2"));
+
+	/* a write that moves nothing (a new title; the next image copies the
+	 * collections), then a new base: the same members, the new title */
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", pid[3]);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"title\":{\"en\":\"Big pot\"}}"),
+			 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	walk(f, "uk", "/api/v1/collections/by-code/picks/products", got, sizeof(got), NULL);
+	assert_string_equal(got, "P3=300,P7=7,P1=100");
+	assert_int_equal(get(f, "uk", "/api/v1/collections/by-code/picks/products?limit=1", NULL),
+			 200);
+	assert_string_equal(str(json_array_get(json_object_get(f->body, "items"), 0), "title"),
+			    "Big pot");
+	assert_int_equal(publisher_rebuild_base(f->p), 0);
+	for (int i = 0; i < 1000 && publisher_rebuilding(f->p); i++) {
+		struct timeval tv = {0, 10000};
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	assert_false(publisher_rebuilding(f->p));
+	n = walk(f, "uk", "/api/v1/collections/by-code/home-all/products", got, sizeof(got), NULL);
+	assert_int_equal(n, 4);
+	walk(f, "uk", "/api/v1/collections/by-code/picks/products", got, sizeof(got), NULL);
+	assert_string_equal(got, "P3=300,P7=7,P1=100");
 }
 
 static void test_collection_filter_of_the_product_list(void **state)
