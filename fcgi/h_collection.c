@@ -174,6 +174,7 @@ API_HANDLER(h_collection_products)
 	uint32_t first = x->members_first, end = first + x->nmembers, last = COL_IMG_NONE;
 	uint32_t m = have_cursor ? col_resume(cv, i, pos, &after) : first;
 	bool more = false;
+	rc = 0; /* an empty walk is a page too */
 	for (; m < end; m++) {
 		catalog_hit_t hit;
 		rc = catalog_get_in(view, &scope, &cv->members[m], locale, &hit);

@@ -53,6 +53,7 @@ typedef struct {
 	category_tree_t *tree;
 	cp_prod_t **slots; /* open addressing by id (linear probing) */
 	size_t cap, count;
+	bool facts;   /* products are kept (false until a rule collection needs them) */
 	bool stale;   /* collections or categories changed: compile and evaluate all */
 	bool changed; /* the section changed since the last published image */
 	bool since_base, since_snap;
@@ -427,6 +428,8 @@ static int recompile(cp_t *p)
 
 static int put_product(cp_t *p, const store_id_t *id, json_t *doc)
 {
+	if (!p->facts)
+		return 0; /* no rule collection: nothing to evaluate */
 	const char *st = json_string_value(json_object_get(doc, "status"));
 	bool live = json_is_object(doc) && !(st && strcmp(st, "archived") == 0);
 	cp_prod_t **s = prod_find(p, id);
@@ -503,8 +506,11 @@ int collection_provider_put(void *st, const char *kind, const store_id_t *id, co
 {
 	cp_t *p = st;
 	json_error_t je;
-	json_t *d = doc ? json_loadb(doc, len, 0, &je) : NULL;
+	json_t *d;
 	int rc;
+	if (strcmp(kind, "product") == 0 && !p->facts)
+		return 0; /* not even parsed */
+	d = doc ? json_loadb(doc, len, 0, &je) : NULL;
 	if (doc && !d)
 		p->errors++; /* unreadable: as if gone */
 	if (strcmp(kind, "product") == 0)
@@ -545,13 +551,43 @@ static int scan_cb(const store_rec_t *rec, void *arg)
 
 static const char *const cp_kinds[] = {"collection", "category", "product", NULL};
 
+/* Is there an active rule collection? */
+static bool any_rule(const cp_t *p)
+{
+	const char *key;
+	json_t *d;
+	json_object_foreach(p->cols, key, d)
+	{
+		const char *kind = json_string_value(json_object_get(d, "kind"));
+		if (kind && strcmp(kind, "rule") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Keep every product from now on, starting with those of rt. */
+static int take_products(cp_t *p, store_read_t *rt)
+{
+	scan_arg_t a = {p, "product"};
+	p->facts = true;
+	p->stale = true;
+	return store_read_scan(rt, "product", scan_cb, &a);
+}
+
+/* Products are read (and kept) only while a rule collection needs them: a
+ * mall without one pays nothing per product write, and its start does not
+ * parse every product a second time. */
 static int cp_load(void *st, store_read_t *rt)
 {
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && cp_kinds[i]; i++) {
-		scan_arg_t a = {st, cp_kinds[i]};
-		rc = store_read_scan(rt, cp_kinds[i], scan_cb, &a);
-	}
+	cp_t *p = st;
+	scan_arg_t a = {p, "collection"};
+	int rc = store_read_scan(rt, "collection", scan_cb, &a);
+	a.kind = "category";
+	if (rc == 0)
+		rc = store_read_scan(rt, "category", scan_cb, &a);
+	p->facts = false;
+	if (rc == 0 && any_rule(p))
+		rc = take_products(p, rt);
 	return rc;
 }
 
@@ -568,6 +604,9 @@ static int cp_apply(void *st, store_read_t *rt, const char *kind, const store_id
 	if (rc == 0)
 		rc = take(st, kind, &rec);
 	store_rec_deinit(&rec);
+	cp_t *p = st;
+	if (rc == 0 && !p->facts && strcmp(kind, "collection") == 0 && any_rule(p))
+		rc = take_products(p, rt); /* the first rule collection */
 	return rc;
 }
 
@@ -713,7 +752,7 @@ int collection_provider_new(provider_t *out)
 		free(p);
 		return SOUK_ENOMEM;
 	}
-	p->stale = true;
+	p->stale = p->facts = true; /* load decides whether products are kept */
 	p->since_base = p->since_snap = p->changed = true;
 	out->ops = &collection_provider_ops;
 	out->st = p;

@@ -20,6 +20,10 @@
  * rule's currency (its "price" map), not against price lists. Archived
  * products leave every collection; drafts stay members (reads skip them).
  * A rule whose category is not a live category matches nothing.
+ * Products are read and kept only while an active rule collection exists
+ * (from load, or from the apply of the first one, which reads every
+ * product once in its transaction): without one a product write costs
+ * nothing here.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -30,7 +34,8 @@
 extern const provider_ops_t collection_provider_ops;
 int collection_provider_new(provider_t *out);
 
-/* What apply does with a record, without a store (tests): doc (len bytes
+/* What apply does with a record, without a store (tests; a provider that
+ * was never loaded keeps every product): doc (len bytes
  * of JSON) is the entity's current document, NULL when it is gone or
  * archived. kind is "collection", "category" or "product". */
 int collection_provider_put(void *st, const char *kind, const store_id_t *id, const char *doc,

@@ -217,6 +217,15 @@ static void test_collection_products_pages(void **state)
 	walk(f, "uk", "/api/v1/collections/by-code/picks/products?price_max=200", got, sizeof(got),
 	     NULL);
 	assert_string_equal(got, "P7=7,P1=100");
+	/* a collection with no member the channel serves: an empty page */
+	post(f, "/api/v1/collections",
+	     "{\"code\":\"none\",\"name\":{\"en\":\"None\"},\"kind\":\"rule\",\"rule\":"
+	     "{\"category\":\"garden\",\"descendants\":false,\"attributes\":{\"x\":1}}}",
+	     NULL);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(walk(f, "uk", "/api/v1/collections/by-code/none/products", got, sizeof(got),
+			      NULL),
+			 0);
 	/* a cursor that is not one */
 	assert_int_equal(get(f, "uk", "/api/v1/collections/by-code/picks/products?cursor=x", NULL),
 			 400);
@@ -253,6 +262,19 @@ static void test_collection_products_pages(void **state)
 	assert_int_equal(n, 4);
 	walk(f, "uk", "/api/v1/collections/by-code/picks/products", got, sizeof(got), NULL);
 	assert_string_equal(got, "P3=300,P7=7,P1=100");
+
+	/* soukd starts again: the rule collections are evaluated at load */
+	publisher_free(&f->p);
+	publisher_opts_t po = {0};
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
+	n = walk(f, "uk", "/api/v1/collections/by-code/home-all/products", got, sizeof(got), NULL);
+	assert_int_equal(n, 4);
+	assert_null(strstr(got, "P2"));
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s", pid[2]);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"2\"", "{\"category\":\"kitchen\"}"), 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	n = walk(f, "uk", "/api/v1/collections/by-code/home-all/products", got, sizeof(got), NULL);
+	assert_int_equal(n, 5);
 }
 
 static void test_collection_filter_of_the_product_list(void **state)
