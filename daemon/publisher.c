@@ -23,6 +23,7 @@
 #include "daemon/consumer.h"
 #include "domain/catalog/provider.h"
 #include "domain/catalog/category_image.h"
+#include "domain/catalog/collection_provider.h"
 #include "domain/channel/provider.h"
 #include "domain/pricing/provider.h"
 
@@ -899,6 +900,9 @@ int publisher_new(struct event_base *base, store_t *store, shm_ctl_t *ctl,
 		if ((rc = category_provider_new(&p->prov[3])) != 0)
 			goto fail;
 		p->nprov = 4;
+		if ((rc = collection_provider_new(&p->prov[4])) != 0)
+			goto fail;
+		p->nprov = 5;
 	}
 	if (opts->socket_path || (opts->runtime_dir && *opts->runtime_dir)) {
 		int n = opts->socket_path

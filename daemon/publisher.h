@@ -55,8 +55,8 @@ typedef struct {
 	/* The section providers (model/provider.h), given to the publisher
 	 * (freed by it, also when publisher_new fails). None = what every
 	 * mall has: the catalog provider, with default_locale, the
-	 * channels' (without a default channel), the prices' and the
-	 * categories'. */
+	 * channels' (without a default channel), the prices', the
+	 * categories' and the collections'. */
 	const provider_t *providers;
 	size_t nproviders;
 	uint32_t base_rebuild_pct;     /* 0 = 5 */

@@ -20,6 +20,7 @@
 #include "domain/catalog/provider.h"
 #include "daemon/migrate.h"
 #include "domain/catalog/category_image.h"
+#include "domain/catalog/collection_provider.h"
 #include "domain/channel/provider.h"
 #include "domain/pricing/provider.h"
 #include "shm/shm.h"
@@ -196,7 +197,7 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			       souk_strerror(rc));
 		goto fail;
 	}
-	provider_t prov[5];
+	provider_t prov[6];
 	catalog_provider_opts_t cpo = {.ctl = sp->ctl};
 	if ((rc = catalog_provider_new(&cpo, &prov[0])) != 0)
 		goto fail;
@@ -219,9 +220,14 @@ int soukd_publish_start(soukd_t *d, soukd_publish_t **out)
 			prov[i].ops->free(prov[i].st);
 		goto fail;
 	}
+	if ((rc = collection_provider_new(&prov[5])) != 0) {
+		for (int i = 0; i < 5; i++)
+			prov[i].ops->free(prov[i].st);
+		goto fail;
+	}
 	publisher_opts_t po = {
 	    .providers = prov,
-	    .nproviders = 5,
+	    .nproviders = 6,
 	    .runtime_dir = cfg->paths.runtime_dir,
 	    .coalesce_ms = clamp_u32(cfg->publish.coalesce_ms),
 	    .poll_ms = clamp_u32(cfg->publish.poll_interval_ms),

@@ -27,6 +27,7 @@
 #include "fcgi/metrics.h"
 #include "common/problem.h"
 #include "model/model.h"
+#include "domain/catalog/collection_image.h"
 #include "domain/catalog/sections.h"
 #include "shm/settings.h"
 
@@ -205,7 +206,8 @@ static int attach(api_t *api, api_seg_t **out)
 	    (rc = shm_ctl_add_view(seg->ctl, &settings_view_def, &seg->settings_view)) != 0 ||
 	    (rc = shm_ctl_add_view(seg->ctl, &channel_view_def, &seg->channel_view)) != 0 ||
 	    (rc = shm_ctl_add_view(seg->ctl, &pricing_view_def, &seg->pricing_view)) != 0 ||
-	    (rc = shm_ctl_add_view(seg->ctl, &ctg_view_def, &seg->category_view)) != 0) {
+	    (rc = shm_ctl_add_view(seg->ctl, &ctg_view_def, &seg->category_view)) != 0 ||
+	    (rc = shm_ctl_add_view(seg->ctl, &col_view_def, &seg->collection_view)) != 0) {
 		shm_ctl_free(&seg->ctl);
 		free(seg);
 		return rc;

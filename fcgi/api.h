@@ -50,6 +50,7 @@ typedef struct {
 	unsigned channel_view;
 	unsigned pricing_view;
 	unsigned category_view;
+	unsigned collection_view;
 } api_seg_t;
 
 /* Figures of the segments this process followed (for /metrics). */

@@ -20,9 +20,11 @@
 #include "common/util.h"
 #include "fcgi/api_int.h"
 #include "fcgi/arena.h"
+#include "fcgi/catalog_int.h"
 #include "fcgi/handlers.h"
 #include "fcgi/pricing_int.h"
 #include "model/model.h"
+#include "domain/catalog/collection.h"
 #include "domain/catalog/product.h"
 #include "domain/catalog/sections.h"
 
@@ -210,26 +212,15 @@ API_HANDLER(h_catalog_get)
 		api_resp_json(resp, 200, b.data, b.len);
 }
 
-typedef struct {
-	sbuf_t *b;
-	unsigned n;
-	/* in a channel: its prices and the filters on them */
-	const channel_rec_t *chan;
-	const pricing_view_t *pv;
-	const price_req_t *pr;
-	price_found_t *found;
-	bool have_min, have_max, in_stock;
-	int64_t min, max;
-	const catalog_filters_t *attrs; /* ?attr.<code>= filters (none: n 0) */
-	arena_t *arena;
-	price_found_t *vfound; /* variants' prices, allocated at the first */
-} list_ctx_t;
-
-static int list_cb(const catalog_hit_t *h, void *arg)
+int catalog_list_item(const catalog_hit_t *h, void *arg)
 {
-	list_ctx_t *l = arg;
+	catalog_list_ctx_t *l = arg;
 	uint64_t tag;
-	if (l->attrs->n && !catalog_filters_match(l->attrs, h))
+	store_id_t id;
+	if (l->attrs && l->attrs->n && !catalog_filters_match(l->attrs, h))
+		return CATALOG_SKIP;
+	if (l->cols &&
+	    (!catalog_hit_id(h, &id) || col_member(l->cols, l->coll, &id) == COL_IMG_NONE))
 		return CATALOG_SKIP;
 	if (l->chan == NULL) {
 		if (l->n++ > 0)
@@ -299,7 +290,7 @@ static bool sort_codes(arena_t *a, const char **c, size_t *len, size_t n)
 
 /* ?price_min= / ?price_max= (minor units of the request's currency) and
  * ?in_stock=true of a list in a channel. */
-static void list_filters(const char *query, size_t query_len, list_ctx_t *l, problem_t *p)
+static void list_filters(const char *query, size_t query_len, catalog_list_ctx_t *l, problem_t *p)
 {
 	char buf[32];
 	size_t n;
@@ -354,15 +345,42 @@ static void attr_filters(const catalog_view_t *v, const char *query, size_t quer
 	}
 }
 
+bool catalog_list_channel(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
+			  const char *query, size_t query_len, const catalog_view_t *view,
+			  const channel_rec_t *chan, catalog_list_ctx_t *l, price_req_t *pr)
+{
+	problem_t p;
+	const void *pv = NULL;
+	problem_init(&p);
+	list_filters(query, query_len, l, &p);
+	if (p.status != 0) {
+		api_bad_query(th, req, resp, &p);
+		return false;
+	}
+	if (!price_request(th, req, resp, query, query_len, chan, NULL, pr))
+		return false;
+	if (shm_image_view(view->img, th->seg->pricing_view, &pv) != 0 ||
+	    (l->found = arena_alloc(th->arena, sizeof(*l->found))) == NULL) {
+		api_internal(th, req, resp, SOUK_ENOMEM);
+		return false;
+	}
+	l->chan = chan;
+	l->arena = th->arena;
+	l->pv = pv;
+	l->pr = pr;
+	return true;
+}
+
 API_HANDLER(h_catalog_list)
 {
 	char category[PRODUCT_NAME_MAX + 1], cursor[CATALOG_CURSOR_MAX];
+	char coll[COLLECTION_CODE_MAX + 1];
 	size_t n;
 	uint64_t limit = API_LIST_DEFAULT;
 	problem_t p;
 	const catalog_view_t *view;
 	problem_init(&p);
-	bool have_cat = false, have_cursor = false;
+	bool have_cat = false, have_cursor = false, have_coll = false;
 	int rc = query_get(query, query_len, "category", category, sizeof(category), &n);
 	if (rc == 0) {
 		if (!product_name_valid(category, n, PRODUCT_NAME_MAX))
@@ -371,6 +389,11 @@ API_HANDLER(h_catalog_list)
 	} else if (rc != SOUK_ENOENT) {
 		problem_field(&p, "category", "is not a category name");
 	}
+	rc = query_get(query, query_len, "collection", coll, sizeof(coll), &n);
+	if (rc == 0 && model_name_valid(coll, n, COLLECTION_CODE_MAX, false))
+		have_coll = true;
+	else if (rc != SOUK_ENOENT)
+		problem_field(&p, "collection", "is not a collection code");
 	api_query_limit(query, query_len, &limit, &p);
 	rc = query_get(query, query_len, "cursor", cursor, sizeof(cursor), &n);
 	if (rc == 0 && n > 0) {
@@ -384,9 +407,8 @@ API_HANDLER(h_catalog_list)
 	}
 	const channel_rec_t *chan;
 	catalog_filters_t attrs = {.n = 0};
-	list_ctx_t l = {.n = 0, .attrs = &attrs, .arena = th->arena};
+	catalog_list_ctx_t l = {.n = 0, .attrs = &attrs};
 	price_req_t pr;
-	const void *pv = NULL;
 	if (api_get_view(th, req, resp, &view) != 0 ||
 	    api_req_channel(th, req, resp, view->img, &chan) != 0)
 		return;
@@ -398,24 +420,10 @@ API_HANDLER(h_catalog_list)
 	if (chan == NULL) {
 		if (api_list_not_modified(th, req, resp, view))
 			return;
-	} else {
+	} else if (!catalog_list_channel(th, req, resp, query, query_len, view, chan, &l, &pr)) {
 		/* in a channel the prices and purchase windows follow the clock:
 		 * the tag is taken from the answer itself (below) */
-		list_filters(query, query_len, &l, &p);
-		if (p.status != 0) {
-			api_bad_query(th, req, resp, &p);
-			return;
-		}
-		if (!price_request(th, req, resp, query, query_len, chan, NULL, &pr))
-			return;
-		if (shm_image_view(view->img, th->seg->pricing_view, &pv) != 0 ||
-		    (l.found = arena_alloc(th->arena, sizeof(*l.found))) == NULL) {
-			api_internal(th, req, resp, SOUK_ENOMEM);
-			return;
-		}
-		l.chan = chan;
-		l.pv = pv;
-		l.pr = &pr;
+		return;
 	}
 	const char *want = api_req_locale(th, req, query, query_len);
 	const char *locale = api_channel_locale(th, chan, want, chan ? &pr.locale : NULL);
@@ -450,13 +458,22 @@ API_HANDLER(h_catalog_list)
 			return;
 		}
 	}
-	if (ncat > 0)
+	/* ?collection=: its members only (a collection the image does not
+	 * serve has none: no walk) */
+	const void *colv = NULL;
+	if (have_coll && shm_image_view(view->img, th->seg->collection_view, &colv) == 0) {
+		l.cols = colv;
+		l.coll = col_find(l.cols, coll, strlen(coll));
+	}
+	if (have_coll && (!l.cols || l.coll == COL_IMG_NONE))
+		rc = 0;
+	else if (ncat > 0)
 		rc = catalog_list_cats(view, &scope, cats, lens, ncat, have_cursor ? cursor : NULL,
-				       (uint32_t)limit, locale, list_cb, &l, next);
+				       (uint32_t)limit, locale, catalog_list_item, &l, next);
 	else
 		rc = catalog_list_in(view, &scope, have_cat ? category : NULL,
-				     have_cursor ? cursor : NULL, (uint32_t)limit, locale, list_cb,
-				     &l, next);
+				     have_cursor ? cursor : NULL, (uint32_t)limit, locale,
+				     catalog_list_item, &l, next);
 	if (rc == SOUK_ENOENT || rc == SOUK_EINVAL) {
 		problem_field(&p, "cursor",
 			      rc == SOUK_EINVAL ? "is not a cursor returned by this API"

@@ -13,6 +13,7 @@
  *                     by sku, lists)
  *   fcgi/h_counter.c  counters; fcgi/h_batch.c batches of operations
  *   fcgi/h_pricing.c  the explain route of the price selection rule
+ *   fcgi/h_collection.c active collections for shoppers, from the image
  *   fcgi/api.c        /healthz and /metrics
  */
 #include "fcgi/api.h"
@@ -34,5 +35,7 @@ API_HANDLER(h_counter_get);
 API_HANDLER(h_counter_add);
 API_HANDLER(h_batch);
 API_HANDLER(h_price_explain);
+API_HANDLER(h_collection_get);
+API_HANDLER(h_collection_products);
 API_HANDLER(h_healthz);
 API_HANDLER(h_metrics);

@@ -154,8 +154,10 @@ static bool pattern_match(const char *pat, const char *const *seg, const size_t 
 			if (!parse_id(seg[k], seglen[k], out->entity_id))
 				return false;
 		} else if ((plen == 5 && memcmp(start, "{sku}", 5) == 0) ||
-			   (plen == 6 && memcmp(start, "{name}", 6) == 0)) {
-			/* {name} (a counter's) shares the sku slot */
+			   (plen == 6 && memcmp(start, "{name}", 6) == 0) ||
+			   (plen == 6 && memcmp(start, "{code}", 6) == 0)) {
+			/* {name} (a counter's) and {code} (a collection's) share
+			 * the sku slot */
 			size_t n;
 			if (url_decode(seg[k], seglen[k], false, out->sku, sizeof(out->sku), &n) != 0)
 				return false;

@@ -20,6 +20,8 @@
  *                                                 ROUTE_SELLER_*
  *   GET    /api/v1/product-types, /api/v1/categories, /api/v1/collections
  *          (as warehouses)  ROUTE_PRODUCT_TYPE_*, ROUTE_CATEGORY_*, ROUTE_COLLECTION_*
+ *   GET    /api/v1/collections/by-code/{code}    ROUTE_COLLECTION_BY_CODE
+ *   GET    /api/v1/collections/by-code/{code}/products ROUTE_COLLECTION_PRODUCTS
  *   GET    /api/v1/counters/{name}               ROUTE_COUNTER_GET
  *   POST   /api/v1/counters/{name}/add           ROUTE_COUNTER_ADD
  *   POST   /api/v1/batch                         ROUTE_BATCH
@@ -111,6 +113,8 @@ typedef enum {
 	ROUTE_COLLECTION_DELETE,
 	ROUTE_COLLECTION_HISTORY,
 	ROUTE_COLLECTION_REVERT,
+	ROUTE_COLLECTION_BY_CODE, /* GET /api/v1/collections/by-code/{code} (public) */
+	ROUTE_COLLECTION_PRODUCTS, /* GET /api/v1/collections/by-code/{code}/products */
 	ROUTE__COUNT,
 } route_id_t;
 
@@ -137,7 +141,7 @@ typedef struct route {
 	const struct model_kind *kind; /* the kind the route serves, NULL for none */
 	route_handler_fn handler;      /* NULL unless matched */
 	char entity_id[33]; /* lowercase hex, for {id} routes */
-	char sku[ROUTE_SKU_MAX + 1]; /* {sku}, or a counter's {name} */
+	char sku[ROUTE_SKU_MAX + 1]; /* {sku}, a counter's {name} or a collection's {code} */
 	size_t sku_len;
 } route_t;
 

@@ -83,6 +83,13 @@ const route_def_t route_table[] = {
 	KIND_ROUTES(PRODUCT_TYPE, product_type, "/api/v1/product-types", CATALOG),
 	KIND_ROUTES(CATEGORY, category, "/api/v1/categories", CATALOG),
 	KIND_ROUTES(COLLECTION, collection, "/api/v1/collections", CATALOG),
+	/* shoppers' reads of active collections, from the image; "by-code" is
+	 * never an {id} (32 hex digits), so the staff routes keep theirs */
+	ROUTE(ROUTE_COLLECTION_BY_CODE, ROUTE_M_GET, "/api/v1/collections/by-code/{code}",
+	      PERM_PUBLIC, ROUTE_F_CACHE, &collection_kind, "collection_by_code", h_collection_get),
+	ROUTE(ROUTE_COLLECTION_PRODUCTS, ROUTE_M_GET, "/api/v1/collections/by-code/{code}/products",
+	      PERM_PUBLIC, ROUTE_F_CACHE, &product_kind, "collection_products",
+	      h_collection_products),
 };
 const size_t route_table_len = sizeof(route_table) / sizeof(route_table[0]);
 

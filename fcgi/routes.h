@@ -13,8 +13,9 @@
  * compile time: a route without a permission does not build.
  *
  * Patterns are '/'-separated literals and placeholders: {id} (32 hex
- * digits, any case, answered lowercase in route_t.entity_id) and {sku}
- * (percent-decoded, at most ROUTE_SKU_MAX bytes, in route_t.sku).
+ * digits, any case, answered lowercase in route_t.entity_id) and {sku},
+ * {name} or {code} (percent-decoded, at most ROUTE_SKU_MAX bytes, in
+ * route_t.sku).
  */
 #include <stddef.h>
 

@@ -1015,11 +1015,10 @@ static int get_rec(const rec_ref_t *r, const catalog_scope_t *scope, const char 
 		   catalog_hit_t *out)
 {
 	struct cat_loc l;
-	bool listed;
 	int rc = rec_pick(r, locale, &l);
 	if (rc)
 		return rc;
-	if (!rec_visible(r, scope, &listed, &out->purchasable))
+	if (!rec_visible(r, scope, &out->listed, &out->purchasable))
 		return SOUK_ENOENT;
 	out->json = (const char *)r->base + l.off;
 	out->len = l.len;

@@ -290,6 +290,7 @@ typedef struct {
 	size_t len;
 	uint64_t version;
 	bool purchasable; /* now inside its purchase window in the channel */
+	bool listed;      /* visible in the channel's lists (listed: true) */
 	const char *sku;  /* not NUL-terminated */
 	size_t sku_len;
 	const char *category; /* not NUL-terminated */

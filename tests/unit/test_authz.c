@@ -114,6 +114,8 @@ static const authz_row_t matrix[] = {
     {"DELETE", "/api/v1/collections/{id}", {401, 401, 401, SERVED}},
     {"GET", "/api/v1/collections/{id}/history", {401, 401, 401, SERVED}},
     {"POST", "/api/v1/collections/{id}/revert", {401, 401, 401, SERVED}},
+    {"GET", "/api/v1/collections/by-code/{code}", {SERVED, SERVED, SERVED, SERVED}},
+    {"GET", "/api/v1/collections/by-code/{code}/products", {SERVED, SERVED, SERVED, SERVED}},
 };
 
 typedef struct {
@@ -145,6 +147,8 @@ static void uri_of(const ctx_t *c, const char *pattern, char *out, size_t cap)
 			val = c->sku, skip = 5;
 		else if (strncmp(p, "{name}", 6) == 0)
 			val = "authz.counter", skip = 6;
+		else if (strncmp(p, "{code}", 6) == 0)
+			val = "authz-collection", skip = 6;
 		if (val) {
 			size_t n = strlen(val);
 			assert_true(o + n < cap);
