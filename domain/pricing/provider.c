@@ -49,6 +49,11 @@ typedef struct {
 	int64_t amount, min_qty;
 	price_point_t hist[PRICE_HIST_MAX]; /* its amounts of the last 30 days */
 	size_t nhist;
+	/* deleted at (epoch ms), 0: live. A deleted price stays a candidate
+	 * whose window closed then, for 30 days: never served, but what it
+	 * was still counts toward the lowest prior price (EU Omnibus), so
+	 * replacing a price by a new one cannot make a reduction look larger */
+	int64_t gone_ms;
 } ent_t;
 
 typedef struct {
@@ -281,14 +286,25 @@ static int hist_cb(const store_rec_t *rec, void *arg)
 static int take_price(prc_prov_t *p, store_read_t *rt, const store_rec_t *rec, const json_t *doc)
 {
 	ent_t *e = table_find(&p->prices, &rec->id, false);
+	json_t *last = NULL;
+	json_error_t je;
 	if (e)
 		mark_list_channel(p, e->list);
-	if (!doc) {
+	int64_t gone = 0, since = (int64_t)souk_now_real_ms() - PRICE_OMNIBUS_MS;
+	if (!doc && rec && rec->archived && (int64_t)rec->time_ms > since)
+		doc = last = json_loadb(rec->doc, rec->doc_len, 0, &je); /* as it was */
+	if (!json_is_object(doc)) {
+		json_decref(last);
 		table_del(&p->prices, &rec->id);
 		return 0;
 	}
-	if (!(e = table_find(&p->prices, &rec->id, true)))
+	if (last)
+		gone = (int64_t)rec->time_ms > 0 ? (int64_t)rec->time_ms : 1;
+	if (!(e = table_find(&p->prices, &rec->id, true))) {
+		json_decref(last);
 		return SOUK_ENOMEM;
+	}
+	e->gone_ms = gone;
 	copy(e->list, sizeof(e->list), json_object_get(doc, "list"));
 	copy(e->sku, sizeof(e->sku), json_object_get(doc, "sku"));
 	e->amount = json_integer_value(json_object_get(doc, "amount"));
@@ -298,10 +314,11 @@ static int take_price(prc_prov_t *p, store_read_t *rt, const store_rec_t *rec, c
 	/* what it was lately, from every version the store keeps (one publish
 	 * may follow several changes) */
 	e->nhist = 0;
+	json_decref(last);
 	int rc = store_read_history(rt, "price", &rec->id, hist_cb, e);
 	if (rc)
 		return rc;
-	price_points_prune(e->hist, &e->nhist, (int64_t)souk_now_real_ms() - PRICE_OMNIBUS_MS);
+	price_points_prune(e->hist, &e->nhist, since);
 	mark_list_channel(p, e->list);
 	return 0;
 }
@@ -450,13 +467,30 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 	int rc = 0;
 	if (!in)
 		return SOUK_ENOMEM;
-	for (size_t i = 0; i < p->prices.cap && rc == 0; i++) {
+	/* the channel's active lists first: a price's list is then looked up
+	 * among those few, not among every list of the mall */
+	const list_t **mine = malloc((p->nlist ? p->nlist : 1) * sizeof(*mine));
+	size_t nmine = 0;
+	if (!mine) {
+		free(in);
+		return SOUK_ENOMEM;
+	}
+	for (size_t i = 0; i < p->nlist; i++)
+		if (p->list[i].active && strcmp(p->list[i].channel, c->code) == 0)
+			mine[nmine++] = &p->list[i];
+	for (size_t i = 0; i < p->prices.cap && rc == 0 && nmine; i++) {
 		const ent_t *e = &p->prices.slot[i];
 		if (!e->used || !e->sku[0])
 			continue;
-		const list_t *l = list_by_code(p, e->list);
-		if (!l || !l->active || strcmp(l->channel, c->code) != 0)
+		const list_t *l = NULL;
+		for (size_t k = 0; k < nmine && !l; k++)
+			if (strcmp(mine[k]->code, e->list) == 0)
+				l = mine[k];
+		if (!l)
 			continue;
+		int64_t until = l->until_ms;
+		if (e->gone_ms && (until == 0 || e->gone_ms < until))
+			until = e->gone_ms;
 		if (n == cap) {
 			pricing_in_t *a = realloc(in, cap * 2 * sizeof(*in));
 			if (!a) {
@@ -471,9 +505,10 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 					  .country = l->country, .kind = l->kind,
 					  .priority = l->priority, .amount = e->amount,
 					  .min_qty = e->min_qty, .valid_from_ms = l->from_ms,
-					  .valid_until_ms = l->until_ms, .hist = e->hist,
+					  .valid_until_ms = until, .hist = e->hist,
 					  .nhist = e->nhist };
 	}
+	free(mine);
 	if (rc == 0)
 		rc = pricing_build_mem(c->code, in, n, c->fmts, c->nfmts, seq, sec, len, &p->errors);
 	free(in);

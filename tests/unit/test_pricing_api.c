@@ -357,6 +357,63 @@ static void test_pricing_lowest_prior_price_counts_earlier_sales(void **state)
 	    "£15.00");
 }
 
+/* A price deleted and replaced by a new one still counts toward the lowest
+ * prior price for 30 days, and is never served again. */
+static void test_pricing_lowest_prior_price_counts_deleted_prices(void **state)
+{
+	fix_t *f = *state;
+	char doc[512], at[SOUK_RFC3339_MAX], uri[96];
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, SETUP[0][1]), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"GONE\",\"category\":\"home\",\"title\":{\"en\":\"Vase\"},"
+			      "\"price\":{\"GBP\":2500}}"),
+			 201);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL,
+			      "{\"code\":\"g-base\",\"name\":\"Base\",\"channel\":\"uk\","
+			      "\"currency\":\"GBP\",\"priority\":1}"),
+			 201);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"g-base\",\"sku\":\"GONE\",\"amount\":1200}"),
+			 201);
+	snprintf(uri, sizeof(uri), "/api/v1/prices/%s",
+		 json_string_value(json_object_get(f->body, "id")));
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	usleep(20 * 1000);
+	/* 12.00 withdrawn, 20.00 put in its place as a new price */
+	assert_int_equal(call(f, "DELETE", uri, AUTH, "\"1\"", NULL), 204);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"g-base\",\"sku\":\"GONE\",\"amount\":2000}"),
+			 201);
+	uint64_t start = souk_now_real_ms() + 1200;
+	souk_rfc3339(start, at);
+	snprintf(doc, sizeof(doc),
+		 "{\"code\":\"g-sale\",\"name\":\"Sale\",\"channel\":\"uk\",\"currency\":\"GBP\","
+		 "\"kind\":\"sale\",\"priority\":2,\"valid_from\":\"%s\"}",
+		 at);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, doc), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
+			      "{\"list\":\"g-sale\",\"sku\":\"GONE\",\"amount\":1800}"),
+			 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	api_req_t rq = {.method = "GET", .uri = "/api/v1/products/by-sku/GONE", .channel = "uk"};
+	assert_int_equal(call_req(f, &rq), 200);
+	if (souk_now_real_ms() < start) /* the deleted 12.00 is not served */
+		assert_int_equal(member(f, "amount"), 2000);
+	for (int i = 0; i < 100 && souk_now_real_ms() < start + 20; i++)
+		usleep(50 * 1000);
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_int_equal(member(f, "amount"), 1800);
+	assert_int_equal(member(f, "original"), 2000);
+	assert_int_equal(member(f, "lowest_30d"), 1200);
+	/* soukd starts again: the deleted price is read back from the store */
+	publisher_free(&f->p);
+	publisher_opts_t po = {0};
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_int_equal(member(f, "amount"), 1800);
+	assert_int_equal(member(f, "lowest_30d"), 1200);
+}
+
 static void test_pricing_history_points(void **state)
 {
 	price_point_t p[PRICE_HIST_MAX];
@@ -399,6 +456,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pricing_lists_filter_by_price_and_stock,
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_pricing_lowest_prior_price_counts_earlier_sales,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pricing_lowest_prior_price_counts_deleted_prices,
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test(test_pricing_history_points),
 	};
