@@ -432,7 +432,10 @@ int api_req_channel(api_thread_t *th, const api_req_t *req, api_resp_t *resp,
 	}
 	switch (channel_resolve(v, req->channel, req->host, out)) {
 	case CHANNEL_FOUND:
-		api_resp_header(th, resp, "Souk-Channel", "%s", (*out)->code);
+		/* a channel code is a name: nothing to escape in a header */
+		sbuf_adds(&resp->headers, "Souk-Channel: ");
+		sbuf_add(&resp->headers, (*out)->code, strnlen((*out)->code, CHANNEL_CODE_MAX));
+		sbuf_add(&resp->headers, "\r\n", 2);
 		return 0;
 	case CHANNEL_NONE:
 		return 0;

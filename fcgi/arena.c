@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/util.h"
 
 #define ARENA_MAGIC 0x41524e41u /* "ARNA" */
 #define ARENA_ALIGN 16
@@ -189,6 +190,20 @@ void sbuf_add(sbuf_t *b, const void *data, size_t len)
 void sbuf_adds(sbuf_t *b, const char *s)
 {
 	sbuf_add(b, s, strlen(s));
+}
+
+void sbuf_add_u64(sbuf_t *b, uint64_t v)
+{
+	char num[SOUK_U64_DEC_MAX];
+	sbuf_add(b, num, souk_u64_dec(v, num));
+}
+
+void sbuf_add_i64(sbuf_t *b, int64_t v)
+{
+	if (v < 0)
+		sbuf_add(b, "-", 1);
+	/* the magnitude in unsigned arithmetic: INT64_MIN has no positive twin */
+	sbuf_add_u64(b, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 }
 
 void sbuf_printf(sbuf_t *b, const char *fmt, ...)

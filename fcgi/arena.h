@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct arena arena_t;
 
@@ -37,6 +38,9 @@ typedef struct {
 void sbuf_init(sbuf_t *b, arena_t *a);
 void sbuf_add(sbuf_t *b, const void *data, size_t len);
 void sbuf_adds(sbuf_t *b, const char *s);
+/* A decimal integer, without printf (the read path's numbers). */
+void sbuf_add_u64(sbuf_t *b, uint64_t v);
+void sbuf_add_i64(sbuf_t *b, int64_t v);
 void sbuf_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal (quotes and escapes included). */
 void sbuf_add_json_str(sbuf_t *b, const char *s, size_t len);

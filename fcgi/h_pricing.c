@@ -150,7 +150,11 @@ static void formatted(sbuf_t *b, const pricing_chan_t *pc, const price_req_t *pr
 	if (!fmt || money_fmt_apply(fmt, amount, out, sizeof(out)) == 0)
 		return;
 	/* the template's text is the locale's own (no quotes or controls) */
-	sbuf_printf(b, ",\"%s\":\"%s\"", name, out);
+	sbuf_adds(b, ",\"");
+	sbuf_adds(b, name);
+	sbuf_adds(b, "\":\"");
+	sbuf_adds(b, out);
+	sbuf_adds(b, "\"");
 }
 
 void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f, bool found,
@@ -163,20 +167,29 @@ void price_member_of(sbuf_t *b, const pricing_chan_t *pc, const price_found_t *f
 		return;
 	}
 	const price_cand_t *w = &f->cand[f->pick.winner];
-	sbuf_printf(b, "{\"currency\":\"%s\",\"amount\":%lld,\"list\":\"%s\",\"quantity\":%lld",
-		    w->currency, (long long)w->amount, w->list, (long long)pr->ctx.quantity);
+	/* currency and list code are names (no quote or control to escape) */
+	sbuf_adds(b, "{\"currency\":\"");
+	sbuf_adds(b, w->currency);
+	sbuf_adds(b, "\",\"amount\":");
+	sbuf_add_i64(b, w->amount);
+	sbuf_adds(b, ",\"list\":\"");
+	sbuf_adds(b, w->list);
+	sbuf_adds(b, "\",\"quantity\":");
+	sbuf_add_i64(b, pr->ctx.quantity);
 	*tag = ((uint64_t)w->amount * 1000003u) ^ ((uint64_t)f->pick.winner << 48) ^
 	       (uint64_t)w->min_qty;
 	formatted(b, pc, pr, "formatted", w->currency, w->amount);
 	if (f->pick.original != PRICE_NONE) {
 		int64_t o = f->cand[f->pick.original].amount, low;
-		sbuf_printf(b, ",\"original\":%lld", (long long)o);
+		sbuf_adds(b, ",\"original\":");
+		sbuf_add_i64(b, o);
 		formatted(b, pc, pr, "original_formatted", w->currency, o);
 		*tag ^= (uint64_t)o << 20;
 		/* a reduction is shown with the lowest price of the 30 days
 		 * before it (EU Omnibus) */
 		if (lowest_prior(f, pr, &low)) {
-			sbuf_printf(b, ",\"lowest_30d\":%lld", (long long)low);
+			sbuf_adds(b, ",\"lowest_30d\":");
+			sbuf_add_i64(b, low);
 			formatted(b, pc, pr, "lowest_30d_formatted", w->currency, low);
 			*tag ^= (uint64_t)low << 40;
 		}
