@@ -208,6 +208,10 @@ static int apply_changes(publisher_t *p, uint64_t *changed, uint64_t *newest_ms)
 	for (size_t i = 0; i < u; i++) {
 		const provider_t *pv = &p->prov[ch.c[i].prov];
 		rc = pv->ops->apply(pv->st, rt, pv->ops->kinds[ch.c[i].kind], &ch.c[i].id);
+		if (rc == PROVIDER_UNCHANGED) {
+			rc = 0;
+			continue; /* its sections stay as they are */
+		}
 		if (rc)
 			goto fail;
 		/* an entity that did not render still goes into the next delta

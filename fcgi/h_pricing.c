@@ -77,6 +77,23 @@ int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_h
 		   : 0;
 	if (n < 0)
 		return n;
+	/* "@product" entries of the section hold the histories of own prices
+	 * that changed lately (never candidates themselves): set aside */
+	pricing_hist_t own_hist[CATALOG_PRICES_MAX];
+	const char *own_cur[CATALOG_PRICES_MAX];
+	size_t nown = 0;
+	for (int i = 0; i < n; i++) {
+		if (out->cand[i].list[0] != '@' || strcmp(out->cand[i].list, PRICING_PRODUCT_LIST) != 0)
+			continue;
+		if (nown < CATALOG_PRICES_MAX) {
+			own_cur[nown] = out->cand[i].currency;
+			own_hist[nown++] = out->hist[i];
+		}
+		out->cand[i] = out->cand[n - 1];
+		out->hist[i] = out->hist[n - 1];
+		n--;
+		i--;
+	}
 	/* the product's own prices in the channel's currencies, below every
 	 * list: what no list overrides */
 	for (uint32_t i = 0; i < h->nprices && (size_t)n < PRICING_SKU_CANDS_MAX + CATALOG_PRICES_MAX;
@@ -96,6 +113,12 @@ int price_find(const pricing_view_t *pv, const channel_rec_t *c, const catalog_h
 		x->amount = own.amount;
 		x->min_qty = 1;
 		out->hist[n - 1] = (pricing_hist_t){ NULL, 0 };
+		/* its history, when it changed lately and the history ends at
+		 * the amount the record holds (both come from one image) */
+		for (size_t k = 0; k < nown; k++)
+			if (memcmp(own_cur[k], own.currency, 4) == 0 && own_hist[k].n &&
+			    own_hist[k].p[own_hist[k].n - 1].amount == own.amount)
+				out->hist[n - 1] = own_hist[k];
 	}
 	out->n = (size_t)n;
 	if (n == 0 || price_select(out->cand, out->n, &pr->ctx, out->reason, &out->pick) != 0)

@@ -42,6 +42,8 @@
 #include "shm/shm.h"
 #include "store/store.h"
 
+#define PROVIDER_UNCHANGED 1 /* apply: nothing of the state changed */
+
 /* What a provider holds, for base rebuild decisions and statistics. */
 typedef struct {
 	uint64_t items;	      /* entities in the state (archived included) */
@@ -59,7 +61,10 @@ typedef struct provider_ops {
 				   * (changed by its owner: publisher_provider_changed) */
 	int (*load)(void *st, store_read_t *rt);
 	/* an unrenderable version keeps the last good state (logged, counted
-	 * in weight.errors); the entity still goes into the next delta */
+	 * in weight.errors); the entity still goes into the next delta.
+	 * PROVIDER_UNCHANGED: the change left the provider's state as it was
+	 * (a product write that moved none of the prices' histories): its
+	 * sections are copied into the next image, not built */
 	int (*apply)(void *st, store_read_t *rt, const char *kind, const store_id_t *id);
 	int (*snapshot)(void *st, void **snap);
 	int (*build_base)(const void *snap, shm_builder_t *b, uint64_t seq, size_t *bytes);

@@ -40,7 +40,8 @@ typedef struct {
 	bool active;
 } list_t;
 
-/* A price by id. */
+/* A price by id. Every table entry starts with the id and the used flag
+ * (table_t holds entries of one size). */
 typedef struct {
 	store_id_t id;
 	bool used;
@@ -56,9 +57,28 @@ typedef struct {
 	int64_t gone_ms;
 } ent_t;
 
+/* A product's or variant's own prices (its "price" map) that changed in
+ * the last 30 days: their histories, shipped in every channel's section as
+ * "@product" history holders so that the lowest prior price counts them
+ * as they were (the catalog record holds only the current amounts). */
+#define OWN_CUR_MAX 8
 typedef struct {
-	ent_t *slot;
-	size_t cap, n;
+	char currency[4];
+	uint32_t n;
+	price_point_t p[PRICE_HIST_MAX];
+} own_cur_t;
+
+typedef struct {
+	store_id_t id;
+	bool used;
+	char sku[72];
+	uint32_t ncur;
+	own_cur_t cur[OWN_CUR_MAX];
+} own_t;
+
+typedef struct {
+	unsigned char *slot;
+	size_t cap, n, esz;
 } table_t;
 
 typedef struct {
@@ -72,7 +92,8 @@ typedef struct {
 	size_t nchan, capchan;
 	list_t *list;
 	size_t nlist, caplist;
-	table_t prices;
+	table_t prices; /* ent_t */
+	table_t own;	/* own_t */
 	/* channels changed since the base, since the snapshot, and since the
 	 * last published image (those not changed since are copied from it) */
 	dirty_t since_base, since_snap, since_pub;
@@ -97,20 +118,23 @@ static size_t id_hash(const store_id_t *id)
 	return (size_t)h;
 }
 
-static ent_t *table_find(table_t *t, const store_id_t *id, bool add)
+/* The entry of id (ent_t or own_t, t->esz bytes, starting with id and
+ * used), added when add; NULL when absent or out of memory. */
+static void *table_find(table_t *t, const store_id_t *id, bool add)
 {
 	if (add && (t->n + 1) * 2 > t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
-		ent_t *s = calloc(cap, sizeof(*s));
+		unsigned char *s = calloc(cap, t->esz);
 		if (!s)
 			return NULL;
 		for (size_t i = 0; i < t->cap; i++) {
-			if (!t->slot[i].used)
+			ent_t *e = (ent_t *)(t->slot + i * t->esz);
+			if (!e->used)
 				continue;
-			size_t j = id_hash(&t->slot[i].id) & (cap - 1);
-			while (s[j].used)
+			size_t j = id_hash(&e->id) & (cap - 1);
+			while (((ent_t *)(s + j * t->esz))->used)
 				j = (j + 1) & (cap - 1);
-			s[j] = t->slot[i];
+			memcpy(s + j * t->esz, e, t->esz);
 		}
 		free(t->slot);
 		t->slot = s;
@@ -119,36 +143,45 @@ static ent_t *table_find(table_t *t, const store_id_t *id, bool add)
 	if (t->cap == 0)
 		return NULL;
 	size_t j = id_hash(id) & (t->cap - 1);
-	while (t->slot[j].used) {
-		if (memcmp(&t->slot[j].id, id, sizeof(*id)) == 0)
-			return &t->slot[j];
+	ent_t *e;
+	while ((e = (ent_t *)(t->slot + j * t->esz))->used) {
+		if (memcmp(&e->id, id, sizeof(*id)) == 0)
+			return e;
 		j = (j + 1) & (t->cap - 1);
 	}
 	if (!add)
 		return NULL;
-	memset(&t->slot[j], 0, sizeof(t->slot[j]));
-	t->slot[j].used = true;
-	t->slot[j].id = *id;
+	memset(e, 0, t->esz);
+	e->used = true;
+	e->id = *id;
 	t->n++;
-	return &t->slot[j];
+	return e;
+}
+
+static void *table_at(const table_t *t, size_t i)
+{
+	return t->slot + i * t->esz;
 }
 
 /* Remove by re-inserting the run after it (linear probing). */
 static void table_del(table_t *t, const store_id_t *id)
 {
 	ent_t *e = table_find(t, id, false);
+	unsigned char x[sizeof(own_t) > sizeof(ent_t) ? sizeof(own_t) : sizeof(ent_t)];
 	if (!e)
 		return;
-	size_t j = (size_t)(e - t->slot);
+	size_t j = (size_t)((unsigned char *)e - t->slot) / t->esz;
 	e->used = false;
 	t->n--;
-	for (size_t k = (j + 1) & (t->cap - 1); t->slot[k].used; k = (k + 1) & (t->cap - 1)) {
-		ent_t x = t->slot[k];
-		t->slot[k].used = false;
+	for (size_t k = (j + 1) & (t->cap - 1); ((ent_t *)table_at(t, k))->used;
+	     k = (k + 1) & (t->cap - 1)) {
+		ent_t *m = table_at(t, k);
+		memcpy(x, m, t->esz);
+		m->used = false;
 		t->n--;
-		ent_t *y = table_find(t, &x.id, true);
+		void *y = table_find(t, &((ent_t *)x)->id, true);
 		if (y)
-			*y = x;
+			memcpy(y, x, t->esz);
 	}
 }
 
@@ -393,8 +426,105 @@ static int take_channel(prc_prov_t *p, const store_rec_t *rec, const json_t *doc
 	return 0;
 }
 
+/* ---- own prices ---- */
+
+typedef struct {
+	own_t o;
+	bool bad;
+} own_acc_t;
+
+static own_cur_t *own_cur(own_t *o, const char *currency)
+{
+	for (uint32_t i = 0; i < o->ncur; i++)
+		if (memcmp(o->cur[i].currency, currency, 4) == 0)
+			return &o->cur[i];
+	if (o->ncur == OWN_CUR_MAX || strlen(currency) != 3)
+		return NULL;
+	own_cur_t *c = &o->cur[o->ncur++];
+	memcpy(c->currency, currency, 4);
+	return c;
+}
+
+/* One version of a product or variant into its own prices' histories: a
+ * currency its map lacks (or an archived version) is not on offer then. */
+static int own_cb(const store_rec_t *rec, void *arg)
+{
+	own_acc_t *a = arg;
+	json_error_t je;
+	json_t *doc = rec->archived ? NULL : json_loadb(rec->doc, rec->doc_len, 0, &je);
+	const json_t *map = json_object_get(doc, "price");
+	const char *cur;
+	json_t *v;
+	if (doc && !json_is_object(doc))
+		a->bad = true;
+	json_object_foreach((json_t *)map, cur, v)
+		own_cur(&a->o, cur);
+	for (uint32_t i = 0; i < a->o.ncur; i++) {
+		own_cur_t *c = &a->o.cur[i];
+		json_t *amt = json_object_get(map, c->currency);
+		size_t n = c->n;
+		price_points_add(c->p, &n, (int64_t)rec->time_ms,
+				 json_is_integer(amt) ? json_integer_value(amt) : PRICE_GONE);
+		c->n = (uint32_t)n;
+	}
+	if (doc)
+		copy(a->o.sku, sizeof(a->o.sku), json_object_get(doc, "sku"));
+	json_decref(doc);
+	return 0;
+}
+
+/* A product's or variant's own prices: their histories when one changed
+ * in the last 30 days. 0 when that changed what the channels' sections
+ * hold (all are marked), PROVIDER_UNCHANGED when not (most writes: a
+ * title, stock, a first version), or a store error. */
+static int take_own(prc_prov_t *p, store_read_t *rt, const char *kind, const store_rec_t *rec)
+{
+	own_acc_t a;
+	memset(&a, 0, sizeof(a));
+	own_t *old = table_find(&p->own, &rec->id, false);
+	if (!rec->archived && rec->version > 1) {
+		/* one version has one amount per currency: nothing to remember */
+		int rc = store_read_history(rt, kind, &rec->id, own_cb, &a);
+		if (rc)
+			return rc;
+		int64_t since = (int64_t)souk_now_real_ms() - PRICE_OMNIBUS_MS;
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < a.o.ncur; i++) {
+			own_cur_t *c = &a.o.cur[i];
+			size_t n = c->n;
+			price_points_prune(c->p, &n, since);
+			c->n = (uint32_t)n;
+			if (c->n >= 2) /* it changed in the window */
+				a.o.cur[k++] = *c;
+		}
+		memset(&a.o.cur[k], 0, (a.o.ncur - k) * sizeof(a.o.cur[0]));
+		a.o.ncur = k;
+		if (a.bad)
+			p->errors++;
+	}
+	if (a.o.ncur == 0) {
+		if (!old)
+			return PROVIDER_UNCHANGED;
+		table_del(&p->own, &rec->id);
+		mark_all(p);
+		return 0;
+	}
+	a.o.id = rec->id;
+	a.o.used = true;
+	if (old && memcmp(old, &a.o, sizeof(a.o)) == 0)
+		return PROVIDER_UNCHANGED;
+	own_t *e = old ? old : table_find(&p->own, &rec->id, true);
+	if (!e)
+		return SOUK_ENOMEM;
+	*e = a.o;
+	mark_all(p);
+	return 0;
+}
+
 static int take(prc_prov_t *p, store_read_t *rt, const char *kind, const store_rec_t *rec)
 {
+	if (strcmp(kind, "product") == 0 || strcmp(kind, "variant") == 0)
+		return take_own(p, rt, kind, rec);
 	json_error_t je;
 	json_t *doc = NULL;
 	if (rec && !rec->archived) {
@@ -421,10 +551,14 @@ typedef struct {
 static int scan_cb(const store_rec_t *rec, void *arg)
 {
 	scan_t *s = arg;
-	return take(s->p, s->rt, s->kind, rec);
+	int rc = take(s->p, s->rt, s->kind, rec);
+	return rc == PROVIDER_UNCHANGED ? 0 : rc;
 }
 
-static const char *const prc_kinds[] = { "channel", "price_list", "price", NULL };
+/* products and variants for their own prices' histories only (their
+ * current amounts are in the catalog's records) */
+static const char *const prc_kinds[] = { "channel", "price_list", "price", "product", "variant",
+					 NULL };
 
 static int prc_load(void *st, store_read_t *rt)
 {
@@ -458,6 +592,20 @@ static int prc_apply(void *st, store_read_t *rt, const char *kind, const store_i
 
 /* ---- building ---- */
 
+/* Room for one more of n candidates in *in (*cap of them): false when out
+ * of memory. */
+static bool room(pricing_in_t **in, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return true;
+	pricing_in_t *a = realloc(*in, *cap * 2 * sizeof(**in));
+	if (!a)
+		return false;
+	*in = a;
+	*cap *= 2;
+	return true;
+}
+
 /* One channel's candidates: its active lists' prices (the products' own
  * prices are in the catalog's records, read beside them). */
 static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, size_t *len)
@@ -479,7 +627,7 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 		if (p->list[i].active && strcmp(p->list[i].channel, c->code) == 0)
 			mine[nmine++] = &p->list[i];
 	for (size_t i = 0; i < p->prices.cap && rc == 0 && nmine; i++) {
-		const ent_t *e = &p->prices.slot[i];
+		const ent_t *e = table_at(&p->prices, i);
 		if (!e->used || !e->sku[0])
 			continue;
 		const list_t *l = NULL;
@@ -491,14 +639,9 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 		int64_t until = l->until_ms;
 		if (e->gone_ms && (until == 0 || e->gone_ms < until))
 			until = e->gone_ms;
-		if (n == cap) {
-			pricing_in_t *a = realloc(in, cap * 2 * sizeof(*in));
-			if (!a) {
-				rc = SOUK_ENOMEM;
-				break;
-			}
-			in = a;
-			cap *= 2;
+		if (!room(&in, n, &cap)) {
+			rc = SOUK_ENOMEM;
+			break;
 		}
 		in[n++] = (pricing_in_t){ .sku = e->sku, .list = l->code, .currency = l->currency,
 					  .customer = l->customer, .customer_group = l->group,
@@ -509,6 +652,30 @@ static int chan_build(prc_prov_t *p, const chan_t *c, uint64_t seq, void **sec, 
 					  .nhist = e->nhist };
 	}
 	free(mine);
+	/* the own prices' history holders, in the channel's currencies */
+	for (size_t i = 0; i < p->own.cap && rc == 0; i++) {
+		const own_t *o = table_at(&p->own, i);
+		if (!o->used || !o->sku[0])
+			continue;
+		for (uint32_t k = 0; k < o->ncur; k++) {
+			const own_cur_t *oc = &o->cur[k];
+			bool mine_cur = false;
+			for (unsigned j = 0; j < c->ncur && !mine_cur; j++)
+				mine_cur = memcmp(c->cur[j], oc->currency, 4) == 0;
+			if (!mine_cur)
+				continue;
+			if (!room(&in, n, &cap)) {
+				rc = SOUK_ENOMEM;
+				break;
+			}
+			int64_t now_amount = oc->p[oc->n - 1].amount;
+			in[n++] = (pricing_in_t){ .sku = o->sku, .list = PRICING_PRODUCT_LIST,
+						  .currency = oc->currency, .kind = PRICE_KIND_BASE,
+						  .priority = PRICING_PRODUCT_PRIORITY,
+						  .amount = now_amount == PRICE_GONE ? 0 : now_amount,
+						  .min_qty = 1, .hist = oc->p, .nhist = oc->n };
+		}
+	}
 	if (rc == 0)
 		rc = pricing_build_mem(c->code, in, n, c->fmts, c->nfmts, seq, sec, len, &p->errors);
 	free(in);
@@ -650,7 +817,7 @@ static void prc_weight(const void *st, provider_weight_t *w)
 	 * rewrites whole channel sections, so it does not grow with changes */
 	w->items = w->served = p->prices.n + p->nlist;
 	w->delta_items = 0;
-	w->heap_bytes = sizeof(*p) + p->prices.cap * sizeof(ent_t) +
+	w->heap_bytes = sizeof(*p) + p->prices.cap * sizeof(ent_t) + p->own.cap * sizeof(own_t) +
 			p->caplist * sizeof(list_t) + p->capchan * sizeof(chan_t);
 	w->errors = p->errors;
 }
@@ -673,6 +840,7 @@ static void prc_free(void *st)
 	free(p->chan);
 	free(p->list);
 	free(p->prices.slot);
+	free(p->own.slot);
 	free(p->since_base.code);
 	free(p->since_snap.code);
 	free(p->since_pub.code);
@@ -705,6 +873,8 @@ int pricing_provider_new(provider_t *out)
 		prc_free(p);
 		return SOUK_ENOMEM;
 	}
+	p->prices.esz = sizeof(ent_t);
+	p->own.esz = sizeof(own_t);
 	out->ops = &pricing_provider_ops;
 	out->st = p;
 	return 0;

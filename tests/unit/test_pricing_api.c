@@ -284,7 +284,8 @@ static void test_pricing_lists_filter_by_price_and_stock(void **state)
 	api_req_t bad = {.method = "GET", .uri = "/api/v1/products?price_min=-1", .channel = "uk"};
 	assert_int_equal(call_req(f, &bad), 400);
 
-	/* a product's own price changes: its catalog record, not the prices */
+	/* a product write that leaves its own prices as they were changes its
+	 * catalog record, not the price sections (they are copied) */
 	publisher_provider_stats_t before[8], after[8];
 	size_t np = 0;
 	while (np < 8 && publisher_provider_stats(f->p, np, &before[np]) == 0)
@@ -293,7 +294,17 @@ static void test_pricing_lists_filter_by_price_and_stock(void **state)
 	assert_int_equal(call_req(f, &plate), 200);
 	snprintf(mug_patch_uri, sizeof(mug_patch_uri), "/api/v1/products/%s",
 		 json_string_value(json_object_get(f->body, "id")));
-	assert_int_equal(call(f, "PATCH", mug_patch_uri, AUTH, "\"1\"", "{\"price\":{\"GBP\":350}}"),
+	assert_int_equal(call(f, "PATCH", mug_patch_uri, AUTH, "\"1\"", "{\"stock\":7}"), 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	for (size_t i = 0; i < np; i++) {
+		assert_int_equal(publisher_provider_stats(f->p, i, &after[i]), 0);
+		if (strcmp(after[i].name, "prices") == 0)
+			assert_int_equal(after[i].builds, before[i].builds);
+		before[i] = after[i];
+	}
+	/* its own price changes: the new amount at once, and the old one
+	 * kept for the lowest prior price (the price sections carry it) */
+	assert_int_equal(call(f, "PATCH", mug_patch_uri, AUTH, "\"2\"", "{\"price\":{\"GBP\":350}}"),
 			 200);
 	assert_int_equal(publisher_catch_up(f->p), 0);
 	list_prices(f, "uk", "&price_max=500", got, sizeof(got));
@@ -301,14 +312,90 @@ static void test_pricing_lists_filter_by_price_and_stock(void **state)
 	for (size_t i = 0; i < np; i++) {
 		assert_int_equal(publisher_provider_stats(f->p, i, &after[i]), 0);
 		if (strcmp(after[i].name, "prices") == 0)
+			assert_int_equal(after[i].builds, before[i].builds + 1);
+		before[i] = after[i];
+	}
+	/* and a stock change after it moves no history: copied again */
+	assert_int_equal(call(f, "PATCH", mug_patch_uri, AUTH, "\"3\"", "{\"stock\":8}"), 200);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	for (size_t i = 0; i < np; i++) {
+		assert_int_equal(publisher_provider_stats(f->p, i, &after[i]), 0);
+		if (strcmp(after[i].name, "prices") == 0)
 			assert_int_equal(after[i].builds, before[i].builds);
 	}
 }
 
+/* A sale list of the UK channel opening 1.2 s from now with one price of
+ * sku, published: when it opens. */
+static uint64_t sale_soon(fix_t *f, const char *code, const char *sku, long amount)
+{
+	char doc[512], at[SOUK_RFC3339_MAX];
+	uint64_t start = souk_now_real_ms() + 1200;
+	souk_rfc3339(start, at);
+	snprintf(doc, sizeof(doc),
+		 "{\"code\":\"%s\",\"name\":\"Sale\",\"channel\":\"uk\",\"currency\":\"GBP\","
+		 "\"kind\":\"sale\",\"priority\":2,\"valid_from\":\"%s\"}",
+		 code, at);
+	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, doc), 201);
+	snprintf(doc, sizeof(doc), "{\"list\":\"%s\",\"sku\":\"%s\",\"amount\":%ld}", code, sku,
+		 amount);
+	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL, doc), 201);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	return start;
+}
+
+/* Wait (bounded) until just past start. */
+static void wait_past(uint64_t start)
+{
+	for (int i = 0; i < 100 && souk_now_real_ms() < start + 20; i++)
+		usleep(50 * 1000);
+}
+
+/* A product's own price raised shortly before a sale: the lowest prior
+ * price is the own price as it was, not as it is now. */
+static void test_pricing_lowest_prior_price_counts_own_price_history(void **state)
+{
+	fix_t *f = *state;
+	char uri[96];
+	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, SETUP[0][1]), 201);
+	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
+			      "{\"sku\":\"OWN\",\"category\":\"home\",\"title\":{\"en\":\"Rug\"},"
+			      "\"price\":{\"GBP\":1500}}"),
+			 201);
+	snprintf(uri, sizeof(uri), "/api/v1/products/%s",
+		 json_string_value(json_object_get(f->body, "id")));
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	usleep(20 * 1000);
+	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"price\":{\"GBP\":2000}}"), 200);
+	uint64_t start = sale_soon(f, "w-sale", "OWN", 1800);
+	api_req_t rq = {.method = "GET", .uri = "/api/v1/products/by-sku/OWN", .channel = "uk"};
+	assert_int_equal(call_req(f, &rq), 200);
+	if (souk_now_real_ms() < start)
+		assert_int_equal(member(f, "amount"), 2000);
+	wait_past(start);
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_int_equal(member(f, "amount"), 1800);
+	assert_int_equal(member(f, "original"), 2000);
+	assert_int_equal(member(f, "lowest_30d"), 1500);
+	/* the same after a restart (the history is read back from the store) */
+	publisher_free(&f->p);
+	publisher_opts_t po = {0};
+	assert_int_equal(publisher_new(f->base, f->s, f->ctl, &po, &f->p), 0);
+	assert_int_equal(call_req(f, &rq), 200);
+	assert_int_equal(member(f, "lowest_30d"), 1500);
+	/* the explanation shows no history holder as a candidate */
+	api_req_t ex = {.method = "GET", .uri = "/api/v1/prices/explain?sku=OWN", .channel = "uk",
+			.authorization = AUTH};
+	assert_int_equal(call_req(f, &ex), 200);
+	/* the sale and the own price: no third entry */
+	assert_int_equal(json_array_size(json_object_get(f->body, "candidates")), 2);
+}
+
+
 static void test_pricing_lowest_prior_price_counts_earlier_sales(void **state)
 {
 	fix_t *f = *state;
-	char doc[512], at[SOUK_RFC3339_MAX], uri[96];
+	char uri[96];
 	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, SETUP[0][1]), 201);
 	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
 			      "{\"sku\":\"OMNI\",\"category\":\"home\",\"title\":{\"en\":\"Lamp\"},"
@@ -327,25 +414,14 @@ static void test_pricing_lowest_prior_price_counts_earlier_sales(void **state)
 		 json_string_value(json_object_get(f->body, "id")));
 	usleep(20 * 1000); /* another millisecond of the store's clock */
 	assert_int_equal(call(f, "PATCH", uri, AUTH, "\"1\"", "{\"amount\":2000}"), 200);
-	uint64_t start = souk_now_real_ms() + 1200;
-	souk_rfc3339(start, at);
-	snprintf(doc, sizeof(doc),
-		 "{\"code\":\"o-now\",\"name\":\"Now\",\"channel\":\"uk\",\"currency\":\"GBP\","
-		 "\"kind\":\"sale\",\"priority\":2,\"valid_from\":\"%s\"}",
-		 at);
-	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, doc), 201);
-	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
-			      "{\"list\":\"o-now\",\"sku\":\"OMNI\",\"amount\":1800}"),
-			 201);
-	assert_int_equal(publisher_catch_up(f->p), 0);
+	uint64_t start = sale_soon(f, "o-now", "OMNI", 1800);
 	api_req_t rq = {.method = "GET", .uri = "/api/v1/products/by-sku/OMNI", .channel = "uk"};
 	assert_int_equal(call_req(f, &rq), 200);
 	if (souk_now_real_ms() < start) { /* no reduction yet: nothing to compare with */
 		assert_int_equal(member(f, "amount"), 2000);
 		assert_int_equal(member(f, "lowest_30d"), -1);
 	}
-	for (int i = 0; i < 100 && souk_now_real_ms() < start + 20; i++)
-		usleep(50 * 1000);
+	wait_past(start);
 	assert_int_equal(call_req(f, &rq), 200);
 	assert_int_equal(member(f, "amount"), 1800);
 	assert_int_equal(member(f, "original"), 2000);
@@ -362,7 +438,7 @@ static void test_pricing_lowest_prior_price_counts_earlier_sales(void **state)
 static void test_pricing_lowest_prior_price_counts_deleted_prices(void **state)
 {
 	fix_t *f = *state;
-	char doc[512], at[SOUK_RFC3339_MAX], uri[96];
+	char uri[96];
 	assert_int_equal(call(f, "POST", "/api/v1/channels", AUTH, NULL, SETUP[0][1]), 201);
 	assert_int_equal(call(f, "POST", "/api/v1/products", AUTH, NULL,
 			      "{\"sku\":\"GONE\",\"category\":\"home\",\"title\":{\"en\":\"Vase\"},"
@@ -384,23 +460,12 @@ static void test_pricing_lowest_prior_price_counts_deleted_prices(void **state)
 	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
 			      "{\"list\":\"g-base\",\"sku\":\"GONE\",\"amount\":2000}"),
 			 201);
-	uint64_t start = souk_now_real_ms() + 1200;
-	souk_rfc3339(start, at);
-	snprintf(doc, sizeof(doc),
-		 "{\"code\":\"g-sale\",\"name\":\"Sale\",\"channel\":\"uk\",\"currency\":\"GBP\","
-		 "\"kind\":\"sale\",\"priority\":2,\"valid_from\":\"%s\"}",
-		 at);
-	assert_int_equal(call(f, "POST", "/api/v1/price-lists", AUTH, NULL, doc), 201);
-	assert_int_equal(call(f, "POST", "/api/v1/prices", AUTH, NULL,
-			      "{\"list\":\"g-sale\",\"sku\":\"GONE\",\"amount\":1800}"),
-			 201);
-	assert_int_equal(publisher_catch_up(f->p), 0);
+	uint64_t start = sale_soon(f, "g-sale", "GONE", 1800);
 	api_req_t rq = {.method = "GET", .uri = "/api/v1/products/by-sku/GONE", .channel = "uk"};
 	assert_int_equal(call_req(f, &rq), 200);
 	if (souk_now_real_ms() < start) /* the deleted 12.00 is not served */
 		assert_int_equal(member(f, "amount"), 2000);
-	for (int i = 0; i < 100 && souk_now_real_ms() < start + 20; i++)
-		usleep(50 * 1000);
+	wait_past(start);
 	assert_int_equal(call_req(f, &rq), 200);
 	assert_int_equal(member(f, "amount"), 1800);
 	assert_int_equal(member(f, "original"), 2000);
@@ -458,6 +523,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pricing_lowest_prior_price_counts_earlier_sales,
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test_setup_teardown(test_pricing_lowest_prior_price_counts_deleted_prices,
+					    api_fix_setup, api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_pricing_lowest_prior_price_counts_own_price_history,
 					    api_fix_setup, api_fix_teardown),
 	    cmocka_unit_test(test_pricing_history_points),
 	};
