@@ -1113,15 +1113,47 @@ static void merge_fields(const model_field_t *fs, size_t n, json_t *dst, json_t 
 	}
 }
 
+/* The unique key mk (name \0 value) of kind k that the fragment frag holds,
+ * normalised as the store holds it; *len 0 when it holds none. SOUK_EINVAL
+ * with err when a value is not valid. */
+static int fragment_key(const model_kind_t *k, const model_key_t *mk, const json_t *frag,
+			char *key, size_t cap, size_t *len, char *err, size_t err_len)
+{
+	model_keys_t keys;
+	problem_t pb;
+	json_t *norm = NULL;
+	int rc;
+
+	*len = 0;
+	problem_init(&pb);
+	rc = model_validate(k, NULL, frag, true, &norm, &pb);
+	if (rc == SOUK_EINVAL)
+		problem_line(&pb, "bad key", err, err_len);
+	if (rc)
+		return rc;
+	rc = model_keys(k, norm, &keys);
+	json_decref(norm);
+	if (rc == SOUK_ETOOBIG) {
+		snprintf(err, err_len, "'%s' is too long for a key", mk->field);
+		return SOUK_EINVAL;
+	}
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < keys.nunique; i++)
+		if (strcmp(keys.unique[i], mk->name) == 0 && keys.unique_len[i] <= cap) {
+			memcpy(key, keys.unique[i], keys.unique_len[i]);
+			*len = keys.unique_len[i];
+		}
+	return 0;
+}
+
 /* The unique key (name \0 value) of the match key in set, normalised as the
  * store holds it; *len 0 when set lacks it. SOUK_EINVAL with err when its
  * value is not valid. */
 static int match_key(importer_t *im, json_t *set, char *key, size_t cap, size_t *len, char *err,
 		     size_t err_len)
 {
-	model_keys_t keys;
-	problem_t pb;
-	json_t *v, *frag, *norm = NULL;
+	json_t *v, *frag;
 	int rc;
 
 	*len = 0;
@@ -1147,26 +1179,125 @@ static int match_key(importer_t *im, json_t *set, char *key, size_t cap, size_t 
 			return SOUK_ENOMEM;
 		}
 	}
-	problem_init(&pb);
-	rc = model_validate(im->k, NULL, frag, true, &norm, &pb);
+	rc = fragment_key(im->k, im->mkey, frag, key, cap, len, err, err_len);
 	json_decref(frag);
-	if (rc == SOUK_EINVAL)
-		problem_line(&pb, "bad key", err, err_len);
-	if (rc)
+	return rc;
+}
+
+/* The first unique lookup key of a single field of k: what an operator
+ * types to name one of its entities (a product's sku), or NULL. */
+static const model_key_t *lookup_key_of(const model_kind_t *k)
+{
+	for (size_t i = 0; i < k->nkeys; i++)
+		if ((k->keys[i].flags & MODEL_KEY_UNIQUE) && (k->keys[i].flags & MODEL_KEY_LOOKUP) &&
+		    !k->keys[i].also)
+			return &k->keys[i];
+	return NULL;
+}
+
+static bool is_hex_id(const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return n == 32;
+}
+
+/* One reference value v at path: the id of the entity of f->ref whose
+ * lookup key it is, in *out (new), or *out NULL when v is left as it is
+ * (an id, or a kind without a lookup key: validation judges it). */
+static int resolve_ref(importer_t *im, const model_field_t *f, const char *path, const json_t *v,
+		       json_t **out, char *err, size_t err_len)
+{
+	const model_kind_t *rk = f->ref ? model_kind_find(f->ref) : NULL;
+	const model_key_t *lk = rk ? lookup_key_of(rk) : NULL;
+	const char *val = json_string_value(v);
+	char key[STORE_KEY_MAX], hex[33];
+	size_t key_len = 0;
+	store_rec_t rec;
+	int rc;
+
+	*out = NULL;
+	if (!lk || !val || is_hex_id(val))
+		return 0;
+	json_t *frag = json_object();
+	if (!frag || json_object_set(frag, lk->field, (json_t *)v) != 0) {
+		json_decref(frag);
+		return SOUK_ENOMEM;
+	}
+	rc = fragment_key(rk, lk, frag, key, sizeof(key), &key_len, err, err_len);
+	json_decref(frag);
+	if (rc && rc != SOUK_EINVAL)
 		return rc;
-	rc = model_keys(im->k, norm, &keys);
-	json_decref(norm);
-	if (rc == SOUK_ETOOBIG) {
-		snprintf(err, err_len, "'%s' is too long for a key", im->mkey->field);
+	for (int pass = 0; pass < 2; pass++) {
+		memset(&rec, 0, sizeof(rec));
+		rc = key_len ? store_get_by_key(im->s, rk->name, key, key_len, &rec) : SOUK_ENOENT;
+		if (rc == 0 && rec.archived)
+			rc = SOUK_ENOENT;
+		if (rc == 0)
+			store_id_hex(&rec.id, hex);
+		store_rec_deinit(&rec);
+		/* an entity of this very kind an earlier line of the file made */
+		if (rc != SOUK_ENOENT || pass || rk != im->k || im->npend == 0)
+			break;
+		if ((rc = flush(im)) != 0)
+			return rc;
+		rc = SOUK_ENOENT;
+	}
+	if (rc == SOUK_ENOENT) {
+		snprintf(err, err_len, "'%s' names no %s with %s '%.64s'", path, rk->name, lk->field,
+			 val);
 		return SOUK_EINVAL;
 	}
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < keys.nunique; i++)
-		if (strcmp(keys.unique[i], im->mkey->name) == 0 && keys.unique_len[i] <= cap) {
-			memcpy(key, keys.unique[i], keys.unique_len[i]);
-			*len = keys.unique_len[i];
+	*out = json_string(hex);
+	return *out ? 0 : SOUK_ENOMEM;
+}
+
+/* Every reference in obj (fields fs) that names its entity by the
+ * referenced kind's lookup key instead of its id becomes that entity's
+ * id, as it is stored: a variant's product by the product's sku. Lists of
+ * references and references inside objects and lists of objects too. */
+static int resolve_refs(importer_t *im, const model_field_t *fs, size_t n, json_t *obj,
+			const char *prefix, char *err, size_t err_len)
+{
+	char path[160];
+	for (size_t i = 0; i < n; i++) {
+		const model_field_t *f = &fs[i];
+		json_t *v = json_object_get(obj, f->name), *el, *id;
+		size_t j;
+		int rc = 0;
+		if (!v || (f->flags & MODEL_F_READONLY))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", f->name);
+		if (f->type == MODEL_REF) {
+			rc = resolve_ref(im, f, path, v, &id, err, err_len);
+			if (rc == 0 && id)
+				rc = json_object_set_new(obj, f->name, id) ? SOUK_ENOMEM : 0;
+		} else if (f->type == MODEL_OBJECT && json_is_object(v)) {
+			rc = resolve_refs(im, f->fields, f->nfields, v, path, err, err_len);
+		} else if (f->type == MODEL_LIST && f->item && json_is_array(v)) {
+			json_array_foreach(v, j, el)
+			{
+				char ep[sizeof(path) + 24];
+				snprintf(ep, sizeof(ep), "%s/%zu", path, j);
+				if (f->item->type == MODEL_REF) {
+					rc = resolve_ref(im, f->item, ep, el, &id, err, err_len);
+					if (rc == 0 && id)
+						rc = json_array_set_new(v, j, id) ? SOUK_ENOMEM : 0;
+				} else if (f->item->type == MODEL_OBJECT && json_is_object(el)) {
+					rc = resolve_refs(im, f->item->fields, f->item->nfields, el, ep,
+							  err, err_len);
+				}
+				if (rc)
+					break;
+			}
 		}
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -1202,7 +1333,9 @@ static void import_one(importer_t *im, uint64_t line, json_t *set, const json_t 
 		have_id = true;
 		json_object_del(set, "id");
 	}
-	rc = match_key(im, set, key, sizeof(key), &key_len, err, sizeof(err));
+	rc = resolve_refs(im, k->fields, k->nfields, set, "", err, sizeof(err));
+	if (rc == 0)
+		rc = match_key(im, set, key, sizeof(key), &key_len, err, sizeof(err));
 	if (rc == SOUK_EINVAL) {
 		fail_line(im, line, err);
 		return;

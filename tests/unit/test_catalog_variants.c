@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include "common/error.h"
+#include "daemon/import.h"
 #include "daemon/publisher.h"
 #include "domain/catalog/sections.h"
 #include "fcgi/api.h"
@@ -256,11 +257,108 @@ static void test_catalog_variants_priced_in_reads(void **state)
 	free(text);
 }
 
+/* The demo mall's colourways (data/demo/README.md), imported as scripts/run
+ * does: a member's StockCode finds its colourway with the member selected
+ * and priced for it in both storefronts (its own GBP price, its EUR list
+ * price), though the member's own product, now a draft, has the same SKU;
+ * a same-coloured duplicate left out of the group stays a product. The
+ * catalog is published first, as a store made before the colourways, and
+ * the colourways before their members become drafts. */
+/* scripts/run's imports, in its order: kind, file under data/demo/ */
+static const char *const demo_files[][2] = {
+    {"product", "catalog.csv"},
+    {"category", "categories.jsonl"},
+    {"channel", "channels.jsonl"},
+    {"price_list", "price-lists.jsonl"},
+    {"price", "prices-eu.csv"},
+    {"product_type", "product-types.jsonl"},
+    {"product", "products-colourways.jsonl"},
+    {"variant", "variants.jsonl"},
+    {"product", "colourway-members.csv"},
+    {"price", "prices-eu-colourways.csv"},
+};
+
+/* demo_files[from, to), each without a failed line */
+static void demo_import(fix_t *f, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		import_opts_t o = {.kind = model_kind_find(demo_files[i][0]), .default_stock = 100};
+		import_stats_t st;
+		char file[160];
+		snprintf(file, sizeof(file), "data/demo/%s", demo_files[i][1]); /* from the top */
+		assert_non_null(o.kind);
+		assert_int_equal(import_file(f->s, file, &o, &st), 0);
+		if (st.failed || st.records == 0)
+			fail_msg("%s: %llu of %llu failed", file, (unsigned long long)st.failed,
+				 (unsigned long long)st.records);
+	}
+}
+
+static void test_catalog_variants_demo_colourways(void **state)
+{
+	fix_t *f = *state;
+	char got[256];
+	demo_import(f, 0, 5);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/20734"), 200);
+	assert_string_equal(str_of(f->body, "sku"), "20734");
+
+	demo_import(f, 5, 8);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	/* published with its colourway, the member's own product still wins its
+	 * SKU; once it is a draft (one change, then all), the variant has it */
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/20734"), 200);
+	assert_string_equal(str_of(f->body, "sku"), "20734");
+	import_opts_t o = {.kind = model_kind_find("product")};
+	import_stats_t st;
+	const char *one = "sku,status\n20734,draft\n";
+	assert_int_equal(import_mem(f->s, one, strlen(one), &o, &st), 0);
+	assert_int_equal(st.updated, 1);
+	assert_int_equal(publisher_catch_up(f->p), 0);
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/20734"), 200);
+	assert_string_equal(str_of(f->body, "selected_variant"), "20734");
+	demo_import(f, 8, sizeof(demo_files) / sizeof(demo_files[0]));
+	assert_int_equal(publisher_catch_up(f->p), 0);
+
+	/* MINI TAPE MEASURE in gold (20733), silver (20734) and black (20735) */
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/20734"), 200);
+	assert_string_equal(str_of(f->body, "sku"), "20733-V");
+	assert_string_equal(str_of(f->body, "title"), "MINI TAPE MEASURE");
+	assert_string_equal(str_of(f->body, "type"), "colourway");
+	assert_string_equal(str_of(f->body, "selected_variant"), "20734");
+	assert_int_equal(amount_of(f->body), 163);
+	variant_prices(f->body, got, sizeof(got));
+	assert_string_equal(got, "20733=83,20734=163,20735=85");
+	json_t *silver = json_array_get(json_object_get(f->body, "variants"), 1);
+	assert_string_equal(str_of(json_object_get(silver, "options"), "colour"), "silver");
+	assert_int_equal(get(f, "eu", "/api/v1/products/by-sku/20734"), 200);
+	assert_string_equal(str_of(f->body, "selected_variant"), "20734");
+	assert_string_equal(str_of(json_object_get(f->body, "pricing"), "currency"), "EUR");
+	assert_int_equal(amount_of(f->body), 191);
+	variant_prices(f->body, got, sizeof(got));
+	assert_string_equal(got, "20733=97,20734=191,20735=99");
+	/* the colourway itself: the lowest of its members */
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/20733-V"), 200);
+	assert_null(json_object_get(f->body, "selected_variant"));
+	assert_int_equal(amount_of(f->body), 83);
+	assert_int_equal(get(f, "eu", "/api/v1/products/by-sku/20733-V"), 200);
+	assert_int_equal(amount_of(f->body), 97);
+	/* the best seller is the white of a colourway; its lower-case twin not */
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/85123A"), 200);
+	assert_string_equal(str_of(f->body, "sku"), "21733-V");
+	assert_string_equal(str_of(f->body, "selected_variant"), "85123A");
+	assert_int_equal(get(f, "uk", "/api/v1/products/by-sku/85123a"), 200);
+	assert_string_equal(str_of(f->body, "sku"), "85123a");
+	assert_null(json_object_get(f->body, "selected_variant"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_catalog_variants_in_the_record),
 	    cmocka_unit_test_setup_teardown(test_catalog_variants_priced_in_reads, api_fix_setup,
+					    api_fix_teardown),
+	    cmocka_unit_test_setup_teardown(test_catalog_variants_demo_colourways, api_fix_setup,
 					    api_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

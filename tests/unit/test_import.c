@@ -992,6 +992,69 @@ static void test_import_channel_with_every_hostname(void **state)
 	assert_int_equal(st.unchanged, 1);
 }
 
+/* A reference may name its entity by the referenced kind's lookup key: a
+ * variants file names its products by SKU, stored as the products' ids; a
+ * SKU no product has is that line's error, with the field and the value. */
+static void test_import_refs_by_lookup_key(void **state)
+{
+	fix_t *f = *state;
+	import_opts_t o = opts_for(f, IMPORT_FMT_JSONL);
+	import_stats_t st;
+	const char *prods =
+	    "{\"sku\":\"MUG\",\"title\":{\"en\":\"Mug\"},\"price\":{\"GBP\":500}}\n"
+	    "{\"sku\":\"CUP 2\",\"title\":{\"en\":\"Cup\"},\"price\":{\"GBP\":300}}\n";
+	assert_int_equal(import_mem(f->s, prods, strlen(prods), &o, &st), 0);
+	assert_int_equal(st.created, 2);
+	char mug_id[33], cup_id[33];
+	store_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(store_get_by_key(f->s, "product", "sku\0MUG", 7, &rec), 0);
+	store_id_hex(&rec.id, mug_id);
+	store_rec_deinit(&rec);
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(store_get_by_key(f->s, "product", "sku\0CUP 2", 9, &rec), 0);
+	store_id_hex(&rec.id, cup_id);
+	store_rec_deinit(&rec);
+
+	o = opts_for(f, IMPORT_FMT_CSV);
+	o.kind = model_kind_find("variant");
+	assert_non_null(o.kind);
+	char csv[512];
+	snprintf(csv, sizeof(csv),
+		 "product,sku,options\n"
+		 "MUG,MUG-R,\"{\"\"colour\"\":\"\"red\"\"}\"\n"
+		 "  CUP 2 ,CUP-B,\"{\"\"colour\"\":\"\"blue\"\"}\"\n"
+		 "BOWL,BOWL-G,\"{\"\"colour\"\":\"\"green\"\"}\"\n"
+		 "%s,MUG-B,\"{\"\"colour\"\":\"\"blue\"\"}\"\n",
+		 mug_id);
+	assert_int_equal(import_mem(f->s, csv, strlen(csv), &o, &st), 0);
+	assert_int_equal(st.created, 3);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(f->nerr, 1);
+	assert_int_equal(f->err_lines[0], 4);
+	assert_string_equal(f->err_msgs[0], "'product' names no product with sku 'BOWL'");
+	static const char *const want[] = {"MUG-R", "CUP-B", "MUG-B"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = get_by_key(f->s, "variant", "sku", want[i]);
+		assert_non_null(v);
+		assert_string_equal(json_string_value(json_object_get(v, "product")),
+				    i == 1 ? cup_id : mug_id);
+		json_decref(v);
+	}
+	assert_null(get_by_key(f->s, "variant", "sku", "BOWL-G"));
+
+	/* JSON Lines alike, and again: nothing changes */
+	f->nerr = 0;
+	o.format = IMPORT_FMT_JSONL;
+	const char *jl = "{\"product\":\"MUG\",\"sku\":\"MUG-R\",\"options\":{\"colour\":\"red\"}}\n"
+			 "{\"product\":\"NONE\",\"sku\":\"N-1\",\"options\":{\"colour\":\"red\"}}\n";
+	assert_int_equal(import_mem(f->s, jl, strlen(jl), &o, &st), 0);
+	assert_int_equal(st.unchanged, 1);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(f->err_lines[0], 2);
+	assert_string_equal(f->err_msgs[0], "'product' names no product with sku 'NONE'");
+}
+
 int main(void)
 {
 	log_init("test_import", LOG_TARGET_STDERR);
@@ -1027,6 +1090,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_import_matches_by_id_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_unknown_kind_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_refs_by_lookup_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_import_runs_the_checks_of_the_write, setup,
 						teardown),
 	};
