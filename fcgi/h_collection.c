@@ -175,11 +175,17 @@ API_HANDLER(h_collection_products)
 	uint32_t m = have_cursor ? col_resume(cv, i, pos, &after) : first;
 	bool more = false;
 	rc = 0; /* an empty walk is a page too */
+	uint32_t examined = 0;
 	for (; m < end; m++) {
 		catalog_hit_t hit;
+		if (++examined > CATALOG_SCAN_MAX && last != COL_IMG_NONE) {
+			more = true; /* bounded as the product list: a short page */
+			break;
+		}
 		rc = catalog_get_in(view, &scope, &cv->members[m], locale, &hit);
 		if (rc == SOUK_ENOENT || (rc == 0 && !hit.listed)) {
 			rc = 0;
+			last = m; /* the next page starts after it all the same */
 			continue; /* not served in this channel (draft, archived, not
 				   * published there) or kept out of its lists */
 		}
@@ -197,8 +203,10 @@ API_HANDLER(h_collection_products)
 		}
 		if (rc == 0)
 			rc = catalog_list_item(&hit, &l);
-		if (rc == CATALOG_SKIP)
+		if (rc == CATALOG_SKIP) {
+			last = m;
 			continue;
+		}
 		if (rc != 0)
 			break;
 		last = m;

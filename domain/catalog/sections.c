@@ -1439,7 +1439,7 @@ int catalog_list_cats(const catalog_view_t *v, const catalog_scope_t *scope,
 	}
 	rec_ref_t last;
 	bool have_last = false;
-	uint32_t n = 0;
+	uint32_t n = 0, examined = 0;
 	/* each category's run of the (category, id) order in turn: in byte
 	 * order of the codes they are one walk of that order, so a cursor
 	 * resumes as in a single category's */
@@ -1491,10 +1491,20 @@ int catalog_list_cats(const catalog_view_t *v, const catalog_scope_t *scope,
 				r = rb;
 				base.pos++;
 			}
+			if (++examined > CATALOG_SCAN_MAX && n < limit && have_last) {
+				/* a page's walk is bounded: a filter that matches few
+				 * products ends a short page where it stopped */
+				cursor_make(last.category, last.h.category_len, last.h.id,
+					    next_cursor);
+				return 0;
+			}
 			bool listed, buy;
 			if ((r.h.flags & CAT_REC_ARCHIVED) || !rec_visible(&r, scope, &listed, &buy) ||
-			    !listed)
+			    !listed) {
+				last = r; /* the next page starts after it all the same */
+				have_last = true;
 				continue;
+			}
 			if (n == limit) {
 				/* a further served product exists: the list goes on */
 				if (have_last)

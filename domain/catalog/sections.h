@@ -352,6 +352,11 @@ int catalog_get_by_sku_in(const catalog_view_t *v, const catalog_scope_t *scope,
  * returns the callback's value. limit is 1..CATALOG_LIST_MAX (else
  * SOUK_EINVAL). */
 #define CATALOG_LIST_MAX 1000
+/* Products one page's walk examines at most (served or not, filtered or
+ * not): a filter that matches few ends a short page, maybe empty, with a
+ * next_cursor where the walk stopped, so no page takes long; a client reads
+ * on until next_cursor is "". */
+#define CATALOG_SCAN_MAX 10000
 #define CATALOG_CURSOR_MAX 368 /* next_cursor bytes, NUL included */
 typedef int (*catalog_list_cb)(const char *json, size_t len, void *arg);
 int catalog_list(const catalog_view_t *v, const char *category, const char *cursor,

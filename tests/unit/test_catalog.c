@@ -650,6 +650,45 @@ static void test_catalog_list_callback_stop_resumes(void **state)
 	cat_free(&c);
 }
 
+/* A filter that matches few: each page's walk stops after CATALOG_SCAN_MAX
+ * products with a short page and a cursor, and reading on finds every
+ * match once. */
+static int rare_cb(const catalog_hit_t *h, void *arg)
+{
+	int *found = arg;
+	unsigned num = 0;
+	if (h->sku_len != 8 || sscanf(h->sku, "SKU%5u", &num) != 1 || num % 5000 != 7)
+		return CATALOG_SKIP;
+	found[num / 5000]++;
+	return 0;
+}
+
+static void test_catalog_list_walk_is_bounded(void **state)
+{
+	cat_t c;
+	char cursor[CATALOG_CURSOR_MAX] = "", next[CATALOG_CURSOR_MAX];
+	int found[8] = {0}, pages = 0;
+	(void)state;
+	cat_build(&c, 3 * CATALOG_SCAN_MAX + 500, 0);
+	catalog_scope_t scope = {.channel = NULL, .now_ms = 0};
+	do {
+		int before = found[0] + found[1] + found[2] + found[3] + found[4] + found[5] +
+			     found[6];
+		assert_int_equal(catalog_list_in(&c.v, &scope, NULL, cursor[0] ? cursor : NULL, 20,
+						 NULL, rare_cb, found, next),
+				 0);
+		int got = found[0] + found[1] + found[2] + found[3] + found[4] + found[5] + found[6];
+		assert_true(got - before < 20); /* every page is a short one here */
+		memcpy(cursor, next, sizeof(cursor));
+		pages++;
+	} while (cursor[0] && pages < 100);
+	/* 30,500 products, 10,000 a page at most: at least 4 pages */
+	assert_true(pages >= 4);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(found[i], 1);
+	cat_free(&c);
+}
+
 /* Damaged sections: every read fails cleanly (ASan catches any stray read). */
 static void check_reads_survive(cat_t *c)
 {
@@ -1230,6 +1269,7 @@ int main(void)
 	    cmocka_unit_test(test_catalog_drafts_not_served),
 	    cmocka_unit_test(test_catalog_archived_hidden),
 	    cmocka_unit_test(test_catalog_list_callback_stop_resumes),
+	    cmocka_unit_test(test_catalog_list_walk_is_bounded),
 	    cmocka_unit_test(test_catalog_corrupt_sections_fail_cleanly),
 	    cmocka_unit_test(test_catalog_image_roundtrip),
 	    cmocka_unit_test(test_catalog_build_rejects_bad_input),
